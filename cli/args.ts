@@ -1,0 +1,49 @@
+/** A small, strict argument parser: `--name value`, `--name=value`, `--flag`, positionals. */
+export interface ParsedArgs {
+  options: Map<string, string | true>
+  positionals: string[]
+}
+
+export class UsageError extends Error {}
+
+export function parseArgs(argv: string[], spec: { flags?: string[]; options?: string[] }): ParsedArgs {
+  const flags = new Set(spec.flags ?? [])
+  const opts = new Set(spec.options ?? [])
+  const options = new Map<string, string | true>()
+  const positionals: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === '--') {
+      positionals.push(...argv.slice(i + 1))
+      break
+    }
+    if (!a.startsWith('--') || a === '--') {
+      positionals.push(a)
+      continue
+    }
+    const eq = a.indexOf('=')
+    const name = a.slice(2, eq < 0 ? undefined : eq)
+    if (flags.has(name)) {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value`)
+      options.set(name, true)
+    } else if (opts.has(name)) {
+      const value = eq >= 0 ? a.slice(eq + 1) : argv[++i]
+      if (value === undefined) throw new UsageError(`--${name} needs a value`)
+      options.set(name, value)
+    } else {
+      throw new UsageError(`unknown option --${name}`)
+    }
+  }
+  return { options, positionals }
+}
+
+export function option(args: ParsedArgs, name: string): string | undefined {
+  const v = args.options.get(name)
+  return typeof v === 'string' ? v : undefined
+}
+
+export function requireOption(args: ParsedArgs, name: string): string {
+  const v = option(args, name)
+  if (v === undefined) throw new UsageError(`--${name} is required`)
+  return v
+}

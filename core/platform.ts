@@ -1,0 +1,34 @@
+import type { CryptoProvider } from './crypto/provider.ts'
+import { createWebCryptoProvider } from './crypto/webcrypto.ts'
+import { jsKernels } from './kernels/js.ts'
+import type { Kernels } from './kernels/types.ts'
+
+/**
+ * Everything core/ needs from its host, injected: crypto (and with it randomness), the clock and
+ * the hot-loop kernels. Tests inject a fixed clock and a seeded RNG so vectors are deterministic;
+ * runtimes/ inject faster providers. The default is the web platform itself.
+ */
+export interface Platform {
+  readonly crypto: CryptoProvider
+  /** milliseconds since the Unix epoch */
+  now(): number
+  readonly kernels: Kernels
+}
+
+let cached: Platform | undefined
+
+/** Web Crypto, Date.now and the JS kernels: what every runtime and edge function has. */
+export function defaultPlatform(): Platform {
+  if (!cached) {
+    if (!globalThis.crypto?.subtle) {
+      throw new TypeError('vouch needs Web Crypto (globalThis.crypto.subtle); pass options.platform')
+    }
+    cached = Object.freeze({ crypto: createWebCryptoProvider(globalThis.crypto), now: () => Date.now(), kernels: jsKernels })
+  }
+  return cached
+}
+
+/** A platform with some parts replaced, e.g. `withPlatform({ now: () => fixed })`. */
+export function withPlatform(overrides: Partial<Platform>, base: Platform = defaultPlatform()): Platform {
+  return Object.freeze({ ...base, ...overrides })
+}

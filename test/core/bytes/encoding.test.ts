@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { fromBase64, fromBase64Url, fromHex, toBase64, toBase64Url, toHex } from '../../../core/bytes/encoding.ts'
+import { parsePemBlocks, parsePemCertificates, toPem } from '../../../core/bytes/pem.ts'
+import { VerifyError } from '../../../core/errors.ts'
+
+describe('hex and base64', () => {
+  it('round-trips any bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
+        expect(fromHex(toHex(b))).toEqual(b)
+        expect(fromBase64(toBase64(b))).toEqual(b)
+        expect(fromBase64Url(toBase64Url(b))).toEqual(b)
+      }),
+    )
+  })
+
+  it('matches RFC 4648 test vectors', () => {
+    const cases: [string, string][] = [['', ''], ['f', 'Zg=='], ['fo', 'Zm8='], ['foo', 'Zm9v'], ['foobar', 'Zm9vYmFy']]
+    for (const [plain, b64] of cases) expect(toBase64(new TextEncoder().encode(plain))).toBe(b64)
+  })
+
+  it('refuses malformed text with ERR_ENCODING_MALFORMED', () => {
+    for (const bad of ['Zg', 'Zh==', 'Z===', 'Zm9v!', 'Zm9']) {
+      expect(() => fromBase64(bad)).toThrow(VerifyError)
+    }
+    expect(() => fromHex('abc')).toThrow(/even number of hex digits/)
+    expect(() => fromHex('zz')).toThrow(VerifyError)
+  })
+})
+
+describe('PEM', () => {
+  it('parses several blocks, skips other labels for certificates, ignores text between', () => {
+    const text = `comment\n${toPem('CERTIFICATE', new Uint8Array([1, 2]))}junk\n${toPem('PUBLIC KEY', new Uint8Array([3]))}${toPem('CERTIFICATE', new Uint8Array([4]))}`
+    expect(parsePemBlocks(text).map((b) => b.label)).toEqual(['CERTIFICATE', 'PUBLIC KEY', 'CERTIFICATE'])
+    expect(parsePemCertificates(text)).toEqual([new Uint8Array([1, 2]), new Uint8Array([4])])
+  })
+
+  it('refuses mismatched labels', () => {
+    expect(() => parsePemBlocks('-----BEGIN CERTIFICATE-----\nAA==\n-----END PUBLIC KEY-----')).toThrow(/begins "CERTIFICATE" but ends "PUBLIC KEY"/)
+  })
+})
