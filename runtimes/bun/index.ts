@@ -1,0 +1,11 @@
+import { jsKernels } from '../../core/kernels/js.ts'
+import type { Platform } from '../../core/platform.ts'
+import { createNodeCryptoProvider } from '../node/crypto-provider.ts'
+
+/**
+ * Bun's node:crypto is BoringSSL with cheap key decoding; the same synchronous provider serves it.
+ * (Kept as its own entry so Bun-specific choices, e.g. bun:ffi or Bun.file for WASM bytes, land here.)
+ */
+export function createBunPlatform(overrides: Partial<Platform> = {}): Platform {
+  return Object.freeze({ crypto: createNodeCryptoProvider(), now: () => Date.now(), kernels: jsKernels, ...overrides })
+}

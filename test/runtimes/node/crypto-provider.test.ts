@@ -1,0 +1,84 @@
+import { createCipheriv, createDecipheriv, createECDH, createHash, createHmac, generateKeyPairSync, privateDecrypt, sign, constants } from 'node:crypto'
+import { Crypto as PeculiarCrypto } from '@peculiar/webcrypto'
+import { describe, expect, it } from 'vitest'
+import type { CryptoProvider, EcPublicKey, PublicKey, RsaPublicKey } from '../../../core/crypto/provider.ts'
+import { createWebCryptoProvider } from '../../../core/crypto/webcrypto.ts'
+import { fromBase64Url } from '../../../core/bytes/encoding.ts'
+import { createNodeCryptoProvider } from '../../../runtimes/node/crypto-provider.ts'
+
+// Every provider must behave identically: node:crypto (runtimes/node), the platform's Web Crypto
+// (core default) and @peculiar/webcrypto (an independent Web Crypto implementation on top of
+// node:crypto) as a cross-check of the port itself. Oracles are plain node:crypto calls.
+const providers: [string, CryptoProvider][] = [
+  ['node:crypto', createNodeCryptoProvider()],
+  ['webcrypto', createWebCryptoProvider(globalThis.crypto)],
+  ['@peculiar/webcrypto', createWebCryptoProvider(new PeculiarCrypto() as unknown as Crypto)],
+]
+
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+const rsaJwk = rsa.publicKey.export({ format: 'jwk' })
+const rsaPub: RsaPublicKey = { kty: 'RSA', n: fromBase64Url(rsaJwk.n!), e: fromBase64Url(rsaJwk.e!) }
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+const ecJwk = ec.publicKey.export({ format: 'jwk' })
+const ecPub: EcPublicKey = { kty: 'EC', crv: 'P-256', x: fromBase64Url(ecJwk.x!), y: fromBase64Url(ecJwk.y!) }
+const msg = new TextEncoder().encode('vouch provider parity')
+
+describe.each(providers)('%s provider', (_name, p) => {
+  it('digests and HMACs like node:crypto (including an empty HMAC key)', async () => {
+    expect(Buffer.from(await p.digest('SHA-256', msg))).toEqual(createHash('sha256').update(msg).digest())
+    expect(Buffer.from(await p.digest('SHA-1', msg))).toEqual(createHash('sha1').update(msg).digest())
+    expect(Buffer.from(await p.hmac('SHA-256', new Uint8Array([1, 2, 3]), msg))).toEqual(createHmac('sha256', Buffer.from([1, 2, 3])).update(msg).digest())
+    expect(Buffer.from(await p.hmac('SHA-256', new Uint8Array(0), msg))).toEqual(createHmac('sha256', Buffer.alloc(0)).update(msg).digest())
+  })
+
+  it('verifies RSASSA, RSA-PSS and ECDSA signatures and rejects a flipped bit', async () => {
+    const cases: [Parameters<CryptoProvider['verify']>[0], PublicKey, Uint8Array][] = [
+      [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, rsaPub, sign('sha256', msg, rsa.privateKey)],
+      [{ name: 'RSA-PSS', hash: 'SHA-256', saltLength: 32 }, rsaPub, sign('sha256', msg, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })],
+      [{ name: 'ECDSA', hash: 'SHA-256' }, ecPub, sign('sha256', msg, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' })],
+    ]
+    for (const [scheme, key, sig] of cases) {
+      expect(await p.verify(scheme, key, msg, sig)).toBe(true)
+      const bad = new Uint8Array(sig)
+      bad[5]! ^= 1
+      expect(await p.verify(scheme, key, msg, bad)).toBe(false)
+      expect(await p.verify(scheme, key, msg, sig.subarray(1))).toBe(false)
+    }
+  })
+
+  it('RSA-OAEP with a label decrypts with node:crypto', async () => {
+    const label = new TextEncoder().encode('IDENTITY\0')
+    const ct = await p.rsaOaepEncrypt(rsaPub, 'SHA-256', label, new Uint8Array(16).fill(7))
+    const pt = privateDecrypt({ key: rsa.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: label }, ct)
+    expect([...pt]).toEqual(new Array(16).fill(7))
+  })
+
+  it('ECDH: Z equals what the peer derives from the ephemeral point', async () => {
+    const peer = createECDH('prime256v1')
+    peer.generateKeys()
+    const pub = peer.getPublicKey()
+    const peerKey: EcPublicKey = { kty: 'EC', crv: 'P-256', x: pub.subarray(1, 33), y: pub.subarray(33) }
+    const { ephemeral, z } = await p.ecdhEphemeral(peerKey)
+    const point = Buffer.concat([Buffer.from([4]), ephemeral.x, ephemeral.y])
+    expect(Buffer.from(z)).toEqual(peer.computeSecret(point))
+  })
+
+  it('AES-128-CFB equals OpenSSL for partial and multi-block lengths', async () => {
+    const key = new Uint8Array(16).map((_, i) => i)
+    const iv = new Uint8Array(16)
+    for (const n of [0, 1, 16, 34, 50]) {
+      const pt = new Uint8Array(n).map((_, i) => i * 7)
+      const ct = await p.aesCfbEncrypt(key, iv, pt)
+      const c = createCipheriv('aes-128-cfb', key, iv)
+      expect(Buffer.from(ct)).toEqual(Buffer.concat([c.update(pt), c.final()]))
+      const d = createDecipheriv('aes-128-cfb', key, iv)
+      expect(Buffer.concat([d.update(ct), d.final()])).toEqual(Buffer.from(pt))
+    }
+  })
+
+  it('randomBytes gives fresh bytes of the asked length', () => {
+    const a = p.randomBytes(32)
+    expect(a.length).toBe(32)
+    expect(Buffer.from(a).equals(Buffer.from(p.randomBytes(32)))).toBe(false)
+  })
+})
