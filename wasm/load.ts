@@ -1,0 +1,67 @@
+import type { Kernels } from '../core/kernels/types.ts'
+import { fromBase64 } from '../core/bytes/encoding.ts'
+import { KERNELS_WASM_BASE64 } from './generated/kernels-bytes.ts'
+
+interface KernelExports {
+  memory: WebAssembly.Memory
+  scratch(size: number): number
+  sha256(ptr: number, len: number): number
+  sha1(ptr: number, len: number): number
+  hmacSha256(keyPtr: number, keyLen: number, msgPtr: number, msgLen: number): number
+  ctEqual(a: number, b: number, len: number): number
+}
+
+/** The embedded module bytes (Node, Bun, Deno, browsers; not workerd, which needs a compiled module). */
+export function kernelsWasmBytes(): Uint8Array<ArrayBuffer> {
+  return fromBase64(KERNELS_WASM_BASE64)
+}
+
+/**
+ * Instantiates the AssemblyScript kernels. Pass a precompiled WebAssembly.Module where the runtime
+ * forbids compiling from bytes (workerd: `import mod from 'vouch/wasm/kernels.wasm'`), else bytes
+ * (default: the embedded build). Loaded lazily by runtimes/, never at import time.
+ */
+export async function loadWasmKernels(source: WebAssembly.Module | Uint8Array = kernelsWasmBytes()): Promise<Kernels> {
+  const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source as Uint8Array<ArrayBuffer>)
+  const instance = await WebAssembly.instantiate(module, {
+    env: {
+      abort() {
+        throw new Error('vouch wasm kernel aborted')
+      },
+    },
+  })
+  const x = instance.exports as unknown as KernelExports
+  const view = (ptr: number, len: number) => new Uint8Array(x.memory.buffer, ptr, len)
+  const put = (...parts: Uint8Array[]): number => {
+    let n = 0
+    for (const p of parts) n += p.length
+    const base = x.scratch(n)
+    let o = base
+    const mem = new Uint8Array(x.memory.buffer)
+    for (const p of parts) {
+      mem.set(p, o)
+      o += p.length
+    }
+    return base
+  }
+  return Object.freeze({
+    kind: 'wasm' as const,
+    sha256(data: Uint8Array) {
+      const p = put(data)
+      return view(x.sha256(p, data.length), 32).slice()
+    },
+    sha1(data: Uint8Array) {
+      const p = put(data)
+      return view(x.sha1(p, data.length), 20).slice()
+    },
+    hmacSha256(key: Uint8Array, data: Uint8Array) {
+      const p = put(key, data)
+      return view(x.hmacSha256(p, key.length, p + key.length, data.length), 32).slice()
+    },
+    timingSafeEqual(a: Uint8Array, b: Uint8Array) {
+      if (a.length !== b.length) return false
+      const p = put(a, b)
+      return x.ctEqual(p, p + a.length, a.length) === 1
+    },
+  })
+}
