@@ -1,0 +1,72 @@
+// A small harness for async work with N operations in flight, the thing benchmark.js cannot
+// measure (see docs/decisions.md). Each measurement: warm-up, then `samples` windows of
+// `sampleMs`; reports the median ops/s with the [min, max] spread of the windows and the CPU
+// microseconds per op (user+sys over all threads, so thread-pool work counts).
+
+export interface Measurement {
+  name: string
+  concurrency: number
+  opsPerSec: number
+  spread: [number, number]
+  cpuUsPerOp: number
+  /** median wall microseconds per op at this concurrency (1e6 / opsPerSec * concurrency) */
+  latencyUs: number
+}
+
+export interface MeasureOptions {
+  concurrency?: number
+  sampleMs?: number
+  samples?: number
+  warmupMs?: number
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+async function window(fn: () => unknown, concurrency: number, ms: number): Promise<{ ops: number; wallMs: number; cpuUs: number }> {
+  let ops = 0
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const deadline = t0 + ms
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      await fn()
+      ops++
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  const wallMs = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  return { ops, wallMs, cpuUs: cpu.user + cpu.system }
+}
+
+export async function measure(name: string, fn: () => unknown, options: MeasureOptions = {}): Promise<Measurement> {
+  const { concurrency = 1, sampleMs = Number(process.env.SAMPLE_MS ?? 250), samples = Number(process.env.SAMPLES ?? 5), warmupMs = 100 } = options
+  await window(fn, concurrency, warmupMs)
+  const rates: number[] = []
+  const cpus: number[] = []
+  for (let i = 0; i < samples; i++) {
+    const w = await window(fn, concurrency, sampleMs)
+    rates.push((w.ops / w.wallMs) * 1000)
+    cpus.push(w.cpuUs / Math.max(1, w.ops))
+  }
+  const opsPerSec = median(rates)
+  return {
+    name,
+    concurrency,
+    opsPerSec,
+    spread: [Math.min(...rates), Math.max(...rates)],
+    cpuUsPerOp: median(cpus),
+    latencyUs: (1e6 / opsPerSec) * concurrency,
+  }
+}
+
+export function runtimeName(): string {
+  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } }
+  if (g.Bun) return `bun ${g.Bun.version}`
+  if (g.Deno) return `deno ${g.Deno.version.deno}`
+  return `node ${process.versions.node}`
+}
