@@ -20,7 +20,7 @@ function suite(cases: [string, () => unknown][]): Promise<Map<string, Benchmark>
     const s = new Benchmark.Suite()
     for (const [name, fn] of cases) s.add(name, fn, { minSamples: 10, maxTime: Number(process.env.KERNEL_MAX_TIME ?? 0.4) })
     const out = new Map<string, Benchmark>()
-    s.on('cycle', (e: Benchmark.Event) => out.set((e.target as Benchmark).name!, e.target as Benchmark))
+    s.on("cycle", (e: Benchmark.Event) => { const b = e.target as unknown as Benchmark; out.set(b.name!, b) })
     s.on('complete', () => resolve(out))
     s.run({ async: true })
   })
