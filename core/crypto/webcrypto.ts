@@ -19,6 +19,33 @@ export function publicKeyToJwk(key: PublicKey): JsonWebKey {
     : { kty: 'EC', crv: key.crv, x: toBase64Url(key.x), y: toBase64Url(key.y), ext: true }
 }
 
+/**
+ * AES-CFB128 encryption (NIST SP 800-38A §6.3) with ONE AES-CBC call; Web Crypto has no CFB.
+ *
+ * CFB: C_i = P_i ^ E_K(C_{i-1}) with C_0 = IV. CBC under the same IV over X_1..X_n gives
+ * B_i = E_K(X_i ^ B_{i-1}), B_0 = IV. Choosing X_1 = 0 and X_i = P_{i-1} makes
+ * B_1 = E_K(IV) and B_i = E_K(P_{i-1} ^ B_{i-1}) = E_K(C_{i-1}): the CBC output blocks ARE the CFB
+ * keystream, and every X_i is known up front because P_{i-1} is plaintext. So: CBC-encrypt
+ * 0^16 || P_1 .. P_{n-1} (full blocks; P_n may be partial and is never fed back), XOR the first
+ * data.length bytes with the data. CBC's PKCS#7 padding block is ignored.
+ * Only encryption works this way: decryption needs C_{i-1} before E_K(C_{i-1}), one call per block.
+ */
+export async function aesCfbEncryptViaCbc(subtle: SubtleCrypto, key: Uint8Array, iv: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
+  if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
+    throw new RangeError(`aes-cfb: key must be 16, 24 or 32 bytes, got ${key.length}`)
+  }
+  if (iv.length !== 16) throw new RangeError(`aes-cfb: iv must be 16 bytes, got ${iv.length}`)
+  if (data.length === 0) return new Uint8Array(0)
+  const blocks = Math.ceil(data.length / 16)
+  const input = new Uint8Array(blocks * 16)
+  input.set(data.subarray(0, (blocks - 1) * 16), 16)
+  const ck = await subtle.importKey('raw', buf(key), { name: 'AES-CBC' }, false, ['encrypt'])
+  const stream = new Uint8Array(await subtle.encrypt({ name: 'AES-CBC', iv: buf(iv) }, ck, input))
+  const out = new Uint8Array(data.length)
+  for (let i = 0; i < data.length; i++) out[i] = data[i]! ^ stream[i]!
+  return out
+}
+
 function importParams(scheme: SignatureScheme | 'RSA-OAEP', key: PublicKey, hash: HashAlg) {
   if (scheme === 'RSA-OAEP') return { name: 'RSA-OAEP', hash }
   if (scheme.name === 'ECDSA') return { name: 'ECDSA', namedCurve: (key as EcPublicKey).crv }
@@ -96,20 +123,7 @@ export function createWebCryptoProvider(crypto: Crypto = globalThis.crypto): Cry
     },
 
     async aesCfbEncrypt(key, iv, data) {
-      // Web Crypto has no AES-CFB (nor ECB). The CFB keystream block E_K(X) is the first block of
-      // AES-CBC(K, iv = 0, X); X is the IV, then each previous ciphertext block.
-      const ck = await subtle.importKey('raw', buf(key), { name: 'AES-CBC' }, false, ['encrypt'])
-      const out = new Uint8Array(data.length)
-      let feedback = new Uint8Array(iv)
-      const zero = new Uint8Array(16)
-      for (let off = 0; off < data.length; off += 16) {
-        const block = new Uint8Array(await subtle.encrypt({ name: 'AES-CBC', iv: zero }, ck, feedback)).subarray(0, 16)
-        const n = Math.min(16, data.length - off)
-        for (let i = 0; i < n; i++) out[off + i] = data[off + i]! ^ block[i]!
-        feedback = new Uint8Array(16)
-        feedback.set(out.subarray(off, off + n))
-      }
-      return out
+      return aesCfbEncryptViaCbc(subtle, key, iv, data)
     },
 
     randomBytes(n) {
