@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   ERR_TPM2_SCHEME_MISMATCH: 'a TPMT_SIGNATURE does not use the signing key scheme',
   ERR_TPM2_ATTRIBUTES: 'TPMA_OBJECT attributes do not meet the required profile',
   ERR_TPM2_NAME_MISMATCH: 'a certified Name is not the Name of the expected object',
+  ERR_TPM2_QUALIFYING_DATA_MISMATCH: 'TPMS_ATTEST.extraData is not the expected qualifying data',
   ERR_TPM2_RESPONSE_CODE: 'the TPM answered a command with an error response code',
   // quotes
   ERR_QUOTE_NONCE_MISMATCH: 'the quote extraData is not the expected nonce',
