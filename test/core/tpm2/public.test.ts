@@ -12,12 +12,12 @@ const v = (p: string) => new Uint8Array(readFileSync(new URL(`../../vectors/real
 const gceAk = v('google-go-tpm-tools/derived/gce-cos-85-no-nonce/ak_pub.tpmt_public.bin')
 
 const A = TPMA_OBJECT
-const rsaTemplate = (attrs: number, scheme = TPM_ALG.RSASSA, hash = TPM_ALG.SHA256): Omit<TPMT_PUBLIC_RSA, 'raw'> => ({
+const rsaTemplate = (attrs: number, scheme: number = TPM_ALG.RSASSA, hash: number = TPM_ALG.SHA256): Omit<TPMT_PUBLIC_RSA, 'raw'> => ({
   type: TPM_ALG.RSA, nameAlg: TPM_ALG.SHA256, objectAttributes: attrs, authPolicy: new Uint8Array(),
   parameters: { symmetric: { algorithm: TPM_ALG.NULL, keyBits: 0, mode: TPM_ALG.NULL }, scheme: { scheme, hashAlg: scheme === TPM_ALG.NULL ? TPM_ALG.NULL : hash }, keyBits: 2048, exponent: 0 },
   unique: new Uint8Array(256).fill(0xc5),
 })
-const eccTemplate = (attrs: number, hash = TPM_ALG.SHA256): Omit<TPMT_PUBLIC_ECC, 'raw'> => ({
+const eccTemplate = (attrs: number, hash: number = TPM_ALG.SHA256): Omit<TPMT_PUBLIC_ECC, 'raw'> => ({
   type: TPM_ALG.ECC, nameAlg: TPM_ALG.SHA256, objectAttributes: attrs, authPolicy: new Uint8Array(),
   parameters: { symmetric: { algorithm: TPM_ALG.NULL, keyBits: 0, mode: TPM_ALG.NULL }, scheme: { scheme: TPM_ALG.ECDSA, hashAlg: hash }, curveID: TPM_ECC.NIST_P256, kdf: { scheme: TPM_ALG.NULL, hashAlg: TPM_ALG.NULL } },
   unique: { x: new Uint8Array(32).fill(1), y: new Uint8Array(32).fill(2) },
