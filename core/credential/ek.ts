@@ -4,6 +4,10 @@
  * key size of its symmetric definition (AES-CFB; the size of the STORAGE key).
  */
 import type { HashAlg, PublicKey } from '../crypto/provider.ts'
+import { CredentialError } from '../errors.ts'
+import { algName, TPM_ALG, tpmHashToWebCrypto } from '../tpm2/constants.ts'
+import { publicKeyFromTpmtPublic } from '../tpm2/public-key.ts'
+import type { TPMT_PUBLIC } from '../tpm2/public.ts'
 
 export interface CredentialEk {
   readonly publicKey: PublicKey
@@ -25,4 +29,23 @@ export interface CredentialEk {
  */
 export function credentialEkFromPublicKey(publicKey: PublicKey): CredentialEk {
   return { publicKey, nameAlg: 'SHA-256', symmetricKeyBits: 128 }
+}
+
+/**
+ * The EK as the TPM holds it (TPMT_PUBLIC from TPM2_ReadPublic or tpm2_createek): nameAlg and the
+ * symmetric definition come from the object itself, so any template (L-*, H-*, vendor) works.
+ */
+export function credentialEkFromTpmtPublic(ek: TPMT_PUBLIC, what = 'EK public'): CredentialEk {
+  const sym = ek.parameters.symmetric
+  if (sym.algorithm !== TPM_ALG.AES || sym.mode !== TPM_ALG.CFB) {
+    throw new CredentialError('ERR_CREDENTIAL_UNSUPPORTED_KEY', `${what}: symmetric is ${algName(sym.algorithm)}-${algName(sym.mode)}, MakeCredential needs AES in CFB mode`)
+  }
+  const nameAlg = tpmHashToWebCrypto(ek.nameAlg)!
+  const publicKey = publicKeyFromTpmtPublic(ek, what)
+  return {
+    publicKey,
+    nameAlg,
+    symmetricKeyBits: sym.keyBits as 128 | 192 | 256,
+    ...(ek.type === TPM_ALG.ECC ? { eccX: ek.unique.x } : {}),
+  }
 }
