@@ -91,7 +91,6 @@ export function createWebCryptoProvider(crypto: Crypto = globalThis.crypto): Cry
     },
 
     async verify(scheme, key, data, signature) {
-      const ck = await importKey(key, 'verify', importParams(scheme, key, scheme.hash) as never)
       const params =
         scheme.name === 'RSA-PSS'
           ? { name: 'RSA-PSS', saltLength: scheme.saltLength }
@@ -99,6 +98,8 @@ export function createWebCryptoProvider(crypto: Crypto = globalThis.crypto): Cry
             ? { name: 'ECDSA', hash: scheme.hash }
             : { name: 'RSASSA-PKCS1-v1_5' }
       try {
+        // an invalid key (e.g. an EC point off its curve) is a failed verification, not an exception
+        const ck = await importKey(key, 'verify', importParams(scheme, key, scheme.hash) as never)
         return await subtle.verify(params, ck, buf(signature), buf(data))
       } catch {
         return false

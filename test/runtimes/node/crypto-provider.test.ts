@@ -46,6 +46,12 @@ describe.each(providers)('%s provider', (_name, p) => {
     }
   })
 
+  it('a key that cannot be imported (EC point off its curve) fails verification instead of throwing', async () => {
+    const offCurve: EcPublicKey = { ...ecPub, y: Uint8Array.from(ecPub.y, (b, i) => (i === 31 ? b ^ 1 : b)) }
+    const sig = sign('sha256', msg, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' })
+    expect(await p.verify({ name: 'ECDSA', hash: 'SHA-256' }, offCurve, msg, sig)).toBe(false)
+  })
+
   it('RSA-OAEP with a label decrypts with node:crypto', async () => {
     const label = new TextEncoder().encode('IDENTITY\0')
     const ct = await p.rsaOaepEncrypt(rsaPub, 'SHA-256', label, new Uint8Array(16).fill(7))

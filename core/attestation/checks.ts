@@ -1,0 +1,71 @@
+/**
+ * The readable verdict trail: every check the verifier ran, in order, with its outcome. A failed
+ * check stops the flow; the error thrown is an {@link AttestationFailure} carrying the trail, the
+ * seed's message and a stable code. Details are safe facts (names, algorithms, fingerprints),
+ * never a nonce, a secret or a key.
+ */
+import { AttestationError, VerifyError, type ErrorCode } from '../errors.ts'
+
+export interface Check {
+  /** stable dotted name, e.g. `tpm_devid.certify` */
+  readonly name: string
+  readonly ok: boolean
+  /** what was found (on success) or why it failed */
+  readonly detail: string
+}
+
+/** A verifier failure: `code` and `message` are the seed's; `checks` the trail up to the failing check. */
+export class AttestationFailure extends AttestationError {
+  readonly checks: readonly Check[]
+  constructor(code: ErrorCode, message: string, checks: readonly Check[], options: { cause?: unknown; detail?: Record<string, string | number | boolean> } = {}) {
+    super(code, message, options)
+    this.checks = Object.freeze([...checks])
+  }
+}
+
+/** How a failed check maps to the error the caller sees: a seed message and code, or the error as-is. */
+export type FailureMapping = { readonly code: ErrorCode; readonly message: string } | undefined
+
+export class CheckLog {
+  readonly checks: Check[] = []
+
+  pass(name: string, detail: string): void {
+    this.checks.push({ name, ok: true, detail })
+  }
+
+  /** Records a failed check and returns the error to throw. */
+  fail(name: string, code: ErrorCode, message: string, why: string = message, cause?: unknown): AttestationFailure {
+    this.checks.push({ name, ok: false, detail: why })
+    return new AttestationFailure(code, message, this.checks, { cause, detail: { check: name } })
+  }
+
+  /**
+   * Runs one check. On a VerifyError the check is recorded as failed with the error's message as
+   * detail; the thrown error has `map`'s seed code and message, or the original code and message.
+   * Errors that are not VerifyError (bugs) propagate unchanged.
+   */
+  async run<T>(name: string, fn: () => T | Promise<T>, map?: FailureMapping, describe?: (r: T) => string): Promise<T> {
+    let result: T
+    try {
+      result = await fn()
+    } catch (e) {
+      if (e instanceof AttestationFailure) throw e
+      if (e instanceof VerifyError) {
+        throw this.fail(name, map?.code ?? e.code, map?.message ?? e.message, map ? `${e.code}: ${e.message}` : e.message, e)
+      }
+      if (isKeyDataRejection(e)) {
+        // hostile key material (e.g. an EC point off the curve) that a crypto provider refuses at import
+        throw this.fail(name, map?.code ?? 'ERR_X509_MALFORMED', map?.message ?? 'key material rejected by the crypto provider',
+          'key material rejected by the crypto provider (DataError at key import)', e)
+      }
+      throw e
+    }
+    this.pass(name, describe ? describe(result) : 'ok')
+    return result
+  }
+}
+
+/** Web Crypto's importKey rejects invalid key data (an EC point not on its curve) with a DataError. */
+function isKeyDataRejection(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'DataError'
+}

@@ -1,0 +1,166 @@
+/**
+ * Decoding of evidence and answers (docs/protocol.md: SPIRE's Go-JSON shapes, PascalCase keys,
+ * standard base64) with size bounds checked on the base64 text BEFORE decoding, so oversized
+ * input is refused before any allocation or crypto. `null` means absent (Go encodes nil that way);
+ * unknown keys are ignored (Go's Unmarshal does the same).
+ */
+import { fromBase64 } from '../bytes/encoding.ts'
+import { AttestationError, VerifyError } from '../errors.ts'
+
+/** Size bounds in bytes (decoded), protocol §3.1 item 1. */
+export const EVIDENCE_LIMITS = {
+  /** one DER certificate */
+  certificate: 8 * 1024,
+  /** DevIDCert entries (leaf + intermediates), EKIntermediates entries */
+  chainLength: 8,
+  /** TPMT_PUBLIC (RSA-4096 with a policy is ~600) */
+  tpmPublic: 1024,
+  /** TPMS_ATTEST */
+  attest: 1024,
+  /** TPMT_SIGNATURE (RSA-4096: 518) */
+  tpmSignature: 1024,
+  /** DevID signature in an answer (raw RSA-4096 512, DER ECDSA P-521 139) */
+  devIdSignature: 1024,
+  /** CredActivation answer: a digest (activated secret) or an HMAC-SHA256 */
+  activationProof: 64,
+} as const
+
+export interface TpmDevidEvidence {
+  /** DER, leaf first */
+  readonly devIdCerts: readonly Uint8Array[]
+  readonly devIdPub: Uint8Array
+  readonly ekCert?: Uint8Array
+  /** vouch extension: EK intermediates read from NV */
+  readonly ekIntermediates: readonly Uint8Array[]
+  readonly ekPub: Uint8Array
+  readonly akPub: Uint8Array
+  readonly certifiedDevId: Uint8Array
+  readonly certificationSignature: Uint8Array
+}
+
+export interface TpmEkEvidence {
+  readonly ekCert?: Uint8Array
+  readonly ekIntermediates: readonly Uint8Array[]
+  readonly ekPub: Uint8Array
+  readonly akPub: Uint8Array
+}
+
+export interface TpmDevidAnswer {
+  readonly devIdSignature: Uint8Array
+  readonly credActivation: Uint8Array
+}
+
+export interface TpmEkAnswer {
+  readonly credActivation: Uint8Array
+}
+
+function malformed(message: string, field: string): AttestationError {
+  return new AttestationError('ERR_EVIDENCE_MALFORMED', message, { detail: { field } })
+}
+
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v
+}
+
+/** base64 text → bytes, refusing anything whose decoded size could exceed `max` before decoding. */
+export function decodeBounded(v: unknown, field: string, max: number): Uint8Array {
+  if (typeof v !== 'string') throw malformed(`${field}: expected a base64 string, found ${typeName(v)}`, field)
+  if (v.length > Math.ceil(max / 3) * 4) {
+    throw new AttestationError('ERR_INPUT_TOO_LARGE', `${field}: ${v.length} base64 characters exceed the bound of ${max} bytes`, {
+      detail: { field, max },
+    })
+  }
+  let bytes: Uint8Array
+  try {
+    bytes = fromBase64(v, field)
+  } catch (e) {
+    if (e instanceof VerifyError) throw malformed(e.message, field)
+    throw e
+  }
+  if (bytes.length > max) {
+    throw new AttestationError('ERR_INPUT_TOO_LARGE', `${field}: ${bytes.length} bytes exceed the bound of ${max}`, { detail: { field, max } })
+  }
+  if (bytes.length === 0) throw malformed(`${field}: empty`, field)
+  return bytes
+}
+
+function asObject(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw malformed(`${what}: expected an object, found ${typeName(v)}`, what)
+  return v as Record<string, unknown>
+}
+
+function present(o: Record<string, unknown>, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, key) && o[key] !== null && o[key] !== undefined
+}
+
+function required(o: Record<string, unknown>, what: string, key: string, max: number): Uint8Array {
+  if (!present(o, key)) throw malformed(`${what}.${key}: missing`, `${what}.${key}`)
+  return decodeBounded(o[key], `${what}.${key}`, max)
+}
+
+function optional(o: Record<string, unknown>, what: string, key: string, max: number): Uint8Array | undefined {
+  return present(o, key) ? decodeBounded(o[key], `${what}.${key}`, max) : undefined
+}
+
+function certList(o: Record<string, unknown>, what: string, key: string, min: number): Uint8Array[] {
+  const field = `${what}.${key}`
+  if (!present(o, key)) {
+    if (min > 0) throw malformed(`${field}: missing`, field)
+    return []
+  }
+  const v = o[key]
+  if (!Array.isArray(v)) throw malformed(`${field}: expected an array of base64 strings, found ${typeName(v)}`, field)
+  if (v.length > EVIDENCE_LIMITS.chainLength) {
+    throw new AttestationError('ERR_INPUT_TOO_LARGE', `${field}: ${v.length} certificates exceed the bound of ${EVIDENCE_LIMITS.chainLength}`, {
+      detail: { field, max: EVIDENCE_LIMITS.chainLength },
+    })
+  }
+  if (v.length < min) throw malformed(`${field}: expected at least ${min} certificate`, field)
+  return v.map((x, i) => decodeBounded(x, `${field}[${i}]`, EVIDENCE_LIMITS.certificate))
+}
+
+/** SPIRE's AttestationRequest (protocol §2.1) plus the optional `EKIntermediates`. */
+export function decodeTpmDevidEvidence(v: unknown): TpmDevidEvidence {
+  const what = 'tpm_devid'
+  const o = asObject(v, what)
+  const ekCert = optional(o, what, 'EKCert', EVIDENCE_LIMITS.certificate)
+  return {
+    devIdCerts: certList(o, what, 'DevIDCert', 1),
+    devIdPub: required(o, what, 'DevIDPub', EVIDENCE_LIMITS.tpmPublic),
+    ...(ekCert ? { ekCert } : {}),
+    ekIntermediates: certList(o, what, 'EKIntermediates', 0),
+    ekPub: required(o, what, 'EKPub', EVIDENCE_LIMITS.tpmPublic),
+    akPub: required(o, what, 'AKPub', EVIDENCE_LIMITS.tpmPublic),
+    certifiedDevId: required(o, what, 'CertifiedDevID', EVIDENCE_LIMITS.attest),
+    certificationSignature: required(o, what, 'CertificationSignature', EVIDENCE_LIMITS.tpmSignature),
+  }
+}
+
+/** EK-only evidence: `EKCert` (optional), `EKPub`, `AKPub`. */
+export function decodeTpmEkEvidence(v: unknown): TpmEkEvidence {
+  const what = 'tpm_ek'
+  const o = asObject(v, what)
+  const ekCert = optional(o, what, 'EKCert', EVIDENCE_LIMITS.certificate)
+  return {
+    ...(ekCert ? { ekCert } : {}),
+    ekIntermediates: certList(o, what, 'EKIntermediates', 0),
+    ekPub: required(o, what, 'EKPub', EVIDENCE_LIMITS.tpmPublic),
+    akPub: required(o, what, 'AKPub', EVIDENCE_LIMITS.tpmPublic),
+  }
+}
+
+/** SPIRE's ChallengeResponse (protocol §2.3). */
+export function decodeTpmDevidAnswer(v: unknown): TpmDevidAnswer {
+  const what = 'tpm_devid answer'
+  const o = asObject(v, what)
+  return {
+    devIdSignature: required(o, what, 'DevID', EVIDENCE_LIMITS.devIdSignature),
+    credActivation: required(o, what, 'CredActivation', EVIDENCE_LIMITS.activationProof),
+  }
+}
+
+export function decodeTpmEkAnswer(v: unknown): TpmEkAnswer {
+  const what = 'tpm_ek answer'
+  const o = asObject(v, what)
+  return { credActivation: required(o, what, 'CredActivation', EVIDENCE_LIMITS.activationProof) }
+}

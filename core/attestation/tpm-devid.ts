@@ -1,0 +1,171 @@
+/**
+ * The tpm_devid attestor: SPIRE's three proofs (protocol §1) with the checks SPIRE misses (G1-G5).
+ *
+ * Static checks (before any challenge), in order:
+ *   devid.certificate, devid.chain          DevID leaf chains to devIDCACerts
+ *   devid.public, devid.scheme_hash         DevIDPub parses; scheme hash is SHA-256 only
+ *   devid.attributes                        sign, fixedTPM, fixedParent, sensitiveDataOrigin; not restricted/decrypt (G3)
+ *   devid.key_binding                       DevIDPub key == DevID leaf key (G1)
+ *   ak.public, ak.attributes                restricted signing AK, scheme not NULL (G2, G5)
+ *   certify                                 AK-signed TPM2_Certify names exactly Name(DevIDPub) (G3, G5)
+ *   ek.*                                    EK key == certificate key, profile, trust (ek-trust.ts)
+ * Challenge: a 32-byte DevID nonce and a credential for the EK bound to Name(AK).
+ * Answer: DevID signature over the nonce (|| binding) with the leaf key; the activation proof,
+ * compared in constant time (G4).
+ *
+ * Freshness: TPM2_Certify is not fresh (tpm2_certify 5.4 always puts 00ff55aa in qualifyingData;
+ * SPIRE's agent sends none). The verifier records extraData in the verdict but does not require it
+ * empty; freshness comes from the nonce and the activation, as in SPIRE.
+ */
+import { fromBase64, toBase64, toHex } from '../bytes/encoding.ts'
+import { concatBytes } from '../bytes/equal.ts'
+import { checkActivatedSecret } from '../credential/activation.ts'
+import { makeCredential } from '../credential/make-credential.ts'
+import { ecdsaDerToP1363 } from '../crypto/ecdsa-signature.ts'
+import type { PublicKey } from '../crypto/provider.ts'
+import { VerifyError } from '../errors.ts'
+import type { Platform } from '../platform.ts'
+import type { TpmDevidAttestorConfig } from '../policy/types.ts'
+import { parseCertificate } from '../x509/certificate.ts'
+import { curveFieldSize, parseSubjectPublicKeyInfo } from '../x509/spki.ts'
+import { verifyChain } from '../x509/verify.ts'
+import { tpmDevidAttributes, tpmDevidSelectors, type Selector } from './attributes.ts'
+import type { CheckLog } from './checks.ts'
+import { checkEk } from './ek-trust.ts'
+import type { TpmDevidAnswer, TpmDevidEvidence } from './evidence.ts'
+import {
+  AK_ATTRIBUTES_INVALID,
+  CREDENTIAL_SECRET_MISMATCH,
+  DEVID_ATTRIBUTES_INVALID,
+  DEVID_CERTIFICATION_FAILED,
+  DEVID_CHAIN_FAILED,
+  DEVID_KEY_MISMATCH,
+  DEVID_SIGNATURE_FAILED,
+  devIdUnsupportedHash,
+} from './messages.ts'
+import { checkAkKey, checkDevIdKey, credentialEkOf, parseTpmKey, publicKeysMatch, tpmNameOf, verifyDevIdCertification } from './tpm.ts'
+
+export const DEVID_NONCE_BYTES = 32
+export const ACTIVATION_SECRET_BYTES = 32
+
+/** What the static checks established; nothing secret. */
+export interface TpmDevidFacts {
+  readonly attributes: Record<string, string>
+  readonly selectors: Selector[]
+  readonly leafSpki: Uint8Array
+  readonly credential: { readonly ekPub: Uint8Array; readonly akName: Uint8Array }
+  readonly certifyExtraData: string
+}
+
+const CHAIN = { code: 'ERR_DEVID_CHAIN', message: DEVID_CHAIN_FAILED } as const
+const CERTIFY = { code: 'ERR_DEVID_CERTIFICATION', message: DEVID_CERTIFICATION_FAILED } as const
+
+export async function checkTpmDevidEvidence(
+  log: CheckLog,
+  ev: TpmDevidEvidence,
+  config: TpmDevidAttestorConfig,
+  platform: Platform,
+): Promise<TpmDevidFacts> {
+  const p = 'tpm_devid'
+  const { leaf, agentIntermediates } = await log.run(`${p}.devid.certificate`, () => ({
+    leaf: parseCertificate(ev.devIdCerts[0]!),
+    agentIntermediates: ev.devIdCerts.slice(1).map((d) => parseCertificate(d)),
+  }), CHAIN, (r) => `leaf and ${r.agentIntermediates.length} intermediate(s) parsed`)
+  const chain = await log.run(`${p}.devid.chain`, () => verifyChain({
+    leaf,
+    intermediates: [...agentIntermediates, ...config.devIDIntermediates],
+    anchors: config.devIDAnchors,
+    at: platform.now(),
+  }, { platform }), CHAIN, (c) => `path of ${c.path.length} certificate(s) to a devIDCACerts anchor`)
+
+  const devId = await log.run(`${p}.devid.public`, () => parseTpmKey(ev.devIdPub, 'DevID public', platform), undefined, (k) => k.summary)
+  const hash = devId.schemeHash
+  if (hash !== undefined && hash !== 'SHA256') {
+    throw log.fail(`${p}.devid.scheme_hash`, 'ERR_DEVID_UNSUPPORTED_HASH', devIdUnsupportedHash(hash), `DevID scheme hash is ${hash}`)
+  }
+  log.pass(`${p}.devid.scheme_hash`, hash ?? 'scheme NULL (refused by the attribute check)')
+  await log.run(`${p}.devid.attributes`, () => checkDevIdKey(devId), { code: 'ERR_TPM2_ATTRIBUTES', message: DEVID_ATTRIBUTES_INVALID },
+    () => 'sign, fixedTPM, fixedParent, sensitiveDataOrigin; not restricted, not decrypt')
+  if (!publicKeysMatch(devId.publicKey, leaf.publicKey)) {
+    throw log.fail(`${p}.devid.key_binding`, 'ERR_DEVID_KEY_MISMATCH', DEVID_KEY_MISMATCH, 'the DevID leaf key is not the DevIDPub key')
+  }
+  log.pass(`${p}.devid.key_binding`, `DevID leaf key equals DevIDPub (${devId.publicKey.kty})`)
+
+  const ak = await log.run(`${p}.ak.public`, () => parseTpmKey(ev.akPub, 'AK public', platform), undefined, (k) => k.summary)
+  await log.run(`${p}.ak.attributes`, () => checkAkKey(ak), { code: 'ERR_TPM2_ATTRIBUTES', message: AK_ATTRIBUTES_INVALID },
+    () => 'restricted, sign, fixedTPM, fixedParent, sensitiveDataOrigin; not decrypt; scheme set')
+  const certify = await log.run(`${p}.certify`, () => verifyDevIdCertification(ak, devId, ev.certifiedDevId, ev.certificationSignature, platform),
+    CERTIFY, (r) => `signed by the AK (${r.scheme}); certified Name is Name(DevIDPub); extraData ${r.extraData.length === 0 ? 'empty' : toHex(r.extraData)}`)
+
+  const ek = await checkEk(log, p, ev, config, platform)
+  const akName = await tpmNameOf(ak, platform)
+  const attributes = await tpmDevidAttributes(leaf, ek, platform)
+  const selectors = await tpmDevidSelectors(chain.path, platform)
+  return {
+    attributes,
+    selectors,
+    leafSpki: leaf.spki,
+    credential: { ekPub: ev.ekPub, akName },
+    certifyExtraData: toHex(certify.extraData),
+  }
+}
+
+/** Session state for one tpm_devid challenge (JSON-safe; secrets base64). */
+export interface TpmDevidSession {
+  readonly [k: string]: string
+  readonly nonce: string
+  readonly secret: string
+  readonly leafSpki: string
+}
+
+export async function makeTpmDevidChallenge(facts: TpmDevidFacts, platform: Platform): Promise<{ challenge: Record<string, unknown>; session: TpmDevidSession }> {
+  const nonce = platform.crypto.randomBytes(DEVID_NONCE_BYTES)
+  const secret = platform.crypto.randomBytes(ACTIVATION_SECRET_BYTES)
+  const ek = parseTpmKey(facts.credential.ekPub, 'EK public', platform)
+  const made = await makeCredential({ ekPublic: credentialEkOf(ek), akName: facts.credential.akName, secret }, { platform })
+  return {
+    challenge: { DevID: toBase64(nonce), CredActivation: { Credential: toBase64(made.idObject), Secret: toBase64(made.encSecret) } },
+    session: { nonce: toBase64(nonce), secret: toBase64(secret), leafSpki: toBase64(facts.leafSpki) },
+  }
+}
+
+/** The activation proof the agent must return: the secret, or HMAC-SHA256(secret, binding) (docs/protocol.md "Key binding"). */
+export async function activationProof(secret: Uint8Array, binding: Uint8Array | undefined, platform: Platform): Promise<Uint8Array> {
+  return binding ? platform.crypto.hmac('SHA-256', secret, binding) : secret
+}
+
+export async function checkActivation(log: CheckLog, name: string, secretB64: string, presented: Uint8Array, binding: Uint8Array | undefined, platform: Platform): Promise<void> {
+  const expected = await activationProof(fromBase64(secretB64), binding, platform)
+  await log.run(name, () => checkActivatedSecret(expected, presented, platform), { code: 'ERR_CREDENTIAL_MISMATCH', message: CREDENTIAL_SECRET_MISMATCH },
+    () => binding ? 'HMAC of the activated secret over the key binding matches (constant time)' : 'activated secret matches (constant time)')
+}
+
+async function verifyDevIdSignature(key: PublicKey, message: Uint8Array, signature: Uint8Array, platform: Platform): Promise<boolean> {
+  if (key.kty === 'RSA') return platform.crypto.verify({ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, key, message, signature)
+  let p1363: Uint8Array
+  try {
+    p1363 = ecdsaDerToP1363(signature, curveFieldSize(key.crv))
+  } catch (e) {
+    if (e instanceof VerifyError) return false
+    throw e
+  }
+  return platform.crypto.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, message, p1363)
+}
+
+export async function checkTpmDevidAnswer(
+  log: CheckLog,
+  session: TpmDevidSession,
+  answer: TpmDevidAnswer,
+  binding: Uint8Array | undefined,
+  platform: Platform,
+): Promise<void> {
+  const key = parseSubjectPublicKeyInfo(fromBase64(session.leafSpki))
+  const message = binding ? concatBytes(fromBase64(session.nonce), binding) : fromBase64(session.nonce)
+  if (!(await verifyDevIdSignature(key, message, answer.devIdSignature, platform))) {
+    throw log.fail('tpm_devid.devid.proof_of_possession', 'ERR_DEVID_SIGNATURE', DEVID_SIGNATURE_FAILED,
+      `the signature does not verify with the DevID leaf key (${key.kty === 'RSA' ? 'RSASSA-PKCS1-v1_5' : 'ECDSA'} SHA-256)`)
+  }
+  log.pass('tpm_devid.devid.proof_of_possession', `signature over the nonce${binding ? ' and key binding' : ''} verifies with the DevID leaf key`)
+  await checkActivation(log, 'tpm_devid.credential_activation', session.secret, answer.credActivation, binding, platform)
+}
+

@@ -1,0 +1,56 @@
+/**
+ * The EK-only attestor `tpm_ek` (protocol §10, SPIRE's community `tpm` plugin, with its gap
+ * closed: the EK certificate key must equal the EK public key). No DevID: the AK proves it is
+ * resident in the TPM that holds the trusted EK through credential activation; its attributes are
+ * checked (restricted signing key). Attributes: tpm_ek.public_hash, and with an EK certificate its
+ * serial number and TPM identity.
+ */
+import { toBase64 } from '../bytes/encoding.ts'
+import { makeCredential } from '../credential/make-credential.ts'
+import type { Platform } from '../platform.ts'
+import type { TpmEkAttestorConfig } from '../policy/types.ts'
+import { ekAttributes, tpmEkSelectors, type Selector } from './attributes.ts'
+import type { CheckLog } from './checks.ts'
+import { checkEk } from './ek-trust.ts'
+import type { TpmEkAnswer, TpmEkEvidence } from './evidence.ts'
+import { AK_ATTRIBUTES_INVALID } from './messages.ts'
+import { ACTIVATION_SECRET_BYTES, checkActivation } from './tpm-devid.ts'
+import { checkAkKey, credentialEkOf, parseTpmKey, tpmNameOf } from './tpm.ts'
+
+export interface TpmEkFacts {
+  readonly attributes: Record<string, string>
+  readonly selectors: Selector[]
+  readonly credential: { readonly ekPub: Uint8Array; readonly akName: Uint8Array }
+}
+
+export async function checkTpmEkEvidence(log: CheckLog, ev: TpmEkEvidence, config: TpmEkAttestorConfig, platform: Platform): Promise<TpmEkFacts> {
+  const p = 'tpm_ek'
+  const ak = await log.run(`${p}.ak.public`, () => parseTpmKey(ev.akPub, 'AK public', platform), undefined, (k) => k.summary)
+  await log.run(`${p}.ak.attributes`, () => checkAkKey(ak), { code: 'ERR_TPM2_ATTRIBUTES', message: AK_ATTRIBUTES_INVALID },
+    () => 'restricted, sign, fixedTPM, fixedParent, sensitiveDataOrigin; not decrypt; scheme set')
+  const ek = await checkEk(log, p, ev, config, platform)
+  return {
+    attributes: ekAttributes('tpm_ek', ek),
+    selectors: tpmEkSelectors(ek.publicHash),
+    credential: { ekPub: ev.ekPub, akName: await tpmNameOf(ak, platform) },
+  }
+}
+
+export interface TpmEkSession {
+  readonly [k: string]: string
+  readonly secret: string
+}
+
+export async function makeTpmEkChallenge(facts: TpmEkFacts, platform: Platform): Promise<{ challenge: Record<string, unknown>; session: TpmEkSession }> {
+  const secret = platform.crypto.randomBytes(ACTIVATION_SECRET_BYTES)
+  const ek = parseTpmKey(facts.credential.ekPub, 'EK public', platform)
+  const made = await makeCredential({ ekPublic: credentialEkOf(ek), akName: facts.credential.akName, secret }, { platform })
+  return {
+    challenge: { CredActivation: { Credential: toBase64(made.idObject), Secret: toBase64(made.encSecret) } },
+    session: { secret: toBase64(secret) },
+  }
+}
+
+export async function checkTpmEkAnswer(log: CheckLog, session: TpmEkSession, answer: TpmEkAnswer, binding: Uint8Array | undefined, platform: Platform): Promise<void> {
+  await checkActivation(log, 'tpm_ek.credential_activation', session.secret, answer.credActivation, binding, platform)
+}

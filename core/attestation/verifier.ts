@@ -1,0 +1,235 @@
+/**
+ * The attestation verifier: a state machine over an injected session store, runtime-agnostic.
+ *
+ *   start({ providedMethods, evidence })   -> { sessionId, expiresAt, challenges }
+ *   answer(sessionId, answers, { binding }) -> Verdict
+ *
+ * Policies: all requiredAttestors of one policy must pass (AND); any policy may authorize (OR).
+ * At start every policy whose attestor types the agent provides is tried in order; the first whose
+ * static checks all pass is the one the session is for (its proofs do not depend on the policy).
+ * No such policy: PolicyError "no cluster policy authorizes the provided attestors"; otherwise the
+ * first candidate's failure. Every failure is an AttestationFailure (an AttestationError) carrying
+ * the seed's message, a stable code and the readable check trail.
+ *
+ * Sessions: random IDs (192 bits), expire `sessionTtlMs` (default 5 minutes) after the challenge,
+ * and are removed the moment they are answered, pass or fail. The nonce and activation secret live
+ * only in the session store, never in an error or a verdict.
+ */
+import { PolicyError, VerifyError } from '../errors.ts'
+import { defaultPlatform, type Platform } from '../platform.ts'
+import type { AttestationPolicy, AttestorConfig, PolicySet } from '../policy/types.ts'
+import { NO_POLICY_AUTHORIZES } from '../policy/messages.ts'
+import { createMemorySessionStore, type SessionStore, type SessionValue } from '../session/store.ts'
+import { isWellFormedSessionId, newSessionId } from '../session/id.ts'
+import { isAttestorType, type AttestorType } from './attribute-keys.ts'
+import type { Selector } from './attributes.ts'
+import { AttestationFailure, CheckLog, type Check } from './checks.ts'
+import { decodeTpmDevidAnswer, decodeTpmDevidEvidence, decodeTpmEkAnswer, decodeTpmEkEvidence } from './evidence.ts'
+import { SESSION_EXPIRED, UNKNOWN_SESSION } from './messages.ts'
+import { renderSpiffeIdTemplate } from './spiffe-id-template.ts'
+import { checkTpmDevidAnswer, checkTpmDevidEvidence, makeTpmDevidChallenge, type TpmDevidFacts, type TpmDevidSession } from './tpm-devid.ts'
+import { checkTpmEkAnswer, checkTpmEkEvidence, makeTpmEkChallenge, type TpmEkFacts, type TpmEkSession } from './tpm-ek.ts'
+
+export const DEFAULT_SESSION_TTL_MS = 5 * 60 * 1000
+
+export interface AttestationVerifierOptions {
+  readonly policies: PolicySet
+  /** default: an in-memory store (capacity 10,000) on the platform clock */
+  readonly sessions?: SessionStore
+  readonly platform?: Platform
+  /** when set, verdicts carry `spiffeId` = spiffe://<trustDomain><path> */
+  readonly trustDomain?: string
+  readonly sessionTtlMs?: number
+}
+
+export interface StartRequest {
+  readonly providedMethods: readonly string[]
+  /** per attestor type, the evidence object (docs/protocol.md) */
+  readonly evidence: Readonly<Record<string, unknown>>
+}
+
+export interface StartResult {
+  readonly sessionId: string
+  /** ms since the epoch */
+  readonly expiresAt: number
+  /** per attestor type, the challenge object (docs/protocol.md) */
+  readonly challenges: Readonly<Record<string, unknown>>
+}
+
+export interface AnswerOptions {
+  /** SHA-256 of the SubjectPublicKeyInfo DER of the key the agent wants certified (32 bytes) */
+  readonly binding?: Uint8Array
+}
+
+export interface Verdict {
+  readonly ok: true
+  readonly attestorTypes: readonly AttestorType[]
+  /** the policy that authorized the agent */
+  readonly policy: string
+  readonly attributes: Readonly<Record<string, string>>
+  readonly selectors: readonly Selector[]
+  readonly spiffeIdPath: string
+  readonly spiffeId?: string
+  /** hex extraData of the TPM2_Certify (tpm_devid), recorded, not required empty */
+  readonly certifyExtraData?: string
+  readonly checks: readonly Check[]
+}
+
+export interface AttestationVerifier {
+  start(request: StartRequest): Promise<StartResult>
+  answer(sessionId: string, answers: Readonly<Record<string, unknown>>, options?: AnswerOptions): Promise<Verdict>
+}
+
+interface SessionRecord {
+  readonly [k: string]: SessionValue
+  readonly v: 1
+  readonly policy: string
+  readonly attestorTypes: AttestorType[]
+  readonly attributes: Record<string, string>
+  readonly selectors: { type: string; value: string }[]
+  readonly spiffeIdPath: string
+  readonly certifyExtraData: string | null
+  readonly checks: { name: string; ok: boolean; detail: string }[]
+  readonly tpm_devid: TpmDevidSession | null
+  readonly tpm_ek: TpmEkSession | null
+}
+
+type Facts = { type: 'tpm_devid'; facts: TpmDevidFacts } | { type: 'tpm_ek'; facts: TpmEkFacts }
+
+function malformedRequest(message: string): AttestationFailure {
+  return new AttestationFailure('ERR_EVIDENCE_MALFORMED', message, [])
+}
+
+function providedTypes(request: StartRequest): AttestorType[] {
+  if (typeof request !== 'object' || request === null) throw malformedRequest('attestation request: expected an object')
+  const pm = request.providedMethods
+  if (!Array.isArray(pm) || pm.length === 0 || pm.length > 8 || !pm.every((m) => typeof m === 'string')) {
+    throw malformedRequest('providedMethods: expected 1 to 8 attestor type names')
+  }
+  if (typeof request.evidence !== 'object' || request.evidence === null || Array.isArray(request.evidence)) {
+    throw malformedRequest('evidence: expected an object keyed by attestor type')
+  }
+  return [...new Set(pm.filter(isAttestorType))]
+}
+
+export function createAttestationVerifier(options: AttestationVerifierOptions): AttestationVerifier {
+  const platform = options.platform ?? defaultPlatform()
+  const sessions = options.sessions ?? createMemorySessionStore({ now: () => platform.now() })
+  const ttl = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS
+  const policies = options.policies.policies
+
+  async function checkAttestor(log: CheckLog, config: AttestorConfig, evidence: Readonly<Record<string, unknown>>): Promise<Facts> {
+    if (config.type === 'tpm_devid') {
+      const ev = await log.run('tpm_devid.evidence', () => decodeTpmDevidEvidence(evidence.tpm_devid), undefined, () => 'well-formed, within size bounds')
+      return { type: 'tpm_devid', facts: await checkTpmDevidEvidence(log, ev, config, platform) }
+    }
+    const ev = await log.run('tpm_ek.evidence', () => decodeTpmEkEvidence(evidence.tpm_ek), undefined, () => 'well-formed, within size bounds')
+    return { type: 'tpm_ek', facts: await checkTpmEkEvidence(log, ev, config, platform) }
+  }
+
+  async function checkPolicy(policy: AttestationPolicy, evidence: Readonly<Record<string, unknown>>) {
+    const log = new CheckLog()
+    const facts: Facts[] = []
+    for (const config of policy.requiredAttestors) facts.push(await checkAttestor(log, config, evidence))
+    const attributes: Record<string, string> = Object.assign({}, ...facts.map((f) => f.facts.attributes))
+    const selectors = facts.flatMap((f) => f.facts.selectors)
+    const spiffeIdPath = await log.run('spiffe_id', () => renderSpiffeIdTemplate(policy.spiffeIDTemplate, attributes), undefined, (p) => p)
+    return { log, facts, attributes, selectors, spiffeIdPath }
+  }
+
+  return {
+    async start(request) {
+      const provided = providedTypes(request)
+      const candidates = policies.filter((p) => p.requiredAttestors.every((a) => provided.includes(a.type)))
+      if (candidates.length === 0) {
+        throw new PolicyError('ERR_POLICY_DENIED', NO_POLICY_AUTHORIZES, { detail: { providedMethods: provided.join(',') } })
+      }
+      let firstFailure: unknown
+      for (const policy of candidates) {
+        let result: Awaited<ReturnType<typeof checkPolicy>>
+        try {
+          result = await checkPolicy(policy, request.evidence)
+        } catch (e) {
+          if (!(e instanceof VerifyError)) throw e
+          firstFailure ??= e
+          continue
+        }
+        const challenges: Record<string, unknown> = {}
+        let devid: TpmDevidSession | null = null
+        let ek: TpmEkSession | null = null
+        let extra: string | null = null
+        for (const f of result.facts) {
+          if (f.type === 'tpm_devid') {
+            const facts = f.facts
+            const c = await result.log.run('tpm_devid.challenge', () => makeTpmDevidChallenge(facts, platform), undefined,
+              () => '32-byte DevID nonce; credential for the EK bound to Name(AK)')
+            challenges.tpm_devid = c.challenge
+            devid = c.session
+            extra = f.facts.certifyExtraData
+          } else {
+            const facts = f.facts
+            const c = await result.log.run('tpm_ek.challenge', () => makeTpmEkChallenge(facts, platform), undefined,
+              () => 'credential for the EK bound to Name(AK)')
+            challenges.tpm_ek = c.challenge
+            ek = c.session
+          }
+        }
+        const sessionId = newSessionId(platform)
+        const expiresAt = platform.now() + ttl
+        const record: SessionRecord = {
+          v: 1,
+          policy: policy.name,
+          attestorTypes: result.facts.map((f) => f.type),
+          attributes: result.attributes,
+          selectors: result.selectors.map((s) => ({ type: s.type, value: s.value })),
+          spiffeIdPath: result.spiffeIdPath,
+          certifyExtraData: extra,
+          checks: result.log.checks.map((c) => ({ ...c })),
+          tpm_devid: devid,
+          tpm_ek: ek,
+        }
+        await sessions.put(sessionId, record, expiresAt)
+        return { sessionId, expiresAt, challenges }
+      }
+      throw firstFailure
+    },
+
+    async answer(sessionId, answers, answerOptions = {}) {
+      const binding = answerOptions.binding
+      if (binding !== undefined && binding.length !== 32) throw new RangeError('answer: binding must be the 32-byte SHA-256 of the SPKI DER')
+      if (!isWellFormedSessionId(sessionId)) throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
+      // taken (removed) first: whatever happens next, this session can never be answered again
+      const stored = await sessions.take(sessionId)
+      if (stored === undefined) throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
+      const record = stored.value as SessionRecord
+      const log = new CheckLog()
+      log.checks.push(...record.checks)
+      if (platform.now() > stored.expiresAt) {
+        throw log.fail('session', 'ERR_SESSION_EXPIRED', SESSION_EXPIRED, `expired at ${new Date(stored.expiresAt).toISOString()}`)
+      }
+      log.pass('session', 'live, answered once')
+      if (typeof answers !== 'object' || answers === null || Array.isArray(answers)) {
+        throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
+      }
+      if (record.tpm_devid) {
+        const a = await log.run('tpm_devid.answer', () => decodeTpmDevidAnswer(answers.tpm_devid), undefined, () => 'well-formed, within size bounds')
+        await checkTpmDevidAnswer(log, record.tpm_devid, a, binding, platform)
+      }
+      if (record.tpm_ek) {
+        const a = await log.run('tpm_ek.answer', () => decodeTpmEkAnswer(answers.tpm_ek), undefined, () => 'well-formed, within size bounds')
+        await checkTpmEkAnswer(log, record.tpm_ek, a, binding, platform)
+      }
+      return {
+        ok: true,
+        attestorTypes: record.attestorTypes,
+        policy: record.policy,
+        attributes: record.attributes,
+        selectors: record.selectors,
+        spiffeIdPath: record.spiffeIdPath,
+        ...(options.trustDomain !== undefined ? { spiffeId: `spiffe://${options.trustDomain}${record.spiffeIdPath}` } : {}),
+        ...(record.certifyExtraData !== null ? { certifyExtraData: record.certifyExtraData } : {}),
+        checks: log.checks,
+      }
+    },
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Attestation sessions: the server-side state between a challenge and its answer (the nonces,
+ * the activation secret, what the cheap checks found). The verifier keeps its secrets ONLY here.
+ *
+ * A store is a map with two rules the verifier relies on:
+ * - `take` removes: an answered session (pass or fail) can never be answered again;
+ * - capacity is bounded: `put` on a full store fails with ERR_SESSION_STORE_FULL and changes nothing.
+ * A shared store (Redis, a database) can implement the same interface; values are JSON-safe.
+ */
+import { AttestationError } from '../errors.ts'
+
+/** JSON-safe session contents (strings, numbers, booleans, arrays, plain objects). */
+export type SessionValue = string | number | boolean | null | readonly SessionValue[] | { readonly [k: string]: SessionValue }
+
+export interface StoredSession<T> {
+  readonly value: T
+  /** ms since the epoch */
+  readonly expiresAt: number
+}
+
+export interface SessionStore<T = SessionValue> {
+  /** Stores a new session. Rejects with AttestationError ERR_SESSION_STORE_FULL when at capacity. */
+  put(id: string, value: T, expiresAt: number): Promise<void>
+  /**
+   * Removes the session and returns it, expired or not (the verifier reports expiry); undefined
+   * when there is none. Atomic: two concurrent takes of one id return it at most once.
+   */
+  take(id: string): Promise<StoredSession<T> | undefined>
+  /** sessions held now (expired ones not yet purged included) */
+  size(): Promise<number>
+}
+
+export const SESSION_STORE_FULL_MESSAGE = 'attestation session store is full; retry later'
+
+export interface MemorySessionStoreOptions {
+  /** most sessions held at once; default 10,000 */
+  readonly capacity?: number
+  /** clock (ms since the epoch); default Date.now. Inject for tests. */
+  readonly now?: () => number
+}
+
+/**
+ * The default in-memory store. When full, expired sessions are purged first; only if it is
+ * still full does `put` fail. Expired sessions stay takeable until purged, so an answer after
+ * expiry gets "expired" rather than "unknown".
+ */
+export function createMemorySessionStore<T = SessionValue>(options: MemorySessionStoreOptions = {}): SessionStore<T> {
+  const capacity = options.capacity ?? 10_000
+  if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('createMemorySessionStore: capacity must be a positive integer')
+  const now = options.now ?? (() => Date.now())
+  const sessions = new Map<string, StoredSession<T>>()
+
+  function purgeExpired(): void {
+    const t = now()
+    for (const [id, s] of sessions) if (s.expiresAt <= t) sessions.delete(id)
+  }
+
+  return {
+    async put(id, value, expiresAt) {
+      if (sessions.has(id)) throw new RangeError('session store: duplicate session id')
+      if (sessions.size >= capacity) purgeExpired()
+      if (sessions.size >= capacity) {
+        throw new AttestationError('ERR_SESSION_STORE_FULL', SESSION_STORE_FULL_MESSAGE, { detail: { capacity } })
+      }
+      sessions.set(id, { value, expiresAt })
+    },
+    async take(id) {
+      const s = sessions.get(id)
+      if (s === undefined) return undefined
+      sessions.delete(id)
+      return s
+    },
+    async size() {
+      return sessions.size
+    },
+  }
+}
