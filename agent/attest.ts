@@ -1,0 +1,172 @@
+// One attestation round (docs/protocol.md): gather TPM evidence for the configured attestors, POST
+// /v1/attest, answer the challenges with the DevID signature and the activated credential (both
+// bound to a fresh SVID key), POST the answer, write the SVID. Every TPM object is flushed and the
+// one TPM connection is closed, also on errors.
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { concatBytes } from '../core/bytes/equal.ts'
+import { fromBase64, toBase64 } from '../core/bytes/encoding.ts'
+import { parsePemCertificates, toPem } from '../core/bytes/pem.ts'
+import { defaultPlatform, type Platform } from '../core/platform.ts'
+import { algName, TPM_ALG } from '../core/tpm2/constants.ts'
+import { parseTpmtPublic } from '../core/tpm2/public.ts'
+import { stripTpm2bPrefix } from '../core/tpm2/command/structures.ts'
+import { parseCertificate } from '../core/x509/certificate.ts'
+import type { AgentConfig, AttestorConfig, TpmDevIdConfig } from './config.ts'
+import { AgentHttpClient, type AnswerResponse } from './http.ts'
+import type { Logger } from './log.ts'
+import { TpmClient } from './tpm/client.ts'
+import { openTransport } from './tpm/open.ts'
+import { AgentTpmSession } from './tpm/session.ts'
+import type { TpmTransport } from './tpm/transport.ts'
+
+export interface AttestSummary {
+  spiffeId: string
+  expiresAt: string
+  reattestAfter: string
+  attestors: string[]
+  transport: string
+  svidPath: string
+  keyPath: string
+  bundlePath: string
+}
+
+interface DevIdFiles { certs: Uint8Array[]; pub: Uint8Array; priv: Uint8Array }
+
+async function readConfigFile(key: string, path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path))
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new Error(`read ${key} ${path}: ${code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`)
+  }
+}
+
+/** Read and check the DevID files with the seed's messages. */
+export async function loadDevIdFiles(c: TpmDevIdConfig): Promise<DevIdFiles> {
+  const certBytes = await readConfigFile('devIDCertPath', c.devIDCertPath)
+  const pub = stripTpm2bPrefix(await readConfigFile('devIDPubPath', c.devIDPubPath))
+  const priv = await readConfigFile('devIDPrivPath', c.devIDPrivPath)
+  let certs: Uint8Array[]
+  try {
+    const text = new TextDecoder().decode(certBytes)
+    certs = text.includes('-----BEGIN') ? parsePemCertificates(text, c.devIDCertPath) : [certBytes]
+    if (certs.length === 0) throw new Error('no certificate')
+    parseCertificate(certs[0]!)
+  } catch (e) {
+    throw new Error(`parse DevID certificate from ${c.devIDCertPath}`, { cause: e })
+  }
+  const p = parseTpmtPublic(pub, 'DevID public')
+  const hash = p.parameters.scheme.hashAlg
+  if (hash !== TPM_ALG.SHA256) throw new Error(`DevID key has unsupported hash algorithm ${algName(hash)}: only SHA-256 is supported`)
+  return { certs, pub, priv }
+}
+
+export interface AttestDeps {
+  readonly log: Logger
+  readonly platform?: Platform
+  /** for tests: a transport instead of `agent.tpm` */
+  readonly transport?: TpmTransport
+}
+
+async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`
+  await writeFile(tmp, data, { mode })
+  await chmod(tmp, mode)
+  await rename(tmp, path)
+}
+
+export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<AttestSummary> {
+  const platform = deps.platform ?? defaultPlatform()
+  const { log } = deps
+  const devIdCfg = cfg.attestors.find((a): a is TpmDevIdConfig => a.type === 'tpm_devid')
+  const first: AttestorConfig = devIdCfg ?? cfg.attestors[0]!
+  const files = devIdCfg ? await loadDevIdFiles(devIdCfg) : undefined
+  const caPem = cfg.trustBundlePath ? new TextDecoder().decode(await readConfigFile('trustBundlePath', cfg.trustBundlePath)) : undefined
+
+  const transport = deps.transport ?? (await openTransport(cfg.tpm, { bridge: cfg.tpmBridge }))
+  log.log('info', 'Opened TPM', { transport: transport.description })
+  const client = new TpmClient(transport)
+  try {
+    const session = await AgentTpmSession.open(client, {
+      devIdPub: files?.pub,
+      devIdPriv: files?.priv,
+      devIdPassword: devIdCfg?.devIDKeyPassword,
+      ownerHierarchyPassword: first.ownerHierarchyPassword,
+      endorsementHierarchyPassword: first.endorsementHierarchyPassword,
+      ekKind: first.ekAlgorithm,
+    })
+    try {
+      const ekCert = await session.readEkCertificate().catch((e: unknown) => {
+        log.log('warn', 'No EK certificate', { error: (e as Error).message })
+        return undefined
+      })
+      const pubs = session.publicAreas()
+      const evidence: Record<string, unknown> = {}
+      const methods = cfg.attestors.map((a) => a.type)
+      for (const a of cfg.attestors) {
+        if (a.type === 'tpm_devid') {
+          const cert = await session.certifyDevId()
+          evidence.tpm_devid = {
+            DevIDCert: files!.certs.map(toBase64),
+            DevIDPub: toBase64(pubs.devIdPub!),
+            ...(ekCert ? { EKCert: toBase64(ekCert) } : {}),
+            EKPub: toBase64(pubs.ekPub),
+            AKPub: toBase64(pubs.akPub),
+            CertifiedDevID: toBase64(cert.attest),
+            CertificationSignature: toBase64(cert.signature.raw),
+          }
+        } else {
+          evidence.tpm_ek = { ...(ekCert ? { EKCert: toBase64(ekCert) } : {}), EKPub: toBase64(pubs.ekPub), AKPub: toBase64(pubs.akPub) }
+        }
+      }
+      log.log('debug', 'Sending Login', { attestors: methods, server: cfg.server })
+      const http = new AgentHttpClient(cfg.server, caPem)
+      const challenge = await http.attest(methods, evidence)
+      log.log('info', 'Connected to server', { server: cfg.server, attestors: methods })
+
+      // the new SVID key, bound into both proofs
+      const keyPair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
+      const spki = new Uint8Array(await crypto.subtle.exportKey('spki', keyPair.publicKey))
+      const binding = await platform.crypto.digest('SHA-256', spki)
+
+      // each attestor's challenge carries its own credential and secret: activate each one
+      const answers: Record<string, unknown> = {}
+      for (const m of methods) {
+        const ch = challenge.challenges[m]
+        if (!ch) throw new Error(`server sent no challenge for ${m}`)
+        const secret = await session.activateCredential(fromBase64(ch.CredActivation.Credential, 'Credential'), fromBase64(ch.CredActivation.Secret, 'Secret'))
+        const proof = await platform.crypto.hmac('SHA-256', secret, binding)
+        if (m === 'tpm_devid') {
+          const nonce = fromBase64(ch.DevID ?? '', 'DevID nonce')
+          const sig = await session.signWithDevId(concatBytes(nonce, binding))
+          answers[m] = { DevID: toBase64(sig), CredActivation: toBase64(proof) }
+        } else {
+          answers[m] = { CredActivation: toBase64(proof) }
+        }
+      }
+      const verdict: AnswerResponse = await http.answer(challenge.sessionId, answers, spki)
+      const paths = await writeSvid(cfg.svidDir, keyPair.privateKey, verdict)
+      return {
+        spiffeId: verdict.spiffeId, expiresAt: verdict.expiresAt, reattestAfter: verdict.reattestAfter,
+        attestors: methods, transport: transport.description, ...paths,
+      }
+    } finally {
+      await session.close()
+    }
+  } finally {
+    await client.close()
+  }
+}
+
+async function writeSvid(dir: string, key: CryptoKey, v: AnswerResponse): Promise<{ svidPath: string; keyPath: string; bundlePath: string }> {
+  await mkdir(dir, { recursive: true })
+  const keyPath = join(dir, 'svid.key.pem')
+  const svidPath = join(dir, 'svid.pem')
+  const bundlePath = join(dir, 'bundle.pem')
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', key))
+  await writeAtomic(keyPath, toPem('PRIVATE KEY', pkcs8), 0o600)
+  await writeAtomic(svidPath, v.svid.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join(''), 0o644)
+  await writeAtomic(bundlePath, v.bundle, 0o644)
+  return { svidPath, keyPath, bundlePath }
+}

@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "vouch_tcti",
+      "sources": ["tcti.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "cflags_cc": ["<!@(pkg-config --cflags tss2-tctildr)"],
+      "libraries": ["<!@(pkg-config --libs tss2-tctildr)"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"]
+    }
+  ]
+}

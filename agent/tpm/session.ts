@@ -1,0 +1,228 @@
+// The agent's TPM flow (tpm-devid-protocol spec §7, SPIRE tpmutil/session.go): load the DevID under
+// SPIRE's SRK-High, create + load the AK, create the EK, read the EK certificate, certify the DevID
+// with the AK, sign the nonce with the DevID, activate the credential through PolicySecret(endorsement).
+// At most 3 transient objects are loaded (DevID, AK, EK) plus one policy session; every SRK is
+// flushed at once, and everything is flushed on close and on errors.
+import { fromDer } from './der-first.ts'
+import * as cmd from '../../core/tpm2/command/index.ts'
+import { TPM_ALG, TPM_RH, algName, EK_CERT_NV_INDEX } from '../../core/tpm2/constants.ts'
+import { parseTpmtPublic, type TPMT_PUBLIC } from '../../core/tpm2/public.ts'
+import { TpmResponseError } from '../../core/tpm2/rc.ts'
+import { defaultPlatform, type Platform } from '../../core/platform.ts'
+import { toTpm2bPublic } from '../../core/tpm2/public.ts'
+import type { TpmClient } from './client.ts'
+
+export type EkKind = 'rsa' | 'ecc'
+
+export interface TpmSessionOptions {
+  /** DevID TPMT_PUBLIC and TPM2B_PRIVATE (with or without size prefix); absent for tpm_ek */
+  readonly devIdPub?: Uint8Array
+  readonly devIdPriv?: Uint8Array
+  readonly devIdPassword?: string
+  readonly ownerHierarchyPassword?: string
+  readonly endorsementHierarchyPassword?: string
+  readonly ekKind?: EkKind
+  readonly platform?: Platform
+}
+
+/** Re-throw a TPM error with the name of the password or blob at fault. */
+function blame(err: unknown, what: (name: string, e: TpmResponseError) => string | undefined): never {
+  if (err instanceof TpmResponseError) {
+    const hint = what(err.rcName, err)
+    if (hint) throw new TpmResponseError(err.detail.command as string, err.rc, hint)
+  }
+  throw err
+}
+
+const isAuthFailure = (n: string) => n === 'TPM_RC_AUTH_FAIL' || n === 'TPM_RC_BAD_AUTH'
+
+export class AgentTpmSession {
+  devId?: { handle: number; pub: TPMT_PUBLIC }
+  ak?: { handle: number; pub: TPMT_PUBLIC; password: Uint8Array; name: Uint8Array }
+  ek?: { handle: number; pub: TPMT_PUBLIC }
+  private readonly platform: Platform
+
+  private constructor(readonly client: TpmClient, private readonly opts: TpmSessionOptions) {
+    this.platform = opts.platform ?? defaultPlatform()
+  }
+
+  /** Steps 3–6 of spec §7. On any error everything loaded so far is flushed. */
+  static async open(client: TpmClient, opts: TpmSessionOptions): Promise<AgentTpmSession> {
+    const s = new AgentTpmSession(client, opts)
+    try {
+      if (opts.devIdPub && opts.devIdPriv) await s.loadDevId(opts.devIdPub, opts.devIdPriv)
+      await s.createAk()
+      await s.createEk(opts.ekKind ?? 'rsa')
+      return s
+    } catch (err) {
+      await s.close()
+      throw err
+    }
+  }
+
+  private ownerAuth() {
+    return cmd.passwordAuth(this.opts.ownerHierarchyPassword ?? '')
+  }
+
+  /** CreatePrimary(SRK-High of `kind`) with a random userAuth (spec §7 step 2). */
+  private async createSrk(kind: 'rsa' | 'ecc'): Promise<{ handle: number; auth: Uint8Array }> {
+    const auth = this.platform.crypto.randomBytes(32)
+    const template = kind === 'rsa' ? cmd.srkTemplateRsa() : cmd.srkTemplateEcc()
+    try {
+      const r = await this.client.run(cmd.createPrimary(TPM_RH.OWNER, this.ownerAuth(), { template, userAuth: auth }))
+      this.client.track(r.handle)
+      return { handle: r.handle, auth }
+    } catch (err) {
+      blame(err, (n) => (isAuthFailure(n) ? 'the ownerHierarchyPassword is wrong' : undefined))
+    }
+  }
+
+  private async loadUnderSrk(kind: 'rsa' | 'ecc', pub: Uint8Array, priv: Uint8Array, what: string): Promise<{ handle: number; name: Uint8Array }> {
+    const srk = await this.createSrk(kind)
+    try {
+      const r = await this.client.run(cmd.load(srk.handle, cmd.passwordAuth(srk.auth), priv, pub))
+      this.client.track(r.handle)
+      return r
+    } catch (err) {
+      blame(err, (n) =>
+        n === 'TPM_RC_INTEGRITY'
+          ? `${what} blob does not belong to this TPM or was not created under the SPIRE SRK-High template`
+          : n === 'TPM_RC_OBJECT_MEMORY'
+            ? 'no free transient object slot (flush objects or use the resource manager)'
+            : `${what} blob was rejected`)
+    } finally {
+      await this.client.flushQuiet(srk.handle)
+    }
+  }
+
+  /** Step 3: decode and check the DevID public, then load it under SRK-High of its type. */
+  async loadDevId(pubBytes: Uint8Array, privBytes: Uint8Array): Promise<void> {
+    const pubRaw = cmd.stripTpm2bPrefix(pubBytes)
+    const priv = cmd.stripTpm2bPrefix(privBytes)
+    const pub = parseTpmtPublic(pubRaw, 'DevID public')
+    if (!(pub.objectAttributes & 0x40000)) throw new Error('DevID key is not a signing key')
+    if (pub.parameters.scheme.hashAlg === TPM_ALG.NULL) throw new Error('DevID key signature hash algorithm is NULL')
+    const kind = pub.type === TPM_ALG.RSA ? 'rsa' : 'ecc'
+    const r = await this.loadUnderSrk(kind, pubRaw, priv, 'DevID (devIDPrivPath/devIDPubPath)')
+    this.devId = { handle: r.handle, pub }
+  }
+
+  /** Steps 4–5: Create an AK (random password) under SRK-High-RSA, then load it. */
+  async createAk(): Promise<void> {
+    const password = this.platform.crypto.randomBytes(32)
+    const srk = await this.createSrk('rsa')
+    let created: cmd.CreateResult
+    try {
+      created = await this.client.run(cmd.create(srk.handle, cmd.passwordAuth(srk.auth), { template: cmd.akTemplateRsa(), userAuth: password }))
+    } finally {
+      await this.client.flushQuiet(srk.handle)
+    }
+    const r = await this.loadUnderSrk('rsa', created.outPublic.raw, created.outPrivate, 'AK')
+    this.ak = { handle: r.handle, pub: created.outPublic, password, name: r.name }
+  }
+
+  /** Step 6: the EK from the TCG default template (not persisted). */
+  async createEk(kind: EkKind): Promise<void> {
+    const template = kind === 'rsa' ? cmd.ekTemplateRsa() : cmd.ekTemplateEcc()
+    try {
+      const r = await this.client.run(cmd.createPrimary(TPM_RH.ENDORSEMENT, cmd.passwordAuth(this.opts.endorsementHierarchyPassword ?? ''), { template }))
+      this.client.track(r.handle)
+      this.ek = { handle: r.handle, pub: r.outPublic }
+    } catch (err) {
+      blame(err, (n) => (isAuthFailure(n) ? 'the endorsementHierarchyPassword is wrong' : undefined))
+    }
+  }
+
+  /** Step 7: the EK certificate from NV, first DER element only. */
+  async readEkCertificate(nvIndex?: number): Promise<Uint8Array> {
+    const index = nvIndex ?? (this.ek?.pub.type === TPM_ALG.ECC ? EK_CERT_NV_INDEX.ECC_P256 : EK_CERT_NV_INDEX.RSA2048)
+    try {
+      return fromDer(await this.client.readNv(index))
+    } catch (err) {
+      blame(err, (n) => (n === 'TPM_RC_HANDLE' ? `no EK certificate at NV index 0x${index.toString(16).padStart(8, '0')}` : undefined))
+    }
+  }
+
+  private devIdAuth() {
+    return cmd.passwordAuth(this.opts.devIdPassword ?? '')
+  }
+
+  /** Step 9: TPM2_Certify(DevID by AK), RSASSA-SHA256, qualifyingData (default empty). */
+  async certifyDevId(qualifyingData: Uint8Array = new Uint8Array(0)): Promise<cmd.AttestResult> {
+    const devId = this.need(this.devId, 'DevID')
+    const ak = this.need(this.ak, 'AK')
+    try {
+      return await this.client.run(cmd.certify(devId.handle, this.devIdAuth(), ak.handle, cmd.passwordAuth(ak.password), qualifyingData, { scheme: TPM_ALG.RSASSA, hashAlg: TPM_ALG.SHA256 }))
+    } catch (err) {
+      blame(err, (n, e) => (isAuthFailure(n) && e.decoded.session === 1 ? 'the devIDKeyPassword is wrong' : undefined))
+    }
+  }
+
+  /** Step 11: sign `message` with the DevID: SHA-256 in software, NULL ticket. Returns raw RSA or DER ECDSA. */
+  async signWithDevId(message: Uint8Array): Promise<Uint8Array> {
+    const devId = this.need(this.devId, 'DevID')
+    const digest = await this.platform.crypto.digest('SHA-256', message)
+    let sig
+    try {
+      sig = await this.client.run(cmd.sign(devId.handle, this.devIdAuth(), digest))
+    } catch (err) {
+      blame(err, (n) => (isAuthFailure(n) ? 'the devIDKeyPassword is wrong' : undefined))
+    }
+    if (sig.sigAlg === TPM_ALG.ECDSA) return ecdsaDer(sig.r, sig.s)
+    return sig.sig
+  }
+
+  /** Step 12: ActivateCredential(AK, EK) through a PolicySecret(TPM_RH_ENDORSEMENT) session. */
+  async activateCredential(idObject: Uint8Array, encSecret: Uint8Array): Promise<Uint8Array> {
+    const ak = this.need(this.ak, 'AK')
+    const ek = this.need(this.ek, 'EK')
+    const { handle: session } = await this.client.run(cmd.startAuthSession())
+    this.client.track(session)
+    try {
+      try {
+        await this.client.run(cmd.policySecret(TPM_RH.ENDORSEMENT, cmd.passwordAuth(this.opts.endorsementHierarchyPassword ?? ''), session))
+      } catch (err) {
+        blame(err, (n) => (isAuthFailure(n) ? 'the endorsementHierarchyPassword is wrong' : undefined))
+      }
+      const secret = await this.client.run(cmd.activateCredential(ak.handle, cmd.passwordAuth(ak.password), ek.handle, cmd.policyAuth(session), idObject, encSecret))
+      this.client.live.delete(session) // continueSession clear: the TPM closed it
+      return secret
+    } finally {
+      if (this.client.live.has(session)) await this.client.flushQuiet(session)
+    }
+  }
+
+  /** TPMT_PUBLIC bytes as the wire wants them (no size prefix). */
+  publicAreas(): { devIdPub?: Uint8Array; akPub: Uint8Array; ekPub: Uint8Array; akTpm2b: Uint8Array } {
+    const ak = this.need(this.ak, 'AK')
+    const ek = this.need(this.ek, 'EK')
+    return { devIdPub: this.devId?.pub.raw, akPub: ak.pub.raw, ekPub: ek.pub.raw, akTpm2b: toTpm2bPublic(ak.pub.raw) }
+  }
+
+  private need<T>(v: T | undefined, what: string): T {
+    if (!v) throw new Error(`${what} is not loaded`)
+    return v
+  }
+
+  /** Flush DevID, AK, EK and any session (step 13). */
+  async close(): Promise<void> {
+    for (const o of [this.devId, this.ak, this.ek]) if (o) await this.client.flushQuiet(o.handle)
+    this.devId = this.ak = this.ek = undefined
+    await this.client.flushAll()
+  }
+}
+
+/** ECDSA (r, s) as ASN.1 DER SEQUENCE { INTEGER r, INTEGER s }. */
+export function ecdsaDer(r: Uint8Array, s: Uint8Array): Uint8Array {
+  const int = (v: Uint8Array): number[] => {
+    let i = 0
+    while (i < v.length - 1 && v[i] === 0) i++
+    const body = [...v.subarray(i)]
+    if (body[0]! & 0x80) body.unshift(0)
+    return [0x02, body.length, ...body]
+  }
+  const seq = [...int(r), ...int(s)]
+  return new Uint8Array(seq.length < 128 ? [0x30, seq.length, ...seq] : [0x30, 0x81, seq.length, ...seq])
+}
+
+export { algName }

@@ -1,0 +1,78 @@
+// The native TCTI bridge from source (toolchain-lab §8): agent/native is copied to a scratch package and
+// built with npm's bundled node-gyp (`npm run`, as the install step does; `npx node-gyp` is refused),
+// the fresh .node is loaded and talks to a live swtpm through the `swtpm:` TCTI exactly as the pure
+// raw-TCP transport does. And the install step never fails: without pkg-config/libtss2 it exits 0
+// and says the agent will use the pure transports.
+import { spawnSync } from 'node:child_process'
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import * as cmd from '../../core/tpm2/command/index.ts'
+import { TPM_RH } from '../../core/tpm2/constants.ts'
+import { TcpTransport } from '../../agent/tpm/transport.ts'
+import { NativeTctiTransport } from '../../agent/tpm/native.ts'
+import { TpmClient } from '../../agent/tpm/client.ts'
+import { startSwtpm, type Swtpm } from '../support/swtpm.ts'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+let scratch: string
+let tpm: Swtpm
+
+beforeAll(async () => {
+  // inside the repo (.tmp is ignored) so binding.gyp's require('node-addon-api') resolves
+  await mkdir(join(ROOT, '.tmp'), { recursive: true })
+  scratch = await mkdtemp(join(ROOT, '.tmp', 'native-build-'))
+  tpm = await startSwtpm({ name: 'native-build' })
+}, 60_000)
+afterAll(async () => {
+  await tpm?.stop()
+  if (scratch) await rm(scratch, { recursive: true, force: true })
+})
+
+describe('native bridge built from source with npm\'s node-gyp', () => {
+  let addonPath: string
+
+  it('builds agent/native in a scratch package', async () => {
+    await cp(join(ROOT, 'agent', 'native', 'binding.gyp'), join(scratch, 'binding.gyp'))
+    await cp(join(ROOT, 'agent', 'native', 'tcti.cc'), join(scratch, 'tcti.cc'))
+    await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'vouch-native-scratch', private: true, scripts: { build: 'node-gyp rebuild' } }))
+    const t0 = performance.now()
+    const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: scratch, encoding: 'utf8', env: { ...process.env, npm_config_loglevel: 'error' } })
+    const ms = performance.now() - t0
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0)
+    addonPath = join(scratch, 'build', 'Release', 'vouch_tcti.node')
+    console.log(`native bridge build (npm run build -> node-gyp rebuild): ${(ms / 1000).toFixed(1)} s`)
+  }, 180_000)
+
+  it('the fresh addon answers like the pure socket over the swtpm: TCTI', async () => {
+    expect(addonPath).toBeDefined()
+    const mod = createRequire(import.meta.url)(addonPath) as ConstructorParameters<typeof NativeTctiTransport>[1]
+    const run = async (c: TpmClient) => {
+      try {
+        const srk = await c.run(cmd.createPrimary(TPM_RH.OWNER, cmd.passwordAuth(''), { template: cmd.srkTemplateEcc() }))
+        await c.flush(srk.handle)
+        const bad = await c.run(cmd.flushContext(0x80ffffff)).then(() => 'ok', (e: Error) => e.message)
+        return { srk: Buffer.from(srk.outPublic.raw).toString('hex'), name: Buffer.from(srk.name).toString('hex'), bad, rnd: (await c.run(cmd.getRandom(20))).length }
+      } finally { await c.close() }
+    }
+    const pure = await run(new TpmClient(new TcpTransport('127.0.0.1', tpm.port)))
+    const native = new NativeTctiTransport(tpm.tcti, mod)
+    expect(native.description).toMatch(/native libtss2-tctildr/)
+    expect(await run(new TpmClient(native))).toEqual(pure)
+    expect(pure.bad).toMatch(/^TPM2_FlushContext failed: TPM_RC_VALUE \(parameter 1, /)
+  }, 30_000)
+
+  it('a bad TCTI string is a clear error, not a crash', () => {
+    const mod = createRequire(import.meta.url)(addonPath) as { Tcti: new (conf: string) => unknown }
+    expect(() => new mod.Tcti('nosuchtcti:foo')).toThrow(/Tss2_TctiLdr_Initialize\("nosuchtcti:foo"\) failed/)
+  })
+})
+
+describe('the install step never fails', () => {
+  it('without pkg-config / libtss2 it exits 0 and says the pure transports are used', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-native.mjs')], { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' } })
+    expect(r.status).toBe(0)
+    expect(`${r.stdout}${r.stderr}`).toMatch(/pure transports/)
+  })
+})
