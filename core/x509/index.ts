@@ -6,3 +6,4 @@ export { KEY_USAGE, type Extension, type BasicConstraints, type AuthorityKeyIden
 export type { GeneralName } from './general-name.ts'
 export { verifyChain, type VerifyChainInput, type VerifyChainOptions, type VerifiedChain, type CertificateInput, type ChainProfile, type VerifiedSignatureCache } from './verify.ts'
 export { fingerprintSha1, fingerprintSha256 } from './fingerprint.ts'
+export { makeCertificate, keyIdentifier, encodeKeyUsage, type CertificateTemplate, type CertificateSigner, type MakeCertificateOptions, type NameInput, type NameAttributeInput, type SubjectAltNameInput, type KeyUsageName, type RawExtension } from './make-certificate.ts'

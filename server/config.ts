@@ -1,0 +1,114 @@
+/**
+ * Server configuration (YAML):
+ *
+ *   trustDomain: example.org        # required
+ *   listen: 127.0.0.1:8081          # host:port, default 127.0.0.1:8081
+ *   dataDir: /var/lib/vouch         # required: CA files and the agent registry (agents.db)
+ *   policy: /etc/vouch/policy.yaml  # required: the AgentAttestation policy document
+ *   svidTtl: 1h                     # default 1h; ms/s/m/h suffixes or plain seconds
+ *   sessionTtl: 5m                  # default 5m
+ *   tls: true                       # default true (server CA); false only for local testing
+ *   ca: { certFile: ..., keyFile: ... }   # optional: load the CA instead of creating one in dataDir
+ *
+ * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
+ * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE.
+ * Every validation error names its key.
+ */
+import { parse as parseYaml } from 'yaml'
+
+export interface ServerConfig {
+  readonly trustDomain: string
+  readonly host: string
+  readonly port: number
+  readonly dataDir: string
+  readonly policy: string
+  readonly svidTtlMs: number
+  readonly sessionTtlMs: number
+  readonly tls: boolean
+  readonly ca?: { readonly certFile: string; readonly keyFile: string }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly key: string, message: string) {
+    super(`config ${key}: ${message}`)
+  }
+}
+
+const ENV: Record<string, string> = {
+  VOUCH_TRUST_DOMAIN: 'trustDomain',
+  VOUCH_LISTEN: 'listen',
+  VOUCH_DATA_DIR: 'dataDir',
+  VOUCH_POLICY: 'policy',
+  VOUCH_SVID_TTL: 'svidTtl',
+  VOUCH_SESSION_TTL: 'sessionTtl',
+  VOUCH_TLS: 'tls',
+  VOUCH_CA_CERT_FILE: 'ca.certFile',
+  VOUCH_CA_KEY_FILE: 'ca.keyFile',
+}
+
+const KNOWN = new Set(['trustDomain', 'listen', 'dataDir', 'policy', 'svidTtl', 'sessionTtl', 'tls', 'ca'])
+
+/** '1h', '30m', '45s', '500ms', or a number of seconds. */
+export function parseDuration(key: string, v: unknown): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v * 1000
+  if (typeof v === 'string') {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim())
+    if (m) {
+      const n = Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000)
+      if (n > 0) return n
+    }
+  }
+  throw new ConfigError(key, `expected a positive duration like 1h, 30m, 45s or 500ms, found ${JSON.stringify(v)}`)
+}
+
+function str(key: string, v: unknown): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(key, `expected a non-empty string, found ${v === undefined ? 'nothing' : JSON.stringify(v)}`)
+  return v
+}
+
+function bool(key: string, v: unknown): boolean {
+  if (typeof v === 'boolean') return v
+  if (v === 'true' || v === '1') return true
+  if (v === 'false' || v === '0') return false
+  throw new ConfigError(key, `expected true or false, found ${JSON.stringify(v)}`)
+}
+
+/** Config from YAML text and environment variables (env wins). */
+export function parseServerConfig(yamlText: string, env: Readonly<Record<string, string | undefined>> = {}): ServerConfig {
+  let doc: unknown
+  try {
+    doc = yamlText.trim() === '' ? {} : parseYaml(yamlText)
+  } catch (e) {
+    throw new ConfigError('(file)', `not valid YAML: ${(e as Error).message.split('\n')[0]}`)
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError('(file)', 'expected a YAML mapping')
+  const raw: Record<string, unknown> = { ...(doc as Record<string, unknown>) }
+  for (const k of Object.keys(raw)) if (!KNOWN.has(k)) throw new ConfigError(k, 'unknown key')
+  const ca: Record<string, unknown> = raw.ca === undefined ? {} : typeof raw.ca === 'object' && raw.ca !== null ? { ...(raw.ca as object) } : (() => { throw new ConfigError('ca', 'expected a mapping with certFile and keyFile') })()
+  for (const [name, key] of Object.entries(ENV)) {
+    const v = env[name]
+    if (v === undefined) continue
+    if (key.startsWith('ca.')) ca[key.slice(3)] = v
+    else raw[key] = v
+  }
+  const trustDomain = str('trustDomain', raw.trustDomain)
+  if (!/^[a-z0-9._-]+$/.test(trustDomain)) throw new ConfigError('trustDomain', `expected a trust domain name (lowercase letters, digits, '.', '-', '_'), found ${JSON.stringify(trustDomain)}`)
+  const listen = raw.listen === undefined ? '127.0.0.1:8081' : str('listen', raw.listen)
+  const m = /^(.*):(\d{1,5})$/.exec(listen)
+  if (!m || m[1] === '' || Number(m[2]) > 65535) throw new ConfigError('listen', `expected host:port, found ${JSON.stringify(listen)}`)
+  const host = m[1]!.replace(/^\[(.*)\]$/, '$1')
+  const config: ServerConfig = {
+    trustDomain,
+    host,
+    port: Number(m[2]),
+    dataDir: str('dataDir', raw.dataDir),
+    policy: str('policy', raw.policy),
+    svidTtlMs: raw.svidTtl === undefined ? 3_600_000 : parseDuration('svidTtl', raw.svidTtl),
+    sessionTtlMs: raw.sessionTtl === undefined ? 300_000 : parseDuration('sessionTtl', raw.sessionTtl),
+    tls: raw.tls === undefined ? true : bool('tls', raw.tls),
+  }
+  if (ca.certFile !== undefined || ca.keyFile !== undefined) {
+    return { ...config, ca: { certFile: str('ca.certFile', ca.certFile), keyFile: str('ca.keyFile', ca.keyFile) } }
+  }
+  return config
+}

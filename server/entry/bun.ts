@@ -1,0 +1,35 @@
+/**
+ * Serves the app on Bun (Bun.serve; bun:sqlite for the registry). Run:
+ *   bun server/entry/bun.ts --config FILE
+ */
+import { createBunPlatform } from '../../runtimes/bun/index.ts'
+import type { ServerConfig } from '../config.ts'
+import { bootstrap, loadConfigFile } from './bootstrap.ts'
+import { openSqliteBun } from './sqlite-bun.ts'
+
+declare const Bun: {
+  serve(o: { fetch: (r: Request) => Response | Promise<Response>; hostname: string; port: number; tls?: { key: string; cert: string } }): { port: number; stop(force?: boolean): void }
+}
+
+export async function startBunServer(config: ServerConfig): Promise<{ url: string; stop(): void }> {
+  const b = await bootstrap(config, { platform: createBunPlatform(), openDatabase: openSqliteBun })
+  const server = Bun.serve({
+    fetch: b.app.fetch,
+    hostname: config.host,
+    port: config.port,
+    ...(b.tls ? { tls: { key: b.tls.privateKeyPem, cert: b.tls.certificatePem } } : {}),
+  })
+  const url = `${b.tls ? 'https' : 'http'}://${config.host}:${server.port}`
+  b.logger.info('Server listening', { url, trustDomain: config.trustDomain })
+  return { url, stop: () => { server.stop(true); b.close() } }
+}
+
+if ((import.meta as { main?: boolean }).main) {
+  const i = process.argv.indexOf('--config')
+  if (i < 0 || !process.argv[i + 1]) {
+    console.error('usage: bun server/entry/bun.ts --config FILE')
+    process.exit(2)
+  }
+  const { url } = await startBunServer(loadConfigFile(process.argv[i + 1]!))
+  console.log(url)
+}

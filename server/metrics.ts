@@ -1,0 +1,49 @@
+/**
+ * Prometheus text exposition (format 0.0.4): vouch_attestation_proofs_total{attestor_type,outcome},
+ * vouch_attestation_duration_seconds (histogram), vouch_sessions_active, vouch_svids_issued_total.
+ */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+}
+
+export class Metrics {
+  private readonly proofs = new Map<string, number>()
+  private readonly buckets = new Array<number>(DURATION_BUCKETS.length).fill(0)
+  private durationSum = 0
+  private durationCount = 0
+  svidsIssued = 0
+
+  /** one attestor's proof: outcome `success`, `failure` or `error` */
+  countProof(attestorType: string, outcome: string): void {
+    const key = `attestor_type="${escapeLabel(attestorType)}",outcome="${escapeLabel(outcome)}"`
+    this.proofs.set(key, (this.proofs.get(key) ?? 0) + 1)
+  }
+
+  observeDuration(seconds: number): void {
+    for (let i = 0; i < DURATION_BUCKETS.length; i++) if (seconds <= DURATION_BUCKETS[i]!) this.buckets[i]!++
+    this.durationSum += seconds
+    this.durationCount++
+  }
+
+  render(sessionsActive: number): string {
+    const lines: string[] = []
+    lines.push('# HELP vouch_attestation_proofs_total Attestor proofs checked, by attestor type and outcome.')
+    lines.push('# TYPE vouch_attestation_proofs_total counter')
+    for (const [labels, n] of [...this.proofs].sort()) lines.push(`vouch_attestation_proofs_total{${labels}} ${n}`)
+    lines.push('# HELP vouch_attestation_duration_seconds Time from challenge to verdict.')
+    lines.push('# TYPE vouch_attestation_duration_seconds histogram')
+    DURATION_BUCKETS.forEach((b, i) => lines.push(`vouch_attestation_duration_seconds_bucket{le="${b}"} ${this.buckets[i]}`))
+    lines.push(`vouch_attestation_duration_seconds_bucket{le="+Inf"} ${this.durationCount}`)
+    lines.push(`vouch_attestation_duration_seconds_sum ${this.durationSum}`)
+    lines.push(`vouch_attestation_duration_seconds_count ${this.durationCount}`)
+    lines.push('# HELP vouch_sessions_active Attestation sessions awaiting an answer (not expired).')
+    lines.push('# TYPE vouch_sessions_active gauge')
+    lines.push(`vouch_sessions_active ${sessionsActive}`)
+    lines.push('# HELP vouch_svids_issued_total X509-SVIDs issued.')
+    lines.push('# TYPE vouch_svids_issued_total counter')
+    lines.push(`vouch_svids_issued_total ${this.svidsIssued}`)
+    return lines.join('\n') + '\n'
+  }
+}

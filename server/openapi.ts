@@ -1,0 +1,87 @@
+/** The v1 HTTP protocol (docs/protocol.md) as an OpenAPI 3.1 document, served at GET /v1/openapi.json. */
+const error = { $ref: '#/components/schemas/Error' }
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } })
+const b64 = { type: 'string', contentEncoding: 'base64' }
+
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: { title: 'vouch attestation server', version: '1', description: 'TPM tpm_devid / tpm_ek node attestation issuing X.509-SVIDs. See docs/protocol.md.' },
+  paths: {
+    '/v1/attest': {
+      post: {
+        summary: 'Start an attestation: evidence -> session ID and challenges',
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/AttestRequest' } } } },
+        responses: {
+          '200': { description: 'challenges', content: { 'application/json': { schema: { $ref: '#/components/schemas/Challenge' } } } },
+          '400': errorResponse('malformed request or evidence'),
+          '401': errorResponse('evidence fails a check (DevID chain, EK trust, certification)'),
+          '403': errorResponse('no cluster policy authorizes the provided attestors'),
+          '413': errorResponse('request body too large'),
+          '415': errorResponse('content type is not application/json'),
+          '503': errorResponse('session store full'),
+        },
+      },
+    },
+    '/v1/attest/{sessionId}/answer': {
+      post: {
+        summary: 'Answer the challenges: proofs and the new public key -> verdict and X.509-SVID',
+        parameters: [{ name: 'sessionId', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/AnswerRequest' } } } },
+        responses: {
+          '200': { description: 'verdict', content: { 'application/json': { schema: { $ref: '#/components/schemas/Verdict' } } } },
+          '400': errorResponse('malformed answer'),
+          '401': errorResponse('a proof fails (DevID signature, activated secret)'),
+          '403': errorResponse('agent is banned'),
+          '404': errorResponse('unknown session ID (never issued, or already answered)'),
+          '410': errorResponse('attestation session expired'),
+        },
+      },
+    },
+    '/v1/bundle': { get: { summary: 'SPIFFE bundle of the trust domain (JWKS)', responses: { '200': { description: 'bundle', content: { 'application/json': { schema: { type: 'object' } } } } } } },
+    '/v1/bundle.pem': { get: { summary: 'X.509 authorities as PEM', responses: { '200': { description: 'PEM', content: { 'application/x-pem-file': { schema: { type: 'string' } } } } } } },
+    '/v1/openapi.json': { get: { summary: 'this document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition' } } } },
+    '/live': { get: { summary: 'liveness (also /livez)', responses: { '200': { description: 'alive' } } } },
+    '/ready': { get: { summary: 'readiness: policy loaded, database open (also /readyz)', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
+  },
+  components: {
+    schemas: {
+      Error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', pattern: '^ERR_' }, message: { type: 'string' } } },
+      AttestRequest: {
+        type: 'object',
+        required: ['providedMethods', 'evidence'],
+        properties: {
+          providedMethods: { type: 'array', items: { type: 'string', enum: ['tpm_devid', 'tpm_ek'] }, minItems: 1, maxItems: 8 },
+          evidence: { type: 'object', description: 'per attestor type, SPIRE AttestationRequest JSON (PascalCase, base64)', additionalProperties: { type: 'object' } },
+        },
+      },
+      Challenge: {
+        type: 'object',
+        required: ['sessionId', 'expiresAt', 'challenges'],
+        properties: { sessionId: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' }, challenges: { type: 'object', additionalProperties: { type: 'object' } } },
+      },
+      AnswerRequest: {
+        type: 'object',
+        required: ['answers'],
+        properties: {
+          answers: { type: 'object', additionalProperties: { type: 'object' } },
+          publicKey: { ...b64, description: 'SubjectPublicKeyInfo DER of the key to certify; bound into the proofs' },
+          csr: { ...b64, description: 'instead of publicKey: a PKCS#10 CSR (DER) signed by the key to certify; only its key is used' },
+        },
+      },
+      Verdict: {
+        type: 'object',
+        required: ['verdict', 'spiffeId', 'attributes', 'svid', 'expiresAt', 'reattestAfter'],
+        properties: {
+          verdict: { const: 'ok' },
+          spiffeId: { type: 'string', format: 'uri' },
+          attributes: { type: 'object', additionalProperties: { type: 'string' } },
+          svid: { type: 'array', items: { type: 'string' }, description: 'PEM: the X.509-SVID leaf (then intermediates, none today); empty without publicKey' },
+          bundle: { type: 'string', description: 'PEM: the trust domain X.509 authorities (the server CA root)' },
+          expiresAt: { type: 'string', format: 'date-time' },
+          reattestAfter: { type: 'string', format: 'date-time', description: 'half the SVID lifetime' },
+        },
+      },
+    },
+  },
+} as const

@@ -1,0 +1,119 @@
+/**
+ * The agent registry: one row per SPIFFE ID with the attestor type, the attributes of its latest
+ * attestation, first/last attestation times, an attestation count, the latest SVID's serial and
+ * expiry, and the banned flag. Every write is one statement (SQLite makes each atomic and durable
+ * with synchronous=FULL), so a crash mid-attestation leaves either the old row or the new one.
+ */
+import type { SqlDatabase, SqlValue } from './sql.ts'
+
+export interface AgentRecord {
+  readonly spiffeId: string
+  readonly attestorType: string
+  readonly attributes: Readonly<Record<string, string>>
+  /** ms since the epoch */
+  readonly firstAttestedAt: number
+  readonly lastAttestedAt: number
+  readonly attestations: number
+  readonly banned: boolean
+  readonly svidSerial: string | null
+  readonly svidExpiresAt: number | null
+}
+
+export interface AttestationRecord {
+  readonly spiffeId: string
+  readonly attestorType: string
+  readonly attributes: Readonly<Record<string, string>>
+  readonly at: number
+  readonly svidSerial?: string
+  readonly svidExpiresAt?: number
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS agents (
+  spiffe_id TEXT PRIMARY KEY,
+  attestor_type TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  first_attested_at INTEGER NOT NULL,
+  last_attested_at INTEGER NOT NULL,
+  attestations INTEGER NOT NULL DEFAULT 1,
+  banned INTEGER NOT NULL DEFAULT 0,
+  svid_serial TEXT,
+  svid_expires_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`
+
+function toRecord(row: Record<string, SqlValue>): AgentRecord {
+  return {
+    spiffeId: String(row.spiffe_id),
+    attestorType: String(row.attestor_type),
+    attributes: JSON.parse(String(row.attributes)) as Record<string, string>,
+    firstAttestedAt: Number(row.first_attested_at),
+    lastAttestedAt: Number(row.last_attested_at),
+    attestations: Number(row.attestations),
+    banned: Number(row.banned) !== 0,
+    svidSerial: row.svid_serial === null || row.svid_serial === undefined ? null : String(row.svid_serial),
+    svidExpiresAt: row.svid_expires_at === null || row.svid_expires_at === undefined ? null : Number(row.svid_expires_at),
+  }
+}
+
+export class AgentRegistry {
+  constructor(private readonly db: SqlDatabase) {
+    db.exec('PRAGMA synchronous = FULL;')
+    db.exec(SCHEMA)
+  }
+
+  get(spiffeId: string): AgentRecord | undefined {
+    const row = this.db.get('SELECT * FROM agents WHERE spiffe_id = ?', [spiffeId])
+    return row ? toRecord(row) : undefined
+  }
+
+  list(): AgentRecord[] {
+    return this.db.all('SELECT * FROM agents ORDER BY spiffe_id').map(toRecord)
+  }
+
+  isBanned(spiffeId: string): boolean {
+    return this.get(spiffeId)?.banned === true
+  }
+
+  /** Records a successful attestation (insert, or update keeping first time and banned flag). */
+  recordAttestation(a: AttestationRecord): void {
+    this.db.run(
+      `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at)
+       VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?)
+       ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
+         last_attested_at = excluded.last_attested_at, attestations = agents.attestations + 1,
+         svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at`,
+      [a.spiffeId, a.attestorType, JSON.stringify(a.attributes), a.at, a.at, a.svidSerial ?? null, a.svidExpiresAt ?? null],
+    )
+  }
+
+  /** Sets the banned flag; false when there is no such agent. */
+  setBanned(spiffeId: string, banned: boolean): boolean {
+    if (!this.get(spiffeId)) return false
+    this.db.run('UPDATE agents SET banned = ? WHERE spiffe_id = ?', [banned ? 1 : 0, spiffeId])
+    return true
+  }
+
+  /** A persistent counter (the bundle's spiffe_sequence), incremented and returned. */
+  nextSequence(key: string): number {
+    const row = this.db.get('SELECT value FROM meta WHERE key = ?', [key])
+    const next = (row ? Number(row.value) : 0) + 1
+    this.db.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', [key, String(next)])
+    return next
+  }
+
+  /** A cheap query that fails when the database is closed or broken (readiness). */
+  ping(): boolean {
+    try {
+      this.db.get('SELECT 1 AS ok')
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, parseServerConfig } from '../../server/config.ts'
+
+const BASE = 'trustDomain: example.org\ndataDir: /tmp/x\npolicy: /tmp/p.yaml\n'
+
+describe('server config', () => {
+  it('defaults: listen 127.0.0.1:8081, svidTtl 1h, sessionTtl 5m, tls on', () => {
+    expect(parseServerConfig(BASE)).toEqual({ trustDomain: 'example.org', host: '127.0.0.1', port: 8081, dataDir: '/tmp/x', policy: '/tmp/p.yaml', svidTtlMs: 3_600_000, sessionTtlMs: 300_000, tls: true })
+  })
+
+  it('reads every key and lets environment variables override them', () => {
+    const c = parseServerConfig(BASE + 'listen: "0.0.0.0:9000"\nsvidTtl: 30m\ntls: false\nca: { certFile: /c.pem, keyFile: /c.key }\n', {
+      VOUCH_LISTEN: '[::1]:7000', VOUCH_SVID_TTL: '90s', VOUCH_TLS: 'true', VOUCH_TRUST_DOMAIN: 'other.test', VOUCH_CA_KEY_FILE: '/k2',
+    })
+    expect(c).toMatchObject({ trustDomain: 'other.test', host: '::1', port: 7000, svidTtlMs: 90_000, tls: true, ca: { certFile: '/c.pem', keyFile: '/k2' } })
+    expect(parseServerConfig(BASE + 'svidTtl: 120\n').svidTtlMs).toBe(120_000)
+  })
+
+  it('names the key in every validation error', () => {
+    const cases: [string, Record<string, string>, string][] = [
+      ['dataDir: /x\npolicy: /p\n', {}, 'trustDomain'],
+      [BASE.replace('trustDomain: example.org', 'trustDomain: "Bad Domain"'), {}, 'trustDomain'],
+      ['trustDomain: a.b\npolicy: /p\n', {}, 'dataDir'],
+      ['trustDomain: a.b\ndataDir: /x\n', {}, 'policy'],
+      [BASE + 'listen: nohost\n', {}, 'listen'],
+      [BASE + 'listen: "h:99999"\n', {}, 'listen'],
+      [BASE + 'svidTtl: forever\n', {}, 'svidTtl'],
+      [BASE, { VOUCH_SVID_TTL: '-1s' }, 'svidTtl'],
+      [BASE + 'tls: maybe\n', {}, 'tls'],
+      [BASE + 'tsl: false\n', {}, 'tsl'],
+      [BASE + 'ca: { certFile: /c }\n', {}, 'ca.keyFile'],
+      ['[1, 2]', {}, '(file)'],
+      ['a: [', {}, '(file)'],
+    ]
+    for (const [yaml, env, key] of cases) {
+      let err: unknown
+      try {
+        parseServerConfig(yaml, env)
+      } catch (e) {
+        err = e
+      }
+      expect(err, yaml).toBeInstanceOf(ConfigError)
+      expect((err as ConfigError).key).toBe(key)
+      expect((err as ConfigError).message.startsWith(`config ${key}: `)).toBe(true)
+    }
+  })
+})

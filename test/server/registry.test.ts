@@ -1,0 +1,57 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { openSqliteWasm } from '../../server/entry/sqlite-wasm.ts'
+import { AgentRegistry } from '../../server/registry/registry.ts'
+
+describe('agent registry on node-sqlite3-wasm', () => {
+  it('records attestations (first kept, last and count updated), bans, and survives reopening the file', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'vouch-reg-')), 'agents.db')
+    const r1 = new AgentRegistry(openSqliteWasm(path))
+    r1.recordAttestation({ spiffeId: 'spiffe://td/a', attestorType: 'tpm_devid', attributes: { k: 'v1' }, at: 1000, svidSerial: '01', svidExpiresAt: 5000 })
+    r1.recordAttestation({ spiffeId: 'spiffe://td/a', attestorType: 'tpm_devid', attributes: { k: 'v2' }, at: 2000 })
+    r1.recordAttestation({ spiffeId: 'spiffe://td/b', attestorType: 'tpm_ek', attributes: {}, at: 1500 })
+    expect(r1.setBanned('spiffe://td/b', true)).toBe(true)
+    expect(r1.setBanned('spiffe://td/none', true)).toBe(false)
+    r1.close()
+    const r2 = new AgentRegistry(openSqliteWasm(path))
+    expect(r2.get('spiffe://td/a')).toEqual({
+      spiffeId: 'spiffe://td/a', attestorType: 'tpm_devid', attributes: { k: 'v2' }, firstAttestedAt: 1000, lastAttestedAt: 2000,
+      attestations: 2, banned: false, svidSerial: null, svidExpiresAt: null,
+    })
+    expect(r2.isBanned('spiffe://td/b')).toBe(true)
+    // a re-attestation keeps the ban
+    r2.recordAttestation({ spiffeId: 'spiffe://td/b', attestorType: 'tpm_ek', attributes: {}, at: 3000 })
+    expect(r2.isBanned('spiffe://td/b')).toBe(true)
+    expect(r2.setBanned('spiffe://td/b', false)).toBe(true)
+    expect(r2.list().map((a) => [a.spiffeId, a.banned])).toEqual([['spiffe://td/a', false], ['spiffe://td/b', false]])
+    expect(r2.ping()).toBe(true)
+    r2.close()
+    expect(r2.ping()).toBe(false)
+  })
+})
+
+describe('node-sqlite3-wasm lock directory', () => {
+  it('a stale lock left by a process killed inside a statement is cleared (on open and mid-run); a fresh one is waited for', async () => {
+    const { mkdirSync, utimesSync, existsSync } = await import('node:fs')
+    const path = join(mkdtempSync(join(tmpdir(), 'vouch-reg-')), 'agents.db')
+    const r = new AgentRegistry(openSqliteWasm(path, { busyTimeoutMs: 200, staleLockMs: 5_000 }))
+    r.recordAttestation({ spiffeId: 'spiffe://td/a', attestorType: 'tpm_devid', attributes: {}, at: 1 })
+    const old = new Date(Date.now() - 60_000)
+    // a fresh lock (another process inside a statement): this one waits, then reports busy
+    mkdirSync(`${path}.lock`)
+    expect(() => r.list()).toThrow(/database is locked/)
+    // the same lock, now stale: cleared and the statement goes through
+    utimesSync(`${path}.lock`, old, old)
+    expect(r.list()).toHaveLength(1)
+    expect(existsSync(`${path}.lock`)).toBe(false)
+    r.close()
+    // stale at open
+    mkdirSync(`${path}.lock`)
+    utimesSync(`${path}.lock`, old, old)
+    const r2 = new AgentRegistry(openSqliteWasm(path))
+    expect(r2.get('spiffe://td/a')?.attestations).toBe(1)
+    r2.close()
+  })
+})

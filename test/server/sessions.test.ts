@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest'
+import { createServerSessionStore } from '../../server/sessions.ts'
+
+describe('server session store', () => {
+  it('counts live sessions only, keeps expired ones takeable for the grace period, then purges them', async () => {
+    let now = 1_000_000
+    const s = createServerSessionStore(() => now, 3, 60_000)
+    await s.put('a', { x: 1 }, now + 1000)
+    await s.put('b', { x: 2 }, now + 5000)
+    expect(s.active()).toBe(2)
+    now += 2000
+    expect(s.active()).toBe(1)
+    expect(await s.take('a')).toEqual({ value: { x: 1 }, expiresAt: 1_001_000 })
+    expect(await s.take('a')).toBeUndefined()
+    now += 70_000
+    expect(s.active()).toBe(0)
+    expect(await s.size()).toBe(0)
+    expect(await s.take('b')).toBeUndefined()
+  })
+
+  it('refuses a put when full (and changes nothing), accepts again after a take; rejects duplicate ids', async () => {
+    const now = 0
+    const s = createServerSessionStore(() => now, 2)
+    await s.put('a', 1, 10)
+    await s.put('b', 2, 10)
+    await expect(s.put('c', 3, 10)).rejects.toMatchObject({ code: 'ERR_SESSION_STORE_FULL', message: 'attestation session store is full; retry later' })
+    expect(await s.size()).toBe(2)
+    await s.take('a')
+    await s.put('c', 3, 10)
+    await expect(s.put('c', 4, 10)).rejects.toThrow(/duplicate/)
+  })
+})
