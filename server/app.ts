@@ -16,14 +16,14 @@ import type { AgentRegistry } from './registry/registry.ts'
 import { attestRoutes } from './routes/attest.ts'
 import { bundleRoutes } from './routes/bundle.ts'
 import { observabilityRoutes } from './routes/observability.ts'
-import type { ServerSessionStore } from './sessions.ts'
+import type { MemorySessionStore, SessionValue } from '../core/session/store.ts'
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
 export interface AppOptions {
   readonly trustDomain: string
   readonly verifier: AttestationVerifier
-  readonly sessions: ServerSessionStore
+  readonly sessions: MemorySessionStore<SessionValue>
   readonly ca: ServerCa
   readonly registry: AgentRegistry
   readonly platform: Platform

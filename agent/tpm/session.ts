@@ -3,7 +3,7 @@
 // with the AK, sign the nonce with the DevID, activate the credential through PolicySecret(endorsement).
 // At most 3 transient objects are loaded (DevID, AK, EK) plus one policy session; every SRK is
 // flushed at once, and everything is flushed on close and on errors.
-import { fromDer } from './der-first.ts'
+import { firstDerElement } from '../../core/der/reader.ts'
 import * as cmd from '../../core/tpm2/command/index.ts'
 import { TPM_ALG, TPM_RH, algName, EK_CERT_NV_INDEX } from '../../core/tpm2/constants.ts'
 import { parseTpmtPublic, type TPMT_PUBLIC } from '../../core/tpm2/public.ts'
@@ -137,7 +137,7 @@ export class AgentTpmSession {
   async readEkCertificate(nvIndex?: number): Promise<Uint8Array> {
     const index = nvIndex ?? (this.ek?.pub.type === TPM_ALG.ECC ? EK_CERT_NV_INDEX.ECC_P256 : EK_CERT_NV_INDEX.RSA2048)
     try {
-      return fromDer(await this.client.readNv(index))
+      return firstDerElement(await this.client.readNv(index), 'EK certificate NV data').slice()
     } catch (err) {
       blame(err, (n) => (n === 'TPM_RC_HANDLE' ? `no EK certificate at NV index 0x${index.toString(16).padStart(8, '0')}` : undefined))
     }

@@ -29,9 +29,10 @@ export class TcpTransport implements TpmTransport {
       s.setNoDelay(true)
       s.once('connect', () => { this.socket = s; resolve(s) })
       s.once('error', (err) => { if (!this.socket) reject(new Error(`TPM at ${this.host}:${this.port}: ${err.message}`)) })
-      s.on('error', (err) => this.fail(err))
-      s.on('close', () => { this.socket = undefined; this.fail(new Error(`TPM at ${this.host}:${this.port} closed the connection`)) })
-      s.on('data', (chunk: Buffer) => this.onData(chunk))
+      // events of a dropped socket (after a timeout) must not touch the current one
+      s.on('error', (err) => { if (this.socket === s) this.fail(err) })
+      s.on('close', () => { if (this.socket === s) { this.socket = undefined; this.fail(new Error(`TPM at ${this.host}:${this.port} closed the connection`)) } })
+      s.on('data', (chunk: Buffer) => { if (this.socket === s) this.onData(chunk) })
     })
   }
 
@@ -60,7 +61,12 @@ export class TcpTransport implements TpmTransport {
     if (this.waiter) throw new Error('TcpTransport: a command is already in flight')
     this.buffer = new Uint8Array(0)
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(new Error(`TPM at ${this.host}:${this.port}: no response in ${this.timeoutMs} ms`)), this.timeoutMs)
+      const timer = setTimeout(() => {
+        // drop the connection: a late answer must never be read as the next command's response
+        if (this.socket === s) this.socket = undefined
+        s.destroy()
+        this.fail(new Error(`TPM at ${this.host}:${this.port}: no response in ${this.timeoutMs} ms`))
+      }, this.timeoutMs)
       this.waiter = {
         resolve: (b) => { clearTimeout(timer); resolve(b) },
         reject: (e) => { clearTimeout(timer); reject(e) },

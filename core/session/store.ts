@@ -37,6 +37,17 @@ export interface MemorySessionStoreOptions {
   readonly capacity?: number
   /** clock (ms since the epoch); default Date.now. Inject for tests. */
   readonly now?: () => number
+  /**
+   * how long an expired session is kept (and takeable, so a late answer reads "expired" rather
+   * than "unknown") before it is purged; default 60 s
+   */
+  readonly graceMs?: number
+}
+
+/** The in-memory store also reports how many sessions are live (not expired): a gauge for metrics. */
+export interface MemorySessionStore<T> extends SessionStore<T> {
+  /** live sessions, after purging those past expiry + grace */
+  active(): number
 }
 
 /**
@@ -44,21 +55,24 @@ export interface MemorySessionStoreOptions {
  * still full does `put` fail. Expired sessions stay takeable until purged, so an answer after
  * expiry gets "expired" rather than "unknown".
  */
-export function createMemorySessionStore<T = SessionValue>(options: MemorySessionStoreOptions = {}): SessionStore<T> {
+export function createMemorySessionStore<T = SessionValue>(options: MemorySessionStoreOptions = {}): MemorySessionStore<T> {
   const capacity = options.capacity ?? 10_000
   if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('createMemorySessionStore: capacity must be a positive integer')
   const now = options.now ?? (() => Date.now())
+  const graceMs = options.graceMs ?? 60_000
   const sessions = new Map<string, StoredSession<T>>()
 
-  function purgeExpired(): void {
+  /** drops sessions past expiry + grace; with `all`, every expired one (room for a new session wins over a late answer) */
+  function purge(all = false): void {
     const t = now()
-    for (const [id, s] of sessions) if (s.expiresAt <= t) sessions.delete(id)
+    for (const [id, s] of sessions) if (s.expiresAt + (all ? 0 : graceMs) <= t) sessions.delete(id)
   }
 
   return {
     async put(id, value, expiresAt) {
       if (sessions.has(id)) throw new RangeError('session store: duplicate session id')
-      if (sessions.size >= capacity) purgeExpired()
+      purge()
+      if (sessions.size >= capacity) purge(true)
       if (sessions.size >= capacity) {
         throw new AttestationError('ERR_SESSION_STORE_FULL', SESSION_STORE_FULL_MESSAGE, { detail: { capacity } })
       }
@@ -71,7 +85,15 @@ export function createMemorySessionStore<T = SessionValue>(options: MemorySessio
       return s
     },
     async size() {
+      purge()
       return sessions.size
+    },
+    active() {
+      purge()
+      const t = now()
+      let n = 0
+      for (const s of sessions.values()) if (s.expiresAt > t) n++
+      return n
     },
   }
 }

@@ -16,7 +16,7 @@ import { createJsonLogger, type Logger } from '../logging.ts'
 import { Metrics } from '../metrics.ts'
 import { AgentRegistry } from '../registry/registry.ts'
 import type { SqlDatabase } from '../registry/sql.ts'
-import { createServerSessionStore } from '../sessions.ts'
+import { createMemorySessionStore, type SessionValue } from '../../core/session/store.ts'
 import type { Hono } from 'hono'
 
 export const TLS_CERT_TTL_MS = 30 * 86_400_000
@@ -81,7 +81,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   const policies = parsePolicyDocument(parseYaml(readFileSync(config.policy, 'utf8')))
   const ca = await loadOrCreateCa(config, platform, subtle, logger)
   const registry = new AgentRegistry(deps.openDatabase(join(config.dataDir, 'agents.db')))
-  const sessions = createServerSessionStore(() => platform.now())
+  const sessions = createMemorySessionStore<SessionValue>({ now: () => platform.now() })
   const verifier = createAttestationVerifier({ policies, sessions, platform, trustDomain: config.trustDomain, sessionTtlMs: config.sessionTtlMs })
   const metrics = new Metrics()
   const app = createApp({ trustDomain: config.trustDomain, verifier, sessions, ca, registry, platform, logger, metrics, svidTtlMs: config.svidTtlMs })

@@ -11,7 +11,7 @@ import { openSqliteWasm } from '../../server/entry/sqlite-wasm.ts'
 import { createJsonLogger } from '../../server/logging.ts'
 import { Metrics } from '../../server/metrics.ts'
 import { AgentRegistry } from '../../server/registry/registry.ts'
-import { createServerSessionStore } from '../../server/sessions.ts'
+import { createMemorySessionStore, type SessionValue } from '../../core/session/store.ts'
 import { DEVID_ROOT, EK_INT, EK_ROOT, devidPolicy, policies } from '../core/attestation/fixtures.ts'
 
 export const TRUST_DOMAIN = 'example.org'
@@ -28,7 +28,7 @@ export async function makeTestServer(opts: { policies?: PolicySet; maxBodyBytes?
   const logger = createJsonLogger((line) => logs.push(JSON.parse(line) as Record<string, unknown>), () => platform.now())
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'vouch-server-'))
   const registry = new AgentRegistry(openSqliteWasm(join(dataDir, 'agents.db')))
-  const sessions = createServerSessionStore(() => platform.now())
+  const sessions = createMemorySessionStore<SessionValue>({ now: () => platform.now() })
   const verifier = createAttestationVerifier({ policies: opts.policies ?? fixturePolicies(), sessions, platform, trustDomain: TRUST_DOMAIN })
   const { ca } = await ServerCa.create(TRUST_DOMAIN, platform, globalThis.crypto.subtle)
   const metrics = new Metrics()

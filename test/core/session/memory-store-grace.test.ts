@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { createServerSessionStore } from '../../server/sessions.ts'
+import { createMemorySessionStore } from '../../../core/session/store.ts'
 
-describe('server session store', () => {
+describe('memory session store: grace period and live count', () => {
   it('counts live sessions only, keeps expired ones takeable for the grace period, then purges them', async () => {
     let now = 1_000_000
-    const s = createServerSessionStore(() => now, 3, 60_000)
+    const s = createMemorySessionStore({ now: () => now, capacity: 3, graceMs: 60_000 })
     await s.put('a', { x: 1 }, now + 1000)
     await s.put('b', { x: 2 }, now + 5000)
     expect(s.active()).toBe(2)
@@ -20,7 +20,7 @@ describe('server session store', () => {
 
   it('refuses a put when full (and changes nothing), accepts again after a take; rejects duplicate ids', async () => {
     const now = 0
-    const s = createServerSessionStore(() => now, 2)
+    const s = createMemorySessionStore({ now: () => now, capacity: 2 })
     await s.put('a', 1, 10)
     await s.put('b', 2, 10)
     await expect(s.put('c', 3, 10)).rejects.toMatchObject({ code: 'ERR_SESSION_STORE_FULL', message: 'attestation session store is full; retry later' })
