@@ -22,6 +22,10 @@ import type { TpmTransport } from './tpm/transport.ts'
 
 export interface AttestSummary {
   spiffeId: string
+  /** the policy that authorized this agent, its attributes, and every check the server ran */
+  policy?: string
+  attributes?: Record<string, string>
+  checks?: { name: string; ok: boolean; detail: string }[]
   expiresAt: string
   reattestAfter: string
   attestors: string[]
@@ -148,7 +152,8 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
       const verdict: AnswerResponse = await http.answer(challenge.sessionId, answers, spki)
       const paths = await writeSvid(cfg.svidDir, keyPair.privateKey, verdict)
       return {
-        spiffeId: verdict.spiffeId, expiresAt: verdict.expiresAt, reattestAfter: verdict.reattestAfter,
+        spiffeId: verdict.spiffeId, policy: verdict.policy, attributes: verdict.attributes, checks: verdict.checks,
+        expiresAt: verdict.expiresAt, reattestAfter: verdict.reattestAfter,
         attestors: methods, transport: transport.description, ...paths,
       }
     } finally {

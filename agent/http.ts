@@ -20,8 +20,10 @@ export interface AttestResponse {
 
 export interface AnswerResponse {
   verdict: string
+  policy?: string
+  checks?: { name: string; ok: boolean; detail: string }[]
   spiffeId: string
-  attributes?: unknown
+  attributes?: Record<string, string>
   svid: string[]
   bundle: string
   expiresAt: string

@@ -71,9 +71,16 @@ export const OPENAPI = {
       },
       Verdict: {
         type: 'object',
-        required: ['verdict', 'spiffeId', 'attributes', 'svid', 'expiresAt', 'reattestAfter'],
+        required: ['verdict', 'policy', 'attestorTypes', 'checks', 'spiffeId', 'attributes', 'svid', 'expiresAt', 'reattestAfter'],
         properties: {
           verdict: { const: 'ok' },
+          policy: { type: 'string', description: 'the policy that authorized the agent' },
+          attestorTypes: { type: 'array', items: { type: 'string' } },
+          checks: {
+            type: 'array',
+            description: 'every check performed, in order, with what it found',
+            items: { type: 'object', required: ['name', 'ok', 'detail'], properties: { name: { type: 'string' }, ok: { type: 'boolean' }, detail: { type: 'string' } } },
+          },
           spiffeId: { type: 'string', format: 'uri' },
           attributes: { type: 'object', additionalProperties: { type: 'string' } },
           svid: { type: 'array', items: { type: 'string' }, description: 'PEM: the X.509-SVID leaf (then intermediates, none today); empty without publicKey' },

@@ -137,6 +137,9 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
       const expiresAt = svid?.notAfter ?? now + o.svidTtlMs
       return c.json({
         verdict: 'ok',
+        policy: verdict.policy,
+        attestorTypes: verdict.attestorTypes,
+        checks: verdict.checks,
         spiffeId,
         attributes: verdict.attributes,
         svid: svid ? [toPem('CERTIFICATE', svid.der)] : [],

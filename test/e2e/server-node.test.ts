@@ -75,6 +75,10 @@ describe('e2e (Node): success', () => {
       const body = r.answer!.body as { verdict: string; spiffeId: string; attributes: Record<string, string>; svid: string[]; expiresAt: string; reattestAfter: string }
       const spiffeId = `spiffe://${TRUST_DOMAIN}/agent/tpm_devid/${serialOf(leafPath)}`
       expect(body.verdict).toBe('ok')
+      const checks = (body as unknown as { checks: { name: string; ok: boolean }[] }).checks
+      expect(checks.length).toBeGreaterThan(5)
+      expect(checks.every((c) => c.ok)).toBe(true)
+      expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining([expect.stringMatching(/certify/), expect.stringMatching(/activation|credential/)]))
       expect(body.spiffeId).toBe(spiffeId)
       expect(body.attributes['tpm_devid.certificate.serial_number']).toBe(serialOf(leafPath))
       expect(body.attributes['tpm_devid.certificate.fingerprint']).toBe(new X509Certificate(vector(leafPath)).fingerprint.replace(/:/g, '').toLowerCase())
