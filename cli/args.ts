@@ -47,3 +47,10 @@ export function requireOption(args: ParsedArgs, name: string): string {
   if (v === undefined) throw new UsageError(`--${name} is required`)
   return v
 }
+
+/** `--output json|text` (default text): true when JSON was asked for. */
+export function jsonOutput(args: ParsedArgs): boolean {
+  const output = option(args, 'output')
+  if (output !== undefined && output !== 'json' && output !== 'text') throw new UsageError('--output must be json or text')
+  return output === 'json'
+}

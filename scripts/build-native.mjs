@@ -1,6 +1,7 @@
 // Builds the optional native TCTI bridge (agent/native) with npm's bundled node-gyp. Never fails the
 // install: without libtss2-dev or a compiler the agent uses its pure-JS transports (and says so).
 import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -9,11 +10,23 @@ if (process.env.VOUCH_SKIP_NATIVE) {
   console.log('vouch: VOUCH_SKIP_NATIVE set, native TCTI bridge not built')
   process.exit(0)
 }
+// --if-missing (the pretest/predemo step, after scripts/ensure-system.sh installed libtss2-dev):
+// build only when no addon is there yet, e.g. `npm ci` ran before the system packages existed.
+if (process.argv.includes('--if-missing') && existsSync(join(dir, 'build', 'Release', 'vouch_tcti.node'))) process.exit(0)
 const pc = spawnSync('pkg-config', ['--exists', 'tss2-tctildr'])
 if (pc.status !== 0) {
   console.log('vouch: libtss2-tctildr not found (install libtss2-dev for the native TCTI bridge); using pure transports')
   process.exit(0)
 }
-const r = spawnSync('node-gyp', ['rebuild'], { cwd: dir, stdio: 'inherit', shell: process.platform === 'win32' })
+// node-gyp: npm's bundled one (npm_config_node_gyp inside npm scripts, else next to this node's npm), else PATH
+const bundled = [process.env.npm_config_node_gyp, join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')]
+  .find((p) => p && existsSync(p))
+// the headers of the running node, so no download is needed (npm scripts pass npm_config_nodedir)
+const prefix = join(dirname(process.execPath), '..')
+const nodedir = process.env.npm_config_nodedir ?? (existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined)
+const args = ['rebuild', ...(nodedir ? [`--nodedir=${nodedir}`] : [])]
+const r = bundled
+  ? spawnSync(process.execPath, [bundled, ...args], { cwd: dir, stdio: 'inherit' })
+  : spawnSync('node-gyp', args, { cwd: dir, stdio: 'inherit', shell: process.platform === 'win32' })
 if (r.status !== 0) console.log(`vouch: native TCTI bridge build failed (${r.error?.message ?? `exit ${r.status}`}); using pure transports`)
 process.exit(0)

@@ -1,6 +1,8 @@
 // vouch native TCTI bridge: any tpm2-tss TCTI string (device:, swtpm:, mssim:, tabrmd:) through
 // libtss2-tctildr. JS API: new Tcti(conf); tcti.transmit(cmd: Uint8Array): Promise<Uint8Array>;
 // tcti.close(). Commands run on a worker thread; the JS side serializes them (one in flight).
+// While a command is in flight the object holds a reference to itself and close() only marks it:
+// the context is finalized when the worker is done (never freed under a running Transmit/Receive).
 #include <napi.h>
 #include <tss2/tss2_tctildr.h>
 #include <tss2/tss2_tcti.h>
@@ -16,10 +18,12 @@ std::string RcText(TSS2_RC rc) {
   return buf;
 }
 
+class Tcti;
+
 class TransmitWorker : public Napi::AsyncWorker {
  public:
-  TransmitWorker(Napi::Env env, TSS2_TCTI_CONTEXT* ctx, std::vector<uint8_t> cmd)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), ctx_(ctx), cmd_(std::move(cmd)) {}
+  TransmitWorker(Napi::Env env, Tcti* owner, TSS2_TCTI_CONTEXT* ctx, std::vector<uint8_t> cmd)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner), ctx_(ctx), cmd_(std::move(cmd)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
@@ -31,15 +35,12 @@ class TransmitWorker : public Napi::AsyncWorker {
     if (rc != TSS2_RC_SUCCESS) { SetError("Tss2_Tcti_Receive failed: " + RcText(rc)); return; }
     rsp_.resize(size);
   }
-  void OnOK() override {
-    auto out = Napi::Uint8Array::New(Env(), rsp_.size());
-    if (!rsp_.empty()) memcpy(out.Data(), rsp_.data(), rsp_.size());
-    deferred_.Resolve(out);
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnOK() override;
+  void OnError(const Napi::Error& e) override;
 
  private:
   Napi::Promise::Deferred deferred_;
+  Tcti* owner_;
   TSS2_TCTI_CONTEXT* ctx_;
   std::vector<uint8_t> cmd_;
   std::vector<uint8_t> rsp_;
@@ -71,30 +72,56 @@ class Tcti : public Napi::ObjectWrap<Tcti> {
   }
   ~Tcti() override { Finalize(); }
 
+  /** The worker is done (main thread): drop the self-reference, run a close() that waited. */
+  void Done() {
+    busy_ = false;
+    if (closePending_) Finalize();
+    Unref();
+  }
+
  private:
   void Finalize() {
+    closePending_ = false;
     if (ctx_) { Tss2_TctiLdr_Finalize(&ctx_); ctx_ = nullptr; }
   }
   Napi::Value Transmit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!ctx_) { Napi::Error::New(env, "TCTI is closed").ThrowAsJavaScriptException(); return env.Undefined(); }
+    if (!ctx_ || closePending_) { Napi::Error::New(env, "TCTI is closed").ThrowAsJavaScriptException(); return env.Undefined(); }
+    if (busy_) { Napi::Error::New(env, "TCTI: a command is already in flight").ThrowAsJavaScriptException(); return env.Undefined(); }
     if (info.Length() < 1 || !info[0].IsTypedArray()) {
       Napi::TypeError::New(env, "transmit(cmd): cmd must be a Uint8Array").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     auto arr = info[0].As<Napi::Uint8Array>();
     std::vector<uint8_t> cmd(arr.Data(), arr.Data() + arr.ByteLength());
-    auto* w = new TransmitWorker(env, ctx_, std::move(cmd));
+    auto* w = new TransmitWorker(env, this, ctx_, std::move(cmd));
     auto p = w->Promise();
+    busy_ = true;
+    Ref();  // stay alive (and keep ctx_) until the worker is done
     w->Queue();
     return p;
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    Finalize();
+    if (busy_) closePending_ = true;  // finalized by Done()
+    else Finalize();
     return info.Env().Undefined();
   }
   TSS2_TCTI_CONTEXT* ctx_ = nullptr;
+  bool busy_ = false;
+  bool closePending_ = false;
 };
+
+void TransmitWorker::OnOK() {
+  auto out = Napi::Uint8Array::New(Env(), rsp_.size());
+  if (!rsp_.empty()) memcpy(out.Data(), rsp_.data(), rsp_.size());
+  owner_->Done();
+  deferred_.Resolve(out);
+}
+
+void TransmitWorker::OnError(const Napi::Error& e) {
+  owner_->Done();
+  deferred_.Reject(e.Value());
+}
 
 Napi::Object InitAll(Napi::Env env, Napi::Object exports) { return Tcti::Init(env, exports); }
 

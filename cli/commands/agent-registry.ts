@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs, option, UsageError } from '../args.ts'
+import { parseArgs, option, UsageError, jsonOutput } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command, type Io } from '../command.ts'
 import { AgentRegistry, type AgentRecord } from '../../server/registry/registry.ts'
 import { parseServerConfig } from '../../server/config.ts'
@@ -15,8 +15,7 @@ const COMMON = '--config FILE | --data-dir DIR  [--output json]'
 
 async function openRegistry(argv: string[], positionals: number): Promise<{ registry: AgentRegistry; ids: string[]; json: boolean }> {
   const args = parseArgs(argv, { options: ['config', 'data-dir', 'output'] })
-  const output = option(args, 'output')
-  if (output !== undefined && output !== 'json' && output !== 'text') throw new UsageError('--output must be json or text')
+  const output = jsonOutput(args) ? 'json' : 'text'
   if (args.positionals.length !== positionals) throw new UsageError(positionals === 0 ? 'unexpected arguments' : 'expected one SPIFFE ID')
   const dataDirOpt = option(args, 'data-dir')
   const configPath = option(args, 'config')

@@ -3,7 +3,7 @@ import { isVerifyError } from '../../core/errors.ts'
 import { ekPublicHash } from '../../core/ek/public-hash.ts'
 import { EK_TOLERANCES } from '../../core/der/tolerance.ts'
 import { parseCertificate } from '../../core/x509/certificate.ts'
-import { parseArgs, option, UsageError } from '../args.ts'
+import { parseArgs, option, UsageError, jsonOutput } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 import { readInput } from '../files.ts'
 
@@ -38,8 +38,7 @@ export const ekHash: Command = {
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['output'] })
-    const output = option(args, 'output')
-    if (output !== undefined && output !== 'json' && output !== 'text') throw new UsageError('--output must be json or text')
+    const output = jsonOutput(args) ? 'json' : 'text'
     if (args.positionals.length !== 1) throw new UsageError('expected one FILE')
     const path = args.positionals[0]!
     try {

@@ -1,6 +1,6 @@
 import { parseAllDocuments } from 'yaml'
 import { validatePolicyDocument } from '../../core/policy/validate.ts'
-import { parseArgs, option, UsageError } from '../args.ts'
+import { parseArgs, option, UsageError, jsonOutput } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 import { readInput } from '../files.ts'
 
@@ -15,8 +15,7 @@ export const policyCheck: Command = {
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['output'] })
-    const output = option(args, 'output')
-    if (output !== undefined && output !== 'json' && output !== 'text') throw new UsageError('--output must be json or text')
+    const output = jsonOutput(args) ? 'json' : 'text'
     if (args.positionals.length !== 1) throw new UsageError('expected one FILE')
     const path = args.positionals[0]!
     const text = new TextDecoder().decode(readInput(path, 'policy file'))

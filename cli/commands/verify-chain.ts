@@ -4,7 +4,7 @@ import { EK_TOLERANCES } from '../../core/der/tolerance.ts'
 import { parseCertificate, type Certificate } from '../../core/x509/certificate.ts'
 import { formatName } from '../../core/x509/name.ts'
 import { verifyChain, type ChainProfile } from '../../core/x509/verify.ts'
-import { parseArgs, option, requireOption, UsageError } from '../args.ts'
+import { parseArgs, option, requireOption, UsageError, jsonOutput } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 import { readInput } from '../files.ts'
 
@@ -41,8 +41,7 @@ export const verifyChainCommand: Command = {
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['anchors', 'intermediates', 'at', 'profile', 'output'] })
     const anchorsPath = requireOption(args, 'anchors')
-    const output = option(args, 'output')
-    if (output !== undefined && output !== 'json' && output !== 'text') throw new UsageError('--output must be json or text')
+    const output = jsonOutput(args) ? 'json' : 'text'
     const profile = (option(args, 'profile') ?? 'none') as ChainProfile
     if (!PROFILES.includes(profile)) throw new UsageError(`--profile must be one of ${PROFILES.join(', ')}`)
     const atText = option(args, 'at')

@@ -2,7 +2,7 @@ import { isVerifyError } from '../../core/errors.ts'
 import { fromUtf8 } from '../../core/bytes/encoding.ts'
 import { verifyJwtSvid } from '../../core/svid/jwt-svid.ts'
 import { matchId } from '../../core/svid/match.ts'
-import { parseArgs, option, requireOption, UsageError } from '../args.ts'
+import { parseArgs, option, requireOption, UsageError, jsonOutput } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 import { readInput } from '../files.ts'
 import { loadBundles } from './bundle-show.ts'
@@ -23,8 +23,7 @@ export const verifyJwtSvidCommand: Command = {
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['bundle', 'audience', 'trust-domain', 'id', 'at', 'skew', 'output'] })
-    const output = option(args, 'output')
-    if (output !== undefined && output !== 'json' && output !== 'text') throw new UsageError('--output must be json or text')
+    const output = jsonOutput(args) ? 'json' : 'text'
     const bundlePath = requireOption(args, 'bundle')
     const audience = requireOption(args, 'audience').split(',').filter((a) => a !== '')
     if (audience.length === 0) throw new UsageError('--audience needs at least one audience')

@@ -10,7 +10,7 @@ import { parsePublicArea, type TPMT_PUBLIC } from '../../core/tpm2/public.ts'
 import { parseTpmtSignature, signatureFromPlain, type TPMT_SIGNATURE } from '../../core/tpm2/signature.ts'
 import { parseSubjectPublicKeyInfo } from '../../core/x509/spki.ts'
 import { ecdsaDerToP1363 } from '../../core/crypto/ecdsa-signature.ts'
-import { parseArgs, option, requireOption, UsageError } from '../args.ts'
+import { parseArgs, option, requireOption, UsageError, jsonOutput } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 import { readInput } from '../files.ts'
 
@@ -68,7 +68,7 @@ export const verifyQuoteCommand: Command = {
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['ak', 'attest', 'signature', 'nonce', 'pcrs', 'selection', 'output'] })
-    const json = option(args, 'output') === 'json'
+    const json = jsonOutput(args)
     const nonceHex = requireOption(args, 'nonce')
     if (!/^([0-9a-fA-F]{2})*$/.test(nonceHex)) throw new UsageError('--nonce must be hex')
     const selection = parseSelection(requireOption(args, 'selection'))

@@ -3,7 +3,7 @@ import { parsePemBlocks } from '../../core/bytes/pem.ts'
 import { matchId } from '../../core/svid/match.ts'
 import { verifyX509Svid } from '../../core/svid/x509-svid.ts'
 import { formatName } from '../../core/x509/name.ts'
-import { parseArgs, option, requireOption, UsageError } from '../args.ts'
+import { parseArgs, option, requireOption, UsageError, jsonOutput } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 import { readInput } from '../files.ts'
 import { loadBundles } from './bundle-show.ts'
@@ -28,8 +28,7 @@ export const verifyX509SvidCommand: Command = {
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['bundle', 'trust-domain', 'id', 'at', 'output'] })
-    const output = option(args, 'output')
-    if (output !== undefined && output !== 'json' && output !== 'text') throw new UsageError('--output must be json or text')
+    const output = jsonOutput(args) ? 'json' : 'text'
     const bundlePath = requireOption(args, 'bundle')
     const at = parseAt(option(args, 'at'))
     if (args.positionals.length !== 1) throw new UsageError('expected one CHAIN file')

@@ -1,7 +1,7 @@
 // The native TCTI bridge from source (toolchain-lab §8): agent/native is copied to a scratch package and
 // built with npm's bundled node-gyp (`npm run`, as the install step does; `npx node-gyp` is refused),
 // the fresh .node is loaded and talks to a live swtpm through the `swtpm:` TCTI exactly as the pure
-// raw-TCP transport does. And the install step never fails: without pkg-config/libtss2 it exits 0
+// raw-TCP transport does, under Node, Bun and Deno. And the install step never fails: without pkg-config/libtss2 it exits 0
 // and says the agent will use the pure transports.
 import { spawnSync } from 'node:child_process'
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -61,6 +61,40 @@ describe('native bridge built from source with npm\'s node-gyp', () => {
     expect(native.description).toMatch(/native libtss2-tctildr/)
     expect(await run(new TpmClient(native))).toEqual(pure)
     expect(pure.bad).toMatch(/^TPM2_FlushContext failed: TPM_RC_VALUE \(parameter 1, /)
+  }, 30_000)
+
+  it('the same .node loads and answers under Bun and Deno (N-API is ABI-stable)', async () => {
+    expect(addonPath).toBeDefined()
+    const script = join(scratch, 'probe.mts')
+    await writeFile(script, [
+      `import { loadNativeTcti, NativeTctiTransport } from ${JSON.stringify(join(ROOT, 'agent/tpm/native.ts'))}`,
+      `import { TpmClient } from ${JSON.stringify(join(ROOT, 'agent/tpm/client.ts'))}`,
+      `import * as cmd from ${JSON.stringify(join(ROOT, 'core/tpm2/command/index.ts'))}`,
+      `const mod = loadNativeTcti(${JSON.stringify(addonPath)})`,
+      'if (!mod) throw new Error("addon did not load")',
+      `const c = new TpmClient(new NativeTctiTransport(${JSON.stringify(tpm.tcti)}, mod))`,
+      'const r = await c.run(cmd.getRandom(24))',
+      'await c.close()',
+      'console.log(JSON.stringify({ n: r.length, runtime: typeof Bun !== "undefined" ? "bun" : typeof Deno !== "undefined" ? "deno" : "node" }))',
+    ].join('\n'))
+    for (const [runtime, args] of [['bun', ['bun', script]], ['deno', ['deno', 'run', '-A', script]]] as const) {
+      const r = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8' })
+      expect(r.status, `${runtime}: ${r.stderr}`).toBe(0)
+      expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ n: 24, runtime })
+    }
+  }, 60_000)
+
+  it('close() during an in-flight command waits for it; a second command in flight or after close is refused', async () => {
+    const mod = createRequire(import.meta.url)(addonPath) as { Tcti: new (conf: string) => { transmit(c: Uint8Array): Promise<Uint8Array>; close(): void } }
+    const getRandom = cmd.getRandom(16)
+    for (let i = 0; i < 50; i++) {
+      const t = new mod.Tcti(tpm.tcti)
+      const p = t.transmit(getRandom.bytes)
+      expect(() => t.transmit(getRandom.bytes)).toThrow(/already in flight/)
+      t.close() // must not free the TCTI context under the worker thread
+      expect(getRandom.decode(await p)).toHaveLength(16)
+      expect(() => t.transmit(getRandom.bytes)).toThrow(/TCTI is closed/)
+    }
   }, 30_000)
 
   it('a bad TCTI string is a clear error, not a crash', () => {
