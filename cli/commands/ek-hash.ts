@@ -6,15 +6,19 @@ import { parseCertificate } from '../../core/x509/certificate.ts'
 import { parseArgs, option, UsageError, jsonOutput } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 import { readInput } from '../files.ts'
+import { parsePublicArea } from '../../core/tpm2/public.ts'
+import { publicKeyFromTpmtPublic } from '../../core/tpm2/public-key.ts'
+import { encodeSubjectPublicKeyInfo } from '../../core/x509/spki.ts'
 
 const USAGE =
   'vouch ek hash [--output json] FILE\n' +
-  '  FILE  an EK certificate (PEM or DER; NV padding after the DER is ignored) or a PEM/DER public key\n' +
+  '  FILE  an EK certificate (PEM or DER; NV padding after the DER is ignored) or a PEM/DER public key,\n' +
+  '        or the EK public area (TPM2B_PUBLIC or TPMT_PUBLIC, as tpm2_createek -u writes it)\n' +
   '  prints the EK public hash: hex SHA-256 of the SubjectPublicKeyInfo DER (as\n' +
   '  `openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`)'
 
 /** The SPKI DER in a file holding an EK certificate or a public key. */
-function loadSpki(path: string): { spki: Uint8Array; source: 'certificate' | 'public-key' } {
+function loadSpki(path: string): { spki: Uint8Array; source: 'certificate' | 'public-key' | 'tpm-public' } {
   const bytes = readInput(path, 'EK file')
   const head = new TextDecoder().decode(bytes.subarray(0, Math.min(bytes.length, 4096)))
   if (head.includes('-----BEGIN')) {
@@ -24,6 +28,8 @@ function loadSpki(path: string): { spki: Uint8Array; source: 'certificate' | 'pu
     if (block.label === 'PUBLIC KEY') return { spki: block.der, source: 'public-key' }
     return { spki: parseCertificate(block.der, { tolerate: EK_TOLERANCES }).spki, source: 'certificate' }
   }
+  // DER starts with a SEQUENCE (0x30); a TPM2B_PUBLIC / TPMT_PUBLIC (tpm2_createek -u, TPM2_ReadPublic) does not
+  if (bytes[0] !== 0x30) return { spki: encodeSubjectPublicKeyInfo(publicKeyFromTpmtPublic(parsePublicArea(bytes, 'EK public'))), source: 'tpm-public' }
   try {
     return { spki: parseCertificate(bytes, { tolerate: EK_TOLERANCES }).spki, source: 'certificate' }
   } catch (e) {

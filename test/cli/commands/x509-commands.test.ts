@@ -69,10 +69,10 @@ describe('vouch verify chain', () => {
   })
 })
 
-describe('vouch ek hash', () => {
-  const openssl = (path: string, inform: string) =>
-    execFileSync('sh', ['-c', `openssl x509 -inform ${inform} -in '${path}' -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`]).toString().split(' ')[0]!
+const openssl = (path: string, inform: string) =>
+  execFileSync('sh', ['-c', `openssl x509 -inform ${inform} -in '${path}' -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`]).toString().split(' ')[0]!
 
+describe('vouch ek hash', () => {
   it('hashes an EK certificate (PEM with preamble, padded DER) like openssl', async () => {
     expect((await run('ek', 'hash', INTEL)).out).toBe(openssl(INTEL, 'PEM'))
     const padded = await run('ek', 'hash', STM_PADDED)
@@ -88,6 +88,17 @@ describe('vouch ek hash', () => {
     writeFileSync(join(dir, 'junk.bin'), Uint8Array.of(1, 2, 3))
     expect((await run('ek', 'hash', join(dir, 'junk.bin'))).code).toBe(1)
     expect((await run('ek', 'hash')).code).toBe(2)
+  })
+})
+
+describe('vouch ek hash on a TPM public area', () => {
+  it('the EK TPM2B_PUBLIC and TPMT_PUBLIC of a swtpm hash like its EK certificate (openssl)', async () => {
+    const fx = (f: string) => new URL(`../../vectors/swtpm/tpm-a/${f}`, import.meta.url).pathname
+    for (const [pub, cert] of [['ek-rsa.pub', 'ek-rsa.crt.der'], ['ek-rsa.tpmt', 'ek-rsa.crt.der'], ['ek-p256.pub', 'ek-p256.crt.der']]) {
+      const r = await run('ek', 'hash', '--output', 'json', fx(pub!))
+      expect(r.code).toBe(0)
+      expect(JSON.parse(r.out)).toEqual({ ekPublicHash: openssl(fx(cert!), 'DER'), source: 'tpm-public' })
+    }
   })
 })
 
