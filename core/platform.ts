@@ -17,13 +17,16 @@ export interface Platform {
 
 let cached: Platform | undefined
 
-/** Web Crypto, Date.now and the JS kernels: what every runtime and edge function has. */
+/**
+ * Web Crypto (small SHA digests and HMACs through the JS kernels, saving an await each), Date.now
+ * and the JS kernels: what every runtime and edge function has.
+ */
 export function defaultPlatform(): Platform {
   if (!cached) {
     if (!globalThis.crypto?.subtle) {
       throw new TypeError('vouch needs Web Crypto (globalThis.crypto.subtle); pass options.platform')
     }
-    cached = Object.freeze({ crypto: createWebCryptoProvider(globalThis.crypto), now: () => Date.now(), kernels: jsKernels })
+    cached = Object.freeze({ crypto: createWebCryptoProvider(globalThis.crypto, { kernels: jsKernels }), now: () => Date.now(), kernels: jsKernels })
   }
   return cached
 }

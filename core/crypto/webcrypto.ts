@@ -8,6 +8,7 @@ import type {
   SignatureScheme,
 } from './provider.ts'
 import { toBase64Url, fromBase64Url } from '../bytes/encoding.ts'
+import type { Kernels } from '../kernels/types.ts'
 
 type Buf = Uint8Array<ArrayBuffer>
 /** Web Crypto wants ArrayBuffer-backed views; copy only when a view is over a SharedArrayBuffer or similar. */
@@ -57,8 +58,21 @@ function importParams(scheme: SignatureScheme | 'RSA-OAEP', key: PublicKey, hash
  * CryptoKeys are cached per key object and per usage, so repeated checks with one parsed key
  * import it once. Keys are imported from JWK, which is far cheaper than SPKI on Node 20.
  */
-export function createWebCryptoProvider(crypto: Crypto = globalThis.crypto): CryptoProvider {
+export interface WebCryptoProviderOptions {
+  /**
+   * Synchronous hash kernels (JS twin or WASM) for small inputs: SHA-256 and SHA-1 digests and
+   * HMAC-SHA256 up to `kernelMaxBytes` skip the Web Crypto await, which costs 50-400 µs of latency
+   * per call (docs/performance.md). Results are identical; omit to use Web Crypto for everything.
+   */
+  readonly kernels?: Kernels
+  /** largest input sent to a kernel; default 4096 bytes (names, PCR digests, fingerprints, KDFa) */
+  readonly kernelMaxBytes?: number
+}
+
+export function createWebCryptoProvider(crypto: Crypto = globalThis.crypto, options: WebCryptoProviderOptions = {}): CryptoProvider {
   const subtle = crypto.subtle
+  const kernels = options.kernels
+  const small = (n: number) => kernels !== undefined && n <= (options.kernelMaxBytes ?? 4096)
   const keyCache = new WeakMap<PublicKey, Map<string, Promise<CryptoKey>>>()
 
   function importKey(key: PublicKey, usage: 'verify' | 'encrypt', params: AlgorithmIdentifier & Record<string, unknown>): Promise<CryptoKey> {
@@ -76,13 +90,18 @@ export function createWebCryptoProvider(crypto: Crypto = globalThis.crypto): Cry
   }
 
   return {
-    name: 'webcrypto',
+    name: kernels ? `webcrypto+${kernels.kind}-kernels` : 'webcrypto',
 
     async digest(hash, data) {
+      if (small(data.length)) {
+        if (hash === 'SHA-256') return kernels!.sha256(data)
+        if (hash === 'SHA-1') return kernels!.sha1(data)
+      }
       return new Uint8Array(await subtle.digest(hash, buf(data)))
     },
 
     async hmac(hash, key, data) {
+      if (hash === 'SHA-256' && small(key.length + data.length)) return kernels!.hmacSha256(key, data)
       // HMAC keys of length 0 are legal in TPM KDFs but refused by Web Crypto; pad per RFC 2104
       // (a key shorter than the block size is zero-padded, so a single 0 byte is equivalent).
       const k = key.length === 0 ? new Uint8Array(1) : key

@@ -1,10 +1,27 @@
 import { jsKernels } from '../../core/kernels/js.ts'
+import type { Kernels } from '../../core/kernels/types.ts'
 import type { Platform } from '../../core/platform.ts'
+import { loadWasmKernels } from '../../wasm/load.ts'
 import { createNodeCryptoProvider } from './crypto-provider.ts'
 
 export { createNodeCryptoProvider }
 
-/** The fast platform for Node: node:crypto provider, wall clock, JS kernels (WASM when loaded). */
+/** The fast platform for Node: node:crypto provider, wall clock, JS kernels. */
 export function createNodePlatform(overrides: Partial<Platform> = {}): Platform {
   return Object.freeze({ crypto: createNodeCryptoProvider(), now: () => Date.now(), kernels: jsKernels, ...overrides })
+}
+
+/**
+ * The WASM kernels when they load, else the JS twin (same results either way). Loaded once, on the
+ * first call, never at import time.
+ */
+let kernels: Promise<Kernels> | undefined
+export function loadKernels(): Promise<Kernels> {
+  kernels ??= loadWasmKernels().catch(() => jsKernels)
+  return kernels
+}
+
+/** createNodePlatform with the WASM kernels (falls back to the JS twin). */
+export async function loadNodePlatform(overrides: Partial<Platform> = {}): Promise<Platform> {
+  return createNodePlatform({ kernels: await loadKernels(), ...overrides })
 }

@@ -5,6 +5,8 @@ import type { CryptoProvider, EcPublicKey, PublicKey, RsaPublicKey } from '../..
 import { createWebCryptoProvider } from '../../../core/crypto/webcrypto.ts'
 import { fromBase64Url } from '../../../core/bytes/encoding.ts'
 import { createNodeCryptoProvider } from '../../../runtimes/node/crypto-provider.ts'
+import { jsKernels } from '../../../core/kernels/js.ts'
+import { loadWasmKernels } from '../../../wasm/load.ts'
 
 // Every provider must behave identically: node:crypto (runtimes/node), the platform's Web Crypto
 // (core default) and @peculiar/webcrypto (an independent Web Crypto implementation on top of
@@ -12,6 +14,8 @@ import { createNodeCryptoProvider } from '../../../runtimes/node/crypto-provider
 const providers: [string, CryptoProvider][] = [
   ['node:crypto', createNodeCryptoProvider()],
   ['webcrypto', createWebCryptoProvider(globalThis.crypto)],
+  ['webcrypto + JS kernels', createWebCryptoProvider(globalThis.crypto, { kernels: jsKernels })],
+  ['webcrypto + WASM kernels', createWebCryptoProvider(globalThis.crypto, { kernels: await loadWasmKernels() })],
   ['@peculiar/webcrypto', createWebCryptoProvider(new PeculiarCrypto() as unknown as Crypto)],
 ]
 
@@ -29,6 +33,13 @@ describe.each(providers)('%s provider', (_name, p) => {
     expect(Buffer.from(await p.digest('SHA-1', msg))).toEqual(createHash('sha1').update(msg).digest())
     expect(Buffer.from(await p.hmac('SHA-256', new Uint8Array([1, 2, 3]), msg))).toEqual(createHmac('sha256', Buffer.from([1, 2, 3])).update(msg).digest())
     expect(Buffer.from(await p.hmac('SHA-256', new Uint8Array(0), msg))).toEqual(createHmac('sha256', Buffer.alloc(0)).update(msg).digest())
+    // below and above the kernel size limit (4096 bytes), and HMAC keys longer than a block
+    for (const n of [0, 63, 64, 4096, 5000]) {
+      const d = new Uint8Array(n).map((_, i) => i & 255)
+      expect(Buffer.from(await p.digest('SHA-256', d))).toEqual(createHash('sha256').update(d).digest())
+      expect(Buffer.from(await p.digest('SHA-1', d))).toEqual(createHash('sha1').update(d).digest())
+      expect(Buffer.from(await p.hmac('SHA-256', d.subarray(0, 100), d))).toEqual(createHmac('sha256', d.subarray(0, 100)).update(d).digest())
+    }
   })
 
   it('verifies RSASSA, RSA-PSS and ECDSA signatures and rejects a flipped bit', async () => {
