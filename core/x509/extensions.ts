@@ -171,8 +171,8 @@ function parseSda(v: Uint8Array): DirectoryAttribute[] {
 }
 
 /**
- * Parses each known extension into `into`; returns the OIDs of critical extensions vouch does not
- * process. Like Go's crypto/x509, a critical subjectAltName holding none of dNSName, rfc822Name,
+ * Parses each known extension into `into`; returns the OIDs of critical extensions vouch does not act on
+ * (it only records them). Like Go's crypto/x509, a critical subjectAltName holding none of dNSName, rfc822Name,
  * uniformResourceIdentifier or iPAddress (an EK SAN with only a directoryName) is "unhandled":
  * the `ek` profile of verifyChain allows it.
  */
