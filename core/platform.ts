@@ -2,6 +2,7 @@ import type { CryptoProvider } from './crypto/provider.ts'
 import { createWebCryptoProvider } from './crypto/webcrypto.ts'
 import { jsKernels } from './kernels/js.ts'
 import type { Kernels } from './kernels/types.ts'
+import type { VerifiedSignatureCache } from './x509/path-build.ts'
 
 /**
  * Everything core/ needs from its host, injected: crypto (and with it randomness), the clock and
@@ -13,6 +14,11 @@ export interface Platform {
   /** milliseconds since the Unix epoch */
   now(): number
   readonly kernels: Kernels
+  /**
+   * optional: issuer -> certificate signatures already verified (core/x509/verified-cache.ts),
+   * used by every chain verification on this platform (DevID and EK CAs, SVID intermediates)
+   */
+  readonly verifiedSignatures?: VerifiedSignatureCache
 }
 
 let cached: Platform | undefined

@@ -72,7 +72,7 @@ export async function verifyChain(input: VerifyChainInput, options: VerifyChainO
     maxSignatureChecks: options.maxSignatureChecks ?? 32,
     platform,
     tolerate,
-    ...(options.cache ? { cache: options.cache } : {}),
+    ...((options.cache ?? platform.verifiedSignatures) ? { cache: options.cache ?? platform.verifiedSignatures } : {}),
   })
   return { path, anchor: path[path.length - 1]! }
 }
