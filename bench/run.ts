@@ -1,0 +1,164 @@
+// `npm run bench`: attestation throughput of vouch against the native floor (node:crypto on
+// pre-decoded keys) and a pkijs baseline, all in one process and one run, so the ratios hold on a
+// noisy machine. Writes bench/out/results.json and bench/out/chart.svg; prints a table.
+import { constants, createPublicKey, verify } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import { createWebCryptoProvider } from '../core/crypto/webcrypto.ts'
+import { fromHex } from '../core/bytes/encoding.ts'
+import { withPlatform, type Platform } from '../core/platform.ts'
+import { parseTpmsAttest } from '../core/tpm2/attest.ts'
+import { TPM_ST } from '../core/tpm2/constants.ts'
+import { parseTpmtPublic } from '../core/tpm2/public.ts'
+import { parseTpmtSignature } from '../core/tpm2/signature.ts'
+import { publicKeyFromTpmtPublic } from '../core/tpm2/public-key.ts'
+import { publicKeyToJwk } from '../core/crypto/webcrypto.ts'
+import { verifyQuote } from '../core/quote/verify.ts'
+import { verifyX509Svid } from '../core/svid/x509-svid.ts'
+import { verifyJwtSvid } from '../core/svid/jwt-svid.ts'
+import { parseSpiffeBundle } from '../core/svid/spiffe-bundle.ts'
+import { BundleSet } from '../core/svid/bundle-set.ts'
+import { createVerifiedSignatureCache } from '../core/x509/verified-cache.ts'
+import { parseCertificate } from '../core/x509/certificate.ts'
+import { createNodeCryptoProvider } from '../runtimes/node/crypto-provider.ts'
+import { loadKernels } from '../runtimes/node/index.ts'
+import { bundleJson, makeJwtAuthority, mintJwtSvid, TestCa, toPemChain } from '../test/support/spiffe-ca.ts'
+import { baselineFor } from './baseline.ts'
+import { floorFor } from './floor.ts'
+import { measure, runtimeName, type Measurement } from './harness.ts'
+import { renderChart } from './chart.ts'
+import { attestOnce, buildWorkloads } from './workloads.ts'
+
+export interface Row {
+  item: string
+  floor: Measurement
+  floorCached?: Measurement
+  baseline?: Measurement
+  vouch: Measurement
+  vouchCached?: Measurement
+  edge: Measurement
+}
+
+const log = (s: string) => process.stderr.write(s + '\n')
+const quick = process.argv.includes('--quick')
+const opts = quick ? { sampleMs: 40, samples: 2, warmupMs: 20 } : {}
+
+const kernels = await loadKernels()
+const node: Platform = withPlatform({ crypto: createNodeCryptoProvider(), kernels })
+const nodeCached: Platform = withPlatform({ verifiedSignatures: createVerifiedSignatureCache() }, node)
+const edge: Platform = withPlatform({ crypto: createWebCryptoProvider(globalThis.crypto, { kernels }), kernels })
+log(`vouch bench on ${runtimeName()}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; provider ${node.crypto.name}, kernels ${kernels.kind}; edge path ${edge.crypto.name}`)
+
+const rows: Row[] = []
+const m = (name: string, fn: () => unknown, concurrency = 1) => measure(name, fn, { ...opts, concurrency })
+
+const { workloads, stop } = await buildWorkloads(node)
+try {
+  for (const w of workloads) {
+    log(`  ${w.name} ...`)
+    const floor = floorFor(w)
+    rows.push({
+      item: w.name,
+      floor: await m('floor', floor.full),
+      floorCached: await m('floor, cached intermediates', floor.cachedIntermediates),
+      baseline: await measure('pkijs baseline', baselineFor(w), quick ? opts : { sampleMs: 600, samples: 3 }),
+      vouch: await m('vouch node:crypto', attestOnce(w, node)),
+      vouchCached: await m('vouch node:crypto, cached intermediates', attestOnce(w, nodeCached)),
+      edge: await m('vouch Web Crypto only, 16 in flight', attestOnce(w, edge), 16),
+    })
+  }
+} finally {
+  await stop()
+}
+
+// TPM2_Quote: a real GCE vTPM quote over 24 PCRs
+{
+  log('  quote ...')
+  const dir = 'test/vectors/real-tpm/google-go-tpm-tools/derived/gce-cos-85-nonce9009/'
+  const f = (p: string) => new Uint8Array(readFileSync(join(dir, p)))
+  const pcrs = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')).quotes.sha256.pcrs as Record<string, string>
+  const ak = parseTpmtPublic(f('ak_pub.tpmt_public.bin'))
+  const attestRaw = f('quote_sha256.tpms_attest.bin')
+  const sigRaw = f('quote_sha256.tpmt_signature.bin')
+  const values = Object.keys(pcrs).sort((a, b) => +a - +b).map((k) => fromHex(pcrs[k]!))
+  const quote = (platform: Platform) => async () => {
+    const attest = parseTpmsAttest(attestRaw)
+    if (attest.type !== TPM_ST.ATTEST_QUOTE) throw new Error('not a quote')
+    await verifyQuote({ ak: parseTpmtPublic(ak.raw), attest, signature: parseTpmtSignature(sigRaw), nonce: fromHex('9009'), pcrValues: values }, { platform })
+  }
+  const key = createPublicKey({ key: publicKeyToJwk(publicKeyFromTpmtPublic(ak)) as never, format: 'jwk' })
+  const sig = parseTpmtSignature(sigRaw) as { sig: Uint8Array }
+  const concat = Buffer.concat(values)
+  const { createHash } = await import('node:crypto')
+  rows.push({
+    item: 'TPM2_Quote (GCE vTPM, 24 PCRs)',
+    floor: await m('floor', () => {
+      if (!verify('sha256', attestRaw, { key, padding: constants.RSA_PKCS1_PADDING }, sig.sig)) throw new Error('floor')
+      createHash('sha256').update(concat).digest()
+    }),
+    vouch: await m('vouch node:crypto', quote(node)),
+    edge: await m('vouch Web Crypto only, 16 in flight', quote(edge), 16),
+  })
+}
+
+// X.509-SVID (P-256 leaf + intermediate) and JWT-SVID (ES256)
+{
+  log('  SVIDs ...')
+  const root = TestCa.root('bench.test', 'p256')
+  const ca = root.childCa('bench.test')
+  const svid = ca.issue('spiffe://bench.test/workload')
+  const bundles = new BundleSet([parseSpiffeBundle('bench.test', bundleJson([], [root.cert.der]))])
+  const chainPem = toPemChain(svid.chain)
+  const leaf = parseCertificate(svid.chain[0]!)
+  const inter = parseCertificate(svid.chain[1]!)
+  const interKey = createPublicKey({ key: Buffer.from(inter.spki), format: 'der', type: 'spki' })
+  const rootKey = createPublicKey({ key: Buffer.from(parseCertificate(root.cert.der).spki), format: 'der', type: 'spki' })
+  const x509 = (platform: Platform) => () => verifyX509Svid(chainPem, bundles, { platform })
+  rows.push({
+    item: 'X.509-SVID (P-256 leaf + intermediate)',
+    floor: await m('floor', () => {
+      if (!verify('sha256', leaf.tbsRaw, interKey, leaf.signature) || !verify('sha256', inter.tbsRaw, rootKey, inter.signature)) throw new Error('floor')
+    }),
+    floorCached: await m('floor, cached intermediate', () => {
+      if (!verify('sha256', leaf.tbsRaw, interKey, leaf.signature)) throw new Error('floor')
+    }),
+    vouch: await m('vouch node:crypto', x509(node)),
+    vouchCached: await m('vouch node:crypto, cached intermediate', x509(nodeCached)),
+    edge: await m('vouch Web Crypto only, 16 in flight', x509(edge), 16),
+  })
+
+  const authority = await makeJwtAuthority('ES256', 'k1')
+  const token = await mintJwtSvid(authority, { claims: { sub: 'spiffe://bench.test/api', aud: ['bench'], exp: Math.floor(Date.now() / 1000) + 3600 } })
+  const jwtBundles = new BundleSet([parseSpiffeBundle('bench.test', bundleJson([authority]))])
+  const [h, p, s] = token.split('.')
+  const jwk = createPublicKey({ key: authority.publicJwk as never, format: 'jwk' })
+  const signed = Buffer.from(`${h}.${p}`)
+  const sigBytes = Buffer.from(s!, 'base64url')
+  rows.push({
+    item: 'JWT-SVID (ES256)',
+    floor: await m('floor', () => {
+      JSON.parse(Buffer.from(p!, 'base64url').toString())
+      if (!verify('sha256', signed, { key: jwk, dsaEncoding: 'ieee-p1363' }, sigBytes)) throw new Error('floor')
+    }),
+    vouch: await m('vouch (jose, Web Crypto)', () => verifyJwtSvid(token, jwtBundles, { audience: 'bench', platform: node })),
+    edge: await m('vouch Web Crypto only, 16 in flight', () => verifyJwtSvid(token, jwtBundles, { audience: 'bench', platform: edge }), 16),
+  })
+}
+
+// ------------------------------------------------------------------ report
+const fmt = (x: Measurement | undefined) => (x ? `${Math.round(x.opsPerSec).toLocaleString('en-US')}/s` : '-')
+const pct = (a: Measurement | undefined, b: Measurement | undefined) => (a && b ? `${Math.round((a.opsPerSec / b.opsPerSec) * 100)}%` : '-')
+const times = (a: Measurement | undefined, b: Measurement | undefined) => (a && b ? `${(a.opsPerSec / b.opsPerSec).toFixed(0)}x` : '-')
+const lines = [
+  `| work | floor | vouch | vouch / floor | floor (cached int.) | vouch (cached int.) | cached / cached floor | pkijs baseline | vouch (cached) / baseline | Web Crypto only, 16 in flight | edge / floor |`,
+  `|---|---|---|---|---|---|---|---|---|---|---|`,
+  ...rows.map((r) => `| ${r.item} | ${fmt(r.floor)} | ${fmt(r.vouch)} | ${pct(r.vouch, r.floor)} | ${fmt(r.floorCached)} | ${fmt(r.vouchCached)} | ${pct(r.vouchCached, r.floorCached)} | ${fmt(r.baseline)} | ${times(r.vouchCached, r.baseline)} | ${fmt(r.edge)} | ${pct(r.edge, r.floor)} |`),
+]
+console.log(lines.join('\n'))
+const meta = { runtime: runtimeName(), cpu: cpus()[0]?.model, cores: cpus().length, date: new Date().toISOString(), provider: node.crypto.name, kernels: kernels.kind, edgeProvider: edge.crypto.name, quick }
+mkdirSync('bench/out', { recursive: true })
+writeFileSync('bench/out/results.json', JSON.stringify({ meta, rows }, null, 1))
+writeFileSync('bench/out/chart.svg', renderChart(rows, meta))
+writeFileSync('bench/out/table.md', `${JSON.stringify(meta)}\n\n${lines.join('\n')}\n`)
+log('wrote bench/out/results.json, bench/out/chart.svg, bench/out/table.md')
