@@ -24,13 +24,22 @@ const FIELD_BYTES = { 'P-256': 32, 'P-384': 48, 'P-521': 66 } as const
  * Works on Node and on Bun (whose node:crypto is BoringSSL).
  */
 export function createNodeCryptoProvider(): CryptoProvider {
+  // Imported keys, by object (free) and by key bytes (the same AK, DevID or EK key arrives as a new
+  // object in every attestation; an EC import costs ~110 µs on Node 20). Bounded, oldest out first.
   const keys = new WeakMap<PublicKey, KeyObject>()
+  const byBytes = new Map<string, KeyObject>()
+  const MAX_KEYS = 4096
   const keyObject = (key: PublicKey): KeyObject => {
     let k = keys.get(key)
+    if (k) return k
+    const id = key.kty === 'RSA' ? `R${Buffer.from(key.n).toString('base64')}.${Buffer.from(key.e).toString('base64')}` : `E${key.crv}${Buffer.from(key.x).toString('base64')}.${Buffer.from(key.y).toString('base64')}`
+    k = byBytes.get(id)
     if (!k) {
       k = createPublicKey({ key: publicKeyToJwk(key) as never, format: 'jwk' })
-      keys.set(key, k)
+      byBytes.set(id, k)
+      if (byBytes.size > MAX_KEYS) byBytes.delete(byBytes.keys().next().value!)
     }
+    keys.set(key, k)
     return k
   }
 
