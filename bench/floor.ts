@@ -39,8 +39,11 @@ const certCheck = (cert: Certificate, issuer: Certificate): SigCheck => ({
 
 const pemCert = (p: string) => parseCertificate(parsePemCertificates(readFileSync(join(FIXTURE_DIR, p), 'utf8'))[0]!)
 
-/** The floor of one workload: `{ full, cachedIntermediates }`, each a synchronous function. */
-export function floorFor(w: AttestationWorkload): { full: () => void; cachedIntermediates: () => void } {
+/**
+ * The floor of one workload: `{ full, cachedIntermediates }`, each a synchronous function, and
+ * how many signatures each verifies (a test holds vouch to the same count).
+ */
+export function floorFor(w: AttestationWorkload): { full: () => void; cachedIntermediates: () => void; signatures: { full: number; cachedIntermediates: number } } {
   const ev = w.evidence as Record<string, string | string[]>
   const devid = (ev.DevIDCert as string[]).map((b) => parseCertificate(fromBase64(b)))
   const devidRoot = pemCert('devid-ca/root.pem')
@@ -93,6 +96,7 @@ export function floorFor(w: AttestationWorkload): { full: () => void; cachedInte
     createHash('sha1').update(hashed[2]!).digest()
   }
   return {
+    signatures: { full: leafChecks.length + intermediateChecks.length + 2, cachedIntermediates: leafChecks.length + 2 },
     full: () => {
       for (const c of leafChecks) check(c)
       for (const c of intermediateChecks) check(c)

@@ -20,6 +20,7 @@ import { verifyJwtSvid } from '../core/svid/jwt-svid.ts'
 import { parseSpiffeBundle } from '../core/svid/spiffe-bundle.ts'
 import { BundleSet } from '../core/svid/bundle-set.ts'
 import { createVerifiedSignatureCache } from '../core/x509/verified-cache.ts'
+import { createCertificateCache } from '../core/x509/certificate-cache.ts'
 import { parseCertificate } from '../core/x509/certificate.ts'
 import { createNodeCryptoProvider } from '../runtimes/node/crypto-provider.ts'
 import { loadKernels } from '../runtimes/node/index.ts'
@@ -46,7 +47,7 @@ const opts = quick ? { sampleMs: 40, samples: 2, warmupMs: 20 } : {}
 
 const kernels = await loadKernels()
 const node: Platform = withPlatform({ crypto: createNodeCryptoProvider(), kernels })
-const nodeCached: Platform = withPlatform({ verifiedSignatures: createVerifiedSignatureCache() }, node)
+const nodeCached: Platform = withPlatform({ verifiedSignatures: createVerifiedSignatureCache(), certificates: createCertificateCache() }, node)
 const edge: Platform = withPlatform({ crypto: createWebCryptoProvider(globalThis.crypto, { kernels }), kernels })
 log(`vouch bench on ${runtimeName()}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; provider ${node.crypto.name}, kernels ${kernels.kind}; edge path ${edge.crypto.name}`)
 

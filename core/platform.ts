@@ -2,6 +2,7 @@ import type { CryptoProvider } from './crypto/provider.ts'
 import { createWebCryptoProvider } from './crypto/webcrypto.ts'
 import { jsKernels } from './kernels/js.ts'
 import type { Kernels } from './kernels/types.ts'
+import type { CertificateCache } from './x509/certificate-cache.ts'
 import type { VerifiedSignatureCache } from './x509/path-build.ts'
 
 /**
@@ -19,6 +20,11 @@ export interface Platform {
    * used by every chain verification on this platform (DevID and EK CAs, SVID intermediates)
    */
   readonly verifiedSignatures?: VerifiedSignatureCache
+  /**
+   * optional: parsed certificates by DER (core/x509/certificate-cache.ts), used for the
+   * intermediates agents send with every attestation and for SVID intermediates
+   */
+  readonly certificates?: CertificateCache
 }
 
 let cached: Platform | undefined

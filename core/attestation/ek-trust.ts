@@ -11,6 +11,7 @@ import { ekPublicHashOfKey } from '../ek/public-hash.ts'
 import type { Platform } from '../platform.ts'
 import type { EkTrustConfig } from '../policy/types.ts'
 import { parseCertificate, type Certificate } from '../x509/certificate.ts'
+import { parseIntermediateCertificate } from '../x509/certificate-cache.ts'
 import { verifyChain } from '../x509/verify.ts'
 import { VerifyError } from '../errors.ts'
 import type { EkFacts } from './attributes.ts'
@@ -62,7 +63,7 @@ export async function checkEk(log: CheckLog, prefix: string, ev: EkEvidence, con
   let caWhy = 'no endorsementCACerts configured'
   if (anchors !== undefined && anchors.length > 0) {
     try {
-      const nvIntermediates = ev.ekIntermediates.map((d) => parseCertificate(d, { tolerate: EK_TOLERANCES }))
+      const nvIntermediates = ev.ekIntermediates.map((d) => parseIntermediateCertificate(d, { tolerate: EK_TOLERANCES }, platform))
       const intermediates: Certificate[] = [...(config.endorsementIntermediates ?? []), ...nvIntermediates]
       const chain = await verifyChain({ leaf: cert, intermediates, anchors, at: platform.now(), profile: 'ek' }, { platform })
       byCa = true

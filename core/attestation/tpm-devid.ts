@@ -27,6 +27,7 @@ import { VerifyError } from '../errors.ts'
 import type { Platform } from '../platform.ts'
 import type { TpmDevidAttestorConfig } from '../policy/types.ts'
 import { parseCertificate } from '../x509/certificate.ts'
+import { parseIntermediateCertificate } from '../x509/certificate-cache.ts'
 import { curveFieldSize, parseSubjectPublicKeyInfo } from '../x509/spki.ts'
 import { verifyChain } from '../x509/verify.ts'
 import { tpmDevidAttributes, tpmDevidSelectors, type Selector } from './attributes.ts'
@@ -69,7 +70,7 @@ export async function checkTpmDevidEvidence(
   const p = 'tpm_devid'
   const { leaf, agentIntermediates } = await log.run(`${p}.devid.certificate`, () => ({
     leaf: parseCertificate(ev.devIdCerts[0]!),
-    agentIntermediates: ev.devIdCerts.slice(1).map((d) => parseCertificate(d)),
+    agentIntermediates: ev.devIdCerts.slice(1).map((d) => parseIntermediateCertificate(d, {}, platform)),
   }), CHAIN, (r) => `leaf and ${r.agentIntermediates.length} intermediate(s) parsed`)
   const chain = await log.run(`${p}.devid.chain`, () => verifyChain({
     leaf,

@@ -3,6 +3,7 @@ import { parsePemBlocks } from '../bytes/pem.ts'
 import type { Platform } from '../platform.ts'
 import { KEY_USAGE } from '../x509/extensions.ts'
 import { parseCertificate, type Certificate } from '../x509/certificate.ts'
+import { parseIntermediateCertificate } from '../x509/certificate-cache.ts'
 import { verifyChain, type VerifiedSignatureCache } from '../x509/verify.ts'
 import type { X509BundleSource } from './bundle-source.ts'
 import { matchAny, type SpiffeIdMatcher } from './match.ts'
@@ -47,10 +48,11 @@ function svidInvalid(message: string, cause?: unknown): SpiffeError {
   return new SpiffeError('ERR_SVID_INVALID', message, cause === undefined ? {} : { cause })
 }
 
-function toCertificate(x: CertificateInput, i: number): Certificate {
+function toCertificate(x: CertificateInput, i: number, platform: Platform | undefined): Certificate {
   if (!(x instanceof Uint8Array)) return x
   try {
-    return parseCertificate(x)
+    // intermediates (i > 0) go through the platform's certificate cache when it has one
+    return i > 0 && platform ? parseIntermediateCertificate(x, {}, platform) : parseCertificate(x)
   } catch (e) {
     if (isVerifyError(e)) throw svidInvalid(`certificate ${i} of the chain does not parse: ${e.message}`, e)
     throw e
@@ -115,7 +117,7 @@ export function checkSigningCertificate(cert: Certificate, index: number, td?: S
 }
 
 /** A chain given as PEM text (CERTIFICATE blocks, leaf first; other blocks ignored) or DER. */
-function toChain(input: string | readonly CertificateInput[]): Certificate[] {
+function toChain(input: string | readonly CertificateInput[], platform?: Platform): Certificate[] {
   let items: readonly CertificateInput[]
   if (typeof input === 'string') {
     let blocks
@@ -128,7 +130,7 @@ function toChain(input: string | readonly CertificateInput[]): Certificate[] {
     items = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => b.der)
   } else items = input
   if (items.length === 0) throw svidInvalid('svid chain: no certificates found')
-  return items.map(toCertificate)
+  return items.map((x, i) => toCertificate(x, i, platform))
 }
 
 /**
@@ -151,7 +153,7 @@ export async function verifyX509Svid(
   bundles: X509BundleSource,
   options: VerifyX509SvidOptions = {},
 ): Promise<VerifiedX509Svid> {
-  const certificates = toChain(chain)
+  const certificates = toChain(chain, options.platform)
   const leaf = certificates[0]!
   const id = checkX509SvidLeaf(leaf)
   const td = id.trustDomain

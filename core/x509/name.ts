@@ -8,6 +8,7 @@ import { decodeOid, OID } from '../der/oid.ts'
 import { decodeString } from '../der/values.ts'
 import { tolerates, type ToleranceOptions } from '../der/tolerance.ts'
 import { derFail } from '../der/reader.ts'
+import { bytesEqual } from '../bytes/equal.ts'
 
 export interface AttributeTypeAndValue {
   /** dotted OID */
@@ -67,12 +68,23 @@ function prepare(s: string): string {
   return s.normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ')
 }
 
+/** Prepared values, once per attribute (anchors and cached intermediates are compared again and again). */
+const prepared = new WeakMap<AttributeTypeAndValue, string>()
+function preparedValue(atv: AttributeTypeAndValue & { value: string }): string {
+  let p = prepared.get(atv)
+  if (p === undefined) {
+    p = prepare(atv.value)
+    prepared.set(atv, p)
+  }
+  return p
+}
+
 function atvEqual(a: AttributeTypeAndValue, b: AttributeTypeAndValue): boolean {
   if (a.type !== b.type) return false
-  if (a.value !== undefined && b.value !== undefined) return prepare(a.value) === prepare(b.value)
-  if (a.rawValue.length !== b.rawValue.length) return false
-  for (let i = 0; i < a.rawValue.length; i++) if (a.rawValue[i] !== b.rawValue[i]) return false
-  return true
+  // identical encodings are equal whatever the string type; otherwise compare prepared strings
+  if (bytesEqual(a.rawValue, b.rawValue)) return true
+  if (a.value !== undefined && b.value !== undefined) return preparedValue(a as typeof a & { value: string }) === preparedValue(b as typeof b & { value: string })
+  return false
 }
 
 function rdnEqual(a: RelativeDistinguishedName, b: RelativeDistinguishedName): boolean {
@@ -83,6 +95,8 @@ function rdnEqual(a: RelativeDistinguishedName, b: RelativeDistinguishedName): b
 
 /** RFC 5280 §7.1 name matching: same number of RDNs, each RDN equal as a set. */
 export function namesEqual(a: Name, b: Name): boolean {
+  // byte-identical DER is the common case when chaining, and equal under any matching rule
+  if (bytesEqual(a.raw, b.raw)) return true
   if (a.rdns.length !== b.rdns.length) return false
   for (let i = 0; i < a.rdns.length; i++) if (!rdnEqual(a.rdns[i]!, b.rdns[i]!)) return false
   return true

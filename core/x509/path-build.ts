@@ -50,11 +50,29 @@ function keyHint(cert: Certificate, issuer: Certificate): number {
   return 1
 }
 
-async function signedBy(cert: Certificate, issuer: Certificate, ctx: BuildContext, state: State): Promise<boolean> {
+/**
+ * SHA-256 hex of a certificate's DER or an issuer's SPKI, remembered per byte array: anchors and
+ * cached intermediates are the same objects attestation after attestation.
+ */
+const sha256Hex = new WeakMap<Uint8Array, string>()
+async function digestHex(bytes: Uint8Array, platform: Platform): Promise<string> {
+  let h = sha256Hex.get(bytes)
+  if (h === undefined) {
+    h = toHex(await platform.crypto.digest('SHA-256', bytes))
+    sha256Hex.set(bytes, h)
+  }
+  return h
+}
+
+/**
+ * Whether `issuer`'s key verifies `cert`'s signature. The cache (when given) is consulted for CA
+ * certificates only (depth > 0): a leaf's signature is verified on every path, so the cache holds
+ * the few intermediates every device shares, not one entry per device.
+ */
+async function signedBy(cert: Certificate, issuer: Certificate, ctx: BuildContext, state: State, depth: number): Promise<boolean> {
   let key: string | undefined
-  if (ctx.cache) {
-    const [a, b] = await Promise.all([ctx.platform.crypto.digest('SHA-256', cert.raw), ctx.platform.crypto.digest('SHA-256', issuer.spki)])
-    key = `${toHex(a)}:${toHex(b)}`
+  if (ctx.cache && depth > 0) {
+    key = `${await digestHex(cert.raw, ctx.platform)}:${await digestHex(issuer.spki, ctx.platform)}`
     if (ctx.cache.get(key) === true) return true
   }
   if (state.checks >= ctx.maxSignatureChecks) return false
@@ -84,7 +102,7 @@ async function extend(path: Certificate[], ctx: BuildContext, state: State): Pro
   const cert = path[path.length - 1]!
   const depth = path.length - 1
   for (const anchor of issuersOf(cert, ctx.anchors)) {
-    if (!(await signedBy(cert, anchor, ctx, state))) {
+    if (!(await signedBy(cert, anchor, ctx, state, depth))) {
       note(state, 1, new X509Error('ERR_X509_SIGNATURE_INVALID', `${describeCert(cert, depth)}: signature does not verify with the key of trust anchor ${describeCert(anchor, depth + 1)}`, { detail: { depth } }))
       continue
     }
@@ -103,7 +121,7 @@ async function extend(path: Certificate[], ctx: BuildContext, state: State): Pro
       continue
     }
     if (path.some((p) => bytesEqual(p.raw, issuer.raw) || (namesEqual(p.subject, issuer.subject) && bytesEqual(p.spki, issuer.spki)))) continue
-    if (!(await signedBy(cert, issuer, ctx, state))) {
+    if (!(await signedBy(cert, issuer, ctx, state, depth))) {
       note(state, 1, new X509Error('ERR_X509_SIGNATURE_INVALID', `${describeCert(cert, depth)}: signature does not verify with the key of ${describeCert(issuer, depth + 1)}`, { detail: { depth } }))
       continue
     }

@@ -89,7 +89,7 @@ const CURVE_OID: Record<NamedCurve, string> = { 'P-256': OID.secp256r1, 'P-384':
 export function encodeSubjectPublicKeyInfo(key: PublicKey): Uint8Array<ArrayBuffer> {
   if (key.kty === 'RSA') {
     const rsaKey = encodeSequence(encodeUnsignedInteger(key.n), encodeUnsignedInteger(key.e))
-    return encodeSequence(encodeSequence(encodeOidTlv(OID.rsaEncryption), DER_NULL), encodeBitString(rsaKey))
+    return encodeSequence(algorithmIdentifier('RSA'), encodeBitString(rsaKey))
   }
   const size = curveFieldSize(key.crv)
   if (key.x.length !== size || key.y.length !== size) throw new RangeError(`ec coordinates must be ${size} bytes for ${key.crv}`)
@@ -97,5 +97,16 @@ export function encodeSubjectPublicKeyInfo(key: PublicKey): Uint8Array<ArrayBuff
   point[0] = 0x04
   point.set(key.x, 1)
   point.set(key.y, 1 + size)
-  return encodeSequence(encodeSequence(encodeOidTlv(OID.ecPublicKey), encodeOidTlv(CURVE_OID[key.crv])), encodeBitString(point))
+  return encodeSequence(algorithmIdentifier(key.crv), encodeBitString(point))
+}
+
+/** The AlgorithmIdentifier DER for RSA keys or an EC curve, encoded once. */
+const algorithmIds = new Map<'RSA' | NamedCurve, Uint8Array>()
+function algorithmIdentifier(kind: 'RSA' | NamedCurve): Uint8Array {
+  let id = algorithmIds.get(kind)
+  if (!id) {
+    id = kind === 'RSA' ? encodeSequence(encodeOidTlv(OID.rsaEncryption), DER_NULL) : encodeSequence(encodeOidTlv(OID.ecPublicKey), encodeOidTlv(CURVE_OID[kind]))
+    algorithmIds.set(kind, id)
+  }
+  return id
 }

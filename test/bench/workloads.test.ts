@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { withPlatform } from '../../core/platform.ts'
 import { createVerifiedSignatureCache } from '../../core/x509/verified-cache.ts'
+import { createCertificateCache } from '../../core/x509/certificate-cache.ts'
 import { createNodePlatform } from '../../runtimes/node/index.ts'
 import { baselineFor } from '../../bench/baseline.ts'
 import { floorFor } from '../../bench/floor.ts'
@@ -23,7 +24,7 @@ describe('bench workloads', () => {
   })
 
   it('every timed pipeline accepts the genuine attestation, twice (cached path included)', async () => {
-    const cached = withPlatform({ verifiedSignatures: createVerifiedSignatureCache() }, createNodePlatform())
+    const cached = withPlatform({ verifiedSignatures: createVerifiedSignatureCache(), certificates: createCertificateCache() }, createNodePlatform())
     for (const w of workloads) {
       const f = floorFor(w)
       expect(() => f.full()).not.toThrow()
@@ -32,6 +33,22 @@ describe('bench workloads', () => {
       const once = attestOnce(w, cached)
       await once()
       await once()
+    }
+  }, 60_000)
+
+  it('vouch verifies as many signatures per attestation as the floor it is compared with, cached or not', async () => {
+    for (const w of workloads) {
+      const base = createNodePlatform()
+      let verifies = 0
+      const counting = withPlatform({ crypto: { ...base.crypto, verify: (...a: Parameters<typeof base.crypto.verify>) => { verifies++; return base.crypto.verify(...a) } } }, base)
+      const cached = withPlatform({ verifiedSignatures: createVerifiedSignatureCache(), certificates: createCertificateCache() }, counting)
+      const expected = floorFor(w).signatures
+      await attestOnce(w, counting)()
+      expect(verifies, w.name).toBe(expected.full)
+      await attestOnce(w, cached)() // warms the caches
+      verifies = 0
+      await attestOnce(w, cached)()
+      expect(verifies, `${w.name}, cached intermediates`).toBe(expected.cachedIntermediates)
     }
   }, 60_000)
 

@@ -40,3 +40,51 @@ describe('PEM', () => {
     expect(() => parsePemBlocks('-----BEGIN CERTIFICATE-----\nAA==\n-----END PUBLIC KEY-----')).toThrow(/begins "CERTIFICATE" but ends "PUBLIC KEY"/)
   })
 })
+
+describe('strict base64 decoding', () => {
+  const alphabetish = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ é\n'.split('')), maxLength: 40 })
+
+  it('accepts exactly the canonical encodings: whatever decodes re-encodes to the same text', () => {
+    fc.assert(
+      fc.property(alphabetish, (text) => {
+        let bytes: Uint8Array | undefined
+        try {
+          bytes = fromBase64(text)
+        } catch (e) {
+          expect(e).toBeInstanceOf(VerifyError)
+          expect((e as VerifyError).code).toBe('ERR_ENCODING_MALFORMED')
+        }
+        if (bytes) expect(toBase64(bytes)).toBe(text)
+        let url: Uint8Array | undefined
+        try {
+          url = fromBase64Url(text)
+        } catch (e) {
+          expect((e as VerifyError).code).toBe('ERR_ENCODING_MALFORMED')
+        }
+        if (url) expect(toBase64Url(url)).toBe(text)
+      }),
+      { numRuns: 10_000 },
+    )
+  })
+
+  it('agrees with Node Buffer on every canonical encoding of random bytes, at every length', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 5000 }), (b) => {
+        const text = Buffer.from(b).toString('base64')
+        expect(fromBase64(text)).toEqual(new Uint8Array(b))
+        expect(fromBase64Url(Buffer.from(b).toString('base64url'))).toEqual(new Uint8Array(b))
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('names the first bad character, including non-ASCII ones and padding in the middle', () => {
+    expect(() => fromBase64('Zm9vYmFy!A==')).toThrow(/invalid base64 character at position 8/)
+    expect(() => fromBase64('Zg==Zg==')).toThrow(/invalid base64 character at position 2/)
+    expect(() => fromBase64('Zm9vé===')).toThrow(/invalid base64 character at position 4/)
+    expect(() => fromBase64Url('Zm9v+A')).toThrow(/invalid base64 character at position 4/)
+    expect(() => fromBase64('Zh==')).toThrow(/non-zero padding bits/)
+    expect(() => fromBase64('Zm9=')).toThrow(/non-zero padding bits/)
+    expect(() => fromBase64('Zm8=')).not.toThrow()
+  })
+})
