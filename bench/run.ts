@@ -22,8 +22,7 @@ import { BundleSet } from '../core/svid/bundle-set.ts'
 import { createVerifiedSignatureCache } from '../core/x509/verified-cache.ts'
 import { createCertificateCache } from '../core/x509/certificate-cache.ts'
 import { parseCertificate } from '../core/x509/certificate.ts'
-import { createNodeCryptoProvider } from '../runtimes/node/crypto-provider.ts'
-import { loadKernels } from '../runtimes/node/index.ts'
+import { createNodePlatform, loadKernels } from '../runtimes/node/index.ts'
 import { bundleJson, makeJwtAuthority, mintJwtSvid, TestCa, toPemChain } from '../test/support/spiffe-ca.ts'
 import { baselineFor } from './baseline.ts'
 import { floorFor } from './floor.ts'
@@ -46,10 +45,10 @@ const quick = process.argv.includes('--quick')
 const opts = quick ? { sampleMs: 40, samples: 2, warmupMs: 20 } : {}
 
 const kernels = await loadKernels()
-const node: Platform = withPlatform({ crypto: createNodeCryptoProvider(), kernels })
+const node: Platform = createNodePlatform({ kernels })
 const nodeCached: Platform = withPlatform({ verifiedSignatures: createVerifiedSignatureCache(), certificates: createCertificateCache() }, node)
 const edge: Platform = withPlatform({ crypto: createWebCryptoProvider(globalThis.crypto, { kernels }), kernels })
-log(`vouch bench on ${runtimeName()}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; provider ${node.crypto.name}, kernels ${kernels.kind}; edge path ${edge.crypto.name}`)
+log(`vouch bench on ${runtimeName()}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; provider ${node.crypto.name}, kernels ${kernels.kind}, base64 ${node.decodeBase64 ? 'Buffer' : 'core'}; edge path ${edge.crypto.name}`)
 
 const rows: Row[] = []
 const m = (name: string, fn: () => unknown, concurrency = 1) => measure(name, fn, { ...opts, concurrency })

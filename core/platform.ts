@@ -25,6 +25,12 @@ export interface Platform {
    * intermediates agents send with every attestation and for SVID intermediates
    */
   readonly certificates?: CertificateCache
+  /**
+   * optional fast path for standard padded base64 (RFC 4648 §4): the bytes when `text` is a
+   * canonical encoding, else undefined (core's strict decoder then names the fault). Must return
+   * a plain Uint8Array (a view into a larger buffer is fine). runtimes/node supplies one on Buffer.
+   */
+  decodeBase64?(text: string): Uint8Array | undefined
 }
 
 let cached: Platform | undefined

@@ -8,7 +8,7 @@ import { toHex } from '../bytes/encoding.ts'
 import type { TpmIdentity } from '../ek/certificate.ts'
 import type { Platform } from '../platform.ts'
 import type { Certificate } from '../x509/certificate.ts'
-import { fingerprintSha1 } from '../x509/fingerprint.ts'
+import { certificateFingerprintSha1 } from '../x509/fingerprint.ts'
 import { commonName } from '../x509/name.ts'
 
 export interface Selector {
@@ -45,7 +45,7 @@ export function ekAttributes(prefix: string, ek: EkFacts): Record<string, string
 /** tpm_devid attributes: the leaf certificate's, then the EK's (prefix `tpm_devid.ek`). */
 export async function tpmDevidAttributes(leaf: Certificate, ek: EkFacts, platform: Platform): Promise<Record<string, string>> {
   const out: Record<string, string> = {
-    'tpm_devid.certificate.fingerprint': await fingerprintSha1(leaf.raw, platform),
+    'tpm_devid.certificate.fingerprint': await certificateFingerprintSha1(leaf, platform),
     'tpm_devid.certificate.serial_number': serialHex(leaf.serialNumber),
   }
   const subject = commonName(leaf.subject)
@@ -65,7 +65,7 @@ export async function tpmDevidSelectors(path: readonly Certificate[], platform: 
   if (issuer) out.push({ type: 'tpm_devid', value: `issuer:cn:${issuer}` })
   const seen = new Set<string>()
   for (const c of path.slice(1)) {
-    const fp = await fingerprintSha1(c.raw, platform)
+    const fp = await certificateFingerprintSha1(c, platform)
     if (seen.has(fp)) continue
     seen.add(fp)
     out.push({ type: 'tpm_devid', value: `ca:fingerprint:${fp}` })

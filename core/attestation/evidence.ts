@@ -2,10 +2,13 @@
  * Decoding of evidence and answers (docs/protocol.md: SPIRE's Go-JSON shapes, PascalCase keys,
  * standard base64) with size bounds checked on the base64 text BEFORE decoding, so oversized
  * input is refused before any allocation or crypto. `null` means absent (Go encodes nil that way);
- * unknown keys are ignored (Go's Unmarshal does the same).
+ * unknown keys are ignored (Go's Unmarshal does the same). A platform's `decodeBase64` fast path
+ * (runtimes/node: Buffer) is used when given; it accepts exactly the canonical encodings, and
+ * anything else is decoded by core's strict decoder, which names the fault.
  */
 import { fromBase64 } from '../bytes/encoding.ts'
 import { AttestationError, VerifyError } from '../errors.ts'
+import type { Platform } from '../platform.ts'
 
 /** Size bounds in bytes (decoded), protocol §3.1 item 1. */
 export const EVIDENCE_LIMITS = {
@@ -62,8 +65,10 @@ function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v
 }
 
+type Decode = Platform['decodeBase64']
+
 /** base64 text → bytes, refusing anything whose decoded size could exceed `max` before decoding. */
-export function decodeBounded(v: unknown, field: string, max: number): Uint8Array {
+export function decodeBounded(v: unknown, field: string, max: number, decode?: Decode): Uint8Array {
   if (typeof v !== 'string') throw malformed(`${field}: expected a base64 string, found ${typeName(v)}`, field)
   if (v.length > Math.ceil(max / 3) * 4) {
     throw new AttestationError('ERR_INPUT_TOO_LARGE', `${field}: ${v.length} base64 characters exceed the bound of ${max} bytes`, {
@@ -72,7 +77,7 @@ export function decodeBounded(v: unknown, field: string, max: number): Uint8Arra
   }
   let bytes: Uint8Array
   try {
-    bytes = fromBase64(v, field)
+    bytes = decode?.(v) ?? fromBase64(v, field)
   } catch (e) {
     if (e instanceof VerifyError) throw malformed(e.message, field)
     throw e
@@ -93,16 +98,16 @@ function present(o: Record<string, unknown>, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, key) && o[key] !== null && o[key] !== undefined
 }
 
-function required(o: Record<string, unknown>, what: string, key: string, max: number): Uint8Array {
+function required(o: Record<string, unknown>, what: string, key: string, max: number, decode: Decode): Uint8Array {
   if (!present(o, key)) throw malformed(`${what}.${key}: missing`, `${what}.${key}`)
-  return decodeBounded(o[key], `${what}.${key}`, max)
+  return decodeBounded(o[key], `${what}.${key}`, max, decode)
 }
 
-function optional(o: Record<string, unknown>, what: string, key: string, max: number): Uint8Array | undefined {
-  return present(o, key) ? decodeBounded(o[key], `${what}.${key}`, max) : undefined
+function optional(o: Record<string, unknown>, what: string, key: string, max: number, decode: Decode): Uint8Array | undefined {
+  return present(o, key) ? decodeBounded(o[key], `${what}.${key}`, max, decode) : undefined
 }
 
-function certList(o: Record<string, unknown>, what: string, key: string, min: number): Uint8Array[] {
+function certList(o: Record<string, unknown>, what: string, key: string, min: number, decode: Decode): Uint8Array[] {
   const field = `${what}.${key}`
   if (!present(o, key)) {
     if (min > 0) throw malformed(`${field}: missing`, field)
@@ -116,51 +121,55 @@ function certList(o: Record<string, unknown>, what: string, key: string, min: nu
     })
   }
   if (v.length < min) throw malformed(`${field}: expected at least ${min} certificate`, field)
-  return v.map((x, i) => decodeBounded(x, `${field}[${i}]`, EVIDENCE_LIMITS.certificate))
+  return v.map((x, i) => decodeBounded(x, `${field}[${i}]`, EVIDENCE_LIMITS.certificate, decode))
 }
 
 /** SPIRE's AttestationRequest (protocol §2.1) plus the optional `EKIntermediates`. */
-export function decodeTpmDevidEvidence(v: unknown): TpmDevidEvidence {
+export function decodeTpmDevidEvidence(v: unknown, platform?: Pick<Platform, 'decodeBase64'>): TpmDevidEvidence {
+  const decode = platform?.decodeBase64
   const what = 'tpm_devid'
   const o = asObject(v, what)
-  const ekCert = optional(o, what, 'EKCert', EVIDENCE_LIMITS.certificate)
+  const ekCert = optional(o, what, 'EKCert', EVIDENCE_LIMITS.certificate, decode)
   return {
-    devIdCerts: certList(o, what, 'DevIDCert', 1),
-    devIdPub: required(o, what, 'DevIDPub', EVIDENCE_LIMITS.tpmPublic),
+    devIdCerts: certList(o, what, 'DevIDCert', 1, decode),
+    devIdPub: required(o, what, 'DevIDPub', EVIDENCE_LIMITS.tpmPublic, decode),
     ...(ekCert ? { ekCert } : {}),
-    ekIntermediates: certList(o, what, 'EKIntermediates', 0),
-    ekPub: required(o, what, 'EKPub', EVIDENCE_LIMITS.tpmPublic),
-    akPub: required(o, what, 'AKPub', EVIDENCE_LIMITS.tpmPublic),
-    certifiedDevId: required(o, what, 'CertifiedDevID', EVIDENCE_LIMITS.attest),
-    certificationSignature: required(o, what, 'CertificationSignature', EVIDENCE_LIMITS.tpmSignature),
+    ekIntermediates: certList(o, what, 'EKIntermediates', 0, decode),
+    ekPub: required(o, what, 'EKPub', EVIDENCE_LIMITS.tpmPublic, decode),
+    akPub: required(o, what, 'AKPub', EVIDENCE_LIMITS.tpmPublic, decode),
+    certifiedDevId: required(o, what, 'CertifiedDevID', EVIDENCE_LIMITS.attest, decode),
+    certificationSignature: required(o, what, 'CertificationSignature', EVIDENCE_LIMITS.tpmSignature, decode),
   }
 }
 
 /** EK-only evidence: `EKCert` (optional), `EKPub`, `AKPub`. */
-export function decodeTpmEkEvidence(v: unknown): TpmEkEvidence {
+export function decodeTpmEkEvidence(v: unknown, platform?: Pick<Platform, 'decodeBase64'>): TpmEkEvidence {
+  const decode = platform?.decodeBase64
   const what = 'tpm_ek'
   const o = asObject(v, what)
-  const ekCert = optional(o, what, 'EKCert', EVIDENCE_LIMITS.certificate)
+  const ekCert = optional(o, what, 'EKCert', EVIDENCE_LIMITS.certificate, decode)
   return {
     ...(ekCert ? { ekCert } : {}),
-    ekIntermediates: certList(o, what, 'EKIntermediates', 0),
-    ekPub: required(o, what, 'EKPub', EVIDENCE_LIMITS.tpmPublic),
-    akPub: required(o, what, 'AKPub', EVIDENCE_LIMITS.tpmPublic),
+    ekIntermediates: certList(o, what, 'EKIntermediates', 0, decode),
+    ekPub: required(o, what, 'EKPub', EVIDENCE_LIMITS.tpmPublic, decode),
+    akPub: required(o, what, 'AKPub', EVIDENCE_LIMITS.tpmPublic, decode),
   }
 }
 
 /** SPIRE's ChallengeResponse (protocol §2.3). */
-export function decodeTpmDevidAnswer(v: unknown): TpmDevidAnswer {
+export function decodeTpmDevidAnswer(v: unknown, platform?: Pick<Platform, 'decodeBase64'>): TpmDevidAnswer {
+  const decode = platform?.decodeBase64
   const what = 'tpm_devid answer'
   const o = asObject(v, what)
   return {
-    devIdSignature: required(o, what, 'DevID', EVIDENCE_LIMITS.devIdSignature),
-    credActivation: required(o, what, 'CredActivation', EVIDENCE_LIMITS.activationProof),
+    devIdSignature: required(o, what, 'DevID', EVIDENCE_LIMITS.devIdSignature, decode),
+    credActivation: required(o, what, 'CredActivation', EVIDENCE_LIMITS.activationProof, decode),
   }
 }
 
-export function decodeTpmEkAnswer(v: unknown): TpmEkAnswer {
+export function decodeTpmEkAnswer(v: unknown, platform?: Pick<Platform, 'decodeBase64'>): TpmEkAnswer {
+  const decode = platform?.decodeBase64
   const what = 'tpm_ek answer'
   const o = asObject(v, what)
-  return { credActivation: required(o, what, 'CredActivation', EVIDENCE_LIMITS.activationProof) }
+  return { credActivation: required(o, what, 'CredActivation', EVIDENCE_LIMITS.activationProof, decode) }
 }

@@ -120,10 +120,10 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
 
   async function checkAttestor(log: CheckLog, config: AttestorConfig, evidence: Readonly<Record<string, unknown>>): Promise<Facts> {
     if (config.type === 'tpm_devid') {
-      const ev = await log.run('tpm_devid.evidence', () => decodeTpmDevidEvidence(evidence.tpm_devid), undefined, () => 'well-formed, within size bounds')
+      const ev = await log.run('tpm_devid.evidence', () => decodeTpmDevidEvidence(evidence.tpm_devid, platform), undefined, () => 'well-formed, within size bounds')
       return { type: 'tpm_devid', facts: await checkTpmDevidEvidence(log, ev, config, platform) }
     }
-    const ev = await log.run('tpm_ek.evidence', () => decodeTpmEkEvidence(evidence.tpm_ek), undefined, () => 'well-formed, within size bounds')
+    const ev = await log.run('tpm_ek.evidence', () => decodeTpmEkEvidence(evidence.tpm_ek, platform), undefined, () => 'well-formed, within size bounds')
     return { type: 'tpm_ek', facts: await checkTpmEkEvidence(log, ev, config, platform) }
   }
 
@@ -212,11 +212,11 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
       }
       if (record.tpm_devid) {
-        const a = await log.run('tpm_devid.answer', () => decodeTpmDevidAnswer(answers.tpm_devid), undefined, () => 'well-formed, within size bounds')
+        const a = await log.run('tpm_devid.answer', () => decodeTpmDevidAnswer(answers.tpm_devid, platform), undefined, () => 'well-formed, within size bounds')
         await checkTpmDevidAnswer(log, record.tpm_devid, a, binding, platform)
       }
       if (record.tpm_ek) {
-        const a = await log.run('tpm_ek.answer', () => decodeTpmEkAnswer(answers.tpm_ek), undefined, () => 'well-formed, within size bounds')
+        const a = await log.run('tpm_ek.answer', () => decodeTpmEkAnswer(answers.tpm_ek, platform), undefined, () => 'well-formed, within size bounds')
         await checkTpmEkAnswer(log, record.tpm_ek, a, binding, platform)
       }
       return {

@@ -37,40 +37,60 @@ function tables(alphabet: string): readonly Int32Array[] {
 }
 
 const asciiEncoder = new TextEncoder()
+const asciiDecoder = new TextDecoder()
 let scratch = new Uint8Array(4096)
+const encodeAlphabets = new Map<string, Uint8Array>()
 
+/** Base64 characters as ASCII bytes, then one native decode to a string (no string concatenation). */
 function encode(bytes: Uint8Array, alphabet: string, pad: boolean): string {
-  let s = ''
+  let codes = encodeAlphabets.get(alphabet)
+  if (!codes) {
+    codes = asciiEncoder.encode(alphabet)
+    encodeAlphabets.set(alphabet, codes)
+  }
+  const c = codes
+  const out = new Uint8Array(Math.ceil(bytes.length / 3) * 4)
+  let o = 0
   let i = 0
   for (; i + 2 < bytes.length; i += 3) {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!
-    s += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + alphabet[(n >> 6) & 63]! + alphabet[n & 63]!
+    out[o] = c[n >> 18]!
+    out[o + 1] = c[(n >> 12) & 63]!
+    out[o + 2] = c[(n >> 6) & 63]!
+    out[o + 3] = c[n & 63]!
+    o += 4
   }
   const rest = bytes.length - i
-  if (rest === 1) {
-    const n = bytes[i]! << 16
-    s += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + (pad ? '==' : '')
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8)
-    s += alphabet[n >> 18]! + alphabet[(n >> 12) & 63]! + alphabet[(n >> 6) & 63]! + (pad ? '=' : '')
+  if (rest !== 0) {
+    const n = (bytes[i]! << 16) | (rest === 2 ? bytes[i + 1]! << 8 : 0)
+    out[o++] = c[n >> 18]!
+    out[o++] = c[(n >> 12) & 63]!
+    if (rest === 2) out[o++] = c[(n >> 6) & 63]!
+    if (pad) {
+      out[o++] = 0x3d
+      if (rest === 1) out[o++] = 0x3d
+    }
   }
-  return s
+  return asciiDecoder.decode(out.subarray(0, o))
+}
+
+function malformed(what: string, why: string): EncodingError {
+  return new EncodingError('ERR_ENCODING_MALFORMED', `${what}: ${why}`)
 }
 
 function decode(text: string, alphabet: string, padded: boolean, what: string): Uint8Array<ArrayBuffer> {
-  const bad = (why: string) => new EncodingError('ERR_ENCODING_MALFORMED', `${what}: ${why}`)
   let len = text.length
   if (padded) {
-    if (len % 4 !== 0) throw bad('base64 length is not a multiple of 4')
+    if (len % 4 !== 0) throw malformed(what, 'base64 length is not a multiple of 4')
     if (text.charCodeAt(len - 1) === 0x3d) len -= text.charCodeAt(len - 2) === 0x3d ? 2 : 1
   }
   const rest = len % 4
-  if (rest === 1) throw bad('base64 length is impossible')
+  if (rest === 1) throw malformed(what, 'base64 length is impossible')
   // ASCII bytes of the text (one native call), then four characters -> three bytes per step
   if (scratch.length < len) scratch = new Uint8Array(Math.max(len, scratch.length * 2))
   const b = scratch
   const ascii = asciiEncoder.encodeInto(text.length === len ? text : text.slice(0, len), b)
-  if (ascii.read !== len || ascii.written !== len) return decodeSlow(text.slice(0, len), alphabet, bad)
+  if (ascii.read !== len || ascii.written !== len) return decodeSlow(text.slice(0, len), alphabet, what)
   const [t0, t1, t2, t3] = tables(alphabet) as [Int32Array, Int32Array, Int32Array, Int32Array]
   const out = new Uint8Array(((len - rest) / 4) * 3 + (rest === 0 ? 0 : rest - 1))
   const full = len - rest
@@ -78,7 +98,7 @@ function decode(text: string, alphabet: string, padded: boolean, what: string): 
   let i = 0
   for (; i < full; i += 4) {
     const n = t0[b[i]!]! | t1[b[i + 1]!]! | t2[b[i + 2]!]! | t3[b[i + 3]!]!
-    if (n < 0) return decodeSlow(text.slice(0, len), alphabet, bad)
+    if (n < 0) return decodeSlow(text.slice(0, len), alphabet, what)
     out[o] = n >> 16
     out[o + 1] = n >> 8
     out[o + 2] = n
@@ -86,9 +106,9 @@ function decode(text: string, alphabet: string, padded: boolean, what: string): 
   }
   if (rest !== 0) {
     const n = t0[b[i]!]! | t1[b[i + 1]!]! | (rest === 3 ? t2[b[i + 2]!]! : 0)
-    if (n < 0) return decodeSlow(text.slice(0, len), alphabet, bad)
+    if (n < 0) return decodeSlow(text.slice(0, len), alphabet, what)
     // non-canonical trailing bits (e.g. "Zh==" instead of "Zg==") are refused: strict parsing
-    if ((rest === 2 ? n & 0xffff : n & 0xff) !== 0) throw bad('base64 has non-zero padding bits')
+    if ((rest === 2 ? n & 0xffff : n & 0xff) !== 0) throw malformed(what, 'base64 has non-zero padding bits')
     out[o] = n >> 16
     if (rest === 3) out[o + 1] = n >> 8
   }
@@ -96,11 +116,11 @@ function decode(text: string, alphabet: string, padded: boolean, what: string): 
 }
 
 /** Character by character, for text the fast path refused: finds and names the first fault. */
-function decodeSlow(body: string, alphabet: string, bad: (why: string) => EncodingError): never {
+function decodeSlow(body: string, alphabet: string, what: string): never {
   for (let i = 0; i < body.length; i++) {
-    if (!alphabet.includes(body[i]!)) throw bad(`invalid base64 character at position ${i}`)
+    if (!alphabet.includes(body[i]!)) throw malformed(what, `invalid base64 character at position ${i}`)
   }
-  throw bad('base64 does not decode')
+  throw malformed(what, 'base64 does not decode')
 }
 
 /** Standard base64 with padding (RFC 4648 §4), as Go's encoding/json writes []byte. */

@@ -68,29 +68,36 @@ export function derFail(message: string, offset: number): never {
   throw new DerError('ERR_DER_MALFORMED', `${message} at offset ${offset}`, { detail: { offset } })
 }
 
-/** The element starting at `offset`, which must end at or before `end`. */
-export function readElement(source: Uint8Array, offset: number, end: number, what: string): DerElement {
-  if (offset >= end) derFail(`${what}: missing element`, offset)
+function elementName(what: string, field: string | undefined): string {
+  return field === undefined ? what : `${what}: ${field}`
+}
+
+/**
+ * The element starting at `offset`, which must end at or before `end`. Faults are named
+ * `what` (or `what: field`); the name is only built when there is a fault.
+ */
+export function readElement(source: Uint8Array, offset: number, end: number, what: string, field?: string): DerElement {
+  if (offset >= end) derFail(`${elementName(what, field)}: missing element`, offset)
   const tag = source[offset]!
-  if ((tag & 0x1f) === 0x1f) derFail(`${what}: high tag number form is not supported`, offset)
+  if ((tag & 0x1f) === 0x1f) derFail(`${elementName(what, field)}: high tag number form is not supported`, offset)
   let pos = offset + 1
-  if (pos >= end) derFail(`${what}: truncated length`, pos)
+  if (pos >= end) derFail(`${elementName(what, field)}: truncated length`, pos)
   const first = source[pos++]!
   let length: number
   if (first < 0x80) {
     length = first
   } else {
     const n = first & 0x7f
-    if (n === 0) derFail(`${what}: indefinite length is not DER`, pos - 1)
-    if (n > 4) derFail(`${what}: length of ${n} octets exceeds the 4-octet bound`, pos - 1)
-    if (pos + n > end) derFail(`${what}: truncated length`, pos - 1)
-    if (source[pos] === 0) derFail(`${what}: length has a leading zero octet (not DER)`, pos - 1)
+    if (n === 0) derFail(`${elementName(what, field)}: indefinite length is not DER`, pos - 1)
+    if (n > 4) derFail(`${elementName(what, field)}: length of ${n} octets exceeds the 4-octet bound`, pos - 1)
+    if (pos + n > end) derFail(`${elementName(what, field)}: truncated length`, pos - 1)
+    if (source[pos] === 0) derFail(`${elementName(what, field)}: length has a leading zero octet (not DER)`, pos - 1)
     length = 0
     for (let i = 0; i < n; i++) length = length * 256 + source[pos + i]!
-    if (length < 0x80) derFail(`${what}: long-form length ${length} below 128 is not DER`, pos - 1)
+    if (length < 0x80) derFail(`${elementName(what, field)}: long-form length ${length} below 128 is not DER`, pos - 1)
     pos += n
   }
-  if (length > end - pos) derFail(`${what}: length ${length} runs past the end (${end - pos} bytes left)`, offset)
+  if (length > end - pos) derFail(`${elementName(what, field)}: length ${length} runs past the end (${end - pos} bytes left)`, offset)
   return new DerElement(tag, offset, pos, length, source)
 }
 
@@ -136,7 +143,7 @@ export class DerReader {
   }
 
   next(field: string): DerElement {
-    const el = readElement(this.source, this.pos, this.end, `${this.what}: ${field}`)
+    const el = readElement(this.source, this.pos, this.end, this.what, field)
     this.pos = el.end
     return el
   }

@@ -63,6 +63,10 @@ function leftPad(b: Uint8Array, size: number): Uint8Array | undefined {
   return out
 }
 
+function signatureInvalid(signature: TPMT_SIGNATURE, what: string): Tpm2Error {
+  return new Tpm2Error('ERR_TPM2_SIGNATURE_INVALID', `${what}: ${algName(signature.sigAlg)}-${algName(signature.hash)} signature does not verify`)
+}
+
 /**
  * Verifies a TPMT_SIGNATURE over `message` with a key, using the signature's own algorithm and
  * hash (for signers known only by a certificate, e.g. WebAuthn AIKs). RSAPSS: TPMs sign with a
@@ -77,17 +81,16 @@ export async function verifyTpmSignatureWithKey(
   what = 'signature',
 ): Promise<void> {
   const hash = tpmHashToWebCrypto(signature.hash)!
-  const invalid = () => new Tpm2Error('ERR_TPM2_SIGNATURE_INVALID', `${what}: ${algName(signature.sigAlg)}-${algName(signature.hash)} signature does not verify`)
   if (signature.sigAlg === TPM_ALG.ECDSA) {
     if (key.kty !== 'EC') throw new Tpm2Error('ERR_TPM2_SCHEME_MISMATCH', `${what}: ECDSA signature for an RSA key`)
     const size = key.x.length
     const r = leftPad(signature.r, size)
     const s = leftPad(signature.s, size)
-    if (!r || !s) throw invalid()
+    if (!r || !s) throw signatureInvalid(signature, what)
     const p1363 = new Uint8Array(2 * size)
     p1363.set(r)
     p1363.set(s, size)
-    if (!(await platform.crypto.verify({ name: 'ECDSA', hash }, key, message, p1363))) throw invalid()
+    if (!(await platform.crypto.verify({ name: 'ECDSA', hash }, key, message, p1363))) throw signatureInvalid(signature, what)
     return
   }
   if (key.kty !== 'RSA') throw new Tpm2Error('ERR_TPM2_SCHEME_MISMATCH', `${what}: ${algName(signature.sigAlg)} signature for an ECC key`)
@@ -101,7 +104,7 @@ export async function verifyTpmSignatureWithKey(
     if (maxSalt > hLen) schemes.push({ name: 'RSA-PSS', hash, saltLength: maxSalt })
   }
   for (const scheme of schemes) if (await platform.crypto.verify(scheme, key, message, signature.sig)) return
-  throw invalid()
+  throw signatureInvalid(signature, what)
 }
 
 /**

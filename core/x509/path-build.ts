@@ -51,8 +51,9 @@ function keyHint(cert: Certificate, issuer: Certificate): number {
 }
 
 /**
- * SHA-256 hex of a certificate's DER or an issuer's SPKI, remembered per byte array: anchors and
- * cached intermediates are the same objects attestation after attestation.
+ * SHA-256 hex of a certificate's DER or an issuer's SPKI, remembered per byte array of a parsed
+ * Certificate (immutable once parsed): anchors and cached intermediates are the same objects
+ * attestation after attestation.
  */
 const sha256Hex = new WeakMap<Uint8Array, string>()
 async function digestHex(bytes: Uint8Array, platform: Platform): Promise<string> {

@@ -5,7 +5,7 @@
  */
 import { X509Error } from '../errors.ts'
 import type { Certificate } from './certificate.ts'
-import { KEY_USAGE } from './extensions.ts'
+import { KEY_USAGE, type Extension } from './extensions.ts'
 import { constrainedNames, findNameConstraintViolation } from './name-constraints.ts'
 import { commonName, formatName, namesEqual } from './name.ts'
 import { OID } from '../der/oid.ts'
@@ -75,29 +75,32 @@ function malformed(cert: Certificate, depth: number, rule: string): never {
  * The RFC 5280 §4 rules for conforming certificates that x509-limbo checks and that path
  * validation depends on. Named tolerances relax the ones real EK chains break.
  */
+function extension(cert: Certificate, oid: string): Extension | undefined {
+  return cert.extensions.find((e) => e.oid === oid)
+}
+
 export function checkRfc5280Profile(cert: Certificate, depth: number, options?: ToleranceOptions): void {
   const isCa = cert.basicConstraints?.cA === true
   const selfSigned = isSelfIssued(cert)
   if (cert.issuer.rdns.length === 0) malformed(cert, depth, 'has an empty issuer name (RFC 5280 §4.1.2.4)')
   if (isCa && cert.subject.rdns.length === 0) malformed(cert, depth, 'is a CA with an empty subject name (RFC 5280 §4.1.2.6)')
-  const ext = (oid: string) => cert.extensions.find((e) => e.oid === oid)
-  if (ext(OID.authorityKeyIdentifier)?.critical) malformed(cert, depth, 'marks authorityKeyIdentifier critical (RFC 5280 §4.2.1.1)')
-  if (ext(OID.subjectKeyIdentifier)?.critical) malformed(cert, depth, 'marks subjectKeyIdentifier critical (RFC 5280 §4.2.1.2)')
-  if (cert.subject.rdns.length === 0 && cert.subjectAltName && !ext(OID.subjectAltName)?.critical) {
+  if (extension(cert, OID.authorityKeyIdentifier)?.critical) malformed(cert, depth, 'marks authorityKeyIdentifier critical (RFC 5280 §4.2.1.1)')
+  if (extension(cert, OID.subjectKeyIdentifier)?.critical) malformed(cert, depth, 'marks subjectKeyIdentifier critical (RFC 5280 §4.2.1.2)')
+  if (cert.subject.rdns.length === 0 && cert.subjectAltName && !extension(cert, OID.subjectAltName)?.critical) {
     malformed(cert, depth, 'has an empty subject and a non-critical subjectAltName (RFC 5280 §4.2.1.6)')
   }
   if (cert.keyUsage !== undefined && cert.keyUsage & KEY_USAGE.keyCertSign && !isCa) {
     malformed(cert, depth, 'asserts keyCertSign but is not a CA (RFC 5280 §4.2.1.3)')
   }
   if (cert.nameConstraints && !isCa) malformed(cert, depth, 'has nameConstraints but is not a CA (RFC 5280 §4.2.1.10)')
-  if (cert.nameConstraints && !ext(OID.nameConstraints)?.critical) malformed(cert, depth, 'marks nameConstraints non-critical (RFC 5280 §4.2.1.10)')
+  if (cert.nameConstraints && !extension(cert, OID.nameConstraints)?.critical) malformed(cert, depth, 'marks nameConstraints non-critical (RFC 5280 §4.2.1.10)')
   if (!tolerates(options, 'missing-key-identifier') && cert.version === 3) {
     if (!selfSigned && !cert.authorityKeyIdentifier?.keyIdentifier) {
       malformed(cert, depth, 'lacks authorityKeyIdentifier keyIdentifier (RFC 5280 §4.2.1.1)')
     }
     if (isCa && !cert.subjectKeyIdentifier) malformed(cert, depth, 'is a CA without subjectKeyIdentifier (RFC 5280 §4.2.1.2)')
   }
-  if (isCa && !ext(OID.basicConstraints)?.critical && !tolerates(options, 'non-critical-basic-constraints')) {
+  if (isCa && !extension(cert, OID.basicConstraints)?.critical && !tolerates(options, 'non-critical-basic-constraints')) {
     malformed(cert, depth, 'is a CA whose basicConstraints is not critical (RFC 5280 §4.2.1.9)')
   }
   if (!tolerates(options, 'serial-number-range')) {

@@ -51,14 +51,17 @@ function isCertificate(x: CertificateInput): x is Certificate {
  * (ERR_X509_EXPIRED, _NOT_YET_VALID, _SIGNATURE_INVALID, _NO_PATH, _CONSTRAINT_VIOLATED,
  * _UNKNOWN_CRITICAL_EXTENSION) or DerError for an input that does not parse.
  */
+function toCertificate(x: CertificateInput, tolerate: readonly Tolerance[]): Certificate {
+  return isCertificate(x) ? x : parseCertificate(x, { tolerate })
+}
+
 export async function verifyChain(input: VerifyChainInput, options: VerifyChainOptions = {}): Promise<VerifiedChain> {
   const platform = options.platform ?? defaultPlatform()
   const profile = input.profile ?? 'none'
   const tolerate = options.tolerate ?? (profile === 'ek' ? EK_TOLERANCES : [])
-  const parse = (x: CertificateInput): Certificate => (isCertificate(x) ? x : parseCertificate(x, { tolerate }))
-  const leaf = parse(input.leaf)
-  const intermediates = (input.intermediates ?? []).map(parse)
-  const anchors = input.anchors.map(parse)
+  const leaf = toCertificate(input.leaf, tolerate)
+  const intermediates = (input.intermediates ?? []).map((x) => toCertificate(x, tolerate))
+  const anchors = input.anchors.map((x) => toCertificate(x, tolerate))
   if (anchors.length === 0) throw new TypeError('verifyChain: at least one anchor is required')
   const at = input.at === undefined ? platform.now() : typeof input.at === 'number' ? input.at : input.at.getTime()
   const maxDepth = input.maxDepth ?? 6

@@ -1,5 +1,6 @@
 import { jsKernels } from '../../core/kernels/js.ts'
 import type { Platform } from '../../core/platform.ts'
+import { decodeBase64Canonical } from '../node/base64.ts'
 import { createNodeCryptoProvider } from '../node/crypto-provider.ts'
 
 /**
@@ -7,5 +8,5 @@ import { createNodeCryptoProvider } from '../node/crypto-provider.ts'
  * (Kept as its own entry so Bun-specific choices, e.g. bun:ffi or Bun.file for WASM bytes, land here.)
  */
 export function createBunPlatform(overrides: Partial<Platform> = {}): Platform {
-  return Object.freeze({ crypto: createNodeCryptoProvider(), now: () => Date.now(), kernels: jsKernels, ...overrides })
+  return Object.freeze({ crypto: createNodeCryptoProvider(), now: () => Date.now(), kernels: jsKernels, decodeBase64: decodeBase64Canonical, ...overrides })
 }

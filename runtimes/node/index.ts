@@ -2,13 +2,14 @@ import { jsKernels } from '../../core/kernels/js.ts'
 import type { Kernels } from '../../core/kernels/types.ts'
 import type { Platform } from '../../core/platform.ts'
 import { loadWasmKernels } from '../../wasm/load.ts'
+import { decodeBase64Canonical } from './base64.ts'
 import { createNodeCryptoProvider } from './crypto-provider.ts'
 
-export { createNodeCryptoProvider }
+export { createNodeCryptoProvider, decodeBase64Canonical }
 
-/** The fast platform for Node: node:crypto provider, wall clock, JS kernels. */
+/** The fast platform for Node: node:crypto provider, wall clock, JS kernels, Buffer base64. */
 export function createNodePlatform(overrides: Partial<Platform> = {}): Platform {
-  return Object.freeze({ crypto: createNodeCryptoProvider(), now: () => Date.now(), kernels: jsKernels, ...overrides })
+  return Object.freeze({ crypto: createNodeCryptoProvider(), now: () => Date.now(), kernels: jsKernels, decodeBase64: decodeBase64Canonical, ...overrides })
 }
 
 /**

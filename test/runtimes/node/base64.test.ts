@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { fromBase64, toBase64 } from '../../../core/bytes/encoding.ts'
+import { decodeTpmDevidEvidence } from '../../../core/attestation/evidence.ts'
+import { decodeBase64Canonical } from '../../../runtimes/node/base64.ts'
+import { createNodePlatform } from '../../../runtimes/node/index.ts'
+
+const core = (text: string) => {
+  try {
+    return fromBase64(text)
+  } catch {
+    return undefined
+  }
+}
+
+describe('Node base64 fast path (Platform.decodeBase64)', () => {
+  it('accepts exactly what core accepts, with the same bytes (whitespace, base64url, missing or extra padding refused)', () => {
+    const text = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n\té'.split('')), maxLength: 48 })
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(decodeBase64Canonical(t)).toEqual(core(t))
+      }),
+      { numRuns: 20_000 },
+    )
+    for (const t of ['Zg', 'Zh==', 'Zg==\n', ' Zg==', 'Zm9v-_==', 'Zm9v/+==', 'Zg=', 'Zg===', '====']) expect(decodeBase64Canonical(t), t).toEqual(core(t))
+  })
+
+  it('decodes every canonical encoding of random bytes into a plain Uint8Array view of exactly those bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), (b) => {
+        const out = decodeBase64Canonical(toBase64(b))!
+        expect(out).toEqual(new Uint8Array(b))
+        expect(Object.getPrototypeOf(out)).toBe(Uint8Array.prototype)
+        expect(new Uint8Array(out.buffer, out.byteOffset, out.length)).toEqual(new Uint8Array(b))
+        expect(out.slice()).not.toBe(out)
+      }),
+      { numRuns: 1000 },
+    )
+  })
+
+  it('evidence decodes the same with and without it, faults included', () => {
+    const good = { DevIDCert: [toBase64(new Uint8Array(40).fill(1))], DevIDPub: 'AAEC', EKPub: 'AAEC', AKPub: 'AAEC', CertifiedDevID: 'AAEC', CertificationSignature: 'AAEC' }
+    const outcome = (f: () => unknown) => {
+      try {
+        return { ok: f() }
+      } catch (e) {
+        return { error: `${(e as { code?: string }).code}: ${(e as Error).message}` }
+      }
+    }
+    const node = createNodePlatform()
+    const field = fc.constantFrom('DevIDPub', 'EKPub', 'AKPub', 'CertifiedDevID', 'CertificationSignature')
+    const value = fc.oneof(fc.string({ maxLength: 12 }), fc.base64String({ maxLength: 12 }), fc.constant('Zh=='), fc.constant('AA AA'))
+    fc.assert(
+      fc.property(field, value, (k, v) => {
+        const ev = { ...good, [k]: v }
+        expect(outcome(() => decodeTpmDevidEvidence(ev, node))).toEqual(outcome(() => decodeTpmDevidEvidence(ev)))
+      }),
+      { numRuns: 5000 },
+    )
+  })
+})
