@@ -67,8 +67,21 @@ export function parseSpiffeIdTemplate(template: string): TemplatePart[] {
  * Renders a template with attribute values. Throws AttestationError ERR_SPIFFE_ID_INVALID when a
  * placeholder has no value for this agent or the result is not a valid SPIFFE ID path.
  */
+/** Parsed templates: a policy has one or two, rendered for every attestation. Bounded. */
+const parsedTemplates = new Map<string, TemplatePart[]>()
+
+function parsedTemplate(template: string): TemplatePart[] {
+  let parts = parsedTemplates.get(template)
+  if (!parts) {
+    parts = parseSpiffeIdTemplate(template)
+    if (parsedTemplates.size >= 256) parsedTemplates.clear()
+    parsedTemplates.set(template, parts)
+  }
+  return parts
+}
+
 export function renderSpiffeIdTemplate(template: string, attributes: Readonly<Record<string, string>>): string {
-  const out = parseSpiffeIdTemplate(template)
+  const out = parsedTemplate(template)
     .map((p) => {
       if ('literal' in p) return p.literal
       const v = attributes[p.placeholder]

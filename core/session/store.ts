@@ -62,10 +62,19 @@ export function createMemorySessionStore<T = SessionValue>(options: MemorySessio
   const graceMs = options.graceMs ?? 60_000
   const sessions = new Map<string, StoredSession<T>>()
 
-  /** drops sessions past expiry + grace; with `all`, every expired one (room for a new session wins over a late answer) */
+  /**
+   * Drops sessions past expiry + grace; with `all`, every expired one (room for a new session
+   * wins over a late answer). Sessions are kept in insertion order, which is expiry order when
+   * the TTL is constant (the verifier's): the walk stops at the first live one, so a put costs
+   * O(1) amortized however many sessions are pending. A full walk happens only when the store
+   * is full (an out-of-order expiry is then found too).
+   */
   function purge(all = false): void {
     const t = now()
-    for (const [id, s] of sessions) if (s.expiresAt + (all ? 0 : graceMs) <= t) sessions.delete(id)
+    for (const [id, s] of sessions) {
+      if (s.expiresAt + (all ? 0 : graceMs) <= t) sessions.delete(id)
+      else if (!all) break
+    }
   }
 
   return {

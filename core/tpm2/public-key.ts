@@ -20,6 +20,18 @@ function leftPad(b: Uint8Array, size: number): Uint8Array {
 
 /** The public key of an RSA or ECC object. The RSA exponent 0 means 65537 (Part 2 §12.2.3.5). */
 export function publicKeyFromTpmtPublic(pub: TPMT_PUBLIC, what = 'TPMT_PUBLIC'): PublicKey {
+  // one PublicKey per parsed TPMT_PUBLIC, so providers that cache imported keys per key object hit
+  let key = keyOfPublic.get(pub)
+  if (!key) {
+    key = keyFromTpmtPublic(pub, what)
+    keyOfPublic.set(pub, key)
+  }
+  return key
+}
+
+const keyOfPublic = new WeakMap<TPMT_PUBLIC, PublicKey>()
+
+function keyFromTpmtPublic(pub: TPMT_PUBLIC, what: string): PublicKey {
   if (pub.type === TPM_ALG.RSA) {
     if (pub.unique.length === 0) throw new Tpm2Error('ERR_TPM2_MALFORMED', `${what}: RSA modulus is empty (a template, not a key)`)
     const e = pub.parameters.exponent === 0 ? 65537 : pub.parameters.exponent

@@ -29,4 +29,22 @@ describe('memory session store: grace period and live count', () => {
     await s.put('c', 3, 10)
     await expect(s.put('c', 4, 10)).rejects.toThrow(/duplicate/)
   })
+
+  it('purges oldest first and stops at the first live session; a session that expires out of order is reclaimed when the store is full', async () => {
+    let now = 0
+    const s = createMemorySessionStore({ now: () => now, capacity: 3, graceMs: 0 })
+    await s.put('long', 1, 1000) // inserted first, expires last
+    await s.put('short', 2, 10)
+    now = 20
+    // the walk stops at 'long' (live): 'short' is expired but still held until room is needed
+    await s.put('c', 3, 1020)
+    expect(await s.size()).toBe(3)
+    expect(s.active()).toBe(2)
+    await s.put('d', 4, 1020) // full: the full purge finds 'short'
+    expect(await s.take('short')).toBeUndefined()
+    expect((await s.take('long'))?.value).toBe(1)
+    now = 2000
+    await s.put('e', 5, 3000) // 'c' and 'd' expired at the front: purged on the way
+    expect(await s.size()).toBe(1)
+  })
 })
