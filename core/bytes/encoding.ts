@@ -1,11 +1,11 @@
 import { EncodingError } from '../errors.ts'
 
-const HEX = '0123456789abcdef'
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
 /** Lowercase hex. */
 export function toHex(bytes: Uint8Array): string {
   let s = ''
-  for (const b of bytes) s += HEX[b >> 4]! + HEX[b & 15]!
+  for (let i = 0; i < bytes.length; i++) s += HEX_PAIRS[bytes[i]!]!
   return s
 }
 

@@ -1,7 +1,12 @@
 /** A growable big-endian byte writer for TPM structures and commands. */
 export class ByteWriter {
-  private buf = new Uint8Array(64)
+  private buf: Uint8Array
   private len = 0
+
+  /** `capacity`: the expected size, when known (saves regrowing) */
+  constructor(capacity = 64) {
+    this.buf = new Uint8Array(capacity)
+  }
 
   private ensure(n: number): void {
     if (this.len + n <= this.buf.length) return
@@ -65,7 +70,11 @@ export class ByteWriter {
     return this
   }
 
+  /** The bytes written (the buffer itself when it is exactly full, else a copy). */
   finish(): Uint8Array<ArrayBuffer> {
-    return this.buf.slice(0, this.len)
+    const out = this.len === this.buf.length ? this.buf : this.buf.slice(0, this.len)
+    this.buf = new Uint8Array(0)
+    this.len = 0
+    return out as Uint8Array<ArrayBuffer>
   }
 }

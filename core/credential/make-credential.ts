@@ -96,15 +96,15 @@ export async function makeCredential(input: MakeCredentialInput, options: MakeCr
     kdfa(ek.nameAlg, seed, 'STORAGE', akName, new Uint8Array(0), ek.symmetricKeyBits, platform),
     kdfa(ek.nameAlg, seed, 'INTEGRITY', new Uint8Array(0), new Uint8Array(0), digestBytes * 8, platform),
   ])
-  const cv = new ByteWriter().sized(secret).finish()
+  const cv = new ByteWriter(2 + secret.length).sized(secret).finish()
   // IV: 16 zero bytes, always (go-tpm sizes it like the key, which breaks AES-256; protocol §4.1)
   const encIdentity = await platform.crypto.aesCfbEncrypt(symKey, new Uint8Array(16), cv)
   const outerHmac = await platform.crypto.hmac(ek.nameAlg, hmacKey, concatBytes(encIdentity, akName))
 
-  const idObject = new ByteWriter().sized(outerHmac).bytes(encIdentity).finish()
+  const idObject = new ByteWriter(2 + outerHmac.length + encIdentity.length).sized(outerHmac).bytes(encIdentity).finish()
   return {
-    credentialBlob: new ByteWriter().sized(idObject).finish(),
-    encryptedSecret: new ByteWriter().sized(encSecret).finish(),
+    credentialBlob: new ByteWriter(2 + idObject.length).sized(idObject).finish(),
+    encryptedSecret: new ByteWriter(2 + encSecret.length).sized(encSecret).finish(),
     idObject,
     encSecret,
   }

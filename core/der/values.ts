@@ -153,14 +153,20 @@ function latin1(v: Uint8Array): string {
   return s
 }
 
-function digits(s: string, at: number, n: number, what: string, offset: number): number {
-  let v = 0
+function digits(v: Uint8Array, at: number, n: number, what: string, offset: number): number {
+  let x = 0
   for (let i = at; i < at + n; i++) {
-    const c = s.charCodeAt(i) - 48
+    const c = v[i]! - 48
     if (c < 0 || c > 9) derFail(`${what}: time has a non-digit`, offset)
-    v = v * 10 + c
+    x = x * 10 + c
   }
-  return v
+  return x
+}
+
+/** Days in `month` (1..12) of `year`, proleptic Gregorian. */
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
 }
 
 /**
@@ -169,37 +175,35 @@ function digits(s: string, at: number, n: number, what: string, offset: number):
  * GeneralizedTime need the tolerance `generalized-time-before-2050`.
  */
 export function decodeTime(el: DerElement, what: string, options?: ToleranceOptions): number {
-  const s = latin1(el.value)
+  const v = el.source
+  const o = el.valueOffset
+  const n = el.length
   let year: number
   let at: number
   if (el.tag === TAG.UTC_TIME) {
-    if (s.length !== 13 || s[12] !== 'Z') derFail(`${what}: UTCTime must be YYMMDDHHMMSSZ`, el.offset)
-    const yy = digits(s, 0, 2, what, el.offset)
+    if (n !== 13 || v[o + 12] !== 0x5a) derFail(`${what}: UTCTime must be YYMMDDHHMMSSZ`, el.offset)
+    const yy = digits(v, o, 2, what, el.offset)
     year = yy >= 50 ? 1900 + yy : 2000 + yy
-    at = 2
+    at = o + 2
   } else if (el.tag === TAG.GENERALIZED_TIME) {
-    if (s.length !== 15 || s[14] !== 'Z') derFail(`${what}: GeneralizedTime must be YYYYMMDDHHMMSSZ`, el.offset)
-    year = digits(s, 0, 4, what, el.offset)
-    at = 4
+    if (n !== 15 || v[o + 14] !== 0x5a) derFail(`${what}: GeneralizedTime must be YYYYMMDDHHMMSSZ`, el.offset)
+    year = digits(v, o, 4, what, el.offset)
+    at = o + 4
     if (year < 2050 && !tolerates(options, 'generalized-time-before-2050')) {
       derFail(`${what}: GeneralizedTime for year ${year} (< 2050 must be UTCTime)`, el.offset)
     }
   } else {
     derFail(`${what}: tag 0x${el.tag.toString(16)}, expected UTCTime or GeneralizedTime`, el.offset)
   }
-  const month = digits(s, at, 2, what, el.offset)
-  const day = digits(s, at + 2, 2, what, el.offset)
-  const hour = digits(s, at + 4, 2, what, el.offset)
-  const min = digits(s, at + 6, 2, what, el.offset)
-  const sec = digits(s, at + 8, 2, what, el.offset)
-  const ms = Date.UTC(year, month - 1, day, hour, min, sec)
-  const d = new Date(ms)
-  if (
-    month < 1 || month > 12 || hour > 23 || min > 59 || sec > 59 ||
-    d.getUTCDate() !== day || d.getUTCMonth() !== month - 1
-  ) {
-    derFail(`${what}: time ${s} is not a valid date`, el.offset)
+  const month = digits(v, at, 2, what, el.offset)
+  const day = digits(v, at + 2, 2, what, el.offset)
+  const hour = digits(v, at + 4, 2, what, el.offset)
+  const min = digits(v, at + 6, 2, what, el.offset)
+  const sec = digits(v, at + 8, 2, what, el.offset)
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || min > 59 || sec > 59) {
+    derFail(`${what}: time ${latin1(el.value)} is not a valid date`, el.offset)
   }
+  const ms = Date.UTC(year, month - 1, day, hour, min, sec)
   // Date.UTC maps years 0..99 to 1900..1999
   if (year < 100) return new Date(ms).setUTCFullYear(year)
   return ms

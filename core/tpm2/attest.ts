@@ -72,17 +72,17 @@ export function parseTpmsAttest(bytes: Uint8Array, what = 'TPMS_ATTEST'): TPMS_A
   const safeByte = r.u8('clockInfo.safe')
   if (safeByte > 1) throw new Tpm2Error('ERR_TPM2_MALFORMED', `${what}: clockInfo.safe is ${safeByte}, expected 0 or 1`)
   const firmwareVersion = r.u64('firmwareVersion')
-  const base = { raw: bytes, magic, qualifiedSigner, extraData, clockInfo: { clock, resetCount, restartCount, safe: safeByte === 1 }, firmwareVersion }
+  const clockInfo = { clock, resetCount, restartCount, safe: safeByte === 1 }
   let attest: TPMS_ATTEST
   switch (type) {
     case TPM_ST.ATTEST_CERTIFY:
-      attest = { ...base, type, attested: { name: readName(r, 'attested.name'), qualifiedName: readName(r, 'attested.qualifiedName') } }
+      attest = { raw: bytes, magic, qualifiedSigner, extraData, clockInfo, firmwareVersion, type, attested: { name: readName(r, 'attested.name'), qualifiedName: readName(r, 'attested.qualifiedName') } }
       break
     case TPM_ST.ATTEST_QUOTE:
-      attest = { ...base, type, attested: { pcrSelect: readPcrSelection(r), pcrDigest: readDigest(r, 'attested.pcrDigest') } }
+      attest = { raw: bytes, magic, qualifiedSigner, extraData, clockInfo, firmwareVersion, type, attested: { pcrSelect: readPcrSelection(r), pcrDigest: readDigest(r, 'attested.pcrDigest') } }
       break
     case TPM_ST.ATTEST_CREATION:
-      attest = { ...base, type, attested: { objectName: readName(r, 'attested.objectName'), creationHash: readDigest(r, 'attested.creationHash') } }
+      attest = { raw: bytes, magic, qualifiedSigner, extraData, clockInfo, firmwareVersion, type, attested: { objectName: readName(r, 'attested.objectName'), creationHash: readDigest(r, 'attested.creationHash') } }
       break
     default:
       throw new Tpm2Error('ERR_TPM2_UNEXPECTED_TYPE', `${what}: attestation type 0x${type.toString(16)} is not certify (0x8017), quote (0x8018) or creation (0x801a)`)

@@ -68,13 +68,17 @@ function prepare(s: string): string {
   return s.normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ')
 }
 
-/** Prepared values, once per attribute (anchors and cached intermediates are compared again and again). */
-const prepared = new WeakMap<AttributeTypeAndValue, string>()
+/**
+ * Prepared values by their text: the same issuer and subject names come back in every
+ * certificate of a fleet. Bounded: cleared when full.
+ */
+const prepared = new Map<string, string>()
 function preparedValue(atv: AttributeTypeAndValue & { value: string }): string {
-  let p = prepared.get(atv)
+  let p = prepared.get(atv.value)
   if (p === undefined) {
     p = prepare(atv.value)
-    prepared.set(atv, p)
+    if (prepared.size >= 4096) prepared.clear()
+    prepared.set(atv.value, p)
   }
   return p
 }

@@ -6,7 +6,7 @@ import {
   createHmac,
   createPublicKey,
   publicEncrypt,
-  randomBytes,
+  randomFillSync,
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto'
@@ -16,6 +16,9 @@ import { publicKeyToJwk } from '../../core/crypto/webcrypto.ts'
 const NODE_HASH: Record<HashAlg, string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' }
 const NODE_CURVE = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' } as const
 const FIELD_BYTES = { 'P-256': 32, 'P-384': 48, 'P-521': 66 } as const
+
+/** base64 of a view, without copying it first */
+const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64')
 
 /**
  * A CryptoProvider on node:crypto: synchronous one-shot operations (no Web Crypto await hop, no
@@ -32,7 +35,7 @@ export function createNodeCryptoProvider(): CryptoProvider {
   const keyObject = (key: PublicKey): KeyObject => {
     let k = keys.get(key)
     if (k) return k
-    const id = key.kty === 'RSA' ? `R${Buffer.from(key.n).toString('base64')}.${Buffer.from(key.e).toString('base64')}` : `E${key.crv}${Buffer.from(key.x).toString('base64')}.${Buffer.from(key.y).toString('base64')}`
+    const id = key.kty === 'RSA' ? `R${b64(key.n)}.${b64(key.e)}` : `E${key.crv}${b64(key.x)}.${b64(key.y)}`
     k = byBytes.get(id)
     if (!k) {
       k = createPublicKey({ key: publicKeyToJwk(key) as never, format: 'jwk' })
@@ -42,6 +45,8 @@ export function createNodeCryptoProvider(): CryptoProvider {
     keys.set(key, k)
     return k
   }
+
+  const random = createRandomPool()
 
   return {
     name: 'node:crypto',
@@ -102,7 +107,30 @@ export function createNodeCryptoProvider(): CryptoProvider {
     },
 
     randomBytes(n) {
-      return randomBytes(n)
+      return random.take(n)
+    },
+  }
+}
+
+/**
+ * Randomness from a 4 KiB pool refilled by the OS CSPRNG (randomFillSync): one native call per
+ * ~100 draws instead of one each (~5 µs apiece on Node 20; an attestation draws 3-4 times).
+ * Every byte is handed out once and zeroed in the pool as it goes; draws are copies the caller owns.
+ */
+function createRandomPool(size = 4096): { take(n: number): Uint8Array } {
+  const pool = new Uint8Array(size)
+  let at = size
+  return {
+    take(n) {
+      if (n > size) return new Uint8Array(randomFillSync(new Uint8Array(n)))
+      if (at + n > size) {
+        randomFillSync(pool)
+        at = 0
+      }
+      const out = pool.slice(at, at + n)
+      pool.fill(0, at, at + n)
+      at += n
+      return out
     },
   }
 }

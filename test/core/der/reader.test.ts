@@ -125,7 +125,21 @@ describe('DER values', () => {
     expect(() => decodeTime(t('20301231235959Z', TAG.GENERALIZED_TIME), 't')).toThrow(/< 2050 must be UTCTime/)
     expect(decodeTime(t('20301231235959Z', TAG.GENERALIZED_TIME), 't', { tolerate: ['generalized-time-before-2050'] })).toBe(Date.UTC(2030, 11, 31, 23, 59, 59))
     expect(() => decodeTime(t('2001010000Z'), 't')).toThrow(/YYMMDDHHMMSSZ/)
-    expect(() => decodeTime(t('210230000000Z'), 't')).toThrow(/not a valid date/)
+    expect(() => decodeTime(t('210230000000Z'), 't')).toThrow(/time 210230000000Z is not a valid date/)
+    // every day of the calendar agrees with Date, leap years included; impossible fields are refused
+    for (let y = 2048; y <= 2052; y++) {
+      for (let m = 1; m <= 12; m++) {
+        for (let d = 0; d <= 32; d++) {
+          const text = `${String(y % 100).padStart(2, '0')}${String(m).padStart(2, '0')}${String(d).padStart(2, '0')}235959Z`
+          const text4 = `${y}${text.slice(2)}`
+          const valid = d >= 1 && new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d
+          const el = y >= 2050 ? t(text4, TAG.GENERALIZED_TIME) : t(text)
+          if (valid) expect(decodeTime(el, 't')).toBe(Date.UTC(y, m - 1, d, 23, 59, 59))
+          else expect(() => decodeTime(el, 't')).toThrow(/not a valid date/)
+        }
+      }
+    }
+    for (const bad of ['210101240000Z', '210101236000Z', '210101235960Z', '211301000000Z', '210001000000Z', '2101010000a0Z']) expect(() => decodeTime(t(bad), 't'), bad).toThrow()
     expect(() => decodeTime(t('210101000000+0100'), 't')).toThrow()
     expect(() => decodeTime(t('20500101000000.5Z', TAG.GENERALIZED_TIME), 't')).toThrow()
   })
