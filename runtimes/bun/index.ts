@@ -8,5 +8,6 @@ import { createNodeCryptoProvider } from '../node/crypto-provider.ts'
  * (Kept as its own entry so Bun-specific choices, e.g. bun:ffi or Bun.file for WASM bytes, land here.)
  */
 export function createBunPlatform(overrides: Partial<Platform> = {}): Platform {
-  return Object.freeze({ crypto: createNodeCryptoProvider(), now: () => Date.now(), kernels: jsKernels, decodeBase64: decodeBase64Canonical, ...overrides })
+  const kernels = overrides.kernels ?? jsKernels
+  return Object.freeze({ crypto: createNodeCryptoProvider({ kernels }), now: () => Date.now(), kernels, decodeBase64: decodeBase64Canonical, ...overrides })
 }

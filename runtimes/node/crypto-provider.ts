@@ -11,6 +11,7 @@ import {
   type KeyObject,
 } from 'node:crypto'
 import type { CryptoProvider, EcPublicKey, HashAlg, PublicKey } from '../../core/crypto/provider.ts'
+import type { Kernels } from '../../core/kernels/types.ts'
 import { publicKeyToJwk } from '../../core/crypto/webcrypto.ts'
 
 const NODE_HASH: Record<HashAlg, string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' }
@@ -26,7 +27,20 @@ const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.len
  * than SPKI DER (see docs/performance.md). Imported keys are cached per PublicKey object.
  * Works on Node and on Bun (whose node:crypto is BoringSSL).
  */
-export function createNodeCryptoProvider(): CryptoProvider {
+export interface NodeCryptoProviderOptions {
+  /**
+   * WASM kernels for short SHA-256 digests and HMAC-SHA256 (TPM Names, KDFa blocks, the outer
+   * HMAC): below ~128 bytes a WASM call costs less than creating a node:crypto Hash or Hmac
+   * object (docs/performance.md). Results are identical; omit to use node:crypto for everything.
+   */
+  readonly kernels?: Kernels
+  /** largest input sent to a kernel; default 128 bytes */
+  readonly kernelMaxBytes?: number
+}
+
+export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}): CryptoProvider {
+  const kernels = options.kernels?.kind === 'wasm' ? options.kernels : undefined
+  const kernelMax = options.kernelMaxBytes ?? 128
   // Imported keys, by object (free) and by key bytes (the same AK, DevID or EK key arrives as a new
   // object in every attestation; an EC import costs ~110 µs on Node 20). Bounded, oldest out first.
   const keys = new WeakMap<PublicKey, KeyObject>()
@@ -49,13 +63,15 @@ export function createNodeCryptoProvider(): CryptoProvider {
   const random = createRandomPool()
 
   return {
-    name: 'node:crypto',
+    name: kernels ? 'node:crypto+wasm-kernels' : 'node:crypto',
 
     async digest(hash, data) {
+      if (kernels && hash === 'SHA-256' && data.length <= kernelMax) return kernels.sha256(data)
       return createHash(NODE_HASH[hash]).update(data).digest()
     },
 
     async hmac(hash, key, data) {
+      if (kernels && hash === 'SHA-256' && key.length + data.length <= kernelMax) return kernels.hmacSha256(key, data)
       return createHmac(NODE_HASH[hash], key).update(data).digest()
     },
 

@@ -7,9 +7,13 @@ import { createNodeCryptoProvider } from './crypto-provider.ts'
 
 export { createNodeCryptoProvider, decodeBase64Canonical }
 
-/** The fast platform for Node: node:crypto provider, wall clock, JS kernels, Buffer base64. */
+/**
+ * The fast platform for Node: node:crypto provider (short SHA-256 and HMAC through the kernels
+ * when they are WASM), wall clock, JS kernels unless given, Buffer base64.
+ */
 export function createNodePlatform(overrides: Partial<Platform> = {}): Platform {
-  return Object.freeze({ crypto: createNodeCryptoProvider(), now: () => Date.now(), kernels: jsKernels, decodeBase64: decodeBase64Canonical, ...overrides })
+  const kernels = overrides.kernels ?? jsKernels
+  return Object.freeze({ crypto: createNodeCryptoProvider({ kernels }), now: () => Date.now(), kernels, decodeBase64: decodeBase64Canonical, ...overrides })
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createECDH, createHash, createHmac, generateKeyPairSync, privateDecrypt, sign, constants } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createECDH, createHash, createHmac, generateKeyPairSync, privateDecrypt, randomBytes, sign, constants } from 'node:crypto'
 import { Crypto as PeculiarCrypto } from '@peculiar/webcrypto'
 import { describe, expect, it } from 'vitest'
 import type { CryptoProvider, EcPublicKey, PublicKey, RsaPublicKey } from '../../../core/crypto/provider.ts'
@@ -117,5 +117,21 @@ describe.each(providers)('%s provider', (_name, p) => {
     // bytes are uniform enough that 600 draws of >= 24 bytes hold every byte value
     const counts = new Set([...seen].flatMap((h) => [...Buffer.from(h, 'hex')]))
     expect(counts.size).toBe(256)
+  })
+})
+
+describe('node:crypto provider with WASM kernels', () => {
+  it('short SHA-256 digests and HMACs through the kernels equal node:crypto, on both sides of the threshold', async () => {
+    const kernels = await loadWasmKernels()
+    const withKernels = createNodeCryptoProvider({ kernels, kernelMaxBytes: 128 })
+    expect(withKernels.name).toBe('node:crypto+wasm-kernels')
+    const plain = createNodeCryptoProvider()
+    for (let n = 0; n <= 200; n += 7) {
+      const data = randomBytes(n)
+      const key = randomBytes(n % 70)
+      expect(new Uint8Array(await withKernels.digest('SHA-256', data))).toEqual(new Uint8Array(createHash('sha256').update(data).digest()))
+      expect(new Uint8Array(await withKernels.hmac('SHA-256', key, data))).toEqual(new Uint8Array(await plain.hmac('SHA-256', key, data)))
+      expect(new Uint8Array(await withKernels.digest('SHA-1', data))).toEqual(new Uint8Array(createHash('sha1').update(data).digest()))
+    }
   })
 })
