@@ -2,7 +2,7 @@
 // (OpenSSL) on keys decoded in advance and with no parsing: signature verifications, RSA-OAEP or
 // ECDH, KDFa HMACs, AES-128-CFB, the outer HMAC, the proof HMAC and the hashes. What no
 // implementation in this process can beat.
-import { constants, createCipheriv, createECDH, createHash, createHmac, createPublicKey, publicEncrypt, verify, type KeyObject } from 'node:crypto'
+import { constants, createECDH, createHash, createHmac, createPublicKey, publicEncrypt, verify, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fromBase64 } from '../core/bytes/encoding.ts'
@@ -15,6 +15,7 @@ import { TPM_ALG } from '../core/tpm2/constants.ts'
 import { parseCertificate, type Certificate } from '../core/x509/certificate.ts'
 import { publicKeyToJwk } from '../core/crypto/webcrypto.ts'
 import { FIXTURE_DIR } from '../test/support/swtpm.ts'
+import { aesCfb } from '../runtimes/node/crypto-provider.ts'
 import type { AttestationWorkload } from './workloads.ts'
 
 const H: Record<string, string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' }
@@ -71,6 +72,7 @@ export function floorFor(w: AttestationWorkload): { full: () => void; cachedInte
   const ekPoint = ekPk.kty === 'EC' ? Buffer.concat([Buffer.from([4]), ekPk.x, ekPk.y]) : undefined
   const label = Buffer.from('IDENTITY\0')
   const seed = Buffer.alloc(32, 0x5a)
+  const zeroIv = Buffer.alloc(16)
   const hashed = [ev.AKPub, ev.DevIDPub, ...(ev.DevIDCert as string[]), ev.EKCert].map((b) => fromBase64(b as string))
 
   const rest = () => {
@@ -87,8 +89,7 @@ export function floorFor(w: AttestationWorkload): { full: () => void; cachedInte
     }
     const sym = createHmac('sha256', seed).update('STORAGE').digest().subarray(0, 16)
     const hk = createHmac('sha256', seed).update('INTEGRITY').digest()
-    const c = createCipheriv('aes-128-cfb', sym, Buffer.alloc(16))
-    const enc = Buffer.concat([c.update(seed.subarray(0, 34)), c.final()])
+    const enc = aesCfb(sym, zeroIv, seed.subarray(0, 34)) // node:crypto CFB (CBC keystream on Deno, which has no CFB)
     createHmac('sha256', hk).update(enc).digest()
     createHmac('sha256', seed).update(w.binding).digest() // the activation proof
     // names, fingerprints, EK hash

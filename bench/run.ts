@@ -2,7 +2,7 @@
 // pre-decoded keys) and a pkijs baseline, all in one process and one run, so the ratios hold on a
 // noisy machine. Writes bench/out/results.json and bench/out/chart.svg; prints a table.
 import { constants, createPublicKey, verify } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { createWebCryptoProvider } from '../core/crypto/webcrypto.ts'
@@ -27,7 +27,7 @@ import { bundleJson, makeJwtAuthority, mintJwtSvid, TestCa, toPemChain } from '.
 import { baselineFor } from './baseline.ts'
 import { floorFor } from './floor.ts'
 import { measure, runtimeName, type Measurement } from './harness.ts'
-import { renderChart } from './chart.ts'
+import { renderChart, type RunResult } from './chart.ts'
 import { attestOnce, buildWorkloads } from './workloads.ts'
 
 export interface Row {
@@ -157,8 +157,14 @@ const lines = [
 ]
 console.log(lines.join('\n'))
 const meta = { runtime: runtimeName(), cpu: cpus()[0]?.model, cores: cpus().length, date: new Date().toISOString(), provider: node.crypto.name, kernels: kernels.kind, edgeProvider: edge.crypto.name, quick }
+// one results file per runtime; the chart draws every runtime measured so far
+const runtime = runtimeName().split(' ')[0]!
 mkdirSync('bench/out', { recursive: true })
-writeFileSync('bench/out/results.json', JSON.stringify({ meta, rows }, null, 1))
-writeFileSync('bench/out/chart.svg', renderChart(rows, meta))
-writeFileSync('bench/out/table.md', `${JSON.stringify(meta)}\n\n${lines.join('\n')}\n`)
-log('wrote bench/out/results.json, bench/out/chart.svg, bench/out/table.md')
+writeFileSync(`bench/out/results-${runtime}.json`, JSON.stringify({ meta, rows }, null, 1))
+writeFileSync(`bench/out/table-${runtime}.md`, `${JSON.stringify(meta)}\n\n${lines.join('\n')}\n`)
+const runs: RunResult[] = readdirSync('bench/out')
+  .filter((f) => /^results-\w+\.json$/.test(f))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(join('bench/out', f), 'utf8')) as RunResult)
+writeFileSync('bench/out/chart.svg', renderChart(runs))
+log(`wrote bench/out/results-${runtime}.json, bench/out/table-${runtime}.md, bench/out/chart.svg (${runs.map((r) => r.meta.runtime).join(', ')})`)

@@ -118,8 +118,7 @@ export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}
     },
 
     async aesCfbEncrypt(key, iv, data) {
-      const c = createCipheriv(`aes-${key.length * 8}-cfb`, key, iv)
-      return Buffer.concat([c.update(data), c.final()])
+      return aesCfb(key, iv, data)
     },
 
     randomBytes(n) {
@@ -149,4 +148,36 @@ function createRandomPool(size = 4096): { take(n: number): Uint8Array } {
       return out
     },
   }
+}
+
+let cfbCipher = true
+
+/**
+ * AES-CFB-128 encryption. Deno's node:crypto has no CFB ("Unknown cipher"): there the keystream
+ * comes from one AES-CBC pass over [0, P1, ..., P(n-1)], whose blocks are E(C(i-1)) exactly
+ * (the construction core/crypto/webcrypto.ts uses for Web Crypto).
+ */
+export function aesCfb(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  if (cfbCipher) {
+    try {
+      const c = createCipheriv(`aes-${key.length * 8}-cfb`, key, iv)
+      return Buffer.concat([c.update(data), c.final()])
+    } catch (e) {
+      if (!/unknown cipher/i.test(String((e as Error).message))) throw e
+      cfbCipher = false
+    }
+  }
+  return aesCfbViaCbc(key, iv, data)
+}
+
+export function aesCfbViaCbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  if (data.length === 0) return new Uint8Array(0)
+  const blocks = Math.ceil(data.length / 16)
+  const input = new Uint8Array(blocks * 16)
+  input.set(data.subarray(0, (blocks - 1) * 16), 16)
+  const c = createCipheriv(`aes-${key.length * 8}-cbc`, key, iv).setAutoPadding(false)
+  const stream = Buffer.concat([c.update(input), c.final()])
+  const out = new Uint8Array(data.length)
+  for (let i = 0; i < data.length; i++) out[i] = data[i]! ^ stream[i]!
+  return out
 }

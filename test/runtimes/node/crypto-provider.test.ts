@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import type { CryptoProvider, EcPublicKey, PublicKey, RsaPublicKey } from '../../../core/crypto/provider.ts'
 import { createWebCryptoProvider } from '../../../core/crypto/webcrypto.ts'
 import { fromBase64Url } from '../../../core/bytes/encoding.ts'
-import { createNodeCryptoProvider } from '../../../runtimes/node/crypto-provider.ts'
+import { aesCfbViaCbc, createNodeCryptoProvider } from '../../../runtimes/node/crypto-provider.ts'
 import { jsKernels } from '../../../core/kernels/js.ts'
 import { loadWasmKernels } from '../../../wasm/load.ts'
 
@@ -132,6 +132,20 @@ describe('node:crypto provider with WASM kernels', () => {
       expect(new Uint8Array(await withKernels.digest('SHA-256', data))).toEqual(new Uint8Array(createHash('sha256').update(data).digest()))
       expect(new Uint8Array(await withKernels.hmac('SHA-256', key, data))).toEqual(new Uint8Array(await plain.hmac('SHA-256', key, data)))
       expect(new Uint8Array(await withKernels.digest('SHA-1', data))).toEqual(new Uint8Array(createHash('sha1').update(data).digest()))
+    }
+  })
+})
+
+describe('AES-CFB without a CFB cipher (Deno)', () => {
+  it('the CBC construction equals OpenSSL aes-*-cfb for every key size and length 0..80', () => {
+    for (const bits of [128, 192, 256]) {
+      for (let n = 0; n <= 80; n++) {
+        const key = randomBytes(bits / 8)
+        const iv = randomBytes(16)
+        const pt = randomBytes(n)
+        const c = createCipheriv(`aes-${bits}-cfb`, key, iv)
+        expect(Buffer.from(aesCfbViaCbc(key, iv, pt))).toEqual(Buffer.concat([c.update(pt), c.final()]))
+      }
     }
   })
 })
