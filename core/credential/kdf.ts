@@ -28,7 +28,21 @@ export const DIGEST_BYTES: Readonly<Record<HashAlg, number>> = Object.freeze({
 
 /** A label as hashed: its bytes followed by one 0x00 (unless it already ends in 0x00). */
 export function labelBytes(label: string | Uint8Array): Uint8Array {
-  const b = typeof label === 'string' ? utf8(label) : label
+  if (typeof label === 'string') {
+    // the protocol's labels are a handful of constants ("IDENTITY", "STORAGE", "INTEGRITY")
+    let b = stringLabels.get(label)
+    if (!b) {
+      b = terminated(utf8(label))
+      if (stringLabels.size < 64) stringLabels.set(label, b)
+    }
+    return b.slice()
+  }
+  return terminated(label)
+}
+
+const stringLabels = new Map<string, Uint8Array>()
+
+function terminated(b: Uint8Array): Uint8Array {
   if (b.length > 0 && b[b.length - 1] === 0) return b
   return concatBytes(b, new Uint8Array(1))
 }
