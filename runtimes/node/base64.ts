@@ -1,15 +1,29 @@
 import { Buffer } from 'node:buffer'
 
+const STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+const VALUE = new Int8Array(128).fill(-1)
+for (let i = 0; i < 64; i++) VALUE[STD.charCodeAt(i)] = i
+
 /**
- * Platform.decodeBase64 on Buffer (Node and Bun): native decoding, then a native re-encode that
- * must give back the same text, so exactly the canonical padded encodings are accepted (Buffer
- * alone skips whitespace, accepts base64url and missing padding). Small results are views into
- * Buffer's allocation pool (no ArrayBuffer of their own, which costs ~1 µs each on Node 20); core
- * always honours byteOffset and never reads outside a view. They come back as plain Uint8Arrays:
- * a Buffer's `slice` would alias where core expects a copy.
+ * Platform.decodeBase64 on Buffer (Node and Bun): native decoding, accepting exactly the
+ * canonical padded encodings. Buffer's decoder is forgiving (it skips characters outside the
+ * alphabet, stops at '=', takes base64url's '-' and '_'), so canonical form is checked around it:
+ * a length that is a multiple of 4, no '-' or '_', the exact decoded length (anything skipped or
+ * cut short shows there), and zero padding bits. test/runtimes/node/base64.test.ts holds this to
+ * core's strict decoder on random text. Small results are views into Buffer's allocation pool
+ * (no ArrayBuffer of their own, ~1 µs each on Node 20); core honours byteOffset and never reads
+ * outside a view. They come back as plain Uint8Arrays: a Buffer's `slice` would alias.
  */
 export function decodeBase64Canonical(text: string): Uint8Array | undefined {
+  const n = text.length
+  if (n % 4 !== 0 || text.indexOf('-') !== -1 || text.indexOf('_') !== -1) return undefined
+  const pad = n === 0 ? 0 : text.charCodeAt(n - 1) !== 0x3d ? 0 : text.charCodeAt(n - 2) === 0x3d ? 2 : 1
   const out = Buffer.from(text, 'base64')
-  if (out.toString('base64') !== text) return undefined
+  if (out.length !== (n / 4) * 3 - pad) return undefined
+  if (pad !== 0) {
+    // the last data character carries unused low bits: 4 of them before "==", 2 before "="
+    const v = VALUE[text.charCodeAt(n - pad - 1)] ?? -1
+    if (v < 0 || (v & (pad === 2 ? 0x0f : 0x03)) !== 0) return undefined
+  }
   return new Uint8Array(out.buffer, out.byteOffset, out.length)
 }

@@ -25,6 +25,19 @@ describe('Node base64 fast path (Platform.decodeBase64)', () => {
     for (const t of ['Zg', 'Zh==', 'Zg==\n', ' Zg==', 'Zm9v-_==', 'Zm9v/+==', 'Zg=', 'Zg===', '====']) expect(decodeBase64Canonical(t), t).toEqual(core(t))
   })
 
+  it('agrees with core on canonical encodings bent by one character: replaced, inserted or deleted', () => {
+    const odd = fc.constantFrom(...'AZaz09+/=-_ \n\t\r\0é\u0100\u{1F600}.*'.split(''), ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'.split(''))
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(), odd, fc.constantFrom('replace', 'insert', 'delete'), (b, at, ch, how) => {
+        const good = toBase64(b)
+        const i = good.length === 0 ? 0 : at % good.length
+        const t = how === 'replace' ? good.slice(0, i) + ch + good.slice(i + 1) : how === 'insert' ? good.slice(0, i) + ch + good.slice(i) : good.slice(0, i) + good.slice(i + 1)
+        expect(decodeBase64Canonical(t)).toEqual(core(t))
+      }),
+      { numRuns: 50_000 },
+    )
+  })
+
   it('decodes every canonical encoding of random bytes into a plain Uint8Array view of exactly those bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 3000 }), (b) => {
