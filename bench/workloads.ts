@@ -70,16 +70,21 @@ export async function buildWorkloads(base: Platform): Promise<{ workloads: Attes
     ['tpm_devid RSA DevID + AK, P-256 EK (ECDH MakeCredential)', { ...rsa, EKCert: vectorB64('tpm-a/ek-p256.crt.der'), EKPub: vectorB64('tpm-a/ek-p256.tpmt') }],
   ]
   const workloads: AttestationWorkload[] = []
-  for (const [name, evidence] of sets) {
-    const platform = fixedRandom(base)
-    const v = createAttestationVerifier({ policies, platform, sessions: createMemorySessionStore({ now: () => platform.now() }) })
-    const started = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
-    const ch = started.challenges.tpm_devid as Record<string, unknown>
-    const ev = evidence as Record<string, string>
-    const answer = await agent.answer(ch, { devIdPub: ev.DevIDPub!, akPub: ev.AKPub!, ekPub: ev.EKPub!, binding })
-    const verdict = await v.answer(started.sessionId, { tpm_devid: answer }, { binding })
-    if (!verdict.ok) throw new Error(`${name}: the precomputed answer does not verify`)
-    workloads.push({ name, evidence, policies, answers: { tpm_devid: answer }, binding })
+  try {
+    for (const [name, evidence] of sets) {
+      const platform = fixedRandom(base)
+      const v = createAttestationVerifier({ policies, platform, sessions: createMemorySessionStore({ now: () => platform.now() }) })
+      const started = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
+      const ch = started.challenges.tpm_devid as Record<string, unknown>
+      const ev = evidence as Record<string, string>
+      const answer = await agent.answer(ch, { devIdPub: ev.DevIDPub!, akPub: ev.AKPub!, ekPub: ev.EKPub!, binding })
+      const verdict = await v.answer(started.sessionId, { tpm_devid: answer }, { binding })
+      if (!verdict.ok) throw new Error(`${name}: the precomputed answer does not verify`)
+      workloads.push({ name, evidence, policies, answers: { tpm_devid: answer }, binding })
+    }
+  } catch (e) {
+    await agent.stop() // no swtpm daemon left behind when a runtime cannot build the work
+    throw e
   }
   return { workloads, stop: () => agent.stop() }
 }
