@@ -6,6 +6,7 @@ import { curveOf, TPM_ALG } from './constants.ts'
 import type { TPMT_PUBLIC } from './public.ts'
 
 function stripLeadingZeros(b: Uint8Array): Uint8Array {
+  if (b.length <= 1 || b[0] !== 0) return b // the usual case: no view to make
   let i = 0
   while (i < b.length - 1 && b[i] === 0) i++
   return b.subarray(i)
