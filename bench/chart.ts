@@ -1,6 +1,7 @@
 // A hand-written SVG bar chart: per work item and runtime, throughput of vouch (fast provider,
 // cached intermediates, Web Crypto only) and of the pkijs baseline as a share of that runtime's
 // native floor, from every bench/out/results-<runtime>.json present.
+import { pairedRatio } from './harness.ts'
 import type { Row } from './run.ts'
 
 export interface RunResult {
@@ -11,10 +12,10 @@ export interface RunResult {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
 
 const SERIES: [string, string, (r: Row) => number | undefined][] = [
-  ['vouch (fast provider)', '#2b6cb0', (r) => r.vouch.opsPerSec / r.floor.opsPerSec],
-  ['vouch, cached intermediates', '#38a169', (r) => (r.vouchCached && r.floorCached ? r.vouchCached.opsPerSec / r.floorCached.opsPerSec : undefined)],
-  ['vouch, Web Crypto only (16 in flight)', '#d69e2e', (r) => r.edge.opsPerSec / r.floor.opsPerSec],
-  ['pkijs baseline', '#c53030', (r) => (r.baseline ? r.baseline.opsPerSec / r.floor.opsPerSec : undefined)],
+  ['vouch (fast provider)', '#2b6cb0', (r) => pairedRatio(r.vouch, r.floor)],
+  ['vouch, cached intermediates', '#38a169', (r) => (r.vouchCached && r.floorCached ? pairedRatio(r.vouchCached, r.floorCached) : undefined)],
+  ['vouch, Web Crypto only (16 in flight)', '#d69e2e', (r) => pairedRatio(r.edge, r.floor)],
+  ['pkijs baseline', '#c53030', (r) => (r.baseline ? pairedRatio(r.baseline, r.floor) : undefined)],
 ]
 
 export function renderChart(runs: readonly RunResult[]): string {

@@ -11,6 +11,8 @@ export interface Measurement {
   cpuUsPerOp: number
   /** median wall microseconds per op at this concurrency (1e6 / opsPerSec * concurrency) */
   latencyUs: number
+  /** ops/s of each window, in order (with measureInterleaved: one per round) */
+  samples: number[]
 }
 
 export interface MeasureOptions {
@@ -53,6 +55,10 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
     rates.push((w.ops / w.wallMs) * 1000)
     cpus.push(w.cpuUs / Math.max(1, w.ops))
   }
+  return summarize(name, concurrency, rates, cpus)
+}
+
+function summarize(name: string, concurrency: number, rates: number[], cpus: number[]): Measurement {
   const opsPerSec = median(rates)
   return {
     name,
@@ -61,7 +67,40 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
     spread: [Math.min(...rates), Math.max(...rates)],
     cpuUsPerOp: median(cpus),
     latencyUs: (1e6 / opsPerSec) * concurrency,
+    samples: rates,
   }
+}
+
+export interface Contender {
+  readonly name: string
+  readonly fn: () => unknown
+  readonly concurrency?: number
+}
+
+/**
+ * Measures several contenders in rounds: each round gives every contender one window, in turn,
+ * so all of them see the same machine (a shared, noisy host drifts by tens of percent within
+ * seconds). Compare them with {@link pairedRatio}, the median of the per-round ratios.
+ */
+export async function measureInterleaved(contenders: readonly Contender[], options: { rounds?: number; sampleMs?: number; warmupMs?: number } = {}): Promise<Measurement[]> {
+  const { rounds = Number(process.env.ROUNDS ?? 7), sampleMs = Number(process.env.SAMPLE_MS ?? 250), warmupMs = 100 } = options
+  for (const c of contenders) await window(c.fn, c.concurrency ?? 1, warmupMs)
+  const rates = contenders.map(() => [] as number[])
+  const cpus = contenders.map(() => [] as number[])
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const w = await window(contenders[i]!.fn, contenders[i]!.concurrency ?? 1, sampleMs)
+      rates[i]!.push((w.ops / w.wallMs) * 1000)
+      cpus[i]!.push(w.cpuUs / Math.max(1, w.ops))
+    }
+  }
+  return contenders.map((c, i) => summarize(c.name, c.concurrency ?? 1, rates[i]!, cpus[i]!))
+}
+
+/** a / b as the median of per-round ratios (both from one measureInterleaved call). */
+export function pairedRatio(a: Measurement, b: Measurement): number {
+  if (a.samples.length !== b.samples.length) return a.opsPerSec / b.opsPerSec
+  return median(a.samples.map((x, i) => x / b.samples[i]!))
 }
 
 export function runtimeName(): string {

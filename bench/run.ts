@@ -1,6 +1,8 @@
 // `npm run bench`: attestation throughput of vouch against the native floor (node:crypto on
-// pre-decoded keys) and a pkijs baseline, all in one process and one run, so the ratios hold on a
-// noisy machine. Writes bench/out/results.json and bench/out/chart.svg; prints a table.
+// pre-decoded keys) and a pkijs baseline, all in one process and one run. The contenders of a row
+// are measured in interleaved rounds and compared by the median of per-round ratios, so the
+// ratios hold on a noisy shared machine. Writes bench/out/results-<runtime>.json, a table per
+// runtime and bench/out/chart.svg (every runtime measured so far); prints a table.
 import { constants, createPublicKey, verify } from 'node:crypto'
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
@@ -26,7 +28,7 @@ import { createNodePlatform, loadKernels } from '../runtimes/node/index.ts'
 import { bundleJson, makeJwtAuthority, mintJwtSvid, TestCa, toPemChain } from '../test/support/spiffe-ca.ts'
 import { baselineFor } from './baseline.ts'
 import { floorFor } from './floor.ts'
-import { measure, runtimeName, type Measurement } from './harness.ts'
+import { measureInterleaved, pairedRatio, runtimeName, type Contender, type Measurement } from './harness.ts'
 import { renderChart, type RunResult } from './chart.ts'
 import { attestOnce, buildWorkloads } from './workloads.ts'
 
@@ -42,7 +44,6 @@ export interface Row {
 
 const log = (s: string) => process.stderr.write(s + '\n')
 const quick = process.argv.includes('--quick')
-const opts = quick ? { sampleMs: 40, samples: 2, warmupMs: 20 } : {}
 
 const kernels = await loadKernels()
 const node: Platform = createNodePlatform({ kernels })
@@ -51,21 +52,32 @@ const edge: Platform = withPlatform({ crypto: createWebCryptoProvider(globalThis
 log(`vouch bench on ${runtimeName()}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; provider ${node.crypto.name}, kernels ${kernels.kind}, base64 ${node.decodeBase64 ? 'Buffer' : 'core'}; edge path ${edge.crypto.name}`)
 
 const rows: Row[] = []
-const m = (name: string, fn: () => unknown, concurrency = 1) => measure(name, fn, { ...opts, concurrency })
+type Slot = Exclude<keyof Row, 'item'>
+const pctOf = (a: Measurement | undefined, b: Measurement | undefined) => (a && b ? `${Math.round(pairedRatio(a, b) * 100)}%` : '-')
+
+/** Measures one row's contenders in interleaved rounds; prints its ratios as it completes. */
+async function measureRow(item: string, contenders: Partial<Record<Slot, Contender>>): Promise<void> {
+  log(`  ${item} ...`)
+  const slots = Object.keys(contenders) as Slot[]
+  const ms = await measureInterleaved(slots.map((k) => contenders[k]!), quick ? { rounds: 2, sampleMs: 40, warmupMs: 20 } : {})
+  const row = { item } as Row
+  slots.forEach((k, i) => Object.assign(row, { [k]: ms[i] }))
+  rows.push(row)
+  log(`    vouch ${pctOf(row.vouch, row.floor)} of the floor; cached ${pctOf(row.vouchCached, row.floorCached)} of the cached floor; Web Crypto only ${pctOf(row.edge, row.floor)}${row.baseline ? `; ${Math.round(pairedRatio(row.vouchCached ?? row.vouch, row.baseline))}x the pkijs baseline` : ''}`)
+}
+const c = (name: string, fn: () => unknown, concurrency = 1): Contender => ({ name, fn, concurrency })
 
 const { workloads, stop } = await buildWorkloads(node)
 try {
   for (const w of workloads) {
-    log(`  ${w.name} ...`)
     const floor = floorFor(w)
-    rows.push({
-      item: w.name,
-      floor: await m('floor', floor.full),
-      floorCached: await m('floor, cached intermediates', floor.cachedIntermediates),
-      baseline: await measure('pkijs baseline', baselineFor(w), quick ? opts : { sampleMs: 600, samples: 3 }),
-      vouch: await m('vouch node:crypto', attestOnce(w, node)),
-      vouchCached: await m('vouch node:crypto, cached intermediates', attestOnce(w, nodeCached)),
-      edge: await m('vouch Web Crypto only, 16 in flight', attestOnce(w, edge), 16),
+    await measureRow(w.name, {
+      floor: c('floor', floor.full),
+      floorCached: c('floor, cached intermediates', floor.cachedIntermediates),
+      baseline: c('pkijs baseline', baselineFor(w)),
+      vouch: c('vouch', attestOnce(w, node)),
+      vouchCached: c('vouch, cached intermediates', attestOnce(w, nodeCached)),
+      edge: c('vouch Web Crypto only, 16 in flight', attestOnce(w, edge), 16),
     })
   }
 } finally {
@@ -74,7 +86,7 @@ try {
 
 // TPM2_Quote: a real GCE vTPM quote over 24 PCRs
 {
-  log('  quote ...')
+
   const dir = 'test/vectors/real-tpm/google-go-tpm-tools/derived/gce-cos-85-nonce9009/'
   const f = (p: string) => new Uint8Array(readFileSync(join(dir, p)))
   const pcrs = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')).quotes.sha256.pcrs as Record<string, string>
@@ -91,20 +103,19 @@ try {
   const sig = parseTpmtSignature(sigRaw) as { sig: Uint8Array }
   const concat = Buffer.concat(values)
   const { createHash } = await import('node:crypto')
-  rows.push({
-    item: 'TPM2_Quote (GCE vTPM, 24 PCRs)',
-    floor: await m('floor', () => {
+  await measureRow('TPM2_Quote (GCE vTPM, 24 PCRs)', {
+    floor: c('floor', () => {
       if (!verify('sha256', attestRaw, { key, padding: constants.RSA_PKCS1_PADDING }, sig.sig)) throw new Error('floor')
       createHash('sha256').update(concat).digest()
     }),
-    vouch: await m('vouch node:crypto', quote(node)),
-    edge: await m('vouch Web Crypto only, 16 in flight', quote(edge), 16),
+    vouch: c('vouch', quote(node)),
+    edge: c('vouch Web Crypto only, 16 in flight', quote(edge), 16),
   })
 }
 
 // X.509-SVID (P-256 leaf + intermediate) and JWT-SVID (ES256)
 {
-  log('  SVIDs ...')
+
   const root = TestCa.root('bench.test', 'p256')
   const ca = root.childCa('bench.test')
   const svid = ca.issue('spiffe://bench.test/workload')
@@ -115,17 +126,16 @@ try {
   const interKey = createPublicKey({ key: Buffer.from(inter.spki), format: 'der', type: 'spki' })
   const rootKey = createPublicKey({ key: Buffer.from(parseCertificate(root.cert.der).spki), format: 'der', type: 'spki' })
   const x509 = (platform: Platform) => () => verifyX509Svid(chainPem, bundles, { platform })
-  rows.push({
-    item: 'X.509-SVID (P-256 leaf + intermediate)',
-    floor: await m('floor', () => {
+  await measureRow('X.509-SVID (P-256 leaf + intermediate)', {
+    floor: c('floor', () => {
       if (!verify('sha256', leaf.tbsRaw, interKey, leaf.signature) || !verify('sha256', inter.tbsRaw, rootKey, inter.signature)) throw new Error('floor')
     }),
-    floorCached: await m('floor, cached intermediate', () => {
+    floorCached: c('floor, cached intermediate', () => {
       if (!verify('sha256', leaf.tbsRaw, interKey, leaf.signature)) throw new Error('floor')
     }),
-    vouch: await m('vouch node:crypto', x509(node)),
-    vouchCached: await m('vouch node:crypto, cached intermediate', x509(nodeCached)),
-    edge: await m('vouch Web Crypto only, 16 in flight', x509(edge), 16),
+    vouch: c('vouch', x509(node)),
+    vouchCached: c('vouch, cached intermediate', x509(nodeCached)),
+    edge: c('vouch Web Crypto only, 16 in flight', x509(edge), 16),
   })
 
   const authority = await makeJwtAuthority('ES256', 'k1')
@@ -135,21 +145,20 @@ try {
   const jwk = createPublicKey({ key: authority.publicJwk as never, format: 'jwk' })
   const signed = Buffer.from(`${h}.${p}`)
   const sigBytes = Buffer.from(s!, 'base64url')
-  rows.push({
-    item: 'JWT-SVID (ES256)',
-    floor: await m('floor', () => {
+  await measureRow('JWT-SVID (ES256)', {
+    floor: c('floor', () => {
       JSON.parse(Buffer.from(p!, 'base64url').toString())
       if (!verify('sha256', signed, { key: jwk, dsaEncoding: 'ieee-p1363' }, sigBytes)) throw new Error('floor')
     }),
-    vouch: await m('vouch (jose, Web Crypto)', () => verifyJwtSvid(token, jwtBundles, { audience: 'bench', platform: node })),
-    edge: await m('vouch Web Crypto only, 16 in flight', () => verifyJwtSvid(token, jwtBundles, { audience: 'bench', platform: edge }), 16),
+    vouch: c('vouch (jose, Web Crypto)', () => verifyJwtSvid(token, jwtBundles, { audience: 'bench', platform: node })),
+    edge: c('vouch Web Crypto only, 16 in flight', () => verifyJwtSvid(token, jwtBundles, { audience: 'bench', platform: edge }), 16),
   })
 }
 
 // ------------------------------------------------------------------ report
 const fmt = (x: Measurement | undefined) => (x ? `${Math.round(x.opsPerSec).toLocaleString('en-US')}/s` : '-')
-const pct = (a: Measurement | undefined, b: Measurement | undefined) => (a && b ? `${Math.round((a.opsPerSec / b.opsPerSec) * 100)}%` : '-')
-const times = (a: Measurement | undefined, b: Measurement | undefined) => (a && b ? `${(a.opsPerSec / b.opsPerSec).toFixed(0)}x` : '-')
+const pct = pctOf
+const times = (a: Measurement | undefined, b: Measurement | undefined) => (a && b ? `${pairedRatio(a, b).toFixed(0)}x` : '-')
 const lines = [
   `| work | floor | vouch | vouch / floor | floor (cached int.) | vouch (cached int.) | cached / cached floor | pkijs baseline | vouch (cached) / baseline | Web Crypto only, 16 in flight | edge / floor |`,
   `|---|---|---|---|---|---|---|---|---|---|---|`,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { renderChart, type RunResult } from '../../bench/chart.ts'
 import type { Measurement } from '../../bench/harness.ts'
 
-const m = (opsPerSec: number): Measurement => ({ name: 'x', concurrency: 1, opsPerSec, spread: [opsPerSec, opsPerSec], cpuUsPerOp: 1, latencyUs: 1e6 / opsPerSec })
+const m = (opsPerSec: number): Measurement => ({ name: 'x', concurrency: 1, opsPerSec, spread: [opsPerSec, opsPerSec], cpuUsPerOp: 1, latencyUs: 1e6 / opsPerSec, samples: [opsPerSec] })
 
 describe('bench chart', () => {
   it('draws a group per work item with a bar set per runtime, each bar a share of that runtime\'s floor', () => {
