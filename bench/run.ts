@@ -31,6 +31,7 @@ import { floorFor } from './floor.ts'
 import { measureInterleaved, pairedRatio, runtimeName, type Contender, type Measurement } from './harness.ts'
 import { renderChart, type RunResult } from './chart.ts'
 import { attestOnce, buildWorkloads } from './workloads.ts'
+import { measureHttp, type HttpBenchResult } from './http-bench.ts'
 
 export interface Row {
   item: string
@@ -155,6 +156,16 @@ try {
   })
 }
 
+// HTTP end to end (Node: the server child runs on Node with tsx)
+let http: HttpBenchResult | undefined
+if (runtimeName().startsWith('node') && !process.argv.includes('--no-http')) {
+  log('  HTTP end to end (one server process, two round trips per attestation) ...')
+  http = await measureHttp(quick ? { rounds: 2, sampleMs: 150, latencyMs: 300 } : {})
+  const verifierOnly = rows[0]?.vouchCached
+  log(`    ${Math.round(http.http.opsPerSec)}/s over HTTP, ${Math.round(http.inProcess.opsPerSec)}/s through the same app in process: ${Math.round(http.ratio * 100)}%` +
+    (verifierOnly ? `; the verifier alone (cached) did ${Math.round(verifierOnly.opsPerSec)}/s` : ''))
+}
+
 // ------------------------------------------------------------------ report
 const fmt = (x: Measurement | undefined) => (x ? `${Math.round(x.opsPerSec).toLocaleString('en-US')}/s` : '-')
 const pct = pctOf
@@ -164,12 +175,19 @@ const lines = [
   `|---|---|---|---|---|---|---|---|---|---|---|`,
   ...rows.map((r) => `| ${r.item} | ${fmt(r.floor)} | ${fmt(r.vouch)} | ${pct(r.vouch, r.floor)} | ${fmt(r.floorCached)} | ${fmt(r.vouchCached)} | ${pct(r.vouchCached, r.floorCached)} | ${fmt(r.baseline)} | ${times(r.vouchCached, r.baseline)} | ${fmt(r.edge)} | ${pct(r.edge, r.floor)} |`),
 ]
+if (http) {
+  lines.push('', '| HTTP end to end, all-RSA tpm_devid, one server process | attestations/s | share of the same app in process | p50 | p95 | p99 |', '|---|---|---|---|---|---|')
+  const ms = (x: number) => `${x.toFixed(1)} ms`
+  for (const l of http.latency) {
+    lines.push(`| ${l.concurrency} in flight | ${l.concurrency === http.http.concurrency ? `${Math.round(http.http.opsPerSec).toLocaleString('en-US')}/s (in process: ${Math.round(http.inProcess.opsPerSec).toLocaleString('en-US')}/s)` : `${Math.round((1000 / l.p50Ms) * l.concurrency)}/s (from p50)`} | ${l.concurrency === http.http.concurrency ? `${Math.round(http.ratio * 100)}%` : '-'} | ${ms(l.p50Ms)} | ${ms(l.p95Ms)} | ${ms(l.p99Ms)} |`)
+  }
+}
 console.log(lines.join('\n'))
 const meta = { runtime: runtimeName(), cpu: cpus()[0]?.model, cores: cpus().length, date: new Date().toISOString(), provider: node.crypto.name, kernels: kernels.kind, edgeProvider: edge.crypto.name, quick }
 // one results file per runtime; the chart draws every runtime measured so far
 const runtime = runtimeName().split(' ')[0]!
 mkdirSync('bench/out', { recursive: true })
-writeFileSync(`bench/out/results-${runtime}.json`, JSON.stringify({ meta, rows }, null, 1))
+writeFileSync(`bench/out/results-${runtime}.json`, JSON.stringify({ meta, rows, ...(http ? { http } : {}) }, null, 1))
 writeFileSync(`bench/out/table-${runtime}.md`, `${JSON.stringify(meta)}\n\n${lines.join('\n')}\n`)
 const runs: RunResult[] = readdirSync('bench/out')
   .filter((f) => /^results-\w+\.json$/.test(f))

@@ -44,7 +44,7 @@ ${(text('ek-ca/swtpm-localca-rootca-cert.pem') + text('ek-ca/issuercert.pem')).r
 }
 
 /** Randomness that repeats: the same nonce, secret and seed every attestation. */
-function fixedRandom(platform: Platform): Platform {
+export function fixedRandom(platform: Platform): Platform {
   let n = 0
   return withPlatform({
     crypto: {

@@ -2,6 +2,8 @@ import { jsKernels } from '../../core/kernels/js.ts'
 import type { Kernels } from '../../core/kernels/types.ts'
 import type { Platform } from '../../core/platform.ts'
 import { loadWasmKernels } from '../../wasm/load.ts'
+import { createCertificateCache } from '../../core/x509/certificate-cache.ts'
+import { createVerifiedSignatureCache } from '../../core/x509/verified-cache.ts'
 import { decodeBase64Canonical } from './base64.ts'
 import { createNodeCryptoProvider } from './crypto-provider.ts'
 
@@ -29,4 +31,12 @@ export function loadKernels(): Promise<Kernels> {
 /** createNodePlatform with the WASM kernels (falls back to the JS twin). */
 export async function loadNodePlatform(overrides: Partial<Platform> = {}): Promise<Platform> {
   return createNodePlatform({ kernels: await loadKernels(), ...overrides })
+}
+
+/**
+ * What a long-running server wants: loadNodePlatform plus the bounded caches for CA certificates
+ * agents send with every attestation (parsed once, signatures verified once; leaves always).
+ */
+export async function loadServerPlatform(overrides: Partial<Platform> = {}): Promise<Platform> {
+  return loadNodePlatform({ verifiedSignatures: createVerifiedSignatureCache(), certificates: createCertificateCache(), ...overrides })
 }

@@ -3,6 +3,9 @@
  *   bun server/entry/bun.ts --config FILE
  */
 import { createBunPlatform } from '../../runtimes/bun/index.ts'
+import { loadKernels } from '../../runtimes/node/index.ts'
+import { createCertificateCache } from '../../core/x509/certificate-cache.ts'
+import { createVerifiedSignatureCache } from '../../core/x509/verified-cache.ts'
 import type { ServerConfig } from '../config.ts'
 import { bootstrap, loadConfigFile } from './bootstrap.ts'
 import { openSqliteBun } from './sqlite-bun.ts'
@@ -12,7 +15,9 @@ declare const Bun: {
 }
 
 export async function startBunServer(config: ServerConfig): Promise<{ url: string; stop(): void }> {
-  const b = await bootstrap(config, { platform: createBunPlatform(), openDatabase: openSqliteBun })
+  // WASM kernels and the bounded CA-certificate caches, as on Node (runtimes/node loadServerPlatform)
+  const platform = createBunPlatform({ kernels: await loadKernels(), verifiedSignatures: createVerifiedSignatureCache(), certificates: createCertificateCache() })
+  const b = await bootstrap(config, { platform, openDatabase: openSqliteBun })
   const server = Bun.serve({
     fetch: b.app.fetch,
     hostname: config.host,

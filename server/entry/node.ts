@@ -2,7 +2,7 @@
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
-import { createNodePlatform } from '../../runtimes/node/index.ts'
+import { loadServerPlatform } from '../../runtimes/node/index.ts'
 import type { ServerConfig } from '../config.ts'
 import { bootstrap, type Bootstrapped, type BootstrapDeps } from './bootstrap.ts'
 import { openSqliteWasm } from './sqlite-wasm.ts'
@@ -14,7 +14,7 @@ export interface RunningServer {
 }
 
 export async function startNodeServer(config: ServerConfig, deps: Partial<BootstrapDeps> = {}): Promise<RunningServer> {
-  const b = await bootstrap(config, { platform: deps.platform ?? createNodePlatform(), openDatabase: deps.openDatabase ?? openSqliteWasm, ...(deps.write ? { write: deps.write } : {}) })
+  const b = await bootstrap(config, { platform: deps.platform ?? (await loadServerPlatform()), openDatabase: deps.openDatabase ?? openSqliteWasm, ...(deps.write ? { write: deps.write } : {}) })
   const listening = new Promise<ServerType>((resolve) => {
     const s: ServerType = serve(
       {

@@ -1,8 +1,9 @@
 /**
  * The agent registry: one row per SPIFFE ID with the attestor type, the attributes of its latest
  * attestation, first/last attestation times, an attestation count, the latest SVID's serial and
- * expiry, and the banned flag. Every write is one statement (SQLite makes each atomic and durable
- * with synchronous=FULL), so a crash mid-attestation leaves either the old row or the new one.
+ * expiry, and the banned flag. Every write is one statement or one transaction (SQLite makes each
+ * atomic and durable with synchronous=FULL), so a crash mid-attestation leaves either the old row
+ * or the new one. The server commits attestation records in batches (commitAttestation).
  */
 import type { SqlDatabase, SqlValue } from './sql.ts'
 
@@ -74,6 +75,40 @@ export class AgentRegistry {
 
   isBanned(spiffeId: string): boolean {
     return this.get(spiffeId)?.banned === true
+  }
+
+  private queue: { record: AttestationRecord; done: (error?: unknown) => void }[] = []
+
+  /**
+   * Records a successful attestation and resolves once it is committed. Records that arrive
+   * while a commit is pending share it: one transaction (one set of fsyncs with
+   * synchronous=FULL) per batch, not per attestation, and still nothing is acknowledged before
+   * it is durable. A failed batch is rolled back and every caller in it rejected.
+   */
+  commitAttestation(a: AttestationRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ record: a, done: (error) => (error === undefined ? resolve() : reject(error)) })
+      if (this.queue.length === 1) setTimeout(() => this.flush(), 0)
+    })
+  }
+
+  private flush(): void {
+    const batch = this.queue
+    this.queue = []
+    try {
+      this.db.exec('BEGIN IMMEDIATE')
+      try {
+        for (const b of batch) this.recordAttestation(b.record)
+        this.db.exec('COMMIT')
+      } catch (e) {
+        this.db.exec('ROLLBACK')
+        throw e
+      }
+    } catch (e) {
+      for (const b of batch) b.done(e)
+      return
+    }
+    for (const b of batch) b.done()
   }
 
   /** Records a successful attestation (insert, or update keeping first time and banned flag). */

@@ -120,7 +120,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
       if (o.registry.isBanned(spiffeId)) throw new AttestationError('ERR_AGENT_BANNED', AGENT_BANNED_MESSAGE, { detail: { spiffeId } })
       const now = o.platform.now()
       const svid = spki ? await o.ca.issueSvid(spki, spiffeId, o.svidTtlMs) : undefined
-      o.registry.recordAttestation({
+      await o.registry.commitAttestation({
         spiffeId,
         attestorType: verdict.attestorTypes.join('+'),
         attributes: verdict.attributes,

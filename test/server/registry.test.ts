@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { openSqliteWasm } from '../../server/entry/sqlite-wasm.ts'
 import { AgentRegistry } from '../../server/registry/registry.ts'
+import type { SqlDatabase } from '../../server/registry/sql.ts'
 
 describe('agent registry on node-sqlite3-wasm', () => {
   it('records attestations (first kept, last and count updated), bans, and survives reopening the file', () => {
@@ -55,3 +56,52 @@ describe('node-sqlite3-wasm lock directory', () => {
     r2.close()
   })
 })
+
+describe('agent registry group commit', () => {
+  const open = () => {
+    const db = openSqliteWasm(join(mkdtempSync(join(tmpdir(), 'vouch-reg-')), 'agents.db'))
+    const log: string[] = []
+    let failOn: string | undefined
+    const counting: SqlDatabase = {
+      ...db,
+      exec: (sql) => {
+        log.push(sql.trim().split(/\s+/)[0]!)
+        db.exec(sql)
+      },
+      run: (sql, params) => {
+        if (failOn && params?.[0] === failOn) throw new Error('disk full')
+        db.run(sql, params)
+      },
+    }
+    return { registry: new AgentRegistry(counting), log, failOn: (id: string) => (failOn = id) }
+  }
+  const rec = (id: string, at: number) => ({ spiffeId: id, attestorType: 'tpm_devid', attributes: {}, at })
+
+  it('records that arrive together share one transaction, and each resolves only after COMMIT', async () => {
+    const { registry, log } = open()
+    log.length = 0
+    let resolved = 0
+    const all = Promise.all([1, 2, 3, 4, 5].map((i) => registry.commitAttestation(rec(`spiffe://td/${i}`, i)).then(() => resolved++)))
+    expect(resolved).toBe(0)
+    expect(registry.list()).toHaveLength(0) // nothing written before the batch commits
+    await all
+    expect(log).toEqual(['BEGIN', 'COMMIT'])
+    expect(registry.list().map((a) => a.spiffeId)).toEqual([1, 2, 3, 4, 5].map((i) => `spiffe://td/${i}`))
+    await registry.commitAttestation(rec('spiffe://td/1', 9))
+    expect(log).toEqual(['BEGIN', 'COMMIT', 'BEGIN', 'COMMIT'])
+    expect(registry.get('spiffe://td/1')?.attestations).toBe(2)
+  })
+
+  it('a failing record rolls back its whole batch and rejects every caller in it; the next batch is unaffected', async () => {
+    const { registry, log, failOn } = open()
+    failOn('spiffe://td/bad')
+    log.length = 0
+    const results = await Promise.allSettled([registry.commitAttestation(rec('spiffe://td/a', 1)), registry.commitAttestation(rec('spiffe://td/bad', 1))])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+    expect(log).toEqual(['BEGIN', 'ROLLBACK'])
+    expect(registry.list()).toHaveLength(0)
+    await registry.commitAttestation(rec('spiffe://td/a', 2))
+    expect(registry.get('spiffe://td/a')?.lastAttestedAt).toBe(2)
+  })
+})
+

@@ -1,0 +1,167 @@
+// HTTP end to end: a whole tpm_devid attestation as an agent makes it, two round trips
+// (POST /v1/attest, then POST /v1/attest/:id/answer with a public key to certify) against ONE
+// server process (bench/http-server.ts), from this process over keep-alive fetch. Compared, in
+// interleaved rounds, with the same server work without sockets: the same app, bootstrapped the
+// same way in this process, driven through app.request(). Latency percentiles are per attestation
+// (both round trips), at 1 and at 16 in flight. Every response is checked: a refused attestation
+// stops the benchmark, so only correct work is timed.
+import { spawn } from 'node:child_process'
+import { createHash, generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { Hono } from 'hono'
+import { loadServerPlatform } from '../runtimes/node/index.ts'
+import { bootstrap } from '../server/entry/bootstrap.ts'
+import { parseServerConfig } from '../server/config.ts'
+import { openSqliteWasm } from '../server/entry/sqlite-wasm.ts'
+import { LiveAgent, evidenceSet } from '../test/core/attestation/live-agent.ts'
+import { policyDocument } from '../test/e2e/setup.ts'
+import { measureInterleaved, pairedRatio, type Measurement } from './harness.ts'
+import { fixedRandom } from './workloads.ts'
+
+const ROOT = resolve(import.meta.dirname, '..')
+
+export interface Percentiles {
+  readonly concurrency: number
+  readonly attestations: number
+  readonly p50Ms: number
+  readonly p95Ms: number
+  readonly p99Ms: number
+}
+
+export interface HttpBenchResult {
+  /** attestations/s over HTTP and through app.request() in this process, 16 in flight */
+  readonly http: Measurement
+  readonly inProcess: Measurement
+  /** http / inProcess, median of per-round ratios */
+  readonly ratio: number
+  readonly latency: readonly Percentiles[]
+}
+
+export interface HttpBenchOptions {
+  readonly concurrency?: number
+  readonly rounds?: number
+  readonly sampleMs?: number
+  /** how long each latency run lasts */
+  readonly latencyMs?: number
+}
+
+export type Send = (path: string, body: unknown) => Promise<{ status: number; body: Record<string, unknown> }>
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+/** One attestation (two round trips); throws unless the server answers 200 with verdict ok. */
+export function attestation(send: Send, evidence: unknown, answerBody: unknown): () => Promise<void> {
+  return async () => {
+    const start = await send('/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
+    if (start.status !== 200) throw new Error(`http bench: start answered ${start.status} ${JSON.stringify(start.body)}`)
+    const answer = await send(`/v1/attest/${start.body.sessionId as string}/answer`, answerBody)
+    if (answer.status !== 200 || answer.body.verdict !== 'ok') throw new Error(`http bench: answer ${answer.status} ${JSON.stringify(answer.body)}`)
+  }
+}
+
+async function latencies(fn: () => Promise<void>, concurrency: number, ms: number): Promise<Percentiles> {
+  const times: number[] = []
+  const deadline = performance.now() + ms
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < deadline) {
+      const t = performance.now()
+      await fn()
+      times.push(performance.now() - t)
+    }
+  }))
+  times.sort((a, b) => a - b)
+  return { concurrency, attestations: times.length, p50Ms: percentile(times, 50), p95Ms: percentile(times, 95), p99Ms: percentile(times, 99) }
+}
+
+/** The server config and policy (the e2e policy on the swtpm fixtures) in a fresh directory. */
+function writeConfig(dir: string): string {
+  const policy = join(dir, 'policy.json')
+  writeFileSync(policy, JSON.stringify(policyDocument()))
+  const config = join(dir, 'server.yaml')
+  writeFileSync(config, `trustDomain: example.org\nlisten: "127.0.0.1:0"\ndataDir: ${join(dir, 'data')}\npolicy: ${policy}\ntls: false\n`)
+  return config
+}
+
+function spawnServer(configPath: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/http-server.ts'), configPath], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } })
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()))
+  let out = ''
+  return new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`http bench: the server did not start: ${out}`)), 60_000)
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()))
+    proc.once('exit', (code) => reject(new Error(`http bench: the server exited (${code}): ${out}`)))
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /^\{"url":"([^"]+)"\}$/m.exec(out)
+      if (!m) return
+      clearTimeout(timer)
+      resolveUrl({
+        url: m[1]!,
+        stop: async () => {
+          if (proc.exitCode === null) proc.kill('SIGTERM')
+          await exited
+        },
+      })
+    })
+  })
+}
+
+export async function measureHttp(options: HttpBenchOptions = {}): Promise<HttpBenchResult> {
+  const concurrency = options.concurrency ?? 16
+  const dir = mkdtempSync(join(tmpdir(), 'vouch-http-bench-'))
+  const agent = await LiveAgent.start('tpm-a')
+  let server: { url: string; stop(): Promise<void> } | undefined
+  let local: { close(): void } | undefined
+  try {
+    const configPath = writeConfig(dir)
+    server = await spawnServer(configPath)
+    const base = server.url
+    const overHttp: Send = async (path, body) => {
+      const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+    }
+    // the same app in this process, its own data dir, the same fixed-random cached platform
+    const localDir = join(dir, 'local')
+    const localConfig = parseServerConfig(`trustDomain: example.org\nlisten: "127.0.0.1:0"\ndataDir: ${localDir}\npolicy: ${join(dir, 'policy.json')}\ntls: false\n`)
+    const b = await bootstrap(localConfig, { platform: fixedRandom(await loadServerPlatform()), openDatabase: openSqliteWasm, write: () => {} })
+    local = b
+    const app: Hono = b.app
+    const inProcess: Send = async (path, body) => {
+      const res = await app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+    }
+
+    // one real attestation answered by the fixture TPM; both servers' randomness repeats, so its
+    // answer is valid for every later session of either
+    const evidence = evidenceSet('tpm-a-devid-rsa') as Record<string, string>
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const spki = publicKey.export({ format: 'der', type: 'spki' })
+    const binding = new Uint8Array(createHash('sha256').update(spki).digest())
+    const start = await overHttp('/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
+    if (start.status !== 200) throw new Error(`http bench: start answered ${start.status} ${JSON.stringify(start.body)}`)
+    const challenge = (start.body.challenges as Record<string, Record<string, unknown>>).tpm_devid!
+    const answers = { tpm_devid: await agent.answer(challenge, { devIdPub: evidence.DevIDPub!, akPub: evidence.AKPub!, ekPub: evidence.EKPub!, binding }) }
+    const answerBody = { answers, publicKey: spki.toString('base64') }
+    const first = await overHttp(`/v1/attest/${start.body.sessionId as string}/answer`, answerBody)
+    if (first.status !== 200) throw new Error(`http bench: the live answer was refused: ${first.status} ${JSON.stringify(first.body)}`)
+
+    const viaHttp = attestation(overHttp, evidence, answerBody)
+    const viaApp = attestation(inProcess, evidence, answerBody)
+    const [http, inProc] = await measureInterleaved(
+      [{ name: 'HTTP, one server process', fn: viaHttp, concurrency }, { name: 'same app in process (app.request)', fn: viaApp, concurrency }],
+      { ...(options.rounds !== undefined ? { rounds: options.rounds } : {}), ...(options.sampleMs !== undefined ? { sampleMs: options.sampleMs } : {}) },
+    )
+    const latencyMs = options.latencyMs ?? 2000
+    const latency = [await latencies(viaHttp, 1, latencyMs), await latencies(viaHttp, concurrency, latencyMs)]
+    return { http: http!, inProcess: inProc!, ratio: pairedRatio(http!, inProc!), latency }
+  } finally {
+    local?.close()
+    await server?.stop()
+    await agent.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
