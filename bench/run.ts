@@ -151,7 +151,7 @@ try {
       JSON.parse(Buffer.from(p!, 'base64url').toString())
       if (!verify('sha256', signed, { key: jwk, dsaEncoding: 'ieee-p1363' }, sigBytes)) throw new Error('floor')
     }),
-    vouch: c('vouch (jose, Web Crypto)', () => verifyJwtSvid(token, jwtBundles, { audience: 'bench', platform: node })),
+    vouch: c('vouch', () => verifyJwtSvid(token, jwtBundles, { audience: 'bench', platform: node })),
     edge: c('vouch Web Crypto only, 16 in flight', () => verifyJwtSvid(token, jwtBundles, { audience: 'bench', platform: edge }), 16),
   })
 }

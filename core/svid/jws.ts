@@ -1,13 +1,17 @@
-import { compactVerify, errors, importJWK } from 'jose'
 import { SpiffeError } from '../errors.ts'
-import { fromBase64Url, fromUtf8 } from '../bytes/encoding.ts'
+import { fromBase64Url, fromUtf8, utf8 } from '../bytes/encoding.ts'
+import type { PublicKey, SignatureScheme } from '../crypto/provider.ts'
+import { defaultPlatform, type Platform } from '../platform.ts'
 import { isObject, parseStrictJson, typeName } from './json.ts'
-import type { PublicJwk } from './jwk.ts'
+import { jwkToPublicKey, type PublicJwk } from './jwk.ts'
 
 /**
  * The signature layer of JWT-SVID verification (JWT-SVID.md §1-2, §4; RFC 7515 compact form only):
- * shape, protected header, `alg` allow-list, key type against `alg`, then jose's compactVerify with
- * exactly that algorithm. Claims are not interpreted here (jwt-svid.ts does that).
+ * shape, protected header, `alg` allow-list, no `crit`/`b64`, key type against `alg`, RSA keys of
+ * at least 2048 bits, then the signature over `header.payload` through the platform's crypto
+ * provider (node:crypto on Node and Bun, Web Crypto elsewhere) with exactly that algorithm.
+ * Claims are not interpreted here (jwt-svid.ts does that). jose is the independent peer the
+ * tests hold this to (test/core/svid/wycheproof-jws.test.ts).
  */
 
 export const JWT_SVID_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512'] as const
@@ -83,39 +87,56 @@ export function checkKeyFitsAlg(jwk: PublicJwk, alg: JwtSvidAlgorithm, kid: stri
   }
 }
 
-const keyCache = new WeakMap<PublicJwk, Map<string, CryptoKey | Uint8Array>>()
+/** RFC 7518 §3.1: the scheme each allowed `alg` names (PSS salt = digest length, §3.5). */
+const SCHEMES: Readonly<Record<JwtSvidAlgorithm, SignatureScheme>> = {
+  RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+  RS384: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-384' },
+  RS512: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-512' },
+  PS256: { name: 'RSA-PSS', hash: 'SHA-256', saltLength: 32 },
+  PS384: { name: 'RSA-PSS', hash: 'SHA-384', saltLength: 48 },
+  PS512: { name: 'RSA-PSS', hash: 'SHA-512', saltLength: 64 },
+  ES256: { name: 'ECDSA', hash: 'SHA-256' },
+  ES384: { name: 'ECDSA', hash: 'SHA-384' },
+  ES512: { name: 'ECDSA', hash: 'SHA-512' },
+}
 
-async function importAuthority(jwk: PublicJwk, alg: JwtSvidAlgorithm): Promise<CryptoKey | Uint8Array> {
-  let byAlg = keyCache.get(jwk)
-  if (!byAlg) keyCache.set(jwk, (byAlg = new Map()))
-  let key = byAlg.get(alg)
+/** RFC 7518 §3.3 and §3.5: RSA keys for the RS and PS algorithms are at least 2048 bits (as jose enforces). */
+const MIN_RSA_BITS = 2048
+
+/** One PublicKey per authority JWK, so providers that cache imported keys per key object hit. */
+const keyCache = new WeakMap<PublicJwk, PublicKey>()
+
+function authorityKey(jwk: PublicJwk, kid: string): PublicKey {
+  let key = keyCache.get(jwk)
   if (!key) {
-    // Key material only. `use: "jwt-svid"` was interpreted by the bundle parser (only jwt-svid
-    // entries become JWT authorities); jose would refuse it, accepting only an absent use or "sig".
-    const material = jwk.kty === 'EC' ? { kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y } : { kty: 'RSA', n: jwk.n, e: jwk.e }
-    key = await importJWK(material, alg)
-    byAlg.set(alg, key)
+    key = jwkToPublicKey(jwk)
+    if (key.kty === 'RSA') {
+      let i = 0
+      while (i < key.n.length && key.n[i] === 0) i++
+      const bits = (key.n.length - i) * 8 - (i < key.n.length ? Math.clz32(key.n[i]!) - 24 : 0)
+      if (bits < MIN_RSA_BITS) {
+        throw jwtInvalid(`authority "${kid}" is an RSA key of ${bits} bits; at least ${MIN_RSA_BITS} are required`, 'ERR_JWT_SVID_SIGNATURE')
+      }
+    }
+    keyCache.set(jwk, key)
   }
   return key
 }
 
 /**
- * Verifies the signature of a compact JWS with one public JWK: `alg` from the allow-list, the key
- * type fitting `alg`, then jose (which also refuses `crit` and `b64`). Returns the parsed JWS.
+ * Verifies the signature of a compact JWS with one public JWK: `alg` from the allow-list, no
+ * `crit` or `b64` header (RFC 7515 §4.1.11, RFC 7797: JWT-SVIDs use neither), the key type
+ * fitting `alg`, then the signature over the ASCII `header.payload`. Returns the parsed JWS.
  */
-export async function verifyCompactJws(token: string, jwk: PublicJwk, kid = ''): Promise<CompactJws> {
+export async function verifyCompactJws(token: string, jwk: PublicJwk, kid = '', platform: Platform = defaultPlatform()): Promise<CompactJws> {
   const jws = parseCompactJws(token)
-  checkKeyFitsAlg(jwk, jws.alg, kid)
-  try {
-    const key = await importAuthority(jwk, jws.alg)
-    await compactVerify(token, key, { algorithms: [jws.alg] })
-  } catch (e) {
-    if (e instanceof errors.JWSSignatureVerificationFailed) {
-      throw new SpiffeError('ERR_JWT_SVID_SIGNATURE', 'signature does not verify with the bundle authority', { cause: e })
-    }
-    const msg = e instanceof Error ? e.message : String(e)
-    // key import, key size and crit refusals: nothing here can be a valid JWT-SVID signature
-    throw new SpiffeError('ERR_JWT_SVID_SIGNATURE', `signature cannot be verified: ${msg.toLowerCase()}`, { cause: e })
+  for (const name of ['crit', 'b64']) {
+    if (name in jws.header) throw jwtInvalid(`jws header parameter "${name}" is not supported in a jwt-svid`)
   }
+  checkKeyFitsAlg(jwk, jws.alg, kid)
+  const key = authorityKey(jwk, kid)
+  const dot = token.lastIndexOf('.')
+  const ok = await platform.crypto.verify(SCHEMES[jws.alg], key, utf8(token.slice(0, dot)), fromBase64Url(token.slice(dot + 1)))
+  if (!ok) throw new SpiffeError('ERR_JWT_SVID_SIGNATURE', 'signature does not verify with the bundle authority')
   return jws
 }

@@ -103,7 +103,7 @@ export async function verifyJwtSvid(token: string, bundles: JwtBundleSource, opt
   if (!bundle) throw new SpiffeError('ERR_BUNDLE_NOT_FOUND', `no jwt bundle for trust domain "${td}"`)
   const jwk = bundle.findAuthority(svid.header.kid)
   if (!jwk) throw new SpiffeError('ERR_SVID_UNTRUSTED', `no jwt authority "${svid.header.kid}" in the bundle of trust domain "${td}"`)
-  await verifyCompactJws(token, jwk, svid.header.kid)
+  await verifyCompactJws(token, jwk, svid.header.kid, options.platform ?? defaultPlatform())
 
   if (svid.expiry * 1000 <= now - skew * 1000) {
     throw new SpiffeError('ERR_JWT_SVID_EXPIRED', `token has expired: exp ${svid.expiry} is not after ${Math.floor(now / 1000)} (skew ${skew}s)`)

@@ -45,8 +45,6 @@ describe('architecture', () => {
     for (const f of core) {
       for (const spec of importsOf(f)) {
         const t = target(f, spec)
-        // jose is Web Crypto-only and runtime-agnostic: the one package core may use (JWT-SVID)
-        if (t === 'jose' || t.startsWith('jose/')) continue
         if (!t.startsWith('core/') && !t.startsWith('core\\')) bad.push(`${f} -> ${spec}`)
       }
     }

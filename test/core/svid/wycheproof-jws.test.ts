@@ -3,7 +3,10 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { SpiffeError } from '../../../core/errors.ts'
 import { parseJwtBundle } from '../../../core/svid/jwt-bundle.ts'
+import { compactVerify, importJWK } from 'jose'
 import { JWT_SVID_ALGORITHMS, verifyCompactJws } from '../../../core/svid/jws.ts'
+import type { Platform } from '../../../core/platform.ts'
+import { createNodePlatform } from '../../../runtimes/node/index.ts'
 
 /**
  * Wycheproof JWS vectors through the JWT-SVID signature layer: the group's public key is loaded
@@ -36,7 +39,7 @@ function headerAlg(jws: string): string | undefined {
   }
 }
 
-async function outcome(group: Group, test: Test): Promise<'accepted' | 'rejected'> {
+async function outcome(group: Group, test: Test, platform?: Platform): Promise<'accepted' | 'rejected'> {
   const key = { ...(group.public ?? group.private) }
   const kid = typeof key.kid === 'string' && key.kid !== '' ? key.kid : 'k'
   let bundle
@@ -50,7 +53,7 @@ async function outcome(group: Group, test: Test): Promise<'accepted' | 'rejected
   if (!jwk) return 'rejected'
   if (typeof test.jws !== 'string') return 'rejected' // JSON serialization: not a compact string
   try {
-    await verifyCompactJws(test.jws, jwk, kid)
+    await verifyCompactJws(test.jws, jwk, kid, platform)
     return 'accepted'
   } catch (e) {
     if (e instanceof SpiffeError) return 'rejected'
@@ -87,5 +90,36 @@ describe('Wycheproof json_web_signature_test.json (test/vectors/wycheproof-jose)
     // 401 cases in all; the split is recorded in docs/spiffe-conformance.md
     expect(counts.validAccepted + counts.validRefusedByPolicy + counts.validRefusedKeyAlg + counts.invalidRefused).toBe(401)
     expect(counts).toEqual({ validAccepted: 32, validRefusedByPolicy: 10, validRefusedKeyAlg: 4, invalidRefused: 355 })
+  })
+
+  it('the node:crypto provider reaches the same verdict as Web Crypto on every case, and jose agrees on every signature vouch checks', async () => {
+    const node = createNodePlatform()
+    const disagreements: string[] = []
+    let compared = 0
+    for (const g of file.testGroups) {
+      for (const t of g.tests) {
+        const web = await outcome(g, t)
+        const viaNode = await outcome(g, t, node)
+        if (web !== viaNode) disagreements.push(`tcId ${t.tcId}: web crypto ${web}, node:crypto ${viaNode}`)
+        const alg = typeof t.jws === 'string' ? headerAlg(t.jws) : undefined
+        if (typeof t.jws !== 'string' || !(JWT_SVID_ALGORITHMS as readonly (string | undefined)[]).includes(alg) || KEY_ALG_MISMATCH.has(t.tcId)) continue
+        // jose as the peer: the same key material, exactly the token's alg
+        const k = (g.public ?? g.private) as Record<string, unknown>
+        const material = k.kty === 'EC' ? { kty: 'EC', crv: k.crv, x: k.x, y: k.y } : { kty: 'RSA', n: k.n, e: k.e }
+        let jose: 'accepted' | 'rejected'
+        try {
+          await compactVerify(t.jws, await importJWK(material as never, alg), { algorithms: [alg!] })
+          jose = 'accepted'
+        } catch {
+          jose = 'rejected'
+        }
+        // vouch refuses more (bundle rules: use, key_ops, alg binding); never accepts what jose refuses
+        if (web === 'accepted' && jose !== 'accepted') disagreements.push(`tcId ${t.tcId}: vouch accepted, jose refused`)
+        if (jose === 'accepted' && web === 'rejected' && t.result === 'valid') disagreements.push(`tcId ${t.tcId}: jose accepted a valid case vouch refused`)
+        compared++
+      }
+    }
+    expect(disagreements).toEqual([])
+    expect(compared).toBeGreaterThan(300)
   })
 })
