@@ -44,7 +44,7 @@ import {
   DEVID_SIGNATURE_FAILED,
   devIdUnsupportedHash,
 } from './messages.ts'
-import { checkAkKey, checkDevIdKey, credentialEkOf, parseTpmKey, publicKeysMatch, tpmNameOf, verifyDevIdCertification } from './tpm.ts'
+import { checkAkKey, checkDevIdKey, credentialEkOf, parseTpmKey, publicKeysMatch, tpmNameOf, verifyDevIdCertification, type TpmKey } from './tpm.ts'
 
 export const DEVID_NONCE_BYTES = 32
 export const ACTIVATION_SECRET_BYTES = 32
@@ -54,7 +54,8 @@ export interface TpmDevidFacts {
   readonly attributes: Record<string, string>
   readonly selectors: Selector[]
   readonly leafSpki: Uint8Array
-  readonly credential: { readonly ekPub: Uint8Array; readonly akName: Uint8Array }
+  /** the EK as parsed by the evidence checks, and Name(AK) */
+  readonly credential: { readonly ek: TpmKey; readonly akName: Uint8Array }
   readonly certifyExtraData: string
 }
 
@@ -106,7 +107,7 @@ export async function checkTpmDevidEvidence(
     attributes,
     selectors,
     leafSpki: leaf.spki,
-    credential: { ekPub: ev.ekPub, akName },
+    credential: { ek: ek.key, akName },
     certifyExtraData: toHex(certify.extraData),
   }
 }
@@ -122,8 +123,7 @@ export interface TpmDevidSession {
 export async function makeTpmDevidChallenge(facts: TpmDevidFacts, platform: Platform): Promise<{ challenge: Record<string, unknown>; session: TpmDevidSession }> {
   const nonce = platform.crypto.randomBytes(DEVID_NONCE_BYTES)
   const secret = platform.crypto.randomBytes(ACTIVATION_SECRET_BYTES)
-  const ek = parseTpmKey(facts.credential.ekPub, 'EK public', platform)
-  const made = await makeCredential({ ekPublic: credentialEkOf(ek), akName: facts.credential.akName, secret }, { platform })
+  const made = await makeCredential({ ekPublic: credentialEkOf(facts.credential.ek), akName: facts.credential.akName, secret }, { platform })
   return {
     challenge: { DevID: toBase64(nonce), CredActivation: { Credential: toBase64(made.idObject), Secret: toBase64(made.encSecret) } },
     session: { nonce: toBase64(nonce), secret: toBase64(secret), leafSpki: toBase64(facts.leafSpki) },

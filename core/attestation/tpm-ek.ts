@@ -15,12 +15,13 @@ import { checkEk } from './ek-trust.ts'
 import type { TpmEkAnswer, TpmEkEvidence } from './evidence.ts'
 import { AK_ATTRIBUTES_INVALID } from './messages.ts'
 import { ACTIVATION_SECRET_BYTES, checkActivation } from './tpm-devid.ts'
-import { checkAkKey, credentialEkOf, parseTpmKey, tpmNameOf } from './tpm.ts'
+import { checkAkKey, credentialEkOf, parseTpmKey, tpmNameOf, type TpmKey } from './tpm.ts'
 
 export interface TpmEkFacts {
   readonly attributes: Record<string, string>
   readonly selectors: Selector[]
-  readonly credential: { readonly ekPub: Uint8Array; readonly akName: Uint8Array }
+  /** the EK as parsed by the evidence checks, and Name(AK) */
+  readonly credential: { readonly ek: TpmKey; readonly akName: Uint8Array }
 }
 
 export async function checkTpmEkEvidence(log: CheckLog, ev: TpmEkEvidence, config: TpmEkAttestorConfig, platform: Platform): Promise<TpmEkFacts> {
@@ -32,7 +33,7 @@ export async function checkTpmEkEvidence(log: CheckLog, ev: TpmEkEvidence, confi
   return {
     attributes: ekAttributes('tpm_ek', ek),
     selectors: tpmEkSelectors(ek.publicHash),
-    credential: { ekPub: ev.ekPub, akName: await tpmNameOf(ak, platform) },
+    credential: { ek: ek.key, akName: await tpmNameOf(ak, platform) },
   }
 }
 
@@ -43,8 +44,7 @@ export interface TpmEkSession {
 
 export async function makeTpmEkChallenge(facts: TpmEkFacts, platform: Platform): Promise<{ challenge: Record<string, unknown>; session: TpmEkSession }> {
   const secret = platform.crypto.randomBytes(ACTIVATION_SECRET_BYTES)
-  const ek = parseTpmKey(facts.credential.ekPub, 'EK public', platform)
-  const made = await makeCredential({ ekPublic: credentialEkOf(ek), akName: facts.credential.akName, secret }, { platform })
+  const made = await makeCredential({ ekPublic: credentialEkOf(facts.credential.ek), akName: facts.credential.akName, secret }, { platform })
   return {
     challenge: { CredActivation: { Credential: toBase64(made.idObject), Secret: toBase64(made.encSecret) } },
     session: { secret: toBase64(secret) },
