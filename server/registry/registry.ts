@@ -77,17 +77,18 @@ export class AgentRegistry {
     return this.get(spiffeId)?.banned === true
   }
 
-  private queue: { record: AttestationRecord; done: (error?: unknown) => void }[] = []
+  private queue: { record: AttestationRecord; resolve: (outcome: 'recorded' | 'banned') => void; reject: (error: unknown) => void }[] = []
 
   /**
-   * Records a successful attestation and resolves once it is committed. Records that arrive
-   * while a commit is pending share it: one transaction (one set of fsyncs with
-   * synchronous=FULL) per batch, not per attestation, and still nothing is acknowledged before
-   * it is durable. A failed batch is rolled back and every caller in it rejected.
+   * Records a successful attestation unless the agent is banned, and resolves once that is
+   * committed: 'recorded', or 'banned' (nothing written). Records that arrive while a commit is
+   * pending share it: one transaction (one lock, one set of fsyncs with synchronous=FULL) per
+   * batch for the ban checks and the writes, not two statements per attestation; nothing is
+   * acknowledged before it is durable. A failed batch is rolled back and every caller in it rejected.
    */
-  commitAttestation(a: AttestationRecord): Promise<void> {
+  commitAttestation(a: AttestationRecord): Promise<'recorded' | 'banned'> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ record: a, done: (error) => (error === undefined ? resolve() : reject(error)) })
+      this.queue.push({ record: a, resolve, reject })
       if (this.queue.length === 1) setTimeout(() => this.flush(), 0)
     })
   }
@@ -95,20 +96,27 @@ export class AgentRegistry {
   private flush(): void {
     const batch = this.queue
     this.queue = []
+    const outcomes: ('recorded' | 'banned')[] = []
     try {
       this.db.exec('BEGIN IMMEDIATE')
       try {
-        for (const b of batch) this.recordAttestation(b.record)
+        for (const b of batch) {
+          if (this.isBanned(b.record.spiffeId)) outcomes.push('banned')
+          else {
+            this.recordAttestation(b.record)
+            outcomes.push('recorded')
+          }
+        }
         this.db.exec('COMMIT')
       } catch (e) {
         this.db.exec('ROLLBACK')
         throw e
       }
     } catch (e) {
-      for (const b of batch) b.done(e)
+      for (const b of batch) b.reject(e)
       return
     }
-    for (const b of batch) b.done()
+    batch.forEach((b, i) => b.resolve(outcomes[i]!))
   }
 
   /** Records a successful attestation (insert, or update keeping first time and banned flag). */

@@ -117,16 +117,18 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
       const binding = spki ? await o.platform.crypto.digest('SHA-256', spki) : undefined
       const verdict = await o.verifier.answer(sessionId, body.answers as Record<string, unknown>, binding ? { binding } : {})
       const spiffeId = verdict.spiffeId!
-      if (o.registry.isBanned(spiffeId)) throw new AttestationError('ERR_AGENT_BANNED', AGENT_BANNED_MESSAGE, { detail: { spiffeId } })
       const now = o.platform.now()
+      // the SVID is made first and released only if the commit below finds the agent not banned
+      // (the ban check and the record share the registry's batched transaction)
       const svid = spki ? await o.ca.issueSvid(spki, spiffeId, o.svidTtlMs) : undefined
-      await o.registry.commitAttestation({
+      const recorded = await o.registry.commitAttestation({
         spiffeId,
         attestorType: verdict.attestorTypes.join('+'),
         attributes: verdict.attributes,
         at: now,
         ...(svid ? { svidSerial: svid.serialHex, svidExpiresAt: svid.notAfter } : {}),
       })
+      if (recorded === 'banned') throw new AttestationError('ERR_AGENT_BANNED', AGENT_BANNED_MESSAGE, { detail: { spiffeId } })
       for (const t of verdict.attestorTypes) o.metrics.countProof(t, 'success')
       if (p) o.metrics.observeDuration((o.platform.now() - p.startedAt) / 1000)
       o.logger.info(LOG_MESSAGES.authorized, { spiffeId, policy: verdict.policy, agentAttestationAttributes: verdict.attributes })

@@ -81,15 +81,25 @@ describe('agent registry group commit', () => {
     const { registry, log } = open()
     log.length = 0
     let resolved = 0
-    const all = Promise.all([1, 2, 3, 4, 5].map((i) => registry.commitAttestation(rec(`spiffe://td/${i}`, i)).then(() => resolved++)))
+    const all = Promise.all([1, 2, 3, 4, 5].map((i) => registry.commitAttestation(rec(`spiffe://td/${i}`, i)).then((o) => (resolved++, o))))
     expect(resolved).toBe(0)
     expect(registry.list()).toHaveLength(0) // nothing written before the batch commits
-    await all
+    expect(await all).toEqual(['recorded', 'recorded', 'recorded', 'recorded', 'recorded'])
     expect(log).toEqual(['BEGIN', 'COMMIT'])
     expect(registry.list().map((a) => a.spiffeId)).toEqual([1, 2, 3, 4, 5].map((i) => `spiffe://td/${i}`))
     await registry.commitAttestation(rec('spiffe://td/1', 9))
     expect(log).toEqual(['BEGIN', 'COMMIT', 'BEGIN', 'COMMIT'])
     expect(registry.get('spiffe://td/1')?.attestations).toBe(2)
+  })
+
+  it('a banned agent is checked inside the batch: nothing is written for it, the others are recorded', async () => {
+    const { registry } = open()
+    await registry.commitAttestation(rec('spiffe://td/banned', 1))
+    registry.setBanned('spiffe://td/banned', true)
+    const outcomes = await Promise.all([registry.commitAttestation(rec('spiffe://td/banned', 5)), registry.commitAttestation(rec('spiffe://td/ok', 5))])
+    expect(outcomes).toEqual(['banned', 'recorded'])
+    expect(registry.get('spiffe://td/banned')).toMatchObject({ attestations: 1, lastAttestedAt: 1, banned: true })
+    expect(registry.get('spiffe://td/ok')?.attestations).toBe(1)
   })
 
   it('a failing record rolls back its whole batch and rejects every caller in it; the next batch is unaffected', async () => {
