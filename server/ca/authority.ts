@@ -6,6 +6,7 @@
  * SubtleCrypto (key generation, PKCS#8 import/export), through an injected `subtle`.
  */
 import { toPem, parsePemBlocks } from '../../core/bytes/pem.ts'
+import { isOnCurve } from '../../core/crypto/ec-point.ts'
 import type { PublicKey } from '../../core/crypto/provider.ts'
 import type { Platform } from '../../core/platform.ts'
 import { SpiffeBundle } from '../../core/svid/spiffe-bundle.ts'
@@ -119,15 +120,13 @@ export class ServerCa {
     return { der, notBefore, notAfter, serialHex: [...serial].map((b) => b.toString(16).padStart(2, '0')).join('') }
   }
 
-  /** True when the SPKI imports as a Web Crypto public key (an EC point on its curve, a sane RSA key). */
-  async isUsableKey(spki: Uint8Array, key: PublicKey): Promise<boolean> {
-    const alg = key.kty === 'EC' ? { name: 'ECDSA', namedCurve: key.crv } : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
-    try {
-      await this.subtle.importKey('spki', spki as Uint8Array<ArrayBuffer>, alg, false, ['verify'])
-      return true
-    } catch {
-      return false
-    }
+  /**
+   * True when the key, already parsed from its SPKI (RSA modulus 512..16384 bits, odd exponent),
+   * is usable: for EC, a point on its curve (core/crypto/ec-point.ts), the check a Web Crypto
+   * import makes, without the import's 100-350 µs on Node.
+   */
+  async isUsableKey(_spki: Uint8Array, key: PublicKey): Promise<boolean> {
+    return key.kty === 'RSA' || isOnCurve(key)
   }
 
   /** An X.509-SVID for `spiffeId` over the agent's key (SPKI DER). */
