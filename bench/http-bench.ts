@@ -37,6 +37,8 @@ export interface HttpBenchResult {
   /** http / inProcess, median of per-round ratios */
   readonly ratio: number
   readonly latency: readonly Percentiles[]
+  /** the same percentiles through app.request() in this process, one in flight */
+  readonly inProcessLatency: Percentiles
 }
 
 export interface HttpBenchOptions {
@@ -157,7 +159,8 @@ export async function measureHttp(options: HttpBenchOptions = {}): Promise<HttpB
     )
     const latencyMs = options.latencyMs ?? 2000
     const latency = [await latencies(viaHttp, 1, latencyMs), await latencies(viaHttp, concurrency, latencyMs)]
-    return { http: http!, inProcess: inProc!, ratio: pairedRatio(http!, inProc!), latency }
+    const inProcessLatency = await latencies(viaApp, 1, latencyMs)
+    return { http: http!, inProcess: inProc!, ratio: pairedRatio(http!, inProc!), latency, inProcessLatency }
   } finally {
     local?.close()
     await server?.stop()

@@ -178,6 +178,8 @@ const lines = [
 if (http) {
   lines.push('', '| HTTP end to end, all-RSA tpm_devid, one server process | attestations/s | share of the same app in process | p50 | p95 | p99 |', '|---|---|---|---|---|---|')
   const ms = (x: number) => `${x.toFixed(1)} ms`
+  const il = http.inProcessLatency
+  lines.push(`| 1 in flight, same app in process (no sockets) | ${Math.round(1000 / il.p50Ms)}/s (from p50) | - | ${ms(il.p50Ms)} | ${ms(il.p95Ms)} | ${ms(il.p99Ms)} |`)
   for (const l of http.latency) {
     lines.push(`| ${l.concurrency} in flight | ${l.concurrency === http.http.concurrency ? `${Math.round(http.http.opsPerSec).toLocaleString('en-US')}/s (in process: ${Math.round(http.inProcess.opsPerSec).toLocaleString('en-US')}/s)` : `${Math.round((1000 / l.p50Ms) * l.concurrency)}/s (from p50)`} | ${l.concurrency === http.http.concurrency ? `${Math.round(http.ratio * 100)}%` : '-'} | ${ms(l.p50Ms)} | ${ms(l.p95Ms)} | ${ms(l.p99Ms)} |`)
   }
