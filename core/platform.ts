@@ -28,7 +28,8 @@ export interface Platform {
   /**
    * optional fast path for standard padded base64 (RFC 4648 §4): the bytes when `text` is a
    * canonical encoding, else undefined (core's strict decoder then names the fault). Must return
-   * a plain Uint8Array (a view into a larger buffer is fine). runtimes/node supplies one on Buffer.
+   * a plain Uint8Array (a view into a larger buffer is fine). runtimes/node supplies one built on
+   * Node's Buffer class.
    */
   decodeBase64?(text: string): Uint8Array | undefined
 }
