@@ -47,6 +47,11 @@ export interface HttpBenchOptions {
   readonly sampleMs?: number
   /** how long each latency run lasts */
   readonly latencyMs?: number
+  /**
+   * warm-up per contender before the rounds (default 5 s): a fresh server process starts near a
+   * tenth of its settled rate while the JIT and its caches warm, and takes seconds to settle
+   */
+  readonly warmupMs?: number
 }
 
 export type Send = (path: string, body: unknown) => Promise<{ status: number; body: Record<string, unknown> }>
@@ -155,7 +160,7 @@ export async function measureHttp(options: HttpBenchOptions = {}): Promise<HttpB
     const viaApp = attestation(inProcess, evidence, answerBody)
     const [http, inProc] = await measureInterleaved(
       [{ name: 'HTTP, one server process', fn: viaHttp, concurrency }, { name: 'same app in process (app.request)', fn: viaApp, concurrency }],
-      { ...(options.rounds !== undefined ? { rounds: options.rounds } : {}), ...(options.sampleMs !== undefined ? { sampleMs: options.sampleMs } : {}) },
+      { warmupMs: options.warmupMs ?? 5000, ...(options.rounds !== undefined ? { rounds: options.rounds } : {}), ...(options.sampleMs !== undefined ? { sampleMs: options.sampleMs } : {}) },
     )
     const latencyMs = options.latencyMs ?? 2000
     const latency = [await latencies(viaHttp, 1, latencyMs), await latencies(viaHttp, concurrency, latencyMs)]

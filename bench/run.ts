@@ -160,7 +160,7 @@ try {
 let http: HttpBenchResult | undefined
 if (runtimeName().startsWith('node') && !process.argv.includes('--no-http')) {
   log('  HTTP end to end (one server process, two round trips per attestation) ...')
-  http = await measureHttp(quick ? { rounds: 2, sampleMs: 150, latencyMs: 300 } : {})
+  http = await measureHttp(quick ? { rounds: 2, sampleMs: 150, latencyMs: 300, warmupMs: 300 } : {})
   const verifierOnly = rows[0]?.vouchCached
   log(`    ${Math.round(http.http.opsPerSec)}/s over HTTP, ${Math.round(http.inProcess.opsPerSec)}/s through the same app in process: ${Math.round(http.ratio * 100)}%` +
     (verifierOnly ? `; the verifier alone (cached) did ${Math.round(verifierOnly.opsPerSec)}/s` : ''))
