@@ -84,12 +84,17 @@ async function latencies(fn: () => Promise<void>, concurrency: number, ms: numbe
   return { concurrency, attestations: times.length, p50Ms: percentile(times, 50), p95Ms: percentile(times, 95), p99Ms: percentile(times, 99) }
 }
 
+/** A plain-HTTP server config on 127.0.0.1, any port. */
+function configText(dataDir: string, policy: string): string {
+  return `trustDomain: example.org\nlisten: "127.0.0.1:0"\ndataDir: ${dataDir}\npolicy: ${policy}\ntls: false\n`
+}
+
 /** The server config and policy (the e2e policy on the swtpm fixtures) in a fresh directory. */
 function writeConfig(dir: string): string {
   const policy = join(dir, 'policy.json')
   writeFileSync(policy, JSON.stringify(policyDocument()))
   const config = join(dir, 'server.yaml')
-  writeFileSync(config, `trustDomain: example.org\nlisten: "127.0.0.1:0"\ndataDir: ${join(dir, 'data')}\npolicy: ${policy}\ntls: false\n`)
+  writeFileSync(config, configText(join(dir, 'data'), policy))
   return config
 }
 
@@ -133,7 +138,7 @@ export async function measureHttp(options: HttpBenchOptions = {}): Promise<HttpB
     }
     // the same app in this process, its own data dir, the same fixed-random cached platform
     const localDir = join(dir, 'local')
-    const localConfig = parseServerConfig(`trustDomain: example.org\nlisten: "127.0.0.1:0"\ndataDir: ${localDir}\npolicy: ${join(dir, 'policy.json')}\ntls: false\n`)
+    const localConfig = parseServerConfig(configText(localDir, join(dir, 'policy.json')))
     const b = await bootstrap(localConfig, { platform: fixedRandom(await loadServerPlatform()), openDatabase: openSqliteWasm, write: () => {} })
     local = b
     const app: Hono = b.app

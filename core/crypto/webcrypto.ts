@@ -37,11 +37,20 @@ export async function aesCfbEncryptViaCbc(subtle: SubtleCrypto, key: Uint8Array,
   }
   if (iv.length !== 16) throw new RangeError(`aes-cfb: iv must be 16 bytes, got ${iv.length}`)
   if (data.length === 0) return new Uint8Array(0)
+  const ck = await subtle.importKey('raw', buf(key), { name: 'AES-CBC' }, false, ['encrypt'])
+  return xorKeystream(data, new Uint8Array(await subtle.encrypt({ name: 'AES-CBC', iv: buf(iv) }, ck, cfbKeystreamInput(data))))
+}
+
+/** The CBC input 0^16 || P_1 .. P_{n-1} whose output blocks are the CFB keystream of `data` (above). */
+export function cfbKeystreamInput(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const blocks = Math.ceil(data.length / 16)
   const input = new Uint8Array(blocks * 16)
   input.set(data.subarray(0, (blocks - 1) * 16), 16)
-  const ck = await subtle.importKey('raw', buf(key), { name: 'AES-CBC' }, false, ['encrypt'])
-  const stream = new Uint8Array(await subtle.encrypt({ name: 'AES-CBC', iv: buf(iv) }, ck, input))
+  return input
+}
+
+/** `data` XOR the first data.length bytes of `stream`. */
+export function xorKeystream(data: Uint8Array, stream: Uint8Array): Uint8Array {
   const out = new Uint8Array(data.length)
   for (let i = 0; i < data.length; i++) out[i] = data[i]! ^ stream[i]!
   return out

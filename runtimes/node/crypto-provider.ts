@@ -12,7 +12,7 @@ import {
 } from 'node:crypto'
 import type { CryptoProvider, EcPublicKey, HashAlg, PublicKey } from '../../core/crypto/provider.ts'
 import type { Kernels } from '../../core/kernels/types.ts'
-import { publicKeyToJwk } from '../../core/crypto/webcrypto.ts'
+import { cfbKeystreamInput, publicKeyToJwk, xorKeystream } from '../../core/crypto/webcrypto.ts'
 
 const NODE_HASH: Record<HashAlg, string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' }
 const NODE_CURVE = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' } as const
@@ -172,12 +172,6 @@ export function aesCfb(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8
 
 export function aesCfbViaCbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
   if (data.length === 0) return new Uint8Array(0)
-  const blocks = Math.ceil(data.length / 16)
-  const input = new Uint8Array(blocks * 16)
-  input.set(data.subarray(0, (blocks - 1) * 16), 16)
   const c = createCipheriv(`aes-${key.length * 8}-cbc`, key, iv).setAutoPadding(false)
-  const stream = Buffer.concat([c.update(input), c.final()])
-  const out = new Uint8Array(data.length)
-  for (let i = 0; i < data.length; i++) out[i] = data[i]! ^ stream[i]!
-  return out
+  return xorKeystream(data, Buffer.concat([c.update(cfbKeystreamInput(data)), c.final()]))
 }
