@@ -21,8 +21,7 @@ import { verifyX509Svid } from '../core/svid/x509-svid.ts'
 import { verifyJwtSvid } from '../core/svid/jwt-svid.ts'
 import { parseSpiffeBundle } from '../core/svid/spiffe-bundle.ts'
 import { BundleSet } from '../core/svid/bundle-set.ts'
-import { createVerifiedSignatureCache } from '../core/x509/verified-cache.ts'
-import { createCertificateCache } from '../core/x509/certificate-cache.ts'
+import { createAttestationCaches } from '../core/attestation/caches.ts'
 import { parseCertificate } from '../core/x509/certificate.ts'
 import { createNodePlatform, loadKernels } from '../runtimes/node/index.ts'
 import { bundleJson, makeJwtAuthority, mintJwtSvid, TestCa, toPemChain } from '../test/support/spiffe-ca.ts'
@@ -48,7 +47,7 @@ const quick = process.argv.includes('--quick')
 
 const kernels = await loadKernels()
 const node: Platform = createNodePlatform({ kernels })
-const nodeCached: Platform = withPlatform({ verifiedSignatures: createVerifiedSignatureCache(), certificates: createCertificateCache() }, node)
+const nodeCached: Platform = withPlatform(createAttestationCaches(), node)
 const edge: Platform = withPlatform({ crypto: createWebCryptoProvider(globalThis.crypto, { kernels }), kernels })
 log(`vouch bench on ${runtimeName()}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; provider ${node.crypto.name}, kernels ${kernels.kind}, base64 ${node.decodeBase64 ? 'Buffer' : 'core'}; edge path ${edge.crypto.name}`)
 

@@ -2,6 +2,7 @@ import type { CryptoProvider } from './crypto/provider.ts'
 import { createWebCryptoProvider } from './crypto/webcrypto.ts'
 import { jsKernels } from './kernels/js.ts'
 import type { Kernels } from './kernels/types.ts'
+import type { TpmKeyCache } from './attestation/tpm-key-cache.ts'
 import type { CertificateCache } from './x509/certificate-cache.ts'
 import type { VerifiedSignatureCache } from './x509/path-build.ts'
 
@@ -21,10 +22,12 @@ export interface Platform {
    */
   readonly verifiedSignatures?: VerifiedSignatureCache
   /**
-   * optional: parsed certificates by DER (core/x509/certificate-cache.ts), used for the
-   * intermediates agents send with every attestation and for SVID intermediates
+   * optional: parsed certificates by DER (core/x509/certificate-cache.ts), used for every
+   * certificate an agent sends (DevID and EK certificates, their CAs) and for SVID chains
    */
   readonly certificates?: CertificateCache
+  /** optional: parsed TPM keys by TPMT_PUBLIC bytes (core/attestation/tpm-key-cache.ts), for AK, DevID and EK publics */
+  readonly tpmKeys?: TpmKeyCache
   /**
    * optional fast path for standard padded base64 (RFC 4648 §4): the bytes when `text` is a
    * canonical encoding, else undefined (core's strict decoder then names the fault). Must return

@@ -10,14 +10,15 @@ import { checkEkCertificateProfile, type TpmIdentity } from '../ek/certificate.t
 import { ekPublicHashOfKey } from '../ek/public-hash.ts'
 import type { Platform } from '../platform.ts'
 import type { EkTrustConfig } from '../policy/types.ts'
-import { parseCertificate, type Certificate } from '../x509/certificate.ts'
-import { parseIntermediateCertificate } from '../x509/certificate-cache.ts'
+import type { Certificate } from '../x509/certificate.ts'
+import { parseCertificateCached } from '../x509/certificate-cache.ts'
 import { verifyChain } from '../x509/verify.ts'
 import { VerifyError } from '../errors.ts'
 import type { EkFacts } from './attributes.ts'
 import type { CheckLog } from './checks.ts'
 import { EK_CERT_MISSING, EK_PUBLIC_KEY_MISMATCH, EK_VALIDATION_FAILED } from './messages.ts'
-import { parseTpmKey, publicKeysMatch, type TpmKey } from './tpm.ts'
+import { publicKeysMatch, type TpmKey } from './tpm.ts'
+import { parseTpmKeyCached } from './tpm-key-cache.ts'
 
 export interface EkEvidence {
   readonly ekPub: Uint8Array
@@ -32,7 +33,7 @@ export interface CheckedEk extends EkFacts {
 const EK_FAILED = { code: 'ERR_EK_UNTRUSTED', message: EK_VALIDATION_FAILED } as const
 
 export async function checkEk(log: CheckLog, prefix: string, ev: EkEvidence, config: EkTrustConfig, platform: Platform): Promise<CheckedEk> {
-  const key = await log.run(`${prefix}.ek.public`, () => parseTpmKey(ev.ekPub, 'EK public', platform), undefined, (k) => k.summary)
+  const key = await log.run(`${prefix}.ek.public`, () => parseTpmKeyCached(ev.ekPub, 'EK public', platform), undefined, (k) => k.summary)
   const publicHash = await ekPublicHashOfKey(key.publicKey, platform)
   const hashes = config.allowedEKHashes
   const anchors = config.endorsementAnchors
@@ -49,7 +50,7 @@ export async function checkEk(log: CheckLog, prefix: string, ev: EkEvidence, con
     return { key, publicHash }
   }
 
-  const cert = await log.run(`${prefix}.ek.certificate`, () => parseCertificate(ev.ekCert!, { tolerate: EK_TOLERANCES }), EK_FAILED,
+  const cert = await log.run(`${prefix}.ek.certificate`, () => parseCertificateCached(ev.ekCert!, { tolerate: EK_TOLERANCES }, platform), EK_FAILED,
     (c) => `parsed, serial ${c.serialNumber.length} bytes`)
   if (!publicKeysMatch(key.publicKey, cert.publicKey)) {
     throw log.fail(`${prefix}.ek.key_match`, 'ERR_EK_MISMATCH', EK_PUBLIC_KEY_MISMATCH, 'the EK certificate key is not the EKPub key')
@@ -63,7 +64,7 @@ export async function checkEk(log: CheckLog, prefix: string, ev: EkEvidence, con
   let caWhy = 'no endorsementCACerts configured'
   if (anchors !== undefined && anchors.length > 0) {
     try {
-      const nvIntermediates = ev.ekIntermediates.map((d) => parseIntermediateCertificate(d, { tolerate: EK_TOLERANCES }, platform))
+      const nvIntermediates = ev.ekIntermediates.map((d) => parseCertificateCached(d, { tolerate: EK_TOLERANCES }, platform))
       const intermediates: Certificate[] = [...(config.endorsementIntermediates ?? []), ...nvIntermediates]
       const chain = await verifyChain({ leaf: cert, intermediates, anchors, at: platform.now(), profile: 'ek' }, { platform })
       byCa = true

@@ -26,8 +26,7 @@ import type { PublicKey } from '../crypto/provider.ts'
 import { VerifyError } from '../errors.ts'
 import type { Platform } from '../platform.ts'
 import type { TpmDevidAttestorConfig } from '../policy/types.ts'
-import { parseCertificate } from '../x509/certificate.ts'
-import { parseIntermediateCertificate } from '../x509/certificate-cache.ts'
+import { parseCertificateCached } from '../x509/certificate-cache.ts'
 import { curveFieldSize, parseSubjectPublicKeyInfo } from '../x509/spki.ts'
 import { verifyChain } from '../x509/verify.ts'
 import { tpmDevidAttributes, tpmDevidSelectors, type Selector } from './attributes.ts'
@@ -44,7 +43,8 @@ import {
   DEVID_SIGNATURE_FAILED,
   devIdUnsupportedHash,
 } from './messages.ts'
-import { checkAkKey, checkDevIdKey, credentialEkOf, parseTpmKey, publicKeysMatch, tpmNameOf, verifyDevIdCertification, type TpmKey } from './tpm.ts'
+import { checkAkKey, checkDevIdKey, credentialEkOf, publicKeysMatch, tpmNameOf, verifyDevIdCertification, type TpmKey } from './tpm.ts'
+import { parseTpmKeyCached } from './tpm-key-cache.ts'
 
 export const DEVID_NONCE_BYTES = 32
 export const ACTIVATION_SECRET_BYTES = 32
@@ -70,8 +70,8 @@ export async function checkTpmDevidEvidence(
 ): Promise<TpmDevidFacts> {
   const p = 'tpm_devid'
   const { leaf, agentIntermediates } = await log.run(`${p}.devid.certificate`, () => ({
-    leaf: parseCertificate(ev.devIdCerts[0]!),
-    agentIntermediates: ev.devIdCerts.slice(1).map((d) => parseIntermediateCertificate(d, {}, platform)),
+    leaf: parseCertificateCached(ev.devIdCerts[0]!, {}, platform),
+    agentIntermediates: ev.devIdCerts.slice(1).map((d) => parseCertificateCached(d, {}, platform)),
   }), CHAIN, (r) => `leaf and ${r.agentIntermediates.length} intermediate(s) parsed`)
   const chain = await log.run(`${p}.devid.chain`, () => verifyChain({
     leaf,
@@ -80,7 +80,7 @@ export async function checkTpmDevidEvidence(
     at: platform.now(),
   }, { platform }), CHAIN, (c) => `path of ${c.path.length} certificate(s) to a devIDCACerts anchor`)
 
-  const devId = await log.run(`${p}.devid.public`, () => parseTpmKey(ev.devIdPub, 'DevID public', platform), undefined, (k) => k.summary)
+  const devId = await log.run(`${p}.devid.public`, () => parseTpmKeyCached(ev.devIdPub, 'DevID public', platform), undefined, (k) => k.summary)
   const hash = devId.schemeHash
   if (hash !== undefined && hash !== 'SHA256') {
     throw log.fail(`${p}.devid.scheme_hash`, 'ERR_DEVID_UNSUPPORTED_HASH', devIdUnsupportedHash(hash), `DevID scheme hash is ${hash}`)
@@ -93,7 +93,7 @@ export async function checkTpmDevidEvidence(
   }
   log.pass(`${p}.devid.key_binding`, `DevID leaf key equals DevIDPub (${devId.publicKey.kty})`)
 
-  const ak = await log.run(`${p}.ak.public`, () => parseTpmKey(ev.akPub, 'AK public', platform), undefined, (k) => k.summary)
+  const ak = await log.run(`${p}.ak.public`, () => parseTpmKeyCached(ev.akPub, 'AK public', platform), undefined, (k) => k.summary)
   await log.run(`${p}.ak.attributes`, () => checkAkKey(ak), { code: 'ERR_TPM2_ATTRIBUTES', message: AK_ATTRIBUTES_INVALID },
     () => 'restricted, sign, fixedTPM, fixedParent, sensitiveDataOrigin; not decrypt; scheme set')
   const certify = await log.run(`${p}.certify`, () => verifyDevIdCertification(ak, devId, ev.certifiedDevId, ev.certificationSignature, platform),

@@ -15,7 +15,8 @@ import { checkEk } from './ek-trust.ts'
 import type { TpmEkAnswer, TpmEkEvidence } from './evidence.ts'
 import { AK_ATTRIBUTES_INVALID } from './messages.ts'
 import { ACTIVATION_SECRET_BYTES, checkActivation } from './tpm-devid.ts'
-import { checkAkKey, credentialEkOf, parseTpmKey, tpmNameOf, type TpmKey } from './tpm.ts'
+import { checkAkKey, credentialEkOf, tpmNameOf, type TpmKey } from './tpm.ts'
+import { parseTpmKeyCached } from './tpm-key-cache.ts'
 
 export interface TpmEkFacts {
   readonly attributes: Record<string, string>
@@ -26,7 +27,7 @@ export interface TpmEkFacts {
 
 export async function checkTpmEkEvidence(log: CheckLog, ev: TpmEkEvidence, config: TpmEkAttestorConfig, platform: Platform): Promise<TpmEkFacts> {
   const p = 'tpm_ek'
-  const ak = await log.run(`${p}.ak.public`, () => parseTpmKey(ev.akPub, 'AK public', platform), undefined, (k) => k.summary)
+  const ak = await log.run(`${p}.ak.public`, () => parseTpmKeyCached(ev.akPub, 'AK public', platform), undefined, (k) => k.summary)
   await log.run(`${p}.ak.attributes`, () => checkAkKey(ak), { code: 'ERR_TPM2_ATTRIBUTES', message: AK_ATTRIBUTES_INVALID },
     () => 'restricted, sign, fixedTPM, fixedParent, sensitiveDataOrigin; not decrypt; scheme set')
   const ek = await checkEk(log, p, ev, config, platform)

@@ -29,7 +29,7 @@ export interface TpmKey {
 }
 
 /** Parses a TPMT_PUBLIC (no size prefix), strictly; throws Tpm2Error. */
-export function parseTpmKey(raw: Uint8Array, what: string, _platform?: Platform): TpmKey {
+export function parseTpmKey(raw: Uint8Array, what: string): TpmKey {
   const pub = parseTpmtPublic(raw, what)
   const publicKey = publicKeyFromTpmtPublic(pub, what)
   const { scheme, hashAlg } = pub.parameters.scheme

@@ -11,9 +11,11 @@ const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END ([A-Z0-9 ]+)-
 /**
  * Every PEM block in `text` (RFC 7468), in order. Text between blocks is ignored (as openssl
  * and Go's pem.Decode do, so bundles with comments work). A block whose END label differs from
- * its BEGIN label, or whose body is not base64, is an error naming the block.
+ * its BEGIN label, or whose body is not base64, is an error naming the block. `decode` is a
+ * platform's fast base64 path (Platform.decodeBase64): bodies it does not take are decoded by
+ * core's strict decoder, which names the fault.
  */
-export function parsePemBlocks(text: string, what = 'PEM'): PemBlock[] {
+export function parsePemBlocks(text: string, what = 'PEM', decode?: (b64: string) => Uint8Array | undefined): PemBlock[] {
   const blocks: PemBlock[] = []
   for (const m of text.matchAll(BLOCK)) {
     const [, begin, body, end] = m
@@ -21,7 +23,8 @@ export function parsePemBlocks(text: string, what = 'PEM'): PemBlock[] {
       throw new EncodingError('ERR_ENCODING_MALFORMED', `${what}: block ${blocks.length} begins "${begin}" but ends "${end}"`)
     }
     const b64 = body!.replace(/\s+/g, '')
-    blocks.push({ label: begin!, der: fromBase64(b64, `${what}: block ${blocks.length} (${begin})`) })
+    const der = (decode?.(b64) as Uint8Array<ArrayBuffer> | undefined) ?? fromBase64(b64, `${what}: block ${blocks.length} (${begin})`)
+    blocks.push({ label: begin!, der })
   }
   return blocks
 }

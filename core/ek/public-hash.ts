@@ -17,7 +17,15 @@ export async function ekPublicHash(spkiDer: Uint8Array, platform: Platform = def
   return toHex(await platform.crypto.digest('SHA-256', spkiDer))
 }
 
+// by key object: a parsed key is immutable (a cached TPM key keeps its PublicKey object)
+const hashOfKey = new WeakMap<PublicKey, string>()
+
 /** The EK public hash of a parsed key (e.g. from a TPMT_PUBLIC). */
 export async function ekPublicHashOfKey(key: PublicKey, platform: Platform = defaultPlatform()): Promise<string> {
-  return toHex(await platform.crypto.digest('SHA-256', encodeSubjectPublicKeyInfo(key)))
+  let hash = hashOfKey.get(key)
+  if (hash === undefined) {
+    hash = toHex(await platform.crypto.digest('SHA-256', encodeSubjectPublicKeyInfo(key)))
+    hashOfKey.set(key, hash)
+  }
+  return hash
 }

@@ -2,8 +2,8 @@ import { SpiffeError, isVerifyError } from '../errors.ts'
 import { parsePemBlocks } from '../bytes/pem.ts'
 import type { Platform } from '../platform.ts'
 import { KEY_USAGE } from '../x509/extensions.ts'
-import { parseCertificate, type Certificate } from '../x509/certificate.ts'
-import { parseIntermediateCertificate } from '../x509/certificate-cache.ts'
+import type { Certificate } from '../x509/certificate.ts'
+import { parseCertificateCached } from '../x509/certificate-cache.ts'
 import { verifyChain, type VerifiedSignatureCache } from '../x509/verify.ts'
 import type { X509BundleSource } from './bundle-source.ts'
 import { matchAny, type SpiffeIdMatcher } from './match.ts'
@@ -51,8 +51,8 @@ function svidInvalid(message: string, cause?: unknown): SpiffeError {
 function toCertificate(x: CertificateInput, i: number, platform: Platform | undefined): Certificate {
   if (!(x instanceof Uint8Array)) return x
   try {
-    // intermediates (i > 0) go through the platform's certificate cache when it has one
-    return i > 0 && platform ? parseIntermediateCertificate(x, {}, platform) : parseCertificate(x)
+    // through the platform's certificate cache when it has one
+    return parseCertificateCached(x, {}, platform)
   } catch (e) {
     if (isVerifyError(e)) throw svidInvalid(`certificate ${i} of the chain does not parse: ${e.message}`, e)
     throw e
@@ -122,7 +122,7 @@ function toChain(input: string | readonly CertificateInput[], platform?: Platfor
   if (typeof input === 'string') {
     let blocks
     try {
-      blocks = parsePemBlocks(input, 'svid chain')
+      blocks = parsePemBlocks(input, 'svid chain', platform?.decodeBase64)
     } catch (e) {
       throw svidInvalid(`svid chain is not pem: ${e instanceof Error ? e.message : String(e)}`, e)
     }

@@ -4,10 +4,18 @@ import { defaultPlatform, type Platform } from '../platform.ts'
 import { tpmHashToWebCrypto } from './constants.ts'
 import type { TPMT_PUBLIC } from './public.ts'
 
+// Names by parsed object: a TPMT_PUBLIC is immutable and its Name depends on nothing else, so a key
+// parsed once (core/attestation/tpm-key-cache.ts) is hashed once. Callers get a copy.
+const nameOfPublic = new WeakMap<TPMT_PUBLIC, Uint8Array<ArrayBuffer>>()
+
 export async function computeName(pub: TPMT_PUBLIC, platform: Platform = defaultPlatform()): Promise<Uint8Array<ArrayBuffer>> {
+  const known = nameOfPublic.get(pub)
+  if (known !== undefined) return known.slice()
   const hash = tpmHashToWebCrypto(pub.nameAlg)!
   const digest = await platform.crypto.digest(hash, pub.raw)
-  return new ByteWriter(2 + digest.length).u16(pub.nameAlg).bytes(digest).finish()
+  const name = new ByteWriter(2 + digest.length).u16(pub.nameAlg).bytes(digest).finish()
+  nameOfPublic.set(pub, name)
+  return name.slice()
 }
 
 /** The Name of a permanent handle (a hierarchy): its 4-byte handle value. */

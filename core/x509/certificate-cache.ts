@@ -1,11 +1,12 @@
 /**
- * A bounded cache of parsed certificates, keyed by their DER bytes (and the parse options): the
- * intermediates an agent sends with every attestation (DevID CAs, EK CAs from NV) are parsed
- * once. A lookup hashes the DER with a fast non-cryptographic hash and then compares the stored
- * DER byte for byte, so a hash collision can never return another certificate. Failures are
- * not cached. Entries are shared: treat returned certificates as immutable (core never mutates one).
+ * A bounded cache of parsed certificates keyed by their DER (and the parse options): the
+ * certificates an agent sends with every attestation (its DevID and EK certificates, the DevID
+ * and EK CAs) and an SVID's chain are parsed once per distinct DER (core/bytes/bytes-cache.ts:
+ * full byte compare on every hit, LRU bound, failures not cached). Parsing only: every signature,
+ * validity period and path rule is still checked on each use. Entries are shared: treat returned
+ * certificates as immutable (core never mutates one).
  */
-import { bytesEqual } from '../bytes/equal.ts'
+import { createBytesCache } from '../bytes/bytes-cache.ts'
 import type { Platform } from '../platform.ts'
 import { parseCertificate, type Certificate, type ParseCertificateOptions } from './certificate.ts'
 
@@ -14,45 +15,23 @@ export interface CertificateCache {
   parse(der: Uint8Array, options?: ParseCertificateOptions): Certificate
 }
 
-/** FNV-1a, 32 bits: a bucket index, not an identity (the DER is compared in full). */
-function fnv1a(bytes: Uint8Array): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193)
-  return h >>> 0
-}
-
 function optionsKey(options: ParseCertificateOptions): string {
   return `${options.allowTrailingData === true ? 't' : ''}${options.tolerate?.join(',') ?? ''}`
 }
 
 export function createCertificateCache(capacity = 1024): CertificateCache & { readonly size: number } {
-  if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('createCertificateCache: capacity must be a positive integer')
-  const entries = new Map<string, { der: Uint8Array; cert: Certificate }>()
+  const cache = createBytesCache<Certificate>(capacity, 'createCertificateCache')
   return {
     parse(der, options = {}) {
-      const key = `${fnv1a(der)}.${der.length}.${optionsKey(options)}`
-      const hit = entries.get(key)
-      if (hit && bytesEqual(hit.der, der)) {
-        entries.delete(key)
-        entries.set(key, hit)
-        return hit.cert
-      }
-      const cert = parseCertificate(der, options)
-      entries.delete(key)
-      entries.set(key, { der: der.slice(), cert })
-      if (entries.size > capacity) entries.delete(entries.keys().next().value!)
-      return cert
+      return cache.get(der, optionsKey(options), (own) => parseCertificate(own, options))
     },
     get size() {
-      return entries.size
+      return cache.size
     },
   }
 }
 
-/**
- * Parses a certificate that is not the one being attested (an intermediate), through the
- * platform's certificate cache when it has one.
- */
-export function parseIntermediateCertificate(der: Uint8Array, options: ParseCertificateOptions, platform: Platform): Certificate {
-  return platform.certificates ? platform.certificates.parse(der, options) : parseCertificate(der, options)
+/** Parses a certificate through the platform's certificate cache when it has one. */
+export function parseCertificateCached(der: Uint8Array, options: ParseCertificateOptions, platform: Platform | undefined): Certificate {
+  return platform?.certificates ? platform.certificates.parse(der, options) : parseCertificate(der, options)
 }

@@ -2,8 +2,7 @@ import { jsKernels } from '../../core/kernels/js.ts'
 import type { Kernels } from '../../core/kernels/types.ts'
 import type { Platform } from '../../core/platform.ts'
 import { loadWasmKernels } from '../../wasm/load.ts'
-import { createCertificateCache } from '../../core/x509/certificate-cache.ts'
-import { createVerifiedSignatureCache } from '../../core/x509/verified-cache.ts'
+import { createAttestationCaches } from '../../core/attestation/caches.ts'
 import { decodeBase64Canonical } from './base64.ts'
 import { createNodeCryptoProvider } from './crypto-provider.ts'
 
@@ -34,9 +33,10 @@ export async function loadNodePlatform(overrides: Partial<Platform> = {}): Promi
 }
 
 /**
- * What a long-running server wants: loadNodePlatform plus the bounded caches for CA certificates
- * agents send with every attestation (parsed once, signatures verified once; leaves always).
+ * What a long-running server wants: loadNodePlatform plus the bounded attestation caches
+ * (core/attestation/caches.ts): what agents send again is parsed once and CA signatures are
+ * verified once; leaf signatures and every TPM check run each time.
  */
 export async function loadServerPlatform(overrides: Partial<Platform> = {}): Promise<Platform> {
-  return loadNodePlatform({ verifiedSignatures: createVerifiedSignatureCache(), certificates: createCertificateCache(), ...overrides })
+  return loadNodePlatform({ ...createAttestationCaches(), ...overrides })
 }

@@ -4,8 +4,7 @@
  */
 import { createBunPlatform } from '../../runtimes/bun/index.ts'
 import { loadKernels } from '../../runtimes/node/index.ts'
-import { createCertificateCache } from '../../core/x509/certificate-cache.ts'
-import { createVerifiedSignatureCache } from '../../core/x509/verified-cache.ts'
+import { createAttestationCaches } from '../../core/attestation/caches.ts'
 import type { ServerConfig } from '../config.ts'
 import { bootstrap, loadConfigFile } from './bootstrap.ts'
 import { openSqliteBun } from './sqlite-bun.ts'
@@ -15,8 +14,8 @@ declare const Bun: {
 }
 
 export async function startBunServer(config: ServerConfig): Promise<{ url: string; stop(): void }> {
-  // WASM kernels and the bounded CA-certificate caches, as on Node (runtimes/node loadServerPlatform)
-  const platform = createBunPlatform({ kernels: await loadKernels(), verifiedSignatures: createVerifiedSignatureCache(), certificates: createCertificateCache() })
+  // WASM kernels and the bounded attestation caches, as on Node (runtimes/node loadServerPlatform)
+  const platform = createBunPlatform({ kernels: await loadKernels(), ...createAttestationCaches() })
   const b = await bootstrap(config, { platform, openDatabase: openSqliteBun })
   const server = Bun.serve({
     fetch: b.app.fetch,

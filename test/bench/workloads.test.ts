@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { withPlatform } from '../../core/platform.ts'
-import { createVerifiedSignatureCache } from '../../core/x509/verified-cache.ts'
-import { createCertificateCache } from '../../core/x509/certificate-cache.ts'
+import { createAttestationCaches } from '../../core/attestation/caches.ts'
 import { createNodePlatform } from '../../runtimes/node/index.ts'
 import { baselineFor } from '../../bench/baseline.ts'
 import { floorFor } from '../../bench/floor.ts'
@@ -24,7 +23,7 @@ describe('bench workloads', () => {
   })
 
   it('every timed pipeline accepts the genuine attestation, twice (cached path included)', async () => {
-    const cached = withPlatform({ verifiedSignatures: createVerifiedSignatureCache(), certificates: createCertificateCache() }, createNodePlatform())
+    const cached = withPlatform(createAttestationCaches(), createNodePlatform())
     for (const w of workloads) {
       const f = floorFor(w)
       expect(() => f.full()).not.toThrow()
@@ -41,7 +40,7 @@ describe('bench workloads', () => {
       const base = createNodePlatform()
       let verifies = 0
       const counting = withPlatform({ crypto: { ...base.crypto, verify: (...a: Parameters<typeof base.crypto.verify>) => { verifies++; return base.crypto.verify(...a) } } }, base)
-      const cached = withPlatform({ verifiedSignatures: createVerifiedSignatureCache(), certificates: createCertificateCache() }, counting)
+      const cached = withPlatform(createAttestationCaches(), counting)
       const expected = floorFor(w).signatures
       await attestOnce(w, counting)()
       expect(verifies, w.name).toBe(expected.full)

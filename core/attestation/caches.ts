@@ -1,0 +1,26 @@
+/**
+ * The caches a long-running verifier (a server) puts on its platform: verified CA signatures,
+ * parsed certificates and parsed TPM keys. Together they remove the parsing and the CA signature
+ * checks that a re-attesting agent would otherwise repeat; every leaf signature, TPM check and
+ * MakeCredential still runs each time. All bounded (docs/performance.md).
+ */
+import type { Platform } from '../platform.ts'
+import { createCertificateCache } from '../x509/certificate-cache.ts'
+import { createVerifiedSignatureCache } from '../x509/verified-cache.ts'
+import { createTpmKeyCache } from './tpm-key-cache.ts'
+
+export interface AttestationCacheOptions {
+  /** parsed certificates held; default 1024 */
+  readonly certificates?: number
+  /** parsed TPM keys held; default 1024 */
+  readonly tpmKeys?: number
+}
+
+/** The three caches, for `withPlatform(createAttestationCaches(), base)`; each reports its `size`. */
+export function createAttestationCaches(options: AttestationCacheOptions = {}) {
+  return {
+    verifiedSignatures: createVerifiedSignatureCache(),
+    certificates: createCertificateCache(options.certificates),
+    tpmKeys: createTpmKeyCache(options.tpmKeys),
+  } satisfies Pick<Platform, 'verifiedSignatures' | 'certificates' | 'tpmKeys'>
+}

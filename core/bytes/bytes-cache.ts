@@ -1,0 +1,51 @@
+/**
+ * A bounded cache of values derived from byte strings (a parsed certificate from its DER, a parsed
+ * TPMT_PUBLIC from its bytes): what agents send again with every attestation is parsed once.
+ *
+ * - A lookup hashes the bytes with FNV-1a, a bucket index and never an identity: a hit also
+ *   compares the stored bytes in full, so a collision can never return another value.
+ * - `derive` receives a private copy of the bytes, so a cached value never holds on to the
+ *   caller's buffer (Buffer's 8 KiB pool on Node, a request body) and no caller can change it.
+ * - Values are shared between callers: they must be immutable (core never mutates a parsed value).
+ * - Failures are not cached: `derive` throws to the caller every time.
+ * - Least recently used out first once `capacity` entries are held.
+ */
+import { bytesEqual } from './equal.ts'
+
+export interface BytesCache<T> {
+  /** the value `derive` gives for `bytes` under `tag` (parse options, say): remembered, or derived now */
+  get(bytes: Uint8Array, tag: string, derive: (own: Uint8Array<ArrayBuffer>) => T): T
+  readonly size: number
+}
+
+/** FNV-1a, 32 bits. */
+function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193)
+  return h >>> 0
+}
+
+export function createBytesCache<T>(capacity: number, what: string): BytesCache<T> {
+  if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`${what}: capacity must be a positive integer`)
+  const entries = new Map<string, { bytes: Uint8Array; value: T }>()
+  return {
+    get(bytes, tag, derive) {
+      const key = `${fnv1a(bytes)}.${bytes.length}.${tag}`
+      const hit = entries.get(key)
+      if (hit !== undefined && bytesEqual(hit.bytes, bytes)) {
+        entries.delete(key)
+        entries.set(key, hit)
+        return hit.value
+      }
+      const own = bytes.slice()
+      const value = derive(own)
+      entries.delete(key)
+      entries.set(key, { bytes: own, value })
+      if (entries.size > capacity) entries.delete(entries.keys().next().value!)
+      return value
+    },
+    get size() {
+      return entries.size
+    },
+  }
+}
