@@ -35,6 +35,8 @@ export interface Platform {
    * Node's Buffer class.
    */
   decodeBase64?(text: string): Uint8Array | undefined
+  /** optional fast path for standard padded base64 of `bytes`, equal to core's toBase64 (runtimes/node: Buffer) */
+  encodeBase64?(bytes: Uint8Array): string
 }
 
 let cached: Platform | undefined

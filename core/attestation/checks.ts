@@ -49,19 +49,36 @@ export class CheckLog {
     try {
       result = await fn()
     } catch (e) {
-      if (e instanceof AttestationFailure) throw e
-      if (e instanceof VerifyError) {
-        throw this.fail(name, map?.code ?? e.code, map?.message ?? e.message, map ? `${e.code}: ${e.message}` : e.message, e)
-      }
-      if (isKeyDataRejection(e)) {
-        // hostile key material (e.g. an EC point off the curve) that a crypto provider refuses at import
-        throw this.fail(name, map?.code ?? 'ERR_X509_MALFORMED', map?.message ?? 'key material rejected by the crypto provider',
-          'key material rejected by the crypto provider (DataError at key import)', e)
-      }
-      throw e
+      throw this.failure(name, e, map)
     }
     this.pass(name, describe ? describe(result) : 'ok')
     return result
+  }
+
+  /** {@link run} for a synchronous check (a parse, a profile rule): no promise, no await hop. */
+  runSync<T>(name: string, fn: () => Exclude<T, PromiseLike<unknown>>, map?: FailureMapping, describe?: (r: T) => string): T {
+    let result: T
+    try {
+      result = fn()
+    } catch (e) {
+      throw this.failure(name, e, map)
+    }
+    this.pass(name, describe ? describe(result) : 'ok')
+    return result
+  }
+
+  /** The error a check that threw `e` ends with (recorded as failed), or `e` itself when it is a bug. */
+  private failure(name: string, e: unknown, map: FailureMapping): unknown {
+    if (e instanceof AttestationFailure) return e
+    if (e instanceof VerifyError) {
+      return this.fail(name, map?.code ?? e.code, map?.message ?? e.message, map ? `${e.code}: ${e.message}` : e.message, e)
+    }
+    if (isKeyDataRejection(e)) {
+      // hostile key material (e.g. an EC point off the curve) that a crypto provider refuses at import
+      return this.fail(name, map?.code ?? 'ERR_X509_MALFORMED', map?.message ?? 'key material rejected by the crypto provider',
+        'key material rejected by the crypto provider (DataError at key import)', e)
+    }
+    return e
   }
 }
 

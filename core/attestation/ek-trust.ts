@@ -33,7 +33,7 @@ export interface CheckedEk extends EkFacts {
 const EK_FAILED = { code: 'ERR_EK_UNTRUSTED', message: EK_VALIDATION_FAILED } as const
 
 export async function checkEk(log: CheckLog, prefix: string, ev: EkEvidence, config: EkTrustConfig, platform: Platform): Promise<CheckedEk> {
-  const key = await log.run(`${prefix}.ek.public`, () => parseTpmKeyCached(ev.ekPub, 'EK public', platform), undefined, (k) => k.summary)
+  const key = log.runSync(`${prefix}.ek.public`, () => parseTpmKeyCached(ev.ekPub, 'EK public', platform), undefined, (k) => k.summary)
   const publicHash = await ekPublicHashOfKey(key.publicKey, platform)
   const hashes = config.allowedEKHashes
   const anchors = config.endorsementAnchors
@@ -50,13 +50,13 @@ export async function checkEk(log: CheckLog, prefix: string, ev: EkEvidence, con
     return { key, publicHash }
   }
 
-  const cert = await log.run(`${prefix}.ek.certificate`, () => parseCertificateCached(ev.ekCert!, { tolerate: EK_TOLERANCES }, platform), EK_FAILED,
+  const cert = log.runSync(`${prefix}.ek.certificate`, () => parseCertificateCached(ev.ekCert!, { tolerate: EK_TOLERANCES }, platform), EK_FAILED,
     (c) => `parsed, serial ${c.serialNumber.length} bytes`)
   if (!publicKeysMatch(key.publicKey, cert.publicKey)) {
     throw log.fail(`${prefix}.ek.key_match`, 'ERR_EK_MISMATCH', EK_PUBLIC_KEY_MISMATCH, 'the EK certificate key is not the EKPub key')
   }
   log.pass(`${prefix}.ek.key_match`, `EK certificate key equals EKPub (${key.publicKey.kty})`)
-  const identity: TpmIdentity = await log.run(`${prefix}.ek.profile`, () => checkEkCertificateProfile(cert), EK_FAILED,
+  const identity: TpmIdentity = log.runSync(`${prefix}.ek.profile`, () => checkEkCertificateProfile(cert), EK_FAILED,
     (id) => `TCG EK credential profile; manufacturer ${id.manufacturer}, model ${id.model}, version ${id.version}`)
 
   const byHash = hashes !== undefined && hashes.includes(publicHash)

@@ -69,7 +69,7 @@ export async function checkTpmDevidEvidence(
   platform: Platform,
 ): Promise<TpmDevidFacts> {
   const p = 'tpm_devid'
-  const { leaf, agentIntermediates } = await log.run(`${p}.devid.certificate`, () => ({
+  const { leaf, agentIntermediates } = log.runSync(`${p}.devid.certificate`, () => ({
     leaf: parseCertificateCached(ev.devIdCerts[0]!, {}, platform),
     agentIntermediates: ev.devIdCerts.slice(1).map((d) => parseCertificateCached(d, {}, platform)),
   }), CHAIN, (r) => `leaf and ${r.agentIntermediates.length} intermediate(s) parsed`)
@@ -80,21 +80,21 @@ export async function checkTpmDevidEvidence(
     at: platform.now(),
   }, { platform }), CHAIN, (c) => `path of ${c.path.length} certificate(s) to a devIDCACerts anchor`)
 
-  const devId = await log.run(`${p}.devid.public`, () => parseTpmKeyCached(ev.devIdPub, 'DevID public', platform), undefined, (k) => k.summary)
+  const devId = log.runSync(`${p}.devid.public`, () => parseTpmKeyCached(ev.devIdPub, 'DevID public', platform), undefined, (k) => k.summary)
   const hash = devId.schemeHash
   if (hash !== undefined && hash !== 'SHA256') {
     throw log.fail(`${p}.devid.scheme_hash`, 'ERR_DEVID_UNSUPPORTED_HASH', devIdUnsupportedHash(hash), `DevID scheme hash is ${hash}`)
   }
   log.pass(`${p}.devid.scheme_hash`, hash ?? 'scheme NULL (refused by the attribute check)')
-  await log.run(`${p}.devid.attributes`, () => checkDevIdKey(devId), { code: 'ERR_TPM2_ATTRIBUTES', message: DEVID_ATTRIBUTES_INVALID },
+  log.runSync(`${p}.devid.attributes`, () => checkDevIdKey(devId), { code: 'ERR_TPM2_ATTRIBUTES', message: DEVID_ATTRIBUTES_INVALID },
     () => 'sign, fixedTPM, fixedParent, sensitiveDataOrigin; not restricted, not decrypt')
   if (!publicKeysMatch(devId.publicKey, leaf.publicKey)) {
     throw log.fail(`${p}.devid.key_binding`, 'ERR_DEVID_KEY_MISMATCH', DEVID_KEY_MISMATCH, 'the DevID leaf key is not the DevIDPub key')
   }
   log.pass(`${p}.devid.key_binding`, `DevID leaf key equals DevIDPub (${devId.publicKey.kty})`)
 
-  const ak = await log.run(`${p}.ak.public`, () => parseTpmKeyCached(ev.akPub, 'AK public', platform), undefined, (k) => k.summary)
-  await log.run(`${p}.ak.attributes`, () => checkAkKey(ak), { code: 'ERR_TPM2_ATTRIBUTES', message: AK_ATTRIBUTES_INVALID },
+  const ak = log.runSync(`${p}.ak.public`, () => parseTpmKeyCached(ev.akPub, 'AK public', platform), undefined, (k) => k.summary)
+  log.runSync(`${p}.ak.attributes`, () => checkAkKey(ak), { code: 'ERR_TPM2_ATTRIBUTES', message: AK_ATTRIBUTES_INVALID },
     () => 'restricted, sign, fixedTPM, fixedParent, sensitiveDataOrigin; not decrypt; scheme set')
   const certify = await log.run(`${p}.certify`, () => verifyDevIdCertification(ak, devId, ev.certifiedDevId, ev.certificationSignature, platform),
     CERTIFY, (r) => `signed by the AK (${r.scheme}); certified Name is Name(DevIDPub); extraData ${r.extraData.length === 0 ? 'empty' : toHex(r.extraData)}`)
@@ -124,9 +124,11 @@ export async function makeTpmDevidChallenge(facts: TpmDevidFacts, platform: Plat
   const nonce = platform.crypto.randomBytes(DEVID_NONCE_BYTES)
   const secret = platform.crypto.randomBytes(ACTIVATION_SECRET_BYTES)
   const made = await makeCredential({ ekPublic: credentialEkOf(facts.credential.ek), akName: facts.credential.akName, secret }, { platform })
+  const b64 = platform.encodeBase64 ?? toBase64
+  const nonceB64 = b64(nonce)
   return {
-    challenge: { DevID: toBase64(nonce), CredActivation: { Credential: toBase64(made.idObject), Secret: toBase64(made.encSecret) } },
-    session: { nonce: toBase64(nonce), secret: toBase64(secret), leafSpki: toBase64(facts.leafSpki) },
+    challenge: { DevID: nonceB64, CredActivation: { Credential: b64(made.idObject), Secret: b64(made.encSecret) } },
+    session: { nonce: nonceB64, secret: b64(secret), leafSpki: b64(facts.leafSpki) },
   }
 }
 
@@ -137,7 +139,7 @@ export async function activationProof(secret: Uint8Array, binding: Uint8Array | 
 
 export async function checkActivation(log: CheckLog, name: string, secretB64: string, presented: Uint8Array, binding: Uint8Array | undefined, platform: Platform): Promise<void> {
   const expected = await activationProof(fromBase64(secretB64), binding, platform)
-  await log.run(name, () => checkActivatedSecret(expected, presented, platform), { code: 'ERR_CREDENTIAL_MISMATCH', message: CREDENTIAL_SECRET_MISMATCH },
+  log.runSync(name, () => checkActivatedSecret(expected, presented, platform), { code: 'ERR_CREDENTIAL_MISMATCH', message: CREDENTIAL_SECRET_MISMATCH },
     () => binding ? 'HMAC of the activated secret over the key binding matches (constant time)' : 'activated secret matches (constant time)')
 }
 

@@ -27,8 +27,8 @@ export interface TpmEkFacts {
 
 export async function checkTpmEkEvidence(log: CheckLog, ev: TpmEkEvidence, config: TpmEkAttestorConfig, platform: Platform): Promise<TpmEkFacts> {
   const p = 'tpm_ek'
-  const ak = await log.run(`${p}.ak.public`, () => parseTpmKeyCached(ev.akPub, 'AK public', platform), undefined, (k) => k.summary)
-  await log.run(`${p}.ak.attributes`, () => checkAkKey(ak), { code: 'ERR_TPM2_ATTRIBUTES', message: AK_ATTRIBUTES_INVALID },
+  const ak = log.runSync(`${p}.ak.public`, () => parseTpmKeyCached(ev.akPub, 'AK public', platform), undefined, (k) => k.summary)
+  log.runSync(`${p}.ak.attributes`, () => checkAkKey(ak), { code: 'ERR_TPM2_ATTRIBUTES', message: AK_ATTRIBUTES_INVALID },
     () => 'restricted, sign, fixedTPM, fixedParent, sensitiveDataOrigin; not decrypt; scheme set')
   const ek = await checkEk(log, p, ev, config, platform)
   return {
@@ -46,9 +46,10 @@ export interface TpmEkSession {
 export async function makeTpmEkChallenge(facts: TpmEkFacts, platform: Platform): Promise<{ challenge: Record<string, unknown>; session: TpmEkSession }> {
   const secret = platform.crypto.randomBytes(ACTIVATION_SECRET_BYTES)
   const made = await makeCredential({ ekPublic: credentialEkOf(facts.credential.ek), akName: facts.credential.akName, secret }, { platform })
+  const b64 = platform.encodeBase64 ?? toBase64
   return {
-    challenge: { CredActivation: { Credential: toBase64(made.idObject), Secret: toBase64(made.encSecret) } },
-    session: { secret: toBase64(secret) },
+    challenge: { CredActivation: { Credential: b64(made.idObject), Secret: b64(made.encSecret) } },
+    session: { secret: b64(secret) },
   }
 }
 

@@ -120,10 +120,10 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
 
   async function checkAttestor(log: CheckLog, config: AttestorConfig, evidence: Readonly<Record<string, unknown>>): Promise<Facts> {
     if (config.type === 'tpm_devid') {
-      const ev = await log.run('tpm_devid.evidence', () => decodeTpmDevidEvidence(evidence.tpm_devid, platform), undefined, () => 'well-formed, within size bounds')
+      const ev = log.runSync('tpm_devid.evidence', () => decodeTpmDevidEvidence(evidence.tpm_devid, platform), undefined, () => 'well-formed, within size bounds')
       return { type: 'tpm_devid', facts: await checkTpmDevidEvidence(log, ev, config, platform) }
     }
-    const ev = await log.run('tpm_ek.evidence', () => decodeTpmEkEvidence(evidence.tpm_ek, platform), undefined, () => 'well-formed, within size bounds')
+    const ev = log.runSync('tpm_ek.evidence', () => decodeTpmEkEvidence(evidence.tpm_ek, platform), undefined, () => 'well-formed, within size bounds')
     return { type: 'tpm_ek', facts: await checkTpmEkEvidence(log, ev, config, platform) }
   }
 
@@ -133,7 +133,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
     for (const config of policy.requiredAttestors) facts.push(await checkAttestor(log, config, evidence))
     const attributes: Record<string, string> = Object.assign({}, ...facts.map((f) => f.facts.attributes))
     const selectors = facts.flatMap((f) => f.facts.selectors)
-    const spiffeIdPath = await log.run('spiffe_id', () => renderSpiffeIdTemplate(policy.spiffeIDTemplate, attributes), undefined, (p) => p)
+    const spiffeIdPath = log.runSync('spiffe_id', () => renderSpiffeIdTemplate(policy.spiffeIDTemplate, attributes), undefined, (p) => p)
     return { log, facts, attributes, selectors, spiffeIdPath }
   }
 
@@ -212,11 +212,11 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
       }
       if (record.tpm_devid) {
-        const a = await log.run('tpm_devid.answer', () => decodeTpmDevidAnswer(answers.tpm_devid, platform), undefined, () => 'well-formed, within size bounds')
+        const a = log.runSync('tpm_devid.answer', () => decodeTpmDevidAnswer(answers.tpm_devid, platform), undefined, () => 'well-formed, within size bounds')
         await checkTpmDevidAnswer(log, record.tpm_devid, a, binding, platform)
       }
       if (record.tpm_ek) {
-        const a = await log.run('tpm_ek.answer', () => decodeTpmEkAnswer(answers.tpm_ek, platform), undefined, () => 'well-formed, within size bounds')
+        const a = log.runSync('tpm_ek.answer', () => decodeTpmEkAnswer(answers.tpm_ek, platform), undefined, () => 'well-formed, within size bounds')
         await checkTpmEkAnswer(log, record.tpm_ek, a, binding, platform)
       }
       return {

@@ -2,7 +2,7 @@
  * A bounded cache of values derived from byte strings (a parsed certificate from its DER, a parsed
  * TPMT_PUBLIC from its bytes): what agents send again with every attestation is parsed once.
  *
- * - A lookup hashes the bytes with FNV-1a, a bucket index and never an identity: a hit also
+ * - A lookup hashes the bytes with FNV-1a (over 32-bit words), a bucket index and never an identity: a hit also
  *   compares the stored bytes in full, so a collision can never return another value.
  * - `derive` receives a private copy of the bytes, so a cached value never holds on to the
  *   caller's buffer (Buffer's 8 KiB pool on Node, a request body) and no caller can change it.
@@ -18,10 +18,25 @@ export interface BytesCache<T> {
   readonly size: number
 }
 
-/** FNV-1a, 32 bits. */
-function fnv1a(bytes: Uint8Array): number {
+/**
+ * FNV-1a over little-endian 32-bit words (then the tail bytes), 32 bits: a quarter of the steps
+ * of the byte-wise hash. An aligned view is read through an Int32Array, any other assembles the
+ * same words from bytes, so the value does not depend on alignment (on a big-endian host the two
+ * paths differ, which costs cache misses, never a wrong hit: hits compare the bytes).
+ */
+export function fnv1aWords(bytes: Uint8Array): number {
+  const n = bytes.length
+  const words = n >>> 2
   let h = 0x811c9dc5
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193)
+  if ((bytes.byteOffset & 3) === 0) {
+    const w32 = new Int32Array(bytes.buffer, bytes.byteOffset, words)
+    for (let w = 0; w < words; w++) h = Math.imul(h ^ w32[w]!, 0x01000193)
+  } else {
+    for (let i = 0; i < words << 2; i += 4) {
+      h = Math.imul(h ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)), 0x01000193)
+    }
+  }
+  for (let i = words << 2; i < n; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193)
   return h >>> 0
 }
 
@@ -30,7 +45,7 @@ export function createBytesCache<T>(capacity: number, what: string): BytesCache<
   const entries = new Map<string, { bytes: Uint8Array; value: T }>()
   return {
     get(bytes, tag, derive) {
-      const key = `${fnv1a(bytes)}.${bytes.length}.${tag}`
+      const key = `${fnv1aWords(bytes)}.${bytes.length}.${tag}`
       const hit = entries.get(key)
       if (hit !== undefined && bytesEqual(hit.bytes, bytes)) {
         entries.delete(key)

@@ -1,6 +1,6 @@
 import { jsKernels } from '../../core/kernels/js.ts'
 import type { Platform } from '../../core/platform.ts'
-import { decodeBase64Canonical } from '../node/base64.ts'
+import { decodeBase64Canonical, encodeBase64Buffer } from '../node/base64.ts'
 import { createNodeCryptoProvider } from '../node/crypto-provider.ts'
 
 /**
@@ -9,5 +9,5 @@ import { createNodeCryptoProvider } from '../node/crypto-provider.ts'
  */
 export function createBunPlatform(overrides: Partial<Platform> = {}): Platform {
   const kernels = overrides.kernels ?? jsKernels
-  return Object.freeze({ crypto: createNodeCryptoProvider({ kernels }), now: () => Date.now(), kernels, decodeBase64: decodeBase64Canonical, ...overrides })
+  return Object.freeze({ crypto: createNodeCryptoProvider({ kernels }), now: () => Date.now(), kernels, decodeBase64: decodeBase64Canonical, encodeBase64: encodeBase64Buffer, ...overrides })
 }

@@ -27,3 +27,8 @@ export function decodeBase64Canonical(text: string): Uint8Array | undefined {
   }
   return new Uint8Array(out.buffer, out.byteOffset, out.length)
 }
+
+/** Platform.encodeBase64 on Buffer: standard padded base64 of a view, without copying it first. */
+export function encodeBase64Buffer(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64')
+}

@@ -3,10 +3,10 @@ import type { Kernels } from '../../core/kernels/types.ts'
 import type { Platform } from '../../core/platform.ts'
 import { loadWasmKernels } from '../../wasm/load.ts'
 import { createAttestationCaches } from '../../core/attestation/caches.ts'
-import { decodeBase64Canonical } from './base64.ts'
+import { decodeBase64Canonical, encodeBase64Buffer } from './base64.ts'
 import { createNodeCryptoProvider } from './crypto-provider.ts'
 
-export { createNodeCryptoProvider, decodeBase64Canonical }
+export { createNodeCryptoProvider, decodeBase64Canonical, encodeBase64Buffer }
 
 /**
  * The fast platform for Node: node:crypto provider (short SHA-256 and HMAC through the kernels
@@ -14,7 +14,7 @@ export { createNodeCryptoProvider, decodeBase64Canonical }
  */
 export function createNodePlatform(overrides: Partial<Platform> = {}): Platform {
   const kernels = overrides.kernels ?? jsKernels
-  return Object.freeze({ crypto: createNodeCryptoProvider({ kernels }), now: () => Date.now(), kernels, decodeBase64: decodeBase64Canonical, ...overrides })
+  return Object.freeze({ crypto: createNodeCryptoProvider({ kernels }), now: () => Date.now(), kernels, decodeBase64: decodeBase64Canonical, encodeBase64: encodeBase64Buffer, ...overrides })
 }
 
 /**

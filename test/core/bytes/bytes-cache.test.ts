@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createBytesCache } from '../../../core/bytes/bytes-cache.ts'
+import { createBytesCache, fnv1aWords } from '../../../core/bytes/bytes-cache.ts'
 import { fromHex } from '../../../core/bytes/encoding.ts'
 
 const derive = (calls: Uint8Array[]) => (own: Uint8Array) => {
@@ -20,9 +20,11 @@ describe('bytes-keyed cache', () => {
   })
 
   it('never returns the value of other bytes whose hash collides (the bytes are compared in full)', () => {
-    // FNV-1a 32 of both is 0x744744b9 (found by a birthday search over 8-byte strings)
-    const x = fromHex('00006eeb1336c37b')
-    const y = fromHex('0000e148418ecac8')
+    // the word-wise FNV-1a of both is 0xe63e9ba4 (found by a birthday search over 8-byte strings)
+    const x = fromHex('000020b153914361')
+    const y = fromHex('00018a0853063788')
+    expect(fnv1aWords(x)).toBe(0xe63e9ba4)
+    expect(fnv1aWords(y)).toBe(0xe63e9ba4)
     const cache = createBytesCache<{ first: number | undefined; own: Uint8Array }>(8, 'test')
     const calls: Uint8Array[] = []
     const vx = cache.get(x, '', derive(calls))
@@ -80,6 +82,24 @@ describe('bytes-keyed cache', () => {
     expect(cache.get(Uint8Array.of(1), '', derive(calls))).toBe(one)
     cache.get(Uint8Array.of(2), '', derive(calls))
     expect(calls).toHaveLength(4)
+  })
+
+  it('hashes the same bytes to the same value whatever the view\'s alignment, and finds them', () => {
+    const backing = new Uint8Array(1203)
+    for (let i = 0; i < backing.length; i++) backing[i] = (i * 131 + 7) & 0xff
+    const cache = createBytesCache<{ first: number | undefined }>(8, 'test')
+    const calls: Uint8Array[] = []
+    const views = [0, 1, 2, 3].map((o) => new Uint8Array(backing.buffer, o, 1200))
+    const copies = views.map((v) => v.slice())
+    for (let k = 0; k < 4; k++) {
+      // all four offsets hold different bytes; each equals its aligned copy
+      expect(fnv1aWords(views[k]!)).toBe(fnv1aWords(copies[k]!))
+      const v = cache.get(views[k]!, '', derive(calls))
+      expect(cache.get(copies[k]!, '', derive(calls))).toBe(v)
+    }
+    expect(calls).toHaveLength(4)
+    // tails of 1-3 bytes count
+    expect(fnv1aWords(Uint8Array.of(1, 2, 3, 4, 5))).not.toBe(fnv1aWords(Uint8Array.of(1, 2, 3, 4, 6)))
   })
 
   it('refuses a capacity that is not a positive integer', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { fromBase64, toBase64 } from '../../../core/bytes/encoding.ts'
 import { decodeTpmDevidEvidence } from '../../../core/attestation/evidence.ts'
-import { decodeBase64Canonical } from '../../../runtimes/node/base64.ts'
+import { decodeBase64Canonical, encodeBase64Buffer } from '../../../runtimes/node/base64.ts'
 import { createNodePlatform } from '../../../runtimes/node/index.ts'
 
 const core = (text: string) => {
@@ -70,5 +70,23 @@ describe('Node base64 fast path (Platform.decodeBase64)', () => {
       }),
       { numRuns: 5000 },
     )
+  })
+})
+
+describe('Node base64 encoder (Platform.encodeBase64)', () => {
+  it('equals core toBase64 for every length 0..300 and on views at any offset', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(7), (bytes, offset) => {
+        const backing = new Uint8Array(bytes.length + offset)
+        backing.set(bytes, offset)
+        const view = backing.subarray(offset)
+        expect(encodeBase64Buffer(view)).toBe(toBase64(bytes))
+      }),
+      { numRuns: 5_000 },
+    )
+  })
+
+  it('is what createNodePlatform puts on the platform', () => {
+    expect(createNodePlatform().encodeBase64).toBe(encodeBase64Buffer)
   })
 })
