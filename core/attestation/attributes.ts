@@ -30,16 +30,40 @@ export interface EkFacts {
   readonly identity?: TpmIdentity
 }
 
-/** `<prefix>.public_hash`, and with a certificate `serial_number`, and with the TPM identity manufacturer/model/version. */
-export function ekAttributes(prefix: string, ek: EkFacts): Record<string, string> {
-  const out: Record<string, string> = { [`${prefix}.public_hash`]: ek.publicHash }
-  if (ek.certificate) out[`${prefix}.serial_number`] = serialHex(ek.certificate.serialNumber)
+/** The attribute names under one prefix, built once (property keys made per call are interned each time). */
+interface EkAttributeKeys {
+  readonly publicHash: string
+  readonly serialNumber: string
+  readonly manufacturer: string
+  readonly model: string
+  readonly version: string
+}
+const ekKeysByPrefix = new Map<string, EkAttributeKeys>()
+function ekAttributeKeys(prefix: string): EkAttributeKeys {
+  let keys = ekKeysByPrefix.get(prefix)
+  if (keys === undefined) {
+    keys = { publicHash: `${prefix}.public_hash`, serialNumber: `${prefix}.serial_number`, manufacturer: `${prefix}.manufacturer`, model: `${prefix}.model`, version: `${prefix}.version` }
+    ekKeysByPrefix.set(prefix, keys)
+  }
+  return keys
+}
+
+/** Adds `<prefix>.public_hash`, and with a certificate `serial_number`, and with the TPM identity manufacturer/model/version, to `out`. */
+function addEkAttributes(out: Record<string, string>, prefix: string, ek: EkFacts): Record<string, string> {
+  const keys = ekAttributeKeys(prefix)
+  out[keys.publicHash] = ek.publicHash
+  if (ek.certificate) out[keys.serialNumber] = serialHex(ek.certificate.serialNumber)
   if (ek.identity) {
-    out[`${prefix}.manufacturer`] = ek.identity.manufacturer
-    out[`${prefix}.model`] = ek.identity.model
-    out[`${prefix}.version`] = ek.identity.version
+    out[keys.manufacturer] = ek.identity.manufacturer
+    out[keys.model] = ek.identity.model
+    out[keys.version] = ek.identity.version
   }
   return out
+}
+
+/** `<prefix>.public_hash`, and with a certificate `serial_number`, and with the TPM identity manufacturer/model/version. */
+export function ekAttributes(prefix: string, ek: EkFacts): Record<string, string> {
+  return addEkAttributes({}, prefix, ek)
 }
 
 /** tpm_devid attributes: the leaf certificate's, then the EK's (prefix `tpm_devid.ek`). */
@@ -52,7 +76,7 @@ export async function tpmDevidAttributes(leaf: Certificate, ek: EkFacts, platfor
   const issuer = commonName(leaf.issuer)
   if (subject !== undefined) out['tpm_devid.certificate.subject_cn'] = subject
   if (issuer !== undefined) out['tpm_devid.certificate.issuer_cn'] = issuer
-  return { ...out, ...ekAttributes('tpm_devid.ek', ek) }
+  return addEkAttributes(out, 'tpm_devid.ek', ek)
 }
 
 /** SPIRE tpm_devid selectors from the leaf and the verified path (leaf first, anchor last). */

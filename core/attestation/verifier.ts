@@ -131,7 +131,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
     const log = new CheckLog()
     const facts: Facts[] = []
     for (const config of policy.requiredAttestors) facts.push(await checkAttestor(log, config, evidence))
-    const attributes: Record<string, string> = Object.assign({}, ...facts.map((f) => f.facts.attributes))
+    const attributes: Record<string, string> = facts.length === 1 ? facts[0]!.facts.attributes : Object.assign({}, ...facts.map((f) => f.facts.attributes))
     const selectors = facts.flatMap((f) => f.facts.selectors)
     const spiffeIdPath = log.runSync('spiffe_id', () => renderSpiffeIdTemplate(policy.spiffeIDTemplate, attributes), undefined, (p) => p)
     return { log, facts, attributes, selectors, spiffeIdPath }

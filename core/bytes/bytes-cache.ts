@@ -42,12 +42,15 @@ export function fnv1aWords(bytes: Uint8Array): number {
 
 export function createBytesCache<T>(capacity: number, what: string): BytesCache<T> {
   if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`${what}: capacity must be a positive integer`)
-  const entries = new Map<string, { bytes: Uint8Array; value: T }>()
+  // one slot per 32-bit hash of (bytes, tag): a colliding newcomer takes the slot (a miss, never a wrong hit)
+  const entries = new Map<number, { bytes: Uint8Array; tag: string; value: T }>()
   return {
     get(bytes, tag, derive) {
-      const key = `${fnv1aWords(bytes)}.${bytes.length}.${tag}`
+      let h = fnv1aWords(bytes)
+      for (let i = 0; i < tag.length; i++) h = Math.imul(h ^ tag.charCodeAt(i), 0x01000193)
+      const key = (h ^ bytes.length) >>> 0
       const hit = entries.get(key)
-      if (hit !== undefined && bytesEqual(hit.bytes, bytes)) {
+      if (hit !== undefined && hit.tag === tag && bytesEqual(hit.bytes, bytes)) {
         entries.delete(key)
         entries.set(key, hit)
         return hit.value
@@ -55,7 +58,7 @@ export function createBytesCache<T>(capacity: number, what: string): BytesCache<
       const own = bytes.slice()
       const value = derive(own)
       entries.delete(key)
-      entries.set(key, { bytes: own, value })
+      entries.set(key, { bytes: own, tag, value })
       if (entries.size > capacity) entries.delete(entries.keys().next().value!)
       return value
     },

@@ -15,8 +15,17 @@ export interface CertificateCache {
   parse(der: Uint8Array, options?: ParseCertificateOptions): Certificate
 }
 
+// tolerance lists are module constants (EK_TOLERANCES): their joined text is made once
+const toleranceText = new WeakMap<readonly string[], string>()
 function optionsKey(options: ParseCertificateOptions): string {
-  return `${options.allowTrailingData === true ? 't' : ''}${options.tolerate?.join(',') ?? ''}`
+  const tolerate = options.tolerate
+  let text = ''
+  if (tolerate !== undefined) {
+    const known = toleranceText.get(tolerate)
+    if (known === undefined) toleranceText.set(tolerate, (text = tolerate.join(',')))
+    else text = known
+  }
+  return options.allowTrailingData === true ? `t${text}` : text
 }
 
 export function createCertificateCache(capacity = 1024): CertificateCache & { readonly size: number } {
