@@ -6,25 +6,72 @@ export interface PemBlock {
   der: Uint8Array<ArrayBuffer>
 }
 
-const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g
+const BEGIN = '-----BEGIN '
+const END = '-----END '
+const DASHES = '-----'
+
+/** The index after a label ([A-Z0-9 ]+) starting at `i`, or `i` when there is none. */
+function scanLabel(text: string, i: number): number {
+  let j = i
+  for (;;) {
+    const c = text.charCodeAt(j)
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x20) j++
+    else return j
+  }
+}
+
+/** A body without its line breaks (the usual form) or, failing that, without any whitespace. */
+function compactBody(body: string): string {
+  const joined = body.includes('\r') ? body.replace(/\r?\n/g, '') : body.replaceAll('\n', '')
+  return /\s/.test(joined) ? joined.replace(/\s+/g, '') : joined
+}
 
 /**
  * Every PEM block in `text` (RFC 7468), in order. Text between blocks is ignored (as openssl
- * and Go's pem.Decode do, so bundles with comments work). A block whose END label differs from
- * its BEGIN label, or whose body is not base64, is an error naming the block. `decode` is a
- * platform's fast base64 path (Platform.decodeBase64): bodies it does not take are decoded by
- * core's strict decoder, which names the fault.
+ * and Go's pem.Decode do, so bundles with comments work). A block is `-----BEGIN <label>-----`,
+ * a line break, the body, and the first `-----END <label>-----` after it; a BEGIN line that is
+ * not well formed, or has no END after it, is ignored. A block whose END label differs from its
+ * BEGIN label, or whose body (whitespace removed) is not base64, is an error naming the block.
+ * `decode` is a platform's fast base64 path (Platform.decodeBase64): bodies it does not take are
+ * decoded by core's strict decoder, which names the fault. Linear in the text's length.
  */
 export function parsePemBlocks(text: string, what = 'PEM', decode?: (b64: string) => Uint8Array | undefined): PemBlock[] {
   const blocks: PemBlock[] = []
-  for (const m of text.matchAll(BLOCK)) {
-    const [, begin, body, end] = m
+  let at = 0
+  for (;;) {
+    const b = text.indexOf(BEGIN, at)
+    if (b < 0) break
+    const l0 = b + BEGIN.length
+    const l1 = scanLabel(text, l0)
+    let bodyStart = -1
+    if (l1 > l0 && text.startsWith(DASHES, l1)) {
+      let p = l1 + DASHES.length
+      if (text.charCodeAt(p) === 0x0d) p++
+      if (text.charCodeAt(p) === 0x0a) bodyStart = p + 1
+    }
+    if (bodyStart < 0) {
+      at = b + 1
+      continue
+    }
+    let e = text.indexOf(END, bodyStart)
+    let m1 = -1
+    while (e >= 0) {
+      const m0 = e + END.length
+      m1 = scanLabel(text, m0)
+      if (m1 > m0 && text.startsWith(DASHES, m1)) break
+      e = text.indexOf(END, e + 1)
+    }
+    // no END after this BEGIN: none after any later BEGIN either
+    if (e < 0) break
+    const begin = text.slice(l0, l1)
+    const end = text.slice(e + END.length, m1)
     if (begin !== end) {
       throw new EncodingError('ERR_ENCODING_MALFORMED', `${what}: block ${blocks.length} begins "${begin}" but ends "${end}"`)
     }
-    const b64 = body!.replace(/\s+/g, '')
+    const b64 = compactBody(text.slice(bodyStart, e))
     const der = (decode?.(b64) as Uint8Array<ArrayBuffer> | undefined) ?? fromBase64(b64, `${what}: block ${blocks.length} (${begin})`)
-    blocks.push({ label: begin!, der })
+    blocks.push({ label: begin, der })
+    at = m1 + DASHES.length
   }
   return blocks
 }

@@ -12,16 +12,18 @@ const tpm2Malformed: ReaderErrorFactory = (message, offset) =>
  * (`what`) and the offset; no read can throw RangeError or read past the end.
  */
 export class ByteReader {
-  readonly bytes: Uint8Array
-  private pos = 0
-  private readonly view: DataView
+  // declared, assigned in the constructor: see DerElement (core/der/reader.ts)
+  declare readonly bytes: Uint8Array
+  declare readonly what: string
+  declare private pos: number
+  declare private readonly view: DataView
+  declare private readonly fail: ReaderErrorFactory
 
-  constructor(
-    bytes: Uint8Array,
-    readonly what: string,
-    private readonly fail: ReaderErrorFactory = tpm2Malformed,
-  ) {
+  constructor(bytes: Uint8Array, what: string, fail: ReaderErrorFactory = tpm2Malformed) {
     this.bytes = bytes
+    this.what = what
+    this.fail = fail
+    this.pos = 0
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   }
 

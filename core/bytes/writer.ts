@@ -1,11 +1,13 @@
 /** A growable big-endian byte writer for TPM structures and commands. */
 export class ByteWriter {
-  private buf: Uint8Array
-  private len = 0
+  // declared, assigned in the constructor: see DerElement (core/der/reader.ts)
+  declare private buf: Uint8Array
+  declare private len: number
 
   /** `capacity`: the expected size, when known (saves regrowing) */
   constructor(capacity = 64) {
     this.buf = new Uint8Array(capacity)
+    this.len = 0
   }
 
   private ensure(n: number): void {

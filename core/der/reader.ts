@@ -33,20 +33,30 @@ export function contextTag(n: number, constructed: boolean): number {
 /**
  * One TLV. `tlv` and `value` are views made on demand (subarray allocation dominates a DER walk,
  * and most elements are only skipped or checked by tag).
+ *
+ * The hot classes of core (this, DerReader, ByteReader, ByteWriter) declare their fields and
+ * assign them in the constructor: with ES2022 class fields a compiled constructor first defines
+ * every field as undefined, then assigns it, which costs a DER walk measurably.
  */
 export class DerElement {
-  constructor(
-    /** the identifier octet (class, constructed bit and tag number) */
-    readonly tag: number,
-    /** absolute offset of the identifier octet in `source` */
-    readonly offset: number,
-    /** absolute offset of the contents */
-    readonly valueOffset: number,
-    /** length of the contents */
-    readonly length: number,
-    /** the buffer all offsets refer to */
-    readonly source: Uint8Array,
-  ) {}
+  /** the identifier octet (class, constructed bit and tag number) */
+  declare readonly tag: number
+  /** absolute offset of the identifier octet in `source` */
+  declare readonly offset: number
+  /** absolute offset of the contents */
+  declare readonly valueOffset: number
+  /** length of the contents */
+  declare readonly length: number
+  /** the buffer all offsets refer to */
+  declare readonly source: Uint8Array
+
+  constructor(tag: number, offset: number, valueOffset: number, length: number, source: Uint8Array) {
+    this.tag = tag
+    this.offset = offset
+    this.valueOffset = valueOffset
+    this.length = length
+    this.source = source
+  }
 
   /** absolute offset just past the element */
   get end(): number {
@@ -107,14 +117,17 @@ function tagName(tag: number): string {
 
 /** A cursor over the children of a constructed element (or over a whole buffer). */
 export class DerReader {
-  private pos: number
+  declare private pos: number
+  declare readonly source: Uint8Array
+  declare readonly start: number
+  declare readonly end: number
+  declare readonly what: string
 
-  constructor(
-    readonly source: Uint8Array,
-    readonly start: number,
-    readonly end: number,
-    readonly what: string,
-  ) {
+  constructor(source: Uint8Array, start: number, end: number, what: string) {
+    this.source = source
+    this.start = start
+    this.end = end
+    this.what = what
     this.pos = start
   }
 
