@@ -20,10 +20,16 @@ function scanLabel(text: string, i: number): number {
   }
 }
 
-/** A body without its line breaks (the usual form) or, failing that, without any whitespace. */
-function compactBody(body: string): string {
-  const joined = body.includes('\r') ? body.replace(/\r?\n/g, '') : body.replaceAll('\n', '')
-  return /\s/.test(joined) ? joined.replace(/\s+/g, '') : joined
+/** The body between `start` and `end` without its line breaks (LF or CRLF), as slices joined. */
+function joinLines(text: string, start: number, end: number): string {
+  let out = ''
+  let i = start
+  for (;;) {
+    const nl = text.indexOf('\n', i)
+    if (nl < 0 || nl >= end) return out + text.slice(i, end)
+    out += text.slice(i, nl > i && text.charCodeAt(nl - 1) === 0x0d ? nl - 1 : nl)
+    i = nl + 1
+  }
 }
 
 /**
@@ -68,8 +74,10 @@ export function parsePemBlocks(text: string, what = 'PEM', decode?: (b64: string
     if (begin !== end) {
       throw new EncodingError('ERR_ENCODING_MALFORMED', `${what}: block ${blocks.length} begins "${begin}" but ends "${end}"`)
     }
-    const b64 = compactBody(text.slice(bodyStart, e))
-    const der = (decode?.(b64) as Uint8Array<ArrayBuffer> | undefined) ?? fromBase64(b64, `${what}: block ${blocks.length} (${begin})`)
+    // the usual body is base64 lines: the fast path takes them joined; any other whitespace (or
+    // a fault) goes to core's strict decoder with all whitespace removed, which names the fault
+    const lines = joinLines(text, bodyStart, e)
+    const der = (decode?.(lines) as Uint8Array<ArrayBuffer> | undefined) ?? fromBase64(lines.replace(/\s+/g, ''), `${what}: block ${blocks.length} (${begin})`)
     blocks.push({ label: begin, der })
     at = m1 + DASHES.length
   }

@@ -61,7 +61,9 @@ function toCertificate(x: CertificateInput, i: number, platform: Platform | unde
 
 /** The URIs of a certificate's subjectAltName. */
 export function uriSans(cert: Certificate): string[] {
-  return (cert.subjectAltName ?? []).flatMap((n) => (n.type === 'uri' ? [n.value] : []))
+  const out: string[] = []
+  for (const n of cert.subjectAltName ?? []) if (n.type === 'uri') out.push(n.value)
+  return out
 }
 
 /** B1: the one URI SAN, parsed as a SPIFFE ID (go-spiffe `x509svid.IDFromCert`). */
