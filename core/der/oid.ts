@@ -1,22 +1,43 @@
 /** OBJECT IDENTIFIER (X.690 §8.19): dotted text <-> contents octets, and the OIDs vouch names. */
-import { derFail } from './reader.ts'
+import { derFail, type DerElement } from './reader.ts'
 
-const cache = new Map<string, string>()
+/**
+ * OIDs repeat across certificates: short ones are memoised by their octets, in slots keyed by an
+ * FNV-1a hash of the octets; a hit compares the octets in full.
+ */
+interface OidEntry {
+  readonly octets: Uint8Array
+  readonly dotted: string
+}
+const cache = new Map<number, OidEntry>()
 const CACHE_MAX = 2048
+const MEMO_MAX_OCTETS = 24
+
+function octetsAt(source: Uint8Array, start: number, length: number, octets: Uint8Array): boolean {
+  if (octets.length !== length) return false
+  for (let i = 0; i < length; i++) if (source[start + i] !== octets[i]) return false
+  return true
+}
+
+function lookup(source: Uint8Array, start: number, length: number, offset: number): string {
+  let h = 0x811c9dc5 ^ length
+  for (let i = start; i < start + length; i++) h = Math.imul(h ^ source[i]!, 0x01000193)
+  const hit = cache.get(h)
+  if (hit !== undefined && octetsAt(source, start, length, hit.octets)) return hit.dotted
+  const octets = source.slice(start, start + length)
+  const dotted = decodeOidUncached(octets, offset)
+  if (cache.size < CACHE_MAX || hit !== undefined) cache.set(h, { octets, dotted })
+  return dotted
+}
 
 /** The dotted form of OID contents octets; rejects empty contents and non-minimal subidentifiers. */
 export function decodeOid(value: Uint8Array, offset = 0): string {
-  // OIDs repeat across certificates: memoise short ones by their octets
-  if (value.length <= 24) {
-    let key = ''
-    for (let i = 0; i < value.length; i++) key += String.fromCharCode(value[i]!)
-    const hit = cache.get(key)
-    if (hit !== undefined) return hit
-    const dotted = decodeOidUncached(value, offset)
-    if (cache.size < CACHE_MAX) cache.set(key, dotted)
-    return dotted
-  }
-  return decodeOidUncached(value, offset)
+  return value.length <= MEMO_MAX_OCTETS ? lookup(value, 0, value.length, offset) : decodeOidUncached(value, offset)
+}
+
+/** decodeOid of an element's contents, read in place (no view allocated). */
+export function oidOf(el: DerElement): string {
+  return el.length <= MEMO_MAX_OCTETS ? lookup(el.source, el.valueOffset, el.length, el.valueOffset) : decodeOidUncached(el.value, el.valueOffset)
 }
 
 function decodeOidUncached(value: Uint8Array, offset: number): string {

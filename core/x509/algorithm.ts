@@ -4,7 +4,7 @@
  */
 import type { HashAlg, SignatureScheme } from '../crypto/provider.ts'
 import { DerReader, TAG, contextTag, type DerElement } from '../der/reader.ts'
-import { decodeOid, OID } from '../der/oid.ts'
+import { oidOf, OID } from '../der/oid.ts'
 import { decodeNull, decodeSmallInteger } from '../der/values.ts'
 import { tolerates, type ToleranceOptions } from '../der/tolerance.ts'
 import { X509Error } from '../errors.ts'
@@ -48,7 +48,7 @@ function parseHashAlgorithm(el: DerElement, what: string): HashAlg {
   const oidEl = r.expect(TAG.OID, 'algorithm')
   if (!r.done) decodeNull(r.next('parameters'), `${what} parameters`)
   r.finish()
-  const oid = decodeOid(oidEl.value, oidEl.valueOffset)
+  const oid = oidOf(oidEl)
   const h = HASHES[oid]
   if (!h) unsupported(`${what} ${oid} is not supported`)
   return h
@@ -67,7 +67,7 @@ function parsePssParams(r: DerReader): SignatureScheme {
   if (m) {
     const mr = DerReader.sequence(DerReader.of(m, 'maskGenAlgorithm').next('maskGenAlgorithm'), 'maskGenAlgorithm')
     const mOid = mr.expect(TAG.OID, 'algorithm')
-    if (decodeOid(mOid.value, mOid.valueOffset) !== OID.mgf1) unsupported('RSASSA-PSS mask generation is not MGF1')
+    if (oidOf(mOid) !== OID.mgf1) unsupported('RSASSA-PSS mask generation is not MGF1')
     mgfHash = parseHashAlgorithm(mr.next('MGF1 hash'), 'MGF1 hash')
     mr.finish()
   }
@@ -89,7 +89,7 @@ function parsePssParams(r: DerReader): SignatureScheme {
 export function parseSignatureAlgorithm(el: DerElement, what: string, options?: ToleranceOptions): SignatureAlgorithm {
   const r = DerReader.sequence(el, what)
   const oidEl = r.expect(TAG.OID, 'algorithm')
-  const oid = decodeOid(oidEl.value, oidEl.valueOffset)
+  const oid = oidOf(oidEl)
   const rsa = RSA_PKCS1[oid]
   if (rsa) {
     if (!r.done) decodeNull(r.next('parameters'), `${what} parameters`)

@@ -5,7 +5,7 @@
 import { bytesEqual } from '../bytes/equal.ts'
 import type { PublicKey } from '../crypto/provider.ts'
 import { DerReader, TAG, contextTag, derFail, parseDerElement } from '../der/reader.ts'
-import { decodeOid } from '../der/oid.ts'
+import { oidOf } from '../der/oid.ts'
 import { decodeBitString, decodeBoolean, decodeIntegerBytes, decodeOctetString, decodeSmallInteger, decodeTime } from '../der/values.ts'
 import { tolerates, type Tolerance } from '../der/tolerance.ts'
 import { VerifyError, X509Error } from '../errors.ts'
@@ -57,7 +57,7 @@ function parseExtensionList(el: ReturnType<DerReader['next']>, options: ParseCer
   while (!r.done) {
     const er = DerReader.sequence(r.next('Extension'), 'extension')
     const idEl = er.expect(TAG.OID, 'extnID')
-    const oid = decodeOid(idEl.value, idEl.valueOffset)
+    const oid = oidOf(idEl)
     let critical = false
     const c = er.optional(TAG.BOOLEAN, 'critical')
     if (c) {

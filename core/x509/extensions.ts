@@ -1,6 +1,6 @@
 /** Certificate extensions (RFC 5280 §4.2) vouch parses, and which critical ones it processes. */
 import { DerElement, DerReader, TAG, contextTag, derFail, parseDerElement } from '../der/reader.ts'
-import { decodeOid, OID } from '../der/oid.ts'
+import { oidOf, OID } from '../der/oid.ts'
 import { decodeBoolean, decodeNamedBits, decodeOctetString, decodeSmallInteger, decodeUnsigned } from '../der/values.ts'
 import { tolerates, type ToleranceOptions } from '../der/tolerance.ts'
 import { parseGeneralName, parseGeneralNames, type GeneralName } from './general-name.ts'
@@ -83,7 +83,7 @@ function parseEku(v: Uint8Array): string[] {
   const out: string[] = []
   while (!r.done) {
     const el = r.expect(TAG.OID, 'KeyPurposeId')
-    out.push(decodeOid(el.value, el.valueOffset))
+    out.push(oidOf(el))
   }
   if (out.length === 0) derFail('extKeyUsage: empty sequence', 0)
   return out
@@ -144,7 +144,7 @@ function parsePolicies(v: Uint8Array): PolicyInformation[] {
   while (!r.done) {
     const pr = DerReader.sequence(r.next('PolicyInformation'), 'PolicyInformation')
     const id = pr.expect(TAG.OID, 'policyIdentifier')
-    const policyIdentifier = decodeOid(id.value, id.valueOffset)
+    const policyIdentifier = oidOf(id)
     if (out.some((p) => p.policyIdentifier === policyIdentifier)) derFail(`certificatePolicies: policy ${policyIdentifier} appears twice`, id.offset)
     pr.optional(TAG.SEQUENCE, 'policyQualifiers')
     pr.finish()
@@ -164,7 +164,7 @@ function parseSda(v: Uint8Array): DirectoryAttribute[] {
     const values: Uint8Array[] = []
     while (!sr.done) values.push(sr.next('value').tlv)
     ar.finish()
-    out.push({ type: decodeOid(t.value, t.valueOffset), values })
+    out.push({ type: oidOf(t), values })
   }
   if (out.length === 0) derFail('subjectDirectoryAttributes: empty sequence', 0)
   return out

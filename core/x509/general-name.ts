@@ -1,6 +1,6 @@
 /** GeneralName and GeneralNames (RFC 5280 §4.2.1.6). */
 import { DerReader, TAG, contextTag, derFail, type DerElement } from '../der/reader.ts'
-import { decodeOid } from '../der/oid.ts'
+import { oidOf } from '../der/oid.ts'
 import type { ToleranceOptions } from '../der/tolerance.ts'
 import { parseName, type Name } from './name.ts'
 
@@ -33,7 +33,7 @@ export function parseGeneralName(el: DerElement, what: string, options?: Toleran
       const id = r.expect(TAG.OID, 'type-id')
       const v = r.expect(contextTag(0, true), 'value')
       r.finish()
-      return { type: 'otherName', typeId: decodeOid(id.value, id.valueOffset), raw: v.tlv }
+      return { type: 'otherName', typeId: oidOf(id), raw: v.tlv }
     }
     case contextTag(1, false):
       return { type: 'rfc822Name', value: ia5(el, `${what} rfc822Name`) }
@@ -54,7 +54,7 @@ export function parseGeneralName(el: DerElement, what: string, options?: Toleran
     case contextTag(7, false):
       return { type: 'iPAddress', bytes: el.value }
     case contextTag(8, false):
-      return { type: 'registeredID', oid: decodeOid(el.value, el.valueOffset) }
+      return { type: 'registeredID', oid: oidOf(el) }
     default:
       derFail(`${what}: tag 0x${el.tag.toString(16)} is not a GeneralName`, el.offset)
   }

@@ -4,7 +4,7 @@
  * spaces removed for string values; RDN attributes compared as sets).
  */
 import { compareDerOrder, DerReader, TAG, type DerElement } from '../der/reader.ts'
-import { decodeOid, OID } from '../der/oid.ts'
+import { oidOf, OID } from '../der/oid.ts'
 import { decodeString } from '../der/values.ts'
 import { tolerates, type ToleranceOptions } from '../der/tolerance.ts'
 import { derFail } from '../der/reader.ts'
@@ -51,7 +51,7 @@ export function parseName(el: DerElement, what: string, options?: ToleranceOptio
       const valueEl = ar.next('value')
       ar.finish()
       atvs.push({
-        type: decodeOid(typeEl.value, typeEl.valueOffset),
+        type: oidOf(typeEl),
         value: decodeString(valueEl, `${what} attribute value`),
         valueTag: valueEl.tag,
         rawValue: valueEl.tlv,

@@ -5,7 +5,7 @@
  */
 import type { NamedCurve, PublicKey } from '../crypto/provider.ts'
 import { DerReader, parseDerElement, TAG, type DerElement } from '../der/reader.ts'
-import { decodeOid, OID } from '../der/oid.ts'
+import { oidOf, OID } from '../der/oid.ts'
 import { decodeBitString, decodeNull, decodeUnsigned } from '../der/values.ts'
 import { DER_NULL, encodeBitString, encodeOidTlv, encodeSequence, encodeUnsignedInteger } from '../der/writer.ts'
 import { DerError, VerifyError, X509Error } from '../errors.ts'
@@ -34,7 +34,7 @@ export function parseSpkiElement(el: DerElement): PublicKey {
   if (bits.unusedBits !== 0) throw new DerError('ERR_DER_MALFORMED', 'subjectPublicKey: unused bits in a key bit string')
   const ar = DerReader.of(algEl, 'spki algorithm')
   const oidEl = ar.expect(TAG.OID, 'algorithm')
-  const oid = decodeOid(oidEl.value, oidEl.valueOffset)
+  const oid = oidOf(oidEl)
   if (oid === OID.rsaEncryption || oid === OID.rsassaPss) {
     if (oid === OID.rsaEncryption) {
       decodeNull(ar.next('rsaEncryption parameters'), 'rsaEncryption parameters')
@@ -57,7 +57,7 @@ export function parseSpkiElement(el: DerElement): PublicKey {
     const curveEl = ar.next('namedCurve')
     if (curveEl.tag !== TAG.OID) unsupported('ec key parameters are not a named curve (explicit or implicit curves are not supported)')
     ar.finish()
-    const curveOid = decodeOid(curveEl.value, curveEl.valueOffset)
+    const curveOid = oidOf(curveEl)
     const curve = CURVES[curveOid]
     if (!curve) unsupported(`ec curve ${curveOid} is not supported, expected P-256, P-384 or P-521`)
     const p = bits.bytes

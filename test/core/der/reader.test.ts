@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DerError, VerifyError } from '../../../core/errors.ts'
 import { compareDerOrder, DerReader, firstDerElement, parseDerElement, readElement, TAG } from '../../../core/der/reader.ts'
-import { decodeOid, encodeOid, OID } from '../../../core/der/oid.ts'
+import { decodeOid, encodeOid, OID, oidOf } from '../../../core/der/oid.ts'
 import { decodeBitString, decodeBoolean, decodeNamedBits, decodeSmallInteger, decodeString, decodeTime, decodeUnsigned, decodeIntegerBytes } from '../../../core/der/values.ts'
 import { encodeTlv } from '../../../core/der/writer.ts'
 
@@ -80,6 +80,32 @@ describe('DER values', () => {
     expect(() => decodeOid(bytes('2a 86'))).toThrow(/truncated/)
     expect(() => decodeOid(new Uint8Array())).toThrow(/empty/)
     expect(() => encodeOid('1.40')).toThrow(TypeError)
+  })
+
+  it('oidOf reads an element in place and agrees with decodeOid on random octets, faults and offsets included', () => {
+    const outcome = (f: () => string) => {
+      try {
+        return f()
+      } catch (e) {
+        return `${(e as DerError).code}: ${(e as Error).message}`
+      }
+    }
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 30 }), fc.nat(5), (octets, pad) => {
+        // the OID inside a buffer at an offset, as certificates hold them
+        const tlv = new Uint8Array(pad + 2 + octets.length)
+        tlv.set([TAG.OID, octets.length], pad)
+        tlv.set(octets, pad + 2)
+        const element = readElement(tlv, pad, tlv.length, 'oid')
+        const want = outcome(() => decodeOid(octets, pad + 2))
+        expect(outcome(() => oidOf(element))).toBe(want)
+        expect(outcome(() => oidOf(element))).toBe(want) // memoised the second time, same answer
+      }),
+      { numRuns: 20_000 },
+    )
+    // distinct OIDs never share an answer, however the memo's slots fall
+    const many = Array.from({ length: 5000 }, (_, i) => `1.3.6.1.4.1.${i}.${i * 7}`)
+    for (const o of many) expect(oidOf(el(Buffer.from([TAG.OID, encodeOid(o).length, ...encodeOid(o)]).toString('hex')))).toBe(o)
   })
 
   it('INTEGERs must be minimal unless tolerated', () => {
