@@ -37,7 +37,7 @@ async function validate(leaf: Uint8Array, intermediates: Uint8Array[], roots: Ui
 
 export function baselineFor(w: AttestationWorkload): () => Promise<void> {
   const ev = w.evidence as Record<string, string | string[]>
-  const devIdRoots = [pem('devid-ca/root.pem')]
+  const devIdRoots = [pem('devid-ca/root.pem'), pem('devid-ca-rsa/root.pem')]
   const ekRoots = [pem('ek-ca/swtpm-localca-rootca-cert.pem'), pem('ek-ca/issuercert.pem')]
   const answer = w.answers.tpm_devid as Record<string, string>
   const subtle = globalThis.crypto.subtle

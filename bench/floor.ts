@@ -6,6 +6,7 @@ import { constants, createECDH, createHash, createHmac, createPublicKey, publicE
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fromBase64 } from '../core/bytes/encoding.ts'
+import { bytesEqual } from '../core/bytes/equal.ts'
 import { parsePemCertificates } from '../core/bytes/pem.ts'
 import type { SignatureScheme } from '../core/crypto/provider.ts'
 import { parseTpmtPublic } from '../core/tpm2/public.ts'
@@ -47,7 +48,8 @@ const pemCert = (p: string) => parseCertificate(parsePemCertificates(readFileSyn
 export function floorFor(w: AttestationWorkload): { full: () => void; cachedIntermediates: () => void; signatures: { full: number; cachedIntermediates: number } } {
   const ev = w.evidence as Record<string, string | string[]>
   const devid = (ev.DevIDCert as string[]).map((b) => parseCertificate(fromBase64(b)))
-  const devidRoot = pemCert('devid-ca/root.pem')
+  // the DevID root that issued this chain's top certificate: P-256 (devid-ca) or RSA (devid-ca-rsa)
+  const devidRoot = [pemCert('devid-ca/root.pem'), pemCert('devid-ca-rsa/root.pem')].find((r) => bytesEqual(r.subjectRaw, devid.at(-1)!.issuerRaw))!
   const ekCert = parseCertificate(fromBase64(ev.EKCert as string), { allowTrailingData: true })
   const ekInt = pemCert('ek-ca/issuercert.pem')
   const ekRoot = pemCert('ek-ca/swtpm-localca-rootca-cert.pem')

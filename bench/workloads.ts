@@ -36,7 +36,7 @@ spec:
     - type: tpm_devid
       config:
         devIDCACerts: |
-${(text('devid-ca/root.pem') + text('devid-ca/intermediate.pem')).replace(/^/gm, '          ')}
+${(text('devid-ca/root.pem') + text('devid-ca/intermediate.pem') + text('devid-ca-rsa/root.pem')).replace(/^/gm, '          ')}
         endorsementCACerts: |
 ${(text('ek-ca/swtpm-localca-rootca-cert.pem') + text('ek-ca/issuercert.pem')).replace(/^/gm, '          ')}
 `).toJS()
@@ -65,7 +65,8 @@ export async function buildWorkloads(base: Platform): Promise<{ workloads: Attes
   const binding = new Uint8Array(32).fill(7)
   const rsa = evidenceSet('tpm-a-devid-rsa')
   const sets: [string, Record<string, unknown>][] = [
-    ['tpm_devid all-RSA (DevID, AK, EK RSA-2048)', rsa],
+    ['tpm_devid all-RSA (DevID CA chain, DevID, AK, EK RSA-2048)', evidenceSet('tpm-a-devid-rsa-rsa-ca')],
+    ['tpm_devid RSA DevID + AK + EK, P-256 DevID CA', rsa],
     ['tpm_devid P-256 DevID + P-256 AK, RSA EK', evidenceSet('tpm-a-devid-p256-ak-ecc')],
     ['tpm_devid RSA DevID + AK, P-256 EK (ECDH MakeCredential)', { ...rsa, EKCert: vectorB64('tpm-a/ek-p256.crt.der'), EKPub: vectorB64('tpm-a/ek-p256.tpmt') }],
   ]

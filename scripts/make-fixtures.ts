@@ -80,8 +80,17 @@ async function pemToDer(pem: string): Promise<Uint8Array> {
 // ---------------------------------------------------------------- DevID CA (openssl)
 interface DevIdCa { dir: string; rootPem: string; intPem: string; intKey: string; intCert: string; rootCert: string }
 
-async function makeDevIdCa(work: string): Promise<DevIdCa> {
-  const dir = join(work, 'devid-ca')
+/**
+ * A DevID CA: root + pathlen-0 intermediate, P-256 (`devid-ca`, issues every DevID leaf) or
+ * RSA-2048 (`devid-ca-rsa`, issues tpm-a's RSA DevID a second certificate, so one evidence set is
+ * RSA end to end: DevID chain, DevID, AK and EK).
+ */
+async function makeDevIdCa(work: string, alg: 'p256' | 'rsa2048' = 'p256'): Promise<DevIdCa> {
+  const dir = join(work, alg === 'p256' ? 'devid-ca' : 'devid-ca-rsa')
+  const kind = alg === 'p256' ? '' : 'RSA '
+  const genKey = (out: string) => alg === 'p256'
+    ? sh('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', out])
+    : sh('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', out])
   await mkdir(dir, { recursive: true })
   const rootKey = join(dir, 'root.key')
   const rootCert = join(dir, 'root.pem')
@@ -89,13 +98,13 @@ async function makeDevIdCa(work: string): Promise<DevIdCa> {
   const intCsr = join(dir, 'intermediate.csr')
   const intCert = join(dir, 'intermediate.pem')
   const intExt = join(dir, 'intermediate.ext')
-  await sh('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', rootKey])
+  await genKey(rootKey)
   await sh('openssl', ['req', '-x509', '-new', '-key', rootKey, '-sha256', '-days', '7300',
-    '-subj', '/O=vouch test/CN=vouch test DevID Root CA',
+    '-subj', `/O=vouch test/CN=vouch test DevID ${kind}Root CA`,
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
     '-addext', 'subjectKeyIdentifier=hash', '-out', rootCert])
-  await sh('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', intKey])
-  await sh('openssl', ['req', '-new', '-key', intKey, '-subj', '/O=vouch test/CN=vouch test DevID Intermediate CA', '-out', intCsr])
+  await genKey(intKey)
+  await sh('openssl', ['req', '-new', '-key', intKey, '-subj', `/O=vouch test/CN=vouch test DevID ${kind}Intermediate CA`, '-out', intCsr])
   await writeFile(intExt, 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n')
   await sh('openssl', ['x509', '-req', '-in', intCsr, '-CA', rootCert, '-CAkey', rootKey, '-days', '7300', '-sha256',
     '-set_serial', '0x1001', '-extfile', intExt, '-out', intCert])
@@ -323,6 +332,7 @@ async function main(): Promise<void> {
   try {
     const caDir = join(work, 'ek-ca')
     const devidCa = await makeDevIdCa(work)
+    const devidCaRsa = await makeDevIdCa(work, 'rsa2048')
     const a = await provision('tpm-a', { p256: true }, caDir, devidCa, work)
     started.push(a.tpm)
     const b = await provision('tpm-b', { p256: false }, caDir, devidCa, work)
@@ -336,6 +346,10 @@ async function main(): Promise<void> {
     await put('devid-ca/root.pem', devidCa.rootPem, { encoding: 'x509-pem', meaning: 'DevID root CA (P-256): the devid_ca_path trust anchor' })
     await put('devid-ca/intermediate.pem', devidCa.intPem, { encoding: 'x509-pem', meaning: 'DevID intermediate CA (pathlen 0) that issued the DevID leaves' })
     await put('devid-ca/intermediate.key', await readFile(devidCa.intKey, 'utf8'), { encoding: 'pkcs8-pem', meaning: 'TEST-ONLY private key of the DevID intermediate (to mint extra leaves in tests)' })
+    await put('devid-ca-rsa/root.pem', devidCaRsa.rootPem, { encoding: 'x509-pem', meaning: 'DevID root CA (RSA-2048): the trust anchor of the all-RSA evidence set' })
+    await put('devid-ca-rsa/intermediate.pem', devidCaRsa.intPem, { encoding: 'x509-pem', meaning: 'DevID intermediate CA (RSA-2048, pathlen 0) that issued tpm-a/devid-rsa.rsa-ca.crt.der' })
+    const rsaCaLeaf = await issueDevIdCert(devidCaRsa, a.devidRsa.pem, 'tpm-a-devid-rsa', 'TPM-A-DEVID-RSA')
+    await put('tpm-a/devid-rsa.rsa-ca.crt.der', rsaCaLeaf.der, { encoding: 'x509-der', tpm: 'tpm-a', meaning: 'DevID leaf for the RSA DevID key issued by the RSA DevID CA (devid-ca-rsa), SPKI = this TPM key', expect: 'valid' })
 
     // bent keys on tpm-a: an AK without restricted, a DevID with a SHA-384 scheme
     const ta = a.tools
@@ -358,6 +372,8 @@ async function main(): Promise<void> {
 
     await putSet({ name: 'tpm-a-devid-rsa', attestor: 'tpm_devid', tpm: 'tpm-a', liveTpm: 'tpm-a', expect: 'accept', reason: 'RSA DevID + RSA AK + RSA EK, all from tpm-a (SPIRE shape)' },
       good(a, a.devidRsa, await certify('tpm-a', 'devid-rsa-by-ak-rsa')))
+    await putSet({ name: 'tpm-a-devid-rsa-rsa-ca', attestor: 'tpm_devid', tpm: 'tpm-a', liveTpm: 'tpm-a', expect: 'accept', reason: 'all RSA: RSA DevID CA chain, RSA DevID, RSA AK, RSA EK, all from tpm-a' },
+      { ...good(a, a.devidRsa, await certify('tpm-a', 'devid-rsa-by-ak-rsa')), DevIDCert: [b64(rsaCaLeaf.der), b64(await pemToDer(devidCaRsa.intPem))] })
     await putSet({ name: 'tpm-a-devid-p256', attestor: 'tpm_devid', tpm: 'tpm-a', liveTpm: 'tpm-a', expect: 'accept', reason: 'P-256 DevID + RSA AK + RSA EK, all from tpm-a (SPIRE shape)' },
       good(a, a.devidP256, await certify('tpm-a', 'devid-p256-by-ak-rsa')))
     await putSet({ name: 'tpm-a-devid-p256-ak-ecc', attestor: 'tpm_devid', tpm: 'tpm-a', liveTpm: 'tpm-a', expect: 'accept', reason: 'P-256 DevID certified by a P-256 AK (vouch extension; SPIRE accepts only RSA AKs)' },
@@ -405,7 +421,7 @@ async function main(): Promise<void> {
         'tpm-a': { state: 'state/tpm-a/tpm2-00.permall', ekCerts: { '0x01c00002': 'tpm-a/ek-rsa.crt.der', '0x01c0000a': 'tpm-a/ek-p256.crt.der', '0x01c00016': 'tpm-a/ek-p384.crt.der' } },
         'tpm-b': { state: 'state/tpm-b/tpm2-00.permall', ekCerts: { '0x01c00002': 'tpm-b/ek-rsa.crt.der', '0x01c00016': 'tpm-b/ek-p384.crt.der' } },
       },
-      trustAnchors: { ek: ['ek-ca/swtpm-localca-rootca-cert.pem'], ekIntermediates: ['ek-ca/issuercert.pem'], devid: ['devid-ca/root.pem'], devidIntermediates: ['devid-ca/intermediate.pem'] },
+      trustAnchors: { ek: ['ek-ca/swtpm-localca-rootca-cert.pem'], ekIntermediates: ['ek-ca/issuercert.pem'], devid: ['devid-ca/root.pem', 'devid-ca-rsa/root.pem'], devidIntermediates: ['devid-ca/intermediate.pem', 'devid-ca-rsa/intermediate.pem'] },
       sets,
       files: [...files, { path: 'manifest.json', encoding: 'json', meaning: 'this file' }, { path: 'PROVENANCE.md', encoding: 'bytes', meaning: 'how and when these files were made' }]
         .sort((x, y) => x.path.localeCompare(y.path)),
@@ -433,8 +449,9 @@ License: same as vouch (Apache-2.0). The keys are TEST-ONLY.
 ${Object.entries(versions).map(([k, v]) => `- ${k}: ${v}`).join('\n')}
 
 ## What was done
-1. A fresh swtpm_localca CA (RSA-3072 root \`swtpm-localca-rootca\` + intermediate \`swtpm-localca\`) and a DevID
-   CA made with openssl (P-256 root + pathlen-0 intermediate).
+1. A fresh swtpm_localca CA (RSA-3072 root \`swtpm-localca-rootca\` + intermediate \`swtpm-localca\`) and two DevID
+   CAs made with openssl (P-256 root + pathlen-0 intermediate, \`devid-ca\`; RSA-2048 root + intermediate,
+   \`devid-ca-rsa\`, which issues tpm-a's RSA DevID a second leaf for the all-RSA set \`tpm-a-devid-rsa-rsa-ca\`).
 2. Two independently manufactured TPMs, \`tpm-a\` and \`tpm-b\` (\`swtpm_setup --create-ek-cert\`, per-instance
    config, no /etc edits). tpm-a also gets a P-256 EK cert at NV 0x01c0000a (swtpm 0.7.1 itself only provisions
    P-384 at 0x01c00016) and swtpm's platform cert.

@@ -18,8 +18,8 @@ afterAll(async () => {
 })
 
 describe('bench workloads', () => {
-  it('builds the three tpm_devid workloads from live TPM answers', () => {
-    expect(workloads.map((w) => w.name)).toHaveLength(3)
+  it('builds the four tpm_devid workloads from live TPM answers', () => {
+    expect(workloads.map((w) => w.name)).toHaveLength(4)
   })
 
   it('every timed pipeline accepts the genuine attestation, twice (cached path included)', async () => {

@@ -54,18 +54,25 @@ async function checkFixtureDir(dir: string, scratch: string): Promise<Manifest> 
       expect(stdout.trim()).toMatch(/: OK$/)
     }
   }
-  const devidRoot = join(dir, m.trustAnchors.devid[0]!)
-  const devidInt = join(dir, m.trustAnchors.devidIntermediates[0]!)
+  // two DevID CAs (P-256 and RSA): each leaf chains to one of them
+  const devidRoots = join(scratch, 'devid-roots.pem')
+  const devidInts = join(scratch, 'devid-intermediates.pem')
+  await writeFile(devidRoots, (await Promise.all(m.trustAnchors.devid.map((p) => readFile(join(dir, p), 'utf8')))).join(''))
+  await writeFile(devidInts, (await Promise.all(m.trustAnchors.devidIntermediates.map((p) => readFile(join(dir, p), 'utf8')))).join(''))
+  expect(m.trustAnchors.devid).toHaveLength(2)
   const leaves = m.files.filter((f) => /devid[^/]*\.crt\.der$/.test(f.path))
-  expect(leaves.length).toBeGreaterThanOrEqual(5)
+  expect(leaves.length).toBeGreaterThanOrEqual(6)
   for (const leaf of leaves) {
     const pem = await derToPem(join(dir, leaf.path), scratch, leaf.path.replace(/\W/g, '_'))
-    const { stdout } = await run('openssl', ['verify', '-CAfile', devidRoot, '-untrusted', devidInt, pem])
+    const { stdout } = await run('openssl', ['verify', '-CAfile', devidRoots, '-untrusted', devidInts, pem])
     expect(stdout.trim()).toMatch(/: OK$/)
-    // the leaf certifies exactly the TPM key next to it
+    // the leaf certifies exactly the TPM key next to it (devid-rsa.rsa-ca.crt.der: devid-rsa.pem)
     const spki = (await run('openssl', ['x509', '-in', pem, '-pubkey', '-noout'])).stdout
-    expect(spki).toBe(await readFile(join(dir, leaf.path.replace(/\.crt\.der$/, '.pem')), 'utf8'))
+    expect(spki).toBe(await readFile(join(dir, leaf.path.replace(/(\.rsa-ca)?\.crt\.der$/, '.pem')), 'utf8'))
   }
+  // the all-RSA set's leaf is signed by the RSA intermediate
+  const rsaLeaf = await derToPem(join(dir, 'tpm-a/devid-rsa.rsa-ca.crt.der'), scratch, 'rsa-ca-leaf')
+  expect((await run('openssl', ['x509', '-in', rsaLeaf, '-noout', '-text'])).stdout).toMatch(/Signature Algorithm: sha256WithRSAEncryption[\s\S]*Issuer: O = vouch test, CN = vouch test DevID RSA Intermediate CA/)
 
   // 3. tpm2_checkquote accepts every quote with its nonce, and rejects it with another nonce
   const quotes = m.files.filter((f) => /quote-ak-[a-z]+\.msg$/.test(f.path)).map((f) => f.path.replace(/\.msg$/, ''))

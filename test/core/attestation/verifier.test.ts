@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAttestationVerifier, type Verdict } from '../../../core/attestation/verifier.ts'
 import type { PolicySet } from '../../../core/policy/types.ts'
 import { DEVID_INT, DEVID_ROOT, EK_INT, EK_ROOT, devidPolicy, ekHashOfPem, ekPolicy, pemToDer, policies, sha1Hex } from './fixtures.ts'
-import { evidenceSet, LiveAgent, tpmt, vector, vectorB64 } from './live-agent.ts'
+import { evidenceSet, LiveAgent, tpmt, vector, vectorB64, vectorText } from './live-agent.ts'
 
 let a: LiveAgent
 let b: LiveAgent
@@ -87,6 +87,21 @@ describe('tpm_devid: success paths on real evidence', () => {
     // nothing secret in the verdict: no base64 or hex of 32 random bytes beyond the public values
     const text = JSON.stringify(v)
     expect(text).not.toMatch(/[A-Za-z0-9+/]{43}=/)
+  })
+
+  it('all RSA: an RSA DevID CA chain (devid-ca-rsa) over the same TPM evidence; only the RSA DevID root authorizes it', async () => {
+    const rsaRoot = vectorText('devid-ca-rsa/root.pem')
+    const ev = evidenceSet('tpm-a-devid-rsa-rsa-ca')
+    const v = await attest(a, policies(devidPolicy({ devIDCACerts: DEVID_ROOT + rsaRoot, endorsementCACerts: EK_ROOT + EK_INT })), { tpm_devid: ev }, ['tpm_devid'])
+    expectAllChecksPassed(v)
+    const leaf = vector('tpm-a/devid-rsa.rsa-ca.crt.der')
+    expect(v.attributes['tpm_devid.certificate.fingerprint']).toBe(sha1Hex(leaf))
+    expect(v.attributes['tpm_devid.certificate.issuer_cn']).toBe('vouch test DevID RSA Intermediate CA')
+    expect(v.selectors).toContainEqual({ type: 'tpm_devid', value: `ca:fingerprint:${sha1Hex(pemToDer(rsaRoot))}` })
+    // under the P-256 DevID root alone the same evidence is refused at the chain
+    const refused = await createAttestationVerifier({ policies: policies(devidPolicy({ devIDCACerts: DEVID_ROOT, endorsementCACerts: EK_ROOT + EK_INT })) })
+      .start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidenceSet('tpm-a-devid-rsa-rsa-ca') } }).then(() => undefined, (e: unknown) => e)
+    expect(refused).toMatchObject({ code: 'ERR_DEVID_CHAIN' })
   })
 
   it('P-256 DevID without intermediates from the agent (configured instead), EK trusted by hash only', async () => {
