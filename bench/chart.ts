@@ -1,7 +1,6 @@
 // A hand-written SVG bar chart: per work item and runtime, throughput of vouch (fast provider,
-// cached intermediates, Web Crypto only) and of the pkijs baseline as a share of that runtime's
+// server caches, Web Crypto only) and of the pkijs baseline as a share of that runtime's
 // native floor, from every bench/out/results-<runtime>.json present.
-import { pairedRatio } from './harness.ts'
 import type { Row } from './run.ts'
 
 export interface RunResult {
@@ -12,10 +11,10 @@ export interface RunResult {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
 
 const SERIES: [string, string, (r: Row) => number | undefined][] = [
-  ['vouch (fast provider)', '#2b6cb0', (r) => pairedRatio(r.vouch, r.floor)],
-  ['vouch, cached intermediates', '#38a169', (r) => (r.vouchCached && r.floorCached ? pairedRatio(r.vouchCached, r.floorCached) : undefined)],
-  ['vouch, Web Crypto only (16 in flight)', '#d69e2e', (r) => pairedRatio(r.edge, r.floor)],
-  ['pkijs baseline', '#c53030', (r) => (r.baseline ? pairedRatio(r.baseline, r.floor) : undefined)],
+  ['vouch (fast provider)', '#2b6cb0', (r) => r.ratios.vouch],
+  ['vouch, server caches', '#38a169', (r) => r.ratios.cached],
+  ['vouch, Web Crypto only (16 in flight)', '#d69e2e', (r) => r.ratios.edge],
+  ['pkijs baseline', '#c53030', (r) => r.ratios.baselineOfFloor],
 ]
 
 export function renderChart(runs: readonly RunResult[]): string {

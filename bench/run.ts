@@ -32,6 +32,20 @@ import { renderChart, type RunResult } from './chart.ts'
 import { attestOnce, buildWorkloads } from './workloads.ts'
 import { measureHttp, type HttpBenchResult } from './http-bench.ts'
 
+/** Each ratio comes from contenders measured together (one measureInterleaved call). */
+export interface RowRatios {
+  /** vouch / floor */
+  readonly vouch: number
+  /** vouch (cached) / floor (cached) */
+  readonly cached?: number
+  /** vouch Web Crypto only, 16 in flight / floor */
+  readonly edge: number
+  /** vouch (cached, else plain) / pkijs baseline */
+  readonly overBaseline?: number
+  /** pkijs baseline / floor */
+  readonly baselineOfFloor?: number
+}
+
 export interface Row {
   item: string
   floor: Measurement
@@ -40,6 +54,7 @@ export interface Row {
   vouch: Measurement
   vouchCached?: Measurement
   edge: Measurement
+  ratios: RowRatios
 }
 
 const log = (s: string) => process.stderr.write(s + '\n')
@@ -52,18 +67,50 @@ const edge: Platform = withPlatform({ crypto: createWebCryptoProvider(globalThis
 log(`vouch bench on ${runtimeName()}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; provider ${node.crypto.name}, kernels ${kernels.kind}, base64 ${node.decodeBase64 ? 'Buffer' : 'core'}; edge path ${edge.crypto.name}`)
 
 const rows: Row[] = []
-type Slot = Exclude<keyof Row, 'item'>
-const pctOf = (a: Measurement | undefined, b: Measurement | undefined) => (a && b ? `${Math.round(pairedRatio(a, b) * 100)}%` : '-')
+const pct = (x: number | undefined) => (x === undefined ? '-' : `${Math.round(x * 100)}%`)
 
-/** Measures one row's contenders in interleaved rounds; prints its ratios as it completes. */
-async function measureRow(item: string, contenders: Partial<Record<Slot, Contender>>): Promise<void> {
+interface RowContenders {
+  floor: Contender
+  floorCached?: Contender
+  vouch: Contender
+  vouchCached?: Contender
+  baseline?: Contender
+  edge: Contender
+}
+
+/**
+ * Measures one row in three interleaved groups, each ratio within its group: (1) floor and vouch,
+ * cached and not; (2) the pkijs baseline with the floor and vouch, so pkijs' garbage and its major
+ * collections stay out of group 1; (3) the Web Crypto path (16 in flight, threadpool work) with
+ * the floor. Prints the row's ratios as it completes.
+ */
+async function measureRow(item: string, c: RowContenders): Promise<void> {
   log(`  ${item} ...`)
-  const slots = Object.keys(contenders) as Slot[]
-  const ms = await measureInterleaved(slots.map((k) => contenders[k]!), quick ? { rounds: 2, sampleMs: 40, warmupMs: 20 } : {})
-  const row = { item } as Row
-  slots.forEach((k, i) => Object.assign(row, { [k]: ms[i] }))
-  rows.push(row)
-  log(`    vouch ${pctOf(row.vouch, row.floor)} of the floor; cached ${pctOf(row.vouchCached, row.floorCached)} of the cached floor; Web Crypto only ${pctOf(row.edge, row.floor)}${row.baseline ? `; ${Math.round(pairedRatio(row.vouchCached ?? row.vouch, row.baseline))}x the pkijs baseline` : ''}`)
+  const opts = quick ? { rounds: 2, sampleMs: 40, warmupMs: 20 } : {}
+  const group1 = [c.floor, ...(c.floorCached ? [c.floorCached] : []), c.vouch, ...(c.vouchCached ? [c.vouchCached] : [])]
+  const m1 = await measureInterleaved(group1, opts)
+  const floor = m1[0]!
+  const floorCached = c.floorCached ? m1[1] : undefined
+  const vouch = m1[c.floorCached ? 2 : 1]!
+  const vouchCached = c.vouchCached ? m1[m1.length - 1] : undefined
+  let baseline: Measurement | undefined
+  let overBaseline: number | undefined
+  let baselineOfFloor: number | undefined
+  if (c.baseline) {
+    const [f, b, v] = await measureInterleaved([c.floor, c.baseline, c.vouchCached ?? c.vouch], opts)
+    baseline = b!
+    overBaseline = pairedRatio(v!, b!)
+    baselineOfFloor = pairedRatio(b!, f!)
+  }
+  const [fe, edge] = await measureInterleaved([c.floor, c.edge], opts)
+  const ratios: RowRatios = {
+    vouch: pairedRatio(vouch, floor),
+    ...(vouchCached && floorCached ? { cached: pairedRatio(vouchCached, floorCached) } : {}),
+    edge: pairedRatio(edge!, fe!),
+    ...(overBaseline !== undefined ? { overBaseline, baselineOfFloor } : {}),
+  }
+  rows.push({ item, floor, ...(floorCached ? { floorCached } : {}), ...(baseline ? { baseline } : {}), vouch, ...(vouchCached ? { vouchCached } : {}), edge: edge!, ratios })
+  log(`    vouch ${pct(ratios.vouch)} of the floor; cached ${pct(ratios.cached)} of the cached floor; Web Crypto only ${pct(ratios.edge)}${overBaseline !== undefined ? `; ${Math.round(overBaseline)}x the pkijs baseline` : ''}`)
 }
 const c = (name: string, fn: () => unknown, concurrency = 1): Contender => ({ name, fn, concurrency })
 
@@ -168,12 +215,11 @@ if (runtimeName().startsWith('node') && !process.argv.includes('--no-http')) {
 
 // ------------------------------------------------------------------ report
 const fmt = (x: Measurement | undefined) => (x ? `${Math.round(x.opsPerSec).toLocaleString('en-US')}/s` : '-')
-const pct = pctOf
-const times = (a: Measurement | undefined, b: Measurement | undefined) => (a && b ? `${pairedRatio(a, b).toFixed(0)}x` : '-')
+const times = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(0)}x`)
 const lines = [
   `| work | floor | vouch | vouch / floor | floor (cached int.) | vouch (cached int.) | cached / cached floor | pkijs baseline | vouch (cached) / baseline | Web Crypto only, 16 in flight | edge / floor |`,
   `|---|---|---|---|---|---|---|---|---|---|---|`,
-  ...rows.map((r) => `| ${r.item} | ${fmt(r.floor)} | ${fmt(r.vouch)} | ${pct(r.vouch, r.floor)} | ${fmt(r.floorCached)} | ${fmt(r.vouchCached)} | ${pct(r.vouchCached, r.floorCached)} | ${fmt(r.baseline)} | ${times(r.vouchCached, r.baseline)} | ${fmt(r.edge)} | ${pct(r.edge, r.floor)} |`),
+  ...rows.map((r) => `| ${r.item} | ${fmt(r.floor)} | ${fmt(r.vouch)} | ${pct(r.ratios.vouch)} | ${fmt(r.floorCached)} | ${fmt(r.vouchCached)} | ${pct(r.ratios.cached)} | ${fmt(r.baseline)} | ${times(r.ratios.overBaseline)} | ${fmt(r.edge)} | ${pct(r.ratios.edge)} |`),
 ]
 if (http) {
   lines.push('', '| HTTP end to end, tpm_devid (RSA DevID, AK, EK; P-256 DevID CA), one server process | attestations/s | share of the same app in process | p50 | p95 | p99 |', '|---|---|---|---|---|---|')
@@ -195,5 +241,11 @@ const runs: RunResult[] = readdirSync('bench/out')
   .filter((f) => /^results-\w+\.json$/.test(f))
   .sort()
   .map((f) => JSON.parse(readFileSync(join('bench/out', f), 'utf8')) as RunResult)
+  .filter((r) => {
+    // results written before rows carried their ratios are left out of the chart (run that runtime again)
+    const current = r.rows.every((row) => row.ratios !== undefined)
+    if (!current) log(`chart: skipping ${r.meta.runtime} (${r.meta.date}): an older results format`)
+    return current
+  })
 writeFileSync('bench/out/chart.svg', renderChart(runs))
 log(`wrote bench/out/results-${runtime}.json, bench/out/table-${runtime}.md, bench/out/chart.svg (${runs.map((r) => r.meta.runtime).join(', ')})`)
