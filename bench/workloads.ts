@@ -59,17 +59,26 @@ export function fixedRandom(platform: Platform): Platform {
   }, platform)
 }
 
+/** The tpm_devid work items, in the order buildWorkloads builds them. */
+export const TPM_DEVID_WORK = [
+  'tpm_devid all-RSA (DevID CA chain, DevID, AK, EK RSA-2048)',
+  'tpm_devid RSA DevID + AK + EK, P-256 DevID CA',
+  'tpm_devid P-256 DevID + P-256 AK, RSA EK',
+  'tpm_devid RSA DevID + AK, P-256 EK (ECDH MakeCredential)',
+] as const
+
 export async function buildWorkloads(base: Platform): Promise<{ workloads: AttestationWorkload[]; stop(): Promise<void> }> {
   const agent = await LiveAgent.start('tpm-a')
   const policies = policySet()
   const binding = new Uint8Array(32).fill(7)
   const rsa = evidenceSet('tpm-a-devid-rsa')
-  const sets: [string, Record<string, unknown>][] = [
-    ['tpm_devid all-RSA (DevID CA chain, DevID, AK, EK RSA-2048)', evidenceSet('tpm-a-devid-rsa-rsa-ca')],
-    ['tpm_devid RSA DevID + AK + EK, P-256 DevID CA', rsa],
-    ['tpm_devid P-256 DevID + P-256 AK, RSA EK', evidenceSet('tpm-a-devid-p256-ak-ecc')],
-    ['tpm_devid RSA DevID + AK, P-256 EK (ECDH MakeCredential)', { ...rsa, EKCert: vectorB64('tpm-a/ek-p256.crt.der'), EKPub: vectorB64('tpm-a/ek-p256.tpmt') }],
+  const evidence = [
+    evidenceSet('tpm-a-devid-rsa-rsa-ca'),
+    rsa,
+    evidenceSet('tpm-a-devid-p256-ak-ecc'),
+    { ...rsa, EKCert: vectorB64('tpm-a/ek-p256.crt.der'), EKPub: vectorB64('tpm-a/ek-p256.tpmt') },
   ]
+  const sets = TPM_DEVID_WORK.map((name, i): [string, Record<string, unknown>] => [name, evidence[i]!])
   const workloads: AttestationWorkload[] = []
   try {
     for (const [name, evidence] of sets) {
