@@ -77,7 +77,7 @@ export function decodeRc(rc: number): DecodedRc {
   }
   if (!(rc & RC_VER1)) return { rc, name: `TPM 1.2 code ${hex}`, base: rc, kind: 'tpm1.2' }
   if (rc & 0x400) return { rc, name: `vendor code ${hex}`, base: rc, kind: 'vendor' }
-  if (rc & 0x800) {
+  if ((rc & RC_WARN) === RC_WARN) {
     const n = rc & 0x7f
     return { rc, name: WARN[n] ?? `TPM_RC_${hex}`, base: rc, kind: 'warning' }
   }

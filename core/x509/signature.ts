@@ -7,7 +7,6 @@ import type { PublicKey, SignatureScheme } from '../crypto/provider.ts'
 import { ecdsaDerToP1363 } from '../crypto/ecdsa-signature.ts'
 import { VerifyError } from '../errors.ts'
 import type { Platform } from '../platform.ts'
-import { parseSignatureAlgorithm } from './algorithm.ts'
 import type { Certificate } from './certificate.ts'
 import { curveFieldSize } from './spki.ts'
 
