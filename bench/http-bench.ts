@@ -125,8 +125,8 @@ function spawnServer(configPath: string): Promise<{ url: string; stop(): Promise
 
 /**
  * The agent side: node:http POSTs over a keep-alive pool of `sockets` connections. It shares the
- * machine's cores with the server, so it is kept lean: node:http costs the client about half of
- * what fetch (undici: Request, Headers and Response objects per call) does.
+ * machine's cores with the server, so it is kept lean: driven by fetch (undici: Request, Headers
+ * and Response objects per call) the same server read 46% of the in-process rate, by this 59-68%.
  */
 export function httpClient(base: string, sockets: number): Send & { close(): void } {
   const url = new URL(base)
