@@ -138,7 +138,7 @@ async function svidRows(): Promise<void> {
       if (!verify('sha256', leaf.tbsRaw, interKey, leaf.signature)) throw new Error('floor')
     }),
     vouch: c('vouch', x509(node)),
-    vouchCached: c('vouch, cached intermediate', x509(nodeCached)),
+    vouchCached: c('vouch, server caches (createAttestationCaches)', x509(nodeCached)),
     edge: c('vouch Web Crypto only, 16 in flight', x509(edge), 16),
   })
 
@@ -199,7 +199,7 @@ async function tpmDevidRows(): Promise<void> {
         floorCached: c('floor, cached intermediates', floor.cachedIntermediates),
         baseline: c('pkijs baseline', baselineFor(w)),
         vouch: c('vouch', attestOnce(w, node)),
-        vouchCached: c('vouch, cached intermediates', attestOnce(w, nodeCached)),
+        vouchCached: c('vouch, server caches (createAttestationCaches)', attestOnce(w, nodeCached)),
         edge: c('vouch Web Crypto only, 16 in flight', attestOnce(w, edge), 16),
       })
     }
