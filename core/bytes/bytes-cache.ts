@@ -18,6 +18,9 @@ export interface BytesCache<T> {
   readonly size: number
 }
 
+const FNV_OFFSET = 0x811c9dc5
+const FNV_PRIME = 0x01000193
+
 /**
  * FNV-1a over little-endian 32-bit words (then the tail bytes), 32 bits: a quarter of the steps
  * of the byte-wise hash. An aligned view is read through an Int32Array, any other assembles the
@@ -27,16 +30,21 @@ export interface BytesCache<T> {
 export function fnv1aWords(bytes: Uint8Array): number {
   const n = bytes.length
   const words = n >>> 2
-  let h = 0x811c9dc5
+  let h = FNV_OFFSET
   if ((bytes.byteOffset & 3) === 0) {
     const w32 = new Int32Array(bytes.buffer, bytes.byteOffset, words)
-    for (let w = 0; w < words; w++) h = Math.imul(h ^ w32[w]!, 0x01000193)
+    for (let w = 0; w < words; w++) h = Math.imul(h ^ w32[w]!, FNV_PRIME)
   } else {
     for (let i = 0; i < words << 2; i += 4) {
-      h = Math.imul(h ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)), 0x01000193)
+      h = Math.imul(h ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)), FNV_PRIME)
     }
   }
-  for (let i = words << 2; i < n; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193)
+  return fnv1aBytes(bytes, words << 2, n, h)
+}
+
+/** FNV-1a, byte by byte, over source[start, end), continuing from `h`. */
+export function fnv1aBytes(source: Uint8Array, start: number, end: number, h: number = FNV_OFFSET): number {
+  for (let i = start; i < end; i++) h = Math.imul(h ^ source[i]!, FNV_PRIME)
   return h >>> 0
 }
 
@@ -47,7 +55,7 @@ export function createBytesCache<T>(capacity: number, what: string): BytesCache<
   return {
     get(bytes, tag, derive) {
       let h = fnv1aWords(bytes)
-      for (let i = 0; i < tag.length; i++) h = Math.imul(h ^ tag.charCodeAt(i), 0x01000193)
+      for (let i = 0; i < tag.length; i++) h = Math.imul(h ^ tag.charCodeAt(i), FNV_PRIME)
       const key = (h ^ bytes.length) >>> 0
       const hit = entries.get(key)
       if (hit !== undefined && hit.tag === tag && bytesEqual(hit.bytes, bytes)) {

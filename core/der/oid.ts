@@ -1,4 +1,5 @@
 /** OBJECT IDENTIFIER (X.690 §8.19): dotted text <-> contents octets, and the OIDs vouch names. */
+import { fnv1aBytes } from '../bytes/bytes-cache.ts'
 import { derFail, type DerElement } from './reader.ts'
 
 /**
@@ -20,8 +21,7 @@ function octetsAt(source: Uint8Array, start: number, length: number, octets: Uin
 }
 
 function lookup(source: Uint8Array, start: number, length: number, offset: number): string {
-  let h = 0x811c9dc5 ^ length
-  for (let i = start; i < start + length; i++) h = Math.imul(h ^ source[i]!, 0x01000193)
+  const h = (fnv1aBytes(source, start, start + length) ^ length) >>> 0
   const hit = cache.get(h)
   if (hit !== undefined && octetsAt(source, start, length, hit.octets)) return hit.dotted
   const octets = source.slice(start, start + length)

@@ -13,17 +13,23 @@ export async function fingerprintSha256(certDer: Uint8Array, platform: Platform 
 }
 
 /**
- * SHA-1 fingerprints of parsed certificates, remembered per Certificate (immutable once parsed):
- * CA certificates (anchors, cached intermediates) are the same objects attestation after
- * attestation, and their fingerprints are selectors every time.
+ * Hex digests of byte arrays that belong to a parsed, immutable object (a certificate's DER, an
+ * issuer's SPKI), remembered per array: anchors and cached certificates are the same objects
+ * attestation after attestation, and their digests are cache keys and selectors every time.
  */
-const sha1OfCertificate = new WeakMap<Certificate, string>()
+const hexDigests: Record<'SHA-1' | 'SHA-256', WeakMap<Uint8Array, string>> = { 'SHA-1': new WeakMap(), 'SHA-256': new WeakMap() }
 
-export async function certificateFingerprintSha1(cert: Certificate, platform: Platform = defaultPlatform()): Promise<string> {
-  let fp = sha1OfCertificate.get(cert)
-  if (fp === undefined) {
-    fp = await fingerprintSha1(cert.raw, platform)
-    sha1OfCertificate.set(cert, fp)
+export async function parsedBytesDigestHex(hash: 'SHA-1' | 'SHA-256', bytes: Uint8Array, platform: Platform): Promise<string> {
+  const memo = hexDigests[hash]
+  let hex = memo.get(bytes)
+  if (hex === undefined) {
+    hex = toHex(await platform.crypto.digest(hash, bytes))
+    memo.set(bytes, hex)
   }
-  return fp
+  return hex
+}
+
+/** SHA-1 fingerprint of a parsed certificate, remembered per certificate. */
+export function certificateFingerprintSha1(cert: Certificate, platform: Platform = defaultPlatform()): Promise<string> {
+  return parsedBytesDigestHex('SHA-1', cert.raw, platform)
 }

@@ -3,7 +3,7 @@
  * (RFC 5280 §7.1), AKI/SKI used only to try likelier issuers first. Backtracks over alternative
  * issuers with a bound on depth and on signature checks; a certificate appears at most once.
  */
-import { toHex } from '../bytes/encoding.ts'
+import { parsedBytesDigestHex } from './fingerprint.ts'
 import { bytesEqual } from '../bytes/equal.ts'
 import { X509Error, VerifyError } from '../errors.ts'
 import type { Platform } from '../platform.ts'
@@ -51,21 +51,6 @@ function keyHint(cert: Certificate, issuer: Certificate): number {
 }
 
 /**
- * SHA-256 hex of a certificate's DER or an issuer's SPKI, remembered per byte array of a parsed
- * Certificate (immutable once parsed): anchors and cached intermediates are the same objects
- * attestation after attestation.
- */
-const sha256Hex = new WeakMap<Uint8Array, string>()
-async function digestHex(bytes: Uint8Array, platform: Platform): Promise<string> {
-  let h = sha256Hex.get(bytes)
-  if (h === undefined) {
-    h = toHex(await platform.crypto.digest('SHA-256', bytes))
-    sha256Hex.set(bytes, h)
-  }
-  return h
-}
-
-/**
  * Whether `issuer`'s key verifies `cert`'s signature. The cache (when given) is consulted for CA
  * certificates only (depth > 0): a leaf's signature is verified on every path, so the cache holds
  * the few intermediates every device shares, not one entry per device.
@@ -73,7 +58,7 @@ async function digestHex(bytes: Uint8Array, platform: Platform): Promise<string>
 async function signedBy(cert: Certificate, issuer: Certificate, ctx: BuildContext, state: State, depth: number): Promise<boolean> {
   let key: string | undefined
   if (ctx.cache && depth > 0) {
-    key = `${await digestHex(cert.raw, ctx.platform)}:${await digestHex(issuer.spki, ctx.platform)}`
+    key = `${await parsedBytesDigestHex('SHA-256', cert.raw, ctx.platform)}:${await parsedBytesDigestHex('SHA-256', issuer.spki, ctx.platform)}`
     if (ctx.cache.get(key) === true) return true
   }
   if (state.checks >= ctx.maxSignatureChecks) return false

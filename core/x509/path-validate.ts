@@ -71,13 +71,14 @@ function malformed(cert: Certificate, depth: number, rule: string): never {
   throw new X509Error('ERR_X509_MALFORMED', `${describeCert(cert, depth)} ${rule}`, { detail: { depth } })
 }
 
+function extension(cert: Certificate, oid: string): Extension | undefined {
+  return cert.extensions.find((e) => e.oid === oid)
+}
+
 /**
  * The RFC 5280 §4 rules for conforming certificates that x509-limbo checks and that path
  * validation depends on. Named tolerances relax the ones real EK chains break.
  */
-function extension(cert: Certificate, oid: string): Extension | undefined {
-  return cert.extensions.find((e) => e.oid === oid)
-}
 
 export function checkRfc5280Profile(cert: Certificate, depth: number, options?: ToleranceOptions): void {
   const isCa = cert.basicConstraints?.cA === true

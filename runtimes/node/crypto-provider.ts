@@ -13,13 +13,12 @@ import {
 import type { CryptoProvider, EcPublicKey, HashAlg, PublicKey } from '../../core/crypto/provider.ts'
 import type { Kernels } from '../../core/kernels/types.ts'
 import { cfbKeystreamInput, publicKeyToJwk, xorKeystream } from '../../core/crypto/webcrypto.ts'
+import { encodeBase64Buffer } from './base64.ts'
 
 const NODE_HASH: Record<HashAlg, string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' }
 const NODE_CURVE = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' } as const
 const FIELD_BYTES = { 'P-256': 32, 'P-384': 48, 'P-521': 66 } as const
 
-/** base64 of a view, without copying it first */
-const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64')
 
 /**
  * A CryptoProvider on node:crypto: synchronous one-shot operations (no Web Crypto await hop, no
@@ -49,7 +48,7 @@ export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}
   const keyObject = (key: PublicKey): KeyObject => {
     let k = keys.get(key)
     if (k) return k
-    const id = key.kty === 'RSA' ? `R${b64(key.n)}.${b64(key.e)}` : `E${key.crv}${b64(key.x)}.${b64(key.y)}`
+    const id = key.kty === 'RSA' ? `R${encodeBase64Buffer(key.n)}.${encodeBase64Buffer(key.e)}` : `E${key.crv}${encodeBase64Buffer(key.x)}.${encodeBase64Buffer(key.y)}`
     k = byBytes.get(id)
     if (!k) {
       k = createPublicKey({ key: publicKeyToJwk(key) as never, format: 'jwk' })
