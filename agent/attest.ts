@@ -35,7 +35,11 @@ export interface AttestSummary {
   bundlePath: string
 }
 
-interface DevIdFiles { certs: Uint8Array[]; pub: Uint8Array; priv: Uint8Array }
+interface DevIdFiles {
+  certs: Uint8Array[]
+  pub: Uint8Array
+  priv: Uint8Array
+}
 
 async function readConfigFile(key: string, path: string): Promise<Uint8Array> {
   try {
@@ -139,7 +143,10 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
       for (const m of methods) {
         const ch = challenge.challenges[m]
         if (!ch) throw new Error(`server sent no challenge for ${m}`)
-        const secret = await session.activateCredential(fromBase64(ch.CredActivation.Credential, 'Credential'), fromBase64(ch.CredActivation.Secret, 'Secret'))
+        const secret = await session.activateCredential(
+          fromBase64(ch.CredActivation.Credential, 'Credential'),
+          fromBase64(ch.CredActivation.Secret, 'Secret'),
+        )
         const proof = await platform.crypto.hmac('SHA-256', secret, binding)
         if (m === 'tpm_devid') {
           const nonce = fromBase64(ch.DevID ?? '', 'DevID nonce')
@@ -152,9 +159,15 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
       const verdict: AnswerResponse = await http.answer(challenge.sessionId, answers, spki)
       const paths = await writeSvid(cfg.svidDir, keyPair.privateKey, verdict)
       return {
-        spiffeId: verdict.spiffeId, policy: verdict.policy, attributes: verdict.attributes, checks: verdict.checks,
-        expiresAt: verdict.expiresAt, reattestAfter: verdict.reattestAfter,
-        attestors: methods, transport: transport.description, ...paths,
+        spiffeId: verdict.spiffeId,
+        policy: verdict.policy,
+        attributes: verdict.attributes,
+        checks: verdict.checks,
+        expiresAt: verdict.expiresAt,
+        reattestAfter: verdict.reattestAfter,
+        attestors: methods,
+        transport: transport.description,
+        ...paths,
       }
     } finally {
       await session.close()
@@ -164,7 +177,11 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
   }
 }
 
-async function writeSvid(dir: string, key: CryptoKey, v: AnswerResponse): Promise<{ svidPath: string; keyPath: string; bundlePath: string }> {
+async function writeSvid(
+  dir: string,
+  key: CryptoKey,
+  v: AnswerResponse,
+): Promise<{ svidPath: string; keyPath: string; bundlePath: string }> {
   await mkdir(dir, { recursive: true })
   const keyPath = join(dir, 'svid.key.pem')
   const svidPath = join(dir, 'svid.pem')

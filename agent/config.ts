@@ -70,17 +70,32 @@ function attestor(raw: unknown, i: number): AttestorConfig {
   if (!devIDCertPath) throw new ConfigError('devIDCertPath is required')
   if (!devIDPubPath) throw new ConfigError('devIDPubPath is required')
   if (!devIDPrivPath) throw new ConfigError('devIDPrivPath is required')
-  return { type, devIDCertPath, devIDPubPath, devIDPrivPath, devIDKeyPassword: str(c.devIDKeyPassword, `${key}.config.devIDKeyPassword`), ...common }
+  return {
+    type,
+    devIDCertPath,
+    devIDPubPath,
+    devIDPrivPath,
+    devIDKeyPassword: str(c.devIDKeyPassword, `${key}.config.devIDKeyPassword`),
+    ...common,
+  }
 }
 
 export function parseAgentConfig(text: string, source = 'config'): AgentConfig {
   let doc: unknown
-  try { doc = parse(text) } catch (e) { throw new ConfigError(`${source}: not YAML: ${(e as Error).message}`) }
+  try {
+    doc = parse(text)
+  } catch (e) {
+    throw new ConfigError(`${source}: not YAML: ${(e as Error).message}`)
+  }
   const a = (doc as { agent?: Record<string, unknown> } | null)?.agent
   if (!a || typeof a !== 'object') throw new ConfigError(`${source}: agent is required`)
   const server = str(a.server, 'agent.server')
   if (!server) throw new ConfigError('agent.server is required')
-  try { new URL(server) } catch { throw new ConfigError(`agent.server "${server}" is not a URL`) }
+  try {
+    new URL(server)
+  } catch {
+    throw new ConfigError(`agent.server "${server}" is not a URL`)
+  }
   const list = a.attestors
   if (!Array.isArray(list) || list.length === 0) throw new ConfigError('agent.attestors must list at least one attestor')
   const bridge = str(a.tpmBridge, 'agent.tpmBridge') || 'auto'
@@ -100,6 +115,12 @@ export function parseAgentConfig(text: string, source = 'config'): AgentConfig {
 
 export async function loadAgentConfig(path: string): Promise<AgentConfig> {
   let text: string
-  try { text = await readFile(path, 'utf8') } catch (e) { throw new ConfigError(`read config ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`) }
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (e) {
+    throw new ConfigError(
+      `read config ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`,
+    )
+  }
   return parseAgentConfig(text, path)
 }

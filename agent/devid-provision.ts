@@ -2,7 +2,16 @@
 // then issue its certificate from a CA (makeCertificate, signed with the CA key) or write a PKCS#10
 // CSR signed by the TPM-resident DevID key (RFC 2986).
 import { createPrivateKey } from 'node:crypto'
-import { DER_NULL, encodeBitString, encodeExplicit, encodeName, encodeOidTlv, encodeSequence, encodeSmallInteger, type NameInput } from '../core/x509/der-encode.ts'
+import {
+  DER_NULL,
+  encodeBitString,
+  encodeExplicit,
+  encodeName,
+  encodeOidTlv,
+  encodeSequence,
+  encodeSmallInteger,
+  type NameInput,
+} from '../core/x509/der-encode.ts'
 import { encodeSubjectPublicKeyInfo } from '../core/x509/spki.ts'
 import { keyIdentifier, makeCertificate } from '../core/x509/make-certificate.ts'
 import { parseCertificate } from '../core/x509/certificate.ts'
@@ -21,12 +30,22 @@ export function spkiOfTpmKey(pub: TPMT_PUBLIC): Uint8Array {
 }
 
 /** A PKCS#10 CSR for the DevID key, signed by the TPM (load under SRK-High, Sign, flush). */
-export async function makeDevIdCsr(client: TpmClient, blobs: { pub: Uint8Array; priv: Uint8Array; public: TPMT_PUBLIC }, subject: NameInput, password = '', ownerPassword = ''): Promise<Uint8Array> {
+export async function makeDevIdCsr(
+  client: TpmClient,
+  blobs: { pub: Uint8Array; priv: Uint8Array; public: TPMT_PUBLIC },
+  subject: NameInput,
+  password = '',
+  ownerPassword = '',
+): Promise<Uint8Array> {
   const info = encodeSequence(encodeSmallInteger(0), encodeName(subject), spkiOfTpmKey(blobs.public), new Uint8Array([0xa0, 0x00]))
   const isRsa = blobs.public.type === TPM_ALG.RSA
-  const algId = isRsa ? encodeSequence(encodeOidTlv(OID.sha256WithRSAEncryption), DER_NULL) : encodeSequence(encodeOidTlv(OID.ecdsaWithSHA256))
+  const algId = isRsa
+    ? encodeSequence(encodeOidTlv(OID.sha256WithRSAEncryption), DER_NULL)
+    : encodeSequence(encodeOidTlv(OID.ecdsaWithSHA256))
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', info))
-  const srk = await client.run(cmd.createPrimary(TPM_RH.OWNER, cmd.passwordAuth(ownerPassword), { template: isRsa ? cmd.srkTemplateRsa() : cmd.srkTemplateEcc() }))
+  const srk = await client.run(
+    cmd.createPrimary(TPM_RH.OWNER, cmd.passwordAuth(ownerPassword), { template: isRsa ? cmd.srkTemplateRsa() : cmd.srkTemplateEcc() }),
+  )
   let keyHandle: number
   try {
     keyHandle = (await client.run(cmd.load(srk.handle, cmd.passwordAuth(''), blobs.priv, blobs.pub))).handle
@@ -39,7 +58,14 @@ export async function makeDevIdCsr(client: TpmClient, blobs: { pub: Uint8Array; 
 }
 
 /** Issue the DevID certificate from a CA (PEM cert + PKCS#8/SEC1/PKCS#1 PEM key). */
-export async function issueDevIdCertificate(pub: TPMT_PUBLIC, caCertDer: Uint8Array, caKeyPem: string, subject: NameInput, days: number, now = Date.now()): Promise<Uint8Array> {
+export async function issueDevIdCertificate(
+  pub: TPMT_PUBLIC,
+  caCertDer: Uint8Array,
+  caKeyPem: string,
+  subject: NameInput,
+  days: number,
+  now = Date.now(),
+): Promise<Uint8Array> {
   const ko = createPrivateKey(caKeyPem)
   const pkcs8 = ko.export({ format: 'der', type: 'pkcs8' })
   let alg: RsaHashedImportParams | EcKeyImportParams
@@ -52,15 +78,18 @@ export async function issueDevIdCertificate(pub: TPMT_PUBLIC, caCertDer: Uint8Ar
   } else throw new Error(`CA key type ${ko.asymmetricKeyType} is not RSA or EC`)
   const key = await crypto.subtle.importKey('pkcs8', pkcs8, alg, false, ['sign'])
   const ca = parseCertificate(caCertDer)
-  return makeCertificate({
-    subject,
-    issuer: ca.subjectRaw,
-    notBefore: now - 60_000,
-    notAfter: now + days * 86_400_000,
-    publicKey: spkiOfTpmKey(pub),
-    basicConstraints: { cA: false },
-    keyUsage: ['digitalSignature'],
-    subjectKeyIdentifier: true,
-    authorityKeyIdentifier: ca.subjectKeyIdentifier ?? (await keyIdentifier(ca.spki)),
-  }, key)
+  return makeCertificate(
+    {
+      subject,
+      issuer: ca.subjectRaw,
+      notBefore: now - 60_000,
+      notAfter: now + days * 86_400_000,
+      publicKey: spkiOfTpmKey(pub),
+      basicConstraints: { cA: false },
+      keyUsage: ['digitalSignature'],
+      subjectKeyIdentifier: true,
+      authorityKeyIdentifier: ca.subjectKeyIdentifier ?? (await keyIdentifier(ca.spki)),
+    },
+    key,
+  )
 }

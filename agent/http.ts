@@ -3,10 +3,18 @@
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 
-export interface ServerError { status: number; code?: string; message: string }
+export interface ServerError {
+  status: number
+  code?: string
+  message: string
+}
 
 export class ProtocolError extends Error {
-  constructor(readonly status: number, readonly code: string | undefined, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    message: string,
+  ) {
     super(message)
     this.name = 'ProtocolError'
   }
@@ -31,7 +39,11 @@ export interface AnswerResponse {
 }
 
 export class AgentHttpClient {
-  constructor(readonly baseUrl: string, private readonly caPem?: string, private readonly timeoutMs = 30_000) {}
+  constructor(
+    readonly baseUrl: string,
+    private readonly caPem?: string,
+    private readonly timeoutMs = 30_000,
+  ) {}
 
   post<T>(path: string, body: unknown): Promise<T> {
     const url = new URL(path.replace(/^\//, ''), this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`)
@@ -40,24 +52,38 @@ export class AgentHttpClient {
     if (isHttps && !this.caPem) return Promise.reject(new Error('agent.trustBundlePath is required for an https server'))
     const req = isHttps ? httpsRequest : httpRequest
     return new Promise((resolve, reject) => {
-      const r = req(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
-        timeout: this.timeoutMs,
-        ...(isHttps ? { ca: this.caPem } : {}),
-      }, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8')
-          let json: unknown
-          try { json = JSON.parse(text) } catch { json = undefined }
-          const status = res.statusCode ?? 0
-          if (status >= 200 && status < 300 && json) return resolve(json as T)
-          const e = (json ?? {}) as { code?: string; message?: string }
-          reject(new ProtocolError(status, e.code, `${url.pathname}: HTTP ${status}${e.code ? ` ${e.code}` : ''}: ${e.message ?? text.slice(0, 200)}`))
-        })
-      })
+      const r = req(
+        url,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+          timeout: this.timeoutMs,
+          ...(isHttps ? { ca: this.caPem } : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8')
+            let json: unknown
+            try {
+              json = JSON.parse(text)
+            } catch {
+              json = undefined
+            }
+            const status = res.statusCode ?? 0
+            if (status >= 200 && status < 300 && json) return resolve(json as T)
+            const e = (json ?? {}) as { code?: string; message?: string }
+            reject(
+              new ProtocolError(
+                status,
+                e.code,
+                `${url.pathname}: HTTP ${status}${e.code ? ` ${e.code}` : ''}: ${e.message ?? text.slice(0, 200)}`,
+              ),
+            )
+          })
+        },
+      )
       r.on('timeout', () => r.destroy(new Error(`${url.origin}: no answer in ${this.timeoutMs} ms`)))
       r.on('error', reject)
       r.end(data)
@@ -69,6 +95,9 @@ export class AgentHttpClient {
   }
 
   answer(sessionId: string, answers: Record<string, unknown>, publicKey: Uint8Array): Promise<AnswerResponse> {
-    return this.post(`/v1/attest/${encodeURIComponent(sessionId)}/answer`, { answers, publicKey: Buffer.from(publicKey).toString('base64') })
+    return this.post(`/v1/attest/${encodeURIComponent(sessionId)}/answer`, {
+      answers,
+      publicKey: Buffer.from(publicKey).toString('base64'),
+    })
   }
 }

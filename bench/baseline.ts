@@ -50,13 +50,28 @@ export function baselineFor(w: AttestationWorkload): () => Promise<void> {
     // TPM side (vouch core, Web Crypto)
     const devIdPub = parseTpmtPublic(fromBase64(ev.DevIDPub as string))
     const ak = parseTpmtPublic(fromBase64(ev.AKPub as string))
-    await verifyCertify({ signer: ak, attest: parseTpmsAttest(fromBase64(ev.CertifiedDevID as string)), signature: parseTpmtSignature(fromBase64(ev.CertificationSignature as string)), certified: devIdPub })
+    await verifyCertify({
+      signer: ak,
+      attest: parseTpmsAttest(fromBase64(ev.CertifiedDevID as string)),
+      signature: parseTpmtSignature(fromBase64(ev.CertificationSignature as string)),
+      certified: devIdPub,
+    })
     const ekPub = parseTpmtPublic(fromBase64(ev.EKPub as string))
-    await makeCredential({ ekPublic: credentialEkFromTpmtPublic(ekPub), akName: await computeName(ak), secret: new Uint8Array(32).fill(0x5a) })
+    await makeCredential({
+      ekPublic: credentialEkFromTpmtPublic(ekPub),
+      akName: await computeName(ak),
+      secret: new Uint8Array(32).fill(0x5a),
+    })
     // proof of possession with the leaf key, imported from SPKI
     const spki = leaf.subjectPublicKeyInfo.toSchema().toBER(false)
     const ec = leaf.subjectPublicKeyInfo.algorithm.algorithmId === '1.2.840.10045.2.1'
-    const key = await subtle.importKey('spki', spki, ec ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['verify'])
+    const key = await subtle.importKey(
+      'spki',
+      spki,
+      ec ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+      false,
+      ['verify'],
+    )
     let sig = fromBase64(answer.DevID!)
     if (ec) {
       const s = asn1js.fromBER(ab(sig)).result as asn1js.Sequence
@@ -70,6 +85,7 @@ export function baselineFor(w: AttestationWorkload): () => Promise<void> {
       sig = new Uint8Array([...part(0), ...part(1)])
     }
     const msg = new Uint8Array([...new Uint8Array(32).fill(0x5a), ...w.binding])
-    if (!(await subtle.verify(ec ? { name: 'ECDSA', hash: 'SHA-256' } : 'RSASSA-PKCS1-v1_5', key, sig, msg))) throw new Error('baseline: PoP')
+    if (!(await subtle.verify(ec ? { name: 'ECDSA', hash: 'SHA-256' } : 'RSASSA-PKCS1-v1_5', key, sig, msg)))
+      throw new Error('baseline: PoP')
   }
 }

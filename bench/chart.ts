@@ -32,7 +32,9 @@ export function renderChart(runs: readonly RunResult[]): string {
     `<text x="10" y="38" fill="#555">${esc(runs.map((r) => `${r.meta.runtime} (${r.meta.date.slice(0, 10)})`).join(', '))}; floor = the runtime's node:crypto on pre-decoded keys, same checks, same run; dashed line = 100%</text>`,
   ]
   SERIES.forEach(([name, color], i) => {
-    out.push(`<rect x="${10 + i * 235}" y="50" width="10" height="10" fill="${color}"/><text x="${24 + i * 235}" y="59">${esc(name)}</text>`)
+    out.push(
+      `<rect x="${10 + i * 235}" y="50" width="10" height="10" fill="${color}"/><text x="${24 + i * 235}" y="59">${esc(name)}</text>`,
+    )
   })
   items.forEach((item, g) => {
     const y0 = 76 + g * groupH
@@ -51,7 +53,9 @@ export function renderChart(runs: readonly RunResult[]): string {
         out.push(`<text x="${left + w + 4}" y="${y + barH - 3}" font-size="10">${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%</text>`)
       })
     })
-    out.push(`<line x1="${left + scale}" y1="${y0 + 18}" x2="${left + scale}" y2="${y0 + groupH - 6}" stroke="#999" stroke-dasharray="3,3"/>`)
+    out.push(
+      `<line x1="${left + scale}" y1="${y0 + 18}" x2="${left + scale}" y2="${y0 + groupH - 6}" stroke="#999" stroke-dasharray="3,3"/>`,
+    )
   })
   out.push('</svg>')
   return out.join('\n')

@@ -30,13 +30,19 @@ interface SigCheck {
 }
 
 const check = (c: SigCheck) => {
-  const opts = c.scheme.name === 'RSA-PSS' ? { key: c.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: c.scheme.saltLength } : { key: c.key, dsaEncoding: c.dsaEncoding }
+  const opts =
+    c.scheme.name === 'RSA-PSS'
+      ? { key: c.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: c.scheme.saltLength }
+      : { key: c.key, dsaEncoding: c.dsaEncoding }
   if (!verify(H[c.scheme.hash]!, c.data, opts, c.sig)) throw new Error('floor: signature does not verify')
 }
 
 const certCheck = (cert: Certificate, issuer: Certificate): SigCheck => ({
   key: createPublicKey({ key: Buffer.from(issuer.spki), format: 'der', type: 'spki' }),
-  scheme: cert.signatureAlgorithm.scheme, data: cert.tbsRaw, sig: cert.signature, dsaEncoding: 'der',
+  scheme: cert.signatureAlgorithm.scheme,
+  data: cert.tbsRaw,
+  sig: cert.signature,
+  dsaEncoding: 'der',
 })
 
 const pemCert = (p: string) => parseCertificate(parsePemCertificates(readFileSync(join(FIXTURE_DIR, p), 'utf8'))[0]!)
@@ -45,11 +51,17 @@ const pemCert = (p: string) => parseCertificate(parsePemCertificates(readFileSyn
  * The floor of one workload: `{ full, cachedIntermediates }`, each a synchronous function, and
  * how many signatures each verifies (a test holds vouch to the same count).
  */
-export function floorFor(w: AttestationWorkload): { full: () => void; cachedIntermediates: () => void; signatures: { full: number; cachedIntermediates: number } } {
+export function floorFor(w: AttestationWorkload): {
+  full: () => void
+  cachedIntermediates: () => void
+  signatures: { full: number; cachedIntermediates: number }
+} {
   const ev = w.evidence as Record<string, string | string[]>
   const devid = (ev.DevIDCert as string[]).map((b) => parseCertificate(fromBase64(b)))
   // the DevID root that issued this chain's top certificate: P-256 (devid-ca) or RSA (devid-ca-rsa)
-  const devidRoot = [pemCert('devid-ca/root.pem'), pemCert('devid-ca-rsa/root.pem')].find((r) => bytesEqual(r.subjectRaw, devid.at(-1)!.issuerRaw))!
+  const devidRoot = [pemCert('devid-ca/root.pem'), pemCert('devid-ca-rsa/root.pem')].find((r) =>
+    bytesEqual(r.subjectRaw, devid.at(-1)!.issuerRaw),
+  )!
   const ekCert = parseCertificate(fromBase64(ev.EKCert as string), { allowTrailingData: true })
   const ekInt = pemCert('ek-ca/issuercert.pem')
   const ekRoot = pemCert('ek-ca/swtpm-localca-rootca-cert.pem')
@@ -59,14 +71,32 @@ export function floorFor(w: AttestationWorkload): { full: () => void; cachedInte
   const ak = parseTpmtPublic(fromBase64(ev.AKPub as string))
   const akKey = createPublicKey({ key: publicKeyToJwk(publicKeyFromTpmtPublic(ak)) as never, format: 'jwk' })
   const sig = parseTpmtSignature(fromBase64(ev.CertificationSignature as string))
-  const certifyCheck: SigCheck = sig.sigAlg === TPM_ALG.ECDSA
-    ? { key: akKey, scheme: { name: 'ECDSA', hash: 'SHA-256' }, data: fromBase64(ev.CertifiedDevID as string), sig: Buffer.concat([sig.r, sig.s]), dsaEncoding: 'ieee-p1363' }
-    : { key: akKey, scheme: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, data: fromBase64(ev.CertifiedDevID as string), sig: sig.sig, dsaEncoding: 'der' }
+  const certifyCheck: SigCheck =
+    sig.sigAlg === TPM_ALG.ECDSA
+      ? {
+          key: akKey,
+          scheme: { name: 'ECDSA', hash: 'SHA-256' },
+          data: fromBase64(ev.CertifiedDevID as string),
+          sig: Buffer.concat([sig.r, sig.s]),
+          dsaEncoding: 'ieee-p1363',
+        }
+      : {
+          key: akKey,
+          scheme: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+          data: fromBase64(ev.CertifiedDevID as string),
+          sig: sig.sig,
+          dsaEncoding: 'der',
+        }
   const leafKey = createPublicKey({ key: Buffer.from(devid[0]!.spki), format: 'der', type: 'spki' })
-  const answer = (w.answers.tpm_devid as Record<string, string>)
+  const answer = w.answers.tpm_devid as Record<string, string>
   const nonce = new Uint8Array(32).fill(0x5a)
-  const popCheck: SigCheck = { key: leafKey, scheme: devid[0]!.publicKey.kty === 'EC' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
-    data: Buffer.concat([nonce, w.binding]), sig: fromBase64(answer.DevID!), dsaEncoding: 'der' }
+  const popCheck: SigCheck = {
+    key: leafKey,
+    scheme: devid[0]!.publicKey.kty === 'EC' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+    data: Buffer.concat([nonce, w.binding]),
+    sig: fromBase64(answer.DevID!),
+    dsaEncoding: 'der',
+  }
 
   const ekPub = parseTpmtPublic(fromBase64(ev.EKPub as string))
   const ekPk = publicKeyFromTpmtPublic(ekPub)

@@ -46,7 +46,12 @@ async function window(fn: () => unknown, concurrency: number, ms: number): Promi
 }
 
 export async function measure(name: string, fn: () => unknown, options: MeasureOptions = {}): Promise<Measurement> {
-  const { concurrency = 1, sampleMs = Number(process.env.SAMPLE_MS ?? 250), samples = Number(process.env.SAMPLES ?? 5), warmupMs = 100 } = options
+  const {
+    concurrency = 1,
+    sampleMs = Number(process.env.SAMPLE_MS ?? 250),
+    samples = Number(process.env.SAMPLES ?? 5),
+    warmupMs = 100,
+  } = options
   await window(fn, concurrency, warmupMs)
   const rates: number[] = []
   const cpus: number[] = []
@@ -82,7 +87,10 @@ export interface Contender {
  * so all of them see the same machine (a shared, noisy host drifts by tens of percent within
  * seconds). Compare them with {@link pairedRatio}, the median of the per-round ratios.
  */
-export async function measureInterleaved(contenders: readonly Contender[], options: { rounds?: number; sampleMs?: number; warmupMs?: number } = {}): Promise<Measurement[]> {
+export async function measureInterleaved(
+  contenders: readonly Contender[],
+  options: { rounds?: number; sampleMs?: number; warmupMs?: number } = {},
+): Promise<Measurement[]> {
   const { rounds = Number(process.env.ROUNDS ?? 7), sampleMs = Number(process.env.SAMPLE_MS ?? 250), warmupMs = 100 } = options
   for (const c of contenders) await window(c.fn, c.concurrency ?? 1, warmupMs)
   const rates = contenders.map(() => [] as number[])

@@ -67,22 +67,31 @@ export function attestation(send: Send, evidence: unknown, answerBody: unknown):
     const start = await send('/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
     if (start.status !== 200) throw new Error(`http bench: start answered ${start.status} ${JSON.stringify(start.body)}`)
     const answer = await send(`/v1/attest/${start.body.sessionId as string}/answer`, answerBody)
-    if (answer.status !== 200 || answer.body.verdict !== 'ok') throw new Error(`http bench: answer ${answer.status} ${JSON.stringify(answer.body)}`)
+    if (answer.status !== 200 || answer.body.verdict !== 'ok')
+      throw new Error(`http bench: answer ${answer.status} ${JSON.stringify(answer.body)}`)
   }
 }
 
 async function latencies(fn: () => Promise<void>, concurrency: number, ms: number): Promise<Percentiles> {
   const times: number[] = []
   const deadline = performance.now() + ms
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < deadline) {
-      const t = performance.now()
-      await fn()
-      times.push(performance.now() - t)
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const t = performance.now()
+        await fn()
+        times.push(performance.now() - t)
+      }
+    }),
+  )
   times.sort((a, b) => a - b)
-  return { concurrency, attestations: times.length, p50Ms: percentile(times, 50), p95Ms: percentile(times, 95), p99Ms: percentile(times, 99) }
+  return {
+    concurrency,
+    attestations: times.length,
+    p50Ms: percentile(times, 50),
+    p95Ms: percentile(times, 95),
+    p99Ms: percentile(times, 99),
+  }
 }
 
 /** A plain-HTTP server config on 127.0.0.1, any port. */
@@ -100,7 +109,11 @@ function writeConfig(dir: string): string {
 }
 
 function spawnServer(configPath: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/http-server.ts'), configPath], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } })
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/http-server.ts'), configPath], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  })
   const exited = new Promise<void>((r) => proc.once('exit', () => r()))
   let out = ''
   return new Promise((resolveUrl, reject) => {
@@ -132,23 +145,37 @@ function spawnServer(configPath: string): Promise<{ url: string; stop(): Promise
 export function httpClient(base: string, sockets: number): Send & { close(): void } {
   const url = new URL(base)
   const agent = new HttpAgent({ keepAlive: true, maxSockets: sockets })
-  const send = (path: string, body: unknown) => new Promise<{ status: number; body: Record<string, unknown> }>((resolveSend, reject) => {
-    const payload = JSON.stringify(body)
-    const req = httpRequest({ agent, host: url.hostname, port: url.port, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        try {
-          resolveSend({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> })
-        } catch (e) {
-          reject(e)
-        }
-      })
-      res.on('error', reject)
+  const send = (path: string, body: unknown) =>
+    new Promise<{ status: number; body: Record<string, unknown> }>((resolveSend, reject) => {
+      const payload = JSON.stringify(body)
+      const req = httpRequest(
+        {
+          agent,
+          host: url.hostname,
+          port: url.port,
+          path,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => {
+            try {
+              resolveSend({
+                status: res.statusCode ?? 0,
+                body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
+              })
+            } catch (e) {
+              reject(e)
+            }
+          })
+          res.on('error', reject)
+        },
+      )
+      req.on('error', reject)
+      req.end(payload)
     })
-    req.on('error', reject)
-    req.end(payload)
-  })
   return Object.assign(send, { close: () => agent.destroy() })
 }
 
@@ -168,7 +195,11 @@ export async function measureHttp(options: HttpBenchOptions = {}): Promise<HttpB
     // the same app in this process, its own data dir, the same fixed-random cached platform
     const localDir = join(dir, 'local')
     const localConfig = parseServerConfig(configText(localDir, join(dir, 'policy.json')))
-    const b = await bootstrap(localConfig, { platform: fixedRandom(await loadServerPlatform()), openDatabase: openSqliteWasm, write: () => {} })
+    const b = await bootstrap(localConfig, {
+      platform: fixedRandom(await loadServerPlatform()),
+      openDatabase: openSqliteWasm,
+      write: () => {},
+    })
     local = b
     const app: Hono = b.app
     const inProcess: Send = async (path, body) => {
@@ -185,7 +216,9 @@ export async function measureHttp(options: HttpBenchOptions = {}): Promise<HttpB
     const start = await overHttp('/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
     if (start.status !== 200) throw new Error(`http bench: start answered ${start.status} ${JSON.stringify(start.body)}`)
     const challenge = (start.body.challenges as Record<string, Record<string, unknown>>).tpm_devid!
-    const answers = { tpm_devid: await agent.answer(challenge, { devIdPub: evidence.DevIDPub!, akPub: evidence.AKPub!, ekPub: evidence.EKPub!, binding }) }
+    const answers = {
+      tpm_devid: await agent.answer(challenge, { devIdPub: evidence.DevIDPub!, akPub: evidence.AKPub!, ekPub: evidence.EKPub!, binding }),
+    }
     const answerBody = { answers, publicKey: spki.toString('base64') }
     const first = await overHttp(`/v1/attest/${start.body.sessionId as string}/answer`, answerBody)
     if (first.status !== 200) throw new Error(`http bench: the live answer was refused: ${first.status} ${JSON.stringify(first.body)}`)
@@ -193,8 +226,15 @@ export async function measureHttp(options: HttpBenchOptions = {}): Promise<HttpB
     const viaHttp = attestation(overHttp, evidence, answerBody)
     const viaApp = attestation(inProcess, evidence, answerBody)
     const [http, inProc] = await measureInterleaved(
-      [{ name: 'HTTP, one server process', fn: viaHttp, concurrency }, { name: 'same app in process (app.request)', fn: viaApp, concurrency }],
-      { warmupMs: options.warmupMs ?? 5000, ...(options.rounds !== undefined ? { rounds: options.rounds } : {}), ...(options.sampleMs !== undefined ? { sampleMs: options.sampleMs } : {}) },
+      [
+        { name: 'HTTP, one server process', fn: viaHttp, concurrency },
+        { name: 'same app in process (app.request)', fn: viaApp, concurrency },
+      ],
+      {
+        warmupMs: options.warmupMs ?? 5000,
+        ...(options.rounds !== undefined ? { rounds: options.rounds } : {}),
+        ...(options.sampleMs !== undefined ? { sampleMs: options.sampleMs } : {}),
+      },
     )
     const latencyMs = options.latencyMs ?? 2000
     const latency = [await latencies(viaHttp, 1, latencyMs), await latencies(viaHttp, concurrency, latencyMs)]

@@ -22,7 +22,10 @@ function suite(cases: [string, () => unknown][]): Promise<Map<string, Benchmark>
     const s = new Benchmark.Suite()
     for (const [name, fn] of cases) s.add(name, fn, { minSamples: 10, maxTime: Number(process.env.KERNEL_MAX_TIME ?? 0.4) })
     const out = new Map<string, Benchmark>()
-    s.on("cycle", (e: Benchmark.Event) => { const b = e.target as unknown as Benchmark; out.set(b.name!, b) })
+    s.on('cycle', (e: Benchmark.Event) => {
+      const b = e.target as unknown as Benchmark
+      out.set(b.name!, b)
+    })
     s.on('complete', () => resolve(out))
     s.run({ async: true })
   })
@@ -35,9 +38,26 @@ export async function benchKernels(log: (line: string) => void = console.log): P
     const data = new Uint8Array(size).map((_, i) => i & 255)
     const key = new Uint8Array(32).fill(9)
     const kernels: [string, Record<KernelResult['impl'], () => unknown>][] = [
-      ['sha256', { js: () => jsKernels.sha256(data), wasm: () => wasm.sha256(data), 'node:crypto': () => createHash('sha256').update(data).digest() }],
-      ['sha1', { js: () => jsKernels.sha1(data), wasm: () => wasm.sha1(data), 'node:crypto': () => createHash('sha1').update(data).digest() }],
-      ['hmacSha256', { js: () => jsKernels.hmacSha256(key, data), wasm: () => wasm.hmacSha256(key, data), 'node:crypto': () => createHmac('sha256', key).update(data).digest() }],
+      [
+        'sha256',
+        {
+          js: () => jsKernels.sha256(data),
+          wasm: () => wasm.sha256(data),
+          'node:crypto': () => createHash('sha256').update(data).digest(),
+        },
+      ],
+      [
+        'sha1',
+        { js: () => jsKernels.sha1(data), wasm: () => wasm.sha1(data), 'node:crypto': () => createHash('sha1').update(data).digest() },
+      ],
+      [
+        'hmacSha256',
+        {
+          js: () => jsKernels.hmacSha256(key, data),
+          wasm: () => wasm.hmacSha256(key, data),
+          'node:crypto': () => createHmac('sha256', key).update(data).digest(),
+        },
+      ],
     ]
     for (const [kernel, impls] of kernels) {
       const cases = Object.entries(impls) as [KernelResult['impl'], () => unknown][]

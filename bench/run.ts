@@ -67,7 +67,9 @@ const kernels = await loadKernels()
 const node: Platform = createNodePlatform({ kernels })
 const nodeCached: Platform = withPlatform(createAttestationCaches(), node)
 const edge: Platform = withPlatform({ crypto: createWebCryptoProvider(globalThis.crypto, { kernels }), kernels })
-log(`vouch bench on ${runtimeName()}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; provider ${node.crypto.name}, kernels ${kernels.kind}, base64 ${node.decodeBase64 ? 'Buffer' : 'core'}; edge path ${edge.crypto.name}`)
+log(
+  `vouch bench on ${runtimeName()}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; provider ${node.crypto.name}, kernels ${kernels.kind}, base64 ${node.decodeBase64 ? 'Buffer' : 'core'}; edge path ${edge.crypto.name}`,
+)
 
 const rows: Row[] = []
 const pct = (x: number | undefined) => (x === undefined ? '-' : `${Math.round(x * 100)}%`)
@@ -113,8 +115,19 @@ async function measureRow(item: string, c: RowContenders): Promise<void> {
     edge: pairedRatio(edge!, fe!),
     ...(overBaseline !== undefined ? { overBaseline, baselineOfFloor } : {}),
   }
-  rows.push({ item, floor, ...(floorCached ? { floorCached } : {}), ...(baseline ? { baseline } : {}), vouch, ...(vouchCached ? { vouchCached } : {}), edge: edge!, ratios })
-  log(`    vouch ${pct(ratios.vouch)} of the floor; cached ${pct(ratios.cached)} of the cached floor; Web Crypto only ${pct(ratios.edge)}${overBaseline !== undefined ? `; ${Math.round(overBaseline)}x the pkijs baseline` : ''}`)
+  rows.push({
+    item,
+    floor,
+    ...(floorCached ? { floorCached } : {}),
+    ...(baseline ? { baseline } : {}),
+    vouch,
+    ...(vouchCached ? { vouchCached } : {}),
+    edge: edge!,
+    ratios,
+  })
+  log(
+    `    vouch ${pct(ratios.vouch)} of the floor; cached ${pct(ratios.cached)} of the cached floor; Web Crypto only ${pct(ratios.edge)}${overBaseline !== undefined ? `; ${Math.round(overBaseline)}x the pkijs baseline` : ''}`,
+  )
 }
 const c = (name: string, fn: () => unknown, concurrency = 1): Contender => ({ name, fn, concurrency })
 
@@ -132,7 +145,8 @@ async function svidRows(): Promise<void> {
   const x509 = (platform: Platform) => () => verifyX509Svid(chainPem, bundles, { platform })
   await measureRow('X.509-SVID (P-256 leaf + intermediate)', {
     floor: c('floor', () => {
-      if (!verify('sha256', leaf.tbsRaw, interKey, leaf.signature) || !verify('sha256', inter.tbsRaw, rootKey, inter.signature)) throw new Error('floor')
+      if (!verify('sha256', leaf.tbsRaw, interKey, leaf.signature) || !verify('sha256', inter.tbsRaw, rootKey, inter.signature))
+        throw new Error('floor')
     }),
     floorCached: c('floor, cached intermediate', () => {
       if (!verify('sha256', leaf.tbsRaw, interKey, leaf.signature)) throw new Error('floor')
@@ -143,7 +157,9 @@ async function svidRows(): Promise<void> {
   })
 
   const authority = await makeJwtAuthority('ES256', 'k1')
-  const token = await mintJwtSvid(authority, { claims: { sub: 'spiffe://bench.test/api', aud: ['bench'], exp: Math.floor(Date.now() / 1000) + 3600 } })
+  const token = await mintJwtSvid(authority, {
+    claims: { sub: 'spiffe://bench.test/api', aud: ['bench'], exp: Math.floor(Date.now() / 1000) + 3600 },
+  })
   const jwtBundles = new BundleSet([parseSpiffeBundle('bench.test', bundleJson([authority]))])
   const [h, p, s] = token.split('.')
   const jwk = createPublicKey({ key: authority.publicJwk as never, format: 'jwk' })
@@ -167,11 +183,16 @@ async function quoteRow(): Promise<void> {
   const ak = parseTpmtPublic(f('ak_pub.tpmt_public.bin'))
   const attestRaw = f('quote_sha256.tpms_attest.bin')
   const sigRaw = f('quote_sha256.tpmt_signature.bin')
-  const values = Object.keys(pcrs).sort((a, b) => +a - +b).map((k) => fromHex(pcrs[k]!))
+  const values = Object.keys(pcrs)
+    .sort((a, b) => +a - +b)
+    .map((k) => fromHex(pcrs[k]!))
   const quote = (platform: Platform) => async () => {
     const attest = parseTpmsAttest(attestRaw)
     if (attest.type !== TPM_ST.ATTEST_QUOTE) throw new Error('not a quote')
-    await verifyQuote({ ak: parseTpmtPublic(ak.raw), attest, signature: parseTpmtSignature(sigRaw), nonce: fromHex('9009'), pcrValues: values }, { platform })
+    await verifyQuote(
+      { ak: parseTpmtPublic(ak.raw), attest, signature: parseTpmtSignature(sigRaw), nonce: fromHex('9009'), pcrValues: values },
+      { platform },
+    )
   }
   const key = createPublicKey({ key: publicKeyToJwk(publicKeyFromTpmtPublic(ak)) as never, format: 'jwk' })
   const sig = parseTpmtSignature(sigRaw) as { sig: Uint8Array }
@@ -222,8 +243,10 @@ if (runtimeName().startsWith('node') && !process.argv.includes('--no-http') && w
   http = await measureHttp(quick ? { rounds: 2, sampleMs: 150, latencyMs: 300, warmupMs: 300 } : {})
   // the HTTP work is the RSA DevID + AK + EK set under the P-256 DevID CA (the e2e policy's)
   const verifierOnly = rows.find((r) => r.item.includes('P-256 DevID CA'))?.vouchCached
-  log(`    ${Math.round(http.http.opsPerSec)}/s over HTTP, ${Math.round(http.inProcess.opsPerSec)}/s through the same app in process: ${Math.round(http.ratio * 100)}%` +
-    (verifierOnly ? `; the verifier alone (cached) did ${Math.round(verifierOnly.opsPerSec)}/s` : ''))
+  log(
+    `    ${Math.round(http.http.opsPerSec)}/s over HTTP, ${Math.round(http.inProcess.opsPerSec)}/s through the same app in process: ${Math.round(http.ratio * 100)}%` +
+      (verifierOnly ? `; the verifier alone (cached) did ${Math.round(verifierOnly.opsPerSec)}/s` : ''),
+  )
 }
 
 // ------------------------------------------------------------------ report
@@ -232,19 +255,39 @@ const times = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(0
 const lines = [
   `| work | floor | vouch | vouch / floor | floor (cached int.) | vouch (cached int.) | cached / cached floor | pkijs baseline | vouch (cached) / baseline | Web Crypto only, 16 in flight | edge / floor |`,
   `|---|---|---|---|---|---|---|---|---|---|---|`,
-  ...rows.map((r) => `| ${r.item} | ${fmt(r.floor)} | ${fmt(r.vouch)} | ${pct(r.ratios.vouch)} | ${fmt(r.floorCached)} | ${fmt(r.vouchCached)} | ${pct(r.ratios.cached)} | ${fmt(r.baseline)} | ${times(r.ratios.overBaseline)} | ${fmt(r.edge)} | ${pct(r.ratios.edge)} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.item} | ${fmt(r.floor)} | ${fmt(r.vouch)} | ${pct(r.ratios.vouch)} | ${fmt(r.floorCached)} | ${fmt(r.vouchCached)} | ${pct(r.ratios.cached)} | ${fmt(r.baseline)} | ${times(r.ratios.overBaseline)} | ${fmt(r.edge)} | ${pct(r.ratios.edge)} |`,
+  ),
 ]
 if (http) {
-  lines.push('', '| HTTP end to end, tpm_devid (RSA DevID, AK, EK; P-256 DevID CA), one server process | attestations/s | share of the same app in process | p50 | p95 | p99 |', '|---|---|---|---|---|---|')
+  lines.push(
+    '',
+    '| HTTP end to end, tpm_devid (RSA DevID, AK, EK; P-256 DevID CA), one server process | attestations/s | share of the same app in process | p50 | p95 | p99 |',
+    '|---|---|---|---|---|---|',
+  )
   const ms = (x: number) => `${x.toFixed(1)} ms`
   const il = http.inProcessLatency
-  lines.push(`| 1 in flight, same app in process (no sockets) | ${Math.round(1000 / il.p50Ms)}/s (from p50) | - | ${ms(il.p50Ms)} | ${ms(il.p95Ms)} | ${ms(il.p99Ms)} |`)
+  lines.push(
+    `| 1 in flight, same app in process (no sockets) | ${Math.round(1000 / il.p50Ms)}/s (from p50) | - | ${ms(il.p50Ms)} | ${ms(il.p95Ms)} | ${ms(il.p99Ms)} |`,
+  )
   for (const l of http.latency) {
-    lines.push(`| ${l.concurrency} in flight | ${l.concurrency === http.http.concurrency ? `${Math.round(http.http.opsPerSec).toLocaleString('en-US')}/s (in process: ${Math.round(http.inProcess.opsPerSec).toLocaleString('en-US')}/s)` : `${Math.round((1000 / l.p50Ms) * l.concurrency)}/s (from p50)`} | ${l.concurrency === http.http.concurrency ? `${Math.round(http.ratio * 100)}%` : '-'} | ${ms(l.p50Ms)} | ${ms(l.p95Ms)} | ${ms(l.p99Ms)} |`)
+    lines.push(
+      `| ${l.concurrency} in flight | ${l.concurrency === http.http.concurrency ? `${Math.round(http.http.opsPerSec).toLocaleString('en-US')}/s (in process: ${Math.round(http.inProcess.opsPerSec).toLocaleString('en-US')}/s)` : `${Math.round((1000 / l.p50Ms) * l.concurrency)}/s (from p50)`} | ${l.concurrency === http.http.concurrency ? `${Math.round(http.ratio * 100)}%` : '-'} | ${ms(l.p50Ms)} | ${ms(l.p95Ms)} | ${ms(l.p99Ms)} |`,
+    )
   }
 }
 console.log(lines.join('\n'))
-const meta = { runtime: runtimeName(), cpu: cpus()[0]?.model, cores: cpus().length, date: new Date().toISOString(), provider: node.crypto.name, kernels: kernels.kind, edgeProvider: edge.crypto.name, quick }
+const meta = {
+  runtime: runtimeName(),
+  cpu: cpus()[0]?.model,
+  cores: cpus().length,
+  date: new Date().toISOString(),
+  provider: node.crypto.name,
+  kernels: kernels.kind,
+  edgeProvider: edge.crypto.name,
+  quick,
+}
 // one results file per runtime; the chart draws every runtime measured so far
 const runtime = runtimeName().split(' ')[0]!
 mkdirSync('bench/out', { recursive: true })
@@ -261,4 +304,6 @@ const runs: RunResult[] = readdirSync('bench/out')
     return current
   })
 writeFileSync('bench/out/chart.svg', renderChart(runs))
-log(`wrote bench/out/results-${runtime}.json, bench/out/table-${runtime}.md, bench/out/chart.svg (${runs.map((r) => r.meta.runtime).join(', ')})`)
+log(
+  `wrote bench/out/results-${runtime}.json, bench/out/table-${runtime}.md, bench/out/chart.svg (${runs.map((r) => r.meta.runtime).join(', ')})`,
+)

@@ -46,17 +46,20 @@ ${(text('ek-ca/swtpm-localca-rootca-cert.pem') + text('ek-ca/issuercert.pem')).r
 /** Randomness that repeats: the same nonce, secret and seed every attestation. */
 export function fixedRandom(platform: Platform): Platform {
   let n = 0
-  return withPlatform({
-    crypto: {
-      ...platform.crypto,
-      randomBytes: (size: number) => {
-        // session IDs (24 bytes) must differ; nonces, secrets and seeds repeat
-        const out = new Uint8Array(size).fill(0x5a)
-        if (size === 24) new DataView(out.buffer).setUint32(0, n++)
-        return out
+  return withPlatform(
+    {
+      crypto: {
+        ...platform.crypto,
+        randomBytes: (size: number) => {
+          // session IDs (24 bytes) must differ; nonces, secrets and seeds repeat
+          const out = new Uint8Array(size).fill(0x5a)
+          if (size === 24) new DataView(out.buffer).setUint32(0, n++)
+          return out
+        },
       },
     },
-  }, platform)
+    platform,
+  )
 }
 
 /** The tpm_devid work items, in the order buildWorkloads builds them. */
@@ -105,7 +108,11 @@ export async function buildWorkloads(base: Platform): Promise<{ workloads: Attes
  */
 export function attestOnce(w: AttestationWorkload, base: Platform): () => Promise<void> {
   const platform = fixedRandom(base)
-  const v = createAttestationVerifier({ policies: w.policies, platform, sessions: createMemorySessionStore({ now: () => platform.now(), capacity: 64 }) })
+  const v = createAttestationVerifier({
+    policies: w.policies,
+    platform,
+    sessions: createMemorySessionStore({ now: () => platform.now(), capacity: 64 }),
+  })
   return async () => {
     const started = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: w.evidence } })
     const verdict = await v.answer(started.sessionId, w.answers, { binding: w.binding })

@@ -9,7 +9,7 @@ export function readInput(path: string, what = 'file'): Uint8Array<ArrayBuffer> 
     return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)) as Uint8Array<ArrayBuffer>
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
-    throw new UsageError(`read ${what} ${path}: ${code === 'ENOENT' ? 'no such file or directory' : code ?? String(e)}`)
+    throw new UsageError(`read ${what} ${path}: ${code === 'ENOENT' ? 'no such file or directory' : (code ?? String(e))}`)
   }
 }
 

@@ -30,7 +30,16 @@ export * from './ek/index.ts'
 
 // attestation: tpm_devid and tpm_ek, policies, sessions
 export { createAttestationCaches, type AttestationCacheOptions } from './attestation/caches.ts'
-export { createAttestationVerifier, DEFAULT_SESSION_TTL_MS, type AttestationVerifier, type AttestationVerifierOptions, type Verdict, type StartRequest, type StartResult, type AnswerOptions } from './attestation/verifier.ts'
+export {
+  createAttestationVerifier,
+  DEFAULT_SESSION_TTL_MS,
+  type AttestationVerifier,
+  type AttestationVerifierOptions,
+  type Verdict,
+  type StartRequest,
+  type StartResult,
+  type AnswerOptions,
+} from './attestation/verifier.ts'
 export { validatePolicyDocument, parsePolicyDocument, POLICY_LIMITS } from './policy/validate.ts'
 export { createMemorySessionStore, type SessionStore, type MemorySessionStore, type SessionValue } from './session/store.ts'
 

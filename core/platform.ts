@@ -50,7 +50,11 @@ export function defaultPlatform(): Platform {
     if (!globalThis.crypto?.subtle) {
       throw new TypeError('vouch needs Web Crypto (globalThis.crypto.subtle); pass options.platform')
     }
-    cached = Object.freeze({ crypto: createWebCryptoProvider(globalThis.crypto, { kernels: jsKernels }), now: () => Date.now(), kernels: jsKernels })
+    cached = Object.freeze({
+      crypto: createWebCryptoProvider(globalThis.crypto, { kernels: jsKernels }),
+      now: () => Date.now(),
+      kernels: jsKernels,
+    })
   }
   return cached
 }

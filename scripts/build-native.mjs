@@ -19,8 +19,10 @@ if (pc.status !== 0) {
   process.exit(0)
 }
 // node-gyp: npm's bundled one (npm_config_node_gyp inside npm scripts, else next to this node's npm), else PATH
-const bundled = [process.env.npm_config_node_gyp, join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')]
-  .find((p) => p && existsSync(p))
+const bundled = [
+  process.env.npm_config_node_gyp,
+  join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+].find((p) => p && existsSync(p))
 // the headers of the running node, so no download is needed (npm scripts pass npm_config_nodedir)
 const prefix = join(dirname(process.execPath), '..')
 const nodedir = process.env.npm_config_nodedir ?? (existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined)

@@ -75,7 +75,8 @@ try {
   })
   await step('EK certificate key == the TPM EK', async () => {
     const cert = parseCertificate(ekCertDer, { allowTrailingData: true })
-    if (!publicKeysEqual(cert.publicKey, publicKeyFromTpmtPublic(parsePublicArea(ek.pub)))) throw new Error('EK certificate is for another key')
+    if (!publicKeysEqual(cert.publicKey, publicKeyFromTpmtPublic(parsePublicArea(ek.pub))))
+      throw new Error('EK certificate is for another key')
     return `EK public hash ${(await ekPublicHash(cert.spki)).slice(0, 24)}…`
   })
   await step('TPM2_Quote over a fresh nonce', async () => {
@@ -84,51 +85,141 @@ try {
     const q = await tools.quote(ak, 'sha256:0,1,2,7', nonce)
     const attest = parseTpmsAttest(q.attest)
     if (attest.type !== TPM_ST.ATTEST_QUOTE) throw new Error('not a quote')
-    const input = { ak: parsePublicArea(ak.pub), attest, signature: parseTpmtSignature(q.sig), nonce, pcrValues: splitPcrValues(attest.attested.pcrSelect, q.pcrValues) }
+    const input = {
+      ak: parsePublicArea(ak.pub),
+      attest,
+      signature: parseTpmtSignature(q.sig),
+      nonce,
+      pcrValues: splitPcrValues(attest.attested.pcrSelect, q.pcrValues),
+    }
     await verifyQuote(input)
-    const replay = await verifyQuote({ ...input, nonce: randomBytes(32) }).then(() => 'accepted', (e: { code: string }) => e.code)
+    const replay = await verifyQuote({ ...input, nonce: randomBytes(32) }).then(
+      () => 'accepted',
+      (e: { code: string }) => e.code,
+    )
     return `AK signature, nonce ${toHex(nonce).slice(0, 8)}…, PCR digest sha256:0,1,2,7; another nonce -> ${replay}`
   })
 
   console.log('\nDevID provisioning, server and agent:')
   const kp = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
   const now = Date.now()
-  const caDer = await makeCertificate({
-    subject: [{ type: 'O', value: 'vouch demo' }, { type: 'CN', value: 'vouch demo DevID CA' }],
-    notBefore: now - 60_000, notAfter: now + 365 * 86_400_000,
-    publicKey: new Uint8Array(await crypto.subtle.exportKey('spki', kp.publicKey)), basicConstraints: { cA: true }, keyUsage: ['keyCertSign', 'cRLSign'],
-  }, kp.privateKey)
+  const caDer = await makeCertificate(
+    {
+      subject: [
+        { type: 'O', value: 'vouch demo' },
+        { type: 'CN', value: 'vouch demo DevID CA' },
+      ],
+      notBefore: now - 60_000,
+      notAfter: now + 365 * 86_400_000,
+      publicKey: new Uint8Array(await crypto.subtle.exportKey('spki', kp.publicKey)),
+      basicConstraints: { cA: true },
+      keyUsage: ['keyCertSign', 'cRLSign'],
+    },
+    kp.privateKey,
+  )
   await writeFile(join(dir, 'devid-ca.pem'), toPem('CERTIFICATE', caDer))
-  await writeFile(join(dir, 'devid-ca.key'), toPem('PRIVATE KEY', new Uint8Array(await crypto.subtle.exportKey('pkcs8', kp.privateKey))), { mode: 0o600 })
+  await writeFile(join(dir, 'devid-ca.key'), toPem('PRIVATE KEY', new Uint8Array(await crypto.subtle.exportKey('pkcs8', kp.privateKey))), {
+    mode: 0o600,
+  })
   await step('DevID provisioned in the TPM', async () => {
     const c = capture()
-    const code = await main(['devid', 'provision', '--tpm', tpm.tcti, '--key-type', 'ecc', '--out-dir', join(dir, 'devid'),
-      '--ca-cert', join(dir, 'devid-ca.pem'), '--ca-key', join(dir, 'devid-ca.key'), '--subject-cn', 'demo-node-1', '--output', 'json'], c.io)
+    const code = await main(
+      [
+        'devid',
+        'provision',
+        '--tpm',
+        tpm.tcti,
+        '--key-type',
+        'ecc',
+        '--out-dir',
+        join(dir, 'devid'),
+        '--ca-cert',
+        join(dir, 'devid-ca.pem'),
+        '--ca-key',
+        join(dir, 'devid-ca.key'),
+        '--subject-cn',
+        'demo-node-1',
+        '--output',
+        'json',
+      ],
+      c.io,
+    )
     if (code !== 0) throw new Error(c.errs.join(' ') || `exit ${code}`)
     const out = JSON.parse(c.outs[0]!) as { cert: string; transport: string }
     const leaf = parseCertificate(parsePemCertificates(await readFile(out.cert, 'utf8'))[0]!)
     return `P-256 key under SPIRE's SRK-High; certificate ${formatName(leaf.subject)} via ${out.transport}`
   })
 
-  await writeFile(join(dir, 'policy.yaml'), stringify({
-    section: 'AgentAttestation', schema: 'v1',
-    spec: { policies: [{ name: 'tpm_devid_policy', requiredAttestors: [{ type: 'tpm_devid', config: {
-      devIDCACerts: toPem('CERTIFICATE', caDer), endorsementCACerts: ekCaPems.join('') } }] }] },
-  }))
-  const config = parseServerConfig(stringify({ trustDomain: 'example.org', listen: '127.0.0.1:0', dataDir: join(dir, 'server'), policy: join(dir, 'policy.yaml'), svidTtl: '1h' }))
+  await writeFile(
+    join(dir, 'policy.yaml'),
+    stringify({
+      section: 'AgentAttestation',
+      schema: 'v1',
+      spec: {
+        policies: [
+          {
+            name: 'tpm_devid_policy',
+            requiredAttestors: [
+              {
+                type: 'tpm_devid',
+                config: {
+                  devIDCACerts: toPem('CERTIFICATE', caDer),
+                  endorsementCACerts: ekCaPems.join(''),
+                },
+              },
+            ],
+          },
+        ],
+      },
+    }),
+  )
+  const config = parseServerConfig(
+    stringify({
+      trustDomain: 'example.org',
+      listen: '127.0.0.1:0',
+      dataDir: join(dir, 'server'),
+      policy: join(dir, 'policy.yaml'),
+      svidTtl: '1h',
+    }),
+  )
   server = await startNodeServer(config, { write: () => {} })
   report(true, 'vouch server listening', `${server.url} (TLS with its own CA, registry in SQLite)`)
 
-  await writeFile(join(dir, 'agent.yaml'), stringify({ agent: {
-    server: server.url, trustBundlePath: join(dir, 'server', 'ca', 'ca.pem'), tpm: tpm.tcti, svidDir: join(dir, 'svid'),
-    attestors: [{ type: 'tpm_devid', config: { devIDCertPath: join(dir, 'devid', 'devid.pem'), devIDPubPath: join(dir, 'devid', 'devid.pub'), devIDPrivPath: join(dir, 'devid', 'devid.priv') } }],
-  } }))
+  await writeFile(
+    join(dir, 'agent.yaml'),
+    stringify({
+      agent: {
+        server: server.url,
+        trustBundlePath: join(dir, 'server', 'ca', 'ca.pem'),
+        tpm: tpm.tcti,
+        svidDir: join(dir, 'svid'),
+        attestors: [
+          {
+            type: 'tpm_devid',
+            config: {
+              devIDCertPath: join(dir, 'devid', 'devid.pem'),
+              devIDPubPath: join(dir, 'devid', 'devid.pub'),
+              devIDPrivPath: join(dir, 'devid', 'devid.priv'),
+            },
+          },
+        ],
+      },
+    }),
+  )
   const agent = capture()
   const code = await main(['agent', '--config', join(dir, 'agent.yaml'), '--once'], agent.io)
   if (code !== 0) {
     report(false, 'agent attestation', agent.errs.filter((l) => !l.startsWith('{')).join(' ') || `exit ${code}`)
   } else {
-    const s = JSON.parse(agent.outs[0]!) as { spiffeId: string; policy: string; attributes: Record<string, string>; checks: { name: string; ok: boolean; detail: string }[]; svidPath: string; expiresAt: string; transport: string }
+    const s = JSON.parse(agent.outs[0]!) as {
+      spiffeId: string
+      policy: string
+      attributes: Record<string, string>
+      checks: { name: string; ok: boolean; detail: string }[]
+      svidPath: string
+      expiresAt: string
+      transport: string
+    }
     report(true, 'agent attestation (tpm_devid)', `policy ${s.policy}, TPM via ${s.transport}`)
     console.log('\nVerdict: every check the server ran')
     for (const c of s.checks) report(c.ok, c.name, c.detail)
@@ -144,5 +235,7 @@ try {
 }
 
 const bad = results.filter((r) => !r.ok).length
-console.log(`\n${bad === 0 ? 'all verified' : `${bad} step(s) INVALID`}: ${results.length - bad} valid, ${bad} invalid (${Date.now() - started} ms)`)
+console.log(
+  `\n${bad === 0 ? 'all verified' : `${bad} step(s) INVALID`}: ${results.length - bad} valid, ${bad} invalid (${Date.now() - started} ms)`,
+)
 process.exitCode = bad === 0 ? 0 : 1

@@ -45,10 +45,25 @@ export function createApp(o: AppOptions): Hono {
     '/v1/*',
     bodyLimit({
       maxSize: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-      onError: (c) => errorResponse(c, 413, { code: 'ERR_INPUT_TOO_LARGE', message: `request body is larger than ${o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes` }),
+      onError: (c) =>
+        errorResponse(c, 413, {
+          code: 'ERR_INPUT_TOO_LARGE',
+          message: `request body is larger than ${o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes`,
+        }),
     }),
   )
-  app.route('/', attestRoutes({ verifier: o.verifier, ca: o.ca, registry: o.registry, platform: o.platform, logger: o.logger, metrics, svidTtlMs: o.svidTtlMs }))
+  app.route(
+    '/',
+    attestRoutes({
+      verifier: o.verifier,
+      ca: o.ca,
+      registry: o.registry,
+      platform: o.platform,
+      logger: o.logger,
+      metrics,
+      svidTtlMs: o.svidTtlMs,
+    }),
+  )
   const refreshHint = Math.max(1, Math.floor(o.svidTtlMs / 2000))
   app.route('/', bundleRoutes(o.ca.bundle(o.trustDomain, o.bundleSequence ?? 1n, refreshHint)))
   app.get('/v1/openapi.json', (c) => c.json(OPENAPI))

@@ -29,7 +29,10 @@ export interface ServerConfig {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly key: string, message: string) {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
     super(`config ${key}: ${message}`)
   }
 }
@@ -62,7 +65,8 @@ export function parseDuration(key: string, v: unknown): number {
 }
 
 function str(key: string, v: unknown): string {
-  if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(key, `expected a non-empty string, found ${v === undefined ? 'nothing' : JSON.stringify(v)}`)
+  if (typeof v !== 'string' || v.trim() === '')
+    throw new ConfigError(key, `expected a non-empty string, found ${v === undefined ? 'nothing' : JSON.stringify(v)}`)
   return v
 }
 
@@ -84,7 +88,14 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError('(file)', 'expected a YAML mapping')
   const raw: Record<string, unknown> = { ...(doc as Record<string, unknown>) }
   for (const k of Object.keys(raw)) if (!KNOWN.has(k)) throw new ConfigError(k, 'unknown key')
-  const ca: Record<string, unknown> = raw.ca === undefined ? {} : typeof raw.ca === 'object' && raw.ca !== null ? { ...(raw.ca as object) } : (() => { throw new ConfigError('ca', 'expected a mapping with certFile and keyFile') })()
+  const ca: Record<string, unknown> =
+    raw.ca === undefined
+      ? {}
+      : typeof raw.ca === 'object' && raw.ca !== null
+        ? { ...(raw.ca as object) }
+        : (() => {
+            throw new ConfigError('ca', 'expected a mapping with certFile and keyFile')
+          })()
   for (const [name, key] of Object.entries(ENV)) {
     const v = env[name]
     if (v === undefined) continue
@@ -92,7 +103,11 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     else raw[key] = v
   }
   const trustDomain = str('trustDomain', raw.trustDomain)
-  if (!/^[a-z0-9._-]+$/.test(trustDomain)) throw new ConfigError('trustDomain', `expected a trust domain name (lowercase letters, digits, '.', '-', '_'), found ${JSON.stringify(trustDomain)}`)
+  if (!/^[a-z0-9._-]+$/.test(trustDomain))
+    throw new ConfigError(
+      'trustDomain',
+      `expected a trust domain name (lowercase letters, digits, '.', '-', '_'), found ${JSON.stringify(trustDomain)}`,
+    )
   const listen = raw.listen === undefined ? '127.0.0.1:8081' : str('listen', raw.listen)
   const m = /^(.*):(\d{1,5})$/.exec(listen)
   if (!m || m[1] === '' || Number(m[2]) > 65535) throw new ConfigError('listen', `expected host:port, found ${JSON.stringify(listen)}`)

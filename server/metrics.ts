@@ -34,7 +34,9 @@ export class Metrics {
     for (const [labels, n] of [...this.proofs].sort()) lines.push(`vouch_attestation_proofs_total{${labels}} ${n}`)
     lines.push('# HELP vouch_attestation_duration_seconds Time from challenge to verdict.')
     lines.push('# TYPE vouch_attestation_duration_seconds histogram')
-    DURATION_BUCKETS.forEach((b, i) => lines.push(`vouch_attestation_duration_seconds_bucket{le="${b}"} ${this.buckets[i]}`))
+    DURATION_BUCKETS.forEach((b, i) => {
+      lines.push(`vouch_attestation_duration_seconds_bucket{le="${b}"} ${this.buckets[i]}`)
+    })
     lines.push(`vouch_attestation_duration_seconds_bucket{le="+Inf"} ${this.durationCount}`)
     lines.push(`vouch_attestation_duration_seconds_sum ${this.durationSum}`)
     lines.push(`vouch_attestation_duration_seconds_count ${this.durationCount}`)

@@ -5,7 +5,11 @@ const b64 = { type: 'string', contentEncoding: 'base64' }
 
 export const OPENAPI = {
   openapi: '3.1.0',
-  info: { title: 'vouch attestation server', version: '1', description: 'TPM tpm_devid / tpm_ek node attestation issuing X.509-SVIDs. See docs/protocol.md.' },
+  info: {
+    title: 'vouch attestation server',
+    version: '1',
+    description: 'TPM tpm_devid / tpm_ek node attestation issuing X.509-SVIDs. See docs/protocol.md.',
+  },
   paths: {
     '/v1/attest': {
       post: {
@@ -37,28 +41,55 @@ export const OPENAPI = {
         },
       },
     },
-    '/v1/bundle': { get: { summary: 'SPIFFE bundle of the trust domain (JWKS)', responses: { '200': { description: 'bundle', content: { 'application/json': { schema: { type: 'object' } } } } } } },
-    '/v1/bundle.pem': { get: { summary: 'X.509 authorities as PEM', responses: { '200': { description: 'PEM', content: { 'application/x-pem-file': { schema: { type: 'string' } } } } } } },
+    '/v1/bundle': {
+      get: {
+        summary: 'SPIFFE bundle of the trust domain (JWKS)',
+        responses: { '200': { description: 'bundle', content: { 'application/json': { schema: { type: 'object' } } } } },
+      },
+    },
+    '/v1/bundle.pem': {
+      get: {
+        summary: 'X.509 authorities as PEM',
+        responses: { '200': { description: 'PEM', content: { 'application/x-pem-file': { schema: { type: 'string' } } } } },
+      },
+    },
     '/v1/openapi.json': { get: { summary: 'this document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition' } } } },
     '/live': { get: { summary: 'liveness (also /livez)', responses: { '200': { description: 'alive' } } } },
-    '/ready': { get: { summary: 'readiness: policy loaded, database open (also /readyz)', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
+    '/ready': {
+      get: {
+        summary: 'readiness: policy loaded, database open (also /readyz)',
+        responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
+      },
+    },
   },
   components: {
     schemas: {
-      Error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', pattern: '^ERR_' }, message: { type: 'string' } } },
+      Error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: { code: { type: 'string', pattern: '^ERR_' }, message: { type: 'string' } },
+      },
       AttestRequest: {
         type: 'object',
         required: ['providedMethods', 'evidence'],
         properties: {
           providedMethods: { type: 'array', items: { type: 'string', enum: ['tpm_devid', 'tpm_ek'] }, minItems: 1, maxItems: 8 },
-          evidence: { type: 'object', description: 'per attestor type, SPIRE AttestationRequest JSON (PascalCase, base64)', additionalProperties: { type: 'object' } },
+          evidence: {
+            type: 'object',
+            description: 'per attestor type, SPIRE AttestationRequest JSON (PascalCase, base64)',
+            additionalProperties: { type: 'object' },
+          },
         },
       },
       Challenge: {
         type: 'object',
         required: ['sessionId', 'expiresAt', 'challenges'],
-        properties: { sessionId: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' }, challenges: { type: 'object', additionalProperties: { type: 'object' } } },
+        properties: {
+          sessionId: { type: 'string' },
+          expiresAt: { type: 'string', format: 'date-time' },
+          challenges: { type: 'object', additionalProperties: { type: 'object' } },
+        },
       },
       AnswerRequest: {
         type: 'object',
@@ -79,11 +110,19 @@ export const OPENAPI = {
           checks: {
             type: 'array',
             description: 'every check performed, in order, with what it found',
-            items: { type: 'object', required: ['name', 'ok', 'detail'], properties: { name: { type: 'string' }, ok: { type: 'boolean' }, detail: { type: 'string' } } },
+            items: {
+              type: 'object',
+              required: ['name', 'ok', 'detail'],
+              properties: { name: { type: 'string' }, ok: { type: 'boolean' }, detail: { type: 'string' } },
+            },
           },
           spiffeId: { type: 'string', format: 'uri' },
           attributes: { type: 'object', additionalProperties: { type: 'string' } },
-          svid: { type: 'array', items: { type: 'string' }, description: 'PEM: the X.509-SVID leaf (then intermediates, none today); empty without publicKey' },
+          svid: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'PEM: the X.509-SVID leaf (then intermediates, none today); empty without publicKey',
+          },
           bundle: { type: 'string', description: 'PEM: the trust domain X.509 authorities (the server CA root)' },
           expiresAt: { type: 'string', format: 'date-time' },
           reattestAfter: { type: 'string', format: 'date-time', description: 'half the SVID lifetime' },

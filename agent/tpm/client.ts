@@ -18,7 +18,10 @@ export class TpmClient {
   /** transient objects and sessions this client created and has not flushed yet */
   readonly live = new Set<number>()
 
-  constructor(readonly transport: TpmTransport, opts: TpmClientOptions = {}) {
+  constructor(
+    readonly transport: TpmTransport,
+    opts: TpmClientOptions = {},
+  ) {
     this.retries = opts.retries ?? 10
     this.retryDelayMs = opts.retryDelayMs ?? 500
   }
@@ -56,7 +59,11 @@ export class TpmClient {
   /** Flush, ignoring errors (cleanup paths; e.g. a policy session already closed by the TPM). */
   async flushQuiet(handle: number | undefined): Promise<void> {
     if (handle === undefined) return
-    try { await this.flush(handle) } catch { /* already gone */ }
+    try {
+      await this.flush(handle)
+    } catch {
+      /* already gone */
+    }
   }
 
   async flushAll(): Promise<void> {
@@ -66,7 +73,11 @@ export class TpmClient {
   /** Run `fn` with a handle that is always flushed afterwards. */
   async using<T>(handle: number, fn: (handle: number) => Promise<T>): Promise<T> {
     this.track(handle)
-    try { return await fn(handle) } finally { await this.flushQuiet(handle) }
+    try {
+      return await fn(handle)
+    } finally {
+      await this.flushQuiet(handle)
+    }
   }
 
   async getProperty(property: number): Promise<number | undefined> {
@@ -87,7 +98,11 @@ export class TpmClient {
   }
 
   async close(): Promise<void> {
-    try { await this.flushAll() } finally { await this.transport.close() }
+    try {
+      await this.flushAll()
+    } finally {
+      await this.transport.close()
+    }
   }
 }
 

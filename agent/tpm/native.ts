@@ -6,8 +6,13 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TpmTransport } from './transport.ts'
 
-interface NativeTcti { transmit(cmd: Uint8Array): Promise<Uint8Array>; close(): void }
-interface NativeModule { Tcti: new (conf: string) => NativeTcti }
+interface NativeTcti {
+  transmit(cmd: Uint8Array): Promise<Uint8Array>
+  close(): void
+}
+interface NativeModule {
+  Tcti: new (conf: string) => NativeTcti
+}
 
 export const NATIVE_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'Release', 'vouch_tcti.node')
 
@@ -39,7 +44,10 @@ export function nativeUnavailableReason(): string | undefined {
 export class NativeTctiTransport implements TpmTransport {
   readonly description: string
   private tcti: NativeTcti | undefined
-  constructor(readonly conf: string, mod: NativeModule | undefined = loadNativeTcti()) {
+  constructor(
+    readonly conf: string,
+    mod: NativeModule | undefined = loadNativeTcti(),
+  ) {
     if (!mod) throw new Error(nativeUnavailableReason() ?? 'native TCTI bridge unavailable')
     this.tcti = new mod.Tcti(conf)
     this.description = `tcti:${conf} (native libtss2-tctildr)`

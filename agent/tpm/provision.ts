@@ -24,7 +24,9 @@ export async function provisionDevIdKey(client: TpmClient, opts: ProvisionOption
   const template = opts.kind === 'rsa' ? cmd.srkTemplateRsa() : cmd.srkTemplateEcc()
   const srk = await client.run(cmd.createPrimary(TPM_RH.OWNER, cmd.passwordAuth(opts.ownerHierarchyPassword ?? ''), { template }))
   return client.using(srk.handle, async (h) => {
-    const r = await client.run(cmd.create(h, cmd.passwordAuth(''), { template: cmd.devIdTemplate(opts.kind), userAuth: opts.password ?? '' }))
+    const r = await client.run(
+      cmd.create(h, cmd.passwordAuth(''), { template: cmd.devIdTemplate(opts.kind), userAuth: opts.password ?? '' }),
+    )
     return { pub: r.outPublic.raw, priv: r.outPrivate, public: r.outPublic }
   })
 }

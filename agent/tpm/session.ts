@@ -42,7 +42,10 @@ export class AgentTpmSession {
   ek?: { handle: number; pub: TPMT_PUBLIC }
   private readonly platform: Platform
 
-  private constructor(readonly client: TpmClient, private readonly opts: TpmSessionOptions) {
+  private constructor(
+    readonly client: TpmClient,
+    private readonly opts: TpmSessionOptions,
+  ) {
     this.platform = opts.platform ?? defaultPlatform()
   }
 
@@ -77,7 +80,12 @@ export class AgentTpmSession {
     }
   }
 
-  private async loadUnderSrk(kind: 'rsa' | 'ecc', pub: Uint8Array, priv: Uint8Array, what: string): Promise<{ handle: number; name: Uint8Array }> {
+  private async loadUnderSrk(
+    kind: 'rsa' | 'ecc',
+    pub: Uint8Array,
+    priv: Uint8Array,
+    what: string,
+  ): Promise<{ handle: number; name: Uint8Array }> {
     const srk = await this.createSrk(kind)
     try {
       const r = await this.client.run(cmd.load(srk.handle, cmd.passwordAuth(srk.auth), priv, pub))
@@ -89,7 +97,8 @@ export class AgentTpmSession {
           ? `${what} blob does not belong to this TPM or was not created under the SPIRE SRK-High template`
           : n === 'TPM_RC_OBJECT_MEMORY'
             ? 'no free transient object slot (flush objects or use the resource manager)'
-            : `${what} blob was rejected`)
+            : `${what} blob was rejected`,
+      )
     } finally {
       await this.client.flushQuiet(srk.handle)
     }
@@ -113,7 +122,9 @@ export class AgentTpmSession {
     const srk = await this.createSrk('rsa')
     let created: cmd.CreateResult
     try {
-      created = await this.client.run(cmd.create(srk.handle, cmd.passwordAuth(srk.auth), { template: cmd.akTemplateRsa(), userAuth: password }))
+      created = await this.client.run(
+        cmd.create(srk.handle, cmd.passwordAuth(srk.auth), { template: cmd.akTemplateRsa(), userAuth: password }),
+      )
     } finally {
       await this.client.flushQuiet(srk.handle)
     }
@@ -125,7 +136,9 @@ export class AgentTpmSession {
   async createEk(kind: EkKind): Promise<void> {
     const template = kind === 'rsa' ? cmd.ekTemplateRsa() : cmd.ekTemplateEcc()
     try {
-      const r = await this.client.run(cmd.createPrimary(TPM_RH.ENDORSEMENT, cmd.passwordAuth(this.opts.endorsementHierarchyPassword ?? ''), { template }))
+      const r = await this.client.run(
+        cmd.createPrimary(TPM_RH.ENDORSEMENT, cmd.passwordAuth(this.opts.endorsementHierarchyPassword ?? ''), { template }),
+      )
       this.client.track(r.handle)
       this.ek = { handle: r.handle, pub: r.outPublic }
     } catch (err) {
@@ -152,7 +165,12 @@ export class AgentTpmSession {
     const devId = this.need(this.devId, 'DevID')
     const ak = this.need(this.ak, 'AK')
     try {
-      return await this.client.run(cmd.certify(devId.handle, this.devIdAuth(), ak.handle, cmd.passwordAuth(ak.password), qualifyingData, { scheme: TPM_ALG.RSASSA, hashAlg: TPM_ALG.SHA256 }))
+      return await this.client.run(
+        cmd.certify(devId.handle, this.devIdAuth(), ak.handle, cmd.passwordAuth(ak.password), qualifyingData, {
+          scheme: TPM_ALG.RSASSA,
+          hashAlg: TPM_ALG.SHA256,
+        }),
+      )
     } catch (err) {
       blame(err, (n, e) => (isAuthFailure(n) && e.decoded.session === 1 ? 'the devIDKeyPassword is wrong' : undefined))
     }
@@ -184,7 +202,9 @@ export class AgentTpmSession {
       } catch (err) {
         blame(err, (n) => (isAuthFailure(n) ? 'the endorsementHierarchyPassword is wrong' : undefined))
       }
-      const secret = await this.client.run(cmd.activateCredential(ak.handle, cmd.passwordAuth(ak.password), ek.handle, cmd.policyAuth(session), idObject, encSecret))
+      const secret = await this.client.run(
+        cmd.activateCredential(ak.handle, cmd.passwordAuth(ak.password), ek.handle, cmd.policyAuth(session), idObject, encSecret),
+      )
       this.client.live.delete(session) // continueSession clear: the TPM closed it
       return secret
     } finally {

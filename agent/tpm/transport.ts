@@ -18,7 +18,11 @@ export class TcpTransport implements TpmTransport {
   private buffer = new Uint8Array(0)
   private waiter: { resolve: (b: Uint8Array) => void; reject: (e: Error) => void } | undefined
 
-  constructor(readonly host: string, readonly port: number, private readonly timeoutMs = 30_000) {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    private readonly timeoutMs = 30_000,
+  ) {
     this.description = `tcp:${host}:${port}`
   }
 
@@ -27,12 +31,26 @@ export class TcpTransport implements TpmTransport {
     return new Promise((resolve, reject) => {
       const s = connect({ host: this.host, port: this.port })
       s.setNoDelay(true)
-      s.once('connect', () => { this.socket = s; resolve(s) })
-      s.once('error', (err) => { if (!this.socket) reject(new Error(`TPM at ${this.host}:${this.port}: ${err.message}`)) })
+      s.once('connect', () => {
+        this.socket = s
+        resolve(s)
+      })
+      s.once('error', (err) => {
+        if (!this.socket) reject(new Error(`TPM at ${this.host}:${this.port}: ${err.message}`))
+      })
       // events of a dropped socket (after a timeout) must not touch the current one
-      s.on('error', (err) => { if (this.socket === s) this.fail(err) })
-      s.on('close', () => { if (this.socket === s) { this.socket = undefined; this.fail(new Error(`TPM at ${this.host}:${this.port} closed the connection`)) } })
-      s.on('data', (chunk: Buffer) => { if (this.socket === s) this.onData(chunk) })
+      s.on('error', (err) => {
+        if (this.socket === s) this.fail(err)
+      })
+      s.on('close', () => {
+        if (this.socket === s) {
+          this.socket = undefined
+          this.fail(new Error(`TPM at ${this.host}:${this.port} closed the connection`))
+        }
+      })
+      s.on('data', (chunk: Buffer) => {
+        if (this.socket === s) this.onData(chunk)
+      })
     })
   }
 
@@ -68,8 +86,14 @@ export class TcpTransport implements TpmTransport {
         this.fail(new Error(`TPM at ${this.host}:${this.port}: no response in ${this.timeoutMs} ms`))
       }, this.timeoutMs)
       this.waiter = {
-        resolve: (b) => { clearTimeout(timer); resolve(b) },
-        reject: (e) => { clearTimeout(timer); reject(e) },
+        resolve: (b) => {
+          clearTimeout(timer)
+          resolve(b)
+        },
+        reject: (e) => {
+          clearTimeout(timer)
+          reject(e)
+        },
       }
       s.write(command)
     })
@@ -79,7 +103,14 @@ export class TcpTransport implements TpmTransport {
     const s = this.socket
     this.socket = undefined
     if (!s) return
-    await new Promise<void>((resolve) => { s.once('close', () => resolve()); s.end(); setTimeout(() => { s.destroy(); resolve() }, 500).unref() })
+    await new Promise<void>((resolve) => {
+      s.once('close', () => resolve())
+      s.end()
+      setTimeout(() => {
+        s.destroy()
+        resolve()
+      }, 500).unref()
+    })
   }
 }
 
@@ -112,7 +143,11 @@ export class DeviceTransport implements TpmTransport {
  */
 export async function detectTpmDevice(devDir = '/dev'): Promise<string> {
   let names: string[]
-  try { names = await readdir(devDir) } catch { names = [] }
+  try {
+    names = await readdir(devDir)
+  } catch {
+    names = []
+  }
   for (const re of [/^tpmrm\d+$/, /^tpm\d+$/]) {
     const found = names.filter((n) => re.test(n)).sort()
     if (found.length > 1) throw new Error(`more than one possible TPM device was found: ${found.map((n) => join(devDir, n)).join(', ')}`)

@@ -55,7 +55,9 @@ export const agentList: Command = {
     try {
       const agents = registry.list()
       if (json) io.out(JSON.stringify(agents.map(view)))
-      else for (const a of agents) io.out(`${a.spiffeId}\t${a.attestorType}\t${new Date(a.lastAttestedAt).toISOString()}${a.banned ? '\tBANNED' : ''}`)
+      else
+        for (const a of agents)
+          io.out(`${a.spiffeId}\t${a.attestorType}\t${new Date(a.lastAttestedAt).toISOString()}${a.banned ? '\tBANNED' : ''}`)
       return EXIT_OK
     } finally {
       registry.close()
@@ -75,7 +77,13 @@ export const agentShow: Command = {
         io.err(`vouch agent show: no agent ${ids[0]}`)
         return EXIT_INVALID
       }
-      io.out(json ? JSON.stringify(view(a)) : Object.entries(view(a)).map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : v}`).join('\n'))
+      io.out(
+        json
+          ? JSON.stringify(view(a))
+          : Object.entries(view(a))
+              .map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : v}`)
+              .join('\n'),
+      )
       return EXIT_OK
     } finally {
       registry.close()

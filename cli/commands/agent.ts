@@ -6,7 +6,7 @@ import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 
 const USAGE =
   'vouch agent --config FILE [--once]\n' +
-  '  attests this machine\'s TPM to the vouch server (agent.server) and writes its X.509-SVID\n' +
+  "  attests this machine's TPM to the vouch server (agent.server) and writes its X.509-SVID\n" +
   '  (agent.svidDir/svid.pem, svid.key.pem, bundle.pem). --once: attest once, print a JSON summary,\n' +
   '  exit 0 (or 1 with the error). Without --once: attest again at half the SVID lifetime.\n' +
   '  JSON-lines logs go to stderr.'

@@ -56,7 +56,8 @@ export function loadBundles(path: string, tdText: string | undefined, required: 
   if (td) return { format, set: new BundleSet([bundle]), named: true }
   const inferred = trustDomainOfAuthorities(bundle.x509Authorities)
   if (inferred) return { format, set: new BundleSet([withTrustDomain(bundle, inferred)]), named: true }
-  if (required) throw new UsageError(`${path} does not name its trust domain (no spiffe:// uri san on its authorities); pass --trust-domain`)
+  if (required)
+    throw new UsageError(`${path} does not name its trust domain (no spiffe:// uri san on its authorities); pass --trust-domain`)
   return { format, set: new BundleSet([bundle]), named: false }
 }
 

@@ -108,7 +108,8 @@ function leafPolicy(tc: LimboTestcase, leaf: Certificate): string | undefined {
       const cn = commonName(leaf.subject)
       // no DNS/IP SAN: fall back to the subject CN (RFC 6125 §6.4.4)
       const legacy = !san.some((n) => n.type === 'dNSName' || n.type === 'iPAddress') && cn !== undefined && dnsNameMatches(cn, want.value)
-      if (!legacy && !san.some((n) => n.type === 'dNSName' && dnsNameMatches(n.value, want.value))) return `peer name ${want.value} not in the leaf SAN`
+      if (!legacy && !san.some((n) => n.type === 'dNSName' && dnsNameMatches(n.value, want.value)))
+        return `peer name ${want.value} not in the leaf SAN`
     } else if (want.kind === 'IP') {
       const ip = ipBytes(want.value)
       if (!ip || !san.some((n) => n.type === 'iPAddress' && n.bytes.length === ip.length && n.bytes.every((b, i) => b === ip[i]))) {
@@ -180,7 +181,9 @@ export const conformanceLimbo: Command = {
     const report = await runLimbo(doc as { testcases: LimboTestcase[] })
     writeFileSync(out, JSON.stringify(report, null, 1) + '\n')
     const count = (r: string) => report.results.filter((x) => x.actual_result === r).length
-    io.out(`${report.results.length} testcases: ${count('SUCCESS')} success, ${count('FAILURE')} failure, ${count('SKIPPED')} skipped; results in ${out}`)
+    io.out(
+      `${report.results.length} testcases: ${count('SUCCESS')} success, ${count('FAILURE')} failure, ${count('SKIPPED')} skipped; results in ${out}`,
+    )
     return report.results.length > 0 ? EXIT_OK : EXIT_INVALID
   },
 }

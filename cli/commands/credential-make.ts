@@ -107,9 +107,18 @@ export const credentialMake: Command = {
     } catch (e) {
       throw new UsageError(`write ${out}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`)
     }
-    const summary = { out, ek: { ...describeEk(ek), source }, akName: toHex(akName), idObjectBytes: made.idObject.length, encSecretBytes: made.encSecret.length }
+    const summary = {
+      out,
+      ek: { ...describeEk(ek), source },
+      akName: toHex(akName),
+      idObjectBytes: made.idObject.length,
+      encSecretBytes: made.encSecret.length,
+    }
     if (output === 'json') io.out(JSON.stringify(summary))
-    else io.out(`wrote credential for a ${summary.ek.type} EK (${ek.nameAlg}, ${summary.ek.symmetric}, from ${source}) and AK name ${summary.akName} to ${out}`)
+    else
+      io.out(
+        `wrote credential for a ${summary.ek.type} EK (${ek.nameAlg}, ${summary.ek.symmetric}, from ${source}) and AK name ${summary.akName} to ${out}`,
+      )
     return EXIT_OK
   },
 }

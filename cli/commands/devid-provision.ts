@@ -12,8 +12,8 @@ const USAGE =
   'vouch devid provision [--tpm DEVICE|TCTI] [--tpm-bridge auto|pure|native] [--key-type rsa|ecc]\n' +
   '    [--password PW] [--owner-password PW] [--out-dir DIR] [--subject-cn CN] [--days N]\n' +
   '    (--ca-cert FILE --ca-key FILE | --csr) [--output json]\n' +
-  '  creates a DevID key in the TPM under SPIRE\'s SRK-High template, writes DIR/devid.pub (TPMT_PUBLIC)\n' +
-  '  and DIR/devid.priv (TPM2B_PRIVATE contents, no size prefixes: SPIRE\'s format), then DIR/devid.pem\n' +
+  "  creates a DevID key in the TPM under SPIRE's SRK-High template, writes DIR/devid.pub (TPMT_PUBLIC)\n" +
+  "  and DIR/devid.priv (TPM2B_PRIVATE contents, no size prefixes: SPIRE's format), then DIR/devid.pem\n" +
   '  issued by the CA, or DIR/devid.csr (PEM PKCS#10 signed by the TPM key) with --csr'
 
 export const devidProvision: Command = {
@@ -21,7 +21,22 @@ export const devidProvision: Command = {
   summary: 'create a DevID key in the TPM and issue its certificate (or a CSR)',
   usage: USAGE,
   async run(argv, io) {
-    const args = parseArgs(argv, { flags: ['csr'], options: ['tpm', 'tpm-bridge', 'key-type', 'password', 'owner-password', 'out-dir', 'subject-cn', 'days', 'ca-cert', 'ca-key', 'output'] })
+    const args = parseArgs(argv, {
+      flags: ['csr'],
+      options: [
+        'tpm',
+        'tpm-bridge',
+        'key-type',
+        'password',
+        'owner-password',
+        'out-dir',
+        'subject-cn',
+        'days',
+        'ca-cert',
+        'ca-key',
+        'output',
+      ],
+    })
     const kind = option(args, 'key-type') ?? 'rsa'
     if (kind !== 'rsa' && kind !== 'ecc') throw new UsageError('--key-type must be rsa or ecc')
     const bridge = option(args, 'tpm-bridge') ?? 'auto'

@@ -29,7 +29,8 @@ function loadSpki(path: string): { spki: Uint8Array; source: 'certificate' | 'pu
     return { spki: parseCertificate(block.der, { tolerate: EK_TOLERANCES }).spki, source: 'certificate' }
   }
   // DER starts with a SEQUENCE (0x30); a TPM2B_PUBLIC / TPMT_PUBLIC (tpm2_createek -u, TPM2_ReadPublic) does not
-  if (bytes[0] !== 0x30) return { spki: encodeSubjectPublicKeyInfo(publicKeyFromTpmtPublic(parsePublicArea(bytes, 'EK public'))), source: 'tpm-public' }
+  if (bytes[0] !== 0x30)
+    return { spki: encodeSubjectPublicKeyInfo(publicKeyFromTpmtPublic(parsePublicArea(bytes, 'EK public'))), source: 'tpm-public' }
   try {
     return { spki: parseCertificate(bytes, { tolerate: EK_TOLERANCES }).spki, source: 'certificate' }
   } catch (e) {

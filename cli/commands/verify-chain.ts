@@ -72,7 +72,9 @@ export const verifyChainCommand: Command = {
         io.out(JSON.stringify({ valid: true, profile, path: chain.path.map(describe) }))
       } else {
         io.out('valid')
-        chain.path.forEach((c, i) => io.out(`  ${i}: ${formatName(c.subject)}${i === chain.path.length - 1 ? ' (anchor)' : ''}`))
+        chain.path.forEach((c, i) => {
+          io.out(`  ${i}: ${formatName(c.subject)}${i === chain.path.length - 1 ? ' (anchor)' : ''}`)
+        })
       }
       return EXIT_OK
     } catch (e) {

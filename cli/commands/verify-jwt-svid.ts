@@ -25,7 +25,9 @@ export const verifyJwtSvidCommand: Command = {
     const args = parseArgs(argv, { options: ['bundle', 'audience', 'trust-domain', 'id', 'at', 'skew', 'output'] })
     const output = jsonOutput(args) ? 'json' : 'text'
     const bundlePath = requireOption(args, 'bundle')
-    const audience = requireOption(args, 'audience').split(',').filter((a) => a !== '')
+    const audience = requireOption(args, 'audience')
+      .split(',')
+      .filter((a) => a !== '')
     if (audience.length === 0) throw new UsageError('--audience needs at least one audience')
     const at = parseAt(option(args, 'at'))
     const skewText = option(args, 'skew')

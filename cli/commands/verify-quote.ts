@@ -87,7 +87,13 @@ export const verifyQuoteCommand: Command = {
         io.out(json ? JSON.stringify({ valid: false, error: e }) : `quote: INVALID\n  ${e.code}: ${e.message}`)
         return EXIT_INVALID
       }
-      const result = await verifyQuote({ ak, attest, signature: readSignature(sigBytes, ak), nonce: fromHex(nonceHex), pcrValues: splitPcrValues(attest.attested.pcrSelect, pcrBytes) })
+      const result = await verifyQuote({
+        ak,
+        attest,
+        signature: readSignature(sigBytes, ak),
+        nonce: fromHex(nonceHex),
+        pcrValues: splitPcrValues(attest.attested.pcrSelect, pcrBytes),
+      })
       const summary = {
         valid: true,
         selection: quoted,
@@ -97,7 +103,11 @@ export const verifyQuoteCommand: Command = {
         safe: result.clockInfo.safe,
         firmwareVersion: `0x${result.firmwareVersion.toString(16)}`,
       }
-      io.out(json ? JSON.stringify(summary) : `quote: VALID\n  signature, nonce and PCR digest (${quoted}) verify\n  clock ${summary.clock}, resetCount ${summary.resetCount}, firmware ${summary.firmwareVersion}`)
+      io.out(
+        json
+          ? JSON.stringify(summary)
+          : `quote: VALID\n  signature, nonce and PCR digest (${quoted}) verify\n  clock ${summary.clock}, resetCount ${summary.resetCount}, firmware ${summary.firmwareVersion}`,
+      )
       return EXIT_OK
     } catch (e) {
       if (!isVerifyError(e)) throw e

@@ -44,13 +44,16 @@ export const verifyX509SvidCommand: Command = {
       const { set: bundle } = loadBundles(bundlePath, option(args, 'trust-domain'), true)
       const head = new TextDecoder().decode(chainBytes.subarray(0, 4096))
       const chain = head.includes('-----BEGIN') ? new TextDecoder().decode(chainBytes) : [chainBytes]
-      if (typeof chain === 'string' && parsePemBlocks(chain, args.positionals[0]!).length === 0) throw new UsageError('CHAIN has no PEM blocks')
+      if (typeof chain === 'string' && parsePemBlocks(chain, args.positionals[0]!).length === 0)
+        throw new UsageError('CHAIN has no PEM blocks')
       const r = await verifyX509Svid(chain, bundle, { ...(matcher ? { matcher } : {}), ...(at !== undefined ? { at } : {}) })
       const path = r.verifiedChain.map((c) => ({ subject: formatName(c.subject), notAfter: new Date(c.notAfter).toISOString() }))
       if (output === 'json') io.out(JSON.stringify({ valid: true, spiffeId: r.id.toString(), trustDomain: r.id.trustDomain.name, path }))
       else {
         io.out(`valid ${r.id}`)
-        path.forEach((c, i) => io.out(`  ${i}: ${c.subject}${i === path.length - 1 ? ' (bundle authority)' : ''}`))
+        path.forEach((c, i) => {
+          io.out(`  ${i}: ${c.subject}${i === path.length - 1 ? ' (bundle authority)' : ''}`)
+        })
       }
       return EXIT_OK
     } catch (e) {

@@ -42,7 +42,13 @@ const ekKeysByPrefix = new Map<string, EkAttributeKeys>()
 function ekAttributeKeys(prefix: string): EkAttributeKeys {
   let keys = ekKeysByPrefix.get(prefix)
   if (keys === undefined) {
-    keys = { publicHash: `${prefix}.public_hash`, serialNumber: `${prefix}.serial_number`, manufacturer: `${prefix}.manufacturer`, model: `${prefix}.model`, version: `${prefix}.version` }
+    keys = {
+      publicHash: `${prefix}.public_hash`,
+      serialNumber: `${prefix}.serial_number`,
+      manufacturer: `${prefix}.manufacturer`,
+      model: `${prefix}.model`,
+      version: `${prefix}.version`,
+    }
     ekKeysByPrefix.set(prefix, keys)
   }
   return keys

@@ -17,7 +17,12 @@ export interface Check {
 /** A verifier failure: `code` and `message` are the seed's; `checks` the trail up to the failing check. */
 export class AttestationFailure extends AttestationError {
   readonly checks: readonly Check[]
-  constructor(code: ErrorCode, message: string, checks: readonly Check[], options: { cause?: unknown; detail?: Record<string, string | number | boolean> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    checks: readonly Check[],
+    options: { cause?: unknown; detail?: Record<string, string | number | boolean> } = {},
+  ) {
     super(code, message, options)
     this.checks = Object.freeze([...checks])
   }
@@ -75,8 +80,13 @@ export class CheckLog {
     }
     if (isKeyDataRejection(e)) {
       // hostile key material (e.g. an EC point off the curve) that a crypto provider refuses at import
-      return this.fail(name, map?.code ?? 'ERR_X509_MALFORMED', map?.message ?? 'key material rejected by the crypto provider',
-        'key material rejected by the crypto provider (DataError at key import)', e)
+      return this.fail(
+        name,
+        map?.code ?? 'ERR_X509_MALFORMED',
+        map?.message ?? 'key material rejected by the crypto provider',
+        'key material rejected by the crypto provider (DataError at key import)',
+        e,
+      )
     }
     return e
   }

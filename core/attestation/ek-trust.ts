@@ -32,32 +32,61 @@ export interface CheckedEk extends EkFacts {
 
 const EK_FAILED = { code: 'ERR_EK_UNTRUSTED', message: EK_VALIDATION_FAILED } as const
 
-export async function checkEk(log: CheckLog, prefix: string, ev: EkEvidence, config: EkTrustConfig, platform: Platform): Promise<CheckedEk> {
-  const key = log.runSync(`${prefix}.ek.public`, () => parseTpmKeyCached(ev.ekPub, 'EK public', platform), undefined, (k) => k.summary)
+export async function checkEk(
+  log: CheckLog,
+  prefix: string,
+  ev: EkEvidence,
+  config: EkTrustConfig,
+  platform: Platform,
+): Promise<CheckedEk> {
+  const key = log.runSync(
+    `${prefix}.ek.public`,
+    () => parseTpmKeyCached(ev.ekPub, 'EK public', platform),
+    undefined,
+    (k) => k.summary,
+  )
   const publicHash = await ekPublicHashOfKey(key.publicKey, platform)
   const hashes = config.allowedEKHashes
   const anchors = config.endorsementAnchors
 
   if (ev.ekCert === undefined) {
     if (hashes === undefined) {
-      throw log.fail(`${prefix}.ek.certificate`, 'ERR_EK_MISSING_CERTIFICATE', EK_CERT_MISSING, 'no EK certificate in the evidence and no allowedEKHashes configured')
+      throw log.fail(
+        `${prefix}.ek.certificate`,
+        'ERR_EK_MISSING_CERTIFICATE',
+        EK_CERT_MISSING,
+        'no EK certificate in the evidence and no allowedEKHashes configured',
+      )
     }
     log.pass(`${prefix}.ek.certificate`, 'absent; the EK can only be trusted by hash')
     if (!hashes.includes(publicHash)) {
-      throw log.fail(`${prefix}.ek.trust`, 'ERR_EK_UNTRUSTED', EK_VALIDATION_FAILED, `EK public hash ${publicHash} is not in allowedEKHashes`)
+      throw log.fail(
+        `${prefix}.ek.trust`,
+        'ERR_EK_UNTRUSTED',
+        EK_VALIDATION_FAILED,
+        `EK public hash ${publicHash} is not in allowedEKHashes`,
+      )
     }
     log.pass(`${prefix}.ek.trust`, `EK public hash ${publicHash} is in allowedEKHashes`)
     return { key, publicHash }
   }
 
-  const cert = log.runSync(`${prefix}.ek.certificate`, () => parseCertificateCached(ev.ekCert!, { tolerate: EK_TOLERANCES }, platform), EK_FAILED,
-    (c) => `parsed, serial ${c.serialNumber.length} bytes`)
+  const cert = log.runSync(
+    `${prefix}.ek.certificate`,
+    () => parseCertificateCached(ev.ekCert!, { tolerate: EK_TOLERANCES }, platform),
+    EK_FAILED,
+    (c) => `parsed, serial ${c.serialNumber.length} bytes`,
+  )
   if (!publicKeysMatch(key.publicKey, cert.publicKey)) {
     throw log.fail(`${prefix}.ek.key_match`, 'ERR_EK_MISMATCH', EK_PUBLIC_KEY_MISMATCH, 'the EK certificate key is not the EKPub key')
   }
   log.pass(`${prefix}.ek.key_match`, `EK certificate key equals EKPub (${key.publicKey.kty})`)
-  const identity: TpmIdentity = log.runSync(`${prefix}.ek.profile`, () => checkEkCertificateProfile(cert), EK_FAILED,
-    (id) => `TCG EK credential profile; manufacturer ${id.manufacturer}, model ${id.model}, version ${id.version}`)
+  const identity: TpmIdentity = log.runSync(
+    `${prefix}.ek.profile`,
+    () => checkEkCertificateProfile(cert),
+    EK_FAILED,
+    (id) => `TCG EK credential profile; manufacturer ${id.manufacturer}, model ${id.model}, version ${id.version}`,
+  )
 
   const byHash = hashes !== undefined && hashes.includes(publicHash)
   let byCa = false

@@ -83,7 +83,9 @@ export function decodeBounded(v: unknown, field: string, max: number, decode?: D
     throw e
   }
   if (bytes.length > max) {
-    throw new AttestationError('ERR_INPUT_TOO_LARGE', `${field}: ${bytes.length} bytes exceed the bound of ${max}`, { detail: { field, max } })
+    throw new AttestationError('ERR_INPUT_TOO_LARGE', `${field}: ${bytes.length} bytes exceed the bound of ${max}`, {
+      detail: { field, max },
+    })
   }
   if (bytes.length === 0) throw malformed(`${field}: empty`, field)
   return bytes
@@ -95,7 +97,7 @@ function asObject(v: unknown, what: string): Record<string, unknown> {
 }
 
 function present(o: Record<string, unknown>, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(o, key) && o[key] !== null && o[key] !== undefined
+  return Object.hasOwn(o, key) && o[key] !== null && o[key] !== undefined
 }
 
 function required(o: Record<string, unknown>, what: string, key: string, max: number, decode: Decode): Uint8Array {
@@ -116,9 +118,13 @@ function certList(o: Record<string, unknown>, what: string, key: string, min: nu
   const v = o[key]
   if (!Array.isArray(v)) throw malformed(`${field}: expected an array of base64 strings, found ${typeName(v)}`, field)
   if (v.length > EVIDENCE_LIMITS.chainLength) {
-    throw new AttestationError('ERR_INPUT_TOO_LARGE', `${field}: ${v.length} certificates exceed the bound of ${EVIDENCE_LIMITS.chainLength}`, {
-      detail: { field, max: EVIDENCE_LIMITS.chainLength },
-    })
+    throw new AttestationError(
+      'ERR_INPUT_TOO_LARGE',
+      `${field}: ${v.length} certificates exceed the bound of ${EVIDENCE_LIMITS.chainLength}`,
+      {
+        detail: { field, max: EVIDENCE_LIMITS.chainLength },
+      },
+    )
   }
   if (v.length < min) throw malformed(`${field}: expected at least ${min} certificate`, field)
   return v.map((x, i) => decodeBounded(x, `${field}[${i}]`, EVIDENCE_LIMITS.certificate, decode))

@@ -69,35 +69,72 @@ export async function checkTpmDevidEvidence(
   platform: Platform,
 ): Promise<TpmDevidFacts> {
   const p = 'tpm_devid'
-  const { leaf, agentIntermediates } = log.runSync(`${p}.devid.certificate`, () => ({
-    leaf: parseCertificateCached(ev.devIdCerts[0]!, {}, platform),
-    agentIntermediates: ev.devIdCerts.slice(1).map((d) => parseCertificateCached(d, {}, platform)),
-  }), CHAIN, (r) => `leaf and ${r.agentIntermediates.length} intermediate(s) parsed`)
-  const chain = await log.run(`${p}.devid.chain`, () => verifyChain({
-    leaf,
-    intermediates: [...agentIntermediates, ...config.devIDIntermediates],
-    anchors: config.devIDAnchors,
-    at: platform.now(),
-  }, { platform }), CHAIN, (c) => `path of ${c.path.length} certificate(s) to a devIDCACerts anchor`)
+  const { leaf, agentIntermediates } = log.runSync(
+    `${p}.devid.certificate`,
+    () => ({
+      leaf: parseCertificateCached(ev.devIdCerts[0]!, {}, platform),
+      agentIntermediates: ev.devIdCerts.slice(1).map((d) => parseCertificateCached(d, {}, platform)),
+    }),
+    CHAIN,
+    (r) => `leaf and ${r.agentIntermediates.length} intermediate(s) parsed`,
+  )
+  const chain = await log.run(
+    `${p}.devid.chain`,
+    () =>
+      verifyChain(
+        {
+          leaf,
+          intermediates: [...agentIntermediates, ...config.devIDIntermediates],
+          anchors: config.devIDAnchors,
+          at: platform.now(),
+        },
+        { platform },
+      ),
+    CHAIN,
+    (c) => `path of ${c.path.length} certificate(s) to a devIDCACerts anchor`,
+  )
 
-  const devId = log.runSync(`${p}.devid.public`, () => parseTpmKeyCached(ev.devIdPub, 'DevID public', platform), undefined, (k) => k.summary)
+  const devId = log.runSync(
+    `${p}.devid.public`,
+    () => parseTpmKeyCached(ev.devIdPub, 'DevID public', platform),
+    undefined,
+    (k) => k.summary,
+  )
   const hash = devId.schemeHash
   if (hash !== undefined && hash !== 'SHA256') {
     throw log.fail(`${p}.devid.scheme_hash`, 'ERR_DEVID_UNSUPPORTED_HASH', devIdUnsupportedHash(hash), `DevID scheme hash is ${hash}`)
   }
   log.pass(`${p}.devid.scheme_hash`, hash ?? 'scheme NULL (refused by the attribute check)')
-  log.runSync(`${p}.devid.attributes`, () => checkDevIdKey(devId), { code: 'ERR_TPM2_ATTRIBUTES', message: DEVID_ATTRIBUTES_INVALID },
-    () => 'sign, fixedTPM, fixedParent, sensitiveDataOrigin; not restricted, not decrypt')
+  log.runSync(
+    `${p}.devid.attributes`,
+    () => checkDevIdKey(devId),
+    { code: 'ERR_TPM2_ATTRIBUTES', message: DEVID_ATTRIBUTES_INVALID },
+    () => 'sign, fixedTPM, fixedParent, sensitiveDataOrigin; not restricted, not decrypt',
+  )
   if (!publicKeysMatch(devId.publicKey, leaf.publicKey)) {
     throw log.fail(`${p}.devid.key_binding`, 'ERR_DEVID_KEY_MISMATCH', DEVID_KEY_MISMATCH, 'the DevID leaf key is not the DevIDPub key')
   }
   log.pass(`${p}.devid.key_binding`, `DevID leaf key equals DevIDPub (${devId.publicKey.kty})`)
 
-  const ak = log.runSync(`${p}.ak.public`, () => parseTpmKeyCached(ev.akPub, 'AK public', platform), undefined, (k) => k.summary)
-  log.runSync(`${p}.ak.attributes`, () => checkAkKey(ak), { code: 'ERR_TPM2_ATTRIBUTES', message: AK_ATTRIBUTES_INVALID },
-    () => 'restricted, sign, fixedTPM, fixedParent, sensitiveDataOrigin; not decrypt; scheme set')
-  const certify = await log.run(`${p}.certify`, () => verifyDevIdCertification(ak, devId, ev.certifiedDevId, ev.certificationSignature, platform),
-    CERTIFY, (r) => `signed by the AK (${r.scheme}); certified Name is Name(DevIDPub); extraData ${r.extraData.length === 0 ? 'empty' : toHex(r.extraData)}`)
+  const ak = log.runSync(
+    `${p}.ak.public`,
+    () => parseTpmKeyCached(ev.akPub, 'AK public', platform),
+    undefined,
+    (k) => k.summary,
+  )
+  log.runSync(
+    `${p}.ak.attributes`,
+    () => checkAkKey(ak),
+    { code: 'ERR_TPM2_ATTRIBUTES', message: AK_ATTRIBUTES_INVALID },
+    () => 'restricted, sign, fixedTPM, fixedParent, sensitiveDataOrigin; not decrypt; scheme set',
+  )
+  const certify = await log.run(
+    `${p}.certify`,
+    () => verifyDevIdCertification(ak, devId, ev.certifiedDevId, ev.certificationSignature, platform),
+    CERTIFY,
+    (r) =>
+      `signed by the AK (${r.scheme}); certified Name is Name(DevIDPub); extraData ${r.extraData.length === 0 ? 'empty' : toHex(r.extraData)}`,
+  )
 
   const ek = await checkEk(log, p, ev, config, platform)
   const akName = await tpmNameOf(ak, platform)
@@ -120,10 +157,16 @@ export interface TpmDevidSession {
   readonly leafSpki: string
 }
 
-export async function makeTpmDevidChallenge(facts: TpmDevidFacts, platform: Platform): Promise<{ challenge: Record<string, unknown>; session: TpmDevidSession }> {
+export async function makeTpmDevidChallenge(
+  facts: TpmDevidFacts,
+  platform: Platform,
+): Promise<{ challenge: Record<string, unknown>; session: TpmDevidSession }> {
   const nonce = platform.crypto.randomBytes(DEVID_NONCE_BYTES)
   const secret = platform.crypto.randomBytes(ACTIVATION_SECRET_BYTES)
-  const made = await makeCredential({ ekPublic: credentialEkOf(facts.credential.ek), akName: facts.credential.akName, secret }, { platform })
+  const made = await makeCredential(
+    { ekPublic: credentialEkOf(facts.credential.ek), akName: facts.credential.akName, secret },
+    { platform },
+  )
   const b64 = platform.encodeBase64 ?? toBase64
   const nonceB64 = b64(nonce)
   return {
@@ -137,10 +180,22 @@ export async function activationProof(secret: Uint8Array, binding: Uint8Array | 
   return binding ? platform.crypto.hmac('SHA-256', secret, binding) : secret
 }
 
-export async function checkActivation(log: CheckLog, name: string, secretB64: string, presented: Uint8Array, binding: Uint8Array | undefined, platform: Platform): Promise<void> {
+export async function checkActivation(
+  log: CheckLog,
+  name: string,
+  secretB64: string,
+  presented: Uint8Array,
+  binding: Uint8Array | undefined,
+  platform: Platform,
+): Promise<void> {
   const expected = await activationProof(fromBase64(secretB64), binding, platform)
-  log.runSync(name, () => checkActivatedSecret(expected, presented, platform), { code: 'ERR_CREDENTIAL_MISMATCH', message: CREDENTIAL_SECRET_MISMATCH },
-    () => binding ? 'HMAC of the activated secret over the key binding matches (constant time)' : 'activated secret matches (constant time)')
+  log.runSync(
+    name,
+    () => checkActivatedSecret(expected, presented, platform),
+    { code: 'ERR_CREDENTIAL_MISMATCH', message: CREDENTIAL_SECRET_MISMATCH },
+    () =>
+      binding ? 'HMAC of the activated secret over the key binding matches (constant time)' : 'activated secret matches (constant time)',
+  )
 }
 
 async function verifyDevIdSignature(key: PublicKey, message: Uint8Array, signature: Uint8Array, platform: Platform): Promise<boolean> {
@@ -165,10 +220,16 @@ export async function checkTpmDevidAnswer(
   const key = parseSubjectPublicKeyInfo(fromBase64(session.leafSpki))
   const message = binding ? concatBytes(fromBase64(session.nonce), binding) : fromBase64(session.nonce)
   if (!(await verifyDevIdSignature(key, message, answer.devIdSignature, platform))) {
-    throw log.fail('tpm_devid.devid.proof_of_possession', 'ERR_DEVID_SIGNATURE', DEVID_SIGNATURE_FAILED,
-      `the signature does not verify with the DevID leaf key (${key.kty === 'RSA' ? 'RSASSA-PKCS1-v1_5' : 'ECDSA'} SHA-256)`)
+    throw log.fail(
+      'tpm_devid.devid.proof_of_possession',
+      'ERR_DEVID_SIGNATURE',
+      DEVID_SIGNATURE_FAILED,
+      `the signature does not verify with the DevID leaf key (${key.kty === 'RSA' ? 'RSASSA-PKCS1-v1_5' : 'ECDSA'} SHA-256)`,
+    )
   }
-  log.pass('tpm_devid.devid.proof_of_possession', `signature over the nonce${binding ? ' and key binding' : ''} verifies with the DevID leaf key`)
+  log.pass(
+    'tpm_devid.devid.proof_of_possession',
+    `signature over the nonce${binding ? ' and key binding' : ''} verifies with the DevID leaf key`,
+  )
   await checkActivation(log, 'tpm_devid.credential_activation', session.secret, answer.credActivation, binding, platform)
 }
-

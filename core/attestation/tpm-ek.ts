@@ -25,11 +25,25 @@ export interface TpmEkFacts {
   readonly credential: { readonly ek: TpmKey; readonly akName: Uint8Array }
 }
 
-export async function checkTpmEkEvidence(log: CheckLog, ev: TpmEkEvidence, config: TpmEkAttestorConfig, platform: Platform): Promise<TpmEkFacts> {
+export async function checkTpmEkEvidence(
+  log: CheckLog,
+  ev: TpmEkEvidence,
+  config: TpmEkAttestorConfig,
+  platform: Platform,
+): Promise<TpmEkFacts> {
   const p = 'tpm_ek'
-  const ak = log.runSync(`${p}.ak.public`, () => parseTpmKeyCached(ev.akPub, 'AK public', platform), undefined, (k) => k.summary)
-  log.runSync(`${p}.ak.attributes`, () => checkAkKey(ak), { code: 'ERR_TPM2_ATTRIBUTES', message: AK_ATTRIBUTES_INVALID },
-    () => 'restricted, sign, fixedTPM, fixedParent, sensitiveDataOrigin; not decrypt; scheme set')
+  const ak = log.runSync(
+    `${p}.ak.public`,
+    () => parseTpmKeyCached(ev.akPub, 'AK public', platform),
+    undefined,
+    (k) => k.summary,
+  )
+  log.runSync(
+    `${p}.ak.attributes`,
+    () => checkAkKey(ak),
+    { code: 'ERR_TPM2_ATTRIBUTES', message: AK_ATTRIBUTES_INVALID },
+    () => 'restricted, sign, fixedTPM, fixedParent, sensitiveDataOrigin; not decrypt; scheme set',
+  )
   const ek = await checkEk(log, p, ev, config, platform)
   return {
     attributes: ekAttributes('tpm_ek', ek),
@@ -43,9 +57,15 @@ export interface TpmEkSession {
   readonly secret: string
 }
 
-export async function makeTpmEkChallenge(facts: TpmEkFacts, platform: Platform): Promise<{ challenge: Record<string, unknown>; session: TpmEkSession }> {
+export async function makeTpmEkChallenge(
+  facts: TpmEkFacts,
+  platform: Platform,
+): Promise<{ challenge: Record<string, unknown>; session: TpmEkSession }> {
   const secret = platform.crypto.randomBytes(ACTIVATION_SECRET_BYTES)
-  const made = await makeCredential({ ekPublic: credentialEkOf(facts.credential.ek), akName: facts.credential.akName, secret }, { platform })
+  const made = await makeCredential(
+    { ekPublic: credentialEkOf(facts.credential.ek), akName: facts.credential.akName, secret },
+    { platform },
+  )
   const b64 = platform.encodeBase64 ?? toBase64
   return {
     challenge: { CredActivation: { Credential: b64(made.idObject), Secret: b64(made.encSecret) } },
@@ -53,6 +73,12 @@ export async function makeTpmEkChallenge(facts: TpmEkFacts, platform: Platform):
   }
 }
 
-export async function checkTpmEkAnswer(log: CheckLog, session: TpmEkSession, answer: TpmEkAnswer, binding: Uint8Array | undefined, platform: Platform): Promise<void> {
+export async function checkTpmEkAnswer(
+  log: CheckLog,
+  session: TpmEkSession,
+  answer: TpmEkAnswer,
+  binding: Uint8Array | undefined,
+  platform: Platform,
+): Promise<void> {
   await checkActivation(log, 'tpm_ek.credential_activation', session.secret, answer.credActivation, binding, platform)
 }

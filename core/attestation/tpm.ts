@@ -81,7 +81,13 @@ export interface CertificationResult {
  * alg and hash are the AK's scheme; it verifies over the raw TPMS_ATTEST; magic; type CERTIFY;
  * the certified full Name is Name(DevIDPub). extraData is returned, not required empty.
  */
-export async function verifyDevIdCertification(ak: TpmKey, devId: TpmKey, attest: Uint8Array, signature: Uint8Array, platform: Platform): Promise<CertificationResult> {
+export async function verifyDevIdCertification(
+  ak: TpmKey,
+  devId: TpmKey,
+  attest: Uint8Array,
+  signature: Uint8Array,
+  platform: Platform,
+): Promise<CertificationResult> {
   const parsed = parseTpmsAttest(attest)
   const sig = parseTpmtSignature(signature)
   const r = await verifyCertify({ signer: ak.pub, attest: parsed, signature: sig, certified: devId.pub }, platform)

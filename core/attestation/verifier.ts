@@ -120,10 +120,20 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
 
   async function checkAttestor(log: CheckLog, config: AttestorConfig, evidence: Readonly<Record<string, unknown>>): Promise<Facts> {
     if (config.type === 'tpm_devid') {
-      const ev = log.runSync('tpm_devid.evidence', () => decodeTpmDevidEvidence(evidence.tpm_devid, platform), undefined, () => 'well-formed, within size bounds')
+      const ev = log.runSync(
+        'tpm_devid.evidence',
+        () => decodeTpmDevidEvidence(evidence.tpm_devid, platform),
+        undefined,
+        () => 'well-formed, within size bounds',
+      )
       return { type: 'tpm_devid', facts: await checkTpmDevidEvidence(log, ev, config, platform) }
     }
-    const ev = log.runSync('tpm_ek.evidence', () => decodeTpmEkEvidence(evidence.tpm_ek, platform), undefined, () => 'well-formed, within size bounds')
+    const ev = log.runSync(
+      'tpm_ek.evidence',
+      () => decodeTpmEkEvidence(evidence.tpm_ek, platform),
+      undefined,
+      () => 'well-formed, within size bounds',
+    )
     return { type: 'tpm_ek', facts: await checkTpmEkEvidence(log, ev, config, platform) }
   }
 
@@ -131,9 +141,15 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
     const log = new CheckLog()
     const facts: Facts[] = []
     for (const config of policy.requiredAttestors) facts.push(await checkAttestor(log, config, evidence))
-    const attributes: Record<string, string> = facts.length === 1 ? facts[0]!.facts.attributes : Object.assign({}, ...facts.map((f) => f.facts.attributes))
+    const attributes: Record<string, string> =
+      facts.length === 1 ? facts[0]!.facts.attributes : Object.assign({}, ...facts.map((f) => f.facts.attributes))
     const selectors = facts.flatMap((f) => f.facts.selectors)
-    const spiffeIdPath = log.runSync('spiffe_id', () => renderSpiffeIdTemplate(policy.spiffeIDTemplate, attributes), undefined, (p) => p)
+    const spiffeIdPath = log.runSync(
+      'spiffe_id',
+      () => renderSpiffeIdTemplate(policy.spiffeIDTemplate, attributes),
+      undefined,
+      (p) => p,
+    )
     return { log, facts, attributes, selectors, spiffeIdPath }
   }
 
@@ -161,15 +177,23 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         for (const f of result.facts) {
           if (f.type === 'tpm_devid') {
             const facts = f.facts
-            const c = await result.log.run('tpm_devid.challenge', () => makeTpmDevidChallenge(facts, platform), undefined,
-              () => '32-byte DevID nonce; credential for the EK bound to Name(AK)')
+            const c = await result.log.run(
+              'tpm_devid.challenge',
+              () => makeTpmDevidChallenge(facts, platform),
+              undefined,
+              () => '32-byte DevID nonce; credential for the EK bound to Name(AK)',
+            )
             challenges.tpm_devid = c.challenge
             devid = c.session
             extra = f.facts.certifyExtraData
           } else {
             const facts = f.facts
-            const c = await result.log.run('tpm_ek.challenge', () => makeTpmEkChallenge(facts, platform), undefined,
-              () => 'credential for the EK bound to Name(AK)')
+            const c = await result.log.run(
+              'tpm_ek.challenge',
+              () => makeTpmEkChallenge(facts, platform),
+              undefined,
+              () => 'credential for the EK bound to Name(AK)',
+            )
             challenges.tpm_ek = c.challenge
             ek = c.session
           }
@@ -196,7 +220,8 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
 
     async answer(sessionId, answers, answerOptions = {}) {
       const binding = answerOptions.binding
-      if (binding !== undefined && binding.length !== 32) throw new RangeError('answer: binding must be the 32-byte SHA-256 of the SPKI DER')
+      if (binding !== undefined && binding.length !== 32)
+        throw new RangeError('answer: binding must be the 32-byte SHA-256 of the SPKI DER')
       if (!isWellFormedSessionId(sessionId)) throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
       // taken (removed) first: whatever happens next, this session can never be answered again
       const stored = await sessions.take(sessionId)
@@ -212,11 +237,21 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
       }
       if (record.tpm_devid) {
-        const a = log.runSync('tpm_devid.answer', () => decodeTpmDevidAnswer(answers.tpm_devid, platform), undefined, () => 'well-formed, within size bounds')
+        const a = log.runSync(
+          'tpm_devid.answer',
+          () => decodeTpmDevidAnswer(answers.tpm_devid, platform),
+          undefined,
+          () => 'well-formed, within size bounds',
+        )
         await checkTpmDevidAnswer(log, record.tpm_devid, a, binding, platform)
       }
       if (record.tpm_ek) {
-        const a = log.runSync('tpm_ek.answer', () => decodeTpmEkAnswer(answers.tpm_ek, platform), undefined, () => 'well-formed, within size bounds')
+        const a = log.runSync(
+          'tpm_ek.answer',
+          () => decodeTpmEkAnswer(answers.tpm_ek, platform),
+          undefined,
+          () => 'well-formed, within size bounds',
+        )
         await checkTpmEkAnswer(log, record.tpm_ek, a, binding, platform)
       }
       return {

@@ -77,7 +77,9 @@ export function parsePemBlocks(text: string, what = 'PEM', decode?: (b64: string
     // the usual body is base64 lines: the fast path takes them joined; any other whitespace (or
     // a fault) goes to core's strict decoder with all whitespace removed, which names the fault
     const lines = joinLines(text, bodyStart, e)
-    const der = (decode?.(lines) as Uint8Array<ArrayBuffer> | undefined) ?? fromBase64(lines.replace(/\s+/g, ''), `${what}: block ${blocks.length} (${begin})`)
+    const der =
+      (decode?.(lines) as Uint8Array<ArrayBuffer> | undefined) ??
+      fromBase64(lines.replace(/\s+/g, ''), `${what}: block ${blocks.length} (${begin})`)
     blocks.push({ label: begin, der })
     at = m1 + DASHES.length
   }

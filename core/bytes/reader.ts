@@ -3,8 +3,7 @@ import { Tpm2Error, type VerifyError } from '../errors.ts'
 /** Builds the error a reader throws; lets each structure family keep its own code. */
 export type ReaderErrorFactory = (message: string, offset: number) => VerifyError
 
-const tpm2Malformed: ReaderErrorFactory = (message, offset) =>
-  new Tpm2Error('ERR_TPM2_MALFORMED', message, { detail: { offset } })
+const tpm2Malformed: ReaderErrorFactory = (message, offset) => new Tpm2Error('ERR_TPM2_MALFORMED', message, { detail: { offset } })
 
 /**
  * A bounds-checked big-endian cursor over bytes (TPM 2.0 Part 1 §10.3: all TPM integers are
@@ -37,10 +36,7 @@ export class ByteReader {
 
   private need(n: number, field: string): void {
     if (n > this.remaining) {
-      throw this.fail(
-        `${this.what}: truncated ${field} at offset ${this.pos}: need ${n} bytes, ${this.remaining} left`,
-        this.pos,
-      )
+      throw this.fail(`${this.what}: truncated ${field} at offset ${this.pos}: need ${n} bytes, ${this.remaining} left`, this.pos)
     }
   }
 

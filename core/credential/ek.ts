@@ -38,7 +38,10 @@ export function credentialEkFromPublicKey(publicKey: PublicKey): CredentialEk {
 export function credentialEkFromTpmtPublic(ek: TPMT_PUBLIC, what = 'EK public'): CredentialEk {
   const sym = ek.parameters.symmetric
   if (sym.algorithm !== TPM_ALG.AES || sym.mode !== TPM_ALG.CFB) {
-    throw new CredentialError('ERR_CREDENTIAL_UNSUPPORTED_KEY', `${what}: symmetric is ${algName(sym.algorithm)}-${algName(sym.mode)}, MakeCredential needs AES in CFB mode`)
+    throw new CredentialError(
+      'ERR_CREDENTIAL_UNSUPPORTED_KEY',
+      `${what}: symmetric is ${algName(sym.algorithm)}-${algName(sym.mode)}, MakeCredential needs AES in CFB mode`,
+    )
   }
   const nameAlg = tpmHashToWebCrypto(ek.nameAlg)!
   const publicKey = publicKeyFromTpmtPublic(ek, what)

@@ -61,7 +61,7 @@ function checkBits(bits: number): void {
 /** Truncates the concatenated blocks to `bits` (§11.4.10.2: leading bits masked). */
 function truncate(blocks: Uint8Array[], bits: number): Uint8Array<ArrayBuffer> {
   const out = concatBytes(...blocks).slice(0, Math.ceil(bits / 8))
-  if (bits % 8 !== 0) out[0] = out[0]! & ((1 << bits % 8) - 1)
+  if (bits % 8 !== 0) out[0] = out[0]! & ((1 << (bits % 8)) - 1)
   return out
 }
 

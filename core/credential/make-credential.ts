@@ -74,7 +74,10 @@ export function checkAkName(akName: Uint8Array): HashAlg {
     )
   }
   if (akName.length !== 2 + DIGEST_BYTES[hash]) {
-    throw new Tpm2Error('ERR_TPM2_MALFORMED', `ak name is ${akName.length} bytes, expected ${2 + DIGEST_BYTES[hash]} for ${hash.toLowerCase()}`)
+    throw new Tpm2Error(
+      'ERR_TPM2_MALFORMED',
+      `ak name is ${akName.length} bytes, expected ${2 + DIGEST_BYTES[hash]} for ${hash.toLowerCase()}`,
+    )
   }
   return hash
 }
@@ -115,6 +118,9 @@ function checkEk(ek: CredentialEk): void {
     throw new CredentialError('ERR_CREDENTIAL_UNSUPPORTED_KEY', `ek nameAlg ${String(ek.nameAlg)} is not supported`)
   }
   if (ek.symmetricKeyBits !== 128 && ek.symmetricKeyBits !== 192 && ek.symmetricKeyBits !== 256) {
-    throw new CredentialError('ERR_CREDENTIAL_UNSUPPORTED_KEY', `ek symmetric key size ${String(ek.symmetricKeyBits)} is not supported; expected aes-128, aes-192 or aes-256`)
+    throw new CredentialError(
+      'ERR_CREDENTIAL_UNSUPPORTED_KEY',
+      `ek symmetric key size ${String(ek.symmetricKeyBits)} is not supported; expected aes-128, aes-192 or aes-256`,
+    )
   }
 }

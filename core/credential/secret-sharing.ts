@@ -56,10 +56,14 @@ async function rsaSeed(ek: CredentialEk, key: RsaPublicKey, label: string, platf
   try {
     encSecret = await platform.crypto.rsaOaepEncrypt(key, ek.nameAlg, labelBytes(label), seed)
   } catch (cause) {
-    throw new CredentialError('ERR_CREDENTIAL_UNSUPPORTED_KEY', `rsa ek public key of ${modulusBits} bits was refused for oaep with ${ek.nameAlg.toLowerCase()}`, {
-      cause,
-      detail: { modulusBits, nameAlg: ek.nameAlg },
-    })
+    throw new CredentialError(
+      'ERR_CREDENTIAL_UNSUPPORTED_KEY',
+      `rsa ek public key of ${modulusBits} bits was refused for oaep with ${ek.nameAlg.toLowerCase()}`,
+      {
+        cause,
+        detail: { modulusBits, nameAlg: ek.nameAlg },
+      },
+    )
   }
   return { seed, encSecret }
 }
@@ -70,7 +74,10 @@ async function eccSeed(ek: CredentialEk, key: EcPublicKey, label: string, platfo
     shared = await platform.crypto.ecdhEphemeral(key)
   } catch (cause) {
     // e.g. a point that is not on the curve (an invalid-curve attack); Web Crypto refuses to import it
-    throw new CredentialError('ERR_CREDENTIAL_UNSUPPORTED_KEY', `ecc ek public key is not a valid ${key.crv} point`, { cause, detail: { curve: key.crv } })
+    throw new CredentialError('ERR_CREDENTIAL_UNSUPPORTED_KEY', `ecc ek public key is not a valid ${key.crv} point`, {
+      cause,
+      detail: { curve: key.crv },
+    })
   }
   const { ephemeral, z } = shared
   const seed = await kdfe(ek.nameAlg, z, label, ephemeral.x, ek.eccX ?? key.x, DIGEST_BYTES[ek.nameAlg] * 8, platform)

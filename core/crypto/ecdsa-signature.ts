@@ -46,7 +46,8 @@ function readInteger(der: Uint8Array, pos: number, end: number, what: string): [
  * or has an integer wider than the field.
  */
 export function ecdsaDerToP1363(der: Uint8Array, fieldSize: number): Uint8Array<ArrayBuffer> {
-  if (der.length === 0 || der[0] !== 0x30) fail(`tag is ${der.length ? '0x' + der[0]!.toString(16).padStart(2, '0') : 'missing'}, expected SEQUENCE (0x30)`, 0)
+  if (der.length === 0 || der[0] !== 0x30)
+    fail(`tag is ${der.length ? '0x' + der[0]!.toString(16).padStart(2, '0') : 'missing'}, expected SEQUENCE (0x30)`, 0)
   const [len, hdr] = readLength(der, 1)
   const end = 1 + hdr + len
   if (end > der.length) fail(`sequence of ${len} bytes is truncated`, 1)
@@ -55,7 +56,10 @@ export function ecdsaDerToP1363(der: Uint8Array, fieldSize: number): Uint8Array<
   const [s, afterS] = readInteger(der, afterR, end, 's')
   if (afterS !== end) fail(`${end - afterS} extra bytes inside the sequence`, afterS)
   const out = new Uint8Array(2 * fieldSize)
-  for (const [v, at, name] of [[r, 0, 'r'], [s, fieldSize, 's']] as const) {
+  for (const [v, at, name] of [
+    [r, 0, 'r'],
+    [s, fieldSize, 's'],
+  ] as const) {
     if (v.length > fieldSize) fail(`${name} is ${v.length} bytes, wider than the ${fieldSize}-byte field`, 0)
     out.set(v, at + fieldSize - v.length)
   }

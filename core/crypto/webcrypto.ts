@@ -1,12 +1,4 @@
-import type {
-  CryptoProvider,
-  EcdhResult,
-  EcPublicKey,
-  HashAlg,
-  PublicKey,
-  RsaPublicKey,
-  SignatureScheme,
-} from './provider.ts'
+import type { CryptoProvider, EcdhResult, EcPublicKey, HashAlg, PublicKey, RsaPublicKey, SignatureScheme } from './provider.ts'
 import { toBase64Url, fromBase64Url } from '../bytes/encoding.ts'
 import type { Kernels } from '../kernels/types.ts'
 
@@ -84,7 +76,11 @@ export function createWebCryptoProvider(crypto: Crypto = globalThis.crypto, opti
   const small = (n: number) => kernels !== undefined && n <= (options.kernelMaxBytes ?? 4096)
   const keyCache = new WeakMap<PublicKey, Map<string, Promise<CryptoKey>>>()
 
-  function importKey(key: PublicKey, usage: 'verify' | 'encrypt', params: AlgorithmIdentifier & Record<string, unknown>): Promise<CryptoKey> {
+  function importKey(
+    key: PublicKey,
+    usage: 'verify' | 'encrypt',
+    params: AlgorithmIdentifier & Record<string, unknown>,
+  ): Promise<CryptoKey> {
     const id = `${usage}:${JSON.stringify(params)}`
     let perKey = keyCache.get(key)
     if (!perKey) keyCache.set(key, (perKey = new Map()))

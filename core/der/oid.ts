@@ -37,7 +37,9 @@ export function decodeOid(value: Uint8Array, offset = 0): string {
 
 /** decodeOid of an element's contents, read in place (no view allocated). */
 export function oidOf(el: DerElement): string {
-  return el.length <= MEMO_MAX_OCTETS ? lookup(el.source, el.valueOffset, el.length, el.valueOffset) : decodeOidUncached(el.value, el.valueOffset)
+  return el.length <= MEMO_MAX_OCTETS
+    ? lookup(el.source, el.valueOffset, el.length, el.valueOffset)
+    : decodeOidUncached(el.value, el.valueOffset)
 }
 
 function decodeOidUncached(value: Uint8Array, offset: number): string {

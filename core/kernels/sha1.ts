@@ -18,14 +18,26 @@ export function sha1(data: Uint8Array): Uint8Array<ArrayBuffer> {
       const x = W[i - 3]! ^ W[i - 8]! ^ W[i - 14]! ^ W[i - 16]!
       W[i] = (x << 1) | (x >>> 31)
     }
-    let a = h[0]!, b = h[1]!, c = h[2]!, d = h[3]!, e = h[4]!
+    let a = h[0]!,
+      b = h[1]!,
+      c = h[2]!,
+      d = h[3]!,
+      e = h[4]!
     for (let i = 0; i < 80; i++) {
       const f = i < 20 ? (b & c) | (~b & d) : i < 40 ? b ^ c ^ d : i < 60 ? (b & c) | (b & d) | (c & d) : b ^ c ^ d
       const k = i < 20 ? 0x5a827999 : i < 40 ? 0x6ed9eba1 : i < 60 ? 0x8f1bbcdc : 0xca62c1d6
       const t = (((a << 5) | (a >>> 27)) + f + e + k + W[i]!) | 0
-      e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = t
+      e = d
+      d = c
+      c = (b << 30) | (b >>> 2)
+      b = a
+      a = t
     }
-    h[0] = h[0]! + a; h[1] = h[1]! + b; h[2] = h[2]! + c; h[3] = h[3]! + d; h[4] = h[4]! + e
+    h[0] = h[0]! + a
+    h[1] = h[1]! + b
+    h[2] = h[2]! + c
+    h[3] = h[3]! + d
+    h[4] = h[4]! + e
   }
   const out = new Uint8Array(20)
   const ov = new DataView(out.buffer)

@@ -4,7 +4,13 @@
  * print them all; unknown keys and wrong types are problems too. The seed's messages are used
  * verbatim where it names one (messages.ts).
  */
-import { ATTRIBUTE_KEYS, DEFAULT_SPIFFE_ID_TEMPLATES, isAttestorType, ATTESTOR_TYPES, type AttestorType } from '../attestation/attribute-keys.ts'
+import {
+  ATTRIBUTE_KEYS,
+  DEFAULT_SPIFFE_ID_TEMPLATES,
+  isAttestorType,
+  ATTESTOR_TYPES,
+  type AttestorType,
+} from '../attestation/attribute-keys.ts'
 import { checkSpiffeIdTemplate } from '../attestation/spiffe-id-template.ts'
 import { parsePemCertificates } from '../bytes/pem.ts'
 import { bytesEqual } from '../bytes/equal.ts'
@@ -87,7 +93,8 @@ function parseBundle(c: Collector, path: string, text: string, noneMessage: stri
       failures.push(`certificate ${i} does not parse: ${e.message}`)
     }
   })
-  if (ders.length > POLICY_LIMITS.certificates) c.add(path, `${ders.length} certificates exceed the maximum of ${POLICY_LIMITS.certificates}`)
+  if (ders.length > POLICY_LIMITS.certificates)
+    c.add(path, `${ders.length} certificates exceed the maximum of ${POLICY_LIMITS.certificates}`)
   if (certs.length === 0) {
     c.add(path, noneMessage)
     return undefined
@@ -106,7 +113,11 @@ export function splitAnchors(certs: readonly Certificate[]): { anchors: Certific
 
 const HEX64 = /^[0-9a-fA-F]{64}$/
 
-function validateEkTrust(c: Collector, path: string, cfg: Obj): {
+function validateEkTrust(
+  c: Collector,
+  path: string,
+  cfg: Obj,
+): {
   endorsementAnchors?: Certificate[]
   endorsementIntermediates?: Certificate[]
   allowedEKHashes?: string[]
@@ -250,7 +261,8 @@ export function validatePolicyDocument(doc: unknown): PolicyValidation {
     if (pl === undefined) c.add('spec.policies', 'policies is required')
     else if (!Array.isArray(pl)) c.add('spec.policies', `expected an array, found ${typeName(pl)}`)
     else if (pl.length === 0) c.add('spec.policies', 'policies must list at least one policy')
-    else if (pl.length > POLICY_LIMITS.policies) c.add('spec.policies', `${pl.length} policies exceed the maximum of ${POLICY_LIMITS.policies}`)
+    else if (pl.length > POLICY_LIMITS.policies)
+      c.add('spec.policies', `${pl.length} policies exceed the maximum of ${POLICY_LIMITS.policies}`)
     else {
       const names = new Set<string>()
       pl.forEach((p, i) => {

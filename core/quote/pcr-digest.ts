@@ -18,7 +18,10 @@ export function checkPcrValues(selection: TPML_PCR_SELECTION, values: readonly U
     for (const pcr of s.pcrs) {
       const v = values[i++]!
       if (v.length !== digestSizeOf(s.hash)) {
-        throw new QuoteError('ERR_QUOTE_PCR_SELECTION', `PCR ${pcr} of the ${algName(s.hash)} bank is ${v.length} bytes, expected ${digestSizeOf(s.hash)}`)
+        throw new QuoteError(
+          'ERR_QUOTE_PCR_SELECTION',
+          `PCR ${pcr} of the ${algName(s.hash)} bank is ${v.length} bytes, expected ${digestSizeOf(s.hash)}`,
+        )
       }
     }
   }
@@ -40,6 +43,10 @@ export function splitPcrValues(selection: TPML_PCR_SELECTION, concatenated: Uint
   return out
 }
 
-export async function computePcrDigest(values: readonly Uint8Array[], hash: HashAlg, platform: Platform = defaultPlatform()): Promise<Uint8Array> {
+export async function computePcrDigest(
+  values: readonly Uint8Array[],
+  hash: HashAlg,
+  platform: Platform = defaultPlatform(),
+): Promise<Uint8Array> {
   return platform.crypto.digest(hash, concatBytes(...values))
 }

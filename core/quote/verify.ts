@@ -38,7 +38,10 @@ export async function verifyQuote(input: QuoteInput, options: { platform?: Platf
   else await verifyTpmSignature({ signer: input.ak, signature, message: attest.raw }, platform, 'quote signature')
   checkAttestHeader(attest, TPM_ST.ATTEST_QUOTE, TPM_GENERATED_VALUE)
   if (!bytesEqual(attest.extraData, input.nonce)) {
-    throw new QuoteError('ERR_QUOTE_NONCE_MISMATCH', `quote extraData (${attest.extraData.length} bytes) is not the expected nonce (${input.nonce.length} bytes)`)
+    throw new QuoteError(
+      'ERR_QUOTE_NONCE_MISMATCH',
+      `quote extraData (${attest.extraData.length} bytes) is not the expected nonce (${input.nonce.length} bytes)`,
+    )
   }
   const info = attest.attested as TPMS_QUOTE_INFO
   checkPcrValues(info.pcrSelect, input.pcrValues)

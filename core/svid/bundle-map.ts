@@ -21,7 +21,10 @@ export function parseBundleMap(json: string | Uint8Array): BundleSet {
     try {
       td = new TrustDomain(name)
     } catch (e) {
-      throw new SpiffeError('ERR_BUNDLE_MALFORMED', `bundle map: key ${JSON.stringify(name.slice(0, 300))} is not a trust domain name: ${(e as Error).message}`)
+      throw new SpiffeError(
+        'ERR_BUNDLE_MALFORMED',
+        `bundle map: key ${JSON.stringify(name.slice(0, 300))} is not a trust domain name: ${(e as Error).message}`,
+      )
     }
     if (!isObject(bundle)) throw new SpiffeError('ERR_BUNDLE_MALFORMED', `bundle map: the bundle of "${name}" must be an object`)
     try {

@@ -115,7 +115,10 @@ function authorityKey(jwk: PublicJwk, kid: string): PublicKey {
       while (i < key.n.length && key.n[i] === 0) i++
       const bits = (key.n.length - i) * 8 - (i < key.n.length ? Math.clz32(key.n[i]!) - 24 : 0)
       if (bits < MIN_RSA_BITS) {
-        throw jwtInvalid(`authority "${kid}" is an RSA key of ${bits} bits; at least ${MIN_RSA_BITS} are required`, 'ERR_JWT_SVID_SIGNATURE')
+        throw jwtInvalid(
+          `authority "${kid}" is an RSA key of ${bits} bits; at least ${MIN_RSA_BITS} are required`,
+          'ERR_JWT_SVID_SIGNATURE',
+        )
       }
     }
     keyCache.set(jwk, key)
@@ -128,7 +131,12 @@ function authorityKey(jwk: PublicJwk, kid: string): PublicKey {
  * `crit` or `b64` header (RFC 7515 §4.1.11, RFC 7797: JWT-SVIDs use neither), the key type
  * fitting `alg`, then the signature over the ASCII `header.payload`. Returns the parsed JWS.
  */
-export async function verifyCompactJws(token: string, jwk: PublicJwk, kid = '', platform: Platform = defaultPlatform()): Promise<CompactJws> {
+export async function verifyCompactJws(
+  token: string,
+  jwk: PublicJwk,
+  kid = '',
+  platform: Platform = defaultPlatform(),
+): Promise<CompactJws> {
   const jws = parseCompactJws(token)
   for (const name of ['crit', 'b64']) {
     if (name in jws.header) throw jwtInvalid(`jws header parameter "${name}" is not supported in a jwt-svid`)

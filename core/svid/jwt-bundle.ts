@@ -50,7 +50,8 @@ export function parseJwtBundle(td: TrustDomain | string, json: string | Uint8Arr
     if (k.use !== undefined && k.use !== 'sig' && k.use !== 'jwt-svid') return
     const jwk = parsePublicJwk(k, what)
     if (!jwk) return
-    if (typeof k.kid !== 'string' || k.kid === '') throw new SpiffeError('ERR_BUNDLE_MALFORMED', `${what}: a jwt authority needs a non-empty "kid"`)
+    if (typeof k.kid !== 'string' || k.kid === '')
+      throw new SpiffeError('ERR_BUNDLE_MALFORMED', `${what}: a jwt authority needs a non-empty "kid"`)
     entries.push([k.kid, jwk])
   })
   return new JwtBundle(td, entries)

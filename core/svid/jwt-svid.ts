@@ -58,7 +58,8 @@ export function parseJwtSvidUnverified(token: string): Omit<JwtSvid, 'token'> {
   const jws = parseCompactJws(token)
   const h = jws.header
   for (const name of Object.keys(h)) {
-    if (!ALLOWED_HEADERS.has(name)) throw jwtInvalid(`header parameter "${name}" is not allowed; a jwt-svid header has only alg, kid and typ`)
+    if (!ALLOWED_HEADERS.has(name))
+      throw jwtInvalid(`header parameter "${name}" is not allowed; a jwt-svid header has only alg, kid and typ`)
   }
   if (h.typ !== undefined && h.typ !== 'JWT' && h.typ !== 'JOSE') {
     throw jwtInvalid(`typ must be JWT or JOSE when present, found ${JSON.stringify(h.typ)}`)
@@ -80,7 +81,8 @@ export function parseJwtSvidUnverified(token: string): Omit<JwtSvid, 'token'> {
     throw jwtInvalid('aud must be a string or a non-empty array of strings')
   }
   for (const t of ['nbf', 'iat'] as const) {
-    if (c[t] !== undefined && (typeof c[t] !== 'number' || !Number.isFinite(c[t]))) throw jwtInvalid(`${t} must be a number, found ${typeName(c[t])}`)
+    if (c[t] !== undefined && (typeof c[t] !== 'number' || !Number.isFinite(c[t])))
+      throw jwtInvalid(`${t} must be a number, found ${typeName(c[t])}`)
   }
   if (typeof h.kid !== 'string' || h.kid === '') throw jwtInvalid('token header has no kid')
   const header: JwtSvidHeader = { alg: jws.alg, kid: h.kid, ...(h.typ !== undefined ? { typ: h.typ as 'JWT' | 'JOSE' } : {}) }
@@ -106,14 +108,20 @@ export async function verifyJwtSvid(token: string, bundles: JwtBundleSource, opt
   await verifyCompactJws(token, jwk, svid.header.kid, options.platform ?? defaultPlatform())
 
   if (svid.expiry * 1000 <= now - skew * 1000) {
-    throw new SpiffeError('ERR_JWT_SVID_EXPIRED', `token has expired: exp ${svid.expiry} is not after ${Math.floor(now / 1000)} (skew ${skew}s)`)
+    throw new SpiffeError(
+      'ERR_JWT_SVID_EXPIRED',
+      `token has expired: exp ${svid.expiry} is not after ${Math.floor(now / 1000)} (skew ${skew}s)`,
+    )
   }
   const nbf = svid.claims.nbf
   if (typeof nbf === 'number' && nbf * 1000 > now + skew * 1000) {
     throw jwtInvalid(`token is not yet valid: nbf ${nbf} is after ${Math.floor(now / 1000)} (skew ${skew}s)`)
   }
   if (!svid.audience.some((a) => expected.includes(a))) {
-    throw new SpiffeError('ERR_JWT_SVID_AUDIENCE', `aud does not contain an expected audience (${expected.length} expected, ${svid.audience.length} present)`)
+    throw new SpiffeError(
+      'ERR_JWT_SVID_AUDIENCE',
+      `aud does not contain an expected audience (${expected.length} expected, ${svid.audience.length} present)`,
+    )
   }
   ;(options.matcher ?? matchAny())(svid.id)
   return { ...svid, token }

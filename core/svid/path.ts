@@ -19,9 +19,7 @@ function invalid(message: string): SpiffeError {
 
 /** §2.2: `a-z A-Z 0-9 . - _` (checked per UTF-16 unit; every non-ASCII unit fails). */
 export function isPathSegmentChar(c: number): boolean {
-  return (
-    (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f
-  )
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f
 }
 
 /** Throws unless `path` is "" or a valid absolute SPIFFE ID path (§2.2). */

@@ -117,7 +117,8 @@ export function spiffeBundleFromObject(td: TrustDomain | string, doc: Record<str
         throw malformed(`${what}: x5c[0] is not base64`)
       }
       const cert = parseAuthority(der, `${what} x5c[0]`)
-      if (!samePublicKey(cert.publicKey, jwkToPublicKey(jwk))) throw malformed(`${what}: the JWK key is not the key of its x5c[0] certificate`)
+      if (!samePublicKey(cert.publicKey, jwkToPublicKey(jwk)))
+        throw malformed(`${what}: the JWK key is not the key of its x5c[0] certificate`)
       x509.push(cert)
       return
     }
@@ -172,8 +173,12 @@ export function makeSpiffeBundleJson(bundle: SpiffeBundle): string {
  * A trust bundle file in either form: SPIFFE bundle JSON (first non-blank character `{`) or PEM
  * X.509 authorities (then without JWT authorities).
  */
-export function parseBundleDocument(td: TrustDomain | string, input: string | Uint8Array): { bundle: SpiffeBundle; format: 'spiffe' | 'pem' } {
-  const head = typeof input === 'string' ? input.trimStart().slice(0, 1) : new TextDecoder().decode(input.subarray(0, 64)).trimStart().slice(0, 1)
+export function parseBundleDocument(
+  td: TrustDomain | string,
+  input: string | Uint8Array,
+): { bundle: SpiffeBundle; format: 'spiffe' | 'pem' } {
+  const head =
+    typeof input === 'string' ? input.trimStart().slice(0, 1) : new TextDecoder().decode(input.subarray(0, 64)).trimStart().slice(0, 1)
   if (head === '{') return { bundle: parseSpiffeBundle(td, input), format: 'spiffe' }
   const x509 = parseX509Bundle(td, input)
   return { bundle: new SpiffeBundle(td, { x509Authorities: x509.authorities }), format: 'pem' }

@@ -142,7 +142,9 @@ function toChain(input: string | readonly CertificateInput[], platform?: Platfor
 export function parseX509Svid(chain: string | readonly CertificateInput[]): X509Svid {
   const certificates = toChain(chain)
   const id = checkX509SvidLeaf(certificates[0]!)
-  certificates.slice(1).forEach((c, i) => checkSigningCertificate(c, i + 1))
+  certificates.slice(1).forEach((c, i) => {
+    checkSigningCertificate(c, i + 1)
+  })
   return { id, certificates }
 }
 
@@ -185,7 +187,9 @@ export async function verifyX509Svid(
     }
     throw e
   }
-  path.slice(1, -1).forEach((c, i) => checkSigningCertificate(c, i + 1, td))
+  path.slice(1, -1).forEach((c, i) => {
+    checkSigningCertificate(c, i + 1, td)
+  })
   ;(options.matcher ?? matchAny())(id)
   return { id, certificates, verifiedChain: path }
 }

@@ -76,16 +76,46 @@ export function parseTpmsAttest(bytes: Uint8Array, what = 'TPMS_ATTEST'): TPMS_A
   let attest: TPMS_ATTEST
   switch (type) {
     case TPM_ST.ATTEST_CERTIFY:
-      attest = { raw: bytes, magic, qualifiedSigner, extraData, clockInfo, firmwareVersion, type, attested: { name: readName(r, 'attested.name'), qualifiedName: readName(r, 'attested.qualifiedName') } }
+      attest = {
+        raw: bytes,
+        magic,
+        qualifiedSigner,
+        extraData,
+        clockInfo,
+        firmwareVersion,
+        type,
+        attested: { name: readName(r, 'attested.name'), qualifiedName: readName(r, 'attested.qualifiedName') },
+      }
       break
     case TPM_ST.ATTEST_QUOTE:
-      attest = { raw: bytes, magic, qualifiedSigner, extraData, clockInfo, firmwareVersion, type, attested: { pcrSelect: readPcrSelection(r), pcrDigest: readDigest(r, 'attested.pcrDigest') } }
+      attest = {
+        raw: bytes,
+        magic,
+        qualifiedSigner,
+        extraData,
+        clockInfo,
+        firmwareVersion,
+        type,
+        attested: { pcrSelect: readPcrSelection(r), pcrDigest: readDigest(r, 'attested.pcrDigest') },
+      }
       break
     case TPM_ST.ATTEST_CREATION:
-      attest = { raw: bytes, magic, qualifiedSigner, extraData, clockInfo, firmwareVersion, type, attested: { objectName: readName(r, 'attested.objectName'), creationHash: readDigest(r, 'attested.creationHash') } }
+      attest = {
+        raw: bytes,
+        magic,
+        qualifiedSigner,
+        extraData,
+        clockInfo,
+        firmwareVersion,
+        type,
+        attested: { objectName: readName(r, 'attested.objectName'), creationHash: readDigest(r, 'attested.creationHash') },
+      }
       break
     default:
-      throw new Tpm2Error('ERR_TPM2_UNEXPECTED_TYPE', `${what}: attestation type 0x${type.toString(16)} is not certify (0x8017), quote (0x8018) or creation (0x801a)`)
+      throw new Tpm2Error(
+        'ERR_TPM2_UNEXPECTED_TYPE',
+        `${what}: attestation type 0x${type.toString(16)} is not certify (0x8017), quote (0x8018) or creation (0x801a)`,
+      )
   }
   r.expectEnd()
   return attest
@@ -100,9 +130,15 @@ const TYPE_NAMES: Record<number, string> = {
 /** magic == TPM_GENERATED_VALUE and the expected type, or a Tpm2Error saying which. */
 export function checkAttestHeader(attest: TPMS_ATTEST, type: keyof typeof TYPE_NAMES, magicValue: number): void {
   if (attest.magic !== magicValue) {
-    throw new Tpm2Error('ERR_TPM2_NOT_TPM_GENERATED', `TPMS_ATTEST.magic is 0x${(attest.magic >>> 0).toString(16)}, expected TPM_GENERATED_VALUE 0xff544347`)
+    throw new Tpm2Error(
+      'ERR_TPM2_NOT_TPM_GENERATED',
+      `TPMS_ATTEST.magic is 0x${(attest.magic >>> 0).toString(16)}, expected TPM_GENERATED_VALUE 0xff544347`,
+    )
   }
   if (attest.type !== type) {
-    throw new Tpm2Error('ERR_TPM2_UNEXPECTED_TYPE', `expected ${TYPE_NAMES[type]}, got ${TYPE_NAMES[attest.type] ?? `0x${attest.type.toString(16)}`}`)
+    throw new Tpm2Error(
+      'ERR_TPM2_UNEXPECTED_TYPE',
+      `expected ${TYPE_NAMES[type]}, got ${TYPE_NAMES[attest.type] ?? `0x${attest.type.toString(16)}`}`,
+    )
   }
 }

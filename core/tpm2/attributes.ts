@@ -36,7 +36,8 @@ export const DEVID_ATTRIBUTES: AttributeProfile = {
 
 function checkKeySize(pub: TPMT_PUBLIC, what: string): void {
   if (pub.type === TPM_ALG.RSA) {
-    if (pub.parameters.keyBits < 2048) throw new Tpm2Error('ERR_TPM2_ATTRIBUTES', `${what}: RSA-${pub.parameters.keyBits} is below the minimum of 2048 bits`)
+    if (pub.parameters.keyBits < 2048)
+      throw new Tpm2Error('ERR_TPM2_ATTRIBUTES', `${what}: RSA-${pub.parameters.keyBits} is below the minimum of 2048 bits`)
   } else if (pub.parameters.curveID !== TPM_ECC.NIST_P256 && pub.parameters.curveID !== TPM_ECC.NIST_P384) {
     throw new Tpm2Error('ERR_TPM2_ATTRIBUTES', `${what}: only NIST P-256 and P-384 are accepted`)
   }
@@ -62,10 +63,17 @@ export function checkAkPublic(pub: TPMT_PUBLIC, what = 'AK'): void {
 export function checkDevIdPublic(pub: TPMT_PUBLIC, what = 'DevID public'): void {
   const s = pub.parameters.scheme
   if (s.scheme !== TPM_ALG.NULL && s.hashAlg !== TPM_ALG.SHA256) {
-    throw new AttestationError('ERR_DEVID_UNSUPPORTED_HASH', `DevID public: unsupported hash algorithm ${algName(s.hashAlg)}: only SHA-256 is supported`)
+    throw new AttestationError(
+      'ERR_DEVID_UNSUPPORTED_HASH',
+      `DevID public: unsupported hash algorithm ${algName(s.hashAlg)}: only SHA-256 is supported`,
+    )
   }
   checkObjectAttributes(pub, DEVID_ATTRIBUTES, what)
   const ok = pub.type === TPM_ALG.RSA ? s.scheme === TPM_ALG.RSASSA : s.scheme === TPM_ALG.ECDSA
-  if (!ok) throw new Tpm2Error('ERR_TPM2_ATTRIBUTES', `${what}: signing scheme ${algName(s.scheme)} is not RSASSA (RSA) or ECDSA (ECC) with SHA-256`)
+  if (!ok)
+    throw new Tpm2Error(
+      'ERR_TPM2_ATTRIBUTES',
+      `${what}: signing scheme ${algName(s.scheme)} is not RSASSA (RSA) or ECDSA (ECC) with SHA-256`,
+    )
   checkKeySize(pub, what)
 }

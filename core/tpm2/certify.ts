@@ -31,11 +31,20 @@ export async function verifyCertify(
   const expected = await computeName(input.certified, platform)
   if (!bytesEqual(info.name, expected)) {
     throw new Tpm2Error('ERR_TPM2_NAME_MISMATCH', 'certified Name is not the Name of the certified public area', {
-      detail: { certifiedNameAlg: info.name.length >= 2 ? toHex(info.name.subarray(0, 2)) : '', expectedNameAlg: toHex(expected.subarray(0, 2)) },
+      detail: {
+        certifiedNameAlg: info.name.length >= 2 ? toHex(info.name.subarray(0, 2)) : '',
+        expectedNameAlg: toHex(expected.subarray(0, 2)),
+      },
     })
   }
   if (input.qualifyingData && !bytesEqual(attest.extraData, input.qualifyingData)) {
     throw new Tpm2Error('ERR_TPM2_QUALIFYING_DATA_MISMATCH', 'certify extraData is not the expected qualifying data')
   }
-  return { certifiedName: info.name, qualifiedSigner: attest.qualifiedSigner, extraData: attest.extraData, clockInfo: attest.clockInfo, firmwareVersion: attest.firmwareVersion }
+  return {
+    certifiedName: info.name,
+    qualifiedSigner: attest.qualifiedSigner,
+    extraData: attest.extraData,
+    clockInfo: attest.clockInfo,
+    firmwareVersion: attest.firmwareVersion,
+  }
 }

@@ -24,9 +24,11 @@ export function readPcrSelection(r: ByteReader): TPML_PCR_SELECTION {
   const out: TPMS_PCR_SELECTION[] = []
   for (let i = 0; i < count; i++) {
     const hash = r.u16('TPMS_PCR_SELECTION.hash')
-    if (!isHashAlg(hash)) throw new Tpm2Error('ERR_TPM2_UNSUPPORTED_ALGORITHM', `${r.what}: PCR bank ${algName(hash)} is not a supported hash`)
+    if (!isHashAlg(hash))
+      throw new Tpm2Error('ERR_TPM2_UNSUPPORTED_ALGORITHM', `${r.what}: PCR bank ${algName(hash)} is not a supported hash`)
     const sizeofSelect = r.u8('sizeofSelect')
-    if (sizeofSelect > MAX_SELECT) throw new Tpm2Error('ERR_TPM2_MALFORMED', `${r.what}: sizeofSelect ${sizeofSelect} exceeds ${MAX_SELECT}`)
+    if (sizeofSelect > MAX_SELECT)
+      throw new Tpm2Error('ERR_TPM2_MALFORMED', `${r.what}: sizeofSelect ${sizeofSelect} exceeds ${MAX_SELECT}`)
     const bits = r.take(sizeofSelect, 'pcrSelect')
     const pcrs: number[] = []
     for (let b = 0; b < bits.length; b++) for (let j = 0; j < 8; j++) if (bits[b]! & (1 << j)) pcrs.push(b * 8 + j)
@@ -42,7 +44,9 @@ export function parsePcrSelection(bytes: Uint8Array, what = 'TPML_PCR_SELECTION'
   return sel
 }
 
-export function encodePcrSelection(selection: readonly { hash: number; pcrs: readonly number[]; sizeofSelect?: number }[]): Uint8Array<ArrayBuffer> {
+export function encodePcrSelection(
+  selection: readonly { hash: number; pcrs: readonly number[]; sizeofSelect?: number }[],
+): Uint8Array<ArrayBuffer> {
   const w = new ByteWriter().u32(selection.length)
   for (const s of selection) {
     const size = s.sizeofSelect ?? Math.max(3, Math.ceil((Math.max(-1, ...s.pcrs) + 1) / 8))

@@ -52,7 +52,11 @@ export function publicKeysEqual(a: PublicKey, b: PublicKey): boolean {
     return bytesEqual(stripLeadingZeros(a.n), stripLeadingZeros(b.n)) && bytesEqual(stripLeadingZeros(a.e), stripLeadingZeros(b.e))
   }
   if (a.kty === 'EC' && b.kty === 'EC') {
-    return a.crv === b.crv && bytesEqual(stripLeadingZeros(a.x), stripLeadingZeros(b.x)) && bytesEqual(stripLeadingZeros(a.y), stripLeadingZeros(b.y))
+    return (
+      a.crv === b.crv &&
+      bytesEqual(stripLeadingZeros(a.x), stripLeadingZeros(b.x)) &&
+      bytesEqual(stripLeadingZeros(a.y), stripLeadingZeros(b.y))
+    )
   }
   return false
 }

@@ -107,20 +107,27 @@ function parseBody(r: ByteReader): TPMT_PUBLIC {
   const objectAttributes = r.u32('objectAttributes')
   const authPolicy = r.sized('authPolicy', MAX_DIGEST)
   if (authPolicy.length !== 0 && authPolicy.length !== digestSizeOf(nameAlg)) {
-    throw new Tpm2Error('ERR_TPM2_MALFORMED', `${r.what}: authPolicy is ${authPolicy.length} bytes, expected 0 or ${digestSizeOf(nameAlg)} for ${algName(nameAlg)}`)
+    throw new Tpm2Error(
+      'ERR_TPM2_MALFORMED',
+      `${r.what}: authPolicy is ${authPolicy.length} bytes, expected 0 or ${digestSizeOf(nameAlg)} for ${algName(nameAlg)}`,
+    )
   }
   if (type === TPM_ALG.RSA) {
     const symmetric = readSymmetric(r)
     const scheme = readScheme(r, RSA_SCHEMES_WITH_HASH, [TPM_ALG.RSAES], 'scheme')
     const keyBits = r.u16('keyBits')
-    if (keyBits < 1024 || keyBits > MAX_RSA_KEY_BYTES * 8 || keyBits % 8 !== 0) unsupported(r.what, `RSA keyBits ${keyBits} is not supported`)
+    if (keyBits < 1024 || keyBits > MAX_RSA_KEY_BYTES * 8 || keyBits % 8 !== 0)
+      unsupported(r.what, `RSA keyBits ${keyBits} is not supported`)
     const exponent = r.u32('exponent')
     if (exponent !== 0 && (exponent < 3 || exponent % 2 === 0)) {
       throw new Tpm2Error('ERR_TPM2_MALFORMED', `${r.what}: RSA exponent ${exponent} is not a valid public exponent`)
     }
     const unique = r.sized('unique (RSA modulus)', MAX_RSA_KEY_BYTES)
     if (unique.length !== 0 && unique.length !== keyBits / 8) {
-      throw new Tpm2Error('ERR_TPM2_MALFORMED', `${r.what}: RSA modulus is ${unique.length} bytes, expected ${keyBits / 8} for keyBits ${keyBits}`)
+      throw new Tpm2Error(
+        'ERR_TPM2_MALFORMED',
+        `${r.what}: RSA modulus is ${unique.length} bytes, expected ${keyBits / 8} for keyBits ${keyBits}`,
+      )
     }
     const raw = r.bytes.subarray(start, r.offset)
     return { raw, type, nameAlg, objectAttributes, authPolicy, parameters: { symmetric, scheme, keyBits, exponent }, unique }
@@ -179,7 +186,9 @@ export function encodeTpmtPublic(pub: Omit<TPMT_PUBLIC_RSA, 'raw'> | Omit<TPMT_P
   if (p.scheme.hashAlg !== TPM_ALG.NULL) w.u16(p.scheme.hashAlg)
   if (pub.type === TPM_ALG.RSA) {
     const rp = pub.parameters as TPMS_RSA_PARMS
-    w.u16(rp.keyBits).u32(rp.exponent).sized(pub.unique as Uint8Array)
+    w.u16(rp.keyBits)
+      .u32(rp.exponent)
+      .sized(pub.unique as Uint8Array)
   } else {
     const ep = pub.parameters as TPMS_ECC_PARMS
     w.u16(ep.curveID).u16(ep.kdf.scheme)

@@ -9,8 +9,19 @@ import { publicKeyFromTpmtPublic } from './public-key.ts'
 import type { TPMT_PUBLIC } from './public.ts'
 
 export type TPMT_SIGNATURE =
-  | { readonly raw: Uint8Array; readonly sigAlg: typeof TPM_ALG.RSASSA | typeof TPM_ALG.RSAPSS; readonly hash: number; readonly sig: Uint8Array }
-  | { readonly raw: Uint8Array; readonly sigAlg: typeof TPM_ALG.ECDSA; readonly hash: number; readonly r: Uint8Array; readonly s: Uint8Array }
+  | {
+      readonly raw: Uint8Array
+      readonly sigAlg: typeof TPM_ALG.RSASSA | typeof TPM_ALG.RSAPSS
+      readonly hash: number
+      readonly sig: Uint8Array
+    }
+  | {
+      readonly raw: Uint8Array
+      readonly sigAlg: typeof TPM_ALG.ECDSA
+      readonly hash: number
+      readonly r: Uint8Array
+      readonly s: Uint8Array
+    }
 
 const MAX_RSA_SIG = 512
 const MAX_ECC_COORD = 66
@@ -64,7 +75,10 @@ function leftPad(b: Uint8Array, size: number): Uint8Array | undefined {
 }
 
 function signatureInvalid(signature: TPMT_SIGNATURE, what: string): Tpm2Error {
-  return new Tpm2Error('ERR_TPM2_SIGNATURE_INVALID', `${what}: ${algName(signature.sigAlg)}-${algName(signature.hash)} signature does not verify`)
+  return new Tpm2Error(
+    'ERR_TPM2_SIGNATURE_INVALID',
+    `${what}: ${algName(signature.sigAlg)}-${algName(signature.hash)} signature does not verify`,
+  )
 }
 
 /**

@@ -145,7 +145,8 @@ function parsePolicies(v: Uint8Array): PolicyInformation[] {
     const pr = DerReader.sequence(r.next('PolicyInformation'), 'PolicyInformation')
     const id = pr.expect(TAG.OID, 'policyIdentifier')
     const policyIdentifier = oidOf(id)
-    if (out.some((p) => p.policyIdentifier === policyIdentifier)) derFail(`certificatePolicies: policy ${policyIdentifier} appears twice`, id.offset)
+    if (out.some((p) => p.policyIdentifier === policyIdentifier))
+      derFail(`certificatePolicies: policy ${policyIdentifier} appears twice`, id.offset)
     pr.optional(TAG.SEQUENCE, 'policyQualifiers')
     pr.finish()
     out.push({ policyIdentifier })
@@ -194,7 +195,10 @@ export function parseKnownExtensions(list: readonly Extension[], into: ParsedExt
       case OID.subjectAltName: {
         const names = parseGeneralNames(parseDerElement(v, 'subjectAltName'), 'subjectAltName', o)
         into.subjectAltName = names
-        if (ext.critical && !names.some((n) => n.type === 'dNSName' || n.type === 'rfc822Name' || n.type === 'uri' || n.type === 'iPAddress')) {
+        if (
+          ext.critical &&
+          !names.some((n) => n.type === 'dNSName' || n.type === 'rfc822Name' || n.type === 'uri' || n.type === 'iPAddress')
+        ) {
           unhandled.push(ext.oid)
         }
         break

@@ -179,7 +179,8 @@ function encodeGeneralNames(san: SubjectAltNameInput): Uint8Array<ArrayBuffer> {
 
 function ipv4(text: string): Uint8Array {
   const parts = text.split('.')
-  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) < 256)) throw new RangeError(`not an IPv4 address: ${text}`)
+  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) < 256))
+    throw new RangeError(`not an IPv4 address: ${text}`)
   return Uint8Array.from(parts.map(Number))
 }
 
@@ -232,13 +233,15 @@ export async function makeCertificate(
   if (template.subjectAltName) {
     exts.push(encodeExtension(OID.subjectAltName, template.subjectAltNameCritical ?? false, encodeGeneralNames(template.subjectAltName)))
   }
-  const wantSki = template.subjectKeyIdentifier ?? (bc?.cA === true)
+  const wantSki = template.subjectKeyIdentifier ?? bc?.cA === true
   if (wantSki) {
     const ski = wantSki === true ? await keyIdentifier(spki, platform) : wantSki
     exts.push(encodeExtension(OID.subjectKeyIdentifier, false, encodeOctetString(ski)))
   }
   if (template.authorityKeyIdentifier) {
-    exts.push(encodeExtension(OID.authorityKeyIdentifier, false, encodeSequence(encodeImplicitPrimitive(0, template.authorityKeyIdentifier))))
+    exts.push(
+      encodeExtension(OID.authorityKeyIdentifier, false, encodeSequence(encodeImplicitPrimitive(0, template.authorityKeyIdentifier))),
+    )
   }
   for (const e of template.extensions ?? []) exts.push(encodeExtension(e.oid, e.critical ?? false, e.value))
 

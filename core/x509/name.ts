@@ -87,7 +87,8 @@ function atvEqual(a: AttributeTypeAndValue, b: AttributeTypeAndValue): boolean {
   if (a.type !== b.type) return false
   // identical encodings are equal whatever the string type; otherwise compare prepared strings
   if (bytesEqual(a.rawValue, b.rawValue)) return true
-  if (a.value !== undefined && b.value !== undefined) return preparedValue(a as typeof a & { value: string }) === preparedValue(b as typeof b & { value: string })
+  if (a.value !== undefined && b.value !== undefined)
+    return preparedValue(a as typeof a & { value: string }) === preparedValue(b as typeof b & { value: string })
   return false
 }
 
@@ -142,7 +143,5 @@ const SHORT: Record<string, string> = {
 /** A short display form, e.g. `CN=Root,O=Example`; for messages, not for comparison. */
 export function formatName(name: Name): string {
   if (name.rdns.length === 0) return '(empty)'
-  return name.rdns
-    .map((rdn) => rdn.map((a) => `${SHORT[a.type] ?? a.type}=${a.value ?? '#'}`).join('+'))
-    .join(',')
+  return name.rdns.map((rdn) => rdn.map((a) => `${SHORT[a.type] ?? a.type}=${a.value ?? '#'}`).join('+')).join(',')
 }

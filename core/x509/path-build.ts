@@ -69,9 +69,7 @@ async function signedBy(cert: Certificate, issuer: Certificate, ctx: BuildContex
 }
 
 function issuersOf(cert: Certificate, pool: readonly Certificate[]): Certificate[] {
-  return pool
-    .filter((c) => namesEqual(c.subject, cert.issuer))
-    .sort((a, b) => keyHint(cert, a) - keyHint(cert, b))
+  return pool.filter((c) => namesEqual(c.subject, cert.issuer)).sort((a, b) => keyHint(cert, a) - keyHint(cert, b))
 }
 
 /** Hard bound on certificates in a path, whatever maxDepth says. */
@@ -89,7 +87,15 @@ async function extend(path: Certificate[], ctx: BuildContext, state: State): Pro
   const depth = path.length - 1
   for (const anchor of issuersOf(cert, ctx.anchors)) {
     if (!(await signedBy(cert, anchor, ctx, state, depth))) {
-      note(state, 1, new X509Error('ERR_X509_SIGNATURE_INVALID', `${describeCert(cert, depth)}: signature does not verify with the key of trust anchor ${describeCert(anchor, depth + 1)}`, { detail: { depth } }))
+      note(
+        state,
+        1,
+        new X509Error(
+          'ERR_X509_SIGNATURE_INVALID',
+          `${describeCert(cert, depth)}: signature does not verify with the key of trust anchor ${describeCert(anchor, depth + 1)}`,
+          { detail: { depth } },
+        ),
+      )
       continue
     }
     const full = [...path, anchor]
@@ -103,12 +109,27 @@ async function extend(path: Certificate[], ctx: BuildContext, state: State): Pro
   }
   for (const issuer of issuersOf(cert, ctx.intermediates)) {
     if (path.length + 2 > MAX_PATH_CERTIFICATES || logicalIntermediates([...path, issuer]) > ctx.maxDepth) {
-      note(state, 2, new X509Error('ERR_X509_NO_PATH', `${describeCert(cert, depth)}: no path within the bound of ${ctx.maxDepth} intermediates`, { detail: { depth } }))
+      note(
+        state,
+        2,
+        new X509Error('ERR_X509_NO_PATH', `${describeCert(cert, depth)}: no path within the bound of ${ctx.maxDepth} intermediates`, {
+          detail: { depth },
+        }),
+      )
       continue
     }
-    if (path.some((p) => bytesEqual(p.raw, issuer.raw) || (namesEqual(p.subject, issuer.subject) && bytesEqual(p.spki, issuer.spki)))) continue
+    if (path.some((p) => bytesEqual(p.raw, issuer.raw) || (namesEqual(p.subject, issuer.subject) && bytesEqual(p.spki, issuer.spki))))
+      continue
     if (!(await signedBy(cert, issuer, ctx, state, depth))) {
-      note(state, 1, new X509Error('ERR_X509_SIGNATURE_INVALID', `${describeCert(cert, depth)}: signature does not verify with the key of ${describeCert(issuer, depth + 1)}`, { detail: { depth } }))
+      note(
+        state,
+        1,
+        new X509Error(
+          'ERR_X509_SIGNATURE_INVALID',
+          `${describeCert(cert, depth)}: signature does not verify with the key of ${describeCert(issuer, depth + 1)}`,
+          { detail: { depth } },
+        ),
+      )
       continue
     }
     const found = await extend([...path, issuer], ctx, state)
@@ -128,5 +149,7 @@ export async function buildAndValidatePath(leaf: Certificate, ctx: BuildContext)
   const found = await extend([leaf], ctx, state)
   if (found) return found
   if (state.best) throw state.best.error
-  throw new X509Error('ERR_X509_NO_PATH', `${describeCert(leaf, 0)}: no trust anchor or intermediate is named by its issuer`, { detail: { depth: 0 } })
+  throw new X509Error('ERR_X509_NO_PATH', `${describeCert(leaf, 0)}: no trust anchor or intermediate is named by its issuer`, {
+    detail: { depth: 0 },
+  })
 }

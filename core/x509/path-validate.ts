@@ -40,10 +40,18 @@ function violated(message: string, depth: number): never {
 /** Validity at `at`, inclusive of notBefore and notAfter (RFC 5280 §4.1.2.5). */
 export function checkValidity(cert: Certificate, at: number, depth: number): void {
   if (at < cert.notBefore) {
-    throw new X509Error('ERR_X509_NOT_YET_VALID', `${describeCert(cert, depth)} is not valid before ${new Date(cert.notBefore).toISOString()}, checked at ${new Date(at).toISOString()}`, { detail: { depth } })
+    throw new X509Error(
+      'ERR_X509_NOT_YET_VALID',
+      `${describeCert(cert, depth)} is not valid before ${new Date(cert.notBefore).toISOString()}, checked at ${new Date(at).toISOString()}`,
+      { detail: { depth } },
+    )
   }
   if (at > cert.notAfter) {
-    throw new X509Error('ERR_X509_EXPIRED', `${describeCert(cert, depth)} expired at ${new Date(cert.notAfter).toISOString()}, checked at ${new Date(at).toISOString()}`, { detail: { depth } })
+    throw new X509Error(
+      'ERR_X509_EXPIRED',
+      `${describeCert(cert, depth)} expired at ${new Date(cert.notAfter).toISOString()}, checked at ${new Date(at).toISOString()}`,
+      { detail: { depth } },
+    )
   }
 }
 
@@ -51,7 +59,11 @@ export function checkCriticalExtensions(cert: Certificate, depth: number, profil
   const allowed = PROFILE_ALLOWED_CRITICAL[profile]
   const unknown = cert.unhandledCriticalExtensions.filter((o) => !allowed.includes(o))
   if (unknown.length > 0) {
-    throw new X509Error('ERR_X509_UNKNOWN_CRITICAL_EXTENSION', `${describeCert(cert, depth)} has critical extension ${unknown.join(', ')} that is not processed`, { detail: { depth } })
+    throw new X509Error(
+      'ERR_X509_UNKNOWN_CRITICAL_EXTENSION',
+      `${describeCert(cert, depth)} has critical extension ${unknown.join(', ')} that is not processed`,
+      { detail: { depth } },
+    )
   }
 }
 
@@ -60,7 +72,8 @@ export function checkIssuer(cert: Certificate, depth: number, isAnchor: boolean)
   const bc = cert.basicConstraints
   if (!bc || !bc.cA) {
     // a trust anchor without extensions (v1 root) is trusted as configured
-    if (!(isAnchor && cert.version < 3)) violated(`${describeCert(cert, depth)} issues certificates but is not a CA (basicConstraints cA is not true)`, depth)
+    if (!(isAnchor && cert.version < 3))
+      violated(`${describeCert(cert, depth)} issues certificates but is not a CA (basicConstraints cA is not true)`, depth)
   }
   if (cert.keyUsage !== undefined && (cert.keyUsage & KEY_USAGE.keyCertSign) === 0) {
     violated(`${describeCert(cert, depth)} issues certificates but its keyUsage lacks keyCertSign`, depth)
@@ -85,7 +98,8 @@ export function checkRfc5280Profile(cert: Certificate, depth: number, options?: 
   const selfSigned = isSelfIssued(cert)
   if (cert.issuer.rdns.length === 0) malformed(cert, depth, 'has an empty issuer name (RFC 5280 §4.1.2.4)')
   if (isCa && cert.subject.rdns.length === 0) malformed(cert, depth, 'is a CA with an empty subject name (RFC 5280 §4.1.2.6)')
-  if (extension(cert, OID.authorityKeyIdentifier)?.critical) malformed(cert, depth, 'marks authorityKeyIdentifier critical (RFC 5280 §4.2.1.1)')
+  if (extension(cert, OID.authorityKeyIdentifier)?.critical)
+    malformed(cert, depth, 'marks authorityKeyIdentifier critical (RFC 5280 §4.2.1.1)')
   if (extension(cert, OID.subjectKeyIdentifier)?.critical) malformed(cert, depth, 'marks subjectKeyIdentifier critical (RFC 5280 §4.2.1.2)')
   if (cert.subject.rdns.length === 0 && cert.subjectAltName && !extension(cert, OID.subjectAltName)?.critical) {
     malformed(cert, depth, 'has an empty subject and a non-critical subjectAltName (RFC 5280 §4.2.1.6)')
@@ -94,7 +108,8 @@ export function checkRfc5280Profile(cert: Certificate, depth: number, options?: 
     malformed(cert, depth, 'asserts keyCertSign but is not a CA (RFC 5280 §4.2.1.3)')
   }
   if (cert.nameConstraints && !isCa) malformed(cert, depth, 'has nameConstraints but is not a CA (RFC 5280 §4.2.1.10)')
-  if (cert.nameConstraints && !extension(cert, OID.nameConstraints)?.critical) malformed(cert, depth, 'marks nameConstraints non-critical (RFC 5280 §4.2.1.10)')
+  if (cert.nameConstraints && !extension(cert, OID.nameConstraints)?.critical)
+    malformed(cert, depth, 'marks nameConstraints non-critical (RFC 5280 §4.2.1.10)')
   if (!tolerates(options, 'missing-key-identifier') && cert.version === 3) {
     if (!selfSigned && !cert.authorityKeyIdentifier?.keyIdentifier) {
       malformed(cert, depth, 'lacks authorityKeyIdentifier keyIdentifier (RFC 5280 §4.2.1.1)')

@@ -105,7 +105,10 @@ const algorithmIds = new Map<'RSA' | NamedCurve, Uint8Array>()
 function algorithmIdentifier(kind: 'RSA' | NamedCurve): Uint8Array {
   let id = algorithmIds.get(kind)
   if (!id) {
-    id = kind === 'RSA' ? encodeSequence(encodeOidTlv(OID.rsaEncryption), DER_NULL) : encodeSequence(encodeOidTlv(OID.ecPublicKey), encodeOidTlv(CURVE_OID[kind]))
+    id =
+      kind === 'RSA'
+        ? encodeSequence(encodeOidTlv(OID.rsaEncryption), DER_NULL)
+        : encodeSequence(encodeOidTlv(OID.ecPublicKey), encodeOidTlv(CURVE_OID[kind]))
     algorithmIds.set(kind, id)
   }
   return id

@@ -14,7 +14,14 @@ export { createNodeCryptoProvider, decodeBase64Canonical, encodeBase64Buffer }
  */
 export function createNodePlatform(overrides: Partial<Platform> = {}): Platform {
   const kernels = overrides.kernels ?? jsKernels
-  return Object.freeze({ crypto: createNodeCryptoProvider({ kernels }), now: () => Date.now(), kernels, decodeBase64: decodeBase64Canonical, encodeBase64: encodeBase64Buffer, ...overrides })
+  return Object.freeze({
+    crypto: createNodeCryptoProvider({ kernels }),
+    now: () => Date.now(),
+    kernels,
+    decodeBase64: decodeBase64Canonical,
+    encodeBase64: encodeBase64Buffer,
+    ...overrides,
+  })
 }
 
 /**

@@ -63,7 +63,10 @@ export class ServerCa {
     const now = platform.now()
     const der = await makeCertificate(
       {
-        subject: [{ type: 'O', value: 'vouch' }, { type: 'CN', value: `vouch server CA ${trustDomain}` }],
+        subject: [
+          { type: 'O', value: 'vouch' },
+          { type: 'CN', value: `vouch server CA ${trustDomain}` },
+        ],
         notBefore: now - CLOCK_SKEW_MS,
         notAfter: now + CA_VALIDITY_MS,
         publicKey: spki,
@@ -93,7 +96,12 @@ export class ServerCa {
     return new ServerCa(certificate, key, ski, platform, subtle)
   }
 
-  private async issue(spki: Uint8Array, ttlMs: number, san: { uris?: string[]; dnsNames?: string[]; ipAddresses?: string[] }, eku: string[]): Promise<IssuedSvid> {
+  private async issue(
+    spki: Uint8Array,
+    ttlMs: number,
+    san: { uris?: string[]; dnsNames?: string[]; ipAddresses?: string[] },
+    eku: string[],
+  ): Promise<IssuedSvid> {
     const now = this.platform.now()
     const notBefore = now - CLOCK_SKEW_MS
     const notAfter = Math.min(now + ttlMs, this.certificate.notAfter)
@@ -140,9 +148,14 @@ export class ServerCa {
     const spki = new Uint8Array(await this.subtle.exportKey('spki', pair.publicKey))
     const isIp = /^\d+\.\d+\.\d+\.\d+$/.test(host)
     const hosts = isIp ? { ipAddresses: [host], dnsNames: ['localhost'] } : { dnsNames: [host === '0.0.0.0' ? 'localhost' : host] }
-    const cert = await this.issue(spki, ttlMs, host === '0.0.0.0' ? { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] } : hosts, ['serverAuth'])
+    const cert = await this.issue(spki, ttlMs, host === '0.0.0.0' ? { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] } : hosts, [
+      'serverAuth',
+    ])
     const pkcs8 = new Uint8Array(await this.subtle.exportKey('pkcs8', pair.privateKey))
-    return { certificatePem: toPem('CERTIFICATE', cert.der) + toPem('CERTIFICATE', this.certificate.raw), privateKeyPem: toPem('PRIVATE KEY', pkcs8) }
+    return {
+      certificatePem: toPem('CERTIFICATE', cert.der) + toPem('CERTIFICATE', this.certificate.raw),
+      privateKeyPem: toPem('PRIVATE KEY', pkcs8),
+    }
   }
 
   /** The trust domain's SPIFFE bundle: this CA's root as the one X.509 authority. */

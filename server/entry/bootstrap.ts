@@ -54,7 +54,10 @@ function writeAtomic(path: string, text: string, mode: number): void {
 
 async function loadOrCreateCa(config: ServerConfig, platform: Platform, subtle: SubtleCrypto, logger: Logger): Promise<ServerCa> {
   if (config.ca) {
-    const files: ServerCaFiles = { certificatePem: readFileSync(config.ca.certFile, 'utf8'), privateKeyPem: readFileSync(config.ca.keyFile, 'utf8') }
+    const files: ServerCaFiles = {
+      certificatePem: readFileSync(config.ca.certFile, 'utf8'),
+      privateKeyPem: readFileSync(config.ca.keyFile, 'utf8'),
+    }
     return ServerCa.load(files, platform, subtle)
   }
   const dir = join(config.dataDir, 'ca')
@@ -82,9 +85,25 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   const ca = await loadOrCreateCa(config, platform, subtle, logger)
   const registry = new AgentRegistry(deps.openDatabase(join(config.dataDir, 'agents.db')))
   const sessions = createMemorySessionStore<SessionValue>({ now: () => platform.now() })
-  const verifier = createAttestationVerifier({ policies, sessions, platform, trustDomain: config.trustDomain, sessionTtlMs: config.sessionTtlMs })
+  const verifier = createAttestationVerifier({
+    policies,
+    sessions,
+    platform,
+    trustDomain: config.trustDomain,
+    sessionTtlMs: config.sessionTtlMs,
+  })
   const metrics = new Metrics()
-  const app = createApp({ trustDomain: config.trustDomain, verifier, sessions, ca, registry, platform, logger, metrics, svidTtlMs: config.svidTtlMs })
+  const app = createApp({
+    trustDomain: config.trustDomain,
+    verifier,
+    sessions,
+    ca,
+    registry,
+    platform,
+    logger,
+    metrics,
+    svidTtlMs: config.svidTtlMs,
+  })
   const tls = config.tls ? await ca.issueTls(config.host, TLS_CERT_TTL_MS) : undefined
   return { config, app, ca, registry, logger, metrics, ...(tls ? { tls } : {}), close: () => registry.close() }
 }

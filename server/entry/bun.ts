@@ -10,7 +10,10 @@ import { bootstrap, loadConfigFile } from './bootstrap.ts'
 import { openSqliteBun } from './sqlite-bun.ts'
 
 declare const Bun: {
-  serve(o: { fetch: (r: Request) => Response | Promise<Response>; hostname: string; port: number; tls?: { key: string; cert: string } }): { port: number; stop(force?: boolean): void }
+  serve(o: { fetch: (r: Request) => Response | Promise<Response>; hostname: string; port: number; tls?: { key: string; cert: string } }): {
+    port: number
+    stop(force?: boolean): void
+  }
 }
 
 export async function startBunServer(config: ServerConfig): Promise<{ url: string; stop(): void }> {
@@ -25,7 +28,13 @@ export async function startBunServer(config: ServerConfig): Promise<{ url: strin
   })
   const url = `${b.tls ? 'https' : 'http'}://${config.host}:${server.port}`
   b.logger.info('Server listening', { url, trustDomain: config.trustDomain })
-  return { url, stop: () => { server.stop(true); b.close() } }
+  return {
+    url,
+    stop: () => {
+      server.stop(true)
+      b.close()
+    },
+  }
 }
 
 if ((import.meta as { main?: boolean }).main) {

@@ -14,7 +14,11 @@ export interface RunningServer {
 }
 
 export async function startNodeServer(config: ServerConfig, deps: Partial<BootstrapDeps> = {}): Promise<RunningServer> {
-  const b = await bootstrap(config, { platform: deps.platform ?? (await loadServerPlatform()), openDatabase: deps.openDatabase ?? openSqliteWasm, ...(deps.write ? { write: deps.write } : {}) })
+  const b = await bootstrap(config, {
+    platform: deps.platform ?? (await loadServerPlatform()),
+    openDatabase: deps.openDatabase ?? openSqliteWasm,
+    ...(deps.write ? { write: deps.write } : {}),
+  })
   const listening = new Promise<ServerType>((resolve) => {
     const s: ServerType = serve(
       {

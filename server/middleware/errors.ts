@@ -16,7 +16,11 @@ export interface ErrorBody {
 
 /** A request-level mistake (bad JSON, wrong type, oversized) with its code. */
 export class RequestError extends Error {
-  constructor(readonly status: 400 | 404 | 413 | 415, readonly code: string, message: string) {
+  constructor(
+    readonly status: 400 | 404 | 413 | 415,
+    readonly code: string,
+    message: string,
+  ) {
     super(message)
   }
 }

@@ -116,7 +116,9 @@ export class AgentRegistry {
       for (const b of batch) b.reject(e)
       return
     }
-    batch.forEach((b, i) => b.resolve(outcomes[i]!))
+    batch.forEach((b, i) => {
+      b.resolve(outcomes[i]!)
+    })
   }
 
   /** Records a successful attestation (insert, or update keeping first time and banned flag). */

@@ -34,7 +34,8 @@ export interface AttestRouteOptions {
 
 async function jsonBody(req: Request): Promise<Record<string, unknown>> {
   const ct = req.headers.get('content-type') ?? ''
-  if (ct !== '' && !/^application\/json\b/i.test(ct)) throw new RequestError(415, 'ERR_EVIDENCE_MALFORMED', `content-type: expected application/json, found ${ct.slice(0, 60)}`)
+  if (ct !== '' && !/^application\/json\b/i.test(ct))
+    throw new RequestError(415, 'ERR_EVIDENCE_MALFORMED', `content-type: expected application/json, found ${ct.slice(0, 60)}`)
   const text = await req.text()
   let body: unknown
   try {
@@ -42,7 +43,8 @@ async function jsonBody(req: Request): Promise<Record<string, unknown>> {
   } catch {
     throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'request body: not valid JSON')
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'request body: expected a JSON object')
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'request body: expected a JSON object')
   return body as Record<string, unknown>
 }
 
@@ -64,8 +66,10 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
   app.post('/v1/attest', async (c) => {
     const body = await jsonBody(c.req.raw)
     const pm = body.providedMethods
-    if (!Array.isArray(pm) || !pm.every((m) => typeof m === 'string')) throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'providedMethods: expected an array of attestor type names')
-    if (typeof body.evidence !== 'object' || body.evidence === null || Array.isArray(body.evidence)) throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'evidence: expected an object keyed by attestor type')
+    if (!Array.isArray(pm) || !pm.every((m) => typeof m === 'string'))
+      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'providedMethods: expected an array of attestor type names')
+    if (typeof body.evidence !== 'object' || body.evidence === null || Array.isArray(body.evidence))
+      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'evidence: expected an object keyed by attestor type')
     const providedMethods = pm as string[]
     o.logger.info(LOG_MESSAGES.connected, { route: 'attest' })
     o.logger.info(LOG_MESSAGES.loginStarted, { providedMethods })
@@ -86,11 +90,14 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
   app.post('/v1/attest/:sessionId/answer', async (c) => {
     const sessionId = c.req.param('sessionId')
     const body = await jsonBody(c.req.raw)
-    if (typeof body.answers !== 'object' || body.answers === null || Array.isArray(body.answers)) throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
-    if (body.publicKey !== undefined && body.csr !== undefined) throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'give publicKey or csr, not both')
+    if (typeof body.answers !== 'object' || body.answers === null || Array.isArray(body.answers))
+      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
+    if (body.publicKey !== undefined && body.csr !== undefined)
+      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'give publicKey or csr, not both')
     let spki: Uint8Array | undefined
     if (body.publicKey !== undefined) {
-      if (typeof body.publicKey !== 'string') throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'publicKey: expected base64 SubjectPublicKeyInfo DER')
+      if (typeof body.publicKey !== 'string')
+        throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'publicKey: expected base64 SubjectPublicKeyInfo DER')
       spki = fromBase64(body.publicKey, 'publicKey')
       let key
       try {
@@ -99,7 +106,8 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         if (!isVerifyError(e)) throw e
         throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', `publicKey: not a supported SubjectPublicKeyInfo (${e.message})`)
       }
-      if (!(await o.ca.isUsableKey(spki, key))) throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'publicKey: the key does not import (an EC point off its curve?)')
+      if (!(await o.ca.isUsableKey(spki, key)))
+        throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'publicKey: the key does not import (an EC point off its curve?)')
     } else if (body.csr !== undefined) {
       if (typeof body.csr !== 'string') throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'csr: expected base64 PKCS#10 DER')
       const der = fromBase64(body.csr, 'csr')

@@ -15,7 +15,9 @@ export interface ObservabilityOptions {
 
 export function observabilityRoutes(o: ObservabilityOptions): Hono {
   const app = new Hono()
-  app.get('/metrics', (c) => c.body(o.metrics.render(o.sessionsActive()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }))
+  app.get('/metrics', (c) =>
+    c.body(o.metrics.render(o.sessionsActive()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
+  )
   const live = (c: { json: (b: unknown, s: 200) => Response }) => c.json({ status: 'ok' }, 200)
   app.get('/live', live)
   app.get('/livez', live)

@@ -36,25 +36,51 @@ beforeAll(async () => {
   const kp = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
   const spki = new Uint8Array(await crypto.subtle.exportKey('spki', kp.publicKey))
   const now = Date.now()
-  const caDer = await makeCertificate({
-    subject: [{ type: 'CN', value: 'vouch test DevID CA' }], notBefore: now - 60_000, notAfter: now + 86_400_000,
-    publicKey: spki, basicConstraints: { cA: true }, keyUsage: ['keyCertSign', 'cRLSign'],
-  }, kp.privateKey)
+  const caDer = await makeCertificate(
+    {
+      subject: [{ type: 'CN', value: 'vouch test DevID CA' }],
+      notBefore: now - 60_000,
+      notAfter: now + 86_400_000,
+      publicKey: spki,
+      basicConstraints: { cA: true },
+      keyUsage: ['keyCertSign', 'cRLSign'],
+    },
+    kp.privateKey,
+  )
   caPath = join(dir, 'devid-ca.pem')
   caKeyPath = join(dir, 'devid-ca.key')
   await writeFile(caPath, toPem('CERTIFICATE', caDer))
   await writeFile(caKeyPath, toPem('PRIVATE KEY', new Uint8Array(await crypto.subtle.exportKey('pkcs8', kp.privateKey))))
 
   const policyPath = join(dir, 'policy.yaml')
-  await writeFile(policyPath, stringify({
-    section: 'AgentAttestation', schema: 'v1',
-    spec: { policies: [
-      { name: 'devid', spiffeIDTemplate: '/agent/tpm_devid/{{tpm_devid.certificate.serial_number}}',
-        requiredAttestors: [{ type: 'tpm_devid', config: { devIDCACerts: toPem('CERTIFICATE', caDer), endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem } }] },
-      { name: 'ek', requiredAttestors: [{ type: 'tpm_ek', config: { endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem } }] },
-    ] },
-  }))
-  const cfg = parseServerConfig(stringify({ trustDomain: 'example.org', listen: '127.0.0.1:0', dataDir: join(dir, 'server'), policy: policyPath, tls: true }))
+  await writeFile(
+    policyPath,
+    stringify({
+      section: 'AgentAttestation',
+      schema: 'v1',
+      spec: {
+        policies: [
+          {
+            name: 'devid',
+            spiffeIDTemplate: '/agent/tpm_devid/{{tpm_devid.certificate.serial_number}}',
+            requiredAttestors: [
+              {
+                type: 'tpm_devid',
+                config: { devIDCACerts: toPem('CERTIFICATE', caDer), endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem },
+              },
+            ],
+          },
+          {
+            name: 'ek',
+            requiredAttestors: [{ type: 'tpm_ek', config: { endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem } }],
+          },
+        ],
+      },
+    }),
+  )
+  const cfg = parseServerConfig(
+    stringify({ trustDomain: 'example.org', listen: '127.0.0.1:0', dataDir: join(dir, 'server'), policy: policyPath, tls: true }),
+  )
   server = await startNodeServer(cfg, { write: () => {} })
 }, 60_000)
 
@@ -66,23 +92,60 @@ afterAll(async () => {
 
 async function agentConfig(name: string, extra: Record<string, unknown> = {}, attestor: Record<string, unknown> = {}): Promise<string> {
   const p = join(dir, `${name}.yaml`)
-  await writeFile(p, stringify({
-    agent: {
-      server: server.url, trustBundlePath: join(dir, 'server', 'ca', 'ca.pem'), tpm: tpm.tcti, svidDir: join(dir, `svid-${name}`),
-      logLevel: 'debug', ...extra,
-      attestors: [{ type: 'tpm_devid', config: {
-        devIDCertPath: join(dir, 'devid', 'devid.pem'), devIDPubPath: join(dir, 'devid', 'devid.pub'), devIDPrivPath: join(dir, 'devid', 'devid.priv'),
-        devIDKeyPassword: 'devpw', ...attestor } }],
-    },
-  }))
+  await writeFile(
+    p,
+    stringify({
+      agent: {
+        server: server.url,
+        trustBundlePath: join(dir, 'server', 'ca', 'ca.pem'),
+        tpm: tpm.tcti,
+        svidDir: join(dir, `svid-${name}`),
+        logLevel: 'debug',
+        ...extra,
+        attestors: [
+          {
+            type: 'tpm_devid',
+            config: {
+              devIDCertPath: join(dir, 'devid', 'devid.pem'),
+              devIDPubPath: join(dir, 'devid', 'devid.pub'),
+              devIDPrivPath: join(dir, 'devid', 'devid.priv'),
+              devIDKeyPassword: 'devpw',
+              ...attestor,
+            },
+          },
+        ],
+      },
+    }),
+  )
   return p
 }
 
 describe('vouch devid provision + vouch agent --once', () => {
   it('provisions a DevID (certificate from the CA) and a CSR', async () => {
     const io = capture()
-    const code = await main(['devid', 'provision', '--tpm', tpm.tcti, '--key-type', 'ecc', '--password', 'devpw', '--out-dir', join(dir, 'devid'),
-      '--ca-cert', caPath, '--ca-key', caKeyPath, '--subject-cn', 'node-1', '--output', 'json'], io)
+    const code = await main(
+      [
+        'devid',
+        'provision',
+        '--tpm',
+        tpm.tcti,
+        '--key-type',
+        'ecc',
+        '--password',
+        'devpw',
+        '--out-dir',
+        join(dir, 'devid'),
+        '--ca-cert',
+        caPath,
+        '--ca-key',
+        caKeyPath,
+        '--subject-cn',
+        'node-1',
+        '--output',
+        'json',
+      ],
+      io,
+    )
     expect(io.errs.join('\n')).toBe('')
     expect(code).toBe(0)
     const out = JSON.parse(io.outs[0]!) as Record<string, string>
@@ -91,7 +154,24 @@ describe('vouch devid provision + vouch agent --once', () => {
     expect(JSON.stringify(cert.subject)).toContain('node-1')
 
     const io2 = capture()
-    expect(await main(['devid', 'provision', '--tpm', tpm.tcti, '--tpm-bridge', 'pure', '--key-type', 'rsa', '--out-dir', join(dir, 'devid-csr'), '--csr'], io2)).toBe(0)
+    expect(
+      await main(
+        [
+          'devid',
+          'provision',
+          '--tpm',
+          tpm.tcti,
+          '--tpm-bridge',
+          'pure',
+          '--key-type',
+          'rsa',
+          '--out-dir',
+          join(dir, 'devid-csr'),
+          '--csr',
+        ],
+        io2,
+      ),
+    ).toBe(0)
     const csrPem = await readFile(join(dir, 'devid-csr', 'devid.csr'), 'utf8')
     const v = spawnSync('openssl', ['req', '-verify', '-noout'], { input: csrPem })
     expect(v.status).toBe(0)
@@ -113,14 +193,28 @@ describe('vouch devid provision + vouch agent --once', () => {
     const key = await readFile(s.keyPath!, 'utf8')
     expect(key).toContain('BEGIN PRIVATE KEY')
     // the SVID certifies the key the agent wrote
-    const v = spawnSync('sh', ['-c', `openssl x509 -in "${s.svidPath}" -noout -pubkey | openssl sha256 && openssl pkey -in "${s.keyPath}" -pubout | openssl sha256`])
+    const v = spawnSync('sh', [
+      '-c',
+      `openssl x509 -in "${s.svidPath}" -noout -pubkey | openssl sha256 && openssl pkey -in "${s.keyPath}" -pubout | openssl sha256`,
+    ])
     const [a, b] = String(v.stdout).trim().split('\n')
     expect(a).toBe(b)
   }, 30_000)
 
   it('attests with tpm_ek only (no DevID)', async () => {
     const p = join(dir, 'ek.yaml')
-    await writeFile(p, stringify({ agent: { server: server.url, trustBundlePath: join(dir, 'server', 'ca', 'ca.pem'), tpm: tpm.tcti, svidDir: join(dir, 'svid-ek'), attestors: [{ type: 'tpm_ek' }] } }))
+    await writeFile(
+      p,
+      stringify({
+        agent: {
+          server: server.url,
+          trustBundlePath: join(dir, 'server', 'ca', 'ca.pem'),
+          tpm: tpm.tcti,
+          svidDir: join(dir, 'svid-ek'),
+          attestors: [{ type: 'tpm_ek' }],
+        },
+      }),
+    )
     const io = capture()
     const code = await main(['agent', '--config', p, '--once'], io)
     expect(io.errs.filter((l) => !l.startsWith('{')).join('\n')).toBe('')
@@ -141,7 +235,9 @@ describe('vouch devid provision + vouch agent --once', () => {
     expect(await main(['agent', '--config', await agentConfig('nocert', {}, { devIDCertPath: '' }), '--once'], io)).toBe(2)
     expect(io.errs.join('\n')).toContain('devIDCertPath is required')
     const io2 = capture()
-    expect(await main(['agent', '--config', await agentConfig('missing', {}, { devIDPubPath: '/nonexistent/devid.pub' }), '--once'], io2)).toBe(1)
+    expect(
+      await main(['agent', '--config', await agentConfig('missing', {}, { devIDPubPath: '/nonexistent/devid.pub' }), '--once'], io2),
+    ).toBe(1)
     expect(io2.errs.join('\n')).toContain('read devIDPubPath /nonexistent/devid.pub: no such file or directory')
     const io3 = capture()
     expect(await main(['agent', '--config', await agentConfig('badcert', {}, { devIDCertPath: caKeyPath }), '--once'], io3)).toBe(1)
@@ -155,11 +251,20 @@ describe('vouch devid provision + vouch agent --once', () => {
       const p = spawn('npx', ['bun', join(ROOT, 'bin/vouch.mjs'), 'agent', '--config', cfg, '--once'], { cwd: ROOT })
       let stdout = ''
       let stderr = ''
-      p.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-      p.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+      p.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString()
+      })
+      p.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString()
+      })
       p.on('close', (status) => res({ status, stdout, stderr }))
     })
-    expect(r.stderr.split('\n').filter((l) => l && !l.startsWith('{') && !l.startsWith('npm warn')).join('\n')).toBe('')
+    expect(
+      r.stderr
+        .split('\n')
+        .filter((l) => l && !l.startsWith('{') && !l.startsWith('npm warn'))
+        .join('\n'),
+    ).toBe('')
     expect(r.status).toBe(0)
     const s = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, string>
     expect(s.spiffeId).toMatch(/^spiffe:\/\/example\.org\//)

@@ -20,13 +20,34 @@ let child: ChildProcess | undefined
 beforeAll(async () => {
   tpm = await startSwtpm({ name: 'agent-loop' })
   dir = await mkdtemp(join(tmpdir(), 'vouch-agent-loop-'))
-  await writeFile(join(dir, 'policy.yaml'), stringify({
-    section: 'AgentAttestation', schema: 'v1',
-    spec: { policies: [{ name: 'ek', requiredAttestors: [{ type: 'tpm_ek', config: { endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem } }] }] },
-  }))
-  server = await startNodeServer(parseServerConfig(stringify({
-    trustDomain: 'example.org', listen: '127.0.0.1:0', dataDir: join(dir, 'server'), policy: join(dir, 'policy.yaml'), tls: true, svidTtl: '4s',
-  })), { write: () => {} })
+  await writeFile(
+    join(dir, 'policy.yaml'),
+    stringify({
+      section: 'AgentAttestation',
+      schema: 'v1',
+      spec: {
+        policies: [
+          {
+            name: 'ek',
+            requiredAttestors: [{ type: 'tpm_ek', config: { endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem } }],
+          },
+        ],
+      },
+    }),
+  )
+  server = await startNodeServer(
+    parseServerConfig(
+      stringify({
+        trustDomain: 'example.org',
+        listen: '127.0.0.1:0',
+        dataDir: join(dir, 'server'),
+        policy: join(dir, 'policy.yaml'),
+        tls: true,
+        svidTtl: '4s',
+      }),
+    ),
+    { write: () => {} },
+  )
 }, 60_000)
 
 afterAll(async () => {
@@ -40,9 +61,19 @@ describe('vouch agent (no --once)', () => {
   it('re-attests at half the SVID lifetime with a new key and keeps the SVID on disk current', async () => {
     const cfg = join(dir, 'agent.yaml')
     const svidDir = join(dir, 'svid')
-    await writeFile(cfg, stringify({ agent: {
-      server: server.url, trustBundlePath: join(dir, 'server', 'ca', 'ca.pem'), tpm: tpm.tcti, tpmBridge: 'pure', svidDir, attestors: [{ type: 'tpm_ek' }],
-    } }))
+    await writeFile(
+      cfg,
+      stringify({
+        agent: {
+          server: server.url,
+          trustBundlePath: join(dir, 'server', 'ca', 'ca.pem'),
+          tpm: tpm.tcti,
+          tpmBridge: 'pure',
+          svidDir,
+          attestors: [{ type: 'tpm_ek' }],
+        },
+      }),
+    )
     const logs: Record<string, unknown>[] = []
     const keys: string[] = []
     const started = Date.now()
@@ -62,7 +93,10 @@ describe('vouch agent (no --once)', () => {
           if (l.msg === 'SVID written') {
             void readFile(join(svidDir, 'svid.key.pem'), 'utf8').then((k) => {
               keys.push(k)
-              if (keys.length === 2) { clearTimeout(timer); done() }
+              if (keys.length === 2) {
+                clearTimeout(timer)
+                done()
+              }
             })
           }
         }

@@ -30,27 +30,73 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vouch-agent-two-'))
   const kp = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
   const now = Date.now()
-  const caDer = await makeCertificate({
-    subject: [{ type: 'CN', value: 'two-attestor DevID CA' }], notBefore: now - 60_000, notAfter: now + 86_400_000,
-    publicKey: new Uint8Array(await crypto.subtle.exportKey('spki', kp.publicKey)), basicConstraints: { cA: true }, keyUsage: ['keyCertSign', 'cRLSign'],
-  }, kp.privateKey)
+  const caDer = await makeCertificate(
+    {
+      subject: [{ type: 'CN', value: 'two-attestor DevID CA' }],
+      notBefore: now - 60_000,
+      notAfter: now + 86_400_000,
+      publicKey: new Uint8Array(await crypto.subtle.exportKey('spki', kp.publicKey)),
+      basicConstraints: { cA: true },
+      keyUsage: ['keyCertSign', 'cRLSign'],
+    },
+    kp.privateKey,
+  )
   await writeFile(join(dir, 'ca.pem'), toPem('CERTIFICATE', caDer))
   await writeFile(join(dir, 'ca.key'), toPem('PRIVATE KEY', new Uint8Array(await crypto.subtle.exportKey('pkcs8', kp.privateKey))))
   const ekCas = tpm.ekCa.rootPem + tpm.ekCa.intermediatePem
-  await writeFile(join(dir, 'policy.yaml'), stringify({
-    section: 'AgentAttestation', schema: 'v1',
-    spec: { policies: [{
-      name: 'both', spiffeIDTemplate: '/agent/both/{{tpm_devid.certificate.serial_number}}',
-      requiredAttestors: [
-        { type: 'tpm_devid', config: { devIDCACerts: toPem('CERTIFICATE', caDer), endorsementCACerts: ekCas } },
-        { type: 'tpm_ek', config: { endorsementCACerts: ekCas } },
-      ],
-    }] },
-  }))
-  server = await startNodeServer(parseServerConfig(stringify({ trustDomain: 'example.org', listen: '127.0.0.1:0', dataDir: join(dir, 'server'), policy: join(dir, 'policy.yaml'), tls: true })), { write: () => {} })
+  await writeFile(
+    join(dir, 'policy.yaml'),
+    stringify({
+      section: 'AgentAttestation',
+      schema: 'v1',
+      spec: {
+        policies: [
+          {
+            name: 'both',
+            spiffeIDTemplate: '/agent/both/{{tpm_devid.certificate.serial_number}}',
+            requiredAttestors: [
+              { type: 'tpm_devid', config: { devIDCACerts: toPem('CERTIFICATE', caDer), endorsementCACerts: ekCas } },
+              { type: 'tpm_ek', config: { endorsementCACerts: ekCas } },
+            ],
+          },
+        ],
+      },
+    }),
+  )
+  server = await startNodeServer(
+    parseServerConfig(
+      stringify({
+        trustDomain: 'example.org',
+        listen: '127.0.0.1:0',
+        dataDir: join(dir, 'server'),
+        policy: join(dir, 'policy.yaml'),
+        tls: true,
+      }),
+    ),
+    { write: () => {} },
+  )
   const io = capture()
-  const code = await main(['devid', 'provision', '--tpm', tpm.tcti, '--tpm-bridge', 'pure', '--key-type', 'rsa', '--out-dir', join(dir, 'devid'),
-    '--ca-cert', join(dir, 'ca.pem'), '--ca-key', join(dir, 'ca.key'), '--subject-cn', 'node-two'], io)
+  const code = await main(
+    [
+      'devid',
+      'provision',
+      '--tpm',
+      tpm.tcti,
+      '--tpm-bridge',
+      'pure',
+      '--key-type',
+      'rsa',
+      '--out-dir',
+      join(dir, 'devid'),
+      '--ca-cert',
+      join(dir, 'ca.pem'),
+      '--ca-key',
+      join(dir, 'ca.key'),
+      '--subject-cn',
+      'node-two',
+    ],
+    io,
+  )
   if (code !== 0) throw new Error(`devid provision: ${io.errs.join('\n')}`)
 }, 90_000)
 
@@ -63,15 +109,29 @@ afterAll(async () => {
 describe('vouch agent --once with tpm_devid + tpm_ek', () => {
   it('answers each attestor with its own activated secret and gets the SVID', async () => {
     const cfgPath = join(dir, 'agent.yaml')
-    await writeFile(cfgPath, stringify({
-      agent: {
-        server: server.url, trustBundlePath: join(dir, 'server', 'ca', 'ca.pem'), tpm: tpm.tcti, tpmBridge: 'pure', svidDir: join(dir, 'svid'),
-        attestors: [
-          { type: 'tpm_devid', config: { devIDCertPath: join(dir, 'devid', 'devid.pem'), devIDPubPath: join(dir, 'devid', 'devid.pub'), devIDPrivPath: join(dir, 'devid', 'devid.priv') } },
-          { type: 'tpm_ek', config: {} },
-        ],
-      },
-    }))
+    await writeFile(
+      cfgPath,
+      stringify({
+        agent: {
+          server: server.url,
+          trustBundlePath: join(dir, 'server', 'ca', 'ca.pem'),
+          tpm: tpm.tcti,
+          tpmBridge: 'pure',
+          svidDir: join(dir, 'svid'),
+          attestors: [
+            {
+              type: 'tpm_devid',
+              config: {
+                devIDCertPath: join(dir, 'devid', 'devid.pem'),
+                devIDPubPath: join(dir, 'devid', 'devid.pub'),
+                devIDPrivPath: join(dir, 'devid', 'devid.priv'),
+              },
+            },
+            { type: 'tpm_ek', config: {} },
+          ],
+        },
+      }),
+    )
     const io = capture()
     const code = await main(['agent', '--config', cfgPath, '--once'], io)
     expect(io.errs.filter((l) => !l.startsWith('{')).join('\n')).toBe('')

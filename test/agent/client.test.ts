@@ -11,7 +11,9 @@ const OK = fromHex('80010000001000000000000401020304')
 function fake(answers: Uint8Array[]): TpmTransport & { sent: number; maxInFlight: number } {
   let inFlight = 0
   const t = {
-    description: 'fake', sent: 0, maxInFlight: 0,
+    description: 'fake',
+    sent: 0,
+    maxInFlight: 0,
     async send() {
       t.sent++
       inFlight++

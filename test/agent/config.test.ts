@@ -22,8 +22,23 @@ describe('agent config', () => {
     - type: tpm_ek
       config: { ekAlgorithm: ecc }
 `)
-    expect(c).toMatchObject({ server: 'https://vouch.example:8081', tpm: 'swtpm:host=127.0.0.1,port=2321', tpmBridge: 'auto', svidDir: '/var/lib/vouch-agent', logLevel: 'info' })
-    expect(c.attestors[0]).toEqual({ type: 'tpm_devid', devIDCertPath: '/c.pem', devIDPubPath: '/d.pub', devIDPrivPath: '/d.priv', devIDKeyPassword: 'pw', ownerHierarchyPassword: 'o', endorsementHierarchyPassword: 'e', ekAlgorithm: 'rsa' })
+    expect(c).toMatchObject({
+      server: 'https://vouch.example:8081',
+      tpm: 'swtpm:host=127.0.0.1,port=2321',
+      tpmBridge: 'auto',
+      svidDir: '/var/lib/vouch-agent',
+      logLevel: 'info',
+    })
+    expect(c.attestors[0]).toEqual({
+      type: 'tpm_devid',
+      devIDCertPath: '/c.pem',
+      devIDPubPath: '/d.pub',
+      devIDPrivPath: '/d.priv',
+      devIDKeyPassword: 'pw',
+      ownerHierarchyPassword: 'o',
+      endorsementHierarchyPassword: 'e',
+      ekAlgorithm: 'rsa',
+    })
     expect(c.attestors[1]).toEqual({ type: 'tpm_ek', ownerHierarchyPassword: '', endorsementHierarchyPassword: '', ekAlgorithm: 'ecc' })
   })
   it.each([
@@ -36,11 +51,17 @@ describe('agent config', () => {
   it('names bad keys', () => {
     expect(() => parseAgentConfig('agent:\n  attestors: []\n')).toThrow('agent.server is required')
     expect(() => parseAgentConfig('agent:\n  server: x\n')).toThrow('agent.server "x" is not a URL')
-    expect(() => parseAgentConfig('agent:\n  server: http://a\n  attestors: [{ type: tpm }]\n')).toThrow('agent.attestors[0].type: unknown attestor type "tpm"')
-    expect(() => parseAgentConfig('agent:\n  server: http://a\n  attestors: [{ type: tpm_ek, config: { ekAlgorithm: dsa } }]\n')).toThrow('ekAlgorithm must be rsa or ecc')
+    expect(() => parseAgentConfig('agent:\n  server: http://a\n  attestors: [{ type: tpm }]\n')).toThrow(
+      'agent.attestors[0].type: unknown attestor type "tpm"',
+    )
+    expect(() => parseAgentConfig('agent:\n  server: http://a\n  attestors: [{ type: tpm_ek, config: { ekAlgorithm: dsa } }]\n')).toThrow(
+      'ekAlgorithm must be rsa or ecc',
+    )
   })
   it('missing config file', async () => {
-    await expect(loadAgentConfig('/nonexistent/agent.yaml')).rejects.toThrow('read config /nonexistent/agent.yaml: no such file or directory')
+    await expect(loadAgentConfig('/nonexistent/agent.yaml')).rejects.toThrow(
+      'read config /nonexistent/agent.yaml: no such file or directory',
+    )
   })
 })
 
@@ -50,13 +71,28 @@ describe('DevID files (seed messages)', () => {
     await writeFile(join(d, 'c.pem'), cert)
     await writeFile(join(d, 'd.pub'), pub)
     await writeFile(join(d, 'd.priv'), new Uint8Array(10))
-    return { type: 'tpm_devid', devIDCertPath: join(d, 'c.pem'), devIDPubPath: join(d, 'd.pub'), devIDPrivPath: join(d, 'd.priv'), devIDKeyPassword: '', ownerHierarchyPassword: '', endorsementHierarchyPassword: '', ekAlgorithm: 'rsa' }
+    return {
+      type: 'tpm_devid',
+      devIDCertPath: join(d, 'c.pem'),
+      devIDPubPath: join(d, 'd.pub'),
+      devIDPrivPath: join(d, 'd.priv'),
+      devIDKeyPassword: '',
+      ownerHierarchyPassword: '',
+      endorsementHierarchyPassword: '',
+      ekAlgorithm: 'rsa',
+    }
   }
   it('read errors name the key and path', async () => {
     const c = await files(devIdTemplate('ecc'))
-    await expect(loadDevIdFiles({ ...c, devIDCertPath: '/nope/c.pem' })).rejects.toThrow('read devIDCertPath /nope/c.pem: no such file or directory')
-    await expect(loadDevIdFiles({ ...c, devIDPubPath: '/nope/d.pub' })).rejects.toThrow('read devIDPubPath /nope/d.pub: no such file or directory')
-    await expect(loadDevIdFiles({ ...c, devIDPrivPath: '/nope/d.priv' })).rejects.toThrow('read devIDPrivPath /nope/d.priv: no such file or directory')
+    await expect(loadDevIdFiles({ ...c, devIDCertPath: '/nope/c.pem' })).rejects.toThrow(
+      'read devIDCertPath /nope/c.pem: no such file or directory',
+    )
+    await expect(loadDevIdFiles({ ...c, devIDPubPath: '/nope/d.pub' })).rejects.toThrow(
+      'read devIDPubPath /nope/d.pub: no such file or directory',
+    )
+    await expect(loadDevIdFiles({ ...c, devIDPrivPath: '/nope/d.priv' })).rejects.toThrow(
+      'read devIDPrivPath /nope/d.priv: no such file or directory',
+    )
   })
   it('an unparsable certificate', async () => {
     const c = await files(devIdTemplate('ecc'))
@@ -67,7 +103,15 @@ describe('DevID files (seed messages)', () => {
     const sha384 = encodeTpmtPublic({ ...p, parameters: { ...p.parameters, scheme: { scheme: 0x0018, hashAlg: 0x000c } } } as never)
     const { makeCertificate } = await import('../../core/x509/make-certificate.ts')
     const kp = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign'])) as CryptoKeyPair
-    const der = await makeCertificate({ subject: [{ type: 'CN', value: 'x' }], notBefore: 0, notAfter: 1e13, publicKey: new Uint8Array(await crypto.subtle.exportKey('spki', kp.publicKey)) }, kp.privateKey)
+    const der = await makeCertificate(
+      {
+        subject: [{ type: 'CN', value: 'x' }],
+        notBefore: 0,
+        notAfter: 1e13,
+        publicKey: new Uint8Array(await crypto.subtle.exportKey('spki', kp.publicKey)),
+      },
+      kp.privateKey,
+    )
     const pem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`
     const c = await files(sha384, pem)
     await expect(loadDevIdFiles(c)).rejects.toThrow('DevID key has unsupported hash algorithm SHA384: only SHA-256 is supported')

@@ -98,8 +98,12 @@ describe('DeviceTransport on a character device', () => {
         const secret = new Uint8Array(32).fill(4)
         const made = await makeCredential({ ekPublic: credentialEkFromTpmtPublic(s.ek!.pub), akName: s.ak!.name, secret })
         expect(await s.activateCredential(made.idObject, made.encSecret)).toEqual(secret)
-      } finally { await s.close() }
+      } finally {
+        await s.close()
+      }
       expect(c.live.size).toBe(0)
-    } finally { await c.close() }
+    } finally {
+      await c.close()
+    }
   }, 30_000)
 })

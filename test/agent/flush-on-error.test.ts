@@ -23,7 +23,11 @@ class FaultTransport implements TpmTransport {
   readonly description = 'fault-injection'
   commands: number[] = []
   private lastRetried: Uint8Array | undefined
-  constructor(private readonly inner: TpmTransport, private readonly failAt = 0, private readonly mode: 'rc' | 'io' = 'rc') {}
+  constructor(
+    private readonly inner: TpmTransport,
+    private readonly failAt = 0,
+    private readonly mode: 'rc' | 'io' = 'rc',
+  ) {}
   async send(command: Uint8Array): Promise<Uint8Array> {
     const code = new DataView(command.buffer, command.byteOffset).getUint32(6)
     const resend = this.lastRetried !== undefined && Buffer.from(this.lastRetried).equals(command)
@@ -34,7 +38,9 @@ class FaultTransport implements TpmTransport {
         if (this.mode === 'io') throw new Error('injected transport failure')
         const rsp = new Uint8Array(10)
         const v = new DataView(rsp.buffer)
-        v.setUint16(0, 0x8001); v.setUint32(2, 10); v.setUint32(6, TPM_RC_FAILURE)
+        v.setUint16(0, 0x8001)
+        v.setUint32(2, 10)
+        v.setUint32(6, TPM_RC_FAILURE)
         return rsp
       }
     }
@@ -42,7 +48,9 @@ class FaultTransport implements TpmTransport {
     if (rsp.length >= 10 && new DataView(rsp.buffer, rsp.byteOffset).getUint32(6) === 0x922) this.lastRetried = command.slice()
     return rsp
   }
-  close(): Promise<void> { return this.inner.close() }
+  close(): Promise<void> {
+    return this.inner.close()
+  }
 }
 
 let tpm: Swtpm
@@ -50,9 +58,15 @@ let devId: DevIdBlobs
 beforeAll(async () => {
   tpm = await startSwtpm({ name: 'agent-faults' })
   const c = new TpmClient(new TcpTransport('127.0.0.1', tpm.port))
-  try { devId = await provisionDevIdKey(c, { kind: 'ecc', password: 'pw' }) } finally { await c.close() }
+  try {
+    devId = await provisionDevIdKey(c, { kind: 'ecc', password: 'pw' })
+  } finally {
+    await c.close()
+  }
 }, 60_000)
-afterAll(async () => { await tpm?.stop() })
+afterAll(async () => {
+  await tpm?.stop()
+})
 
 /** Steps 3-13 of spec §7 as the agent runs them. */
 async function wholeFlow(c: TpmClient): Promise<void> {
@@ -79,7 +93,9 @@ async function tpmHandles(): Promise<number[]> {
       out.push(...(r.handles ?? []).filter((h) => h >>> 24 === first >>> 24))
     }
     return out
-  } finally { await c.close() }
+  } finally {
+    await c.close()
+  }
 }
 
 let commandCount = 0
@@ -88,7 +104,11 @@ describe('flush on every failure path of the agent TPM flow', () => {
   it('the clean flow leaves nothing loaded', async () => {
     const t = new FaultTransport(new TcpTransport('127.0.0.1', tpm.port))
     const c = new TpmClient(t)
-    try { await wholeFlow(c) } finally { await c.close() }
+    try {
+      await wholeFlow(c)
+    } finally {
+      await c.close()
+    }
     commandCount = t.commands.length
     // CreatePrimary x3 (SRKs), Load x2, Create, CreatePrimary (EK), NV/GetCapability reads, Certify, Sign, session commands
     expect(commandCount).toBeGreaterThanOrEqual(14)
@@ -102,10 +122,13 @@ describe('flush on every failure path of the agent TPM flow', () => {
       for (let k = 1; k <= commandCount; k++) {
         const t = new FaultTransport(new TcpTransport('127.0.0.1', tpm.port), k, mode)
         const c = new TpmClient(t, { retryDelayMs: 1 })
-        const err = await wholeFlow(c).then(() => undefined, (e: unknown) => e as Error)
+        const err = await wholeFlow(c).then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        )
         expect(c.live.size, `command ${k}`).toBe(0)
         await c.close()
-        expect(err, `command ${k} of [${t.commands.map((x) => x.toString(16)).join(",")}] should fail the flow`).toBeInstanceOf(Error)
+        expect(err, `command ${k} of [${t.commands.map((x) => x.toString(16)).join(',')}] should fail the flow`).toBeInstanceOf(Error)
         expect(err!.message).toMatch(mode === 'rc' ? /TPM2_\w+ failed: TPM_RC_FAILURE/ : /injected transport failure/)
         expect(await tpmHandles(), `handles left after failing command ${k}`).toEqual([])
       }

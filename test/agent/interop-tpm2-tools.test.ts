@@ -17,20 +17,32 @@ import { Tpm2Tools } from '../support/tpm2-tools.ts'
 
 let tpm: Swtpm
 let tools: Tpm2Tools
-beforeAll(async () => { tpm = await startSwtpm({ name: 'agent-interop' }); tools = new Tpm2Tools(tpm) }, 60_000)
-afterAll(async () => { await tpm?.stop() })
+beforeAll(async () => {
+  tpm = await startSwtpm({ name: 'agent-interop' })
+  tools = new Tpm2Tools(tpm)
+}, 60_000)
+afterAll(async () => {
+  await tpm?.stop()
+})
 
 /** swtpm serves one client at a time: our connection is closed before tpm2-tools runs again. */
 async function withClient<T>(fn: (c: TpmClient) => Promise<T>): Promise<T> {
   const c = new TpmClient(new TcpTransport('127.0.0.1', tpm.port), { retryDelayMs: 20 })
-  try { return await fn(c) } finally { await c.close() }
+  try {
+    return await fn(c)
+  } finally {
+    await c.close()
+  }
 }
 
 const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url')
 
 function verifySha256(pub: ReturnType<typeof publicKeyFromTpmtPublic>, data: Uint8Array, sig: Uint8Array): boolean {
-  const jwk = pub.kty === 'RSA' ? { kty: 'RSA', n: b64u(pub.n), e: b64u(pub.e) } : { kty: 'EC', crv: pub.crv, x: b64u(pub.x), y: b64u(pub.y) }
-  return createVerify('sha256').update(data).verify(createPublicKey({ key: jwk as never, format: 'jwk' }), Buffer.from(sig))
+  const jwk =
+    pub.kty === 'RSA' ? { kty: 'RSA', n: b64u(pub.n), e: b64u(pub.e) } : { kty: 'EC', crv: pub.crv, x: b64u(pub.x), y: b64u(pub.y) }
+  return createVerify('sha256')
+    .update(data)
+    .verify(createPublicKey({ key: jwk as never, format: 'jwk' }), Buffer.from(sig))
 }
 
 describe('SPIRE SRK-High templates = tpm2-tools templates', () => {
@@ -41,7 +53,9 @@ describe('SPIRE SRK-High templates = tpm2-tools templates', () => {
       expect(Buffer.from(ours).toString('hex')).toBe(Buffer.from(srk.template).toString('hex'))
       // and the TPM derives the same primary (same Name) from our template
       const name = await withClient(async (c) => {
-        const r = await c.run(cmd.createPrimary(0x40000001, cmd.passwordAuth(''), { template: ours, userAuth: crypto.getRandomValues(new Uint8Array(32)) }))
+        const r = await c.run(
+          cmd.createPrimary(0x40000001, cmd.passwordAuth(''), { template: ours, userAuth: crypto.getRandomValues(new Uint8Array(32)) }),
+        )
         await c.flush(r.handle)
         return r.name
       })
@@ -65,10 +79,18 @@ describe('DevID blobs cross-load between tpm2-tools and the agent', () => {
           const msg = crypto.getRandomValues(new Uint8Array(64))
           const sig = await s.signWithDevId(msg)
           expect(verifySha256(publicKeyFromTpmtPublic(s.devId!.pub), msg, sig)).toBe(true)
-          expect(verifySha256(publicKeyFromTpmtPublic(s.devId!.pub), msg.map((b, i) => (i === 0 ? b ^ 1 : b)), sig)).toBe(false)
+          expect(
+            verifySha256(
+              publicKeyFromTpmtPublic(s.devId!.pub),
+              msg.map((b, i) => (i === 0 ? b ^ 1 : b)),
+              sig,
+            ),
+          ).toBe(false)
           const certified = await s.certifyDevId(new Uint8Array([1, 2, 3]))
           expect(certified.attest.length).toBeGreaterThan(0)
-        } finally { await s.close() }
+        } finally {
+          await s.close()
+        }
         // nothing of ours is left in the TPM
         const transient = await c.run(cmd.getCapability(cmd.TPM_CAP.HANDLES, 0x80000000, 16))
         expect(transient.handles).toEqual([])
@@ -88,7 +110,11 @@ describe('DevID blobs cross-load between tpm2-tools and the agent', () => {
       const loaded = await tools.load(srk, { pubPath, privPath }, 'our-devid')
       const name = await withClient(async (c) => {
         const s = await AgentTpmSession.open(c, { devIdPub: ours.pub, devIdPriv: ours.priv })
-        try { return (await c.run(cmd.readPublic(s.devId!.handle))).name } finally { await s.close() }
+        try {
+          return (await c.run(cmd.readPublic(s.devId!.handle))).name
+        } finally {
+          await s.close()
+        }
       })
       expect(Buffer.from(loaded.name).toString('hex')).toBe(Buffer.from(name).toString('hex'))
     }, 30_000)

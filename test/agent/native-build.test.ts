@@ -30,15 +30,22 @@ afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true })
 })
 
-describe('native bridge built from source with npm\'s node-gyp', () => {
+describe("native bridge built from source with npm's node-gyp", () => {
   let addonPath: string
 
   it('builds agent/native in a scratch package', async () => {
     await cp(join(ROOT, 'agent', 'native', 'binding.gyp'), join(scratch, 'binding.gyp'))
     await cp(join(ROOT, 'agent', 'native', 'tcti.cc'), join(scratch, 'tcti.cc'))
-    await writeFile(join(scratch, 'package.json'), JSON.stringify({ name: 'vouch-native-scratch', private: true, scripts: { build: 'node-gyp rebuild' } }))
+    await writeFile(
+      join(scratch, 'package.json'),
+      JSON.stringify({ name: 'vouch-native-scratch', private: true, scripts: { build: 'node-gyp rebuild' } }),
+    )
     const t0 = performance.now()
-    const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: scratch, encoding: 'utf8', env: { ...process.env, npm_config_loglevel: 'error' } })
+    const r = spawnSync('npm', ['run', '--silent', 'build'], {
+      cwd: scratch,
+      encoding: 'utf8',
+      env: { ...process.env, npm_config_loglevel: 'error' },
+    })
     const ms = performance.now() - t0
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0)
     addonPath = join(scratch, 'build', 'Release', 'vouch_tcti.node')
@@ -52,9 +59,19 @@ describe('native bridge built from source with npm\'s node-gyp', () => {
       try {
         const srk = await c.run(cmd.createPrimary(TPM_RH.OWNER, cmd.passwordAuth(''), { template: cmd.srkTemplateEcc() }))
         await c.flush(srk.handle)
-        const bad = await c.run(cmd.flushContext(0x80ffffff)).then(() => 'ok', (e: Error) => e.message)
-        return { srk: Buffer.from(srk.outPublic.raw).toString('hex'), name: Buffer.from(srk.name).toString('hex'), bad, rnd: (await c.run(cmd.getRandom(20))).length }
-      } finally { await c.close() }
+        const bad = await c.run(cmd.flushContext(0x80ffffff)).then(
+          () => 'ok',
+          (e: Error) => e.message,
+        )
+        return {
+          srk: Buffer.from(srk.outPublic.raw).toString('hex'),
+          name: Buffer.from(srk.name).toString('hex'),
+          bad,
+          rnd: (await c.run(cmd.getRandom(20))).length,
+        }
+      } finally {
+        await c.close()
+      }
     }
     const pure = await run(new TpmClient(new TcpTransport('127.0.0.1', tpm.port)))
     const native = new NativeTctiTransport(tpm.tcti, mod)
@@ -66,18 +83,24 @@ describe('native bridge built from source with npm\'s node-gyp', () => {
   it('the same .node loads and answers under Bun and Deno (N-API is ABI-stable)', async () => {
     expect(addonPath).toBeDefined()
     const script = join(scratch, 'probe.mts')
-    await writeFile(script, [
-      `import { loadNativeTcti, NativeTctiTransport } from ${JSON.stringify(join(ROOT, 'agent/tpm/native.ts'))}`,
-      `import { TpmClient } from ${JSON.stringify(join(ROOT, 'agent/tpm/client.ts'))}`,
-      `import * as cmd from ${JSON.stringify(join(ROOT, 'core/tpm2/command/index.ts'))}`,
-      `const mod = loadNativeTcti(${JSON.stringify(addonPath)})`,
-      'if (!mod) throw new Error("addon did not load")',
-      `const c = new TpmClient(new NativeTctiTransport(${JSON.stringify(tpm.tcti)}, mod))`,
-      'const r = await c.run(cmd.getRandom(24))',
-      'await c.close()',
-      'console.log(JSON.stringify({ n: r.length, runtime: typeof Bun !== "undefined" ? "bun" : typeof Deno !== "undefined" ? "deno" : "node" }))',
-    ].join('\n'))
-    for (const [runtime, args] of [['bun', ['bun', script]], ['deno', ['deno', 'run', '-A', script]]] as const) {
+    await writeFile(
+      script,
+      [
+        `import { loadNativeTcti, NativeTctiTransport } from ${JSON.stringify(join(ROOT, 'agent/tpm/native.ts'))}`,
+        `import { TpmClient } from ${JSON.stringify(join(ROOT, 'agent/tpm/client.ts'))}`,
+        `import * as cmd from ${JSON.stringify(join(ROOT, 'core/tpm2/command/index.ts'))}`,
+        `const mod = loadNativeTcti(${JSON.stringify(addonPath)})`,
+        'if (!mod) throw new Error("addon did not load")',
+        `const c = new TpmClient(new NativeTctiTransport(${JSON.stringify(tpm.tcti)}, mod))`,
+        'const r = await c.run(cmd.getRandom(24))',
+        'await c.close()',
+        'console.log(JSON.stringify({ n: r.length, runtime: typeof Bun !== "undefined" ? "bun" : typeof Deno !== "undefined" ? "deno" : "node" }))',
+      ].join('\n'),
+    )
+    for (const [runtime, args] of [
+      ['bun', ['bun', script]],
+      ['deno', ['deno', 'run', '-A', script]],
+    ] as const) {
       const r = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8' })
       expect(r.status, `${runtime}: ${r.stderr}`).toBe(0)
       expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ n: 24, runtime })
@@ -85,7 +108,9 @@ describe('native bridge built from source with npm\'s node-gyp', () => {
   }, 60_000)
 
   it('close() during an in-flight command waits for it; a second command in flight or after close is refused', async () => {
-    const mod = createRequire(import.meta.url)(addonPath) as { Tcti: new (conf: string) => { transmit(c: Uint8Array): Promise<Uint8Array>; close(): void } }
+    const mod = createRequire(import.meta.url)(addonPath) as {
+      Tcti: new (conf: string) => { transmit(c: Uint8Array): Promise<Uint8Array>; close(): void }
+    }
     const getRandom = cmd.getRandom(16)
     for (let i = 0; i < 50; i++) {
       const t = new mod.Tcti(tpm.tcti)
@@ -105,7 +130,10 @@ describe('native bridge built from source with npm\'s node-gyp', () => {
 
 describe('the install step never fails', () => {
   it('without pkg-config / libtss2 it exits 0 and says the pure transports are used', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-native.mjs')], { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' } })
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-native.mjs')], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: '/nonexistent' },
+    })
     expect(r.status).toBe(0)
     expect(`${r.stdout}${r.stderr}`).toMatch(/pure transports/)
   })

@@ -27,7 +27,9 @@ async function defineNv(index: number, data: Uint8Array): Promise<void> {
   const path = `${tpm.workDir}/nv-${index.toString(16)}.bin`
   await writeFile(path, data)
   const idx = `0x${index.toString(16)}`
-  await run('tpm2_nvdefine', ['-C', 'p', '-s', String(data.length), '-a', 'ppwrite|ppread|ownerread|authread|no_da|platformcreate', idx], { env: tpm.env })
+  await run('tpm2_nvdefine', ['-C', 'p', '-s', String(data.length), '-a', 'ppwrite|ppread|ownerread|authread|no_da|platformcreate', idx], {
+    env: tpm.env,
+  })
   await run('tpm2_nvwrite', ['-C', 'p', '-i', path, idx], { env: tpm.env })
 }
 
@@ -42,11 +44,17 @@ beforeAll(async () => {
   await defineNv(TRUNCATED, cert.slice(0, cert.length - 40))
   await defineNv(GARBAGE, new Uint8Array(64).fill(0x42))
 }, 60_000)
-afterAll(async () => { await tpm?.stop() })
+afterAll(async () => {
+  await tpm?.stop()
+})
 
 async function withClient<T>(fn: (c: TpmClient) => Promise<T>): Promise<T> {
   const c = new TpmClient(new TcpTransport('127.0.0.1', tpm.port), { retryDelayMs: 20 })
-  try { return await fn(c) } finally { await c.close() }
+  try {
+    return await fn(c)
+  } finally {
+    await c.close()
+  }
 }
 
 describe('EK certificate from NV', () => {
@@ -58,7 +66,9 @@ describe('EK certificate from NV', () => {
       const s = await AgentTpmSession.open(c, {})
       try {
         expect(Buffer.from(await s.readEkCertificate()).equals(Buffer.from(cert))).toBe(true)
-      } finally { await s.close() }
+      } finally {
+        await s.close()
+      }
     })
   }, 30_000)
 
@@ -71,7 +81,9 @@ describe('EK certificate from NV', () => {
           expect(err, `index 0x${index.toString(16)}`).toBeInstanceOf(VerifyError)
           expect((err as Error).message).toMatch(/^EK certificate NV data/)
         }
-      } finally { await s.close() }
+      } finally {
+        await s.close()
+      }
       expect(c.live.size).toBe(0)
     })
   }, 30_000)
@@ -80,7 +92,9 @@ describe('EK certificate from NV', () => {
 describe('DevID blobs and credentials that do not parse', () => {
   it('a garbage DevID public is a parse error naming it; nothing is loaded', async () => {
     await withClient(async (c) => {
-      const err = await AgentTpmSession.open(c, { devIdPub: new Uint8Array([0, 1, 0, 11, 9, 9]), devIdPriv: new Uint8Array(40) }).catch((e: unknown) => e)
+      const err = await AgentTpmSession.open(c, { devIdPub: new Uint8Array([0, 1, 0, 11, 9, 9]), devIdPriv: new Uint8Array(40) }).catch(
+        (e: unknown) => e,
+      )
       expect(err).toBeInstanceOf(VerifyError)
       expect((err as Error).message).toMatch(/DevID public/)
       expect(c.live.size).toBe(0)
@@ -92,7 +106,9 @@ describe('DevID blobs and credentials that do not parse', () => {
     await withClient(async (c) => {
       const priv = blobs.priv.slice()
       priv[priv.length - 1]! ^= 0x01 // a flipped bit in the encrypted sensitive area
-      await expect(AgentTpmSession.open(c, { devIdPub: blobs.pub, devIdPriv: priv })).rejects.toThrow(/^TPM2_Load failed: TPM_RC_INTEGRITY \(parameter 1, 0x1df\): DevID/)
+      await expect(AgentTpmSession.open(c, { devIdPub: blobs.pub, devIdPriv: priv })).rejects.toThrow(
+        /^TPM2_Load failed: TPM_RC_INTEGRITY \(parameter 1, 0x1df\): DevID/,
+      )
       expect(c.live.size).toBe(0)
     })
   }, 30_000)
@@ -101,15 +117,25 @@ describe('DevID blobs and credentials that do not parse', () => {
     await withClient(async (c) => {
       const s = await AgentTpmSession.open(c, {})
       try {
-        const made = await makeCredential({ ekPublic: credentialEkFromTpmtPublic(s.ek!.pub), akName: s.ak!.name, secret: new Uint8Array(32).fill(1) })
-        await expect(s.activateCredential(made.idObject.slice(0, made.idObject.length - 3), made.encSecret)).rejects.toThrow(/^TPM2_ActivateCredential failed: TPM_RC_\w+ \(parameter 1, /)
-        await expect(s.activateCredential(made.idObject, made.encSecret.slice(1))).rejects.toThrow(/^TPM2_ActivateCredential failed: TPM_RC_\w+ \(parameter 2, /)
+        const made = await makeCredential({
+          ekPublic: credentialEkFromTpmtPublic(s.ek!.pub),
+          akName: s.ak!.name,
+          secret: new Uint8Array(32).fill(1),
+        })
+        await expect(s.activateCredential(made.idObject.slice(0, made.idObject.length - 3), made.encSecret)).rejects.toThrow(
+          /^TPM2_ActivateCredential failed: TPM_RC_\w+ \(parameter 1, /,
+        )
+        await expect(s.activateCredential(made.idObject, made.encSecret.slice(1))).rejects.toThrow(
+          /^TPM2_ActivateCredential failed: TPM_RC_\w+ \(parameter 2, /,
+        )
         expect(c.live.size).toBe(2) // AK, EK: no session left behind
         const sessions = await c.run(cmd.getCapability(cmd.TPM_CAP.HANDLES, 0x03000000, 16))
         expect((sessions.handles ?? []).filter((h) => h >>> 24 === 0x03)).toEqual([])
         // and the good credential still activates afterwards
         expect(await s.activateCredential(made.idObject, made.encSecret)).toEqual(new Uint8Array(32).fill(1))
-      } finally { await s.close() }
+      } finally {
+        await s.close()
+      }
     })
   }, 30_000)
 })

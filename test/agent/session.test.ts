@@ -22,13 +22,23 @@ let noCert: Swtpm
 const clientFor = (t: Swtpm) => new TpmClient(new TcpTransport('127.0.0.1', t.port), { retryDelayMs: 20 })
 
 beforeAll(async () => {
-  ;[a, b, noCert] = await Promise.all([startSwtpm({ name: 'agent-a' }), startSwtpm({ name: 'agent-b' }), startSwtpm({ name: 'agent-nocert', ekCert: false })])
+  ;[a, b, noCert] = await Promise.all([
+    startSwtpm({ name: 'agent-a' }),
+    startSwtpm({ name: 'agent-b' }),
+    startSwtpm({ name: 'agent-nocert', ekCert: false }),
+  ])
 }, 60_000)
-afterAll(async () => { await Promise.all([a?.stop(), b?.stop(), noCert?.stop()]) })
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop(), noCert?.stop()])
+})
 
 async function withClient<T>(t: Swtpm, fn: (c: TpmClient) => Promise<T>): Promise<T> {
   const c = clientFor(t)
-  try { return await fn(c) } finally { await c.close() }
+  try {
+    return await fn(c)
+  } finally {
+    await c.close()
+  }
 }
 
 describe('agent TPM session', () => {
@@ -38,7 +48,8 @@ describe('agent TPM session', () => {
       await withClient(a, async (c) => {
         const s = await AgentTpmSession.open(c, {
           devIdPub: kind === 'rsa' ? new Uint8Array([blobs.pub.length >> 8, blobs.pub.length & 0xff, ...blobs.pub]) : blobs.pub,
-          devIdPriv: blobs.priv, devIdPassword: 'devpw',
+          devIdPriv: blobs.priv,
+          devIdPassword: 'devpw',
         })
         try {
           expect(c.live.size).toBe(3) // DevID, AK, EK; SRKs flushed
@@ -53,9 +64,10 @@ describe('agent TPM session', () => {
           const nonce = crypto.getRandomValues(new Uint8Array(32))
           const sig = await s.signWithDevId(nonce)
           const pub = publicKeyFromTpmtPublic(s.devId!.pub)
-          const jwk = pub.kty === 'RSA'
-            ? { kty: 'RSA', n: Buffer.from(pub.n).toString('base64url'), e: Buffer.from(pub.e).toString('base64url') }
-            : { kty: 'EC', crv: pub.crv, x: Buffer.from(pub.x).toString('base64url'), y: Buffer.from(pub.y).toString('base64url') }
+          const jwk =
+            pub.kty === 'RSA'
+              ? { kty: 'RSA', n: Buffer.from(pub.n).toString('base64url'), e: Buffer.from(pub.e).toString('base64url') }
+              : { kty: 'EC', crv: pub.crv, x: Buffer.from(pub.x).toString('base64url'), y: Buffer.from(pub.y).toString('base64url') }
           const v = createVerify('sha256').update(nonce)
           expect(v.verify(createPublicKey({ key: jwk as never, format: 'jwk' }), Buffer.from(sig))).toBe(true)
 
@@ -64,7 +76,11 @@ describe('agent TPM session', () => {
           expect(await s.activateCredential(made.idObject, made.encSecret)).toEqual(secret)
           expect(c.live.size).toBe(3)
           // a credential for another AK name fails and the session is still flushed
-          const bad = await makeCredential({ ekPublic: credentialEkFromTpmtPublic(s.ek!.pub), akName: await computeName(s.devId!.pub), secret })
+          const bad = await makeCredential({
+            ekPublic: credentialEkFromTpmtPublic(s.ek!.pub),
+            akName: await computeName(s.devId!.pub),
+            secret,
+          })
           await expect(s.activateCredential(bad.idObject, bad.encSecret)).rejects.toThrow(/TPM2_ActivateCredential failed: TPM_RC_/)
           expect(c.live.size).toBe(3)
         } finally {
@@ -83,7 +99,9 @@ describe('agent TPM session', () => {
         const secret = crypto.getRandomValues(new Uint8Array(16))
         const made = await makeCredential({ ekPublic: credentialEkFromTpmtPublic(s.ek!.pub), akName: s.ak!.name, secret })
         expect(await s.activateCredential(made.idObject, made.encSecret)).toEqual(secret)
-      } finally { await s.close() }
+      } finally {
+        await s.close()
+      }
     })
   }, 30_000)
 
@@ -92,8 +110,12 @@ describe('agent TPM session', () => {
     await withClient(a, async (c) => {
       const s = await AgentTpmSession.open(c, { devIdPub: blobs.pub, devIdPriv: blobs.priv, devIdPassword: 'wrong' })
       try {
-        await expect(s.certifyDevId()).rejects.toThrow('TPM2_Certify failed: TPM_RC_AUTH_FAIL (session 1, 0x98e): the devIDKeyPassword is wrong')
-      } finally { await s.close() }
+        await expect(s.certifyDevId()).rejects.toThrow(
+          'TPM2_Certify failed: TPM_RC_AUTH_FAIL (session 1, 0x98e): the devIDKeyPassword is wrong',
+        )
+      } finally {
+        await s.close()
+      }
       expect(c.live.size).toBe(0)
     })
   })
@@ -102,24 +124,41 @@ describe('agent TPM session', () => {
     await withClient(b, async (c) => {
       await c.run(cmd.hierarchyChangeAuth(TPM_RH.OWNER, 'owner-secret'))
       await c.run(cmd.hierarchyChangeAuth(TPM_RH.ENDORSEMENT, 'endorsement-secret'))
-      await expect(AgentTpmSession.open(c, { ownerHierarchyPassword: 'x' })).rejects.toThrow(/TPM2_CreatePrimary failed: TPM_RC_(BAD_AUTH|AUTH_FAIL) .*: the ownerHierarchyPassword is wrong/)
+      await expect(AgentTpmSession.open(c, { ownerHierarchyPassword: 'x' })).rejects.toThrow(
+        /TPM2_CreatePrimary failed: TPM_RC_(BAD_AUTH|AUTH_FAIL) .*: the ownerHierarchyPassword is wrong/,
+      )
       expect(c.live.size).toBe(0)
-      await expect(AgentTpmSession.open(c, { ownerHierarchyPassword: 'owner-secret', endorsementHierarchyPassword: 'y' })).rejects.toThrow(/the endorsementHierarchyPassword is wrong/)
+      await expect(AgentTpmSession.open(c, { ownerHierarchyPassword: 'owner-secret', endorsementHierarchyPassword: 'y' })).rejects.toThrow(
+        /the endorsementHierarchyPassword is wrong/,
+      )
       expect(c.live.size).toBe(0)
-      const s = await AgentTpmSession.open(c, { ownerHierarchyPassword: 'owner-secret', endorsementHierarchyPassword: 'endorsement-secret' })
+      const s = await AgentTpmSession.open(c, {
+        ownerHierarchyPassword: 'owner-secret',
+        endorsementHierarchyPassword: 'endorsement-secret',
+      })
       try {
         const secret = new Uint8Array(32).fill(7)
         const made = await makeCredential({ ekPublic: credentialEkFromTpmtPublic(s.ek!.pub), akName: s.ak!.name, secret })
         expect(await s.activateCredential(made.idObject, made.encSecret)).toEqual(secret)
-      } finally { await s.close() }
+      } finally {
+        await s.close()
+      }
     })
   }, 30_000)
 
   it('names a DevID blob from another TPM (TPM_RC_INTEGRITY) and flushes everything', async () => {
     const blobs = await withClient(a, (c) => provisionDevIdKey(c, { kind: 'rsa' }))
     await withClient(b, async (c) => {
-      await expect(AgentTpmSession.open(c, { devIdPub: blobs.pub, devIdPriv: blobs.priv, ownerHierarchyPassword: 'owner-secret', endorsementHierarchyPassword: 'endorsement-secret' }))
-        .rejects.toThrow(/TPM2_Load failed: TPM_RC_INTEGRITY \(parameter 1, 0x1df\): DevID \(devIDPrivPath\/devIDPubPath\) blob does not belong to this TPM/)
+      await expect(
+        AgentTpmSession.open(c, {
+          devIdPub: blobs.pub,
+          devIdPriv: blobs.priv,
+          ownerHierarchyPassword: 'owner-secret',
+          endorsementHierarchyPassword: 'endorsement-secret',
+        }),
+      ).rejects.toThrow(
+        /TPM2_Load failed: TPM_RC_INTEGRITY \(parameter 1, 0x1df\): DevID \(devIDPrivPath\/devIDPubPath\) blob does not belong to this TPM/,
+      )
       expect(c.live.size).toBe(0)
     })
   })
@@ -128,8 +167,12 @@ describe('agent TPM session', () => {
     await withClient(noCert, async (c) => {
       const s = await AgentTpmSession.open(c, {})
       try {
-        await expect(s.readEkCertificate()).rejects.toThrow('TPM2_NV_ReadPublic failed: TPM_RC_HANDLE (handle 1, 0x18b): no EK certificate at NV index 0x01c00002')
-      } finally { await s.close() }
+        await expect(s.readEkCertificate()).rejects.toThrow(
+          'TPM2_NV_ReadPublic failed: TPM_RC_HANDLE (handle 1, 0x18b): no EK certificate at NV index 0x01c00002',
+        )
+      } finally {
+        await s.close()
+      }
     })
   })
 
@@ -143,14 +186,17 @@ describe('agent TPM session', () => {
       const ok = await AgentTpmSession.open(c, { devIdPub: k1.pub, devIdPriv: k1.priv })
       expect(c.live.size).toBe(3)
       try {
-        const err = await c.run(cmd.createPrimary(TPM_RH.OWNER, cmd.passwordAuth(''), { template: cmd.srkTemplateRsa() })).catch((e: unknown) => e)
+        const err = await c
+          .run(cmd.createPrimary(TPM_RH.OWNER, cmd.passwordAuth(''), { template: cmd.srkTemplateRsa() }))
+          .catch((e: unknown) => e)
         expect(String(err)).toMatch(/TPM_RC_OBJECT_MEMORY/)
         await c.flush(ok.ek!.handle)
         const again = await c.run(cmd.createPrimary(TPM_RH.OWNER, cmd.passwordAuth(''), { template: cmd.srkTemplateRsa() }))
         await c.flush(again.handle)
-      } finally { await ok.close() }
+      } finally {
+        await ok.close()
+      }
       expect(c.live.size).toBe(0)
     })
   }, 30_000)
 })
-

@@ -11,7 +11,10 @@ import { TpmClient } from '../../agent/tpm/client.ts'
 function randomResponse(n: number): Uint8Array {
   const r = new Uint8Array(12 + n)
   const v = new DataView(r.buffer)
-  v.setUint16(0, 0x8001); v.setUint32(2, r.length); v.setUint32(6, 0); v.setUint16(10, n)
+  v.setUint16(0, 0x8001)
+  v.setUint32(2, r.length)
+  v.setUint32(6, 0)
+  v.setUint16(10, n)
   r.fill(n, 12)
   return r
 }
@@ -54,7 +57,12 @@ describe('TcpTransport', () => {
     const t = await fakeTpm((command, socket) => {
       const rsp = randomResponse(requested(command))
       let i = 0
-      const tick = () => { if (i < rsp.length) { socket.write(rsp.subarray(i, ++i)); setImmediate(tick) } }
+      const tick = () => {
+        if (i < rsp.length) {
+          socket.write(rsp.subarray(i, ++i))
+          setImmediate(tick)
+        }
+      }
       tick()
     })
     servers.push(t.server)
@@ -78,7 +86,18 @@ describe('TcpTransport', () => {
     let inOrder = Promise.resolve()
     const t = await fakeTpm((command, socket, index) => {
       const rsp = randomResponse(requested(command))
-      inOrder = inOrder.then(() => new Promise<void>((r) => setTimeout(() => { if (!socket.destroyed) socket.write(rsp); r() }, index === 0 ? 300 : 0)))
+      inOrder = inOrder.then(
+        () =>
+          new Promise<void>((r) =>
+            setTimeout(
+              () => {
+                if (!socket.destroyed) socket.write(rsp)
+                r()
+              },
+              index === 0 ? 300 : 0,
+            ),
+          ),
+      )
     })
     servers.push(t.server)
     const tr = new TcpTransport('127.0.0.1', t.port, 200)

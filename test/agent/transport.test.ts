@@ -21,7 +21,9 @@ async function fakeDev(names: string[]): Promise<string> {
 
 describe('TPM device auto-detection (SPIRE rule)', () => {
   const dirs: string[] = []
-  afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }) })
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true })
+  })
   const cases: [string[], string | RegExp][] = [
     [['tpm0', 'tpmrm0', 'null'], 'tpmrm0'],
     [['tpm0', 'tty1'], 'tpm0'],
@@ -65,8 +67,12 @@ describe('TCTI strings', () => {
 
 describe('native bridge vs pure TCP on one swtpm', () => {
   let tpm: Swtpm
-  beforeAll(async () => { tpm = await startSwtpm({ name: 'bridge' }) }, 30_000)
-  afterAll(async () => { await tpm?.stop() })
+  beforeAll(async () => {
+    tpm = await startSwtpm({ name: 'bridge' })
+  }, 30_000)
+  afterAll(async () => {
+    await tpm?.stop()
+  })
 
   it('the addon was built by the install step and loads', () => {
     expect(loadNativeTcti()).toBeDefined()
@@ -107,7 +113,9 @@ describe('native bridge vs pure TCP on one swtpm', () => {
     expect(b.rndLen).toBe(32)
     expect(b.err).toBe(a.err)
     expect(a.err).toMatch(/TPM2_ReadPublic failed: TPM_RC_HANDLE/)
-    console.log(`per-command round trip (GetCapability, swtpm): pure TCP ${a.perCallMs.toFixed(3)} ms, native TCTI ${b.perCallMs.toFixed(3)} ms`)
+    console.log(
+      `per-command round trip (GetCapability, swtpm): pure TCP ${a.perCallMs.toFixed(3)} ms, native TCTI ${b.perCallMs.toFixed(3)} ms`,
+    )
   }, 30_000)
 
   it('openTransport("swtpm:...") picks native by default and pure on request', async () => {

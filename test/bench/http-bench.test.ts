@@ -20,8 +20,12 @@ describe('bench: HTTP end to end', () => {
   }, 120_000)
 
   it('counts an attestation only when the server answers 200 with verdict ok, on both round trips', async () => {
-    const server = (startStatus: number, answerStatus: number, verdict?: string): Send => async (path) =>
-      path === '/v1/attest' ? { status: startStatus, body: { sessionId: 's1' } } : { status: answerStatus, body: verdict ? { verdict } : { code: 'ERR_DEVID_SIGNATURE' } }
+    const server =
+      (startStatus: number, answerStatus: number, verdict?: string): Send =>
+      async (path) =>
+        path === '/v1/attest'
+          ? { status: startStatus, body: { sessionId: 's1' } }
+          : { status: answerStatus, body: verdict ? { verdict } : { code: 'ERR_DEVID_SIGNATURE' } }
     await expect(attestation(server(200, 200, 'ok'), {}, {})()).resolves.toBeUndefined()
     await expect(attestation(server(403, 200, 'ok'), {}, {})()).rejects.toThrow(/start answered 403/)
     await expect(attestation(server(200, 403), {}, {})()).rejects.toThrow(/answer 403/)
@@ -39,7 +43,9 @@ describe('bench: HTTP end to end', () => {
           res.writeHead(500).end('not json')
           return
         }
-        res.writeHead(req.url === '/denied' ? 403 : 200, { 'content-type': 'application/json' }).end(JSON.stringify({ echo: JSON.parse(text), path: req.url }))
+        res
+          .writeHead(req.url === '/denied' ? 403 : 200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ echo: JSON.parse(text), path: req.url }))
       })
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))

@@ -39,7 +39,18 @@ describe('bench workloads', () => {
     for (const w of workloads) {
       const base = createNodePlatform()
       let verifies = 0
-      const counting = withPlatform({ crypto: { ...base.crypto, verify: (...a: Parameters<typeof base.crypto.verify>) => { verifies++; return base.crypto.verify(...a) } } }, base)
+      const counting = withPlatform(
+        {
+          crypto: {
+            ...base.crypto,
+            verify: (...a: Parameters<typeof base.crypto.verify>) => {
+              verifies++
+              return base.crypto.verify(...a)
+            },
+          },
+        },
+        base,
+      )
       const cached = withPlatform(createAttestationCaches(), counting)
       const expected = floorFor(w).signatures
       await attestOnce(w, counting)()

@@ -7,7 +7,12 @@ import { main } from '../../cli/main.ts'
 const dir = mkdtempSync(join(tmpdir(), 'vouch-cli-policy-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const V = join(import.meta.dirname, '../vectors/swtpm')
-const indent = (pem: string) => pem.trim().split('\n').map((l) => '          ' + l).join('\n')
+const indent = (pem: string) =>
+  pem
+    .trim()
+    .split('\n')
+    .map((l) => '          ' + l)
+    .join('\n')
 const devidRoot = indent(readFileSync(join(V, 'devid-ca/root.pem'), 'utf8'))
 const ekRoot = indent(readFileSync(join(V, 'ek-ca/swtpm-localca-rootca-cert.pem'), 'utf8'))
 
@@ -69,12 +74,24 @@ spec:
   })
 
   it('reports JSON with --output json', async () => {
-    const r = await run('--output', 'json', file('ek.yaml', 'section: AgentAttestation\nschema: v1\nspec:\n  policies:\n  - name: ek\n    requiredAttestors:\n    - type: tpm_ek\n      config: {}\n'))
+    const r = await run(
+      '--output',
+      'json',
+      file(
+        'ek.yaml',
+        'section: AgentAttestation\nschema: v1\nspec:\n  policies:\n  - name: ek\n    requiredAttestors:\n    - type: tpm_ek\n      config: {}\n',
+      ),
+    )
     expect(r.code).toBe(1)
     expect(JSON.parse(r.out[0]!)).toEqual({
       valid: false,
       policies: 0,
-      errors: [{ path: 'spec.policies[0].requiredAttestors[0].config', message: 'at least one of endorsementCACerts or allowedEKHashes must be set' }],
+      errors: [
+        {
+          path: 'spec.policies[0].requiredAttestors[0].config',
+          message: 'at least one of endorsementCACerts or allowedEKHashes must be set',
+        },
+      ],
     })
   })
 

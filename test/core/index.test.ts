@@ -5,8 +5,23 @@ import * as vouch from '../../core/index.ts'
 
 describe('public API (package export ".")', () => {
   it('exposes the verification entry points', () => {
-    for (const name of ['verifyQuote', 'verifyCertify', 'verifyChain', 'makeCredential', 'checkActivatedSecret', 'createAttestationVerifier',
-      'createAttestationCaches', 'parsePolicyDocument', 'verifyX509Svid', 'verifyJwtSvid', 'parseSpiffeId', 'parseTpmtPublic', 'parseTpmsAttest', 'ekPublicHash', 'defaultPlatform']) {
+    for (const name of [
+      'verifyQuote',
+      'verifyCertify',
+      'verifyChain',
+      'makeCredential',
+      'checkActivatedSecret',
+      'createAttestationVerifier',
+      'createAttestationCaches',
+      'parsePolicyDocument',
+      'verifyX509Svid',
+      'verifyJwtSvid',
+      'parseSpiffeId',
+      'parseTpmtPublic',
+      'parseTpmsAttest',
+      'ekPublicHash',
+      'defaultPlatform',
+    ]) {
       expect(typeof (vouch as Record<string, unknown>)[name], name).toBe('function')
     }
     expect(new vouch.VerifyError('ERR_NOT_SUPPORTED', 'x').code).toBe('ERR_NOT_SUPPORTED')

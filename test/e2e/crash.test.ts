@@ -65,7 +65,9 @@ describe('e2e: vouch server, kill -9 during attestations', () => {
     const after = await registry(files.dataDir)
     for (const [id, n] of received) expect(after.get(id), id).toBeGreaterThanOrEqual(n)
     // the session open at the crash is gone; the agent simply attests again
-    const answer = await post(`${server.url}/v1/attest/${(open.start.body as { sessionId: string }).sessionId}/answer`, { answers: { tpm_devid: { DevID: 'AA==', CredActivation: 'AA==' } } })
+    const answer = await post(`${server.url}/v1/attest/${(open.start.body as { sessionId: string }).sessionId}/answer`, {
+      answers: { tpm_devid: { DevID: 'AA==', CredActivation: 'AA==' } },
+    })
     expect(answer).toEqual({ status: 404, body: { code: 'ERR_SESSION_UNKNOWN', message: 'unknown session ID' } })
     const again = await attestOverHttp(server.url, a, evidenceSet('tpm-a-devid-rsa') as Record<string, string>)
     expect(again.answer?.status).toBe(200)

@@ -41,7 +41,27 @@ export interface AttestOptions {
 export function opensslCsr(): { csr: Uint8Array; spki: Uint8Array } {
   const dir = mkdtempSync(join(tmpdir(), 'vouch-agent-csr-'))
   const key = join(dir, 'k.pem')
-  execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', join(dir, 'r.der'), '-outform', 'DER', '-subj', '/CN=agent'], { stdio: 'ignore' })
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      join(dir, 'r.der'),
+      '-outform',
+      'DER',
+      '-subj',
+      '/CN=agent',
+    ],
+    { stdio: 'ignore' },
+  )
   execFileSync('openssl', ['pkey', '-in', key, '-pubout', '-outform', 'DER', '-out', join(dir, 'spki.der')])
   return { csr: new Uint8Array(readFileSync(join(dir, 'r.der'))), spki: new Uint8Array(readFileSync(join(dir, 'spki.der'))) }
 }
@@ -56,7 +76,12 @@ export async function post(url: string, body: unknown, f: typeof fetch = fetch):
   return { status: res.status, body: (await res.json()) as Record<string, unknown> }
 }
 
-export async function attestOverHttp(base: string, agent: LiveAgent, evidence: Record<string, string | string[]>, o: AttestOptions = {}): Promise<AttestOutcome> {
+export async function attestOverHttp(
+  base: string,
+  agent: LiveAgent,
+  evidence: Record<string, string | string[]>,
+  o: AttestOptions = {},
+): Promise<AttestOutcome> {
   const f = o.fetch ?? fetch
   const { keyPair, spki: webSpki } = await newKey()
   const csr = o.csr ? opensslCsr() : undefined
@@ -66,7 +91,14 @@ export async function attestOverHttp(base: string, agent: LiveAgent, evidence: R
   const sessionId = start.body.sessionId as string
   const challenge = (start.body.challenges as Record<string, Record<string, unknown>>).tpm_devid!
   const binding = new Uint8Array(createHash('sha256').update(spki).digest())
-  const answers = { tpm_devid: await agent.answer(challenge, { devIdPub: evidence.DevIDPub as string, akPub: evidence.AKPub as string, ekPub: evidence.EKPub as string, binding }) }
+  const answers = {
+    tpm_devid: await agent.answer(challenge, {
+      devIdPub: evidence.DevIDPub as string,
+      akPub: evidence.AKPub as string,
+      ekPub: evidence.EKPub as string,
+      binding,
+    }),
+  }
   await o.beforeAnswer?.()
   const answerBody = csr
     ? { answers, csr: Buffer.from(csr.csr).toString('base64') }

@@ -37,7 +37,11 @@ describe('e2e (Bun server, TLS)', () => {
     await expect(fetch(`${server.url}/readyz`)).rejects.toThrow()
   })
 
-  for (const [label, agent, set] of [['RSA DevID', () => a, 'tpm-a-devid-rsa'], ['ECC DevID', () => a, 'tpm-a-devid-p256'], ['RSA DevID (tpm-b)', () => b, 'tpm-b-devid-rsa']] as const) {
+  for (const [label, agent, set] of [
+    ['RSA DevID', () => a, 'tpm-a-devid-rsa'],
+    ['ECC DevID', () => a, 'tpm-a-devid-p256'],
+    ['RSA DevID (tpm-b)', () => b, 'tpm-b-devid-rsa'],
+  ] as const) {
     it(`${label}: verdict, SPIFFE ID from the template, SVID chaining to the served bundle`, async () => {
       const r = await attestOverHttp(server.url, agent(), evidenceSet(set) as Record<string, string>, { fetch: f })
       expect(r.answer?.status, JSON.stringify(r.answer?.body ?? r.start.body)).toBe(200)
@@ -50,16 +54,32 @@ describe('e2e (Bun server, TLS)', () => {
   }
 
   it('failures carry the seed messages: swapped key, replayed answer, DevID from another TPM', async () => {
-    const swapped = await attestOverHttp(server.url, a, evidenceSet('tpm-a-devid-rsa') as Record<string, string>, { fetch: f, swapPublicKey: (await newKey()).spki })
+    const swapped = await attestOverHttp(server.url, a, evidenceSet('tpm-a-devid-rsa') as Record<string, string>, {
+      fetch: f,
+      swapPublicKey: (await newKey()).spki,
+    })
     expect(swapped.answer).toEqual({ status: 401, body: { code: 'ERR_DEVID_SIGNATURE', message: 'DevID signature verification failed' } })
     const ok = await attestOverHttp(server.url, b, evidenceSet('tpm-b-devid-rsa') as Record<string, string>, { fetch: f })
-    const replay = await f(`${server.url}/v1/attest/${ok.sessionId}/answer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ok.answerBody) })
+    const replay = await f(`${server.url}/v1/attest/${ok.sessionId}/answer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ok.answerBody),
+    })
     expect(replay.status).toBe(404)
     expect(await replay.json()).toEqual({ code: 'ERR_SESSION_UNKNOWN', message: 'unknown session ID' })
     const other = await attestOverHttp(server.url, a, evidenceSet('bent-devid-from-other-tpm') as Record<string, string>, { fetch: f })
-    expect((other.answer ?? other.start).body).toEqual({ code: 'ERR_DEVID_CERTIFICATION', message: 'DevID certification verification failed' })
+    expect((other.answer ?? other.start).body).toEqual({
+      code: 'ERR_DEVID_CERTIFICATION',
+      message: 'DevID certification verification failed',
+    })
     const logs = server.output()
-    for (const m of ['DevID signature verification failed', 'unknown session ID', 'DevID certification verification failed', 'Login started with multi-attestation support', 'Authorization received and verified']) {
+    for (const m of [
+      'DevID signature verification failed',
+      'unknown session ID',
+      'DevID certification verification failed',
+      'Login started with multi-attestation support',
+      'Authorization received and verified',
+    ]) {
       expect(logs).toContain(`"${m}"`)
     }
   })
@@ -70,7 +90,9 @@ describe('e2e (Bun server, TLS)', () => {
     server = await spawnServer('bun', files.configPath)
     expect(await (await f(`${server.url}/v1/bundle`)).text()).toBe(bundle)
     const out: string[] = []
-    expect(await main(['agent', 'list', '--data-dir', files.dataDir, '--output', 'json'], { out: (l) => out.push(l), err: () => {} })).toBe(0)
+    expect(await main(['agent', 'list', '--data-dir', files.dataDir, '--output', 'json'], { out: (l) => out.push(l), err: () => {} })).toBe(
+      0,
+    )
     const agents = JSON.parse(out[0]!) as { spiffeId: string; attestations: number }[]
     expect(agents.length).toBe(3)
     expect(agents.reduce((n, x) => n + x.attestations, 0)).toBe(4)

@@ -72,16 +72,27 @@ describe('e2e (Node): success', () => {
       const t0 = Date.now()
       const r = await attestOverHttp(server.url, tpm(), evidenceSet(set) as Record<string, string>)
       expect(r.answer?.status, JSON.stringify(r.answer?.body ?? r.start.body)).toBe(200)
-      const body = r.answer!.body as { verdict: string; spiffeId: string; attributes: Record<string, string>; svid: string[]; expiresAt: string; reattestAfter: string }
+      const body = r.answer!.body as {
+        verdict: string
+        spiffeId: string
+        attributes: Record<string, string>
+        svid: string[]
+        expiresAt: string
+        reattestAfter: string
+      }
       const spiffeId = `spiffe://${TRUST_DOMAIN}/agent/tpm_devid/${serialOf(leafPath)}`
       expect(body.verdict).toBe('ok')
       const checks = (body as unknown as { checks: { name: string; ok: boolean }[] }).checks
       expect(checks.length).toBeGreaterThan(5)
       expect(checks.every((c) => c.ok)).toBe(true)
-      expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining([expect.stringMatching(/certify/), expect.stringMatching(/activation|credential/)]))
+      expect(checks.map((c) => c.name)).toEqual(
+        expect.arrayContaining([expect.stringMatching(/certify/), expect.stringMatching(/activation|credential/)]),
+      )
       expect(body.spiffeId).toBe(spiffeId)
       expect(body.attributes['tpm_devid.certificate.serial_number']).toBe(serialOf(leafPath))
-      expect(body.attributes['tpm_devid.certificate.fingerprint']).toBe(new X509Certificate(vector(leafPath)).fingerprint.replace(/:/g, '').toLowerCase())
+      expect(body.attributes['tpm_devid.certificate.fingerprint']).toBe(
+        new X509Certificate(vector(leafPath)).fingerprint.replace(/:/g, '').toLowerCase(),
+      )
       // the SVID: our key, our ID, backdated 10 s, 1 h, chains to /v1/bundle
       const leaf = new X509Certificate(body.svid[0]!)
       expect(leaf.subjectAltName).toBe(`URI:${spiffeId}`)
@@ -116,8 +127,14 @@ describe('e2e (Node): success', () => {
     const r = await attestOverHttp(server.url, a, evidenceSet('tpm-a-devid-rsa') as Record<string, string>)
     expect(r.answer?.status).toBe(200)
     const text = JSON.stringify(logs)
-    const ch = (r.start.body.challenges as Record<string, { DevID: string; CredActivation: { Credential: string; Secret: string } }>).tpm_devid!
-    for (const secret of [ch.DevID, ch.CredActivation.Secret, ch.CredActivation.Credential, (r.answerBody!.answers as Record<string, Record<string, string>>).tpm_devid!.CredActivation!]) {
+    const ch = (r.start.body.challenges as Record<string, { DevID: string; CredActivation: { Credential: string; Secret: string } }>)
+      .tpm_devid!
+    for (const secret of [
+      ch.DevID,
+      ch.CredActivation.Secret,
+      ch.CredActivation.Credential,
+      (r.answerBody!.answers as Record<string, Record<string, string>>).tpm_devid!.CredActivation!,
+    ]) {
       expect(text).not.toContain(secret)
     }
     expect(text).not.toContain('BEGIN CERTIFICATE')
@@ -150,8 +167,14 @@ describe('e2e (Node): failures reach the agent and the log with the seed message
       expect(r.start.status).toBe(401)
       expect(r.start.body).toEqual({ code: 'ERR_EK_UNTRUSTED', message: 'EK validation failed' })
       const none = await post(`${s.url}/v1/attest`, { providedMethods: ['tpm_ek'], evidence: { tpm_ek: evidenceSet('tpm-a-ek') } })
-      expect(none).toEqual({ status: 403, body: { code: 'ERR_POLICY_DENIED', message: 'no cluster policy authorizes the provided attestors' } })
-      expect(sink.filter((l) => l.msg === 'Attestation failed').map((l) => l.message)).toEqual(['EK validation failed', 'no cluster policy authorizes the provided attestors'])
+      expect(none).toEqual({
+        status: 403,
+        body: { code: 'ERR_POLICY_DENIED', message: 'no cluster policy authorizes the provided attestors' },
+      })
+      expect(sink.filter((l) => l.msg === 'Attestation failed').map((l) => l.message)).toEqual([
+        'EK validation failed',
+        'no cluster policy authorizes the provided attestors',
+      ])
     } finally {
       await s.close()
     }
@@ -167,7 +190,9 @@ describe('e2e (Node): failures reach the agent and the log with the seed message
 
   it('an expired session (server clock injected 6 minutes on)', async () => {
     try {
-      const r = await attestOverHttp(server.url, b, evidenceSet('tpm-b-devid-rsa') as Record<string, string>, { beforeAnswer: () => void (clock.offset = 6 * 60_000) })
+      const r = await attestOverHttp(server.url, b, evidenceSet('tpm-b-devid-rsa') as Record<string, string>, {
+        beforeAnswer: () => void (clock.offset = 6 * 60_000),
+      })
       expect(r.answer).toEqual({ status: 410, body: { code: 'ERR_SESSION_EXPIRED', message: 'attestation session expired' } })
       expect(failureLogged('attestation session expired')).toBe(true)
     } finally {
@@ -178,7 +203,9 @@ describe('e2e (Node): failures reach the agent and the log with the seed message
   it('a swapped SVID key (a party in the middle replaces the public key): DevID signature fails, nothing issued', async () => {
     const attacker = await newKey()
     const before = await metric('vouch_svids_issued_total')
-    const r = await attestOverHttp(server.url, a, evidenceSet('tpm-a-devid-p256') as Record<string, string>, { swapPublicKey: attacker.spki })
+    const r = await attestOverHttp(server.url, a, evidenceSet('tpm-a-devid-p256') as Record<string, string>, {
+      swapPublicKey: attacker.spki,
+    })
     expect(r.answer).toEqual({ status: 401, body: { code: 'ERR_DEVID_SIGNATURE', message: 'DevID signature verification failed' } })
     expect(failureLogged('DevID signature verification failed')).toBe(true)
     expect(await metric('vouch_svids_issued_total')).toBe(before)
@@ -221,13 +248,21 @@ describe('e2e (Node): load, restart', () => {
   it('4 agents (4 swtpm instances) x 25 attestations at once: no errors, no leaked sessions, memory flat', async () => {
     const extra = await Promise.all([LiveAgent.start('tpm-a'), LiveAgent.start('tpm-b')])
     try {
-      const agents: [LiveAgent, string][] = [[a, 'tpm-a-devid-rsa'], [b, 'tpm-b-devid-rsa'], [extra[0], 'tpm-a-devid-p256'], [extra[1], 'tpm-b-devid-rsa']]
+      const agents: [LiveAgent, string][] = [
+        [a, 'tpm-a-devid-rsa'],
+        [b, 'tpm-b-devid-rsa'],
+        [extra[0], 'tpm-a-devid-p256'],
+        [extra[1], 'tpm-b-devid-rsa'],
+      ]
       const round = async (n: number) => {
-        const results = await Promise.all(agents.map(async ([agent, set]) => {
-          const statuses: number[] = []
-          for (let i = 0; i < n; i++) statuses.push((await attestOverHttp(server.url, agent, evidenceSet(set) as Record<string, string>)).answer?.status ?? 0)
-          return statuses
-        }))
+        const results = await Promise.all(
+          agents.map(async ([agent, set]) => {
+            const statuses: number[] = []
+            for (let i = 0; i < n; i++)
+              statuses.push((await attestOverHttp(server.url, agent, evidenceSet(set) as Record<string, string>)).answer?.status ?? 0)
+            return statuses
+          }),
+        )
         return results.flat()
       }
       const before = await metric('vouch_svids_issued_total')

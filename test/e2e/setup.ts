@@ -8,7 +8,11 @@ export const TRUST_DOMAIN = 'example.org'
 export const TEMPLATE = '/agent/tpm_devid/{{tpm_devid.certificate.serial_number}}'
 
 export function policyDocument(config: Record<string, unknown> = { devIDCACerts: DEVID_ROOT, endorsementCACerts: EK_ROOT + EK_INT }) {
-  return { section: 'AgentAttestation', schema: 'v1', spec: { policies: [{ name: 'tpm_devid_policy', spiffeIDTemplate: TEMPLATE, requiredAttestors: [{ type: 'tpm_devid', config }] }] } }
+  return {
+    section: 'AgentAttestation',
+    schema: 'v1',
+    spec: { policies: [{ name: 'tpm_devid_policy', spiffeIDTemplate: TEMPLATE, requiredAttestors: [{ type: 'tpm_devid', config }] }] },
+  }
 }
 
 /** Writes policy.yaml and server.yaml in a fresh dir; returns their paths and the data dir. */
@@ -18,6 +22,9 @@ export function writeServerFiles(opts: { tls?: boolean; policy?: Record<string, 
   writeFileSync(policy, JSON.stringify(opts.policy ?? policyDocument()))
   const dataDir = join(dir, 'data')
   const configPath = join(dir, 'server.yaml')
-  writeFileSync(configPath, `trustDomain: ${TRUST_DOMAIN}\nlisten: "127.0.0.1:0"\ndataDir: ${dataDir}\npolicy: ${policy}\ntls: ${opts.tls ?? false}\n${opts.extra ?? ''}`)
+  writeFileSync(
+    configPath,
+    `trustDomain: ${TRUST_DOMAIN}\nlisten: "127.0.0.1:0"\ndataDir: ${dataDir}\npolicy: ${policy}\ntls: ${opts.tls ?? false}\n${opts.extra ?? ''}`,
+  )
   return { dir, policy, dataDir, configPath }
 }

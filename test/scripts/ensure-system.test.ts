@@ -24,7 +24,9 @@ describe('scripts/ensure-system.sh', () => {
     await copyFile(SCRIPT, join(bin, 'ensure-system.sh'))
     await chmod(join(bin, 'ensure-system.sh'), 0o755)
   })
-  afterAll(async () => { await rm(bin, { recursive: true, force: true }) })
+  afterAll(async () => {
+    await rm(bin, { recursive: true, force: true })
+  })
 
   it('says nothing and exits 0 when the packages are installed', async () => {
     const { stdout, stderr } = await run('bash', [SCRIPT])
@@ -33,9 +35,16 @@ describe('scripts/ensure-system.sh', () => {
   })
 
   it('as a non-root user with packages missing: exit 1 and the exact apt-get line', async () => {
-    const err = await run(join(bin, 'setpriv'), ['--reuid=65534', '--regid=65534', '--clear-groups', join(bin, 'bash'), join(bin, 'ensure-system.sh')], {
-      env: { PATH: bin },
-    }).then(() => undefined, (e: unknown) => e)
+    const err = await run(
+      join(bin, 'setpriv'),
+      ['--reuid=65534', '--regid=65534', '--clear-groups', join(bin, 'bash'), join(bin, 'ensure-system.sh')],
+      {
+        env: { PATH: bin },
+      },
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     expect(err).toBeInstanceOf(CommandError)
     const e = err as CommandError
     expect(e.code).toBe(1)

@@ -72,7 +72,9 @@ async function checkFixtureDir(dir: string, scratch: string): Promise<Manifest> 
   }
   // the all-RSA set's leaf is signed by the RSA intermediate
   const rsaLeaf = await derToPem(join(dir, 'tpm-a/devid-rsa.rsa-ca.crt.der'), scratch, 'rsa-ca-leaf')
-  expect((await run('openssl', ['x509', '-in', rsaLeaf, '-noout', '-text'])).stdout).toMatch(/Signature Algorithm: sha256WithRSAEncryption[\s\S]*Issuer: O = vouch test, CN = vouch test DevID RSA Intermediate CA/)
+  expect((await run('openssl', ['x509', '-in', rsaLeaf, '-noout', '-text'])).stdout).toMatch(
+    /Signature Algorithm: sha256WithRSAEncryption[\s\S]*Issuer: O = vouch test, CN = vouch test DevID RSA Intermediate CA/,
+  )
 
   // 3. tpm2_checkquote accepts every quote with its nonce, and rejects it with another nonce
   const quotes = m.files.filter((f) => /quote-ak-[a-z]+\.msg$/.test(f.path)).map((f) => f.path.replace(/\.msg$/, ''))
@@ -80,8 +82,22 @@ async function checkFixtureDir(dir: string, scratch: string): Promise<Manifest> 
   for (const q of quotes) {
     const ak = q.replace(/quote-(ak-[a-z]+)$/, '$1.pub')
     const nonce = (await readFile(join(dir, `${q}.nonce`))).toString('hex')
-    const args = ['-u', join(dir, ak), '-m', join(dir, `${q}.msg`), '-s', join(dir, `${q}.sig`), '-f', join(dir, `${q}.pcrs`),
-      '-F', 'values', '-l', 'sha256:0,1,2,7', '-g', 'sha256']
+    const args = [
+      '-u',
+      join(dir, ak),
+      '-m',
+      join(dir, `${q}.msg`),
+      '-s',
+      join(dir, `${q}.sig`),
+      '-f',
+      join(dir, `${q}.pcrs`),
+      '-F',
+      'values',
+      '-l',
+      'sha256:0,1,2,7',
+      '-g',
+      'sha256',
+    ]
     await run('tpm2_checkquote', [...args, '-q', nonce])
     await expect(run('tpm2_checkquote', [...args, '-q', `${nonce.slice(0, -2)}00`])).rejects.toThrow()
   }
@@ -89,7 +105,15 @@ async function checkFixtureDir(dir: string, scratch: string): Promise<Manifest> 
   // 4. DevID signatures verify with openssl against the DevID public key
   for (const sig of m.files.filter((f) => /sign-devid-[a-z0-9]+\.sig$/.test(f.path))) {
     const key = join(dir, sig.path.replace(/sign-(devid-[a-z0-9]+)\.sig$/, '$1.pem'))
-    await run('openssl', ['dgst', '-sha256', '-verify', key, '-signature', join(dir, sig.path), join(dir, sig.path.replace(/\.sig$/, '.data'))])
+    await run('openssl', [
+      'dgst',
+      '-sha256',
+      '-verify',
+      key,
+      '-signature',
+      join(dir, sig.path),
+      join(dir, sig.path.replace(/\.sig$/, '.data')),
+    ])
   }
 
   // 5. every evidence set parses and says what to expect; SPIRE field names
@@ -97,9 +121,10 @@ async function checkFixtureDir(dir: string, scratch: string): Promise<Manifest> 
   expect(m.sets.filter((s) => s.expect === 'reject').length).toBeGreaterThanOrEqual(5)
   for (const s of m.sets) {
     const payload = JSON.parse(await readFile(join(dir, s.path), 'utf8')) as Record<string, unknown>
-    const keys = s.attestor === 'tpm_devid'
-      ? ['AKPub', 'CertificationSignature', 'CertifiedDevID', 'DevIDCert', 'DevIDPub', 'EKCert', 'EKPub']
-      : ['AKPub', 'EKCert', 'EKPub']
+    const keys =
+      s.attestor === 'tpm_devid'
+        ? ['AKPub', 'CertificationSignature', 'CertifiedDevID', 'DevIDCert', 'DevIDPub', 'EKCert', 'EKPub']
+        : ['AKPub', 'EKCert', 'EKPub']
     expect(Object.keys(payload).sort()).toEqual(keys)
     if (s.expect === 'reject') expect(s.failsAt).toBeTruthy()
   }
@@ -108,8 +133,12 @@ async function checkFixtureDir(dir: string, scratch: string): Promise<Manifest> 
 
 describe('committed fixtures test/vectors/swtpm', () => {
   let scratch: string
-  beforeAll(async () => { scratch = await mkdtemp(join(tmpdir(), 'vouch-fixture-check-')) })
-  afterAll(async () => { await rm(scratch, { recursive: true, force: true }) })
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'vouch-fixture-check-'))
+  })
+  afterAll(async () => {
+    await rm(scratch, { recursive: true, force: true })
+  })
 
   it('are structurally right (manifest, chains, quotes, signatures, sets)', async () => {
     await checkFixtureDir(FIXTURE_DIR, scratch)
@@ -149,8 +178,12 @@ describe('committed fixtures test/vectors/swtpm', () => {
 
 describe('scripts/make-fixtures.ts run from scratch', () => {
   let out: string
-  beforeAll(async () => { out = await mkdtemp(join(tmpdir(), 'vouch-fixture-gen-')) })
-  afterAll(async () => { await rm(out, { recursive: true, force: true }) })
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), 'vouch-fixture-gen-'))
+  })
+  afterAll(async () => {
+    await rm(out, { recursive: true, force: true })
+  })
 
   it('regenerates the same file set, and it checks out', async () => {
     const target = join(out, 'swtpm')
@@ -168,8 +201,9 @@ describe('scripts/make-fixtures.ts run from scratch', () => {
     const target = join(out, 'not-fixtures')
     await run('mkdir', ['-p', target])
     await writeFile(join(target, 'keep.txt'), 'x')
-    await expect(run(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'scripts', 'make-fixtures.ts'), target], { cwd: REPO }))
-      .rejects.toThrow(/refusing to overwrite/)
+    await expect(
+      run(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'scripts', 'make-fixtures.ts'), target], { cwd: REPO }),
+    ).rejects.toThrow(/refusing to overwrite/)
     expect(await readFile(join(target, 'keep.txt'), 'utf8')).toBe('x')
   })
 })

@@ -15,7 +15,11 @@ describe('server app: attestation start', () => {
     const s = await makeTestServer()
     const res = await postJson(s.app, '/v1/attest', EVIDENCE)
     expect(res.status).toBe(200)
-    const body = (await res.json()) as { sessionId: string; expiresAt: string; challenges: { tpm_devid: { DevID: string; CredActivation: { Credential: string; Secret: string } } } }
+    const body = (await res.json()) as {
+      sessionId: string
+      expiresAt: string
+      challenges: { tpm_devid: { DevID: string; CredActivation: { Credential: string; Secret: string } } }
+    }
     expect(body.sessionId).toMatch(/^[A-Za-z0-9_-]{32}$/)
     expect(Date.parse(body.expiresAt)).toBeGreaterThan(Date.now())
     expect(Buffer.from(body.challenges.tpm_devid.DevID, 'base64').length).toBe(32)
@@ -35,8 +39,12 @@ describe('server app: attestation start', () => {
     const res = await postJson(s.app, '/v1/attest', { providedMethods: ['tpm_ek'], evidence: { tpm_ek: {} } })
     expect(res.status).toBe(403)
     expect(await res.json()).toEqual({ code: 'ERR_POLICY_DENIED', message: 'no cluster policy authorizes the provided attestors' })
-    expect(await (await s.app.request('/metrics')).text()).toContain('vouch_attestation_proofs_total{attestor_type="tpm_ek",outcome="failure"} 1')
-    expect(s.logs.some((l) => l.msg === 'Attestation failed' && l.message === 'no cluster policy authorizes the provided attestors')).toBe(true)
+    expect(await (await s.app.request('/metrics')).text()).toContain(
+      'vouch_attestation_proofs_total{attestor_type="tpm_ek",outcome="failure"} 1',
+    )
+    expect(s.logs.some((l) => l.msg === 'Attestation failed' && l.message === 'no cluster policy authorizes the provided attestors')).toBe(
+      true,
+    )
   })
 
   it('EK not trusted: the evidence of tpm-a checked against a policy with no trust for its EK', async () => {
@@ -61,17 +69,52 @@ describe('server app: bad requests get a clear 4xx and disturb nothing', () => {
       [postJson(s.app, '/v1/attest', '[]'), 400, 'ERR_EVIDENCE_MALFORMED', /expected a JSON object/],
       [postJson(s.app, '/v1/attest', { providedMethods: 'tpm_devid', evidence: {} }), 400, 'ERR_EVIDENCE_MALFORMED', /providedMethods/],
       [postJson(s.app, '/v1/attest', { providedMethods: ['tpm_devid'], evidence: [] }), 400, 'ERR_EVIDENCE_MALFORMED', /evidence/],
-      [postJson(s.app, '/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: { DevIDCert: 7 } } }), 400, 'ERR_EVIDENCE_MALFORMED', /DevIDCert/],
-      [s.app.request('/v1/attest', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }), 415, 'ERR_EVIDENCE_MALFORMED', /content-type/],
-      [postJson(s.app, '/v1/attest', JSON.stringify({ providedMethods: ['tpm_devid'], evidence: { x: 'a'.repeat(70 * 1024) } })), 413, 'ERR_INPUT_TOO_LARGE', /larger than 65536 bytes/],
+      [
+        postJson(s.app, '/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: { DevIDCert: 7 } } }),
+        400,
+        'ERR_EVIDENCE_MALFORMED',
+        /DevIDCert/,
+      ],
+      [
+        s.app.request('/v1/attest', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }),
+        415,
+        'ERR_EVIDENCE_MALFORMED',
+        /content-type/,
+      ],
+      [
+        postJson(s.app, '/v1/attest', JSON.stringify({ providedMethods: ['tpm_devid'], evidence: { x: 'a'.repeat(70 * 1024) } })),
+        413,
+        'ERR_INPUT_TOO_LARGE',
+        /larger than 65536 bytes/,
+      ],
       [postJson(s.app, `/v1/attest/${'A'.repeat(32)}/answer`, { answers: {} }), 404, 'ERR_SESSION_UNKNOWN', /^unknown session ID$/],
       [postJson(s.app, '/v1/attest/nope/answer', { answers: {} }), 404, 'ERR_SESSION_UNKNOWN', /^unknown session ID$/],
       [postJson(s.app, `/v1/attest/${'A'.repeat(32)}/answer`, { answers: 5 }), 400, 'ERR_EVIDENCE_MALFORMED', /answers/],
-      [postJson(s.app, `/v1/attest/${'A'.repeat(32)}/answer`, { answers: {}, publicKey: 'AAAA' }), 400, 'ERR_EVIDENCE_MALFORMED', /^publicKey: not a supported SubjectPublicKeyInfo/],
+      [
+        postJson(s.app, `/v1/attest/${'A'.repeat(32)}/answer`, { answers: {}, publicKey: 'AAAA' }),
+        400,
+        'ERR_EVIDENCE_MALFORMED',
+        /^publicKey: not a supported SubjectPublicKeyInfo/,
+      ],
       [postJson(s.app, `/v1/attest/${'A'.repeat(32)}/answer`, { answers: {}, publicKey: 12 }), 400, 'ERR_EVIDENCE_MALFORMED', /publicKey/],
-      [postJson(s.app, `/v1/attest/${'A'.repeat(32)}/answer`, { answers: {}, publicKey: offCurve }), 400, 'ERR_EVIDENCE_MALFORMED', /^publicKey: the key does not import/],
-      [postJson(s.app, `/v1/attest/${'A'.repeat(32)}/answer`, { answers: {}, csr: 'MAA=' }), 400, 'ERR_EVIDENCE_MALFORMED', /^csr: not a valid certification request/],
-      [postJson(s.app, `/v1/attest/${'A'.repeat(32)}/answer`, { answers: {}, csr: 'MAA=', publicKey: offCurve }), 400, 'ERR_EVIDENCE_MALFORMED', /^give publicKey or csr, not both$/],
+      [
+        postJson(s.app, `/v1/attest/${'A'.repeat(32)}/answer`, { answers: {}, publicKey: offCurve }),
+        400,
+        'ERR_EVIDENCE_MALFORMED',
+        /^publicKey: the key does not import/,
+      ],
+      [
+        postJson(s.app, `/v1/attest/${'A'.repeat(32)}/answer`, { answers: {}, csr: 'MAA=' }),
+        400,
+        'ERR_EVIDENCE_MALFORMED',
+        /^csr: not a valid certification request/,
+      ],
+      [
+        postJson(s.app, `/v1/attest/${'A'.repeat(32)}/answer`, { answers: {}, csr: 'MAA=', publicKey: offCurve }),
+        400,
+        'ERR_EVIDENCE_MALFORMED',
+        /^give publicKey or csr, not both$/,
+      ],
       [s.app.request('/v2/nothing'), 404, 'ERR_NOT_SUPPORTED', /no route GET \/v2\/nothing/],
     ]
     for (const [p, status, code, message] of cases) {
@@ -82,7 +125,9 @@ describe('server app: bad requests get a clear 4xx and disturb nothing', () => {
     }
     // the live session is still there and answerable (it is consumed by this answer, not before)
     expect(s.sessions.active()).toBe(1)
-    const res = await postJson(s.app, `/v1/attest/${live.sessionId}/answer`, { answers: { tpm_devid: { DevID: 'AA==', CredActivation: 'AA==' } } })
+    const res = await postJson(s.app, `/v1/attest/${live.sessionId}/answer`, {
+      answers: { tpm_devid: { DevID: 'AA==', CredActivation: 'AA==' } },
+    })
     expect(res.status).toBe(401)
     expect(s.sessions.active()).toBe(0)
   })
@@ -113,7 +158,17 @@ describe('server app: bundle, OpenAPI, metrics, health', () => {
     const s = await makeTestServer()
     const doc = (await (await s.app.request('/v1/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> }
     expect(doc.openapi).toBe('3.1.0')
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/attest', '/v1/attest/{sessionId}/answer', '/v1/bundle', '/v1/bundle.pem', '/metrics', '/live', '/ready']))
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/attest',
+        '/v1/attest/{sessionId}/answer',
+        '/v1/bundle',
+        '/v1/bundle.pem',
+        '/metrics',
+        '/live',
+        '/ready',
+      ]),
+    )
   })
 
   it('live and ready (and the z forms); ready turns 503 when the database is closed', async () => {

@@ -56,19 +56,73 @@ describe('server CA', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vouch-ca-'))
     const key = join(dir, 'ca.key')
     const crt = join(dir, 'ca.pem')
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', crt, '-days', '3650', '-subj', '/O=ops/CN=ops root',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], { stdio: 'ignore' })
-    const ca = await ServerCa.load({ certificatePem: readFileSync(crt, 'utf8'), privateKeyPem: readFileSync(key, 'utf8') }, withPlatform({}), subtle)
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        crt,
+        '-days',
+        '3650',
+        '-subj',
+        '/O=ops/CN=ops root',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ],
+      { stdio: 'ignore' },
+    )
+    const ca = await ServerCa.load(
+      { certificatePem: readFileSync(crt, 'utf8'), privateKeyPem: readFileSync(key, 'utf8') },
+      withPlatform({}),
+      subtle,
+    )
     const svid = await ca.issueSvid(await agentSpki(), 'spiffe://example.org/b', 600_000)
     expect(new X509Certificate(svid.der).verify(new X509Certificate(readFileSync(crt)).publicKey)).toBe(true)
     const leafCrt = join(dir, 'leaf.pem')
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'leaf.key'), '-out', leafCrt, '-subj', '/CN=leaf', '-addext', 'basicConstraints=critical,CA:FALSE'], { stdio: 'ignore' })
-    await expect(ServerCa.load({ certificatePem: readFileSync(leafCrt, 'utf8'), privateKeyPem: readFileSync(join(dir, 'leaf.key'), 'utf8') }, withPlatform({}), subtle)).rejects.toThrow(/cA is not true/)
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(dir, 'leaf.key'),
+        '-out',
+        leafCrt,
+        '-subj',
+        '/CN=leaf',
+        '-addext',
+        'basicConstraints=critical,CA:FALSE',
+      ],
+      { stdio: 'ignore' },
+    )
+    await expect(
+      ServerCa.load(
+        { certificatePem: readFileSync(leafCrt, 'utf8'), privateKeyPem: readFileSync(join(dir, 'leaf.key'), 'utf8') },
+        withPlatform({}),
+        subtle,
+      ),
+    ).rejects.toThrow(/cA is not true/)
   })
 
   it('issues the TLS certificate for the listen host (IPv4 and DNS) chaining to the root', async () => {
     const { ca } = await ServerCa.create('example.org', withPlatform({}), subtle)
-    for (const [host, san] of [['127.0.0.1', /IP Address:127\.0\.0\.1/], ['vouch.internal', /DNS:vouch\.internal/]] as const) {
+    for (const [host, san] of [
+      ['127.0.0.1', /IP Address:127\.0\.0\.1/],
+      ['vouch.internal', /DNS:vouch\.internal/],
+    ] as const) {
       const tls = await ca.issueTls(host, 86_400_000)
       const [leaf, root] = tls.certificatePem.split(/(?<=-----END CERTIFICATE-----\n)/)
       const x = new X509Certificate(leaf!)

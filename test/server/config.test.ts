@@ -5,14 +5,34 @@ const BASE = 'trustDomain: example.org\ndataDir: /tmp/x\npolicy: /tmp/p.yaml\n'
 
 describe('server config', () => {
   it('defaults: listen 127.0.0.1:8081, svidTtl 1h, sessionTtl 5m, tls on', () => {
-    expect(parseServerConfig(BASE)).toEqual({ trustDomain: 'example.org', host: '127.0.0.1', port: 8081, dataDir: '/tmp/x', policy: '/tmp/p.yaml', svidTtlMs: 3_600_000, sessionTtlMs: 300_000, tls: true })
+    expect(parseServerConfig(BASE)).toEqual({
+      trustDomain: 'example.org',
+      host: '127.0.0.1',
+      port: 8081,
+      dataDir: '/tmp/x',
+      policy: '/tmp/p.yaml',
+      svidTtlMs: 3_600_000,
+      sessionTtlMs: 300_000,
+      tls: true,
+    })
   })
 
   it('reads every key and lets environment variables override them', () => {
     const c = parseServerConfig(BASE + 'listen: "0.0.0.0:9000"\nsvidTtl: 30m\ntls: false\nca: { certFile: /c.pem, keyFile: /c.key }\n', {
-      VOUCH_LISTEN: '[::1]:7000', VOUCH_SVID_TTL: '90s', VOUCH_TLS: 'true', VOUCH_TRUST_DOMAIN: 'other.test', VOUCH_CA_KEY_FILE: '/k2',
+      VOUCH_LISTEN: '[::1]:7000',
+      VOUCH_SVID_TTL: '90s',
+      VOUCH_TLS: 'true',
+      VOUCH_TRUST_DOMAIN: 'other.test',
+      VOUCH_CA_KEY_FILE: '/k2',
     })
-    expect(c).toMatchObject({ trustDomain: 'other.test', host: '::1', port: 7000, svidTtlMs: 90_000, tls: true, ca: { certFile: '/c.pem', keyFile: '/k2' } })
+    expect(c).toMatchObject({
+      trustDomain: 'other.test',
+      host: '::1',
+      port: 7000,
+      svidTtlMs: 90_000,
+      tls: true,
+      ca: { certFile: '/c.pem', keyFile: '/k2' },
+    })
     expect(parseServerConfig(BASE + 'svidTtl: 120\n').svidTtlMs).toBe(120_000)
   })
 

@@ -14,7 +14,11 @@ const platform = defaultPlatform()
 function opensslCsr(keyArgs: string[]): { csr: Uint8Array; spki: Uint8Array } {
   const dir = mkdtempSync(join(tmpdir(), 'vouch-csr-'))
   const key = join(dir, 'k.pem')
-  execFileSync('openssl', ['req', '-new', ...keyArgs, '-nodes', '-keyout', key, '-out', join(dir, 'r.der'), '-outform', 'DER', '-subj', '/CN=ignored'], { stdio: 'ignore' })
+  execFileSync(
+    'openssl',
+    ['req', '-new', ...keyArgs, '-nodes', '-keyout', key, '-out', join(dir, 'r.der'), '-outform', 'DER', '-subj', '/CN=ignored'],
+    { stdio: 'ignore' },
+  )
   execFileSync('openssl', ['pkey', '-in', key, '-pubout', '-outform', 'DER', '-out', join(dir, 'spki.der')])
   return { csr: new Uint8Array(readFileSync(join(dir, 'r.der'))), spki: new Uint8Array(readFileSync(join(dir, 'spki.der'))) }
 }
@@ -32,7 +36,10 @@ describe('PKCS#10 certification request', () => {
     const bad = EC.csr.slice()
     const i = Buffer.from(bad).indexOf(Buffer.from('ignored'))
     bad[i] = 0x4a
-    await expect(verifyCertificationRequest(bad, platform)).rejects.toMatchObject({ code: 'ERR_X509_SIGNATURE_INVALID', message: 'csr: signature does not verify with its own public key' })
+    await expect(verifyCertificationRequest(bad, platform)).rejects.toMatchObject({
+      code: 'ERR_X509_SIGNATURE_INVALID',
+      message: 'csr: signature does not verify with its own public key',
+    })
   })
 
   it('property: truncated, extended or mutated CSRs give a VerifyError or a verified key, never another exception', async () => {
@@ -40,11 +47,13 @@ describe('PKCS#10 certification request', () => {
     const input = fc.oneof(
       real.chain((c) => fc.nat({ max: c.length }).map((n) => c.slice(0, n))),
       real.chain((c) => fc.uint8Array({ minLength: 1, maxLength: 8 }).map((x) => new Uint8Array([...c, ...x]))),
-      real.chain((c) => fc.array(fc.tuple(fc.nat({ max: c.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }).map((ms) => {
-        const m = c.slice()
-        for (const [i, v] of ms) m[i] = v
-        return m
-      })),
+      real.chain((c) =>
+        fc.array(fc.tuple(fc.nat({ max: c.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }).map((ms) => {
+          const m = c.slice()
+          for (const [i, v] of ms) m[i] = v
+          return m
+        }),
+      ),
     )
     await fc.assert(
       fc.asyncProperty(input, async (der) => {

@@ -20,30 +20,41 @@ const mutateString = (s: string) =>
   fc.oneof(
     fc.nat({ max: s.length }).map((n) => s.slice(0, n)),
     fc.string({ maxLength: 20 }).map((x) => s + x),
-    fc.tuple(fc.nat({ max: Math.max(0, s.length - 1) }), fc.constantFrom('A', '/', '+', '=', '*', '')).map(([i, c]) => s.slice(0, i) + c + s.slice(i + 1)),
+    fc
+      .tuple(fc.nat({ max: Math.max(0, s.length - 1) }), fc.constantFrom('A', '/', '+', '=', '*', ''))
+      .map(([i, c]) => s.slice(0, i) + c + s.slice(i + 1)),
   )
 
-const mutatedEvidence = fc.dictionary(fc.constantFrom(...Object.keys(REAL)), fc.constantFrom('drop', 'retype', 'mutate'), { maxKeys: 3 }).chain((ops) => {
-  const out: Record<string, fc.Arbitrary<unknown>> = {}
-  for (const [k, v] of Object.entries(REAL)) {
-    const op = ops[k]
-    if (op === 'drop') continue
-    if (op === 'retype') out[k] = fc.oneof(fc.integer(), fc.constant(null), fc.boolean(), fc.object())
-    else if (op === 'mutate') out[k] = typeof v === 'string' ? mutateString(v) : fc.constant([(v as string[])[1], (v as string[])[0]])
-    else out[k] = fc.constant(v)
-  }
-  return fc.record(out)
-}).filter((ev) => JSON.stringify(ev) !== JSON.stringify(REAL))
+const mutatedEvidence = fc
+  .dictionary(fc.constantFrom(...Object.keys(REAL)), fc.constantFrom('drop', 'retype', 'mutate'), { maxKeys: 3 })
+  .chain((ops) => {
+    const out: Record<string, fc.Arbitrary<unknown>> = {}
+    for (const [k, v] of Object.entries(REAL)) {
+      const op = ops[k]
+      if (op === 'drop') continue
+      if (op === 'retype') out[k] = fc.oneof(fc.integer(), fc.constant(null), fc.boolean(), fc.object())
+      else if (op === 'mutate') out[k] = typeof v === 'string' ? mutateString(v) : fc.constant([(v as string[])[1], (v as string[])[0]])
+      else out[k] = fc.constant(v)
+    }
+    return fc.record(out)
+  })
+  .filter((ev) => JSON.stringify(ev) !== JSON.stringify(REAL))
 
 describe('server app under hostile bodies', () => {
   it('random JSON values to both routes: 4xx with {code, message}, the live session untouched', async () => {
     const s = await makeTestServer()
-    const live = (await (await postJson(s.app, '/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: REAL } })).json()) as { sessionId: string }
+    const live = (await (
+      await postJson(s.app, '/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: REAL } })
+    ).json()) as { sessionId: string }
     await fc.assert(
-      fc.asyncProperty(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom('/v1/attest', `/v1/attest/${'B'.repeat(32)}/answer`), async (v, path) => {
-        const res = await postJson(s.app, path, JSON.stringify(v))
-        expectClientError(res.status, await res.json())
-      }),
+      fc.asyncProperty(
+        fc.jsonValue({ maxDepth: 3 }),
+        fc.constantFrom('/v1/attest', `/v1/attest/${'B'.repeat(32)}/answer`),
+        async (v, path) => {
+          const res = await postJson(s.app, path, JSON.stringify(v))
+          expectClientError(res.status, await res.json())
+        },
+      ),
       { numRuns: 2000 },
     )
     expect(s.sessions.active()).toBe(1)

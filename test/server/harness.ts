@@ -25,20 +25,44 @@ export async function makeTestServer(opts: { policies?: PolicySet; maxBodyBytes?
   const clock = { offset: 0 }
   const platform = withPlatform({ now: () => Date.now() + clock.offset })
   const logs: Record<string, unknown>[] = []
-  const logger = createJsonLogger((line) => logs.push(JSON.parse(line) as Record<string, unknown>), () => platform.now())
+  const logger = createJsonLogger(
+    (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
+    () => platform.now(),
+  )
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'vouch-server-'))
   const registry = new AgentRegistry(openSqliteWasm(join(dataDir, 'agents.db')))
   const sessions = createMemorySessionStore<SessionValue>({ now: () => platform.now() })
-  const verifier = createAttestationVerifier({ policies: opts.policies ?? fixturePolicies(), sessions, platform, trustDomain: TRUST_DOMAIN })
+  const verifier = createAttestationVerifier({
+    policies: opts.policies ?? fixturePolicies(),
+    sessions,
+    platform,
+    trustDomain: TRUST_DOMAIN,
+  })
   const { ca } = await ServerCa.create(TRUST_DOMAIN, platform, globalThis.crypto.subtle)
   const metrics = new Metrics()
   const app = createApp({
-    trustDomain: TRUST_DOMAIN, verifier, sessions, ca, registry, platform, logger, metrics, svidTtlMs: 3_600_000,
+    trustDomain: TRUST_DOMAIN,
+    verifier,
+    sessions,
+    ca,
+    registry,
+    platform,
+    logger,
+    metrics,
+    svidTtlMs: 3_600_000,
     ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
   })
   return { app, ca, registry, sessions, logs, metrics, clock, platform, dataDir }
 }
 
-export function postJson(app: { request: (path: string, init?: RequestInit) => Response | Promise<Response> }, path: string, body: unknown) {
-  return app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) })
+export function postJson(
+  app: { request: (path: string, init?: RequestInit) => Response | Promise<Response> },
+  path: string,
+  body: unknown,
+) {
+  return app.request(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
 }

@@ -10,7 +10,14 @@ describe('agent registry on node-sqlite3-wasm', () => {
   it('records attestations (first kept, last and count updated), bans, and survives reopening the file', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'vouch-reg-')), 'agents.db')
     const r1 = new AgentRegistry(openSqliteWasm(path))
-    r1.recordAttestation({ spiffeId: 'spiffe://td/a', attestorType: 'tpm_devid', attributes: { k: 'v1' }, at: 1000, svidSerial: '01', svidExpiresAt: 5000 })
+    r1.recordAttestation({
+      spiffeId: 'spiffe://td/a',
+      attestorType: 'tpm_devid',
+      attributes: { k: 'v1' },
+      at: 1000,
+      svidSerial: '01',
+      svidExpiresAt: 5000,
+    })
     r1.recordAttestation({ spiffeId: 'spiffe://td/a', attestorType: 'tpm_devid', attributes: { k: 'v2' }, at: 2000 })
     r1.recordAttestation({ spiffeId: 'spiffe://td/b', attestorType: 'tpm_ek', attributes: {}, at: 1500 })
     expect(r1.setBanned('spiffe://td/b', true)).toBe(true)
@@ -18,15 +25,25 @@ describe('agent registry on node-sqlite3-wasm', () => {
     r1.close()
     const r2 = new AgentRegistry(openSqliteWasm(path))
     expect(r2.get('spiffe://td/a')).toEqual({
-      spiffeId: 'spiffe://td/a', attestorType: 'tpm_devid', attributes: { k: 'v2' }, firstAttestedAt: 1000, lastAttestedAt: 2000,
-      attestations: 2, banned: false, svidSerial: null, svidExpiresAt: null,
+      spiffeId: 'spiffe://td/a',
+      attestorType: 'tpm_devid',
+      attributes: { k: 'v2' },
+      firstAttestedAt: 1000,
+      lastAttestedAt: 2000,
+      attestations: 2,
+      banned: false,
+      svidSerial: null,
+      svidExpiresAt: null,
     })
     expect(r2.isBanned('spiffe://td/b')).toBe(true)
     // a re-attestation keeps the ban
     r2.recordAttestation({ spiffeId: 'spiffe://td/b', attestorType: 'tpm_ek', attributes: {}, at: 3000 })
     expect(r2.isBanned('spiffe://td/b')).toBe(true)
     expect(r2.setBanned('spiffe://td/b', false)).toBe(true)
-    expect(r2.list().map((a) => [a.spiffeId, a.banned])).toEqual([['spiffe://td/a', false], ['spiffe://td/b', false]])
+    expect(r2.list().map((a) => [a.spiffeId, a.banned])).toEqual([
+      ['spiffe://td/a', false],
+      ['spiffe://td/b', false],
+    ])
     expect(r2.ping()).toBe(true)
     r2.close()
     expect(r2.ping()).toBe(false)
@@ -96,7 +113,10 @@ describe('agent registry group commit', () => {
     const { registry } = open()
     await registry.commitAttestation(rec('spiffe://td/banned', 1))
     registry.setBanned('spiffe://td/banned', true)
-    const outcomes = await Promise.all([registry.commitAttestation(rec('spiffe://td/banned', 5)), registry.commitAttestation(rec('spiffe://td/ok', 5))])
+    const outcomes = await Promise.all([
+      registry.commitAttestation(rec('spiffe://td/banned', 5)),
+      registry.commitAttestation(rec('spiffe://td/ok', 5)),
+    ])
     expect(outcomes).toEqual(['banned', 'recorded'])
     expect(registry.get('spiffe://td/banned')).toMatchObject({ attestations: 1, lastAttestedAt: 1, banned: true })
     expect(registry.get('spiffe://td/ok')?.attestations).toBe(1)
@@ -106,7 +126,10 @@ describe('agent registry group commit', () => {
     const { registry, log, failOn } = open()
     failOn('spiffe://td/bad')
     log.length = 0
-    const results = await Promise.allSettled([registry.commitAttestation(rec('spiffe://td/a', 1)), registry.commitAttestation(rec('spiffe://td/bad', 1))])
+    const results = await Promise.allSettled([
+      registry.commitAttestation(rec('spiffe://td/a', 1)),
+      registry.commitAttestation(rec('spiffe://td/bad', 1)),
+    ])
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
     expect(log).toEqual(['BEGIN', 'ROLLBACK'])
     expect(registry.list()).toHaveLength(0)
@@ -114,4 +137,3 @@ describe('agent registry group commit', () => {
     expect(registry.get('spiffe://td/a')?.lastAttestedAt).toBe(2)
   })
 })
-

@@ -18,7 +18,10 @@ export function sendRaw(port: number, command: Uint8Array, host = '127.0.0.1'): 
     const socket = connect({ host, port })
     const chunks: Buffer[] = []
     let total = 0
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error('raw tpm: timeout')) }, 30_000)
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error('raw tpm: timeout'))
+    }, 30_000)
     socket.once('connect', () => socket.write(command))
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk)
@@ -33,8 +36,14 @@ export function sendRaw(port: number, command: Uint8Array, host = '127.0.0.1'): 
         }
       }
     })
-    socket.once('error', (err) => { clearTimeout(timer); reject(err) })
-    socket.once('close', () => { clearTimeout(timer); if (total < 10) reject(new Error('raw tpm: connection closed')) })
+    socket.once('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
+    socket.once('close', () => {
+      clearTimeout(timer)
+      if (total < 10) reject(new Error('raw tpm: connection closed'))
+    })
   })
 }
 
@@ -53,8 +62,12 @@ function passwordAuth(): number[] {
  * auth), with the given qualifyingData and inScheme TPM_ALG_NULL (the signer's own scheme).
  * Returns TPMS_ATTEST (TPM2B body) and the TPMT_SIGNATURE bytes.
  */
-export async function certifyRaw(port: number, objectHandle: number, signHandle: number, qualifyingData: Uint8Array):
-  Promise<{ attest: Uint8Array; sig: Uint8Array }> {
+export async function certifyRaw(
+  port: number,
+  objectHandle: number,
+  signHandle: number,
+  qualifyingData: Uint8Array,
+): Promise<{ attest: Uint8Array; sig: Uint8Array }> {
   const body: number[] = []
   const u16 = (v: number) => body.push((v >>> 8) & 0xff, v & 0xff)
   const u32 = (v: number) => body.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff)

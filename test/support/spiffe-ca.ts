@@ -94,8 +94,23 @@ function sigAlg(kind: KeyKind): Uint8Array {
 
 // ---------------------------------------------------------------- certificates
 
-export type KeyUsageBit = 'digitalSignature' | 'nonRepudiation' | 'keyEncipherment' | 'dataEncipherment' | 'keyAgreement' | 'keyCertSign' | 'cRLSign'
-const KU_BITS: KeyUsageBit[] = ['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign']
+export type KeyUsageBit =
+  | 'digitalSignature'
+  | 'nonRepudiation'
+  | 'keyEncipherment'
+  | 'dataEncipherment'
+  | 'keyAgreement'
+  | 'keyCertSign'
+  | 'cRLSign'
+const KU_BITS: KeyUsageBit[] = [
+  'digitalSignature',
+  'nonRepudiation',
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+]
 
 function keyUsageValue(bits: KeyUsageBit[]): Uint8Array {
   let v = 0
@@ -208,7 +223,10 @@ export class TestCa {
   static root(td: string, kind: KeyKind = 'p256', keyIndex = 0, extra: Partial<CertSpec> = {}): TestCa {
     const cert = makeCertificate({
       key: testKey(kind, keyIndex),
-      subject: [['O', 'vouch test'], ['CN', `${td} root`]],
+      subject: [
+        ['O', 'vouch test'],
+        ['CN', `${td} root`],
+      ],
       ca: true,
       keyUsage: ['keyCertSign', 'cRLSign'],
       uris: [`spiffe://${td}`],
@@ -223,7 +241,10 @@ export class TestCa {
     const cert = makeCertificate({
       key: testKey(kind, keyIndex),
       issuer: { key: this.cert.key, name: this.cert.name, spki: this.cert.spki },
-      subject: [['O', 'vouch test'], ['CN', `${td} intermediate ${keyIndex}`]],
+      subject: [
+        ['O', 'vouch test'],
+        ['CN', `${td} intermediate ${keyIndex}`],
+      ],
       ca: true,
       keyUsage: ['keyCertSign', 'cRLSign'],
       uris: [`spiffe://${td}`],
@@ -252,7 +273,10 @@ export class TestCa {
 
 export function toPemChain(ders: Uint8Array[]): string {
   return ders
-    .map((d) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(d).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`)
+    .map(
+      (d) =>
+        `-----BEGIN CERTIFICATE-----\n${Buffer.from(d).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`,
+    )
     .join('')
 }
 

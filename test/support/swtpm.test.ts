@@ -76,7 +76,14 @@ describe('test/support/swtpm: real swtpm instances', () => {
     const q = await t.quote(ak, 'sha256:0,1,2,7', nonce)
     expect(q.pcrValues.length).toBe(4 * 32)
     expect(await t.checkquote(ak.pubPath, q, nonce, 'sha256:0,1,2,7')).toBe(true)
-    expect(await t.checkquote(ak.pubPath, q, nonce.map((x) => x ^ 1), 'sha256:0,1,2,7')).toBe(false)
+    expect(
+      await t.checkquote(
+        ak.pubPath,
+        q,
+        nonce.map((x) => x ^ 1),
+        'sha256:0,1,2,7',
+      ),
+    ).toBe(false)
     const secret = new Uint8Array(32).fill(0x5a)
     const { blobPath } = await t.makeCredential(ek, ak.name, secret)
     expect(Buffer.from(await t.activateCredential(ak, ek, blobPath))).toEqual(Buffer.from(secret))

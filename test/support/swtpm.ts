@@ -95,8 +95,16 @@ function installExitHook(): void {
   exitHookInstalled = true
   process.on('exit', () => {
     for (const [pid, dir] of live) {
-      try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
-      try { rmSync(dir, { recursive: true, force: true }) } catch { /* best effort */ }
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        /* already gone */
+      }
+      try {
+        rmSync(dir, { recursive: true, force: true })
+      } catch {
+        /* best effort */
+      }
     }
   })
 }
@@ -114,7 +122,10 @@ export class CommandError extends Error {
   }
 }
 
-export interface RunResult { stdout: string; stderr: string }
+export interface RunResult {
+  stdout: string
+  stderr: string
+}
 
 /** execFile that rejects with a CommandError carrying stderr. Output is treated as text. */
 export function run(file: string, args: readonly string[], opts: ExecFileOptions = {}): Promise<RunResult> {
@@ -148,7 +159,13 @@ export async function readLocalCa(dir: string): Promise<LocalCa> {
   }
 }
 
-interface ConfFiles { localcaConf: string; localcaOptions: string; setupConf: string; certsTool: string; lock: string }
+interface ConfFiles {
+  localcaConf: string
+  localcaOptions: string
+  setupConf: string
+  certsTool: string
+  lock: string
+}
 
 async function writeConfigs(confDir: string, caDir: string): Promise<ConfFiles> {
   await mkdir(confDir, { recursive: true })
@@ -158,24 +175,30 @@ async function writeConfigs(confDir: string, caDir: string): Promise<ConfFiles> 
   const localcaOptions = join(confDir, 'swtpm-localca.options')
   const setupConf = join(confDir, 'swtpm_setup.conf')
   const certsTool = join(confDir, 'swtpm-localca-locked')
-  await writeFile(localcaConf, [
-    `statedir = ${caDir}`,
-    `signingkey = ${join(caDir, 'signkey.pem')}`,
-    `issuercert = ${join(caDir, 'issuercert.pem')}`,
-    `certserial = ${join(caDir, 'certserial')}`,
-    '',
-  ].join('\n'))
+  await writeFile(
+    localcaConf,
+    [
+      `statedir = ${caDir}`,
+      `signingkey = ${join(caDir, 'signkey.pem')}`,
+      `issuercert = ${join(caDir, 'issuercert.pem')}`,
+      `certserial = ${join(caDir, 'certserial')}`,
+      '',
+    ].join('\n'),
+  )
   await writeFile(localcaOptions, '--platform-manufacturer VouchLab\n--platform-version 2.1\n--platform-model VouchBoard\n')
   // swtpm_setup runs this wrapper instead of swtpm_localca: one CA user at a time (CA creation, serials)
   await writeFile(certsTool, `#!/bin/sh\nexec flock "${lock}" swtpm_localca "$@"\n`)
   await chmod(certsTool, 0o755)
-  await writeFile(setupConf, [
-    `create_certs_tool = ${certsTool}`,
-    `create_certs_tool_config = ${localcaConf}`,
-    `create_certs_tool_options = ${localcaOptions}`,
-    'active_pcr_banks = sha1,sha256',
-    '',
-  ].join('\n'))
+  await writeFile(
+    setupConf,
+    [
+      `create_certs_tool = ${certsTool}`,
+      `create_certs_tool_config = ${localcaConf}`,
+      `create_certs_tool_options = ${localcaOptions}`,
+      'active_pcr_banks = sha1,sha256',
+      '',
+    ].join('\n'),
+  )
   return { localcaConf, localcaOptions, setupConf, certsTool, lock }
 }
 
@@ -197,7 +220,12 @@ async function repairLocalCa(lock: string, caDir: string): Promise<void> {
 }
 
 function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true } catch { return false }
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -205,12 +233,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 function probe(port: number): Promise<boolean> {
   return new Promise((res) => {
     const s = connect({ host: '127.0.0.1', port })
-    s.once('connect', () => { s.destroy(); res(true) })
-    s.once('error', () => { s.destroy(); res(false) })
+    s.once('connect', () => {
+      s.destroy()
+      res(true)
+    })
+    s.once('error', () => {
+      s.destroy()
+      res(false)
+    })
   })
 }
 
-interface Daemon { pid: number; port: number; ctrlPort: number }
+interface Daemon {
+  pid: number
+  port: number
+  ctrlPort: number
+}
 
 /** Start `swtpm socket` as a daemon on fresh ports; retries when a port was taken in between. */
 async function launch(stateDir: string): Promise<Daemon> {
@@ -221,13 +259,20 @@ async function launch(stateDir: string): Promise<Daemon> {
     await rm(pidFile, { force: true })
     try {
       await run('swtpm', [
-        'socket', '--tpm2',
-        '--tpmstate', `dir=${stateDir}`,
-        '--server', `type=tcp,port=${port},bindaddr=127.0.0.1`,
-        '--ctrl', `type=tcp,port=${ctrlPort},bindaddr=127.0.0.1`,
-        '--flags', 'not-need-init,startup-clear',
-        '--pid', `file=${pidFile}`,
-        '--log', `file=${join(stateDir, 'swtpm.log')},level=1`,
+        'socket',
+        '--tpm2',
+        '--tpmstate',
+        `dir=${stateDir}`,
+        '--server',
+        `type=tcp,port=${port},bindaddr=127.0.0.1`,
+        '--ctrl',
+        `type=tcp,port=${ctrlPort},bindaddr=127.0.0.1`,
+        '--flags',
+        'not-need-init,startup-clear',
+        '--pid',
+        `file=${pidFile}`,
+        '--log',
+        `file=${join(stateDir, 'swtpm.log')},level=1`,
         '--daemon',
       ])
     } catch (err) {
@@ -237,7 +282,11 @@ async function launch(stateDir: string): Promise<Daemon> {
     }
     let pid = 0
     for (let i = 0; i < 100 && !pid; i++) {
-      try { pid = Number.parseInt(await readFile(pidFile, 'utf8'), 10) || 0 } catch { await sleep(20) }
+      try {
+        pid = Number.parseInt(await readFile(pidFile, 'utf8'), 10) || 0
+      } catch {
+        await sleep(20)
+      }
     }
     if (!pid) throw new Error(`swtpm: no pid file at ${pidFile}`)
     // the daemon binds before it forks, so this normally succeeds at once
@@ -245,7 +294,11 @@ async function launch(stateDir: string): Promise<Daemon> {
       if (await probe(port)) return { pid, port, ctrlPort }
       await sleep(20)
     }
-    try { process.kill(pid, 'SIGKILL') } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      /* gone */
+    }
     throw new Error(`swtpm: pid ${pid} never listened on 127.0.0.1:${port}`)
   }
   throw lastError instanceof Error ? lastError : new Error('swtpm: could not bind free ports')
@@ -253,17 +306,23 @@ async function launch(stateDir: string): Promise<Daemon> {
 
 async function kill(pid: number): Promise<void> {
   if (!pidAlive(pid)) return
-  try { process.kill(pid, 'SIGTERM') } catch { return }
+  try {
+    process.kill(pid, 'SIGTERM')
+  } catch {
+    return
+  }
   for (let i = 0; i < 100; i++) {
     if (!pidAlive(pid)) return
     await sleep(20)
   }
-  try { process.kill(pid, 'SIGKILL') } catch { /* gone */ }
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    /* gone */
+  }
 }
 
-async function makeInstance(
-  name: string, dir: string, stateDir: string, ekCa: LocalCa,
-): Promise<Swtpm> {
+async function makeInstance(name: string, dir: string, stateDir: string, ekCa: LocalCa): Promise<Swtpm> {
   installExitHook()
   const workDir = join(dir, 'work')
   await mkdir(workDir, { recursive: true })
@@ -310,8 +369,18 @@ export async function startSwtpm(opts: StartSwtpmOptions = {}): Promise<Swtpm> {
     const stateDir = join(dir, 'state')
     await mkdir(stateDir, { recursive: true })
     const conf = await writeConfigs(join(dir, 'conf'), caDir)
-    const setupArgs = ['--tpm2', '--tpmstate', stateDir, '--pcr-banks', 'sha1,sha256', '--config', conf.setupConf,
-      '--logfile', join(dir, 'conf', 'swtpm_setup.log'), '--overwrite']
+    const setupArgs = [
+      '--tpm2',
+      '--tpmstate',
+      stateDir,
+      '--pcr-banks',
+      'sha1,sha256',
+      '--config',
+      conf.setupConf,
+      '--logfile',
+      join(dir, 'conf', 'swtpm_setup.log'),
+      '--overwrite',
+    ]
     if (opts.ekCert ?? true) setupArgs.push('--create-ek-cert', '--write-ek-cert-files', stateDir)
     else setupArgs.push('--createek')
     if (opts.platformCert) setupArgs.push('--create-platform-cert')
@@ -355,16 +424,42 @@ async function provisionP256EkCert(tpm: Swtpm, conf: ConfFiles): Promise<void> {
     const x = /^x: ([0-9a-f]+)$/m.exec(stdout)?.[1]
     const y = /^y: ([0-9a-f]+)$/m.exec(stdout)?.[1]
     if (!x || !y) throw new Error('p256 ek: no x/y in tpm2_readpublic output')
-    await run('flock', [conf.lock, 'swtpm_localca', '--type', 'ek', '--ek', `x=${x},y=${y},id=secp256r1`,
-      '--dir', t, '--tpm-spec-family', '2.0', '--tpm-spec-level', '0', '--tpm-spec-revision', '164',
-      '--tpm-manufacturer', 'id:00001014', '--tpm-model', 'swtpm', '--tpm-version', 'id:20191023',
-      '--tpm2', '--configfile', conf.localcaConf, '--logfile', join(t, 'localca.log')])
+    await run('flock', [
+      conf.lock,
+      'swtpm_localca',
+      '--type',
+      'ek',
+      '--ek',
+      `x=${x},y=${y},id=secp256r1`,
+      '--dir',
+      t,
+      '--tpm-spec-family',
+      '2.0',
+      '--tpm-spec-level',
+      '0',
+      '--tpm-spec-revision',
+      '164',
+      '--tpm-manufacturer',
+      'id:00001014',
+      '--tpm-model',
+      'swtpm',
+      '--tpm-version',
+      'id:20191023',
+      '--tpm2',
+      '--configfile',
+      conf.localcaConf,
+      '--logfile',
+      join(t, 'localca.log'),
+    ])
     const certPath = join(t, 'ek.cert')
     if (!existsSync(certPath)) throw new Error(`p256 ek: swtpm_localca wrote no ek.cert: ${readFileSync(join(t, 'localca.log'), 'utf8')}`)
     const size = (await readFile(certPath)).length
     const idx = `0x${NV_EK_CERT_ECC_P256.toString(16)}`
-    await run('tpm2_nvdefine', ['-C', 'p', '-s', String(size),
-      '-a', 'ppwrite|ppread|ownerread|authread|no_da|platformcreate|writedefine', idx], { env })
+    await run(
+      'tpm2_nvdefine',
+      ['-C', 'p', '-s', String(size), '-a', 'ppwrite|ppread|ownerread|authread|no_da|platformcreate|writedefine', idx],
+      { env },
+    )
     await run('tpm2_nvwrite', ['-C', 'p', '-i', certPath, idx], { env })
     await cp(certPath, join(tpm.stateDir, 'ek-secp256r1.crt'))
   } finally {

@@ -37,10 +37,22 @@ export interface TpmObject {
   name: Uint8Array
 }
 
-export interface EkObject extends TpmObject { alg: KeyAlg | 'ecc384' }
-export interface AkObject extends TpmObject { privPath: string; namePath: string }
-export interface KeyBlobs { pub: Uint8Array; priv: Uint8Array; pubPath: string; privPath: string }
-export interface LoadedKey extends TpmObject { privPath: string }
+export interface EkObject extends TpmObject {
+  alg: KeyAlg | 'ecc384'
+}
+export interface AkObject extends TpmObject {
+  privPath: string
+  namePath: string
+}
+export interface KeyBlobs {
+  pub: Uint8Array
+  priv: Uint8Array
+  pubPath: string
+  privPath: string
+}
+export interface LoadedKey extends TpmObject {
+  privPath: string
+}
 
 export interface CreateKeyOptions {
   /** 'rsa' = rsa2048 (RSASSA), 'ecc256' = NIST P-256 (ECDSA) */
@@ -62,7 +74,10 @@ export type SrkTemplate = 'spire-high'
 export const DEVID_ATTRIBUTES = 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign'
 export const SRK_ATTRIBUTES = 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda'
 
-export interface CertifyResult { attest: Uint8Array; sig: Uint8Array }
+export interface CertifyResult {
+  attest: Uint8Array
+  sig: Uint8Array
+}
 export interface QuoteResult {
   attest: Uint8Array
   sig: Uint8Array
@@ -81,7 +96,10 @@ export function firstDerElement(bytes: Uint8Array): Uint8Array {
   const first = bytes[1] as number
   let len: number
   let hdr: number
-  if (first < 0x80) { len = first; hdr = 2 } else {
+  if (first < 0x80) {
+    len = first
+    hdr = 2
+  } else {
     const n = first & 0x7f
     if (n === 0 || n > 4 || bytes.length < 2 + n) throw new Error('der: bad length')
     len = 0
@@ -157,11 +175,36 @@ export class Tpm2Tools {
       const pubPath = this.path(`ak-${alg}.pub`)
       const privPath = this.path(`ak-${alg}.priv`)
       const namePath = this.path(`ak-${alg}.name`)
-      await this.exec('tpm2_createak', ['-C', ek.ctx, '-c', ctx, '-G', alg, '-g', hash,
-        '-s', scheme ?? (alg === 'rsa' ? 'rsassa' : 'ecdsa'), '-u', pubPath, '-f', 'tss', '-n', namePath, '-r', privPath])
+      await this.exec('tpm2_createak', [
+        '-C',
+        ek.ctx,
+        '-c',
+        ctx,
+        '-G',
+        alg,
+        '-g',
+        hash,
+        '-s',
+        scheme ?? (alg === 'rsa' ? 'rsassa' : 'ecdsa'),
+        '-u',
+        pubPath,
+        '-f',
+        'tss',
+        '-n',
+        namePath,
+        '-r',
+        privPath,
+      ])
       const { pem } = await this.describe(ctx, `ak-${alg}`)
-      return { ctx, pub: new Uint8Array(await readFile(pubPath)), pubPath, pem,
-        name: new Uint8Array(await readFile(namePath)), privPath, namePath }
+      return {
+        ctx,
+        pub: new Uint8Array(await readFile(pubPath)),
+        pubPath,
+        pem,
+        name: new Uint8Array(await readFile(namePath)),
+        privPath,
+        namePath,
+      }
     })
   }
 
@@ -174,14 +217,31 @@ export class Tpm2Tools {
     return this.step(async () => {
       const ctx = this.path(`srk-${alg}.ctx`)
       const templatePath = this.path(`srk-${alg}.template`)
-      await this.exec('tpm2_createprimary', ['-C', 'o', '-g', 'sha256',
-        '-G', alg === 'rsa' ? 'rsa2048:null:aes128cfb' : 'ecc256:null:aes128cfb',
-        '-a', SRK_ATTRIBUTES, '-c', ctx, '--template-data', templatePath])
+      await this.exec('tpm2_createprimary', [
+        '-C',
+        'o',
+        '-g',
+        'sha256',
+        '-G',
+        alg === 'rsa' ? 'rsa2048:null:aes128cfb' : 'ecc256:null:aes128cfb',
+        '-a',
+        SRK_ATTRIBUTES,
+        '-c',
+        ctx,
+        '--template-data',
+        templatePath,
+      ])
       const { pem, name } = await this.describe(ctx, `srk-${alg}`)
       const pubPath = this.path(`srk-${alg}.pub`)
       await this.exec('tpm2_readpublic', ['-c', ctx, '-f', 'tss', '-o', pubPath])
-      return { ctx, pub: new Uint8Array(await readFile(pubPath)), pubPath, pem, name,
-        template: new Uint8Array(await readFile(templatePath)) }
+      return {
+        ctx,
+        pub: new Uint8Array(await readFile(pubPath)),
+        pubPath,
+        pem,
+        name,
+        template: new Uint8Array(await readFile(templatePath)),
+      }
     })
   }
 
@@ -192,11 +252,22 @@ export class Tpm2Tools {
       const label = `key-${opts.alg}-${hash}`
       const pubPath = this.path(`${label}.pub`)
       const privPath = this.path(`${label}.priv`)
-      const algorithm = opts.algorithm ?? (opts.alg === 'rsa'
-        ? `rsa2048:${opts.rsaScheme ?? 'rsassa'}-${hash}:null`
-        : `${opts.alg}:ecdsa-${hash}:null`)
-      await this.exec('tpm2_create', ['-C', parent.ctx, '-G', algorithm, '-g', opts.nameAlg ?? 'sha256',
-        '-a', opts.attributes ?? DEVID_ATTRIBUTES, '-u', pubPath, '-r', privPath])
+      const algorithm =
+        opts.algorithm ?? (opts.alg === 'rsa' ? `rsa2048:${opts.rsaScheme ?? 'rsassa'}-${hash}:null` : `${opts.alg}:ecdsa-${hash}:null`)
+      await this.exec('tpm2_create', [
+        '-C',
+        parent.ctx,
+        '-G',
+        algorithm,
+        '-g',
+        opts.nameAlg ?? 'sha256',
+        '-a',
+        opts.attributes ?? DEVID_ATTRIBUTES,
+        '-u',
+        pubPath,
+        '-r',
+        privPath,
+      ])
       return { pub: new Uint8Array(await readFile(pubPath)), priv: new Uint8Array(await readFile(privPath)), pubPath, privPath }
     })
   }
@@ -212,7 +283,11 @@ export class Tpm2Tools {
   }
 
   /** TPM2_Certify(object by signer). NOTE: tpm2-tools 5.4 always uses qualifyingData 00ff55aa. */
-  certify(object: TpmObject, signer: TpmObject, hash: HashAlg = 'sha256'): Promise<CertifyResult & { attestPath: string; sigPath: string }> {
+  certify(
+    object: TpmObject,
+    signer: TpmObject,
+    hash: HashAlg = 'sha256',
+  ): Promise<CertifyResult & { attestPath: string; sigPath: string }> {
     return this.step(async () => {
       const attestPath = this.path('certify.attest')
       const sigPath = this.path('certify.sig')
@@ -227,23 +302,64 @@ export class Tpm2Tools {
       const msgPath = this.path('quote.msg')
       const sigPath = this.path('quote.sig')
       const pcrsPath = this.path('quote.pcrs')
-      await this.exec('tpm2_quote', ['-c', ak.ctx, '-l', pcrs, '-q', toHex(nonce), '-g', hash,
-        '-m', msgPath, '-s', sigPath, '-f', 'tss', '-o', pcrsPath, '-F', 'values'])
+      await this.exec('tpm2_quote', [
+        '-c',
+        ak.ctx,
+        '-l',
+        pcrs,
+        '-q',
+        toHex(nonce),
+        '-g',
+        hash,
+        '-m',
+        msgPath,
+        '-s',
+        sigPath,
+        '-f',
+        'tss',
+        '-o',
+        pcrsPath,
+        '-F',
+        'values',
+      ])
       return {
         attest: new Uint8Array(await readFile(msgPath)),
         sig: new Uint8Array(await readFile(sigPath)),
         pcrValues: new Uint8Array(await readFile(pcrsPath)),
-        msgPath, sigPath, pcrsPath,
+        msgPath,
+        sigPath,
+        pcrsPath,
       }
     })
   }
 
   /** tpm2_checkquote; resolves true when it accepts, false when it rejects. */
-  async checkquote(akPubPath: string, q: Pick<QuoteResult, 'msgPath' | 'sigPath' | 'pcrsPath'>, nonce: Uint8Array,
-    pcrs: string, hash: HashAlg = 'sha256'): Promise<boolean> {
+  async checkquote(
+    akPubPath: string,
+    q: Pick<QuoteResult, 'msgPath' | 'sigPath' | 'pcrsPath'>,
+    nonce: Uint8Array,
+    pcrs: string,
+    hash: HashAlg = 'sha256',
+  ): Promise<boolean> {
     try {
-      await run('tpm2_checkquote', ['-u', akPubPath, '-m', q.msgPath, '-s', q.sigPath, '-f', q.pcrsPath,
-        '-F', 'values', '-l', pcrs, '-g', hash, '-q', toHex(nonce)])
+      await run('tpm2_checkquote', [
+        '-u',
+        akPubPath,
+        '-m',
+        q.msgPath,
+        '-s',
+        q.sigPath,
+        '-f',
+        q.pcrsPath,
+        '-F',
+        'values',
+        '-l',
+        pcrs,
+        '-g',
+        hash,
+        '-q',
+        toHex(nonce),
+      ])
       return true
     } catch {
       return false
@@ -262,7 +378,11 @@ export class Tpm2Tools {
   }
 
   /** Software MakeCredential by tpm2-tools (no TPM): tpm2-tools container BADCC0DE 00000001 || TPM2B_ID_OBJECT || TPM2B_ENCRYPTED_SECRET. */
-  async makeCredential(ek: Pick<TpmObject, 'pubPath'>, objectName: Uint8Array, secret: Uint8Array): Promise<{ blob: Uint8Array; blobPath: string }> {
+  async makeCredential(
+    ek: Pick<TpmObject, 'pubPath'>,
+    objectName: Uint8Array,
+    secret: Uint8Array,
+  ): Promise<{ blob: Uint8Array; blobPath: string }> {
     const secretPath = this.path('mc.secret')
     const blobPath = this.path('mc.blob')
     await writeFile(secretPath, secret)
@@ -281,7 +401,18 @@ export class Tpm2Tools {
       await this.exec('tpm2_startauthsession', ['--policy-session', '-S', session])
       try {
         await this.exec('tpm2_policysecret', ['-S', session, '-c', 'e'])
-        await this.exec('tpm2_activatecredential', ['-c', key.ctx, '-C', ek.ctx, '-i', credentialPath, '-o', out, '-P', `session:${session}`])
+        await this.exec('tpm2_activatecredential', [
+          '-c',
+          key.ctx,
+          '-C',
+          ek.ctx,
+          '-i',
+          credentialPath,
+          '-o',
+          out,
+          '-P',
+          `session:${session}`,
+        ])
       } finally {
         await this.exec('tpm2_flushcontext', [session]).catch(() => undefined)
       }

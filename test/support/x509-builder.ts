@@ -26,7 +26,9 @@ export type NameSpec = readonly (readonly [string, string])[]
 
 export function encodeName(name: NameSpec): Uint8Array {
   return encodeSequence(
-    ...name.map(([oid, value]) => encodeTlv(TAG.SET, encodeSequence(encodeOidTlv(oid), encodeTlv(TAG.UTF8_STRING, new TextEncoder().encode(value))))),
+    ...name.map(([oid, value]) =>
+      encodeTlv(TAG.SET, encodeSequence(encodeOidTlv(oid), encodeTlv(TAG.UTF8_STRING, new TextEncoder().encode(value)))),
+    ),
   )
 }
 
@@ -53,7 +55,14 @@ export function ext(oid: string, value: Uint8Array, critical = false): Extension
 }
 
 export const basicConstraints = (cA: boolean, pathLen?: number): ExtensionSpec =>
-  ext(OID.basicConstraints, encodeSequence(...(cA ? [Uint8Array.of(0x01, 0x01, 0xff)] : []), ...(pathLen !== undefined ? [encodeUnsignedInteger(Uint8Array.of(pathLen))] : [])), true)
+  ext(
+    OID.basicConstraints,
+    encodeSequence(
+      ...(cA ? [Uint8Array.of(0x01, 0x01, 0xff)] : []),
+      ...(pathLen !== undefined ? [encodeUnsignedInteger(Uint8Array.of(pathLen))] : []),
+    ),
+    true,
+  )
 
 /** keyUsage from bit numbers (0 digitalSignature ... 5 keyCertSign, 6 cRLSign), DER-trimmed. */
 export function keyUsage(bits: number[]): ExtensionSpec {
@@ -105,7 +114,7 @@ function keyId(spki: Uint8Array): Uint8Array {
   let h = 0x811c9dc5
   for (const b of spki) h = Math.imul(h ^ b, 0x01000193) >>> 0
   const out = new Uint8Array(20)
-  for (let i = 0; i < 20; i++) out[i] = (h >>> ((i % 4) * 8)) & 0xff ^ spki[spki.length - 1 - i]!
+  for (let i = 0; i < 20; i++) out[i] = ((h >>> ((i % 4) * 8)) & 0xff) ^ spki[spki.length - 1 - i]!
   return out
 }
 
@@ -134,7 +143,9 @@ export function buildCert(spec: CertSpec): Uint8Array {
     spec.key.spki,
     ...(encodedExts.length ? [encodeTlv(contextTag(3, true), encodeSequence(...encodedExts))] : []),
   )
-  const sig = new Uint8Array(sign('sha256', tbs, issuer.key.kind === 'ec' ? { key: issuer.key.privateKey, dsaEncoding: 'der' } : issuer.key.privateKey))
+  const sig = new Uint8Array(
+    sign('sha256', tbs, issuer.key.kind === 'ec' ? { key: issuer.key.privateKey, dsaEncoding: 'der' } : issuer.key.privateKey),
+  )
   if (spec.badSignature) sig[sig.length - 1]! ^= 0x01
   return encodeSequence(tbs, sigAlg, encodeBitString(sig))
 }

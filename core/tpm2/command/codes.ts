@@ -37,4 +37,11 @@ export const TPM_PT = {
 } as const
 
 /** TPM_HT (Part 2 §7.2): the handle type is the top byte */
-export const TPM_HT = { NV_INDEX: 0x01, HMAC_SESSION: 0x02, POLICY_SESSION: 0x03, PERMANENT: 0x40, TRANSIENT: 0x80, PERSISTENT: 0x81 } as const
+export const TPM_HT = {
+  NV_INDEX: 0x01,
+  HMAC_SESSION: 0x02,
+  POLICY_SESSION: 0x03,
+  PERMANENT: 0x40,
+  TRANSIENT: 0x80,
+  PERSISTENT: 0x81,
+} as const

@@ -9,7 +9,14 @@ import { TPM_RH, TPM_ST } from '../constants.ts'
 import { TpmResponseError } from '../rc.ts'
 
 /** TPMA_SESSION bits (Part 2 §8.4) */
-export const TPMA_SESSION = { continueSession: 0x01, auditExclusive: 0x02, auditReset: 0x04, decrypt: 0x20, encrypt: 0x40, audit: 0x80 } as const
+export const TPMA_SESSION = {
+  continueSession: 0x01,
+  auditExclusive: 0x02,
+  auditReset: 0x04,
+  decrypt: 0x20,
+  encrypt: 0x40,
+  audit: 0x80,
+} as const
 
 /** TPMS_AUTH_COMMAND: a password (TPM_RS_PW) or a policy session (its hmac is empty or a password). */
 export interface AuthCommand {
@@ -40,14 +47,24 @@ export interface TpmCommand<R> {
 }
 
 /** Encode one command (Part 1 §18.2). */
-export function encodeCommand(code: number, handles: readonly number[], auths: readonly AuthCommand[], params: Uint8Array): Uint8Array<ArrayBuffer> {
+export function encodeCommand(
+  code: number,
+  handles: readonly number[],
+  auths: readonly AuthCommand[],
+  params: Uint8Array,
+): Uint8Array<ArrayBuffer> {
   const w = new ByteWriter()
-  w.u16(auths.length ? TPM_ST.SESSIONS : TPM_ST.NO_SESSIONS).u32(0).u32(code)
+  w.u16(auths.length ? TPM_ST.SESSIONS : TPM_ST.NO_SESSIONS)
+    .u32(0)
+    .u32(code)
   for (const h of handles) w.u32(h)
   if (auths.length) {
     const a = new ByteWriter()
     for (const s of auths) {
-      a.u32(s.sessionHandle).sized(s.nonceCaller ?? new Uint8Array(0)).u8(s.sessionAttributes ?? 0).sized(s.hmac ?? new Uint8Array(0))
+      a.u32(s.sessionHandle)
+        .sized(s.nonceCaller ?? new Uint8Array(0))
+        .u8(s.sessionAttributes ?? 0)
+        .sized(s.hmac ?? new Uint8Array(0))
     }
     const area = a.finish()
     w.u32(area.length).bytes(area)
@@ -77,7 +94,12 @@ export function responseCodeOf(response: Uint8Array): number {
 }
 
 /** Parse a response (Part 1 §18.3): checks header size and rc; returns handles and parameters. */
-export function parseResponse(command: string, response: Uint8Array, handleCount: number, hint?: (rc: number) => string | undefined): ParsedResponse {
+export function parseResponse(
+  command: string,
+  response: Uint8Array,
+  handleCount: number,
+  hint?: (rc: number) => string | undefined,
+): ParsedResponse {
   const r = new ByteReader(response, `TPM2_${command} response`)
   const tag = r.u16('tag')
   const size = r.u32('responseSize')
@@ -95,7 +117,11 @@ export function parseResponse(command: string, response: Uint8Array, handleCount
     const paramSize = r.u32('parameterSize')
     params = new ByteReader(r.take(paramSize, 'parameters'), `TPM2_${command} parameters`)
     // the rest are TPMS_AUTH_RESPONSE entries (nonceTPM, attributes, hmac): not used (no HMAC sessions)
-    while (r.remaining > 0) { r.sized('nonceTPM'); r.u8('sessionAttributes'); r.sized('hmac') }
+    while (r.remaining > 0) {
+      r.sized('nonceTPM')
+      r.u8('sessionAttributes')
+      r.sized('hmac')
+    }
   } else {
     params = new ByteReader(r.take(r.remaining, 'parameters'), `TPM2_${command} parameters`)
   }

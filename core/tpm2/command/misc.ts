@@ -39,7 +39,9 @@ export function getCapability(capability: number, property: number, propertyCoun
 
 /** TPM2_GetRandom (Part 3 §16.1). */
 export function getRandom(bytesRequested: number): TpmCommand<Uint8Array> {
-  return makeCommand('GetRandom', TPM_CC.GetRandom, [], [], new ByteWriter().u16(bytesRequested).finish(), 0, (_h, r) => r.sized('randomBytes'))
+  return makeCommand('GetRandom', TPM_CC.GetRandom, [], [], new ByteWriter().u16(bytesRequested).finish(), 0, (_h, r) =>
+    r.sized('randomBytes'),
+  )
 }
 
 export interface PcrReadResult {

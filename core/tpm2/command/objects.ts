@@ -54,18 +54,29 @@ export function create(parentHandle: number, auth: AuthCommand, args: CreateArgs
   return makeCommand('Create', TPM_CC.Create, [parentHandle], [auth], createParams(args), 0, (_h, r) => {
     const outPrivate = r.sized('outPrivate')
     const outPublic = readTpm2bPublic(r, 'outPublic')
-    r.sized('creationData'); r.sized('creationHash'); readTicket(r, 'creationTicket')
+    r.sized('creationData')
+    r.sized('creationHash')
+    readTicket(r, 'creationTicket')
     return { outPrivate, outPublic }
   })
 }
 
 /** TPM2_Load (Part 3 §12.2): inPrivate / inPublic are the TPM2B contents (no size prefix). */
-export function load(parentHandle: number, auth: AuthCommand, inPrivate: Uint8Array, inPublic: Uint8Array): TpmCommand<{ handle: number; name: Uint8Array }> {
+export function load(
+  parentHandle: number,
+  auth: AuthCommand,
+  inPrivate: Uint8Array,
+  inPublic: Uint8Array,
+): TpmCommand<{ handle: number; name: Uint8Array }> {
   const params = new ByteWriter().sized(inPrivate).sized(inPublic).finish()
   return makeCommand('Load', TPM_CC.Load, [parentHandle], [auth], params, 1, (h, r) => ({ handle: h[0]!, name: r.sized('name') }))
 }
 
-export interface ReadPublicResult { readonly outPublic: TPMT_PUBLIC; readonly name: Uint8Array; readonly qualifiedName: Uint8Array }
+export interface ReadPublicResult {
+  readonly outPublic: TPMT_PUBLIC
+  readonly name: Uint8Array
+  readonly qualifiedName: Uint8Array
+}
 
 /** TPM2_ReadPublic (Part 3 §12.4). */
 export function readPublic(objectHandle: number): TpmCommand<ReadPublicResult> {
@@ -83,11 +94,23 @@ export function flushContext(flushHandle: number): TpmCommand<void> {
 
 /** TPM2_EvictControl (Part 3 §28.5): persist `objectHandle` at `persistentHandle`, or evict a persistent one. */
 export function evictControl(authHandle: number, auth: AuthCommand, objectHandle: number, persistentHandle: number): TpmCommand<void> {
-  return makeCommand('EvictControl', TPM_CC.EvictControl, [authHandle, objectHandle], [auth], new ByteWriter().u32(persistentHandle).finish(), 0, () => undefined)
+  return makeCommand(
+    'EvictControl',
+    TPM_CC.EvictControl,
+    [authHandle, objectHandle],
+    [auth],
+    new ByteWriter().u32(persistentHandle).finish(),
+    0,
+    () => undefined,
+  )
 }
 
 /** TPM2_HierarchyChangeAuth (Part 3 §24.8): set a hierarchy's authValue (tests, provisioning). */
-export function hierarchyChangeAuth(authHandle: number, newAuth: string, auth: AuthCommand = { sessionHandle: 0x40000009, sessionAttributes: 1 }): TpmCommand<void> {
+export function hierarchyChangeAuth(
+  authHandle: number,
+  newAuth: string,
+  auth: AuthCommand = { sessionHandle: 0x40000009, sessionAttributes: 1 },
+): TpmCommand<void> {
   const params = new ByteWriter().sized(new TextEncoder().encode(newAuth)).finish()
   return makeCommand('HierarchyChangeAuth', TPM_CC.HierarchyChangeAuth, [authHandle], [auth], params, 0, () => undefined)
 }

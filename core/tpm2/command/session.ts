@@ -22,15 +22,33 @@ export function startAuthSession(a: StartAuthSessionArgs = {}): TpmCommand<{ han
     .u16(TPM_ALG.NULL) // symmetric
     .u16(a.authHash ?? TPM_ALG.SHA256)
     .finish()
-  return makeCommand('StartAuthSession', TPM_CC.StartAuthSession, [a.tpmKey ?? TPM_RH.NULL, a.bind ?? TPM_RH.NULL], [], params, 1, (h, r) => ({
-    handle: h[0]!,
-    nonceTPM: r.sized('nonceTPM'),
-  }))
+  return makeCommand(
+    'StartAuthSession',
+    TPM_CC.StartAuthSession,
+    [a.tpmKey ?? TPM_RH.NULL, a.bind ?? TPM_RH.NULL],
+    [],
+    params,
+    1,
+    (h, r) => ({
+      handle: h[0]!,
+      nonceTPM: r.sized('nonceTPM'),
+    }),
+  )
 }
 
 /** TPM2_PolicySecret (Part 3 §23.4): nonceTPM, cpHashA, policyRef empty, expiration 0 by default. */
-export function policySecret(authHandle: number, auth: AuthCommand, policySession: number, expiration = 0): TpmCommand<{ timeout: Uint8Array; policyTicket: Ticket }> {
-  const params = new ByteWriter().sized(EMPTY).sized(EMPTY).sized(EMPTY).u32(expiration >>> 0).finish()
+export function policySecret(
+  authHandle: number,
+  auth: AuthCommand,
+  policySession: number,
+  expiration = 0,
+): TpmCommand<{ timeout: Uint8Array; policyTicket: Ticket }> {
+  const params = new ByteWriter()
+    .sized(EMPTY)
+    .sized(EMPTY)
+    .sized(EMPTY)
+    .u32(expiration >>> 0)
+    .finish()
   return makeCommand('PolicySecret', TPM_CC.PolicySecret, [authHandle, policySession], [auth], params, 0, (_h, r) => ({
     timeout: r.sized('timeout'),
     policyTicket: readTicket(r, 'policyTicket'),
@@ -39,9 +57,21 @@ export function policySecret(authHandle: number, auth: AuthCommand, policySessio
 
 /** TPM2_ActivateCredential (Part 3 §12.5): credentialBlob / secret are the TPM2B bodies (no size prefix). */
 export function activateCredential(
-  activateHandle: number, activateAuth: AuthCommand, keyHandle: number, keyAuth: AuthCommand,
-  credentialBlob: Uint8Array, secret: Uint8Array,
+  activateHandle: number,
+  activateAuth: AuthCommand,
+  keyHandle: number,
+  keyAuth: AuthCommand,
+  credentialBlob: Uint8Array,
+  secret: Uint8Array,
 ): TpmCommand<Uint8Array> {
   const params = new ByteWriter().sized(credentialBlob).sized(secret).finish()
-  return makeCommand('ActivateCredential', TPM_CC.ActivateCredential, [activateHandle, keyHandle], [activateAuth, keyAuth], params, 0, (_h, r) => r.sized('certInfo'))
+  return makeCommand(
+    'ActivateCredential',
+    TPM_CC.ActivateCredential,
+    [activateHandle, keyHandle],
+    [activateAuth, keyAuth],
+    params,
+    0,
+    (_h, r) => r.sized('certInfo'),
+  )
 }

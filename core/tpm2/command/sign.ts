@@ -4,7 +4,16 @@ import { encodePcrSelection } from '../pcr-selection.ts'
 import type { TPMT_SIGNATURE } from '../signature.ts'
 import { TPM_CC } from './codes.ts'
 import { type AuthCommand, EMPTY, makeCommand, type TpmCommand } from './frame.ts'
-import { NULL_HASHCHECK, NULL_SCHEME, readTicket, readTrailingSignature, type SigScheme, type Ticket, writeSigScheme, writeTicket } from './structures.ts'
+import {
+  NULL_HASHCHECK,
+  NULL_SCHEME,
+  readTicket,
+  readTrailingSignature,
+  type SigScheme,
+  type Ticket,
+  writeSigScheme,
+  writeTicket,
+} from './structures.ts'
 
 export interface AttestResult {
   /** TPMS_ATTEST bytes (TPM2B_ATTEST body): the signed message */
@@ -14,8 +23,12 @@ export interface AttestResult {
 
 /** TPM2_Certify (Part 3 §18.2): `objectHandle` certified by `signHandle`, with qualifyingData. */
 export function certify(
-  objectHandle: number, objectAuth: AuthCommand, signHandle: number, signAuth: AuthCommand,
-  qualifyingData: Uint8Array = EMPTY, inScheme: SigScheme = NULL_SCHEME,
+  objectHandle: number,
+  objectAuth: AuthCommand,
+  signHandle: number,
+  signAuth: AuthCommand,
+  qualifyingData: Uint8Array = EMPTY,
+  inScheme: SigScheme = NULL_SCHEME,
 ): TpmCommand<AttestResult> {
   const w = new ByteWriter().sized(qualifyingData)
   writeSigScheme(w, inScheme)
@@ -27,8 +40,11 @@ export function certify(
 
 /** TPM2_Quote (Part 3 §18.4) over the selected PCRs. */
 export function quote(
-  signHandle: number, signAuth: AuthCommand, qualifyingData: Uint8Array,
-  pcrSelect: readonly { hash: number; pcrs: readonly number[] }[], inScheme: SigScheme = NULL_SCHEME,
+  signHandle: number,
+  signAuth: AuthCommand,
+  qualifyingData: Uint8Array,
+  pcrSelect: readonly { hash: number; pcrs: readonly number[] }[],
+  inScheme: SigScheme = NULL_SCHEME,
 ): TpmCommand<AttestResult> {
   const w = new ByteWriter().sized(qualifyingData)
   writeSigScheme(w, inScheme)
@@ -40,7 +56,13 @@ export function quote(
 }
 
 /** TPM2_Sign (Part 3 §20.2) of a digest; unrestricted keys take the NULL ticket. */
-export function sign(keyHandle: number, auth: AuthCommand, digest: Uint8Array, inScheme: SigScheme = NULL_SCHEME, validation?: Ticket): TpmCommand<TPMT_SIGNATURE> {
+export function sign(
+  keyHandle: number,
+  auth: AuthCommand,
+  digest: Uint8Array,
+  inScheme: SigScheme = NULL_SCHEME,
+  validation?: Ticket,
+): TpmCommand<TPMT_SIGNATURE> {
   const w = new ByteWriter().sized(digest)
   writeSigScheme(w, inScheme)
   writeTicket(w, validation ?? NULL_HASHCHECK)
@@ -50,5 +72,8 @@ export function sign(keyHandle: number, auth: AuthCommand, digest: Uint8Array, i
 /** TPM2_Hash (Part 3 §15.4): data ≤ MAX_DIGEST_BUFFER (1024). */
 export function hash(data: Uint8Array, hashAlg: number, hierarchy: number): TpmCommand<{ outHash: Uint8Array; validation: Ticket }> {
   const params = new ByteWriter().sized(data).u16(hashAlg).u32(hierarchy).finish()
-  return makeCommand('Hash', TPM_CC.Hash, [], [], params, 0, (_h, r) => ({ outHash: r.sized('outHash'), validation: readTicket(r, 'validation') }))
+  return makeCommand('Hash', TPM_CC.Hash, [], [], params, 0, (_h, r) => ({
+    outHash: r.sized('outHash'),
+    validation: readTicket(r, 'validation'),
+  }))
 }

@@ -8,7 +8,10 @@ import { parseTpmtSignature, type TPMT_SIGNATURE } from '../signature.ts'
 import { utf8 } from '../../bytes/encoding.ts'
 
 /** TPMT_SIG_SCHEME (§11.2.1.5): NULL = use the key's own scheme */
-export interface SigScheme { readonly scheme: number; readonly hashAlg?: number }
+export interface SigScheme {
+  readonly scheme: number
+  readonly hashAlg?: number
+}
 export const NULL_SCHEME: SigScheme = { scheme: TPM_ALG.NULL }
 
 export function writeSigScheme(w: ByteWriter, s: SigScheme): void {
@@ -17,7 +20,11 @@ export function writeSigScheme(w: ByteWriter, s: SigScheme): void {
 }
 
 /** TPMT_TK_* (§10.7): tag, hierarchy, digest */
-export interface Ticket { readonly tag: number; readonly hierarchy: number; readonly digest: Uint8Array }
+export interface Ticket {
+  readonly tag: number
+  readonly hierarchy: number
+  readonly digest: Uint8Array
+}
 
 /** The NULL hash-check ticket for signing with an unrestricted key (Part 2 §10.7.6). */
 export const NULL_HASHCHECK: Ticket = { tag: TPM_ST.HASHCHECK, hierarchy: TPM_RH.NULL, digest: new Uint8Array(0) }

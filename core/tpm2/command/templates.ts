@@ -19,7 +19,10 @@ export const DEVID_ATTRIBUTES_TEMPLATE = 0x00040072
 
 export function ekTemplateRsa(): Uint8Array<ArrayBuffer> {
   return encodeTpmtPublic({
-    type: TPM_ALG.RSA, nameAlg: TPM_ALG.SHA256, objectAttributes: EK_ATTRIBUTES, authPolicy: EK_AUTH_POLICY,
+    type: TPM_ALG.RSA,
+    nameAlg: TPM_ALG.SHA256,
+    objectAttributes: EK_ATTRIBUTES,
+    authPolicy: EK_AUTH_POLICY,
     parameters: { symmetric: AES128_CFB, scheme: NULL_SCHEME, keyBits: 2048, exponent: 0 },
     unique: new Uint8Array(256),
   })
@@ -27,7 +30,10 @@ export function ekTemplateRsa(): Uint8Array<ArrayBuffer> {
 
 export function ekTemplateEcc(): Uint8Array<ArrayBuffer> {
   return encodeTpmtPublic({
-    type: TPM_ALG.ECC, nameAlg: TPM_ALG.SHA256, objectAttributes: EK_ATTRIBUTES, authPolicy: EK_AUTH_POLICY,
+    type: TPM_ALG.ECC,
+    nameAlg: TPM_ALG.SHA256,
+    objectAttributes: EK_ATTRIBUTES,
+    authPolicy: EK_AUTH_POLICY,
     parameters: { symmetric: AES128_CFB, scheme: NULL_SCHEME, curveID: TPM_ECC.NIST_P256, kdf: NULL_SCHEME },
     unique: { x: new Uint8Array(32), y: new Uint8Array(32) },
   })
@@ -36,7 +42,10 @@ export function ekTemplateEcc(): Uint8Array<ArrayBuffer> {
 /** SPIRE SRK-High-RSA: unique EMPTY (not 256 zero bytes). */
 export function srkTemplateRsa(): Uint8Array<ArrayBuffer> {
   return encodeTpmtPublic({
-    type: TPM_ALG.RSA, nameAlg: TPM_ALG.SHA256, objectAttributes: SRK_ATTRIBUTES, authPolicy: EMPTY,
+    type: TPM_ALG.RSA,
+    nameAlg: TPM_ALG.SHA256,
+    objectAttributes: SRK_ATTRIBUTES,
+    authPolicy: EMPTY,
     parameters: { symmetric: AES128_CFB, scheme: NULL_SCHEME, keyBits: 2048, exponent: 0 },
     unique: EMPTY,
   })
@@ -45,7 +54,10 @@ export function srkTemplateRsa(): Uint8Array<ArrayBuffer> {
 /** SPIRE SRK-High-ECC: x, y EMPTY. */
 export function srkTemplateEcc(): Uint8Array<ArrayBuffer> {
   return encodeTpmtPublic({
-    type: TPM_ALG.ECC, nameAlg: TPM_ALG.SHA256, objectAttributes: SRK_ATTRIBUTES, authPolicy: EMPTY,
+    type: TPM_ALG.ECC,
+    nameAlg: TPM_ALG.SHA256,
+    objectAttributes: SRK_ATTRIBUTES,
+    authPolicy: EMPTY,
     parameters: { symmetric: AES128_CFB, scheme: NULL_SCHEME, curveID: TPM_ECC.NIST_P256, kdf: NULL_SCHEME },
     unique: { x: EMPTY, y: EMPTY },
   })
@@ -54,7 +66,10 @@ export function srkTemplateEcc(): Uint8Array<ArrayBuffer> {
 /** AK RSA (go-tpm-tools AKTemplateRSA): restricted signing, RSASSA-SHA256. */
 export function akTemplateRsa(): Uint8Array<ArrayBuffer> {
   return encodeTpmtPublic({
-    type: TPM_ALG.RSA, nameAlg: TPM_ALG.SHA256, objectAttributes: AK_ATTRIBUTES_TEMPLATE, authPolicy: EMPTY,
+    type: TPM_ALG.RSA,
+    nameAlg: TPM_ALG.SHA256,
+    objectAttributes: AK_ATTRIBUTES_TEMPLATE,
+    authPolicy: EMPTY,
     parameters: { symmetric: SYM_NULL, scheme: { scheme: TPM_ALG.RSASSA, hashAlg: TPM_ALG.SHA256 }, keyBits: 2048, exponent: 0 },
     unique: EMPTY,
   })
@@ -64,14 +79,25 @@ export function akTemplateRsa(): Uint8Array<ArrayBuffer> {
 export function devIdTemplate(kind: 'rsa' | 'ecc'): Uint8Array<ArrayBuffer> {
   if (kind === 'rsa') {
     return encodeTpmtPublic({
-      type: TPM_ALG.RSA, nameAlg: TPM_ALG.SHA256, objectAttributes: DEVID_ATTRIBUTES_TEMPLATE, authPolicy: EMPTY,
+      type: TPM_ALG.RSA,
+      nameAlg: TPM_ALG.SHA256,
+      objectAttributes: DEVID_ATTRIBUTES_TEMPLATE,
+      authPolicy: EMPTY,
       parameters: { symmetric: SYM_NULL, scheme: { scheme: TPM_ALG.RSASSA, hashAlg: TPM_ALG.SHA256 }, keyBits: 2048, exponent: 0 },
       unique: EMPTY,
     })
   }
   return encodeTpmtPublic({
-    type: TPM_ALG.ECC, nameAlg: TPM_ALG.SHA256, objectAttributes: DEVID_ATTRIBUTES_TEMPLATE, authPolicy: EMPTY,
-    parameters: { symmetric: SYM_NULL, scheme: { scheme: TPM_ALG.ECDSA, hashAlg: TPM_ALG.SHA256 }, curveID: TPM_ECC.NIST_P256, kdf: NULL_SCHEME },
+    type: TPM_ALG.ECC,
+    nameAlg: TPM_ALG.SHA256,
+    objectAttributes: DEVID_ATTRIBUTES_TEMPLATE,
+    authPolicy: EMPTY,
+    parameters: {
+      symmetric: SYM_NULL,
+      scheme: { scheme: TPM_ALG.ECDSA, hashAlg: TPM_ALG.SHA256 },
+      curveID: TPM_ECC.NIST_P256,
+      kdf: NULL_SCHEME,
+    },
     unique: { x: new Uint8Array(32), y: new Uint8Array(32) },
   })
 }

@@ -36,39 +36,80 @@ describe('vouch credential make', () => {
     expect(r.code, r.err).toBe(0)
     expect(r.out).toContain(out)
     const cred = parseCredentialFile(new Uint8Array(readFileSync(out)))
-    expect(Buffer.from(softActivate(priv, 'SHA-256', 128, Buffer.from(akName, 'hex'), cred.idObject, cred.encSecret))).toEqual(Buffer.from(secret))
+    expect(Buffer.from(softActivate(priv, 'SHA-256', 128, Buffer.from(akName, 'hex'), cred.idObject, cred.encSecret))).toEqual(
+      Buffer.from(secret),
+    )
   })
 
   it('takes an ECC P-256 PEM EK and reports JSON with --output json', async () => {
     const out = join(dir, 'ec.blob')
-    const r = await run('--ek', join(dir, 'ec.pem'), '--name', akName, '--secret', join(dir, 'secret.bin'), '--out', out, '--output', 'json')
+    const r = await run(
+      '--ek',
+      join(dir, 'ec.pem'),
+      '--name',
+      akName,
+      '--secret',
+      join(dir, 'secret.bin'),
+      '--out',
+      out,
+      '--output',
+      'json',
+    )
     expect(r.code, r.err).toBe(0)
     const j = JSON.parse(r.out)
-    expect(j).toMatchObject({ out, ek: { type: 'ecc', curve: 'P-256', nameAlg: 'SHA-256', symmetric: 'aes-128-cfb', source: 'spki' }, akName })
+    expect(j).toMatchObject({
+      out,
+      ek: { type: 'ecc', curve: 'P-256', nameAlg: 'SHA-256', symmetric: 'aes-128-cfb', source: 'spki' },
+      akName,
+    })
     const jwk = ec.privateKey.export({ format: 'jwk' })
     const cred = parseCredentialFile(new Uint8Array(readFileSync(out)))
     expect(cred.encSecret).toHaveLength(2 + 32 + 2 + 32)
     const got = softActivate(
       { kind: 'EC', crv: 'P-256', d: Buffer.from(jwk.d!, 'base64url'), x: Buffer.from(jwk.x!, 'base64url') },
-      'SHA-256', 128, Buffer.from(akName, 'hex'), cred.idObject, cred.encSecret,
+      'SHA-256',
+      128,
+      Buffer.from(akName, 'hex'),
+      cred.idObject,
+      cred.encSecret,
     )
     expect(Buffer.from(got)).toEqual(Buffer.from(secret))
   })
 
   it('is a usage error (exit 2) without a required option, with a bad hex name, or with an unreadable file', async () => {
     expect((await run('--name', akName, '--secret', join(dir, 'secret.bin'), '--out', join(dir, 'x'))).code).toBe(2)
-    expect((await run('--ek', join(dir, 'rsa.pem'), '--name', 'xyz', '--secret', join(dir, 'secret.bin'), '--out', join(dir, 'x'))).code).toBe(2)
+    expect(
+      (await run('--ek', join(dir, 'rsa.pem'), '--name', 'xyz', '--secret', join(dir, 'secret.bin'), '--out', join(dir, 'x'))).code,
+    ).toBe(2)
     const missing = await run('--ek', join(dir, 'nope.pem'), '--name', akName, '--secret', join(dir, 'secret.bin'), '--out', join(dir, 'x'))
     expect(missing.code).toBe(2)
     expect(missing.err).toContain('no such file or directory')
   })
 
   it('exits 1 with the error code for an AK name it cannot use and for an EK that does not parse', async () => {
-    const badName = await run('--ek', join(dir, 'rsa.pem'), '--name', '0012' + '00'.repeat(32), '--secret', join(dir, 'secret.bin'), '--out', join(dir, 'x'))
+    const badName = await run(
+      '--ek',
+      join(dir, 'rsa.pem'),
+      '--name',
+      '0012' + '00'.repeat(32),
+      '--secret',
+      join(dir, 'secret.bin'),
+      '--out',
+      join(dir, 'x'),
+    )
     expect(badName.code).toBe(1)
     expect(badName.err).toContain('ERR_CREDENTIAL_UNSUPPORTED_KEY')
     writeFileSync(join(dir, 'garbage.pub'), new Uint8Array([0, 5, 1, 2, 3, 4, 5]))
-    const garbage = await run('--ek', join(dir, 'garbage.pub'), '--name', akName, '--secret', join(dir, 'secret.bin'), '--out', join(dir, 'x'))
+    const garbage = await run(
+      '--ek',
+      join(dir, 'garbage.pub'),
+      '--name',
+      akName,
+      '--secret',
+      join(dir, 'secret.bin'),
+      '--out',
+      join(dir, 'x'),
+    )
     expect(garbage.code).toBe(1)
     expect(garbage.err).toMatch(/ERR_TPM2_MALFORMED|ERR_TPM2_UNSUPPORTED_ALGORITHM/)
   })

@@ -26,7 +26,10 @@ describe('vouch server (argument and config errors; the running server is tested
   it('an invalid policy file stops the start with the policy error (exit 1)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vouch-cli-server-'))
     const policy = join(dir, 'policy.yaml')
-    writeFileSync(policy, 'section: AgentAttestation\nschema: v1\nspec:\n  policies:\n  - name: p\n    requiredAttestors:\n    - type: tpm_devid\n      config: {}\n')
+    writeFileSync(
+      policy,
+      'section: AgentAttestation\nschema: v1\nspec:\n  policies:\n  - name: p\n    requiredAttestors:\n    - type: tpm_devid\n      config: {}\n',
+    )
     const config = join(dir, 'server.yaml')
     writeFileSync(config, `trustDomain: example.org\nlisten: "127.0.0.1:0"\ndataDir: ${join(dir, 'data')}\npolicy: ${policy}\ntls: false\n`)
     const r = await run(['server', '--config', config])

@@ -53,8 +53,32 @@ describe('vouch verify x509-svid', () => {
     }
   })
   it('DER leaf, --id and --trust-domain', async () => {
-    expect((await run('verify', 'x509-svid', '--bundle', f('bundle.pem'), '--trust-domain', 'example.org', '--id', 'spiffe://example.org/db', f('leaf.der'))).code).toBe(0)
-    const r = await run('verify', 'x509-svid', '--bundle', f('bundle.pem'), '--id', 'spiffe://example.org/api', '--output', 'json', f('leaf.der'))
+    expect(
+      (
+        await run(
+          'verify',
+          'x509-svid',
+          '--bundle',
+          f('bundle.pem'),
+          '--trust-domain',
+          'example.org',
+          '--id',
+          'spiffe://example.org/db',
+          f('leaf.der'),
+        )
+      ).code,
+    ).toBe(0)
+    const r = await run(
+      'verify',
+      'x509-svid',
+      '--bundle',
+      f('bundle.pem'),
+      '--id',
+      'spiffe://example.org/api',
+      '--output',
+      'json',
+      f('leaf.der'),
+    )
     expect(r.code).toBe(1)
     expect(JSON.parse(r.out).error.code).toBe('ERR_SVID_ID_NOT_ALLOWED')
   })
@@ -73,7 +97,9 @@ describe('vouch verify x509-svid', () => {
     expect((await run('verify', 'x509-svid', '--bundle', f('bundle.pem'), '--at', 'yesterday', f('chain.pem'))).code).toBe(2)
     expect((await run('verify', 'x509-svid', '--bundle', f('bundle.pem'), '--id', 'spiffe://x/', f('chain.pem'))).code).toBe(2)
     // a bundle that does not name its trust domain needs --trust-domain
-    expect((await run('verify', 'x509-svid', '--bundle', join(vectors, 'bundle/x509bundle/testdata/cert.pem'), f('chain.pem'))).code).toBe(2)
+    expect((await run('verify', 'x509-svid', '--bundle', join(vectors, 'bundle/x509bundle/testdata/cert.pem'), f('chain.pem'))).code).toBe(
+      2,
+    )
   })
 })
 
@@ -99,17 +125,56 @@ describe('vouch verify jwt-svid', () => {
   it('valid token given inline or as a file', async () => {
     const r = await run('verify', 'jwt-svid', '--bundle', f('bundle.json'), '--audience', 'svc', '--output', 'json', token)
     expect(r.code, r.err + r.out).toBe(0)
-    expect(JSON.parse(r.out)).toMatchObject({ valid: true, spiffeId: 'spiffe://example.org/w', audience: ['svc'], header: { alg: 'ES256', kid: 'k1' } })
-    const t = await run('verify', 'jwt-svid', '--bundle', f('jwks-only.json'), '--trust-domain', 'example.org', '--audience', 'x,svc', f('token.jwt'))
+    expect(JSON.parse(r.out)).toMatchObject({
+      valid: true,
+      spiffeId: 'spiffe://example.org/w',
+      audience: ['svc'],
+      header: { alg: 'ES256', kid: 'k1' },
+    })
+    const t = await run(
+      'verify',
+      'jwt-svid',
+      '--bundle',
+      f('jwks-only.json'),
+      '--trust-domain',
+      'example.org',
+      '--audience',
+      'x,svc',
+      f('token.jwt'),
+    )
     expect(t.code, t.err + t.out).toBe(0)
     expect(t.out).toMatch(/^valid spiffe:\/\/example.org\/w/)
   })
   it('invalid: wrong audience, expired at --at, bundle of another trust domain', async () => {
     let r = await run('verify', 'jwt-svid', '--bundle', f('bundle.json'), '--audience', 'other', '--output', 'json', token)
     expect([r.code, JSON.parse(r.out).error.code]).toEqual([1, 'ERR_JWT_SVID_AUDIENCE'])
-    r = await run('verify', 'jwt-svid', '--bundle', f('bundle.json'), '--audience', 'svc', '--at', '2099-01-01T00:00:00Z', '--output', 'json', token)
+    r = await run(
+      'verify',
+      'jwt-svid',
+      '--bundle',
+      f('bundle.json'),
+      '--audience',
+      'svc',
+      '--at',
+      '2099-01-01T00:00:00Z',
+      '--output',
+      'json',
+      token,
+    )
     expect([r.code, JSON.parse(r.out).error.code]).toEqual([1, 'ERR_JWT_SVID_EXPIRED'])
-    r = await run('verify', 'jwt-svid', '--bundle', f('jwks-only.json'), '--trust-domain', 'other.test', '--audience', 'svc', '--output', 'json', token)
+    r = await run(
+      'verify',
+      'jwt-svid',
+      '--bundle',
+      f('jwks-only.json'),
+      '--trust-domain',
+      'other.test',
+      '--audience',
+      'svc',
+      '--output',
+      'json',
+      token,
+    )
     expect([r.code, JSON.parse(r.out).error.code]).toEqual([1, 'ERR_BUNDLE_NOT_FOUND'])
   })
   it('usage errors exit 2', async () => {
@@ -125,7 +190,13 @@ describe('vouch bundle show', () => {
     const r = await run('bundle', 'show', '--output', 'json', f('bundle.json'))
     expect(r.code, r.err).toBe(0)
     const j = JSON.parse(r.out)
-    expect(j).toMatchObject({ format: 'spiffe', trustDomain: 'example.org', sequence: '7', refreshHintSeconds: 60, jwtAuthorities: [{ kid: 'k1', key: 'EC P-256' }] })
+    expect(j).toMatchObject({
+      format: 'spiffe',
+      trustDomain: 'example.org',
+      sequence: '7',
+      refreshHintSeconds: 60,
+      jwtAuthorities: [{ kid: 'k1', key: 'EC P-256' }],
+    })
     expect(j.x509Authorities[0].spiffeId).toBe('spiffe://example.org')
     expect(j.x509Authorities[0].sha256).toMatch(/^[0-9a-f:]+$/i)
     const t = await run('bundle', 'show', join(vectors, 'bundle/spiffebundle/testdata/spiffebundle_valid_2.json'))

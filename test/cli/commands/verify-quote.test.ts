@@ -18,9 +18,31 @@ function capture() {
 const expected = JSON.parse(readFileSync(v('expected.json'), 'utf8'))
 const pcrs = expected.quotes.sha256.pcrs as Record<string, string>
 const pcrFile = join(tmp, 'pcrs.bin')
-writeFileSync(pcrFile, Buffer.concat(Object.keys(pcrs).sort((a, b) => +a - +b).map((k) => Buffer.from(pcrs[k]!, 'hex'))))
+writeFileSync(
+  pcrFile,
+  Buffer.concat(
+    Object.keys(pcrs)
+      .sort((a, b) => +a - +b)
+      .map((k) => Buffer.from(pcrs[k]!, 'hex')),
+  ),
+)
 const all = 'sha256:' + Array.from({ length: 24 }, (_, i) => i).join(',')
-const argv = (nonce: string, selection = all) => ['verify', 'quote', '--ak', v('ak_pub.tpmt_public.bin'), '--attest', v('quote_sha256.tpms_attest.bin'), '--signature', v('quote_sha256.tpmt_signature.bin'), '--nonce', nonce, '--pcrs', pcrFile, '--selection', selection]
+const argv = (nonce: string, selection = all) => [
+  'verify',
+  'quote',
+  '--ak',
+  v('ak_pub.tpmt_public.bin'),
+  '--attest',
+  v('quote_sha256.tpms_attest.bin'),
+  '--signature',
+  v('quote_sha256.tpmt_signature.bin'),
+  '--nonce',
+  nonce,
+  '--pcrs',
+  pcrFile,
+  '--selection',
+  selection,
+]
 
 describe('vouch verify quote', () => {
   it('exit 0 and a JSON verdict for a real GCE quote', async () => {
@@ -43,7 +65,27 @@ describe('vouch verify quote', () => {
 
   it('exit 2 for usage errors and unreadable files', async () => {
     const c = capture()
-    expect(await main(['verify', 'quote', '--ak', '/nonexistent', '--attest', 'x', '--signature', 'y', '--nonce', '00', '--pcrs', 'z', '--selection', 'sha256:0'], c.io)).toBe(2)
+    expect(
+      await main(
+        [
+          'verify',
+          'quote',
+          '--ak',
+          '/nonexistent',
+          '--attest',
+          'x',
+          '--signature',
+          'y',
+          '--nonce',
+          '00',
+          '--pcrs',
+          'z',
+          '--selection',
+          'sha256:0',
+        ],
+        c.io,
+      ),
+    ).toBe(2)
     expect(c.err.join('\n')).toMatch(/read AK \/nonexistent: no such file or directory/)
     expect(await main(argv('xyz'), capture().io)).toBe(2)
   })
@@ -55,13 +97,33 @@ describe('vouch verify quote with a PEM AK and plain signatures', () => {
     // the AK's modulus is the TPMT_PUBLIC unique field (last 256 bytes, after its u16 size)
     const akPub = readFileSync(v('ak_pub.tpmt_public.bin'))
     const n = akPub.subarray(akPub.length - 256)
-    const pem = createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: 'AQAB' }, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string
+    const pem = createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: 'AQAB' }, format: 'jwk' }).export({
+      type: 'spki',
+      format: 'pem',
+    }) as string
     const akFile = join(tmp, 'ak.pem')
     writeFileSync(akFile, pem)
     const tss = readFileSync(v('quote_sha256.tpmt_signature.bin'))
     const plain = join(tmp, 'quote.plain.sig')
     writeFileSync(plain, tss.subarray(6)) // sigAlg, hash, u16 size, then the signature
-    const args = (nonce: string, sig = plain) => ['verify', 'quote', '--ak', akFile, '--attest', v('quote_sha256.tpms_attest.bin'), '--signature', sig, '--nonce', nonce, '--pcrs', pcrFile, '--selection', all, '--output', 'json']
+    const args = (nonce: string, sig = plain) => [
+      'verify',
+      'quote',
+      '--ak',
+      akFile,
+      '--attest',
+      v('quote_sha256.tpms_attest.bin'),
+      '--signature',
+      sig,
+      '--nonce',
+      nonce,
+      '--pcrs',
+      pcrFile,
+      '--selection',
+      all,
+      '--output',
+      'json',
+    ]
     const ok = capture()
     expect(await main(args('9009'), ok.io)).toBe(0)
     expect(JSON.parse(ok.out[0]!)).toMatchObject({ valid: true })
@@ -86,10 +148,16 @@ describe('vouch verify quote with a PEM AK and plain signatures', () => {
     const sized = (b: Buffer) => Buffer.concat([u16(b.length), b])
     const attest = Buffer.concat([
       Buffer.from([0xff, 0x54, 0x43, 0x47, 0x80, 0x18]),
-      sized(Buffer.concat([u16(0x000b), Buffer.alloc(32, 0x5a)])), sized(nonce),
-      Buffer.from('00000000000004d2' + '00000003' + '00000000' + '01', 'hex'), Buffer.from('2000000000000001', 'hex'),
+      sized(Buffer.concat([u16(0x000b), Buffer.alloc(32, 0x5a)])),
+      sized(nonce),
+      Buffer.from('00000000000004d2' + '00000003' + '00000000' + '01', 'hex'),
+      Buffer.from('2000000000000001', 'hex'),
       Buffer.from('00000001' + '000b' + '03' + '810000', 'hex'),
-      sized(createHash('sha256').update(Buffer.concat([pcr0, pcr7])).digest()),
+      sized(
+        createHash('sha256')
+          .update(Buffer.concat([pcr0, pcr7]))
+          .digest(),
+      ),
     ])
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
     const der = sign('sha256', attest, privateKey) // DER SEQUENCE { r, s }
@@ -98,7 +166,24 @@ describe('vouch verify quote with a PEM AK and plain signatures', () => {
     writeFileSync(files.attest, attest)
     writeFileSync(files.sig, der)
     writeFileSync(files.pcrs, Buffer.concat([pcr0, pcr7]))
-    const args = (nonceHex: string, pcrs = files.pcrs) => ['verify', 'quote', '--ak', files.ak, '--attest', files.attest, '--signature', files.sig, '--nonce', nonceHex, '--pcrs', pcrs, '--selection', 'sha256:0,7', '--output', 'json']
+    const args = (nonceHex: string, pcrs = files.pcrs) => [
+      'verify',
+      'quote',
+      '--ak',
+      files.ak,
+      '--attest',
+      files.attest,
+      '--signature',
+      files.sig,
+      '--nonce',
+      nonceHex,
+      '--pcrs',
+      pcrs,
+      '--selection',
+      'sha256:0,7',
+      '--output',
+      'json',
+    ]
     const ok = capture()
     expect(await main(args(nonce.toString('hex')), ok.io)).toBe(0)
     expect(JSON.parse(ok.out[0]!)).toMatchObject({ valid: true, selection: 'sha256:0,7', resetCount: 3, safe: true })

@@ -27,7 +27,19 @@ const STM_PADDED = V('keylime-keylime/extracted/test_cert_utils/st_sha256_with_r
 
 describe('vouch verify chain', () => {
   it('verifies a real EK chain with --profile ek (PEM with a text preamble)', async () => {
-    const r = await run('verify', 'chain', '--profile', 'ek', '--anchors', INTEL_RT, '--intermediates', INTEL_I, '--at', '2026-11-01T00:00:00Z', INTEL)
+    const r = await run(
+      'verify',
+      'chain',
+      '--profile',
+      'ek',
+      '--anchors',
+      INTEL_RT,
+      '--intermediates',
+      INTEL_I,
+      '--at',
+      '2026-11-01T00:00:00Z',
+      INTEL,
+    )
     expect(r.code).toBe(0)
     expect(r.out).toMatch(/^valid/)
     expect(r.out).toMatch(/TPM EK root cert signing.*\(anchor\)/)
@@ -46,18 +58,55 @@ describe('vouch verify chain', () => {
     const mk = makeKey()
     const root = buildCert({ subject: cn('Root'), key: rk, extensions: caExtensions() })
     const mid = buildCert({ subject: cn('Mid'), key: mk, issuer: { subject: cn('Root'), key: rk }, extensions: caExtensions() })
-    const leaf = buildCert({ subject: cn('Leaf'), key: makeKey(), issuer: { subject: cn('Mid'), key: mk }, extensions: [dnsSan('a.example')] })
+    const leaf = buildCert({
+      subject: cn('Leaf'),
+      key: makeKey(),
+      issuer: { subject: cn('Mid'), key: mk },
+      extensions: [dnsSan('a.example')],
+    })
     writeFileSync(join(dir, 'bundle.pem'), toPem('CERTIFICATE', mid) + toPem('CERTIFICATE', root))
     writeFileSync(join(dir, 'root.pem'), toPem('CERTIFICATE', root))
     writeFileSync(join(dir, 'leaf.der'), leaf)
-    const ok = await run('verify', 'chain', '--anchors', join(dir, 'root.pem'), '--intermediates', join(dir, 'bundle.pem'), '--at', '2030-01-01T00:00:00Z', '--output', 'json', join(dir, 'leaf.der'))
+    const ok = await run(
+      'verify',
+      'chain',
+      '--anchors',
+      join(dir, 'root.pem'),
+      '--intermediates',
+      join(dir, 'bundle.pem'),
+      '--at',
+      '2030-01-01T00:00:00Z',
+      '--output',
+      'json',
+      join(dir, 'leaf.der'),
+    )
     expect(ok.code).toBe(0)
     expect(JSON.parse(ok.out).path.map((p: { subject: string }) => p.subject)).toEqual(['CN=Leaf', 'CN=Mid', 'CN=Root'])
-    const late = await run('verify', 'chain', '--anchors', join(dir, 'root.pem'), '--intermediates', join(dir, 'bundle.pem'), '--at', '2035-01-01T00:00:00Z', join(dir, 'leaf.der'))
+    const late = await run(
+      'verify',
+      'chain',
+      '--anchors',
+      join(dir, 'root.pem'),
+      '--intermediates',
+      join(dir, 'bundle.pem'),
+      '--at',
+      '2035-01-01T00:00:00Z',
+      join(dir, 'leaf.der'),
+    )
     expect(late.code).toBe(1)
     expect(late.out).toMatch(/ERR_X509_EXPIRED/)
     // with the intermediate also trusted, the path ends at it
-    const short = await run('verify', 'chain', '--anchors', join(dir, 'bundle.pem'), '--at', '2030-01-01T00:00:00Z', '--output', 'json', join(dir, 'leaf.der'))
+    const short = await run(
+      'verify',
+      'chain',
+      '--anchors',
+      join(dir, 'bundle.pem'),
+      '--at',
+      '2030-01-01T00:00:00Z',
+      '--output',
+      'json',
+      join(dir, 'leaf.der'),
+    )
     expect(JSON.parse(short.out).path).toHaveLength(2)
   })
 
@@ -70,7 +119,9 @@ describe('vouch verify chain', () => {
 })
 
 const openssl = (path: string, inform: string) =>
-  execFileSync('sh', ['-c', `openssl x509 -inform ${inform} -in '${path}' -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`]).toString().split(' ')[0]!
+  execFileSync('sh', ['-c', `openssl x509 -inform ${inform} -in '${path}' -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`])
+    .toString()
+    .split(' ')[0]!
 
 describe('vouch ek hash', () => {
   it('hashes an EK certificate (PEM with preamble, padded DER) like openssl', async () => {
@@ -94,7 +145,11 @@ describe('vouch ek hash', () => {
 describe('vouch ek hash on a TPM public area', () => {
   it('the EK TPM2B_PUBLIC and TPMT_PUBLIC of a swtpm hash like its EK certificate (openssl)', async () => {
     const fx = (f: string) => new URL(`../../vectors/swtpm/tpm-a/${f}`, import.meta.url).pathname
-    for (const [pub, cert] of [['ek-rsa.pub', 'ek-rsa.crt.der'], ['ek-rsa.tpmt', 'ek-rsa.crt.der'], ['ek-p256.pub', 'ek-p256.crt.der']]) {
+    for (const [pub, cert] of [
+      ['ek-rsa.pub', 'ek-rsa.crt.der'],
+      ['ek-rsa.tpmt', 'ek-rsa.crt.der'],
+      ['ek-p256.pub', 'ek-p256.crt.der'],
+    ]) {
       const r = await run('ek', 'hash', '--output', 'json', fx(pub!))
       expect(r.code).toBe(0)
       expect(JSON.parse(r.out)).toEqual({ ekPublicHash: openssl(fx(cert!), 'DER'), source: 'tpm-public' })

@@ -15,9 +15,15 @@ describe('attributes and selectors', () => {
   it('EK attributes: public_hash always, serial with a certificate, identity only when present', () => {
     const cert = parseCertificate(vector('tpm-a/devid-rsa.crt.der'))
     expect(ekAttributes('tpm_ek', { publicHash: 'h' })).toEqual({ 'tpm_ek.public_hash': 'h' })
-    expect(ekAttributes('tpm_ek', { publicHash: 'h', certificate: cert })).toEqual({ 'tpm_ek.public_hash': 'h', 'tpm_ek.serial_number': 'b25c684b97ccda88' })
+    expect(ekAttributes('tpm_ek', { publicHash: 'h', certificate: cert })).toEqual({
+      'tpm_ek.public_hash': 'h',
+      'tpm_ek.serial_number': 'b25c684b97ccda88',
+    })
     expect(ekAttributes('x', { publicHash: 'h', identity: { manufacturer: 'id:4E544300', model: 'm', version: 'v' } })).toEqual({
-      'x.public_hash': 'h', 'x.manufacturer': 'id:4E544300', 'x.model': 'm', 'x.version': 'v',
+      'x.public_hash': 'h',
+      'x.manufacturer': 'id:4E544300',
+      'x.model': 'm',
+      'x.version': 'v',
     })
   })
 

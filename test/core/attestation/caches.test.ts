@@ -28,13 +28,20 @@ async function attest(platform: Platform, evidence: Record<string, unknown>): Pr
   const v = createAttestationVerifier({ policies: CA_TRUST, platform, trustDomain: 'example.org' })
   const started = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
   const ev = evidence as Record<string, string>
-  const answer = await a.answer(started.challenges.tpm_devid as Record<string, unknown>, { devIdPub: ev.DevIDPub!, akPub: ev.AKPub!, ekPub: ev.EKPub! })
+  const answer = await a.answer(started.challenges.tpm_devid as Record<string, unknown>, {
+    devIdPub: ev.DevIDPub!,
+    akPub: ev.AKPub!,
+    ekPub: ev.EKPub!,
+  })
   return v.answer(started.sessionId, { tpm_devid: answer })
 }
 
 async function startFailure(platform: Platform, evidence: Record<string, unknown>): Promise<AttestationFailure> {
   const v = createAttestationVerifier({ policies: CA_TRUST, platform })
-  const e = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } }).then(() => undefined, (err: unknown) => err)
+  const e = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } }).then(
+    () => undefined,
+    (err: unknown) => err,
+  )
   expect(e).toBeInstanceOf(AttestationFailure)
   return e as AttestationFailure
 }
@@ -48,7 +55,12 @@ describe('attestation caches', () => {
     const first = await attest(cached, ev)
     const again = await attest(cached, evidenceSet('tpm-a-devid-rsa'))
     for (const v of [plain, first, again]) expect(v.ok).toBe(true)
-    const facts = (v: Verdict) => ({ attributes: v.attributes, selectors: v.selectors, spiffeId: v.spiffeId, checks: v.checks.map((c) => [c.name, c.ok, c.detail]) })
+    const facts = (v: Verdict) => ({
+      attributes: v.attributes,
+      selectors: v.selectors,
+      spiffeId: v.spiffeId,
+      checks: v.checks.map((c) => [c.name, c.ok, c.detail]),
+    })
     expect(facts(first)).toEqual(facts(plain))
     expect(facts(again)).toEqual(facts(plain))
     // DevID leaf + intermediate + EK certificate; DevID, AK and EK publics
@@ -66,13 +78,16 @@ describe('attestation caches', () => {
     e = await startFailure(cached, evidenceSet('bent-devid-from-other-tpm'))
     expect([e.code, e.checks.at(-1)!.name]).toEqual(['ERR_DEVID_CERTIFICATION', 'tpm_devid.certify'])
     // a certify signed by another TPM's AK: the signature is verified again, not remembered
-    e = await startFailure(cached, { ...evidenceSet('tpm-a-devid-rsa'), CertificationSignature: vectorB64('tpm-b/certify-devid-rsa-by-ak-rsa.sig') })
+    e = await startFailure(cached, {
+      ...evidenceSet('tpm-a-devid-rsa'),
+      CertificationSignature: vectorB64('tpm-b/certify-devid-rsa-by-ak-rsa.sig'),
+    })
     expect([e.code, e.checks.at(-1)!.name]).toEqual(['ERR_DEVID_CERTIFICATION', 'tpm_devid.certify'])
     // and the genuine agent still passes afterwards: failures poison nothing
     expect((await attest(cached, evidenceSet('tpm-a-devid-rsa'))).ok).toBe(true)
   })
 
-  it('a cached key\'s Name is computed once and handed out as a copy', async () => {
+  it("a cached key's Name is computed once and handed out as a copy", async () => {
     const platform = withPlatform(createAttestationCaches())
     const raw = vector('tpm-a/ak-rsa.tpmt')
     const key = parseTpmKeyCached(raw, 'AK public', platform)

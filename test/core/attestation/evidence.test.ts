@@ -39,18 +39,36 @@ describe('evidence decoding', () => {
     expect(() => decodeTpmDevidEvidence({ ...good, EKCert: cert })).toThrow(/exceed the bound of 8192 bytes/)
     expect(() => decodeTpmDevidEvidence({ ...good, CertifiedDevID: 'A'.repeat(1368) })).toThrow(/exceed the bound of 1024/)
     // exactly at the bound in base64 but decoding to more bytes than allowed cannot happen; just under passes the size gate
-    expect(() => decodeTpmDevidAnswer({ DevID: 'AAAA', CredActivation: Buffer.alloc(65).toString('base64') })).toThrow(/65 bytes exceed the bound of 64|exceed the bound of 64/)
+    expect(() => decodeTpmDevidAnswer({ DevID: 'AAAA', CredActivation: Buffer.alloc(65).toString('base64') })).toThrow(
+      /65 bytes exceed the bound of 64|exceed the bound of 64/,
+    )
     expect(decodeTpmDevidAnswer({ DevID: 'AAAA', CredActivation: Buffer.alloc(64).toString('base64') }).credActivation).toHaveLength(64)
   })
 
   it('property: any JSON value as evidence gives a decode or a VerifyError, never another exception (10,000 runs)', () => {
     fc.assert(
-      fc.property(fc.jsonValue(), fc.dictionary(fc.constantFrom('DevIDCert', 'DevIDPub', 'EKCert', 'EKPub', 'AKPub', 'CertifiedDevID', 'CertificationSignature', 'EKIntermediates'), fc.jsonValue()), (v, partial) => {
-        onlyVerifyErrors(() => decodeTpmDevidEvidence(v))
-        onlyVerifyErrors(() => decodeTpmDevidEvidence({ ...good, ...partial }))
-        onlyVerifyErrors(() => decodeTpmEkEvidence({ ...good, ...partial }))
-        onlyVerifyErrors(() => decodeTpmDevidAnswer(partial))
-      }),
+      fc.property(
+        fc.jsonValue(),
+        fc.dictionary(
+          fc.constantFrom(
+            'DevIDCert',
+            'DevIDPub',
+            'EKCert',
+            'EKPub',
+            'AKPub',
+            'CertifiedDevID',
+            'CertificationSignature',
+            'EKIntermediates',
+          ),
+          fc.jsonValue(),
+        ),
+        (v, partial) => {
+          onlyVerifyErrors(() => decodeTpmDevidEvidence(v))
+          onlyVerifyErrors(() => decodeTpmDevidEvidence({ ...good, ...partial }))
+          onlyVerifyErrors(() => decodeTpmEkEvidence({ ...good, ...partial }))
+          onlyVerifyErrors(() => decodeTpmDevidAnswer(partial))
+        },
+      ),
       { numRuns: 10_000 },
     )
   })
@@ -77,7 +95,13 @@ describe('TPM structures the attestors read (core/attestation/tpm.ts)', () => {
     const r = await verifyDevIdCertification(a, d, attest, sig, platform)
     expect(r.extraData).toHaveLength(0)
     // tpm2_certify 5.4 output: extraData 00ff55aa, recorded and accepted
-    const tools = await verifyDevIdCertification(a, d, vector('tpm-a/certify-devid-rsa-by-ak-rsa.tools.attest'), vector('tpm-a/certify-devid-rsa-by-ak-rsa.tools.sig'), platform)
+    const tools = await verifyDevIdCertification(
+      a,
+      d,
+      vector('tpm-a/certify-devid-rsa-by-ak-rsa.tools.attest'),
+      vector('tpm-a/certify-devid-rsa-by-ak-rsa.tools.sig'),
+      platform,
+    )
     expect(Buffer.from(tools.extraData).toString('hex')).toBe('00ff55aa')
   })
 
@@ -105,7 +129,10 @@ describe('TPM structures the attestors read (core/attestation/tpm.ts)', () => {
         let bytes: Uint8Array = which ? attest : sig
         for (const m of muts) if (bytes.length > 0) bytes = mutate(bytes, m)
         if (Buffer.compare(Buffer.from(bytes), Buffer.from(which ? attest : sig)) === 0) return
-        const e = await verifyDevIdCertification(a, d, which ? bytes : attest, which ? sig : bytes, platform).then(() => undefined, (x: unknown) => x)
+        const e = await verifyDevIdCertification(a, d, which ? bytes : attest, which ? sig : bytes, platform).then(
+          () => undefined,
+          (x: unknown) => x,
+        )
         expect(e).toBeInstanceOf(VerifyError)
       }),
       { numRuns: 2_000 },

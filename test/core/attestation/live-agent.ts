@@ -35,7 +35,10 @@ export interface AnswerSpec {
 export class LiveAgent {
   private readonly keys = new Map<string, LoadedKey>()
   private readonly eks = new Map<string, EkObject>()
-  private constructor(readonly tpm: Swtpm, readonly tools: Tpm2Tools) {}
+  private constructor(
+    readonly tpm: Swtpm,
+    readonly tools: Tpm2Tools,
+  ) {}
 
   static async start(name: string): Promise<LiveAgent> {
     const tpm = await startFixtureTpm(name)
@@ -52,10 +55,19 @@ export class LiveAgent {
   private async init(name: string): Promise<void> {
     const t = this.tools
     const srk = { rsa: await t.createSrk('rsa'), ecc: await t.createSrk('ecc') }
-    const blobs: [string, 'rsa' | 'ecc'][] = [['devid-rsa', 'rsa'], ['devid-p256', 'ecc'], ['ak-rsa', 'rsa'], ['ak-ecc', 'ecc']]
+    const blobs: [string, 'rsa' | 'ecc'][] = [
+      ['devid-rsa', 'rsa'],
+      ['devid-p256', 'ecc'],
+      ['ak-rsa', 'rsa'],
+      ['ak-ecc', 'ecc'],
+    ]
     if (name === 'tpm-a') blobs.push(['devid-rsa-sha384', 'rsa'])
     for (const [key, parent] of blobs) {
-      const loaded = await t.load(srk[parent], { pubPath: join(FIXTURE_DIR, name, `${key}.pub`), privPath: join(FIXTURE_DIR, name, `${key}.priv`) }, key)
+      const loaded = await t.load(
+        srk[parent],
+        { pubPath: join(FIXTURE_DIR, name, `${key}.pub`), privPath: join(FIXTURE_DIR, name, `${key}.priv`) },
+        key,
+      )
       this.keys.set(tpmt(name, key), loaded)
     }
     for (const alg of ['rsa', 'ecc'] as const) {

@@ -5,12 +5,18 @@ import { AttestationError } from '../../../core/errors.ts'
 describe('SPIFFE ID templates', () => {
   it('renders the default tpm_devid template', () => {
     const fp = 'ab'.repeat(20)
-    expect(renderSpiffeIdTemplate('/agents/tpm-devid/{{tpm_devid.certificate.fingerprint}}', { 'tpm_devid.certificate.fingerprint': fp }))
-      .toBe(`/agents/tpm-devid/${fp}`)
+    expect(
+      renderSpiffeIdTemplate('/agents/tpm-devid/{{tpm_devid.certificate.fingerprint}}', { 'tpm_devid.certificate.fingerprint': fp }),
+    ).toBe(`/agents/tpm-devid/${fp}`)
   })
 
   it('parses literals and placeholders (spaces inside braces allowed)', () => {
-    expect(parseSpiffeIdTemplate('/a/{{ k.x }}-{{y}}')).toEqual([{ literal: '/a/' }, { placeholder: 'k.x' }, { literal: '-' }, { placeholder: 'y' }])
+    expect(parseSpiffeIdTemplate('/a/{{ k.x }}-{{y}}')).toEqual([
+      { literal: '/a/' },
+      { placeholder: 'k.x' },
+      { literal: '-' },
+      { placeholder: 'y' },
+    ])
   })
 
   it('refuses a value that would break the path, and a placeholder with no value', () => {

@@ -27,7 +27,10 @@ const HASH_TRUST = policies(devidPolicy({ devIDCACerts: DEVID_ROOT, allowedEKHas
 
 async function startError(set: PolicySet, evidence: Record<string, unknown>, methods = ['tpm_devid']): Promise<VerifyError> {
   const v = createAttestationVerifier({ policies: set })
-  const e = await v.start({ providedMethods: methods, evidence }).then(() => undefined, (err: unknown) => err)
+  const e = await v.start({ providedMethods: methods, evidence }).then(
+    () => undefined,
+    (err: unknown) => err,
+  )
   expect(e).toBeInstanceOf(VerifyError)
   return e as VerifyError
 }
@@ -75,7 +78,12 @@ describe('static checks refuse bent evidence before any challenge', () => {
     const ev = devid()
     ev.EKCert = null
     const e = await startError(CA_TRUST, { tpm_devid: ev })
-    expectFailure(e, 'ERR_EK_MISSING_CERTIFICATE', 'missing EK certificate: signer is not configured with an EK hash allow-list', 'tpm_devid.ek.certificate')
+    expectFailure(
+      e,
+      'ERR_EK_MISSING_CERTIFICATE',
+      'missing EK certificate: signer is not configured with an EK hash allow-list',
+      'tpm_devid.ek.certificate',
+    )
   })
 
   it('EK public key mismatch: an EK certificate copied from another TPM (same CA)', async () => {
@@ -104,17 +112,32 @@ describe('static checks refuse bent evidence before any challenge', () => {
 
   it('DevID certificate public key does not match TPM-resident DevID key: a valid DevID certificate for another key', async () => {
     const e = await startError(CA_TRUST, { tpm_devid: devid('bent-devid-cert-other-key') })
-    expectFailure(e, 'ERR_DEVID_KEY_MISMATCH', 'DevID certificate public key does not match TPM-resident DevID key', 'tpm_devid.devid.key_binding')
+    expectFailure(
+      e,
+      'ERR_DEVID_KEY_MISMATCH',
+      'DevID certificate public key does not match TPM-resident DevID key',
+      'tpm_devid.devid.key_binding',
+    )
   })
 
   it('DevID public: unsupported hash algorithm: a DevID key with an RSASSA-SHA384 scheme', async () => {
     const e = await startError(CA_TRUST, { tpm_devid: devid('bent-devid-sha384') })
-    expectFailure(e, 'ERR_DEVID_UNSUPPORTED_HASH', 'DevID public: unsupported hash algorithm SHA384: only SHA-256 is supported', 'tpm_devid.devid.scheme_hash')
+    expectFailure(
+      e,
+      'ERR_DEVID_UNSUPPORTED_HASH',
+      'DevID public: unsupported hash algorithm SHA384: only SHA-256 is supported',
+      'tpm_devid.devid.scheme_hash',
+    )
   })
 
   it('AK attributes: an AK created with sign-only attributes (no restricted) that certified the DevID', async () => {
     const e = await startError(CA_TRUST, { tpm_devid: devid('bent-ak-not-restricted') })
-    expectFailure(e, 'ERR_TPM2_ATTRIBUTES', 'AK public: attributes do not make a restricted, TPM-resident signing key', 'tpm_devid.ak.attributes')
+    expectFailure(
+      e,
+      'ERR_TPM2_ATTRIBUTES',
+      'AK public: attributes do not make a restricted, TPM-resident signing key',
+      'tpm_devid.ak.attributes',
+    )
     expect((e as AttestationFailure).checks.at(-1)!.detail).toMatch(/missing restricted/)
   })
 
@@ -123,19 +146,46 @@ describe('static checks refuse bent evidence before any challenge', () => {
     expect(e).toBeInstanceOf(PolicyError)
     expect(e.code).toBe('ERR_POLICY_DENIED')
     expect(e.message).toBe('no cluster policy authorizes the provided attestors')
-    const e2 = await startError(policies(ekPolicy({ allowedEKHashes: [EK_HASH_A_RSA] })), { tpm_devid: devid() }, ['tpm_devid', 'tpm_quote'])
+    const e2 = await startError(policies(ekPolicy({ allowedEKHashes: [EK_HASH_A_RSA] })), { tpm_devid: devid() }, [
+      'tpm_devid',
+      'tpm_quote',
+    ])
     expect(e2.message).toBe('no cluster policy authorizes the provided attestors')
   })
 
   it('malformed and oversized evidence are refused before any crypto', async () => {
-    expectFailure(await startError(CA_TRUST, { tpm_devid: { ...devid(), AKPub: 7 } }), 'ERR_EVIDENCE_MALFORMED', 'tpm_devid.AKPub: expected a base64 string, found number')
-    expectFailure(await startError(CA_TRUST, { tpm_devid: { ...devid(), DevIDCert: [] } }), 'ERR_EVIDENCE_MALFORMED', 'tpm_devid.DevIDCert: expected at least 1 certificate')
-    expectFailure(await startError(CA_TRUST, { tpm_devid: { ...devid(), DevIDPub: undefined } }), 'ERR_EVIDENCE_MALFORMED', 'tpm_devid.DevIDPub: missing')
-    expectFailure(await startError(CA_TRUST, { tpm_devid: { ...devid(), EKPub: 'A'.repeat(2000) } }), 'ERR_INPUT_TOO_LARGE', 'tpm_devid.EKPub: 2000 base64 characters exceed the bound of 1024 bytes')
+    expectFailure(
+      await startError(CA_TRUST, { tpm_devid: { ...devid(), AKPub: 7 } }),
+      'ERR_EVIDENCE_MALFORMED',
+      'tpm_devid.AKPub: expected a base64 string, found number',
+    )
+    expectFailure(
+      await startError(CA_TRUST, { tpm_devid: { ...devid(), DevIDCert: [] } }),
+      'ERR_EVIDENCE_MALFORMED',
+      'tpm_devid.DevIDCert: expected at least 1 certificate',
+    )
+    expectFailure(
+      await startError(CA_TRUST, { tpm_devid: { ...devid(), DevIDPub: undefined } }),
+      'ERR_EVIDENCE_MALFORMED',
+      'tpm_devid.DevIDPub: missing',
+    )
+    expectFailure(
+      await startError(CA_TRUST, { tpm_devid: { ...devid(), EKPub: 'A'.repeat(2000) } }),
+      'ERR_INPUT_TOO_LARGE',
+      'tpm_devid.EKPub: 2000 base64 characters exceed the bound of 1024 bytes',
+    )
     const nine = Array.from({ length: 9 }, () => (devid().DevIDCert as string[])[0])
-    expectFailure(await startError(CA_TRUST, { tpm_devid: { ...devid(), DevIDCert: nine } }), 'ERR_INPUT_TOO_LARGE', 'tpm_devid.DevIDCert: 9 certificates exceed the bound of 8')
+    expectFailure(
+      await startError(CA_TRUST, { tpm_devid: { ...devid(), DevIDCert: nine } }),
+      'ERR_INPUT_TOO_LARGE',
+      'tpm_devid.DevIDCert: 9 certificates exceed the bound of 8',
+    )
     expectFailure(await startError(CA_TRUST, { tpm_devid: 'x' }), 'ERR_EVIDENCE_MALFORMED', 'tpm_devid: expected an object, found string')
-    expectFailure(await startError(CA_TRUST, { tpm_devid: { ...devid(), AKPub: 'AAA' } }), 'ERR_EVIDENCE_MALFORMED', 'tpm_devid.AKPub: base64 length is not a multiple of 4')
+    expectFailure(
+      await startError(CA_TRUST, { tpm_devid: { ...devid(), AKPub: 'AAA' } }),
+      'ERR_EVIDENCE_MALFORMED',
+      'tpm_devid.AKPub: base64 length is not a multiple of 4',
+    )
   })
 
   it('the session store is full: a clear error, and the store still serves the sessions it holds', async () => {
@@ -147,7 +197,11 @@ describe('static checks refuse bent evidence before any challenge', () => {
     expect(e.code).toBe('ERR_SESSION_STORE_FULL')
     expect(await sessions.size()).toBe(1)
     const ev = devid() as Record<string, string>
-    const ans = await a.answer(first.challenges.tpm_devid as Record<string, unknown>, { devIdPub: ev.DevIDPub!, akPub: ev.AKPub!, ekPub: ev.EKPub! })
+    const ans = await a.answer(first.challenges.tpm_devid as Record<string, unknown>, {
+      devIdPub: ev.DevIDPub!,
+      akPub: ev.AKPub!,
+      ekPub: ev.EKPub!,
+    })
     expect((await v.answer(first.sessionId, { tpm_devid: ans })).ok).toBe(true)
   })
 })
@@ -162,7 +216,10 @@ describe('answer-stage attacks against a live TPM', () => {
   const spec = { devIdPub: ev.DevIDPub!, akPub: ev.AKPub!, ekPub: ev.EKPub! }
 
   async function answerError(sessionId: string, answers: Record<string, unknown>): Promise<AttestationFailure> {
-    const e = await v.answer(sessionId, answers).then(() => undefined, (x: unknown) => x)
+    const e = await v.answer(sessionId, answers).then(
+      () => undefined,
+      (x: unknown) => x,
+    )
     expect(e).toBeInstanceOf(AttestationFailure)
     return e as AttestationFailure
   }
@@ -204,8 +261,15 @@ describe('answer-stage attacks against a live TPM', () => {
       // the attacker's TPM holds the AK but not tpm-a's EK: activation with its own EK fails in the TPM
       await expect(b.activate(ch.CredActivation, bent.AKPub!, b.ekPubOf('rsa'))).rejects.toThrow(/tpm2_activatecredential/)
       const sig = Buffer.from(await b.sign(bent.DevIDPub!, new Uint8Array(Buffer.from(ch.DevID, 'base64')))).toString('base64')
-      const e = await vb.answer(s.sessionId, { tpm_devid: { DevID: sig, CredActivation: Buffer.alloc(32).toString('base64') } }).catch((x: unknown) => x)
-      expectFailure(e as VerifyError, 'ERR_CREDENTIAL_MISMATCH', 'credential activation secret does not match', 'tpm_devid.credential_activation')
+      const e = await vb
+        .answer(s.sessionId, { tpm_devid: { DevID: sig, CredActivation: Buffer.alloc(32).toString('base64') } })
+        .catch((x: unknown) => x)
+      expectFailure(
+        e as VerifyError,
+        'ERR_CREDENTIAL_MISMATCH',
+        'credential activation secret does not match',
+        'tpm_devid.credential_activation',
+      )
     } finally {
       await b.stop()
     }
@@ -239,6 +303,11 @@ describe('answer-stage attacks against a live TPM', () => {
   it('malformed answers are refused (and consume the session)', async () => {
     const s = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
     const e = await answerError(s.sessionId, { tpm_devid: { DevID: 'AAAA', CredActivation: 'A'.repeat(200) } })
-    expectFailure(e, 'ERR_INPUT_TOO_LARGE', 'tpm_devid answer.CredActivation: 200 base64 characters exceed the bound of 64 bytes', 'tpm_devid.answer')
+    expectFailure(
+      e,
+      'ERR_INPUT_TOO_LARGE',
+      'tpm_devid answer.CredActivation: 200 base64 characters exceed the bound of 64 bytes',
+      'tpm_devid.answer',
+    )
   })
 })

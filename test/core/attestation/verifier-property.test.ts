@@ -74,7 +74,9 @@ describe('verifier under random evidence mutations', () => {
           if (field === 'EKPub') {
             const m = parseTpmKey(bytes, 'mutated EK')
             const o = parseTpmKey(original('EKPub'), 'EK')
-            expect(publicKeysMatch(m.publicKey, o.publicKey) && m.pub.nameAlg === o.pub.nameAlg && m.aesCfbKeyBits === o.aesCfbKeyBits).toBe(true)
+            expect(
+              publicKeysMatch(m.publicKey, o.publicKey) && m.pub.nameAlg === o.pub.nameAlg && m.aesCfbKeyBits === o.aesCfbKeyBits,
+            ).toBe(true)
           }
           survivors.push({ field, ev, challenge: started.challenges.tpm_devid as Record<string, unknown>, sessionId: started.sessionId })
         }),

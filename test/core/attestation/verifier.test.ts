@@ -25,7 +25,13 @@ const EK_HASH_A_P256 = ekHashOfPem('tpm-a/ek-p256.pem')
 const EK_HASH_B_RSA = ekHashOfPem('tpm-b/ek-rsa.pem')
 const OTHER_HASH = 'ab'.repeat(32)
 
-async function attest(agent: LiveAgent, set: PolicySet, evidence: Record<string, unknown>, methods: string[], opts: { binding?: Uint8Array; trustDomain?: string } = {}): Promise<Verdict> {
+async function attest(
+  agent: LiveAgent,
+  set: PolicySet,
+  evidence: Record<string, unknown>,
+  methods: string[],
+  opts: { binding?: Uint8Array; trustDomain?: string } = {},
+): Promise<Verdict> {
   const v = createAttestationVerifier({ policies: set, ...(opts.trustDomain ? { trustDomain: opts.trustDomain } : {}) })
   const started = await v.start({ providedMethods: methods, evidence })
   expect(started.sessionId).toMatch(/^[A-Za-z0-9_-]{32}$/)
@@ -34,7 +40,9 @@ async function attest(agent: LiveAgent, set: PolicySet, evidence: Record<string,
     const ev = evidence[m] as Record<string, string>
     answers[m] = await agent.answer(started.challenges[m] as Record<string, unknown>, {
       ...(m === 'tpm_devid' ? { devIdPub: ev.DevIDPub } : {}),
-      akPub: ev.AKPub!, ekPub: ev.EKPub!, ...(opts.binding ? { binding: opts.binding } : {}),
+      akPub: ev.AKPub!,
+      ekPub: ev.EKPub!,
+      ...(opts.binding ? { binding: opts.binding } : {}),
     })
   }
   return v.answer(started.sessionId, answers, opts.binding ? { binding: opts.binding } : {})
@@ -79,10 +87,27 @@ describe('tpm_devid: success paths on real evidence', () => {
     // the raw TPM2_Certify of the fixtures has empty qualifyingData (SPIRE's agent)
     expect(v.certifyExtraData).toBe('')
     expect(v.checks.map((c) => c.name)).toEqual([
-      'tpm_devid.evidence', 'tpm_devid.devid.certificate', 'tpm_devid.devid.chain', 'tpm_devid.devid.public', 'tpm_devid.devid.scheme_hash',
-      'tpm_devid.devid.attributes', 'tpm_devid.devid.key_binding', 'tpm_devid.ak.public', 'tpm_devid.ak.attributes', 'tpm_devid.certify',
-      'tpm_devid.ek.public', 'tpm_devid.ek.certificate', 'tpm_devid.ek.key_match', 'tpm_devid.ek.profile', 'tpm_devid.ek.trust', 'spiffe_id',
-      'tpm_devid.challenge', 'session', 'tpm_devid.answer', 'tpm_devid.devid.proof_of_possession', 'tpm_devid.credential_activation',
+      'tpm_devid.evidence',
+      'tpm_devid.devid.certificate',
+      'tpm_devid.devid.chain',
+      'tpm_devid.devid.public',
+      'tpm_devid.devid.scheme_hash',
+      'tpm_devid.devid.attributes',
+      'tpm_devid.devid.key_binding',
+      'tpm_devid.ak.public',
+      'tpm_devid.ak.attributes',
+      'tpm_devid.certify',
+      'tpm_devid.ek.public',
+      'tpm_devid.ek.certificate',
+      'tpm_devid.ek.key_match',
+      'tpm_devid.ek.profile',
+      'tpm_devid.ek.trust',
+      'spiffe_id',
+      'tpm_devid.challenge',
+      'session',
+      'tpm_devid.answer',
+      'tpm_devid.devid.proof_of_possession',
+      'tpm_devid.credential_activation',
     ])
     // nothing secret in the verdict: no base64 or hex of 32 random bytes beyond the public values
     const text = JSON.stringify(v)
@@ -92,15 +117,26 @@ describe('tpm_devid: success paths on real evidence', () => {
   it('all RSA: an RSA DevID CA chain (devid-ca-rsa) over the same TPM evidence; only the RSA DevID root authorizes it', async () => {
     const rsaRoot = vectorText('devid-ca-rsa/root.pem')
     const ev = evidenceSet('tpm-a-devid-rsa-rsa-ca')
-    const v = await attest(a, policies(devidPolicy({ devIDCACerts: DEVID_ROOT + rsaRoot, endorsementCACerts: EK_ROOT + EK_INT })), { tpm_devid: ev }, ['tpm_devid'])
+    const v = await attest(
+      a,
+      policies(devidPolicy({ devIDCACerts: DEVID_ROOT + rsaRoot, endorsementCACerts: EK_ROOT + EK_INT })),
+      { tpm_devid: ev },
+      ['tpm_devid'],
+    )
     expectAllChecksPassed(v)
     const leaf = vector('tpm-a/devid-rsa.rsa-ca.crt.der')
     expect(v.attributes['tpm_devid.certificate.fingerprint']).toBe(sha1Hex(leaf))
     expect(v.attributes['tpm_devid.certificate.issuer_cn']).toBe('vouch test DevID RSA Intermediate CA')
     expect(v.selectors).toContainEqual({ type: 'tpm_devid', value: `ca:fingerprint:${sha1Hex(pemToDer(rsaRoot))}` })
     // under the P-256 DevID root alone the same evidence is refused at the chain
-    const refused = await createAttestationVerifier({ policies: policies(devidPolicy({ devIDCACerts: DEVID_ROOT, endorsementCACerts: EK_ROOT + EK_INT })) })
-      .start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidenceSet('tpm-a-devid-rsa-rsa-ca') } }).then(() => undefined, (e: unknown) => e)
+    const refused = await createAttestationVerifier({
+      policies: policies(devidPolicy({ devIDCACerts: DEVID_ROOT, endorsementCACerts: EK_ROOT + EK_INT })),
+    })
+      .start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidenceSet('tpm-a-devid-rsa-rsa-ca') } })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
     expect(refused).toMatchObject({ code: 'ERR_DEVID_CHAIN' })
   })
 
@@ -149,9 +185,14 @@ describe('tpm_devid: success paths on real evidence', () => {
   })
 
   it('a policy SPIFFE ID template with other attributes', async () => {
-    const set = policies(devidPolicy({ devIDCACerts: DEVID_ROOT, allowedEKHashes: [EK_HASH_A_RSA] }, {
-      spiffeIDTemplate: '/nodes/{{tpm_devid.certificate.subject_cn}}/ek/{{tpm_devid.ek.public_hash}}',
-    }))
+    const set = policies(
+      devidPolicy(
+        { devIDCACerts: DEVID_ROOT, allowedEKHashes: [EK_HASH_A_RSA] },
+        {
+          spiffeIDTemplate: '/nodes/{{tpm_devid.certificate.subject_cn}}/ek/{{tpm_devid.ek.public_hash}}',
+        },
+      ),
+    )
     const v = await attest(a, set, { tpm_devid: evidenceSet('tpm-a-devid-rsa') }, ['tpm_devid'])
     expect(v.spiffeIdPath).toBe(`/nodes/tpm-a-devid-rsa/ek/${EK_HASH_A_RSA}`)
   })

@@ -34,7 +34,7 @@ describe('bytes-keyed cache', () => {
     expect(calls).toHaveLength(2)
   })
 
-  it('hands derive a private copy: changing the caller\'s buffer afterwards changes nothing', () => {
+  it("hands derive a private copy: changing the caller's buffer afterwards changes nothing", () => {
     const cache = createBytesCache<{ first: number | undefined; own: Uint8Array }>(8, 'test')
     const calls: Uint8Array[] = []
     const input = Uint8Array.of(9, 8, 7)
@@ -84,7 +84,7 @@ describe('bytes-keyed cache', () => {
     expect(calls).toHaveLength(4)
   })
 
-  it('hashes the same bytes to the same value whatever the view\'s alignment, and finds them', () => {
+  it("hashes the same bytes to the same value whatever the view's alignment, and finds them", () => {
     const backing = new Uint8Array(1203)
     for (let i = 0; i < backing.length; i++) backing[i] = (i * 131 + 7) & 0xff
     const cache = createBytesCache<{ first: number | undefined }>(8, 'test')

@@ -16,7 +16,13 @@ describe('hex and base64', () => {
   })
 
   it('matches RFC 4648 test vectors', () => {
-    const cases: [string, string][] = [['', ''], ['f', 'Zg=='], ['fo', 'Zm8='], ['foo', 'Zm9v'], ['foobar', 'Zm9vYmFy']]
+    const cases: [string, string][] = [
+      ['', ''],
+      ['f', 'Zg=='],
+      ['fo', 'Zm8='],
+      ['foo', 'Zm9v'],
+      ['foobar', 'Zm9vYmFy'],
+    ]
     for (const [plain, b64] of cases) expect(toBase64(new TextEncoder().encode(plain))).toBe(b64)
   })
 
@@ -37,12 +43,17 @@ describe('PEM', () => {
   })
 
   it('refuses mismatched labels', () => {
-    expect(() => parsePemBlocks('-----BEGIN CERTIFICATE-----\nAA==\n-----END PUBLIC KEY-----')).toThrow(/begins "CERTIFICATE" but ends "PUBLIC KEY"/)
+    expect(() => parsePemBlocks('-----BEGIN CERTIFICATE-----\nAA==\n-----END PUBLIC KEY-----')).toThrow(
+      /begins "CERTIFICATE" but ends "PUBLIC KEY"/,
+    )
   })
 })
 
 describe('strict base64 decoding', () => {
-  const alphabetish = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ é\n'.split('')), maxLength: 40 })
+  const alphabetish = fc.string({
+    unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ é\n'.split('')),
+    maxLength: 40,
+  })
 
   it('accepts exactly the canonical encodings: whatever decodes re-encodes to the same text', () => {
     fc.assert(

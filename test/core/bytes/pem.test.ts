@@ -10,7 +10,8 @@ function reference(text: string, what = 'PEM'): { label: string; der: Uint8Array
   const blocks: { label: string; der: Uint8Array }[] = []
   for (const m of text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g)) {
     const [, begin, body, end] = m
-    if (begin !== end) throw new EncodingError('ERR_ENCODING_MALFORMED', `${what}: block ${blocks.length} begins "${begin}" but ends "${end}"`)
+    if (begin !== end)
+      throw new EncodingError('ERR_ENCODING_MALFORMED', `${what}: block ${blocks.length} begins "${begin}" but ends "${end}"`)
     blocks.push({ label: begin!, der: fromBase64(body!.replace(/\s+/g, ''), `${what}: block ${blocks.length} (${begin})`) })
   }
   return blocks
@@ -26,7 +27,26 @@ const outcome = (f: () => { label: string; der: Uint8Array }[]) => {
 
 describe('PEM scanner', () => {
   it('agrees with the regular-expression reference on random texts made of PEM fragments, with and without the Node base64 path', () => {
-    const fragment = fc.constantFrom('-----BEGIN ', '-----END ', 'CERTIFICATE', 'PUBLIC KEY', 'X', 'x', '-----', '-', '\n', '\r\n', '\r', 'AAAA', 'AA==', 'QUJD', ' ', '\t', 'junk', '=')
+    const fragment = fc.constantFrom(
+      '-----BEGIN ',
+      '-----END ',
+      'CERTIFICATE',
+      'PUBLIC KEY',
+      'X',
+      'x',
+      '-----',
+      '-',
+      '\n',
+      '\r\n',
+      '\r',
+      'AAAA',
+      'AA==',
+      'QUJD',
+      ' ',
+      '\t',
+      'junk',
+      '=',
+    )
     fc.assert(
       fc.property(fc.array(fragment, { maxLength: 40 }), (parts) => {
         const text = parts.join('')
@@ -42,7 +62,16 @@ describe('PEM scanner', () => {
     const label = fc.constantFrom('CERTIFICATE', 'PUBLIC KEY', 'X', 'x', '', 'A1 B', 'CERT-X')
     const br = fc.constantFrom('\n', '\r\n', '\r', '', ' \n')
     const body = fc.array(fc.constantFrom('AAAA', 'QUJD', 'AA==', 'A', ' ', '\t', '\n', '\r\n', '-', '=', '*'), { maxLength: 8 })
-    const block = fc.tuple(label, fc.constantFrom('-----', '----', '------'), br, body, label, fc.constantFrom('-----', '----'), fc.constantFrom('', '\n', 'junk\n'))
+    const block = fc
+      .tuple(
+        label,
+        fc.constantFrom('-----', '----', '------'),
+        br,
+        body,
+        label,
+        fc.constantFrom('-----', '----'),
+        fc.constantFrom('', '\n', 'junk\n'),
+      )
       .map(([l1, d1, nl, b, l2, d2, tail]) => `-----BEGIN ${l1}${d1}${nl}${b.join('')}-----END ${l2}${d2}${tail}`)
     let parsed = 0
     fc.assert(
@@ -59,7 +88,10 @@ describe('PEM scanner', () => {
   })
 
   it('reads real blocks: CRLF line ends, whitespace inside a body, text around and between', () => {
-    const one = toPem('CERTIFICATE', Uint8Array.from({ length: 100 }, (_, i) => i))
+    const one = toPem(
+      'CERTIFICATE',
+      Uint8Array.from({ length: 100 }, (_, i) => i),
+    )
     const crlf = one.replace(/\n/g, '\r\n')
     const spaced = one.replace(/\n(?!-)/g, '\n \t')
     for (const text of [one, crlf, `prefix\n${spaced}between\n${one}suffix`]) {

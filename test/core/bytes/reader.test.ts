@@ -6,7 +6,12 @@ import { Tpm2Error } from '../../../core/errors.ts'
 
 describe('ByteReader / ByteWriter', () => {
   it('round-trips big-endian integers and TPM2B', () => {
-    const w = new ByteWriter().u8(1).u16(0x0203).u32(0x04050607).u64(0x08090a0b0c0d0e0fn).sized(new Uint8Array([9, 9]))
+    const w = new ByteWriter()
+      .u8(1)
+      .u16(0x0203)
+      .u32(0x04050607)
+      .u64(0x08090a0b0c0d0e0fn)
+      .sized(new Uint8Array([9, 9]))
     const r = new ByteReader(w.finish(), 'test')
     expect([r.u8(), r.u16(), r.u32(), r.u64()]).toEqual([1, 0x0203, 0x04050607, 0x08090a0b0c0d0e0fn])
     expect(r.sized('blob')).toEqual(new Uint8Array([9, 9]))

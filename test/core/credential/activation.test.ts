@@ -35,7 +35,10 @@ describe('checkActivatedSecret', () => {
 
   it('rejects shorter, longer and empty answers without calling the kernel (lengths are public)', () => {
     let calls = 0
-    const kernels: Kernels = { ...defaultPlatform().kernels, timingSafeEqual: (a, b) => (calls++, defaultPlatform().kernels.timingSafeEqual(a, b)) }
+    const kernels: Kernels = {
+      ...defaultPlatform().kernels,
+      timingSafeEqual: (a, b) => (calls++, defaultPlatform().kernels.timingSafeEqual(a, b)),
+    }
     const platform = withPlatform({ kernels })
     for (const other of [secret.subarray(0, 31), new Uint8Array([...secret, 0]), new Uint8Array(0)]) {
       const e = mismatch(() => checkActivatedSecret(secret, other, platform))

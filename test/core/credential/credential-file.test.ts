@@ -52,11 +52,13 @@ describe('tpm2-tools credential file', () => {
         fc.oneof(
           fc.nat({ max: file.length }).map((n) => file.subarray(0, n)),
           fc.uint8Array({ maxLength: 40 }).map((tail) => new Uint8Array([...file, ...tail])),
-          fc.array(fc.tuple(fc.nat({ max: file.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }).map((edits) => {
-            const b = file.slice()
-            for (const [i, v] of edits) b[i] = v
-            return b
-          }),
+          fc
+            .array(fc.tuple(fc.nat({ max: file.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 })
+            .map((edits) => {
+              const b = file.slice()
+              for (const [i, v] of edits) b[i] = v
+              return b
+            }),
           fc.uint8Array({ maxLength: 400 }).map((b) => new Uint8Array([0xba, 0xdc, 0xc0, 0xde, 0, 0, 0, 1, ...b])),
         ),
         (bytes) => {

@@ -10,8 +10,26 @@ import { createNodeCryptoProvider } from '../../../runtimes/node/crypto-provider
 
 // go-tpm tpm2/test/testvectors (from chrisfenner/tpm-test-vectors, validated against the TCG
 // reference implementation); see test/vectors/go-tpm/NOTICE.
-interface KdfaVector { Name: string; HashAlg: number; Key: string; Label: string; ContextU: string; ContextV: string; Bits: number; Result: string }
-interface KdfeVector { Name: string; HashAlg: number; Z: string; Label: string; ContextU: string; ContextV: string; Bits: number; Result: string }
+interface KdfaVector {
+  Name: string
+  HashAlg: number
+  Key: string
+  Label: string
+  ContextU: string
+  ContextV: string
+  Bits: number
+  Result: string
+}
+interface KdfeVector {
+  Name: string
+  HashAlg: number
+  Z: string
+  Label: string
+  ContextU: string
+  ContextV: string
+  Bits: number
+  Result: string
+}
 const load = <T>(name: string): T[] => JSON.parse(readFileSync(new URL(`../../vectors/go-tpm/${name}`, import.meta.url), 'utf8'))
 const kdfaVectors = load<KdfaVector>('kdfa.json')
 const kdfeVectors = load<KdfeVector>('kdfe.json')

@@ -85,11 +85,23 @@ dKtLGpk7ludjH38m2zhM5/UdKZ34skJaS/Aiyj+P5AT1BpJL2ZtjCbBdnMDUSbRF
 })
 
 describe('secret sharing against the TCG-reference-validated labeled encapsulation vectors (go-tpm)', () => {
-  interface Encaps { Name: string; Label: string; PublicKey: string; Secret: string; Ciphertext: string; OAEPSalt?: string; EphemeralPrivate?: string }
+  interface Encaps {
+    Name: string
+    Label: string
+    PublicKey: string
+    Secret: string
+    Ciphertext: string
+    OAEPSalt?: string
+    EphemeralPrivate?: string
+  }
   const load = (f: string): Encaps[] => JSON.parse(readFileSync(new URL(`../../vectors/go-tpm/${f}`, import.meta.url), 'utf8'))
   // restricted decryption keys (EK-like) use nameAlg for OAEP / KDFe; unrestricted ones use their scheme
-  const rsa = load('rsa_labeled_encaps.json').map((v) => ({ v, ...ekFromVector(v.PublicKey) })).filter((x) => x.restricted)
-  const ecc = load('ecc_labeled_encaps.json').map((v) => ({ v, ...ekFromVector(v.PublicKey) })).filter((x) => x.restricted)
+  const rsa = load('rsa_labeled_encaps.json')
+    .map((v) => ({ v, ...ekFromVector(v.PublicKey) }))
+    .filter((x) => x.restricted)
+  const ecc = load('ecc_labeled_encaps.json')
+    .map((v) => ({ v, ...ekFromVector(v.PublicKey) }))
+    .filter((x) => x.restricted)
 
   it('covers restricted RSA 2048/3072/4096 and ECC P-256/P-521 keys over all four name algorithms', () => {
     expect(rsa.length).toBeGreaterThanOrEqual(50)
@@ -135,9 +147,33 @@ describe('software ActivateCredential (node:crypto, independent KDF/CFB/HMAC) re
     return { pub: { kty: 'EC', crv, x, y: pub.subarray(1 + n) }, priv: { kind: 'EC', crv, d: ecKeys[crv]!.getPrivateKey(), x } }
   }
   const cases: [string, () => { pub: PublicKey; priv: EkPrivate }, HashAlg, 128 | 192 | 256][] = [
-    ['RSA-2048 / SHA-256 / AES-128 (TCG L-1)', () => ({ pub: keyFromNode(rsa2048.publicKey.export({ type: 'spki', format: 'pem' })), priv: { kind: 'RSA', privateKey: rsa2048.privateKey } }), 'SHA-256', 128],
-    ['RSA-2048 / SHA-384 / AES-256', () => ({ pub: keyFromNode(rsa2048.publicKey.export({ type: 'spki', format: 'pem' })), priv: { kind: 'RSA', privateKey: rsa2048.privateKey } }), 'SHA-384', 256],
-    ['RSA-2048 / SHA-1 / AES-192', () => ({ pub: keyFromNode(rsa2048.publicKey.export({ type: 'spki', format: 'pem' })), priv: { kind: 'RSA', privateKey: rsa2048.privateKey } }), 'SHA-1', 192],
+    [
+      'RSA-2048 / SHA-256 / AES-128 (TCG L-1)',
+      () => ({
+        pub: keyFromNode(rsa2048.publicKey.export({ type: 'spki', format: 'pem' })),
+        priv: { kind: 'RSA', privateKey: rsa2048.privateKey },
+      }),
+      'SHA-256',
+      128,
+    ],
+    [
+      'RSA-2048 / SHA-384 / AES-256',
+      () => ({
+        pub: keyFromNode(rsa2048.publicKey.export({ type: 'spki', format: 'pem' })),
+        priv: { kind: 'RSA', privateKey: rsa2048.privateKey },
+      }),
+      'SHA-384',
+      256,
+    ],
+    [
+      'RSA-2048 / SHA-1 / AES-192',
+      () => ({
+        pub: keyFromNode(rsa2048.publicKey.export({ type: 'spki', format: 'pem' })),
+        priv: { kind: 'RSA', privateKey: rsa2048.privateKey },
+      }),
+      'SHA-1',
+      192,
+    ],
     ['P-256 / SHA-256 / AES-128 (TCG L-2)', () => ecEk('P-256'), 'SHA-256', 128],
     ['P-384 / SHA-384 / AES-256 (TCG H-3)', () => ecEk('P-384'), 'SHA-384', 256],
     ['P-521 / SHA-512 / AES-256 (TCG H-5)', () => ecEk('P-521'), 'SHA-512', 256],
@@ -166,21 +202,47 @@ describe('software ActivateCredential (node:crypto, independent KDF/CFB/HMAC) re
 
   it('RSA seeds default to the nameAlg digest size and honour seedBytes', async () => {
     const pub = keyFromNode(rsa2048.publicKey.export({ type: 'spki', format: 'pem' }))
-    for (const [nameAlg, seedBytes, want] of [['SHA-256', undefined, 32], ['SHA-384', undefined, 48], ['SHA-256', 16, 16]] as const) {
+    for (const [nameAlg, seedBytes, want] of [
+      ['SHA-256', undefined, 32],
+      ['SHA-384', undefined, 48],
+      ['SHA-256', 16, 16],
+    ] as const) {
       const sizes: number[] = []
       const crypto: CryptoProvider = { ...webcrypto, randomBytes: (n) => (sizes.push(n), webcrypto.randomBytes(n)) }
       const ek: CredentialEk = { publicKey: pub, nameAlg, symmetricKeyBits: 128 }
-      const out = await makeCredential({ ekPublic: ek, akName: fromHex('000b' + '00'.repeat(32)), secret: new Uint8Array(20) }, { platform: withPlatform({ crypto }), seedBytes })
+      const out = await makeCredential(
+        { ekPublic: ek, akName: fromHex('000b' + '00'.repeat(32)), secret: new Uint8Array(20) },
+        { platform: withPlatform({ crypto }), seedBytes },
+      )
       expect(sizes).toEqual([want])
-      expect(toHex(softActivate({ kind: 'RSA', privateKey: rsa2048.privateKey }, nameAlg, 128, fromHex('000b' + '00'.repeat(32)), out.idObject, out.encSecret))).toBe('00'.repeat(20))
+      expect(
+        toHex(
+          softActivate(
+            { kind: 'RSA', privateKey: rsa2048.privateKey },
+            nameAlg,
+            128,
+            fromHex('000b' + '00'.repeat(32)),
+            out.idObject,
+            out.encSecret,
+          ),
+        ),
+      ).toBe('00'.repeat(20))
     }
   })
 
   it('makes the go-tpm-sized TPM2B structures: 2 + 2 + 32 + 2 + 32 byte ID object, 2 + 256 byte RSA secret, 2 + 68 byte P-256 point', async () => {
-    const rsaOut = await makeCredential({ ekPublic: credentialEkFromPublicKey(keyFromNode(rsa2048.publicKey.export({ type: 'spki', format: 'pem' }))), akName: fromHex('000b' + '11'.repeat(32)), secret: new Uint8Array(32).fill(9) })
+    const rsaOut = await makeCredential({
+      ekPublic: credentialEkFromPublicKey(keyFromNode(rsa2048.publicKey.export({ type: 'spki', format: 'pem' }))),
+      akName: fromHex('000b' + '11'.repeat(32)),
+      secret: new Uint8Array(32).fill(9),
+    })
     expect(rsaOut.credentialBlob).toHaveLength(2 + 2 + 32 + 2 + 32)
     expect(rsaOut.encryptedSecret).toHaveLength(2 + 256)
-    const ecOut = await makeCredential({ ekPublic: credentialEkFromPublicKey(ecEk('P-256').pub), akName: fromHex('000b' + '11'.repeat(32)), secret: new Uint8Array(32).fill(9) })
+    const ecOut = await makeCredential({
+      ekPublic: credentialEkFromPublicKey(ecEk('P-256').pub),
+      akName: fromHex('000b' + '11'.repeat(32)),
+      secret: new Uint8Array(32).fill(9),
+    })
     expect(toHex(ecOut.credentialBlob.subarray(0, 4))).toBe('00440020')
     expect(toHex(ecOut.encryptedSecret.subarray(0, 4))).toBe('00440020')
     expect(toHex(ecOut.encSecret.subarray(34, 36))).toBe('0020')
@@ -216,13 +278,18 @@ describe('makeCredential refuses what it cannot do', () => {
   it('an unknown nameAlg (even a prototype property name) is ERR_CREDENTIAL_UNSUPPORTED_KEY', async () => {
     for (const nameAlg of ['MD5', 'constructor', 'toString']) {
       const ek = { publicKey: rsaPub, nameAlg, symmetricKeyBits: 128 } as unknown as CredentialEk
-      await expect(makeCredential({ ekPublic: ek, akName: good, secret: new Uint8Array(20) })).rejects.toMatchObject({ code: 'ERR_CREDENTIAL_UNSUPPORTED_KEY', message: expect.stringContaining(nameAlg) })
+      await expect(makeCredential({ ekPublic: ek, akName: good, secret: new Uint8Array(20) })).rejects.toMatchObject({
+        code: 'ERR_CREDENTIAL_UNSUPPORTED_KEY',
+        message: expect.stringContaining(nameAlg),
+      })
     }
   })
 
   it('an unsupported symmetric key size is ERR_CREDENTIAL_UNSUPPORTED_KEY', async () => {
     const ek = { publicKey: rsaPub, nameAlg: 'SHA-256', symmetricKeyBits: 64 } as unknown as CredentialEk
-    await expect(makeCredential({ ekPublic: ek, akName: good, secret: new Uint8Array(32) })).rejects.toMatchObject({ code: 'ERR_CREDENTIAL_UNSUPPORTED_KEY' })
+    await expect(makeCredential({ ekPublic: ek, akName: good, secret: new Uint8Array(32) })).rejects.toMatchObject({
+      code: 'ERR_CREDENTIAL_UNSUPPORTED_KEY',
+    })
   })
 
   it('a secret that is empty or longer than the EK nameAlg digest is caller misuse (RangeError)', async () => {

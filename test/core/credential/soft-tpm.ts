@@ -16,7 +16,11 @@ const u32 = (v: number) => Buffer.from([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 
 export function refKdfa(hash: Hash, key: Uint8Array, label: string, u: Uint8Array, v: Uint8Array, bits: number): Buffer {
   const out: Buffer[] = []
   for (let i = 1; out.length * DIGEST[hash] < bits / 8; i++) {
-    out.push(createHmac(NODE_HASH[hash], key).update(Buffer.concat([u32(i), Buffer.from(label + '\0'), u, v, u32(bits)])).digest())
+    out.push(
+      createHmac(NODE_HASH[hash], key)
+        .update(Buffer.concat([u32(i), Buffer.from(label + '\0'), u, v, u32(bits)]))
+        .digest(),
+    )
   }
   return Buffer.concat(out).subarray(0, bits / 8)
 }
@@ -25,14 +29,16 @@ export function refKdfa(hash: Hash, key: Uint8Array, label: string, u: Uint8Arra
 export function refKdfe(hash: Hash, z: Uint8Array, label: string, u: Uint8Array, v: Uint8Array, bits: number): Buffer {
   const out: Buffer[] = []
   for (let i = 1; out.length * DIGEST[hash] < bits / 8; i++) {
-    out.push(createHash(NODE_HASH[hash]).update(Buffer.concat([u32(i), z, Buffer.from(label + '\0'), u, v])).digest())
+    out.push(
+      createHash(NODE_HASH[hash])
+        .update(Buffer.concat([u32(i), z, Buffer.from(label + '\0'), u, v]))
+        .digest(),
+    )
   }
   return Buffer.concat(out).subarray(0, bits / 8)
 }
 
-export type EkPrivate =
-  | { kind: 'RSA'; privateKey: KeyObject }
-  | { kind: 'EC'; crv: keyof typeof CURVE; d: Buffer; x: Buffer }
+export type EkPrivate = { kind: 'RSA'; privateKey: KeyObject } | { kind: 'EC'; crv: keyof typeof CURVE; d: Buffer; x: Buffer }
 
 /** Recovers the seed from TPMU_ENCRYPTED_SECRET the way the TPM does (B.10.4 / C.6.4). */
 export function recoverSeed(ek: EkPrivate, hash: Hash, encSecret: Uint8Array): Buffer {
@@ -58,7 +64,14 @@ export function recoverSeed(ek: EkPrivate, hash: Hash, encSecret: Uint8Array): B
  * TPM2_ActivateCredential in software: checks the outer HMAC over encIdentity || akName
  * (TPM_RC_INTEGRITY on mismatch) and returns the decrypted TPM2B_DIGEST contents.
  */
-export function softActivate(ek: EkPrivate, hash: Hash, symBits: number, akName: Uint8Array, idObject: Uint8Array, encSecret: Uint8Array): Buffer {
+export function softActivate(
+  ek: EkPrivate,
+  hash: Hash,
+  symBits: number,
+  akName: Uint8Array,
+  idObject: Uint8Array,
+  encSecret: Uint8Array,
+): Buffer {
   const seed = recoverSeed(ek, hash, encSecret)
   const id = Buffer.from(idObject)
   const hl = id.readUInt16BE(0)
@@ -91,17 +104,34 @@ function modPow(b: bigint, e: bigint, m: bigint): bigint {
 const big = (b: Uint8Array) => BigInt('0x' + (Buffer.from(b).toString('hex') || '0'))
 
 /** RSAES-OAEP-ENCRYPT (RFC 8017 §7.1.1) with a caller-chosen OAEP seed: deterministic, for vectors. */
-export function oaepEncryptWithSeed(n: Uint8Array, e: Uint8Array, hash: Hash, label: Uint8Array, msg: Uint8Array, oaepSeed: Uint8Array): Buffer {
-  const k = Buffer.from(n).toString('hex').replace(/^(00)+/, '').length / 2
+export function oaepEncryptWithSeed(
+  n: Uint8Array,
+  e: Uint8Array,
+  hash: Hash,
+  label: Uint8Array,
+  msg: Uint8Array,
+  oaepSeed: Uint8Array,
+): Buffer {
+  const k =
+    Buffer.from(n)
+      .toString('hex')
+      .replace(/^(00)+/, '').length / 2
   const hLen = DIGEST[hash]
   if (oaepSeed.length !== hLen) throw new Error('oaep seed must be hLen bytes')
-  const db = Buffer.concat([createHash(NODE_HASH[hash]).update(label).digest(), Buffer.alloc(k - msg.length - 2 * hLen - 2), Buffer.from([1]), msg])
+  const db = Buffer.concat([
+    createHash(NODE_HASH[hash]).update(label).digest(),
+    Buffer.alloc(k - msg.length - 2 * hLen - 2),
+    Buffer.from([1]),
+    msg,
+  ])
   const dbMask = mgf1(hash, Buffer.from(oaepSeed), k - hLen - 1)
   const maskedDb = Buffer.from(db.map((x, i) => x ^ dbMask[i]!))
   const seedMask = mgf1(hash, maskedDb, hLen)
   const maskedSeed = Buffer.from(Buffer.from(oaepSeed).map((x, i) => x ^ seedMask[i]!))
   const em = Buffer.concat([Buffer.from([0]), maskedSeed, maskedDb])
-  const c = modPow(big(em), big(e), big(n)).toString(16).padStart(2 * k, '0')
+  const c = modPow(big(em), big(e), big(n))
+    .toString(16)
+    .padStart(2 * k, '0')
   return Buffer.from(c, 'hex')
 }
 
@@ -138,4 +168,3 @@ export function ekFromTpmtPublicHex(hex: string): { ek: CredentialEk; restricted
   if (o !== b.length) throw new Error('trailing bytes in vector TPMT_PUBLIC')
   return { ek: { publicKey, nameAlg, symmetricKeyBits: symBits as 128 }, restricted: (attrs & (1 << 16)) !== 0 }
 }
-

@@ -37,8 +37,23 @@ afterAll(async () => {
 function createEkAndAk(prefix: string, ekAlg: 'rsa' | 'ecc'): { ekPub: Buffer; akName: Buffer } {
   tpm('tpm2_createek', ['-c', `${prefix}ek.ctx`, '-G', ekAlg, '-u', `${prefix}ek.pub`, '-f', 'tss'])
   const akArgs = ekAlg === 'rsa' ? ['-G', 'rsa', '-s', 'rsassa'] : ['-G', 'ecc', '-s', 'ecdsa']
-  tpm('tpm2_createak', ['-C', `${prefix}ek.ctx`, '-c', `${prefix}ak.ctx`, ...akArgs, '-g', 'sha256',
-    '-u', `${prefix}ak.pub`, '-f', 'tss', '-n', `${prefix}ak.name`, '-r', `${prefix}ak.priv`])
+  tpm('tpm2_createak', [
+    '-C',
+    `${prefix}ek.ctx`,
+    '-c',
+    `${prefix}ak.ctx`,
+    ...akArgs,
+    '-g',
+    'sha256',
+    '-u',
+    `${prefix}ak.pub`,
+    '-f',
+    'tss',
+    '-n',
+    `${prefix}ak.name`,
+    '-r',
+    `${prefix}ak.priv`,
+  ])
   tpm('tpm2_flushcontext', ['-t'])
   return { ekPub: readFileSync(join(dir, `${prefix}ek.pub`)), akName: readFileSync(join(dir, `${prefix}ak.name`)) }
 }
@@ -50,7 +65,11 @@ function activate(prefix: string, credFile: string): { ok: true; secret: Buffer 
   try {
     tpm('tpm2_startauthsession', ['--policy-session', '-S', `${prefix}s.ctx`])
     tpm('tpm2_policysecret', ['-S', `${prefix}s.ctx`, '-c', 'e'])
-    const r = spawnSync('tpm2_activatecredential', ['-c', `${prefix}ak.ctx`, '-C', `${prefix}ek.ctx`, '-i', credFile, '-o', out, '-P', `session:${prefix}s.ctx`], { cwd: dir, env, encoding: 'utf8' })
+    const r = spawnSync(
+      'tpm2_activatecredential',
+      ['-c', `${prefix}ak.ctx`, '-C', `${prefix}ek.ctx`, '-i', credFile, '-o', out, '-P', `session:${prefix}s.ctx`],
+      { cwd: dir, env, encoding: 'utf8' },
+    )
     if (r.status !== 0) return { ok: false, stderr: r.stderr }
     return { ok: true, secret: readFileSync(join(dir, out)) }
   } finally {
@@ -95,14 +114,21 @@ describe.each([
   it('also with a 16-byte RSA seed (go-tpm) and a short secret', async () => {
     const ek = libraryEk()
     const secret = crypto.getRandomValues(new Uint8Array(7))
-    writeFileSync(join(dir, `${prefix}mc16.blob`), encodeCredentialFile(await makeCredential({ ekPublic: ek, akName, secret }, { seedBytes: 16 })))
+    writeFileSync(
+      join(dir, `${prefix}mc16.blob`),
+      encodeCredentialFile(await makeCredential({ ekPublic: ek, akName, secret }, { seedBytes: 16 })),
+    )
     const r = activate(prefix, `${prefix}mc16.blob`)
     expect(r.ok ? toHex(r.secret) : r.stderr).toBe(toHex(secret))
   })
 
-  it('reads tpm2_makecredential\'s own file (parseCredentialFile) and re-encodes it byte for byte', () => {
+  it("reads tpm2_makecredential's own file (parseCredentialFile) and re-encodes it byte for byte", () => {
     writeFileSync(join(dir, `${prefix}tools-secret.bin`), new Uint8Array(32).fill(0x42))
-    spawnSync('tpm2_makecredential', ['-T', 'none', '-u', `${prefix}ek.pub`, '-s', `${prefix}tools-secret.bin`, '-n', akName.toString('hex'), '-o', `${prefix}tools.blob`], { cwd: dir, env })
+    spawnSync(
+      'tpm2_makecredential',
+      ['-T', 'none', '-u', `${prefix}ek.pub`, '-s', `${prefix}tools-secret.bin`, '-n', akName.toString('hex'), '-o', `${prefix}tools.blob`],
+      { cwd: dir, env },
+    )
     const file = new Uint8Array(readFileSync(join(dir, `${prefix}tools.blob`)))
     const parsed = parseCredentialFile(file)
     expect(parsed.idObject).toHaveLength(2 + 32 + 2 + 32)
@@ -114,7 +140,10 @@ describe.each([
     const ek = libraryEk()
     const other = Buffer.from(akName)
     other[other.length - 1]! ^= 1
-    writeFileSync(join(dir, `${prefix}wrong.blob`), encodeCredentialFile(await makeCredential({ ekPublic: ek, akName: other, secret: new Uint8Array(32).fill(3) })))
+    writeFileSync(
+      join(dir, `${prefix}wrong.blob`),
+      encodeCredentialFile(await makeCredential({ ekPublic: ek, akName: other, secret: new Uint8Array(32).fill(3) })),
+    )
     const r = activate(prefix, `${prefix}wrong.blob`)
     expect(r.ok).toBe(false)
     // TPM_RC_INTEGRITY (0x09F) | TPM_RC_P (0x040) | TPM_RC_1 (0x100): parameter 1 (credentialBlob)
@@ -126,8 +155,21 @@ describe.each([
     writeFileSync(join(dir, `${prefix}cli-secret.bin`), secret)
     const lines: string[] = []
     const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) }
-    const code = await main(['credential', 'make', '--ek', join(dir, `${prefix}ek.pub`), '--name', akName.toString('hex'),
-      '--secret', join(dir, `${prefix}cli-secret.bin`), '--out', join(dir, `${prefix}cli.blob`)], io)
+    const code = await main(
+      [
+        'credential',
+        'make',
+        '--ek',
+        join(dir, `${prefix}ek.pub`),
+        '--name',
+        akName.toString('hex'),
+        '--secret',
+        join(dir, `${prefix}cli-secret.bin`),
+        '--out',
+        join(dir, `${prefix}cli.blob`),
+      ],
+      io,
+    )
     expect(code, lines.join('\n')).toBe(0)
     const r = activate(prefix, `${prefix}cli.blob`)
     expect(r.ok ? toHex(r.secret) : r.stderr).toBe(toHex(secret))
@@ -139,8 +181,23 @@ describe.each([
     writeFileSync(join(dir, `${prefix}cert-secret.bin`), secret)
     const lines: string[] = []
     const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) }
-    const code = await main(['credential', 'make', '--ek', join(dir, `${prefix}ekcert.der`), '--name', akName.toString('hex'),
-      '--secret', join(dir, `${prefix}cert-secret.bin`), '--out', join(dir, `${prefix}cert.blob`), '--output', 'json'], io)
+    const code = await main(
+      [
+        'credential',
+        'make',
+        '--ek',
+        join(dir, `${prefix}ekcert.der`),
+        '--name',
+        akName.toString('hex'),
+        '--secret',
+        join(dir, `${prefix}cert-secret.bin`),
+        '--out',
+        join(dir, `${prefix}cert.blob`),
+        '--output',
+        'json',
+      ],
+      io,
+    )
     expect(code, lines.join('\n')).toBe(0)
     expect(JSON.parse(lines[0]!).ek.source).toBe('certificate')
     const r = activate(prefix, `${prefix}cert.blob`)

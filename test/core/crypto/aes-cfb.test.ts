@@ -10,7 +10,16 @@ import { createNodeCryptoProvider } from '../../../runtimes/node/crypto-provider
 
 // NIST SP 800-38A F.3.13-F.3.18 (+ truncations) and the NIST AESAVS KATs from Mbed TLS; see
 // test/vectors/aes-cfb/NOTICE. Only CFB128 (full-block feedback) is what TPM 2.0 uses.
-interface CfbVector { name: string; direction: string; segment_bits: number; key_bits: number; key: string; iv: string; plaintext: string; ciphertext: string }
+interface CfbVector {
+  name: string
+  direction: string
+  segment_bits: number
+  key_bits: number
+  key: string
+  iv: string
+  plaintext: string
+  ciphertext: string
+}
 const all: CfbVector[] = JSON.parse(readFileSync(new URL('../../vectors/aes-cfb/aes-cfb-vectors.json', import.meta.url), 'utf8'))
 const cfb128 = all.filter((v) => v.segment_bits === 128)
 

@@ -17,7 +17,11 @@ describe('ecdsaDerToP1363 (strict DER)', () => {
   })
 
   it('matches node:crypto: DER and P1363 signatures of the same message convert into each other', () => {
-    for (const [crv, size] of [['P-256', 32], ['P-384', 48], ['P-521', 66]] as const) {
+    for (const [crv, size] of [
+      ['P-256', 32],
+      ['P-384', 48],
+      ['P-521', 66],
+    ] as const) {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: crv })
       for (let i = 0; i < 20; i++) {
         const msg = new Uint8Array([i])
@@ -65,11 +69,13 @@ describe('ecdsaDerToP1363 (strict DER)', () => {
         fc.oneof(
           fc.nat({ max: 80 }).map((n) => (b: Uint8Array) => b.subarray(0, n)),
           fc.uint8Array({ minLength: 1, maxLength: 8 }).map((t) => (b: Uint8Array) => new Uint8Array([...b, ...t])),
-          fc.array(fc.tuple(fc.nat({ max: 79 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }).map((edits) => (b: Uint8Array) => {
-            const c = b.slice()
-            for (const [i, v] of edits) if (i < c.length) c[i] = v
-            return c
-          }),
+          fc
+            .array(fc.tuple(fc.nat({ max: 79 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 })
+            .map((edits) => (b: Uint8Array) => {
+              const c = b.slice()
+              for (const [i, v] of edits) if (i < c.length) c[i] = v
+              return c
+            }),
         ),
         (sig, mutate) => {
           const input = mutate(sig)

@@ -36,49 +36,68 @@ describe.each(providers)('Wycheproof primitives through the %s provider', (_name
   })
 
   it('HMAC with an empty key (Web Crypto refuses one; the provider pads per RFC 2104) equals node:crypto for every hash', async () => {
-    for (const [hash, node] of [['SHA-1', 'sha1'], ['SHA-256', 'sha256'], ['SHA-384', 'sha384'], ['SHA-512', 'sha512']] as const) {
+    for (const [hash, node] of [
+      ['SHA-1', 'sha1'],
+      ['SHA-256', 'sha256'],
+      ['SHA-384', 'sha384'],
+      ['SHA-512', 'sha512'],
+    ] as const) {
       for (const msg of [new Uint8Array(0), new Uint8Array(200).fill(0x5c)]) {
         const want = createHmac(node, Buffer.alloc(0)).update(msg).digest('hex')
         expect(toHex(await p.hmac(hash, new Uint8Array(0), msg)), hash).toBe(want)
       }
     }
     // and a one-byte zero key is NOT special-cased into a different result
-    expect(toHex(await p.hmac('SHA-256', new Uint8Array(1), new Uint8Array(3)))).toBe(createHmac('sha256', Buffer.alloc(1)).update(Buffer.alloc(3)).digest('hex'))
+    expect(toHex(await p.hmac('SHA-256', new Uint8Array(1), new Uint8Array(3)))).toBe(
+      createHmac('sha256', Buffer.alloc(1)).update(Buffer.alloc(3)).digest('hex'),
+    )
   })
 
-  it.each(['rsa_oaep_2048_sha256_mgf1sha256_test.json', 'rsa_oaep_3072_sha256_mgf1sha256_test.json', 'rsa_oaep_4096_sha256_mgf1sha256_test.json'])(
-    'RSA-OAEP SHA-256 %s: every valid (msg, label) encrypts to something the vector private key decrypts back',
-    async (file) => {
-      const data = load(file)
-      let n = 0
-      for (const g of data.testGroups) {
-        const pub: RsaPublicKey = { kty: 'RSA', n: trim(fromHex(g.privateKey.modulus)), e: trim(fromHex(g.privateKey.publicExponent)) }
-        const decrypt = (ct: Uint8Array, label: string) =>
-          privateDecrypt({ key: g.privateKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: Buffer.from(label, 'hex') }, ct).toString('hex')
-        for (const t of g.tests.filter((t: { result: string }) => t.result === 'valid')) {
-          n++
-          // the oracle agrees with the vector first
-          expect(decrypt(fromHex(t.ct), t.label)).toBe(t.msg)
-          const ct = await p.rsaOaepEncrypt(pub, 'SHA-256', fromHex(t.label), fromHex(t.msg))
-          expect(ct).toHaveLength(pub.n.length)
-          expect(decrypt(ct, t.label), `tcId ${t.tcId}`).toBe(t.msg)
-        }
+  it.each([
+    'rsa_oaep_2048_sha256_mgf1sha256_test.json',
+    'rsa_oaep_3072_sha256_mgf1sha256_test.json',
+    'rsa_oaep_4096_sha256_mgf1sha256_test.json',
+  ])('RSA-OAEP SHA-256 %s: every valid (msg, label) encrypts to something the vector private key decrypts back', async (file) => {
+    const data = load(file)
+    let n = 0
+    for (const g of data.testGroups) {
+      const pub: RsaPublicKey = { kty: 'RSA', n: trim(fromHex(g.privateKey.modulus)), e: trim(fromHex(g.privateKey.publicExponent)) }
+      const decrypt = (ct: Uint8Array, label: string) =>
+        privateDecrypt(
+          { key: g.privateKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: Buffer.from(label, 'hex') },
+          ct,
+        ).toString('hex')
+      for (const t of g.tests.filter((t: { result: string }) => t.result === 'valid')) {
+        n++
+        // the oracle agrees with the vector first
+        expect(decrypt(fromHex(t.ct), t.label)).toBe(t.msg)
+        const ct = await p.rsaOaepEncrypt(pub, 'SHA-256', fromHex(t.label), fromHex(t.msg))
+        expect(ct).toHaveLength(pub.n.length)
+        expect(decrypt(ct, t.label), `tcId ${t.tcId}`).toBe(t.msg)
       }
-      expect(n).toBe(18)
-    },
-  )
+    }
+    expect(n).toBe(18)
+  })
 
   it('ECDH P-256: every point-not-on-curve public key (InvalidCurveAttack) is refused, and makeCredential turns that into ERR_CREDENTIAL_UNSUPPORTED_KEY', async () => {
     const data = load('ecdh_secp256r1_ecpoint_test.json')
-    const bad = data.testGroups.flatMap((g: { tests: { flags: string[]; public: string }[] }) => g.tests).filter((t: { flags: string[]; public: string }) => t.flags.includes('InvalidCurveAttack') && t.public.length === 130)
+    const bad = data.testGroups
+      .flatMap((g: { tests: { flags: string[]; public: string }[] }) => g.tests)
+      .filter((t: { flags: string[]; public: string }) => t.flags.includes('InvalidCurveAttack') && t.public.length === 130)
     expect(bad).toHaveLength(16)
     for (const t of bad) {
       const pt = fromHex(t.public)
       const peer: EcPublicKey = { kty: 'EC', crv: 'P-256', x: pt.subarray(1, 33), y: pt.subarray(33) }
       await expect(p.ecdhEphemeral(peer)).rejects.toThrow()
-      const made = makeCredential({ ekPublic: credentialEkFromPublicKey(peer), akName: fromHex('000b' + '00'.repeat(32)), secret: new Uint8Array(32) }, { platform: withPlatform({ crypto: p }) })
+      const made = makeCredential(
+        { ekPublic: credentialEkFromPublicKey(peer), akName: fromHex('000b' + '00'.repeat(32)), secret: new Uint8Array(32) },
+        { platform: withPlatform({ crypto: p }) },
+      )
       await expect(made).rejects.toBeInstanceOf(CredentialError)
-      await expect(made).rejects.toMatchObject({ code: 'ERR_CREDENTIAL_UNSUPPORTED_KEY', message: 'ecc ek public key is not a valid P-256 point' })
+      await expect(made).rejects.toMatchObject({
+        code: 'ERR_CREDENTIAL_UNSUPPORTED_KEY',
+        message: 'ecc ek public key is not a valid P-256 point',
+      })
     }
   })
 

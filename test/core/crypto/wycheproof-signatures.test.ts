@@ -10,8 +10,21 @@ import { fromHex } from '../../../core/bytes/encoding.ts'
 import { VerifyError } from '../../../core/errors.ts'
 import { createNodeCryptoProvider } from '../../../runtimes/node/crypto-provider.ts'
 
-interface Test { tcId: number; comment: string; flags: string[]; msg: string; sig: string; result: 'valid' | 'invalid' | 'acceptable' }
-interface Group { publicKey: { wx?: string; wy?: string; modulus?: string; publicExponent?: string }; sLen?: number; sha: string; mgfSha?: string; tests: Test[] }
+interface Test {
+  tcId: number
+  comment: string
+  flags: string[]
+  msg: string
+  sig: string
+  result: 'valid' | 'invalid' | 'acceptable'
+}
+interface Group {
+  publicKey: { wx?: string; wy?: string; modulus?: string; publicExponent?: string }
+  sLen?: number
+  sha: string
+  mgfSha?: string
+  tests: Test[]
+}
 const load = (f: string): { testGroups: Group[]; numberOfTests: number } =>
   JSON.parse(readFileSync(new URL(`../../vectors/wycheproof/${f}`, import.meta.url), 'utf8'))
 
@@ -43,9 +56,20 @@ const providers: [string, CryptoProvider][] = [
   ['node:crypto', createNodeCryptoProvider()],
 ]
 
-interface Tally { valid: number; invalid: number; acceptable: number; derRejected: number }
+interface Tally {
+  valid: number
+  invalid: number
+  acceptable: number
+  derRejected: number
+}
 
-async function run(p: CryptoProvider, file: string, scheme: (g: Group) => SignatureScheme, key: (g: Group) => EcPublicKey | RsaPublicKey, sig: (hex: string) => Uint8Array | undefined): Promise<Tally> {
+async function run(
+  p: CryptoProvider,
+  file: string,
+  scheme: (g: Group) => SignatureScheme,
+  key: (g: Group) => EcPublicKey | RsaPublicKey,
+  sig: (hex: string) => Uint8Array | undefined,
+): Promise<Tally> {
   const data = load(file)
   const tally: Tally = { valid: 0, invalid: 0, acceptable: 0, derRejected: 0 }
   const wrong: string[] = []

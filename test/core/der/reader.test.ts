@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest'
 import { DerError, VerifyError } from '../../../core/errors.ts'
 import { compareDerOrder, DerReader, firstDerElement, parseDerElement, readElement, TAG } from '../../../core/der/reader.ts'
 import { decodeOid, encodeOid, OID, oidOf } from '../../../core/der/oid.ts'
-import { decodeBitString, decodeBoolean, decodeNamedBits, decodeSmallInteger, decodeString, decodeTime, decodeUnsigned, decodeIntegerBytes } from '../../../core/der/values.ts'
+import {
+  decodeBitString,
+  decodeBoolean,
+  decodeNamedBits,
+  decodeSmallInteger,
+  decodeString,
+  decodeTime,
+  decodeUnsigned,
+  decodeIntegerBytes,
+} from '../../../core/der/values.ts'
 import { encodeTlv } from '../../../core/der/writer.ts'
 
 const el = (hex: string) => parseDerElement(Uint8Array.from(Buffer.from(hex.replace(/\s/g, ''), 'hex')))
@@ -149,7 +158,9 @@ describe('DER values', () => {
     expect(decodeTime(t('500101000000Z'), 't')).toBe(Date.UTC(1950, 0, 1))
     expect(decodeTime(t('99991231235959Z', TAG.GENERALIZED_TIME), 't')).toBe(Date.UTC(9999, 11, 31, 23, 59, 59))
     expect(() => decodeTime(t('20301231235959Z', TAG.GENERALIZED_TIME), 't')).toThrow(/< 2050 must be UTCTime/)
-    expect(decodeTime(t('20301231235959Z', TAG.GENERALIZED_TIME), 't', { tolerate: ['generalized-time-before-2050'] })).toBe(Date.UTC(2030, 11, 31, 23, 59, 59))
+    expect(decodeTime(t('20301231235959Z', TAG.GENERALIZED_TIME), 't', { tolerate: ['generalized-time-before-2050'] })).toBe(
+      Date.UTC(2030, 11, 31, 23, 59, 59),
+    )
     expect(() => decodeTime(t('2001010000Z'), 't')).toThrow(/YYMMDDHHMMSSZ/)
     expect(() => decodeTime(t('210230000000Z'), 't')).toThrow(/time 210230000000Z is not a valid date/)
     // every day of the calendar agrees with Date, leap years included; impossible fields are refused
@@ -165,7 +176,8 @@ describe('DER values', () => {
         }
       }
     }
-    for (const bad of ['210101240000Z', '210101236000Z', '210101235960Z', '211301000000Z', '210001000000Z', '2101010000a0Z']) expect(() => decodeTime(t(bad), 't'), bad).toThrow()
+    for (const bad of ['210101240000Z', '210101236000Z', '210101235960Z', '211301000000Z', '210001000000Z', '2101010000a0Z'])
+      expect(() => decodeTime(t(bad), 't'), bad).toThrow()
     expect(() => decodeTime(t('210101000000+0100'), 't')).toThrow()
     expect(() => decodeTime(t('20500101000000.5Z', TAG.GENERALIZED_TIME), 't')).toThrow()
   })

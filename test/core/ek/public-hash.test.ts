@@ -15,11 +15,20 @@ import { NV_EK_CERT_RSA, run, startSwtpm, type Swtpm } from '../../support/swtpm
 const DIR = new URL('../../vectors/real-tpm-ek/', import.meta.url)
 
 function opensslHash(path: string, inform: 'PEM' | 'DER'): string {
-  return execFileSync('sh', ['-c', `openssl x509 -inform ${inform} -in '${path}' -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`]).toString().split(' ')[0]!
+  return execFileSync('sh', [
+    '-c',
+    `openssl x509 -inform ${inform} -in '${path}' -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum`,
+  ])
+    .toString()
+    .split(' ')[0]!
 }
 
 describe('ekPublicHash', () => {
-  for (const f of ['keylime-keylime/extracted/tpm2_objects_test/ifx_slb9670_rsa_ek_cert.der', 'keylime-keylime/extracted/test_cert_utils/st_ecdsa_sha256_der.der', 'google-go-tpm-tools/internal/test/certificates/uca_tpm_rsa_enc_cert.pem']) {
+  for (const f of [
+    'keylime-keylime/extracted/tpm2_objects_test/ifx_slb9670_rsa_ek_cert.der',
+    'keylime-keylime/extracted/test_cert_utils/st_ecdsa_sha256_der.der',
+    'google-go-tpm-tools/internal/test/certificates/uca_tpm_rsa_enc_cert.pem',
+  ]) {
     it(`equals the openssl pipeline for ${f.split('/').pop()}`, async () => {
       const bytes = new Uint8Array(readFileSync(new URL(f, DIR)))
       const pem = f.endsWith('.pem')
@@ -51,15 +60,30 @@ describe('swtpm EK chain (EK <- swtpm-localca <- swtpm-localca-rootca)', () => {
     for (const f of files) {
       const der = new Uint8Array(readFileSync(join(tpm.stateDir, f)))
       const chain = await verifyChain(
-        { leaf: der, intermediates: parsePemCertificates(tpm.ekCa.intermediatePem), anchors: parsePemCertificates(tpm.ekCa.rootPem), profile: 'ek' },
+        {
+          leaf: der,
+          intermediates: parsePemCertificates(tpm.ekCa.intermediatePem),
+          anchors: parsePemCertificates(tpm.ekCa.rootPem),
+          profile: 'ek',
+        },
         {},
       )
-      expect(chain.path.map((c) => c.subject.rdns.map((r) => r[0]!.value).join(','))).toEqual(['unknown', 'swtpm-localca', 'swtpm-localca-rootca'])
+      expect(chain.path.map((c) => c.subject.rdns.map((r) => r[0]!.value).join(','))).toEqual([
+        'unknown',
+        'swtpm-localca',
+        'swtpm-localca-rootca',
+      ])
       const leaf = chain.path[0]!
       expect(checkEkCertificateProfile(leaf)).toEqual({ manufacturer: 'id:00001014', model: 'swtpm', version: 'id:20191023' })
       expect(await ekPublicHash(leaf.spki)).toBe(opensslHash(join(tpm.stateDir, f), 'DER'))
       // strict (profile none) rejects the critical directoryName-only SAN, as Go does
-      await expect(verifyChain({ leaf: der, intermediates: parsePemCertificates(tpm.ekCa.intermediatePem), anchors: parsePemCertificates(tpm.ekCa.rootPem) })).rejects.toMatchObject({ code: 'ERR_X509_UNKNOWN_CRITICAL_EXTENSION' })
+      await expect(
+        verifyChain({
+          leaf: der,
+          intermediates: parsePemCertificates(tpm.ekCa.intermediatePem),
+          anchors: parsePemCertificates(tpm.ekCa.rootPem),
+        }),
+      ).rejects.toMatchObject({ code: 'ERR_X509_UNKNOWN_CRITICAL_EXTENSION' })
     }
   })
 

@@ -25,7 +25,9 @@ function messages(d: unknown) {
 
 describe('policy document validation', () => {
   it("accepts the seed's document and splits self-issued anchors from configured intermediates", () => {
-    const set = parsePolicyDocument(doc({ devIDCACerts: devidRoot + devidInt, endorsementCACerts: ekRoot + ekInt, allowedEKHashes: [HASH.toUpperCase()] }))
+    const set = parsePolicyDocument(
+      doc({ devIDCACerts: devidRoot + devidInt, endorsementCACerts: ekRoot + ekInt, allowedEKHashes: [HASH.toUpperCase()] }),
+    )
     expect(set.policies).toHaveLength(1)
     const p = set.policies[0]!
     expect(p.name).toBe('tpm_devid_policy')
@@ -57,9 +59,9 @@ describe('policy document validation', () => {
     expect(messages(doc({ devIDCACerts: 'not pem', allowedEKHashes: [HASH] }))).toEqual([
       'spec.policies[0].requiredAttestors[0].config.devIDCACerts: devIDCACerts: could not parse any PEM certificates',
     ])
-    expect(messages(doc({ devIDCACerts: devidRoot, endorsementCACerts: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }))).toEqual([
-      'spec.policies[0].requiredAttestors[0].config.endorsementCACerts: endorsementCACerts: could not parse any PEM certificates',
-    ])
+    expect(
+      messages(doc({ devIDCACerts: devidRoot, endorsementCACerts: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' })),
+    ).toEqual(['spec.policies[0].requiredAttestors[0].config.endorsementCACerts: endorsementCACerts: could not parse any PEM certificates'])
     expect(messages(doc({ devIDCACerts: devidRoot, allowedEKHashes: [HASH, 'abc', 7] }))).toEqual([
       'spec.policies[0].requiredAttestors[0].config.allowedEKHashes[1]: allowedEKHashes[1]: expected 64-char hex SHA-256 hash',
       'spec.policies[0].requiredAttestors[0].config.allowedEKHashes[2]: allowedEKHashes[2]: expected 64-char hex SHA-256 hash',
@@ -80,17 +82,27 @@ describe('policy document validation', () => {
 
   it('rejects unknown keys and wrong types at every level, naming the path, and collects them all', () => {
     const m = messages({
-      section: 'AgentAttestation', schema: 'v1', extra: 1,
-      spec: { policies: [
-        { name: 5, requiredAttestors: [{ type: 'tpm_devid', config: { devIDCACerts: 42, allowedEKHashes: 'x', bogus: true } }], color: 'red' },
-        { name: 'p2', requiredAttestors: 'tpm_ek' },
-        { name: 'p3', requiredAttestors: [{ type: 'tpm_quote', config: {} }] },
-      ] },
+      section: 'AgentAttestation',
+      schema: 'v1',
+      extra: 1,
+      spec: {
+        policies: [
+          {
+            name: 5,
+            requiredAttestors: [{ type: 'tpm_devid', config: { devIDCACerts: 42, allowedEKHashes: 'x', bogus: true } }],
+            color: 'red',
+          },
+          { name: 'p2', requiredAttestors: 'tpm_ek' },
+          { name: 'p3', requiredAttestors: [{ type: 'tpm_quote', config: {} }] },
+        ],
+      },
     })
     expect(m).toContain('extra: unknown key "extra"; expected one of section, schema, spec')
     expect(m).toContain('spec.policies[0].color: unknown key "color"; expected one of name, requiredAttestors, spiffeIDTemplate')
     expect(m).toContain('spec.policies[0].name: expected a string, found number')
-    expect(m).toContain('spec.policies[0].requiredAttestors[0].config.bogus: unknown key "bogus"; expected one of devIDCACerts, endorsementCACerts, allowedEKHashes')
+    expect(m).toContain(
+      'spec.policies[0].requiredAttestors[0].config.bogus: unknown key "bogus"; expected one of devIDCACerts, endorsementCACerts, allowedEKHashes',
+    )
     expect(m).toContain('spec.policies[0].requiredAttestors[0].config.devIDCACerts: expected a string, found number')
     expect(m).toContain('spec.policies[0].requiredAttestors[0].config.allowedEKHashes: expected an array of strings, found string')
     expect(m).toContain('spec.policies[1].requiredAttestors: expected an array, found string')
@@ -106,17 +118,32 @@ describe('policy document validation', () => {
       'spec.policies: policies must list at least one policy',
     ])
     const ek = { type: 'tpm_ek', config: { allowedEKHashes: [HASH] } }
-    expect(messages({ section: 'AgentAttestation', schema: 'v1', spec: { policies: [
-      { name: 'a', requiredAttestors: [ek] }, { name: 'a', requiredAttestors: [ek, ek] },
-    ] } })).toEqual([
+    expect(
+      messages({
+        section: 'AgentAttestation',
+        schema: 'v1',
+        spec: {
+          policies: [
+            { name: 'a', requiredAttestors: [ek] },
+            { name: 'a', requiredAttestors: [ek, ek] },
+          ],
+        },
+      }),
+    ).toEqual([
       'spec.policies[1].name: duplicate policy name "a"',
       'spec.policies[1].requiredAttestors[1].type: attestor type tpm_ek is listed twice in one policy',
     ])
   })
 
   it('validates tpm_ek configs: no devIDCACerts key, and EK trust required', () => {
-    const ek = (config: unknown) => ({ section: 'AgentAttestation', schema: 'v1', spec: { policies: [{ name: 'ek', requiredAttestors: [{ type: 'tpm_ek', config }] }] } })
-    expect(messages(ek({}))).toEqual(['spec.policies[0].requiredAttestors[0].config: at least one of endorsementCACerts or allowedEKHashes must be set'])
+    const ek = (config: unknown) => ({
+      section: 'AgentAttestation',
+      schema: 'v1',
+      spec: { policies: [{ name: 'ek', requiredAttestors: [{ type: 'tpm_ek', config }] }] },
+    })
+    expect(messages(ek({}))).toEqual([
+      'spec.policies[0].requiredAttestors[0].config: at least one of endorsementCACerts or allowedEKHashes must be set',
+    ])
     expect(messages(ek({ devIDCACerts: devidRoot, allowedEKHashes: [HASH] }))).toEqual([
       'spec.policies[0].requiredAttestors[0].config.devIDCACerts: unknown key "devIDCACerts"; expected one of endorsementCACerts, allowedEKHashes',
     ])
@@ -126,11 +153,15 @@ describe('policy document validation', () => {
 
   it('validates SPIFFE ID templates against the attributes of the policy attestors', () => {
     const ok = { devIDCACerts: devidRoot, allowedEKHashes: [HASH] }
-    expect(messages(doc(ok, { spiffeIDTemplate: '/nodes/{{tpm_devid.ek.public_hash}}/{{ tpm_devid.certificate.subject_cn }}' }))).toEqual([])
+    expect(messages(doc(ok, { spiffeIDTemplate: '/nodes/{{tpm_devid.ek.public_hash}}/{{ tpm_devid.certificate.subject_cn }}' }))).toEqual(
+      [],
+    )
     expect(messages(doc(ok, { spiffeIDTemplate: '/nodes/{{tpm_ek.public_hash}}' }))[0]).toMatch(
       /^spec\.policies\[0\]\.spiffeIDTemplate: unknown placeholder \{\{tpm_ek\.public_hash\}\}/,
     )
-    expect(messages(doc(ok, { spiffeIDTemplate: 'nodes/{{tpm_devid.ek.public_hash}}' }))[0]).toBe('spec.policies[0].spiffeIDTemplate: template must start with "/"')
+    expect(messages(doc(ok, { spiffeIDTemplate: 'nodes/{{tpm_devid.ek.public_hash}}' }))[0]).toBe(
+      'spec.policies[0].spiffeIDTemplate: template must start with "/"',
+    )
     expect(messages(doc(ok, { spiffeIDTemplate: '/a//{{tpm_devid.ek.public_hash}}' }))[0]).toMatch(/template is not a SPIFFE ID path/)
     expect(messages(doc(ok, { spiffeIDTemplate: '/a/{{}}' }))[0]).toMatch(/empty placeholder/)
     expect(messages(doc(ok, { spiffeIDTemplate: '/a/{{x' }))[0]).toMatch(/unbalanced/)

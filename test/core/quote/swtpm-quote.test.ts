@@ -17,12 +17,39 @@ async function quote(tools: Tpm2Tools, ak: AkObject, scheme: string, pcrs: strin
   const sigPath = tools.path('quote.sig')
   const pcrsPath = tools.path('quote.pcrs')
   try {
-    await tools.exec('tpm2_quote', ['-c', ak.ctx, '-l', pcrs, '-q', Buffer.from(nonce).toString('hex'), '-g', 'sha256', '--scheme', scheme,
-      '-m', msgPath, '-s', sigPath, '-f', 'tss', '-o', pcrsPath, '-F', 'values'])
+    await tools.exec('tpm2_quote', [
+      '-c',
+      ak.ctx,
+      '-l',
+      pcrs,
+      '-q',
+      Buffer.from(nonce).toString('hex'),
+      '-g',
+      'sha256',
+      '--scheme',
+      scheme,
+      '-m',
+      msgPath,
+      '-s',
+      sigPath,
+      '-f',
+      'tss',
+      '-o',
+      pcrsPath,
+      '-F',
+      'values',
+    ])
   } finally {
     await tools.flush()
   }
-  return { attest: new Uint8Array(await readFile(msgPath)), sig: new Uint8Array(await readFile(sigPath)), pcrValues: new Uint8Array(await readFile(pcrsPath)), msgPath, sigPath, pcrsPath }
+  return {
+    attest: new Uint8Array(await readFile(msgPath)),
+    sig: new Uint8Array(await readFile(sigPath)),
+    pcrValues: new Uint8Array(await readFile(pcrsPath)),
+    msgPath,
+    sigPath,
+    pcrsPath,
+  }
 }
 
 // vouch and tpm2_checkquote, side by side on quotes from a live swtpm: every quote the peer
@@ -81,7 +108,13 @@ describe.each([
     try {
       const a = parseTpmsAttest(attest)
       if (a.type !== 0x8018) throw new Error('not a quote')
-      await verifyQuote({ ak: parsePublicArea(ak.pub), attest: a, signature: parseTpmtSignature(sig), nonce, pcrValues: splitPcrValues(a.attested.pcrSelect, pcrs) })
+      await verifyQuote({
+        ak: parsePublicArea(ak.pub),
+        attest: a,
+        signature: parseTpmtSignature(sig),
+        nonce,
+        pcrValues: splitPcrValues(a.attested.pcrSelect, pcrs),
+      })
     } catch {
       ours = false
     }
@@ -103,10 +136,18 @@ describe.each([
     const q = await quote(tools, ak, scheme, selection, nonce)
     const attest = parseTpmsAttest(q.attest)
     if (attest.type !== 0x8018) throw new Error('not a quote')
-    const input = { ak: parsePublicArea(ak.pub), attest, signature: parseTpmtSignature(q.sig), nonce, pcrValues: splitPcrValues(attest.attested.pcrSelect, q.pcrValues) }
+    const input = {
+      ak: parsePublicArea(ak.pub),
+      attest,
+      signature: parseTpmtSignature(q.sig),
+      nonce,
+      pcrValues: splitPcrValues(attest.attested.pcrSelect, q.pcrValues),
+    }
     await expect(verifyQuote(input)).resolves.toMatchObject({ clockInfo: { safe: true } })
     await expect(verifyQuote({ ...input, nonce: flip(nonce, 3) })).rejects.toMatchObject({ code: 'ERR_QUOTE_NONCE_MISMATCH' })
-    await expect(verifyQuote({ ...input, pcrValues: splitPcrValues(attest.attested.pcrSelect, flip(q.pcrValues, 1)) })).rejects.toMatchObject({ code: 'ERR_QUOTE_PCR_DIGEST_MISMATCH' })
+    await expect(
+      verifyQuote({ ...input, pcrValues: splitPcrValues(attest.attested.pcrSelect, flip(q.pcrValues, 1)) }),
+    ).rejects.toMatchObject({ code: 'ERR_QUOTE_PCR_DIGEST_MISMATCH' })
   })
 })
 
@@ -117,7 +158,15 @@ it('tpm2_checkquote 5.4 refuses even genuine RSAPSS quotes (why the PSS case use
   expect(await tools.checkquote(ak.pubPath, q, nonce, 'sha256:0')).toBe(false)
   const attest = parseTpmsAttest(q.attest)
   if (attest.type !== 0x8018) throw new Error('not a quote')
-  await expect(verifyQuote({ ak: parsePublicArea(ak.pub), attest, signature: parseTpmtSignature(q.sig), nonce, pcrValues: splitPcrValues(attest.attested.pcrSelect, q.pcrValues) })).resolves.toBeDefined()
+  await expect(
+    verifyQuote({
+      ak: parsePublicArea(ak.pub),
+      attest,
+      signature: parseTpmtSignature(q.sig),
+      nonce,
+      pcrValues: splitPcrValues(attest.attested.pcrSelect, q.pcrValues),
+    }),
+  ).resolves.toBeDefined()
 })
 
 describe('certify by an AK on a live swtpm', () => {
@@ -128,14 +177,25 @@ describe('certify by an AK on a live swtpm', () => {
     const other = await tools.createKey(srk, { alg: keyAlg })
     const key = await tools.load(srk, blobs, 'devid')
     const c = await tools.certify(key, ak)
-    const input = { signer: parsePublicArea(ak.pub), attest: parseTpmsAttest(c.attest), signature: parseTpmtSignature(c.sig), certified: parsePublicArea(blobs.pub) }
+    const input = {
+      signer: parsePublicArea(ak.pub),
+      attest: parseTpmsAttest(c.attest),
+      signature: parseTpmtSignature(c.sig),
+      certified: parsePublicArea(blobs.pub),
+    }
     const result = await verifyCertify(input)
     // tpm2-tools 5.4 always sends qualifyingData 00ff55aa
     expect(Buffer.from(result.extraData).toString('hex')).toBe('00ff55aa')
     await expect(verifyCertify({ ...input, qualifyingData: new Uint8Array([0, 0xff, 0x55, 0xaa]) })).resolves.toBeDefined()
-    await expect(verifyCertify({ ...input, qualifyingData: new Uint8Array(4) })).rejects.toMatchObject({ code: 'ERR_TPM2_QUALIFYING_DATA_MISMATCH' })
-    await expect(verifyCertify({ ...input, certified: parsePublicArea(other.pub) })).rejects.toMatchObject({ code: 'ERR_TPM2_NAME_MISMATCH' })
+    await expect(verifyCertify({ ...input, qualifyingData: new Uint8Array(4) })).rejects.toMatchObject({
+      code: 'ERR_TPM2_QUALIFYING_DATA_MISMATCH',
+    })
+    await expect(verifyCertify({ ...input, certified: parsePublicArea(other.pub) })).rejects.toMatchObject({
+      code: 'ERR_TPM2_NAME_MISMATCH',
+    })
     // a certify is not accepted as a quote, nor signed by the certified key
-    await expect(verifyCertify({ ...input, signer: parsePublicArea(blobs.pub) })).rejects.toMatchObject({ code: expect.stringMatching(/ERR_TPM2_(SIGNATURE_INVALID|SCHEME_MISMATCH)/) })
+    await expect(verifyCertify({ ...input, signer: parsePublicArea(blobs.pub) })).rejects.toMatchObject({
+      code: expect.stringMatching(/ERR_TPM2_(SIGNATURE_INVALID|SCHEME_MISMATCH)/),
+    })
   })
 })

@@ -23,7 +23,10 @@ describe('memory session store: grace period and live count', () => {
     const s = createMemorySessionStore({ now: () => now, capacity: 2 })
     await s.put('a', 1, 10)
     await s.put('b', 2, 10)
-    await expect(s.put('c', 3, 10)).rejects.toMatchObject({ code: 'ERR_SESSION_STORE_FULL', message: 'attestation session store is full; retry later' })
+    await expect(s.put('c', 3, 10)).rejects.toMatchObject({
+      code: 'ERR_SESSION_STORE_FULL',
+      message: 'attestation session store is full; retry later',
+    })
     expect(await s.size()).toBe(2)
     await s.take('a')
     await s.put('c', 3, 10)

@@ -89,7 +89,10 @@ describe('go-spiffe bundle cases (expectations.json)', () => {
     const b = parseX509Bundle('domain.test', read('bundle/x509bundle/testdata/certs.pem'))
     const one = parseX509Bundle('domain.test', read('bundle/x509bundle/testdata/cert.pem'))
     expect(b.hasAuthority(one.authorities[0]!.raw)).toBe(true)
-    const doubled = parseX509Bundle('domain.test', text('bundle/x509bundle/testdata/certs.pem') + text('bundle/x509bundle/testdata/cert.pem'))
+    const doubled = parseX509Bundle(
+      'domain.test',
+      text('bundle/x509bundle/testdata/certs.pem') + text('bundle/x509bundle/testdata/cert.pem'),
+    )
     expect(doubled.authorities.length).toBe(2)
     expect(parseX509Bundle('domain.test', makeX509BundlePem(b)).authorities.map((c) => c.raw)).toEqual(b.authorities.map((c) => c.raw))
   })
@@ -141,12 +144,16 @@ describe('checklist D (SPIFFE_Trust_Domain_and_Bundle.md) and B15/B16', () => {
     expect(parseSpiffeBundle('d.test', makeSpiffeBundleJson(parseSpiffeBundle('d.test', big))).sequenceNumber).toBe(18446744073709551615n)
     for (const s of ['-1', '1.5', '"1"', '18446744073709551616']) {
       const t = JSON.stringify(base()).replace('{', `{"spiffe_sequence":${s},`)
-      expect(code(() => parseSpiffeBundle('d.test', t)), s).toBe('ERR_BUNDLE_MALFORMED')
+      expect(
+        code(() => parseSpiffeBundle('d.test', t)),
+        s,
+      ).toBe('ERR_BUNDLE_MALFORMED')
     }
   })
   it('D5: spiffe_refresh_hint is an integer number of seconds', () => {
     expect(parseSpiffeBundle('d.test', JSON.stringify({ ...base(), spiffe_refresh_hint: 300 })).refreshHintSeconds).toBe(300)
-    for (const h of [1.5, '60', -1]) expect(code(() => parseSpiffeBundle('d.test', JSON.stringify({ ...base(), spiffe_refresh_hint: h })))).toBe('ERR_BUNDLE_MALFORMED')
+    for (const h of [1.5, '60', -1])
+      expect(code(() => parseSpiffeBundle('d.test', JSON.stringify({ ...base(), spiffe_refresh_hint: h })))).toBe('ERR_BUNDLE_MALFORMED')
   })
   it('D6: keys must be present and an array; unknown uses are ignored', () => {
     expect(code(() => parseSpiffeBundle('d.test', '{"spiffe_sequence":1}'))).toBe('ERR_BUNDLE_MALFORMED')
@@ -173,7 +180,9 @@ describe('checklist D (SPIFFE_Trust_Domain_and_Bundle.md) and B15/B16', () => {
     expect([b.x509Authorities.length, b.jwtAuthorities.size]).toEqual([0, 0])
   })
   it('D10/C11: jwt-svid and wit-svid entries need a unique non-empty kid; private members are refused', () => {
-    expect(code(() => parseSpiffeBundle('d.test', read('bundle/spiffebundle/testdata/spiffebundle_missing_kid.json')))).toBe('ERR_BUNDLE_MALFORMED')
+    expect(code(() => parseSpiffeBundle('d.test', read('bundle/spiffebundle/testdata/spiffebundle_missing_kid.json')))).toBe(
+      'ERR_BUNDLE_MALFORMED',
+    )
     const dup = base()
     dup.keys.push({ ...dup.keys[1] })
     expect(code(() => parseSpiffeBundle('d.test', JSON.stringify(dup)))).toBe('ERR_BUNDLE_MALFORMED')
@@ -208,7 +217,13 @@ describe('checklist D (SPIFFE_Trust_Domain_and_Bundle.md) and B15/B16', () => {
       fc.property(fc.constantFrom(...seeds), fc.nat(), fc.nat(), fc.string({ maxLength: 8 }), fc.nat(3), (seed, a, b, ins, mode) => {
         const i = a % (seed.length + 1)
         const mutated =
-          mode === 0 ? seed.slice(0, i) : mode === 1 ? seed.slice(0, i) + ins + seed.slice(i) : mode === 2 ? seed.slice(0, i) + seed.slice(i + 1 + (b % 8)) : seed + ins
+          mode === 0
+            ? seed.slice(0, i)
+            : mode === 1
+              ? seed.slice(0, i) + ins + seed.slice(i)
+              : mode === 2
+                ? seed.slice(0, i) + seed.slice(i + 1 + (b % 8))
+                : seed + ins
         try {
           parseSpiffeBundle('d.test', mutated)
           parseJwtBundle('d.test', mutated)
@@ -227,7 +242,12 @@ describe('parseX509Bundle never throws anything but a VerifyError (property)', (
     fc.assert(
       fc.property(fc.nat(), fc.nat(255), fc.nat(2), (a, byte, mode) => {
         const i = a % (seed.length + 1)
-        const t = mode === 0 ? seed.slice(0, i) : mode === 1 ? seed.slice(0, i) + String.fromCharCode(byte) + seed.slice(i + 1) : seed.slice(0, i) + seed.slice(i + 2)
+        const t =
+          mode === 0
+            ? seed.slice(0, i)
+            : mode === 1
+              ? seed.slice(0, i) + String.fromCharCode(byte) + seed.slice(i + 1)
+              : seed.slice(0, i) + seed.slice(i + 2)
         try {
           parseX509Bundle('d.test', t)
         } catch (e) {
@@ -248,8 +268,18 @@ describe('bundle map (§5.1.1: D11-D13)', async () => {
     expect(set.trustDomains().map((t) => t.name)).toEqual(['a.test', 'b.test'])
     expect(set.get('b.test')?.jwtAuthorities.size).toBe(6)
     expect(parseBundleMap('{"trust_domains":{}}').size).toBe(0)
-    for (const t of ['{}', '{"trust_domains":[]}', `{"trust_domains":{"spiffe://a.test":${one}}}`, `{"trust_domains":{"A.test":${one}}}`, `{"trust_domains":{"a:443":${one}}}`, '{"trust_domains":{"a.test":[]}}']) {
-      expect(code(() => parseBundleMap(t)), t).toBe('ERR_BUNDLE_MALFORMED')
+    for (const t of [
+      '{}',
+      '{"trust_domains":[]}',
+      `{"trust_domains":{"spiffe://a.test":${one}}}`,
+      `{"trust_domains":{"A.test":${one}}}`,
+      `{"trust_domains":{"a:443":${one}}}`,
+      '{"trust_domains":{"a.test":[]}}',
+    ]) {
+      expect(
+        code(() => parseBundleMap(t)),
+        t,
+      ).toBe('ERR_BUNDLE_MALFORMED')
     }
   })
   it('D12: a trust domain key that appears twice rejects the map', () => {

@@ -90,7 +90,11 @@ describe('https_spiffe over node:tls', () => {
     const wrongCa = fetchBundle({
       trustDomain: 'remote.test',
       url,
-      profile: { type: 'https_spiffe', endpointSpiffeId: 'spiffe://remote.test/spire/server', bundles: new X509Bundle('remote.test', [parseCertificate(otherCa.cert.der)]) },
+      profile: {
+        type: 'https_spiffe',
+        endpointSpiffeId: 'spiffe://remote.test/spire/server',
+        bundles: new X509Bundle('remote.test', [parseCertificate(otherCa.cert.der)]),
+      },
       fetch: nodeSpiffeTransport,
     })
     await expect(wrongCa).rejects.toBeInstanceOf(SpiffeError)

@@ -28,7 +28,9 @@ describe('fetchBundle, https_web profile', () => {
   it('returns the parsed bundle of the asked trust domain', async () => {
     const ca = TestCa.root('remote.test')
     const seen: BundleFetchRequest[] = []
-    const fetch: BundleFetcher = async (r) => (seen.push(r), { status: 200, body: docFor(ca, { spiffe_refresh_hint: 60, spiffe_sequence: 3 }) })
+    const fetch: BundleFetcher = async (r) => (
+      seen.push(r), { status: 200, body: docFor(ca, { spiffe_refresh_hint: 60, spiffe_sequence: 3 }) }
+    )
     const b = await fetchBundle({ trustDomain: 'remote.test', url: URL_, profile: { type: 'https_web' }, fetch })
     expect(b.trustDomain.name).toBe('remote.test')
     expect(b.x509Authorities[0]!.raw).toEqual(ca.cert.der)
@@ -38,23 +40,42 @@ describe('fetchBundle, https_web profile', () => {
   it('refuses non-https URLs, non-200 answers, transport failures and malformed bundles', async () => {
     const fetch: BundleFetcher = async () => ({ status: 200, body: '{"keys":[]}' })
     await expect(fetchBundle({ trustDomain: 'r.test', url: 'http://x/', profile: { type: 'https_web' }, fetch })).rejects.toThrow(TypeError)
-    await rejects(fetchBundle({ trustDomain: 'r.test', url: URL_, profile: { type: 'https_web' }, fetch: async () => ({ status: 404, body: '' }) }), 'ERR_FEDERATION_FETCH', /status 404/)
     await rejects(
-      fetchBundle({ trustDomain: 'r.test', url: URL_, profile: { type: 'https_web' }, fetch: async () => Promise.reject(new Error('ECONNREFUSED')) }),
+      fetchBundle({ trustDomain: 'r.test', url: URL_, profile: { type: 'https_web' }, fetch: async () => ({ status: 404, body: '' }) }),
+      'ERR_FEDERATION_FETCH',
+      /status 404/,
+    )
+    await rejects(
+      fetchBundle({
+        trustDomain: 'r.test',
+        url: URL_,
+        profile: { type: 'https_web' },
+        fetch: async () => Promise.reject(new Error('ECONNREFUSED')),
+      }),
       'ERR_FEDERATION_FETCH',
       /ECONNREFUSED/,
     )
-    await rejects(fetchBundle({ trustDomain: 'r.test', url: URL_, profile: { type: 'https_web' }, fetch: async () => ({ status: 200, body: '<html>' }) }), 'ERR_BUNDLE_MALFORMED')
+    await rejects(
+      fetchBundle({
+        trustDomain: 'r.test',
+        url: URL_,
+        profile: { type: 'https_web' },
+        fetch: async () => ({ status: 200, body: '<html>' }),
+      }),
+      'ERR_BUNDLE_MALFORMED',
+    )
   })
 })
 
 describe('fetchBundle, https_spiffe profile', () => {
   const ca = TestCa.root('remote.test', 'p256', 0)
   const endpointBundle = new X509Bundle('remote.test', [parseCertificate(ca.cert.der)])
-  const serving = (chain: Uint8Array[], body: string): BundleFetcher => async (r) => {
-    await r.verifyPeer!(chain)
-    return { status: 200, body }
-  }
+  const serving =
+    (chain: Uint8Array[], body: string): BundleFetcher =>
+    async (r) => {
+      await r.verifyPeer!(chain)
+      return { status: 200, body }
+    }
 
   it('authenticates the endpoint SVID against the known bundle and the configured ID', async () => {
     const { chain } = ca.issue(ENDPOINT_ID)
@@ -65,9 +86,15 @@ describe('fetchBundle, https_spiffe profile', () => {
   it('refuses another SPIFFE ID, an untrusted chain, and a transport that skipped verifyPeer', async () => {
     const profile = { type: 'https_spiffe', endpointSpiffeId: ENDPOINT_ID, bundles: endpointBundle } as const
     const wrongId = ca.issue('spiffe://remote.test/other').chain
-    await rejects(fetchBundle({ trustDomain: 'remote.test', url: URL_, profile, fetch: serving(wrongId, docFor(ca)) }), 'ERR_SVID_ID_NOT_ALLOWED')
+    await rejects(
+      fetchBundle({ trustDomain: 'remote.test', url: URL_, profile, fetch: serving(wrongId, docFor(ca)) }),
+      'ERR_SVID_ID_NOT_ALLOWED',
+    )
     const impostor = TestCa.root('remote.test', 'p256', 3).issue(ENDPOINT_ID).chain
-    await rejects(fetchBundle({ trustDomain: 'remote.test', url: URL_, profile, fetch: serving(impostor, docFor(ca)) }), 'ERR_SVID_UNTRUSTED')
+    await rejects(
+      fetchBundle({ trustDomain: 'remote.test', url: URL_, profile, fetch: serving(impostor, docFor(ca)) }),
+      'ERR_SVID_UNTRUSTED',
+    )
     await rejects(
       fetchBundle({ trustDomain: 'remote.test', url: URL_, profile, fetch: async () => ({ status: 200, body: docFor(ca) }) }),
       'ERR_FEDERATION_FETCH',
@@ -84,7 +111,13 @@ describe('BundleEndpointClient: refresh hint and https_spiffe rollover', () => {
     const ca2 = TestCa.root('remote.test', 'p256', 3)
     // the endpoint first serves a bundle with both CAs, then switches its own SVID to ca2
     let serverChain = ca1.issue(ENDPOINT_ID).chain
-    let body = JSON.stringify({ spiffe_refresh_hint: 30, keys: [{ use: 'x509-svid', ...x509Jwk(ca1.cert.der) }, { use: 'x509-svid', ...x509Jwk(ca2.cert.der) }] })
+    let body = JSON.stringify({
+      spiffe_refresh_hint: 30,
+      keys: [
+        { use: 'x509-svid', ...x509Jwk(ca1.cert.der) },
+        { use: 'x509-svid', ...x509Jwk(ca2.cert.der) },
+      ],
+    })
     let calls = 0
     let fail = false
     const fetch: BundleFetcher = async (r) => {
@@ -96,7 +129,11 @@ describe('BundleEndpointClient: refresh hint and https_spiffe rollover', () => {
     const client = new BundleEndpointClient({
       trustDomain: 'remote.test',
       url: URL_,
-      profile: { type: 'https_spiffe', endpointSpiffeId: ENDPOINT_ID, bundles: new X509Bundle('remote.test', [parseCertificate(ca1.cert.der)]) },
+      profile: {
+        type: 'https_spiffe',
+        endpointSpiffeId: ENDPOINT_ID,
+        bundles: new X509Bundle('remote.test', [parseCertificate(ca1.cert.der)]),
+      },
       fetch,
       platform,
     })
@@ -114,14 +151,19 @@ describe('BundleEndpointClient: refresh hint and https_spiffe rollover', () => {
     fail = true
     now += 300_000
     await rejects(client.refreshIfDue(), 'ERR_FEDERATION_FETCH')
-    expect(client.bundle?.x509Authorities[0]!.raw).toEqual(ca2.cert.der)
+    expect(client.bundle!.x509Authorities[0]!.raw).toEqual(ca2.cert.der)
   })
   it('a JWT bundle fetched over https_web verifies tokens of that trust domain only', async () => {
     const { makeJwtAuthority, mintJwtSvid } = await import('../../support/spiffe-ca.ts')
     const { verifyJwtSvid } = await import('../../../core/svid/jwt-svid.ts')
     const { BundleSet } = await import('../../../core/svid/bundle-set.ts')
     const a = await makeJwtAuthority('ES256', 'k1')
-    const b = await fetchBundle({ trustDomain: 'remote.test', url: URL_, profile: { type: 'https_web' }, fetch: async () => ({ status: 200, body: bundleJson([a]) }) })
+    const b = await fetchBundle({
+      trustDomain: 'remote.test',
+      url: URL_,
+      profile: { type: 'https_web' },
+      fetch: async () => ({ status: 200, body: bundleJson([a]) }),
+    })
     const set = new BundleSet([b, parseSpiffeBundle('local.test', '{"keys":[]}')])
     const exp = Math.floor(Date.now() / 1000) + 60
     const ok = await mintJwtSvid(a, { claims: { sub: 'spiffe://remote.test/w', aud: 'me', exp } })

@@ -61,6 +61,7 @@ describe('strict JSON for bundles', () => {
     expect(() => parseStrictJson('['.repeat(40) + ']'.repeat(40), 't')).toThrow(/nesting/)
     const o = parseStrictJson('{"__proto__":{"polluted":true}}', 't') as Record<string, unknown>
     expect(Object.getPrototypeOf(o)).toBe(Object.prototype)
+    // biome-ignore lint/suspicious/noProto: the test is that a JSON key named __proto__ stays a plain property
     expect(o.__proto__).toEqual({ polluted: true })
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })

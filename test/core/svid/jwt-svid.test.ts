@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { SpiffeError } from '../../../core/errors.ts'
-import { parseJwtBundle, JwtBundle } from '../../../core/svid/jwt-bundle.ts'
+import { parseJwtBundle, type JwtBundle } from '../../../core/svid/jwt-bundle.ts'
 import { parseJwtSvidUnverified, verifyJwtSvid, type VerifyJwtSvidOptions } from '../../../core/svid/jwt-svid.ts'
 import { matchId } from '../../../core/svid/match.ts'
 import type { JwtBundleSource } from '../../../core/svid/bundle-source.ts'
-import { TrustDomain } from '../../../core/svid/trust-domain.ts'
+import type { TrustDomain } from '../../../core/svid/trust-domain.ts'
 import { bundleJson, makeJwtAuthority, mintJwtSvid, rawJws, type JwtAuthority, type JwsAlg } from '../../support/spiffe-ca.ts'
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0)
@@ -137,7 +137,11 @@ describe('JWT-SVID rejections required by the issue', () => {
   it('C10/A15: a key from the bundle of a different trust domain is never used', async () => {
     // signed by other.test's key, kid of that key, but sub claims trustdomain
     const token = await mintJwtSvid(other, { claims: claims() })
-    await rejects(verifyJwtSvid(token, bundles, opts), 'ERR_SVID_UNTRUSTED', /no jwt authority "other1" in the bundle of trust domain "trustdomain"/)
+    await rejects(
+      verifyJwtSvid(token, bundles, opts),
+      'ERR_SVID_UNTRUSTED',
+      /no jwt authority "other1" in the bundle of trust domain "trustdomain"/,
+    )
     // the same token with sub in other.test verifies: the key is fine, only its trust domain was wrong
     const ok = await mintJwtSvid(other, { claims: claims({ sub: 'spiffe://other.test/w' }) })
     expect((await verifyJwtSvid(ok, bundles, opts)).id.toString()).toBe('spiffe://other.test/w')
@@ -195,7 +199,11 @@ describe('checklist C (JWT-SVID.md)', () => {
       expect((await verifyJwtSvid(token, b, opts)).header.alg).toBe(alg)
     }
     for (const alg of ['EdDSA', 'HS256', 'HS512', 'none', 'es256', 'RS1', '']) {
-      await rejects(verifyJwtSvid(rawJws({ alg, kid: 'authority1' }, claims(), 'AAAA'), bundle, opts), 'ERR_JWT_SVID_INVALID', /is not allowed/)
+      await rejects(
+        verifyJwtSvid(rawJws({ alg, kid: 'authority1' }, claims(), 'AAAA'), bundle, opts),
+        'ERR_JWT_SVID_INVALID',
+        /is not allowed/,
+      )
     }
   })
   it('C4: kid is required to select the key', async () => {
@@ -264,7 +272,14 @@ describe('parseJwtSvidUnverified never throws anything but a VerifyError (proper
     fc.assert(
       fc.property(fc.constantFrom(...seeds), fc.nat(), fc.string({ maxLength: 6 }), fc.nat(3), (seed, a, ins, mode) => {
         const i = a % (seed.length + 1)
-        const t = mode === 0 ? seed.slice(0, i) : mode === 1 ? seed.slice(0, i) + ins + seed.slice(i) : mode === 2 ? seed.slice(0, i) + seed.slice(i + 1) : seed + ins
+        const t =
+          mode === 0
+            ? seed.slice(0, i)
+            : mode === 1
+              ? seed.slice(0, i) + ins + seed.slice(i)
+              : mode === 2
+                ? seed.slice(0, i) + seed.slice(i + 1)
+                : seed + ins
         try {
           parseJwtSvidUnverified(t)
         } catch (e) {
@@ -296,7 +311,9 @@ describe('repeated names in the JWS header or claims', () => {
     await rejects(verifyJwtSvid(`${h}.${p}.AAAA`, bundle, opts), 'ERR_JWT_SVID_INVALID', /appears twice/)
     // a properly signed token whose claims name sub twice
     const body = JSON.stringify(claims()).replace('{', '{"sub":"spiffe://trustdomain/admin",')
-    const token = await new CompactSign(new TextEncoder().encode(body)).setProtectedHeader({ alg: 'ES384', kid: 'authority1' }).sign(key1.privateKey)
+    const token = await new CompactSign(new TextEncoder().encode(body))
+      .setProtectedHeader({ alg: 'ES384', kid: 'authority1' })
+      .sign(key1.privateKey)
     await rejects(verifyJwtSvid(token, bundle, opts), 'ERR_JWT_SVID_INVALID', /"sub" appears twice/)
   })
 })

@@ -4,7 +4,13 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { SpiffeError, VerifyError } from '../../../core/errors.ts'
 import { checkPathSegment, joinPathSegments, checkPath } from '../../../core/svid/path.ts'
-import { parseSpiffeId, parseTrustDomain, spiffeIdFromPath, spiffeIdFromSegments, trustDomainFromUri } from '../../../core/svid/spiffe-id.ts'
+import {
+  parseSpiffeId,
+  parseTrustDomain,
+  spiffeIdFromPath,
+  spiffeIdFromSegments,
+  trustDomainFromUri,
+} from '../../../core/svid/spiffe-id.ts'
 import { TrustDomain } from '../../../core/svid/trust-domain.ts'
 
 interface Row {
@@ -18,9 +24,7 @@ interface Row {
   test: string
 }
 
-const rows: Row[] = JSON.parse(
-  readFileSync(join(import.meta.dirname, '../../vectors/spiffe-id/spiffe-id-cases.json'), 'utf8'),
-)
+const rows: Row[] = JSON.parse(readFileSync(join(import.meta.dirname, '../../vectors/spiffe-id/spiffe-id-cases.json'), 'utf8'))
 const td = new TrustDomain('trustdomain')
 
 /** Runs one row through the matching vouch API; returns {td, path} or the thrown error. */

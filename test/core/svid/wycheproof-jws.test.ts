@@ -102,7 +102,12 @@ describe('Wycheproof json_web_signature_test.json (test/vectors/wycheproof-jose)
         const viaNode = await outcome(g, t, node)
         if (web !== viaNode) disagreements.push(`tcId ${t.tcId}: web crypto ${web}, node:crypto ${viaNode}`)
         const alg = typeof t.jws === 'string' ? headerAlg(t.jws) : undefined
-        if (typeof t.jws !== 'string' || !(JWT_SVID_ALGORITHMS as readonly (string | undefined)[]).includes(alg) || KEY_ALG_MISMATCH.has(t.tcId)) continue
+        if (
+          typeof t.jws !== 'string' ||
+          !(JWT_SVID_ALGORITHMS as readonly (string | undefined)[]).includes(alg) ||
+          KEY_ALG_MISMATCH.has(t.tcId)
+        )
+          continue
         // jose as the peer: the same key material, exactly the token's alg
         const k = (g.public ?? g.private) as Record<string, unknown>
         const material = k.kty === 'EC' ? { kty: 'EC', crv: k.crv, x: k.x, y: k.y } : { kty: 'RSA', n: k.n, e: k.e }
@@ -115,7 +120,8 @@ describe('Wycheproof json_web_signature_test.json (test/vectors/wycheproof-jose)
         }
         // vouch refuses more (bundle rules: use, key_ops, alg binding); never accepts what jose refuses
         if (web === 'accepted' && jose !== 'accepted') disagreements.push(`tcId ${t.tcId}: vouch accepted, jose refused`)
-        if (jose === 'accepted' && web === 'rejected' && t.result === 'valid') disagreements.push(`tcId ${t.tcId}: jose accepted a valid case vouch refused`)
+        if (jose === 'accepted' && web === 'rejected' && t.result === 'valid')
+          disagreements.push(`tcId ${t.tcId}: jose accepted a valid case vouch refused`)
         compared++
       }
     }

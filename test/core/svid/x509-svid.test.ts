@@ -66,7 +66,10 @@ describe('go-spiffe x509svid.Parse cases (certificate side; EXPECTATIONS.md §1)
   for (const [f, m] of bad) it(`${f}: rejected (${m.source})`, () => parseFails(text(`svid/x509svid/testdata/${f}`), m))
   it('ParseRaw: the good chains as DER (1 and 2 certificates)', async () => {
     const { parsePemCertificates } = await import('../../../core/bytes/pem.ts')
-    for (const [f, n] of [['good-leaf-only.pem', 1], ['good-leaf-and-intermediate.pem', 2]] as const) {
+    for (const [f, n] of [
+      ['good-leaf-only.pem', 1],
+      ['good-leaf-and-intermediate.pem', 2],
+    ] as const) {
       const svid = parseX509Svid(parsePemCertificates(text(`svid/x509svid/testdata/${f}`)))
       expect([svid.id.toString(), svid.certificates.length]).toEqual(['spiffe://example.org/workload-1', n])
     }
@@ -87,7 +90,11 @@ describe('go-spiffe x509svid.Parse cases (certificate side; EXPECTATIONS.md §1)
         const leaf = chain[0]!
         const i = at % leaf.length
         const m =
-          mode === 0 ? leaf.slice(0, i) : mode === 1 ? Uint8Array.from([...leaf.slice(0, i), byte, ...leaf.slice(i + 1)]) : Uint8Array.from([...leaf, byte])
+          mode === 0
+            ? leaf.slice(0, i)
+            : mode === 1
+              ? Uint8Array.from([...leaf.slice(0, i), byte, ...leaf.slice(i + 1)])
+              : Uint8Array.from([...leaf, byte])
         try {
           parseX509Svid([m, ...chain.slice(1)])
         } catch (e) {
@@ -203,7 +210,10 @@ describe('checklist A/B rules a verifier enforces (X509-SVID.md)', () => {
   it('A15/D1: anchors come only from the leaf trust domain bundle, never a mixed pool', async () => {
     // ca2 (of domain2) issues an SVID claiming domain1: the set has both CAs, but only domain1's is used
     const { chain } = ca2.issue(`spiffe://${TD1}/workload`)
-    const set = new BundleSet([new SpiffeBundle(TD1, { x509Authorities: [auth(ca1)] }), new SpiffeBundle(TD2, { x509Authorities: [auth(ca2)] })])
+    const set = new BundleSet([
+      new SpiffeBundle(TD1, { x509Authorities: [auth(ca1)] }),
+      new SpiffeBundle(TD2, { x509Authorities: [auth(ca2)] }),
+    ])
     await rejects(verifyX509Svid(chain, set), 'ERR_SVID_UNTRUSTED')
     const good = ca2.issue(`spiffe://${TD2}/workload`).chain
     expect((await verifyX509Svid(good, set)).id.trustDomain.name).toBe(TD2)
@@ -251,7 +261,12 @@ describe('checklist A/B rules a verifier enforces (X509-SVID.md)', () => {
   })
   it('B11: leaf keyUsage must be present with digitalSignature', async () => {
     const none = ca1.issue(`spiffe://${TD1}/w`, { keyUsage: undefined as never })
-    const noKu = makeCertificate({ key: testKey('p256', 2), issuer: { key: ca1.cert.key, name: ca1.cert.name, spki: ca1.cert.spki }, ca: false, uris: [`spiffe://${TD1}/w`] })
+    const noKu = makeCertificate({
+      key: testKey('p256', 2),
+      issuer: { key: ca1.cert.key, name: ca1.cert.name, spki: ca1.cert.spki },
+      ca: false,
+      uris: [`spiffe://${TD1}/w`],
+    })
     await rejects(verifyX509Svid([noKu.der], bundle1), 'ERR_SVID_INVALID', /lacks digitalSignature/)
     const onlyKe = ca1.issue(`spiffe://${TD1}/w`, { keyUsage: ['keyAgreement'] })
     await rejects(verifyX509Svid(onlyKe.chain, bundle1), 'ERR_SVID_INVALID', /lacks digitalSignature/)
@@ -267,7 +282,9 @@ describe('checklist A/B rules a verifier enforces (X509-SVID.md)', () => {
     const future = ca1.issue(`spiffe://${TD1}/w`, { notBefore: new Date(Date.now() + 3600_000) }).chain
     expect((await rejects(verifyX509Svid(future, bundle1), 'ERR_SVID_UNTRUSTED')).detail.reason).toBe('ERR_X509_NOT_YET_VALID')
     const oldCa = ca1.childCa(TD1, 'p256', 1, { notAfter: new Date(Date.now() - 1000) })
-    expect((await rejects(verifyX509Svid(oldCa.issue(`spiffe://${TD1}/w`).chain, bundle1), 'ERR_SVID_UNTRUSTED')).detail.reason).toBe('ERR_X509_EXPIRED')
+    expect((await rejects(verifyX509Svid(oldCa.issue(`spiffe://${TD1}/w`).chain, bundle1), 'ERR_SVID_UNTRUSTED')).detail.reason).toBe(
+      'ERR_X509_EXPIRED',
+    )
   })
   it('matchers: exact id, one of, member of', async () => {
     const { chain } = ca1.issue(`spiffe://${TD1}/w`)

@@ -30,16 +30,22 @@ const seeds = {
 
 /** A mutation of a seed: truncate, extend, flip/set bytes, or splice. */
 function mutant(pool: Uint8Array[]) {
-  return fc.tuple(fc.constantFrom(...pool), fc.nat(), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.uint8Array({ maxLength: 40 }), fc.integer({ min: 0, max: 3 })).map(
-    ([seed, cut, edits, tail, mode]) => {
+  return fc
+    .tuple(
+      fc.constantFrom(...pool),
+      fc.nat(),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+      fc.uint8Array({ maxLength: 40 }),
+      fc.integer({ min: 0, max: 3 }),
+    )
+    .map(([seed, cut, edits, tail, mode]) => {
       let b = Uint8Array.from(seed)
       if (mode === 0) b = b.subarray(0, cut % (b.length + 1))
       if (mode === 1) b = Uint8Array.from([...b, ...tail])
       for (const [i, val] of edits) if (b.length) b[i % b.length] = val
       if (mode === 3 && b.length) b = Uint8Array.from([...b.subarray(0, cut % b.length), ...tail, ...b.subarray(cut % b.length)])
       return b
-    },
-  )
+    })
 }
 
 function neverThrowsOtherThanVerifyError(parse: (b: Uint8Array) => unknown) {
@@ -63,11 +69,14 @@ describe('TPM structure parsers under mutation', () => {
     expect(parsePcrSelection(seeds.selection[0]!).map((x) => x.pcrs)).toEqual([[0, 1, 2, 7], Array.from({ length: 24 }, (_, i) => i)])
   })
   it('TPMT_PUBLIC / TPM2B_PUBLIC', () => {
-    fc.assert(fc.property(mutant(seeds.public), (b) => {
-      neverThrowsOtherThanVerifyError(parseTpmtPublic)(b)
-      neverThrowsOtherThanVerifyError(parseTpm2bPublic)(b)
-      neverThrowsOtherThanVerifyError(parsePublicArea)(b)
-    }), { numRuns: RUNS })
+    fc.assert(
+      fc.property(mutant(seeds.public), (b) => {
+        neverThrowsOtherThanVerifyError(parseTpmtPublic)(b)
+        neverThrowsOtherThanVerifyError(parseTpm2bPublic)(b)
+        neverThrowsOtherThanVerifyError(parsePublicArea)(b)
+      }),
+      { numRuns: RUNS },
+    )
   })
   it('TPMS_ATTEST', () => {
     fc.assert(fc.property(mutant(seeds.attest), neverThrowsOtherThanVerifyError(parseTpmsAttest)), { numRuns: RUNS })
@@ -79,8 +88,11 @@ describe('TPM structure parsers under mutation', () => {
     fc.assert(fc.property(mutant(seeds.selection), neverThrowsOtherThanVerifyError(parsePcrSelection)), { numRuns: RUNS })
   })
   it('random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (b) => {
-      for (const p of [parseTpmtPublic, parseTpmsAttest, parseTpmtSignature, parsePcrSelection]) neverThrowsOtherThanVerifyError(p)(b)
-    }), { numRuns: RUNS })
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (b) => {
+        for (const p of [parseTpmtPublic, parseTpmsAttest, parseTpmtSignature, parsePcrSelection]) neverThrowsOtherThanVerifyError(p)(b)
+      }),
+      { numRuns: RUNS },
+    )
   })
 })

@@ -4,7 +4,14 @@ import { checkAkPublic, checkDevIdPublic, checkObjectAttributes, AK_ATTRIBUTES }
 import { TPM_ALG, TPM_ECC, TPMA_OBJECT } from '../../../core/tpm2/constants.ts'
 import { computeName } from '../../../core/tpm2/name.ts'
 import { publicKeyFromTpmtPublic, publicKeysEqual } from '../../../core/tpm2/public-key.ts'
-import { encodeTpmtPublic, parsePublicArea, parseTpmtPublic, toTpm2bPublic, type TPMT_PUBLIC_ECC, type TPMT_PUBLIC_RSA } from '../../../core/tpm2/public.ts'
+import {
+  encodeTpmtPublic,
+  parsePublicArea,
+  parseTpmtPublic,
+  toTpm2bPublic,
+  type TPMT_PUBLIC_ECC,
+  type TPMT_PUBLIC_RSA,
+} from '../../../core/tpm2/public.ts'
 import { parseTpmtSignature, signatureFromPlain, verifyTpmSignature } from '../../../core/tpm2/signature.ts'
 import { parseTpmsAttest } from '../../../core/tpm2/attest.ts'
 
@@ -13,13 +20,29 @@ const gceAk = v('google-go-tpm-tools/derived/gce-cos-85-no-nonce/ak_pub.tpmt_pub
 
 const A = TPMA_OBJECT
 const rsaTemplate = (attrs: number, scheme: number = TPM_ALG.RSASSA, hash: number = TPM_ALG.SHA256): Omit<TPMT_PUBLIC_RSA, 'raw'> => ({
-  type: TPM_ALG.RSA, nameAlg: TPM_ALG.SHA256, objectAttributes: attrs, authPolicy: new Uint8Array(),
-  parameters: { symmetric: { algorithm: TPM_ALG.NULL, keyBits: 0, mode: TPM_ALG.NULL }, scheme: { scheme, hashAlg: scheme === TPM_ALG.NULL ? TPM_ALG.NULL : hash }, keyBits: 2048, exponent: 0 },
+  type: TPM_ALG.RSA,
+  nameAlg: TPM_ALG.SHA256,
+  objectAttributes: attrs,
+  authPolicy: new Uint8Array(),
+  parameters: {
+    symmetric: { algorithm: TPM_ALG.NULL, keyBits: 0, mode: TPM_ALG.NULL },
+    scheme: { scheme, hashAlg: scheme === TPM_ALG.NULL ? TPM_ALG.NULL : hash },
+    keyBits: 2048,
+    exponent: 0,
+  },
   unique: new Uint8Array(256).fill(0xc5),
 })
 const eccTemplate = (attrs: number, hash: number = TPM_ALG.SHA256): Omit<TPMT_PUBLIC_ECC, 'raw'> => ({
-  type: TPM_ALG.ECC, nameAlg: TPM_ALG.SHA256, objectAttributes: attrs, authPolicy: new Uint8Array(),
-  parameters: { symmetric: { algorithm: TPM_ALG.NULL, keyBits: 0, mode: TPM_ALG.NULL }, scheme: { scheme: TPM_ALG.ECDSA, hashAlg: hash }, curveID: TPM_ECC.NIST_P256, kdf: { scheme: TPM_ALG.NULL, hashAlg: TPM_ALG.NULL } },
+  type: TPM_ALG.ECC,
+  nameAlg: TPM_ALG.SHA256,
+  objectAttributes: attrs,
+  authPolicy: new Uint8Array(),
+  parameters: {
+    symmetric: { algorithm: TPM_ALG.NULL, keyBits: 0, mode: TPM_ALG.NULL },
+    scheme: { scheme: TPM_ALG.ECDSA, hashAlg: hash },
+    curveID: TPM_ECC.NIST_P256,
+    kdf: { scheme: TPM_ALG.NULL, hashAlg: TPM_ALG.NULL },
+  },
   unique: { x: new Uint8Array(32).fill(1), y: new Uint8Array(32).fill(2) },
 })
 const AK = A.restricted | A.sign | A.fixedTPM | A.fixedParent | A.sensitiveDataOrigin | A.userWithAuth
@@ -52,13 +75,21 @@ describe('TPMT_PUBLIC', () => {
     expect(() => parseTpmtPublic(badType)).toThrow(expect.objectContaining({ code: 'ERR_TPM2_UNSUPPORTED_ALGORITHM' }))
     const t = rsaTemplate(AK)
     expect(() => parseTpmtPublic(encodeTpmtPublic({ ...t, unique: new Uint8Array(255) }))).toThrow(/RSA modulus is 255 bytes, expected 256/)
-    const ecdaa = encodeTpmtPublic({ ...eccTemplate(AK), parameters: { ...eccTemplate(AK).parameters, scheme: { scheme: TPM_ALG.ECDAA, hashAlg: TPM_ALG.SHA256 } } })
+    const ecdaa = encodeTpmtPublic({
+      ...eccTemplate(AK),
+      parameters: { ...eccTemplate(AK).parameters, scheme: { scheme: TPM_ALG.ECDAA, hashAlg: TPM_ALG.SHA256 } },
+    })
     expect(() => parseTpmtPublic(ecdaa)).toThrow(/ECDAA is not supported/)
   })
 
   it('Name = nameAlg || SHA-256(TPMT_PUBLIC as received)', async () => {
     const name = await computeName(parseTpmtPublic(gceAk))
-    const expected = JSON.parse(readFileSync(new URL('../../vectors/real-tpm/google-go-tpm-tools/derived/gce-cos-85-no-nonce/expected.json', import.meta.url), 'utf8')).ak_name_hex
+    const expected = JSON.parse(
+      readFileSync(
+        new URL('../../vectors/real-tpm/google-go-tpm-tools/derived/gce-cos-85-no-nonce/expected.json', import.meta.url),
+        'utf8',
+      ),
+    ).ak_name_hex
     expect(Buffer.from(name).toString('hex')).toBe(expected)
   })
 })
@@ -72,8 +103,10 @@ describe('attribute profiles', () => {
 
   it('names every missing and forbidden bit', () => {
     const signOnly = parseTpmtPublic(encodeTpmtPublic(rsaTemplate(DEVID | A.decrypt)))
-    expect(() => checkObjectAttributes(signOnly, AK_ATTRIBUTES, 'AK')).toThrow('AK attributes 0x00060072: missing restricted; must not have decrypt')
-    const notFixed = parseTpmtPublic(encodeTpmtPublic(rsaTemplate(DEVID & ~A.fixedTPM | A.restricted)))
+    expect(() => checkObjectAttributes(signOnly, AK_ATTRIBUTES, 'AK')).toThrow(
+      'AK attributes 0x00060072: missing restricted; must not have decrypt',
+    )
+    const notFixed = parseTpmtPublic(encodeTpmtPublic(rsaTemplate((DEVID & ~A.fixedTPM) | A.restricted)))
     expect(() => checkDevIdPublic(notFixed)).toThrow(/missing fixedTPM; must not have restricted/)
   })
 
@@ -99,13 +132,19 @@ describe('signature scheme binding', () => {
   })
 
   it('refuses a signature whose hash is not the key scheme hash, and an ECDSA signature for an RSA key', async () => {
-    await expect(verifyTpmSignature({ signer: ak, signature: { ...sig, hash: TPM_ALG.SHA1 }, message: attest.raw })).rejects.toThrow(/signature is RSASSA-SHA1, the signing key's scheme is RSASSA-SHA256/)
+    await expect(verifyTpmSignature({ signer: ak, signature: { ...sig, hash: TPM_ALG.SHA1 }, message: attest.raw })).rejects.toThrow(
+      /signature is RSASSA-SHA1, the signing key's scheme is RSASSA-SHA256/,
+    )
     const ecdsa = { raw: sig.raw, sigAlg: TPM_ALG.ECDSA, hash: TPM_ALG.SHA256, r: new Uint8Array(32), s: new Uint8Array(32) } as const
-    await expect(verifyTpmSignature({ signer: ak, signature: ecdsa, message: attest.raw })).rejects.toMatchObject({ code: 'ERR_TPM2_SCHEME_MISMATCH' })
+    await expect(verifyTpmSignature({ signer: ak, signature: ecdsa, message: attest.raw })).rejects.toMatchObject({
+      code: 'ERR_TPM2_SCHEME_MISMATCH',
+    })
   })
 
   it('takes plain signatures in the signer scheme', async () => {
     if (sig.sigAlg === TPM_ALG.ECDSA) throw new Error('expected RSA')
-    await expect(verifyTpmSignature({ signer: ak, signature: signatureFromPlain(sig.sig, ak), message: attest.raw })).resolves.toBeUndefined()
+    await expect(
+      verifyTpmSignature({ signer: ak, signature: signatureFromPlain(sig.sig, ak), message: attest.raw }),
+    ).resolves.toBeUndefined()
   })
 })

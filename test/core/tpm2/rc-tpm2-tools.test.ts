@@ -43,16 +43,27 @@ describe('decodeRc agrees with tpm2_rc_decode', () => {
       const oursKnown = !d.name.startsWith('TPM_RC_0x')
       if (toolsKnown !== oursKnown) disagreements.push(`0x${rc.toString(16)}: ours ${d.name}, tpm2_rc_decode "${t}"`)
       if (!toolsKnown || !oursKnown) continue
-      if (t.startsWith('tpm:warn(')) { if (d.kind !== 'warning') disagreements.push(`0x${rc.toString(16)}: tools warning, ours ${d.kind}`) ; continue }
-      if (t.startsWith('tpm:error(')) { if (d.kind !== 'error' || d.handle || d.session || d.parameter) disagreements.push(`0x${rc.toString(16)}: tools format-0 error, ours ${JSON.stringify(d)}`); continue }
+      if (t.startsWith('tpm:warn(')) {
+        if (d.kind !== 'warning') disagreements.push(`0x${rc.toString(16)}: tools warning, ours ${d.kind}`)
+        continue
+      }
+      if (t.startsWith('tpm:error(')) {
+        if (d.kind !== 'error' || d.handle || d.session || d.parameter)
+          disagreements.push(`0x${rc.toString(16)}: tools format-0 error, ours ${JSON.stringify(d)}`)
+        continue
+      }
       const pos = /^tpm:(handle|session|parameter)\((\d+|unk)\):/.exec(t)
-      if (!pos) { disagreements.push(`0x${rc.toString(16)}: unexpected tools text "${t}"`); continue }
+      if (!pos) {
+        disagreements.push(`0x${rc.toString(16)}: unexpected tools text "${t}"`)
+        continue
+      }
       const n = pos[2] === 'unk' ? undefined : Number(pos[2])
       const ours = pos[1] === 'handle' ? d.handle : pos[1] === 'session' ? d.session : d.parameter
       // Part 2 §6.6.3: parameter numbers are 4 bits (TPM_RC_1..TPM_RC_F, TPM_RC_N_MASK 0xF00);
       // tpm2-tss 3.2's decoder keeps only 3 of them (it prints parameter 7 for 0xfc1)
       if (pos[1] === 'parameter' && ours !== undefined && ours > 7) {
-        if (ours !== ((rc >>> 8) & 0xf) || (ours & 7) !== n) disagreements.push(`0x${rc.toString(16)}: parameter ${ours} vs tools ${pos[2]}`)
+        if (ours !== ((rc >>> 8) & 0xf) || (ours & 7) !== n)
+          disagreements.push(`0x${rc.toString(16)}: parameter ${ours} vs tools ${pos[2]}`)
         continue
       }
       if (ours !== n) disagreements.push(`0x${rc.toString(16)}: tools ${pos[1]} ${pos[2]}, ours ${JSON.stringify(d)}`)

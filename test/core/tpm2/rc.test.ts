@@ -18,7 +18,11 @@ describe('decodeRc (Part 2 §6.6)', () => {
     [0x921, 'TPM_RC_LOCKOUT', {}],
   ] as const)('0x%s is %s', (rc, name, where) => {
     const d = decodeRc(rc)
-    if (rc === 0x91f) { expect(d.name).not.toBe(name); expect(d.kind).toBe('warning'); return }
+    if (rc === 0x91f) {
+      expect(d.name).not.toBe(name)
+      expect(d.kind).toBe('warning')
+      return
+    }
     expect(d.name).toBe(name)
     expect(d.handle).toBe((where as { handle?: number }).handle)
     expect(d.session).toBe((where as { session?: number }).session)

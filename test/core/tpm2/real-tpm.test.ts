@@ -56,7 +56,13 @@ function akFor(c: any) {
 describe('real TPM quotes', () => {
   it.each(byKind('tpm2_quote').map((c) => [c.id, c]))('%s: signature, nonce and PCR digest verify', async (_id, c) => {
     expect(c.expected.signature_valid).toBe(true)
-    const input = { ak: akFor(c), attest: parseTpmsAttest(file(c.attest.file)), signature: parseTpmtSignature(file(c.signature.file)), nonce: nonceFor(c), pcrValues: pcrValuesFor(c) }
+    const input = {
+      ak: akFor(c),
+      attest: parseTpmsAttest(file(c.attest.file)),
+      signature: parseTpmtSignature(file(c.signature.file)),
+      nonce: nonceFor(c),
+      pcrValues: pcrValuesFor(c),
+    }
     const result = await verifyQuote(input)
     expect(result.pcrValues.length).toBeGreaterThan(0)
 
@@ -66,9 +72,15 @@ describe('real TPM quotes', () => {
       x[i]! ^= 1
       return x
     }
-    await expect(verifyQuote({ ...input, attest: parseTpmsAttest(flip(input.attest.raw, input.attest.raw.length - 3)) })).rejects.toMatchObject({ code: 'ERR_TPM2_SIGNATURE_INVALID' })
-    await expect(verifyQuote({ ...input, nonce: new Uint8Array([...input.nonce, 0]) })).rejects.toMatchObject({ code: 'ERR_QUOTE_NONCE_MISMATCH' })
-    await expect(verifyQuote({ ...input, pcrValues: input.pcrValues.map((v, i) => (i === 0 ? flip(v, 0) : v)) })).rejects.toMatchObject({ code: 'ERR_QUOTE_PCR_DIGEST_MISMATCH' })
+    await expect(
+      verifyQuote({ ...input, attest: parseTpmsAttest(flip(input.attest.raw, input.attest.raw.length - 3)) }),
+    ).rejects.toMatchObject({ code: 'ERR_TPM2_SIGNATURE_INVALID' })
+    await expect(verifyQuote({ ...input, nonce: new Uint8Array([...input.nonce, 0]) })).rejects.toMatchObject({
+      code: 'ERR_QUOTE_NONCE_MISMATCH',
+    })
+    await expect(verifyQuote({ ...input, pcrValues: input.pcrValues.map((v, i) => (i === 0 ? flip(v, 0) : v)) })).rejects.toMatchObject({
+      code: 'ERR_QUOTE_PCR_DIGEST_MISMATCH',
+    })
     await expect(verifyQuote({ ...input, pcrValues: input.pcrValues.slice(1) })).rejects.toMatchObject({ code: 'ERR_QUOTE_PCR_SELECTION' })
   })
 
@@ -87,7 +99,9 @@ describe('real TPM certify-creation (AK created in the TPM)', () => {
     checkAttestHeader(attest, TPM_ST.ATTEST_CREATION, TPM_GENERATED_VALUE)
     const info = attest.attested as TPMS_CREATION_INFO
     expect(bytesEqual(info.objectName, await computeName(ak))).toBe(true)
-    const creationHash = createHash(tpmHashToWebCrypto(ak.nameAlg)!.replace('-', '').toLowerCase()).update(file(c.creation_data.file)).digest()
+    const creationHash = createHash(tpmHashToWebCrypto(ak.nameAlg)!.replace('-', '').toLowerCase())
+      .update(file(c.creation_data.file))
+      .digest()
     expect(bytesEqual(info.creationHash, creationHash)).toBe(true)
   })
 })
@@ -99,7 +113,11 @@ describe('real TPM certify (WebAuthn "tpm" attestation: AIK known by certificate
     // certify structure itself is still checked with the certificate's key.
     const synthetic = String(c.tier).startsWith('SYNTHETIC')
     if (synthetic) expect(() => parseCertificate(file(c.signer_cert.file))).toThrow(/authorityKeyIdentifier/)
-    const aik = { publicKey: synthetic ? parseSubjectPublicKeyInfo(spkiOf(file(c.signer_cert.file))) : parseCertificate(file(c.signer_cert.file)).publicKey }
+    const aik = {
+      publicKey: synthetic
+        ? parseSubjectPublicKeyInfo(spkiOf(file(c.signer_cert.file)))
+        : parseCertificate(file(c.signer_cert.file)).publicKey,
+    }
     const alg = /alg (-?\d+)/.exec(c.signature.encoding)![1]
     const hash = alg === '-65535' ? TPM_ALG.SHA1 : TPM_ALG.SHA256
     const sig = file(c.signature.file)
@@ -110,7 +128,9 @@ describe('real TPM certify (WebAuthn "tpm" attestation: AIK known by certificate
     const pubArea = parseTpmtPublic(file(c.certified_public.file))
     // the certified Name is the credential key's Name; extraData = H_alg(authData || SHA-256(clientDataJSON))
     const clientHash = createHash('sha256').update(file(c.extraData_input.clientDataJSON)).digest()
-    const extra = createHash(hash === TPM_ALG.SHA1 ? 'sha1' : 'sha256').update(Buffer.concat([file(c.extraData_input.authData), clientHash])).digest()
+    const extra = createHash(hash === TPM_ALG.SHA1 ? 'sha1' : 'sha256')
+      .update(Buffer.concat([file(c.extraData_input.authData), clientHash]))
+      .digest()
     // verifyCertify needs a TPMT_PUBLIC signer; the AIK is a certificate, so check the body here
     expect(bytesEqual(attest.extraData, extra)).toBe(true)
     const info = attest.attested as { name: Uint8Array }
@@ -127,7 +147,9 @@ describe('verifyCertify on real structures refuses a certify of another object',
     const c = byKind('tpm2_certify_creation')[0]
     const ak = parseTpmtPublic(file(c.ak_public.file))
     const attest = parseTpmsAttest(file(c.attest.file))
-    await expect(verifyCertify({ signer: ak, attest, signature: parseTpmtSignature(file(c.signature.file)), certified: ak })).rejects.toMatchObject({
+    await expect(
+      verifyCertify({ signer: ak, attest, signature: parseTpmtSignature(file(c.signature.file)), certified: ak }),
+    ).rejects.toMatchObject({
       code: 'ERR_TPM2_UNEXPECTED_TYPE',
     })
   })

@@ -35,7 +35,7 @@ describe('certificate cache', () => {
     expect(parseCertificateCached(strictOk, {}, withPlatform({}))).not.toBe(parseCertificateCached(strictOk, {}, withPlatform({})))
   })
 
-  it('the cached certificate does not share the caller\'s buffer', () => {
+  it("the cached certificate does not share the caller's buffer", () => {
     const cache = createCertificateCache()
     const input = strictOk.slice()
     const cert = cache.parse(input)

@@ -62,15 +62,38 @@ describe('parseCertificate', () => {
   })
 
   it('matches openssl on serial, dates, issuer and SPKI of every vendor certificate', () => {
-    for (const f of [STM_ECC, IFX_RSA, GCE_EK, 'keylime-keylime/tpm_cert_store/GS_TPM_RT.pem', 'keylime-keylime/tpm_cert_store/INTEL_I.pem']) {
+    for (const f of [
+      STM_ECC,
+      IFX_RSA,
+      GCE_EK,
+      'keylime-keylime/tpm_cert_store/GS_TPM_RT.pem',
+      'keylime-keylime/tpm_cert_store/INTEL_I.pem',
+    ]) {
       const c = parseCertificate(load(f), { tolerate: EK_TOLERANCES })
       const inform = f.endsWith('.der') ? 'DER' : 'PEM'
-      const out = execFileSync('openssl', ['x509', '-inform', inform, '-in', path(f), '-noout', '-serial', '-startdate', '-enddate']).toString()
+      const out = execFileSync('openssl', [
+        'x509',
+        '-inform',
+        inform,
+        '-in',
+        path(f),
+        '-noout',
+        '-serial',
+        '-startdate',
+        '-enddate',
+      ]).toString()
       const serial = /serial=([0-9A-F]+)/.exec(out)![1]!
-      expect(toHex(c.serialNumber).toUpperCase().replace(/^0+(?=.)/, '')).toBe(serial.replace(/^0+(?=.)/, ''))
+      expect(
+        toHex(c.serialNumber)
+          .toUpperCase()
+          .replace(/^0+(?=.)/, ''),
+      ).toBe(serial.replace(/^0+(?=.)/, ''))
       expect(c.notBefore).toBe(Date.parse(/notBefore=(.*)/.exec(out)![1]!))
       expect(c.notAfter).toBe(Date.parse(/notAfter=(.*)/.exec(out)![1]!))
-      const spki = execFileSync('sh', ['-c', `openssl x509 -inform ${inform} -in '${path(f)}' -pubkey -noout | openssl pkey -pubin -outform DER | xxd -p | tr -d '\\n'`]).toString()
+      const spki = execFileSync('sh', [
+        '-c',
+        `openssl x509 -inform ${inform} -in '${path(f)}' -pubkey -noout | openssl pkey -pubin -outform DER | xxd -p | tr -d '\\n'`,
+      ]).toString()
       expect(toHex(c.spki)).toBe(spki)
     }
   })
@@ -133,22 +156,27 @@ describe('parseCertificate fuzz', () => {
       fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), value: fc.constant(0) }),
     )
     fc.assert(
-      fc.property(fc.nat({ max: seeds.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), fc.boolean(), (si, muts, tolerant) => {
-        let b: Uint8Array = seeds[si]!.slice()
-        for (const m of muts) {
-          const at = m.at % (b.length + 1)
-          if (m.kind === 'flip' && b.length) b[at % b.length] = m.value
-          else if (m.kind === 'truncate') b = b.subarray(0, at)
-          else if (m.kind === 'extend') b = Uint8Array.from([...b.subarray(0, at), m.value, ...b.subarray(at)])
-          else if (m.kind === 'delete') b = Uint8Array.from([...b.subarray(0, at), ...b.subarray(at + 1)])
-        }
-        try {
-          const c = parseCertificate(b, tolerant ? { tolerate: ALL_TOLERANCES } : {})
-          expect(c.raw.length).toBeGreaterThan(0)
-        } catch (e) {
-          if (!(e instanceof VerifyError)) throw e
-        }
-      }),
+      fc.property(
+        fc.nat({ max: seeds.length - 1 }),
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        (si, muts, tolerant) => {
+          let b: Uint8Array = seeds[si]!.slice()
+          for (const m of muts) {
+            const at = m.at % (b.length + 1)
+            if (m.kind === 'flip' && b.length) b[at % b.length] = m.value
+            else if (m.kind === 'truncate') b = b.subarray(0, at)
+            else if (m.kind === 'extend') b = Uint8Array.from([...b.subarray(0, at), m.value, ...b.subarray(at)])
+            else if (m.kind === 'delete') b = Uint8Array.from([...b.subarray(0, at), ...b.subarray(at + 1)])
+          }
+          try {
+            const c = parseCertificate(b, tolerant ? { tolerate: ALL_TOLERANCES } : {})
+            expect(c.raw.length).toBeGreaterThan(0)
+          } catch (e) {
+            if (!(e instanceof VerifyError)) throw e
+          }
+        },
+      ),
       { numRuns: 10_000 },
     )
   })

@@ -31,7 +31,11 @@ async function makeCa(pair: CryptoKeyPair, cn = 'vouch test CA') {
   const spki = await spkiOf(pair.publicKey)
   const der = await makeCertificate(
     {
-      subject: [{ type: 'C', value: 'US' }, { type: 'O', value: 'vouch' }, { type: 'CN', value: cn }],
+      subject: [
+        { type: 'C', value: 'US' },
+        { type: 'O', value: 'vouch' },
+        { type: 'CN', value: cn },
+      ],
       notBefore: NOW - DAY,
       notAfter: NOW + 365 * DAY,
       publicKey: spki,
@@ -63,7 +67,11 @@ describe('makeCertificate', () => {
         {
           serialNumber: Uint8Array.of(0x00, 0x80, 0x01),
           subject: [{ type: 'O', value: 'SPIRE' }],
-          issuer: [{ type: 'C', value: 'US' }, { type: 'O', value: 'vouch' }, { type: 'CN', value: 'vouch test CA' }],
+          issuer: [
+            { type: 'C', value: 'US' },
+            { type: 'O', value: 'vouch' },
+            { type: 'CN', value: 'vouch test CA' },
+          ],
           notBefore: new Date(NOW - 10_000),
           notAfter: NOW + 3600_000,
           publicKey: await spkiOf(leafPair.publicKey),
@@ -110,7 +118,11 @@ describe('makeCertificate', () => {
     const leaf = await makeCertificate(
       {
         subject: [{ type: 'CN', value: 'leaf' }],
-        issuer: [{ type: 'C', value: 'US' }, { type: 'O', value: 'vouch' }, { type: 'CN', value: 'vouch test CA' }],
+        issuer: [
+          { type: 'C', value: 'US' },
+          { type: 'O', value: 'vouch' },
+          { type: 'CN', value: 'vouch test CA' },
+        ],
         notBefore: Date.now() - 10_000,
         notAfter: Date.now() + 3600_000,
         publicKey: await spkiOf(leafPair.publicKey),
@@ -121,7 +133,11 @@ describe('makeCertificate', () => {
     )
     const caNow = await makeCertificate(
       {
-        subject: [{ type: 'C', value: 'US' }, { type: 'O', value: 'vouch' }, { type: 'CN', value: 'vouch test CA' }],
+        subject: [
+          { type: 'C', value: 'US' },
+          { type: 'O', value: 'vouch' },
+          { type: 'CN', value: 'vouch test CA' },
+        ],
         notBefore: Date.now() - DAY,
         notAfter: Date.now() + DAY,
         publicKey: await spkiOf(caPair.publicKey),
@@ -172,11 +188,23 @@ describe('makeCertificate with a CertificateSigner (a key outside Web Crypto, e.
       algorithmIdentifier: encodeSequence(encodeOidTlv(OID.ecdsaWithSHA256)),
       sign: async (tbs: Uint8Array) => {
         signed++
-        return ecdsaP1363ToDer(new Uint8Array(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, tbs as Uint8Array<ArrayBuffer>)))
+        return ecdsaP1363ToDer(
+          new Uint8Array(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, tbs as Uint8Array<ArrayBuffer>)),
+        )
       },
     }
     const spki = await spkiOf(pair.publicKey)
-    const der = await makeCertificate({ subject: [{ type: 'CN', value: 'self' }], notBefore: NOW, notAfter: NOW + DAY, publicKey: spki, basicConstraints: { cA: true }, keyUsage: ['keyCertSign'] }, signer)
+    const der = await makeCertificate(
+      {
+        subject: [{ type: 'CN', value: 'self' }],
+        notBefore: NOW,
+        notAfter: NOW + DAY,
+        publicKey: spki,
+        basicConstraints: { cA: true },
+        keyUsage: ['keyCertSign'],
+      },
+      signer,
+    )
     // a CA gets its subjectKeyIdentifier by default (RFC 5280 §4.2.1.2)
     expect(parseCertificate(der).subjectKeyIdentifier).toEqual(await keyIdentifier(spki))
     expect(signed).toBe(1)

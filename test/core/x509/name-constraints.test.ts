@@ -10,7 +10,10 @@ const dns = (value: string): GeneralName => ({ type: 'dNSName', value })
 const email = (value: string): GeneralName => ({ type: 'rfc822Name', value })
 const uri = (value: string): GeneralName => ({ type: 'uri', value })
 const ip = (...bytes: number[]): GeneralName => ({ type: 'iPAddress', bytes: Uint8Array.from(bytes) })
-const dn = (...rdns: [string, string][]): GeneralName => ({ type: 'directoryName', name: parseName(parseDerElement(encodeName(rdns)), 'n') })
+const dn = (...rdns: [string, string][]): GeneralName => ({
+  type: 'directoryName',
+  name: parseName(parseDerElement(encodeName(rdns)), 'n'),
+})
 
 const ok = (names: GeneralName[], permitted: GeneralName[], excluded: GeneralName[] = []) =>
   findNameConstraintViolation(names, { permitted, excluded }) === undefined

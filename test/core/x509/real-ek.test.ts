@@ -25,7 +25,7 @@ interface Case {
 const doc = JSON.parse(readFileSync(new URL('cases.json', DIR), 'utf8')) as { at: string; cases: Case[] }
 const at = Date.parse(doc.at)
 
-export function loadCert(path: string): Uint8Array {
+function loadCert(path: string): Uint8Array {
   const bytes = new Uint8Array(readFileSync(new URL(path, DIR)))
   const text = new TextDecoder('latin1').decode(bytes)
   return text.includes('-----BEGIN') ? parsePemCertificates(text)[0]! : bytes
@@ -33,7 +33,10 @@ export function loadCert(path: string): Uint8Array {
 
 async function verdict(c: Case, tolerate: readonly Tolerance[], profile: ChainProfile = 'ek'): Promise<string> {
   try {
-    await verifyChain({ leaf: loadCert(c.leaf), intermediates: c.intermediates.map(loadCert), anchors: [loadCert(c.anchor)], at, profile }, { tolerate })
+    await verifyChain(
+      { leaf: loadCert(c.leaf), intermediates: c.intermediates.map(loadCert), anchors: [loadCert(c.anchor)], at, profile },
+      { tolerate },
+    )
     return 'valid'
   } catch (e) {
     if (e instanceof VerifyError) return e.code
@@ -51,7 +54,13 @@ describe('real EK chains', () => {
       // exactly the listed tolerances are needed
       expect(await verdict(c, c.tolerances)).toBe('valid')
       for (const t of c.tolerances) {
-        expect(await verdict(c, c.tolerances.filter((x) => x !== t)), `without ${t}`).not.toBe('valid')
+        expect(
+          await verdict(
+            c,
+            c.tolerances.filter((x) => x !== t),
+          ),
+          `without ${t}`,
+        ).not.toBe('valid')
       }
       if (c.ekProfile) {
         const id = checkEkCertificateProfile(parseCertificate(loadCert(c.leaf), { tolerate: EK_TOLERANCES }))
@@ -71,12 +80,16 @@ describe('real EK chains', () => {
     const pca = doc.cases.find((c) => c.id === 'gce-pca_tpm_rsa_enc_cert.pem')!
     expect(await verdict({ ...uca, intermediates: pca.intermediates, anchor: pca.anchor }, EK_TOLERANCES)).toBe('ERR_X509_NO_PATH')
     // tpm_ek_intermediate_2 is another signer of the same root
-    expect(await verdict({ ...uca, intermediates: ['google-go-tpm-tools/server/ca-certs/tpm_ek_intermediate_2.crt'] }, EK_TOLERANCES)).toBe('ERR_X509_NO_PATH')
+    expect(await verdict({ ...uca, intermediates: ['google-go-tpm-tools/server/ca-certs/tpm_ek_intermediate_2.crt'] }, EK_TOLERANCES)).toBe(
+      'ERR_X509_NO_PATH',
+    )
   })
 })
 
 describe('real IDevID / IAK chain (keylime "Isaac HPE" test CA, keys in an STMicro TPM)', () => {
-  const chain = parsePemCertificates(readFileSync(new URL('keylime-keylime/test-data/files/idevid-test-ca/iak_idevid_chain.pem', DIR), 'latin1'))
+  const chain = parsePemCertificates(
+    readFileSync(new URL('keylime-keylime/test-data/files/idevid-test-ca/iak_idevid_chain.pem', DIR), 'latin1'),
+  )
   for (const f of ['isaac_hpe_idevid.der', 'isaac_hpe_iak.der']) {
     it(`${f}: RSASSA-PSS key, hardwareModuleName SAN, verifies strictly and with profile devid`, async () => {
       const leaf = loadCert(`keylime-keylime/extracted/test_cert_utils/${f}`)
@@ -84,11 +97,19 @@ describe('real IDevID / IAK chain (keylime "Isaac HPE" test CA, keys in an STMic
       expect(c.publicKey.kty).toBe('RSA')
       expect(c.subjectAltName?.[0]).toMatchObject({ type: 'otherName', typeId: '1.3.6.1.5.5.7.8.4' })
       for (const profile of ['none', 'devid'] as const) {
-        const r = await verifyChain({ leaf, intermediates: [chain[0]!], anchors: [chain[1]!], at: Date.parse('2025-01-01T00:00:00Z'), profile })
+        const r = await verifyChain({
+          leaf,
+          intermediates: [chain[0]!],
+          anchors: [chain[1]!],
+          at: Date.parse('2025-01-01T00:00:00Z'),
+          profile,
+        })
         expect(r.path).toHaveLength(3)
       }
       // the certificates expired on 2026-05-18
-      await expect(verifyChain({ leaf, intermediates: [chain[0]!], anchors: [chain[1]!], at: Date.parse('2026-06-01T00:00:00Z') })).rejects.toMatchObject({ code: 'ERR_X509_EXPIRED' })
+      await expect(
+        verifyChain({ leaf, intermediates: [chain[0]!], anchors: [chain[1]!], at: Date.parse('2026-06-01T00:00:00Z') }),
+      ).rejects.toMatchObject({ code: 'ERR_X509_EXPIRED' })
     })
   }
 })

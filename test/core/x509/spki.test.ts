@@ -21,7 +21,11 @@ describe('parseSubjectPublicKeyInfo', () => {
     expect(encodeSubjectPublicKeyInfo(k)).toEqual(spkiOf(kp))
   })
 
-  for (const [curve, crv, size] of [['P-256', 'P-256', 32], ['P-384', 'P-384', 48], ['P-521', 'P-521', 66]] as const) {
+  for (const [curve, crv, size] of [
+    ['P-256', 'P-256', 32],
+    ['P-384', 'P-384', 48],
+    ['P-521', 'P-521', 66],
+  ] as const) {
     it(`EC ${crv} keys match the JWK x and y`, () => {
       const kp = generateKeyPairSync('ec', { namedCurve: curve })
       const jwk = kp.publicKey.export({ format: 'jwk' })

@@ -9,12 +9,27 @@ const ek = (p: string) => new URL(`../../vectors/real-tpm-ek/${p}`, import.meta.
 const cases = JSON.parse(readFileSync(ek('cases.json'), 'utf8'))
 const st = cases.cases.find((c: { id: string }) => c.id === 'ek-st_sha256_with_rsa_der.ff_padded.der')
 const pem = (p: string) => parsePemCertificates(readFileSync(ek(p), 'utf8'))[0]!
-const input = { leaf: new Uint8Array(readFileSync(ek(st.leaf))), intermediates: st.intermediates.map(pem), anchors: [pem(st.anchor)], at: Date.parse(cases.at), profile: 'ek' as const }
+const input = {
+  leaf: new Uint8Array(readFileSync(ek(st.leaf))),
+  intermediates: st.intermediates.map(pem),
+  anchors: [pem(st.anchor)],
+  at: Date.parse(cases.at),
+  profile: 'ek' as const,
+}
 
 function countingPlatform(cache = createVerifiedSignatureCache()) {
   const base = defaultPlatform()
   const counter = { verifies: 0 }
-  const platform = withPlatform({ verifiedSignatures: cache, crypto: { ...base.crypto, verify: (...a: Parameters<typeof base.crypto.verify>) => { counter.verifies++; return base.crypto.verify(...a) } } })
+  const platform = withPlatform({
+    verifiedSignatures: cache,
+    crypto: {
+      ...base.crypto,
+      verify: (...a: Parameters<typeof base.crypto.verify>) => {
+        counter.verifies++
+        return base.crypto.verify(...a)
+      },
+    },
+  })
   return { platform, counter, cache }
 }
 
@@ -28,7 +43,9 @@ describe('verified-signature cache on the platform', () => {
     await verifyChain(input, { platform })
     expect(counter.verifies).toBe(4)
     // the cache remembers signatures, not verdicts: an evaluation time outside validity still fails
-    await expect(verifyChain({ ...input, at: Date.parse('1990-01-01T00:00:00Z') }, { platform })).rejects.toMatchObject({ code: 'ERR_X509_NOT_YET_VALID' })
+    await expect(verifyChain({ ...input, at: Date.parse('1990-01-01T00:00:00Z') }, { platform })).rejects.toMatchObject({
+      code: 'ERR_X509_NOT_YET_VALID',
+    })
   })
 
   it('is bounded: least recently used entries go first', () => {

@@ -3,7 +3,18 @@ import { OID } from '../../../core/der/oid.ts'
 import { X509Error } from '../../../core/errors.ts'
 import { parseCertificate } from '../../../core/x509/certificate.ts'
 import { verifyChain } from '../../../core/x509/verify.ts'
-import { basicConstraints, buildCert, caExtensions, cn, dnsNameConstraints, dnsSan, ext, keyUsage, makeKey, T0 } from '../../support/x509-builder.ts'
+import {
+  basicConstraints,
+  buildCert,
+  caExtensions,
+  cn,
+  dnsNameConstraints,
+  dnsSan,
+  ext,
+  keyUsage,
+  makeKey,
+  T0,
+} from '../../support/x509-builder.ts'
 
 const DAY = 86_400_000
 const rootKey = makeKey()
@@ -11,7 +22,12 @@ const midKey = makeKey()
 const leafKey = makeKey()
 const root = buildCert({ subject: cn('Root'), key: rootKey, extensions: caExtensions() })
 const mid = buildCert({ subject: cn('Mid'), key: midKey, issuer: { subject: cn('Root'), key: rootKey }, extensions: caExtensions() })
-const leaf = buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('Mid'), key: midKey }, extensions: [dnsSan('leaf.example.com')] })
+const leaf = buildCert({
+  subject: cn('Leaf'),
+  key: leafKey,
+  issuer: { subject: cn('Mid'), key: midKey },
+  extensions: [dnsSan('leaf.example.com')],
+})
 
 async function code(p: Promise<unknown>): Promise<string> {
   try {
@@ -31,7 +47,12 @@ describe('verifyChain', () => {
   })
 
   it('accepts parsed certificates and a Date', async () => {
-    const r = await verifyChain({ leaf: parseCertificate(leaf), intermediates: [parseCertificate(mid)], anchors: [parseCertificate(root)], at: new Date(T0) })
+    const r = await verifyChain({
+      leaf: parseCertificate(leaf),
+      intermediates: [parseCertificate(mid)],
+      anchors: [parseCertificate(root)],
+      at: new Date(T0),
+    })
     expect(r.path).toHaveLength(3)
   })
 
@@ -39,7 +60,9 @@ describe('verifyChain', () => {
     const { withPlatform } = await import('../../../core/platform.ts')
     const platform = withPlatform({ now: () => T0 + 400 * DAY })
     expect(await code(verifyChain({ leaf, intermediates: [mid], anchors: [root] }, { platform }))).toBe('ERR_X509_EXPIRED')
-    expect(await code(verifyChain({ leaf, intermediates: [mid], anchors: [root] }, { platform: withPlatform({ now: () => T0 }) }))).toBe('ok')
+    expect(await code(verifyChain({ leaf, intermediates: [mid], anchors: [root] }, { platform: withPlatform({ now: () => T0 }) }))).toBe(
+      'ok',
+    )
   })
 
   it('validity bounds are inclusive', async () => {
@@ -53,19 +76,35 @@ describe('verifyChain', () => {
   })
 
   it('names the certificate in the error', async () => {
-    const m = buildCert({ subject: cn('Mid'), key: midKey, issuer: { subject: cn('Root'), key: rootKey }, extensions: caExtensions(), notAfter: T0 - DAY })
+    const m = buildCert({
+      subject: cn('Mid'),
+      key: midKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: caExtensions(),
+      notAfter: T0 - DAY,
+    })
     await expect(verifyChain({ leaf, intermediates: [m], anchors: [root], at: T0 })).rejects.toThrow(/depth 1 \(CN=Mid\) expired/)
   })
 
   it('rejects an intermediate that is not a CA', async () => {
-    const m = buildCert({ subject: cn('Mid'), key: midKey, issuer: { subject: cn('Root'), key: rootKey }, extensions: [basicConstraints(false)] })
+    const m = buildCert({
+      subject: cn('Mid'),
+      key: midKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: [basicConstraints(false)],
+    })
     expect(await code(verifyChain({ leaf, intermediates: [m], anchors: [root], at: T0 }))).toBe('ERR_X509_CONSTRAINT_VIOLATED')
     const none = buildCert({ subject: cn('Mid'), key: midKey, issuer: { subject: cn('Root'), key: rootKey } })
     expect(await code(verifyChain({ leaf, intermediates: [none], anchors: [root], at: T0 }))).toBe('ERR_X509_CONSTRAINT_VIOLATED')
   })
 
   it('rejects a CA without keyCertSign', async () => {
-    const m = buildCert({ subject: cn('Mid'), key: midKey, issuer: { subject: cn('Root'), key: rootKey }, extensions: [basicConstraints(true), keyUsage([0, 6])] })
+    const m = buildCert({
+      subject: cn('Mid'),
+      key: midKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: [basicConstraints(true), keyUsage([0, 6])],
+    })
     await expect(verifyChain({ leaf, intermediates: [m], anchors: [root], at: T0 })).rejects.toThrow(/keyCertSign/)
   })
 
@@ -79,7 +118,9 @@ describe('verifyChain', () => {
     const k2 = makeKey()
     const mid2 = buildCert({ subject: cn('Mid2'), key: k2, issuer: { subject: cn('Mid'), key: midKey }, extensions: caExtensions() })
     const leaf2 = buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('Mid2'), key: k2 } })
-    await expect(verifyChain({ leaf: leaf2, intermediates: [mid0, mid2], anchors: [root], at: T0 })).rejects.toThrow(/depth 1 \(CN=Mid2\) exceeds the pathLenConstraint/)
+    await expect(verifyChain({ leaf: leaf2, intermediates: [mid0, mid2], anchors: [root], at: T0 })).rejects.toThrow(
+      /depth 1 \(CN=Mid2\) exceeds the pathLenConstraint/,
+    )
     // a self-issued rollover certificate Mid(new key) signed by Mid(old key) does not count
     const midNew = makeKey()
     const rollover = buildCert({ subject: cn('Mid'), key: midNew, issuer: { subject: cn('Mid'), key: midKey }, extensions: caExtensions() })
@@ -89,9 +130,21 @@ describe('verifyChain', () => {
   })
 
   it('rejects an unknown critical extension and accepts it non-critical', async () => {
-    const crit = buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('Mid'), key: midKey }, extensions: [ext('1.2.3.4.5', Uint8Array.of(5, 0), true)] })
-    await expect(verifyChain({ leaf: crit, intermediates: [mid], anchors: [root], at: T0 })).rejects.toMatchObject({ code: 'ERR_X509_UNKNOWN_CRITICAL_EXTENSION' })
-    const soft = buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('Mid'), key: midKey }, extensions: [ext('1.2.3.4.5', Uint8Array.of(5, 0), false)] })
+    const crit = buildCert({
+      subject: cn('Leaf'),
+      key: leafKey,
+      issuer: { subject: cn('Mid'), key: midKey },
+      extensions: [ext('1.2.3.4.5', Uint8Array.of(5, 0), true)],
+    })
+    await expect(verifyChain({ leaf: crit, intermediates: [mid], anchors: [root], at: T0 })).rejects.toMatchObject({
+      code: 'ERR_X509_UNKNOWN_CRITICAL_EXTENSION',
+    })
+    const soft = buildCert({
+      subject: cn('Leaf'),
+      key: leafKey,
+      issuer: { subject: cn('Mid'), key: midKey },
+      extensions: [ext('1.2.3.4.5', Uint8Array.of(5, 0), false)],
+    })
     expect(await code(verifyChain({ leaf: soft, intermediates: [mid], anchors: [root], at: T0 }))).toBe('ok')
   })
 
@@ -126,7 +179,14 @@ describe('verifyChain', () => {
     // Root -> C1 -> C2 -> C3 -> leaf
     const keys = [rootKey, makeKey(), makeKey(), makeKey()]
     const names = ['Root', 'C1', 'C2', 'C3']
-    const inter = [1, 2, 3].map((i) => buildCert({ subject: cn(names[i]!), key: keys[i]!, issuer: { subject: cn(names[i - 1]!), key: keys[i - 1]! }, extensions: caExtensions() }))
+    const inter = [1, 2, 3].map((i) =>
+      buildCert({
+        subject: cn(names[i]!),
+        key: keys[i]!,
+        issuer: { subject: cn(names[i - 1]!), key: keys[i - 1]! },
+        extensions: caExtensions(),
+      }),
+    )
     const l = buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('C3'), key: keys[3]! } })
     expect(await code(verifyChain({ leaf: l, intermediates: inter, anchors: [root], at: T0, maxDepth: 3 }))).toBe('ok')
     expect(await code(verifyChain({ leaf: l, intermediates: inter, anchors: [root], at: T0, maxDepth: 2 }))).toBe('ERR_X509_NO_PATH')
@@ -134,27 +194,44 @@ describe('verifyChain', () => {
 
   it('backtracks over a bad candidate issuer', async () => {
     // two "Mid" certificates: an expired one first, then a good one
-    const expiredMid = buildCert({ subject: cn('Mid'), key: midKey, issuer: { subject: cn('Root'), key: rootKey }, extensions: caExtensions(), notAfter: T0 - DAY, serial: 7 })
+    const expiredMid = buildCert({
+      subject: cn('Mid'),
+      key: midKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: caExtensions(),
+      notAfter: T0 - DAY,
+      serial: 7,
+    })
     const r = await verifyChain({ leaf, intermediates: [expiredMid, mid], anchors: [root], at: T0 })
     expect(r.path[1]!.raw).toEqual(parseCertificate(mid).raw)
   })
 
   it('trusts anchors as given (no self-signature check) and a leaf that is itself an anchor', async () => {
-    const foreign = buildCert({ subject: cn('Root'), key: rootKey, issuer: { subject: cn('Elsewhere'), key: makeKey() }, extensions: caExtensions() })
+    const foreign = buildCert({
+      subject: cn('Root'),
+      key: rootKey,
+      issuer: { subject: cn('Elsewhere'), key: makeKey() },
+      extensions: caExtensions(),
+    })
     expect(await code(verifyChain({ leaf, intermediates: [mid], anchors: [foreign], at: T0 }))).toBe('ok')
     const r = await verifyChain({ leaf: root, anchors: [root], at: T0 })
     expect(r.path).toHaveLength(1)
   })
 
   it('enforces dNSName name constraints', async () => {
-    const ncRoot = buildCert({ subject: cn('Root'), key: rootKey, extensions: [...caExtensions(), dnsNameConstraints(['example.com'], ['bad.example.com'])] })
-    const mk = (name: string) => buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('Root'), key: rootKey }, extensions: [dnsSan(name)] })
+    const ncRoot = buildCert({
+      subject: cn('Root'),
+      key: rootKey,
+      extensions: [...caExtensions(), dnsNameConstraints(['example.com'], ['bad.example.com'])],
+    })
+    const mk = (name: string) =>
+      buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('Root'), key: rootKey }, extensions: [dnsSan(name)] })
     expect(await code(verifyChain({ leaf: mk('a.example.com'), anchors: [ncRoot], at: T0 }))).toBe('ok')
     expect(await code(verifyChain({ leaf: mk('example.org'), anchors: [ncRoot], at: T0 }))).toBe('ERR_X509_CONSTRAINT_VIOLATED')
     expect(await code(verifyChain({ leaf: mk('x.bad.example.com'), anchors: [ncRoot], at: T0 }))).toBe('ERR_X509_CONSTRAINT_VIOLATED')
   })
 
-  it('skips re-verifying a cached CA signature, never the leaf\'s', async () => {
+  it("skips re-verifying a cached CA signature, never the leaf's", async () => {
     const store = new Map<string, unknown>()
     const cache = { get: (k: string) => store.get(k), set: (k: string, v: unknown) => void store.set(k, v) }
     await verifyChain({ leaf, intermediates: [mid], anchors: [root], at: T0 }, { cache })
@@ -162,7 +239,9 @@ describe('verifyChain', () => {
     const { defaultPlatform, withPlatform } = await import('../../../core/platform.ts')
     let verifies = 0
     const base = defaultPlatform()
-    const counting = withPlatform({ crypto: { ...base.crypto, verify: (...a: Parameters<typeof base.crypto.verify>) => (verifies++, base.crypto.verify(...a)) } })
+    const counting = withPlatform({
+      crypto: { ...base.crypto, verify: (...a: Parameters<typeof base.crypto.verify>) => (verifies++, base.crypto.verify(...a)) },
+    })
     await verifyChain({ leaf, intermediates: [mid], anchors: [root], at: T0 }, { cache, platform: counting })
     expect(verifies).toBe(1)
     await verifyChain({ leaf, intermediates: [mid], anchors: [root], at: T0 }, { platform: counting })
@@ -170,7 +249,12 @@ describe('verifyChain', () => {
   })
 
   it('does not constrain extKeyUsage (any EKU, as SPIRE verifies with ExtKeyUsageAny)', async () => {
-    const l = buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('Mid'), key: midKey }, extensions: [ext(OID.extKeyUsage, Uint8Array.of(0x30, 0x05, 0x06, 0x03, 0x2a, 0x03, 0x04))] })
+    const l = buildCert({
+      subject: cn('Leaf'),
+      key: leafKey,
+      issuer: { subject: cn('Mid'), key: midKey },
+      extensions: [ext(OID.extKeyUsage, Uint8Array.of(0x30, 0x05, 0x06, 0x03, 0x2a, 0x03, 0x04))],
+    })
     expect(await code(verifyChain({ leaf: l, intermediates: [mid], anchors: [root], at: T0 }))).toBe('ok')
   })
 })

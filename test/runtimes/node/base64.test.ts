@@ -15,23 +15,35 @@ const core = (text: string) => {
 
 describe('Node base64 fast path (Platform.decodeBase64)', () => {
   it('accepts exactly what core accepts, with the same bytes (whitespace, base64url, missing or extra padding refused)', () => {
-    const text = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n\té'.split('')), maxLength: 48 })
+    const text = fc.string({
+      unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n\té'.split('')),
+      maxLength: 48,
+    })
     fc.assert(
       fc.property(text, (t) => {
         expect(decodeBase64Canonical(t)).toEqual(core(t))
       }),
       { numRuns: 20_000 },
     )
-    for (const t of ['Zg', 'Zh==', 'Zg==\n', ' Zg==', 'Zm9v-_==', 'Zm9v/+==', 'Zg=', 'Zg===', '====']) expect(decodeBase64Canonical(t), t).toEqual(core(t))
+    for (const t of ['Zg', 'Zh==', 'Zg==\n', ' Zg==', 'Zm9v-_==', 'Zm9v/+==', 'Zg=', 'Zg===', '===='])
+      expect(decodeBase64Canonical(t), t).toEqual(core(t))
   })
 
   it('agrees with core on canonical encodings bent by one character: replaced, inserted or deleted', () => {
-    const odd = fc.constantFrom(...'AZaz09+/=-_ \n\t\r\0é\u0100\u{1F600}.*'.split(''), ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'.split(''))
+    const odd = fc.constantFrom(
+      ...'AZaz09+/=-_ \n\t\r\0é\u0100\u{1F600}.*'.split(''),
+      ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'.split(''),
+    )
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(), odd, fc.constantFrom('replace', 'insert', 'delete'), (b, at, ch, how) => {
         const good = toBase64(b)
         const i = good.length === 0 ? 0 : at % good.length
-        const t = how === 'replace' ? good.slice(0, i) + ch + good.slice(i + 1) : how === 'insert' ? good.slice(0, i) + ch + good.slice(i) : good.slice(0, i) + good.slice(i + 1)
+        const t =
+          how === 'replace'
+            ? good.slice(0, i) + ch + good.slice(i + 1)
+            : how === 'insert'
+              ? good.slice(0, i) + ch + good.slice(i)
+              : good.slice(0, i) + good.slice(i + 1)
         expect(decodeBase64Canonical(t)).toEqual(core(t))
       }),
       { numRuns: 50_000 },
@@ -52,7 +64,14 @@ describe('Node base64 fast path (Platform.decodeBase64)', () => {
   })
 
   it('evidence decodes the same with and without it, faults included', () => {
-    const good = { DevIDCert: [toBase64(new Uint8Array(40).fill(1))], DevIDPub: 'AAEC', EKPub: 'AAEC', AKPub: 'AAEC', CertifiedDevID: 'AAEC', CertificationSignature: 'AAEC' }
+    const good = {
+      DevIDCert: [toBase64(new Uint8Array(40).fill(1))],
+      DevIDPub: 'AAEC',
+      EKPub: 'AAEC',
+      AKPub: 'AAEC',
+      CertifiedDevID: 'AAEC',
+      CertificationSignature: 'AAEC',
+    }
     const outcome = (f: () => unknown) => {
       try {
         return { ok: f() }

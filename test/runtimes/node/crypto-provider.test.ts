@@ -1,4 +1,15 @@
-import { createCipheriv, createDecipheriv, createECDH, createHash, createHmac, generateKeyPairSync, privateDecrypt, randomBytes, sign, constants } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createECDH,
+  createHash,
+  createHmac,
+  generateKeyPairSync,
+  privateDecrypt,
+  randomBytes,
+  sign,
+  constants,
+} from 'node:crypto'
 import { Crypto as PeculiarCrypto } from '@peculiar/webcrypto'
 import { describe, expect, it } from 'vitest'
 import type { CryptoProvider, EcPublicKey, PublicKey, RsaPublicKey } from '../../../core/crypto/provider.ts'
@@ -31,21 +42,31 @@ describe.each(providers)('%s provider', (_name, p) => {
   it('digests and HMACs like node:crypto (including an empty HMAC key)', async () => {
     expect(Buffer.from(await p.digest('SHA-256', msg))).toEqual(createHash('sha256').update(msg).digest())
     expect(Buffer.from(await p.digest('SHA-1', msg))).toEqual(createHash('sha1').update(msg).digest())
-    expect(Buffer.from(await p.hmac('SHA-256', new Uint8Array([1, 2, 3]), msg))).toEqual(createHmac('sha256', Buffer.from([1, 2, 3])).update(msg).digest())
+    expect(Buffer.from(await p.hmac('SHA-256', new Uint8Array([1, 2, 3]), msg))).toEqual(
+      createHmac('sha256', Buffer.from([1, 2, 3]))
+        .update(msg)
+        .digest(),
+    )
     expect(Buffer.from(await p.hmac('SHA-256', new Uint8Array(0), msg))).toEqual(createHmac('sha256', Buffer.alloc(0)).update(msg).digest())
     // below and above the kernel size limit (4096 bytes), and HMAC keys longer than a block
     for (const n of [0, 63, 64, 4096, 5000]) {
       const d = new Uint8Array(n).map((_, i) => i & 255)
       expect(Buffer.from(await p.digest('SHA-256', d))).toEqual(createHash('sha256').update(d).digest())
       expect(Buffer.from(await p.digest('SHA-1', d))).toEqual(createHash('sha1').update(d).digest())
-      expect(Buffer.from(await p.hmac('SHA-256', d.subarray(0, 100), d))).toEqual(createHmac('sha256', d.subarray(0, 100)).update(d).digest())
+      expect(Buffer.from(await p.hmac('SHA-256', d.subarray(0, 100), d))).toEqual(
+        createHmac('sha256', d.subarray(0, 100)).update(d).digest(),
+      )
     }
   })
 
   it('verifies RSASSA, RSA-PSS and ECDSA signatures and rejects a flipped bit', async () => {
     const cases: [Parameters<CryptoProvider['verify']>[0], PublicKey, Uint8Array][] = [
       [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, rsaPub, sign('sha256', msg, rsa.privateKey)],
-      [{ name: 'RSA-PSS', hash: 'SHA-256', saltLength: 32 }, rsaPub, sign('sha256', msg, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })],
+      [
+        { name: 'RSA-PSS', hash: 'SHA-256', saltLength: 32 },
+        rsaPub,
+        sign('sha256', msg, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }),
+      ],
       [{ name: 'ECDSA', hash: 'SHA-256' }, ecPub, sign('sha256', msg, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' })],
     ]
     for (const [scheme, key, sig] of cases) {

@@ -29,14 +29,44 @@ beforeAll(async () => {
   const ca = TestCa.root('portable.test', 'p256').childCa('portable.test')
   const svid = ca.issue('spiffe://portable.test/workload')
   const authority = await makeJwtAuthority('ES256', 'k1')
-  const token = await mintJwtSvid(authority, { claims: { sub: 'spiffe://portable.test/api', aud: ['edge'], exp: Math.floor(Date.now() / 1000) + 600 } })
+  const token = await mintJwtSvid(authority, {
+    claims: { sub: 'spiffe://portable.test/api', aud: ['edge'], exp: Math.floor(Date.now() / 1000) + 600 },
+  })
   vectors = {
-    quote: { ak: b64(gce + 'ak_pub.tpmt_public.bin'), attest: b64(gce + 'quote_sha256.tpms_attest.bin'), signature: b64(gce + 'quote_sha256.tpmt_signature.bin'), nonce: Buffer.from('9009', 'hex').toString('base64'),
-      pcrs: Object.keys(pcrs).sort((a, b) => +a - +b).map((k) => Buffer.from(pcrs[k]!, 'hex').toString('base64')) },
-    ekChain: { leaf: b64(ekDir + st.leaf), intermediates: st.intermediates.map(pemToB64), anchor: pemToB64(st.anchor), at: Date.parse(ek.at) },
-    credential: { ekPublic: b64('test/vectors/swtpm/tpm-a/ek-rsa.pub'), akPublic: b64('test/vectors/swtpm/tpm-a/ak-rsa.pub'), secret: Buffer.alloc(32, 7).toString('base64'), random: Buffer.alloc(256, 9).toString('base64') },
-    x509Svid: { chainPem: toPemChain(svid.chain), bundleJson: bundleJson([], [TestCa.root('portable.test', 'p256').cert.der]), trustDomain: 'portable.test', id: 'spiffe://portable.test/workload' },
-    jwtSvid: { token, bundleJson: bundleJson([authority]), trustDomain: 'portable.test', audience: 'edge', id: 'spiffe://portable.test/api' },
+    quote: {
+      ak: b64(gce + 'ak_pub.tpmt_public.bin'),
+      attest: b64(gce + 'quote_sha256.tpms_attest.bin'),
+      signature: b64(gce + 'quote_sha256.tpmt_signature.bin'),
+      nonce: Buffer.from('9009', 'hex').toString('base64'),
+      pcrs: Object.keys(pcrs)
+        .sort((a, b) => +a - +b)
+        .map((k) => Buffer.from(pcrs[k]!, 'hex').toString('base64')),
+    },
+    ekChain: {
+      leaf: b64(ekDir + st.leaf),
+      intermediates: st.intermediates.map(pemToB64),
+      anchor: pemToB64(st.anchor),
+      at: Date.parse(ek.at),
+    },
+    credential: {
+      ekPublic: b64('test/vectors/swtpm/tpm-a/ek-rsa.pub'),
+      akPublic: b64('test/vectors/swtpm/tpm-a/ak-rsa.pub'),
+      secret: Buffer.alloc(32, 7).toString('base64'),
+      random: Buffer.alloc(256, 9).toString('base64'),
+    },
+    x509Svid: {
+      chainPem: toPemChain(svid.chain),
+      bundleJson: bundleJson([], [TestCa.root('portable.test', 'p256').cert.der]),
+      trustDomain: 'portable.test',
+      id: 'spiffe://portable.test/workload',
+    },
+    jwtSvid: {
+      token,
+      bundleJson: bundleJson([authority]),
+      trustDomain: 'portable.test',
+      audience: 'edge',
+      id: 'spiffe://portable.test/api',
+    },
   }
   vectorsPath = join(tmp, 'vectors.json')
   writeFileSync(vectorsPath, JSON.stringify(vectors))
@@ -71,18 +101,41 @@ describe('the portable suite on every runtime', () => {
   })
 
   it('Deno', async () => {
-    expectAllOk(await runEntry(join(root, 'node_modules/.bin/deno'), ['run', '-A', '--quiet', 'test/runtimes/portable/run-cli.ts', vectorsPath]), 'wasm')
+    expectAllOk(
+      await runEntry(join(root, 'node_modules/.bin/deno'), ['run', '-A', '--quiet', 'test/runtimes/portable/run-cli.ts', vectorsPath]),
+      'wasm',
+    )
   })
 
   it('workerd (edge functions), with the precompiled WASM module', async () => {
     const entry = join(tmp, 'worker-entry.ts')
-    writeFileSync(entry, [
-      `import { runPortableSuite } from ${JSON.stringify(join(root, 'test/runtimes/portable/suite.ts'))}`,
-      `import kernels from ${JSON.stringify(join(root, 'wasm/kernels.wasm'))}`,
-      'export default { async fetch(req) { const v = await req.json(); return Response.json(await runPortableSuite(v, kernels)) } }',
-    ].join('\n'))
-    const out = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'neutral', write: false, external: ['*.wasm'], mainFields: ['module', 'main'], conditions: ['worker', 'browser'], logLevel: 'silent',
-      plugins: [{ name: 'wasm', setup(b) { b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: './kernels.wasm', external: true })) } }] })
+    writeFileSync(
+      entry,
+      [
+        `import { runPortableSuite } from ${JSON.stringify(join(root, 'test/runtimes/portable/suite.ts'))}`,
+        `import kernels from ${JSON.stringify(join(root, 'wasm/kernels.wasm'))}`,
+        'export default { async fetch(req) { const v = await req.json(); return Response.json(await runPortableSuite(v, kernels)) } }',
+      ].join('\n'),
+    )
+    const out = await build({
+      entryPoints: [entry],
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      write: false,
+      external: ['*.wasm'],
+      mainFields: ['module', 'main'],
+      conditions: ['worker', 'browser'],
+      logLevel: 'silent',
+      plugins: [
+        {
+          name: 'wasm',
+          setup(b) {
+            b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: './kernels.wasm', external: true }))
+          },
+        },
+      ],
+    })
     const mf = new Miniflare({
       modulesRoot: tmp,
       modules: [

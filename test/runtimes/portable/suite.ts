@@ -42,12 +42,24 @@ export async function runPortableSuite(v: PortableVectors, wasmSource?: WebAssem
   await check(results, 'quote', async () => {
     const attest = parseTpmsAttest(b(v.quote.attest))
     if (attest.type !== TPM_ST.ATTEST_QUOTE) throw new Error('not a quote')
-    const r = await verifyQuote({ ak: parseTpmtPublic(b(v.quote.ak)), attest, signature: parseTpmtSignature(b(v.quote.signature)), nonce: b(v.quote.nonce), pcrValues: v.quote.pcrs.map(b) })
+    const r = await verifyQuote({
+      ak: parseTpmtPublic(b(v.quote.ak)),
+      attest,
+      signature: parseTpmtSignature(b(v.quote.signature)),
+      nonce: b(v.quote.nonce),
+      pcrValues: v.quote.pcrs.map(b),
+    })
     return `ok ${r.pcrValues.length} PCRs`
   })
 
   await check(results, 'ekChain', async () => {
-    const r = await verifyChain({ leaf: b(v.ekChain.leaf), intermediates: v.ekChain.intermediates.map(b), anchors: [b(v.ekChain.anchor)], at: v.ekChain.at, profile: 'ek' })
+    const r = await verifyChain({
+      leaf: b(v.ekChain.leaf),
+      intermediates: v.ekChain.intermediates.map(b),
+      anchors: [b(v.ekChain.anchor)],
+      at: v.ekChain.at,
+      profile: 'ek',
+    })
     return `ok ${r.path.length} certificates`
   })
 
@@ -58,7 +70,14 @@ export async function runPortableSuite(v: PortableVectors, wasmSource?: WebAssem
     const base = withPlatform({})
     const platform = withPlatform({ crypto: { ...base.crypto, randomBytes: (n: number) => random.slice(used, (used += n)) } })
     const ak = parsePublicArea(b(v.credential.akPublic))
-    const out = await makeCredential({ ekPublic: credentialEkFromTpmtPublic(parsePublicArea(b(v.credential.ekPublic))), akName: await computeName(ak), secret: b(v.credential.secret) }, { platform })
+    const out = await makeCredential(
+      {
+        ekPublic: credentialEkFromTpmtPublic(parsePublicArea(b(v.credential.ekPublic))),
+        akName: await computeName(ak),
+        secret: b(v.credential.secret),
+      },
+      { platform },
+    )
     // RSA-OAEP output is randomized by the provider itself (not by randomBytes), so compare the parts that are deterministic
     return `ok idObject ${out.idObject.length} bytes, encSecret ${out.encSecret.length} bytes`
   })

@@ -32,7 +32,15 @@ describe('command framing', () => {
 
 // A real NV_ReadPublic and ReadPublic response shape (built from the encoders' own field order)
 const samples: [cmd.TpmCommand<unknown>, Uint8Array][] = [
-  [cmd.nvReadPublic(0x01c00002), fromHex('80010000002c00000000000e01c00002000b420a0004000004e4002201c00002aaaa000000000000000000000000000000000000000000000000000000000000'.slice(0, 2 * 44))],
+  [
+    cmd.nvReadPublic(0x01c00002),
+    fromHex(
+      '80010000002c00000000000e01c00002000b420a0004000004e4002201c00002aaaa000000000000000000000000000000000000000000000000000000000000'.slice(
+        0,
+        2 * 44,
+      ),
+    ),
+  ],
   [cmd.getRandom(4), fromHex('80010000001000000000000401020304')],
   [cmd.getCapability(6, 0x100, 1), fromHex('80010000001b000000000000000006000000010000010032e3000000'.slice(0, 54))],
 ]
@@ -40,12 +48,23 @@ const samples: [cmd.TpmCommand<unknown>, Uint8Array][] = [
 describe('decoders never throw anything but VerifyError', () => {
   it('on truncated / extended / mutated responses (10,000 runs)', () => {
     fc.assert(
-      fc.property(fc.nat(samples.length - 1), fc.uint8Array({ maxLength: 8 }), fc.nat(64), fc.nat(255), fc.nat(80), (i, tail, pos, val, cut) => {
-        const [c, base] = samples[i]!
-        const b = new Uint8Array([...base.subarray(0, Math.max(0, base.length - (cut % 8 === 0 ? cut % 20 : 0))), ...tail])
-        if (pos < b.length) b[pos] = val
-        try { c.decode(b) } catch (e) { if (!(e instanceof VerifyError)) throw e }
-      }),
+      fc.property(
+        fc.nat(samples.length - 1),
+        fc.uint8Array({ maxLength: 8 }),
+        fc.nat(64),
+        fc.nat(255),
+        fc.nat(80),
+        (i, tail, pos, val, cut) => {
+          const [c, base] = samples[i]!
+          const b = new Uint8Array([...base.subarray(0, Math.max(0, base.length - (cut % 8 === 0 ? cut % 20 : 0))), ...tail])
+          if (pos < b.length) b[pos] = val
+          try {
+            c.decode(b)
+          } catch (e) {
+            if (!(e instanceof VerifyError)) throw e
+          }
+        },
+      ),
       { numRuns: 10_000 },
     )
   })

@@ -26,16 +26,31 @@ beforeAll(async () => {
   tpm = await startSwtpm()
   const tcp = new TcpTransport('127.0.0.1', tpm.port)
   // record every real (command, response) pair for the decoder property test at the end
-  c = new TpmClient({
-    description: tcp.description,
-    close: () => tcp.close(),
-    async send(bytes) { const rsp = await tcp.send(bytes); recorded.push([bytes, rsp]); return rsp },
-  }, { retryDelayMs: 50 })
+  c = new TpmClient(
+    {
+      description: tcp.description,
+      close: () => tcp.close(),
+      async send(bytes) {
+        const rsp = await tcp.send(bytes)
+        recorded.push([bytes, rsp])
+        return rsp
+      },
+    },
+    { retryDelayMs: 50 },
+  )
   const run = c.run.bind(c)
-  c.run = <R>(k: cmd.TpmCommand<R>) => { sent.set(k.bytes, k as cmd.TpmCommand<unknown>); return run(k) }
+  c.run = <R>(k: cmd.TpmCommand<R>) => {
+    sent.set(k.bytes, k as cmd.TpmCommand<unknown>)
+    return run(k)
+  }
 }, 30_000)
-afterAll(async () => { await c?.close(); await tpm?.stop() })
-afterEach(async () => { await c?.flushAll() })
+afterAll(async () => {
+  await c?.close()
+  await tpm?.stop()
+})
+afterEach(async () => {
+  await c?.flushAll()
+})
 
 async function primary(template = cmd.srkTemplateRsa(), userAuth = '') {
   const r = await c.run(cmd.createPrimary(TPM_RH.OWNER, pw(''), { template, userAuth }))
@@ -98,7 +113,9 @@ describe('TPM commands against swtpm', () => {
     await verifyTpmSignatureWithKey(publicKeyFromTpmtPublic(devid.outPublic), sig, msg)
 
     const nonce = new Uint8Array([1, 2, 3, 4, 5])
-    const cert = await c.run(cmd.certify(dl.handle, pw('devpw'), al.handle, pw('akpw'), nonce, { scheme: TPM_ALG.RSASSA, hashAlg: TPM_ALG.SHA256 }))
+    const cert = await c.run(
+      cmd.certify(dl.handle, pw('devpw'), al.handle, pw('akpw'), nonce, { scheme: TPM_ALG.RSASSA, hashAlg: TPM_ALG.SHA256 }),
+    )
     const attest = parseTpmsAttest(cert.attest)
     expect(attest.extraData).toEqual(nonce)
     await verifyTpmSignatureWithKey(publicKeyFromTpmtPublic(ak.outPublic), cert.signature, cert.attest)
@@ -163,15 +180,34 @@ describe('TPM commands against swtpm', () => {
   })
 
   it('decoders on the recorded real responses, truncated / extended / mutated: a result or a VerifyError (10,000 runs)', async () => {
-    const pairs = recorded.map(([b, r]) => [sent.get(b), r] as const).filter((p): p is readonly [cmd.TpmCommand<unknown>, Uint8Array] => p[0] !== undefined && p[1].length > 10)
+    const pairs = recorded
+      .map(([b, r]) => [sent.get(b), r] as const)
+      .filter((p): p is readonly [cmd.TpmCommand<unknown>, Uint8Array] => p[0] !== undefined && p[1].length > 10)
     expect(pairs.length).toBeGreaterThan(15)
     expect(new Set(pairs.map(([k]) => k.name)).size).toBeGreaterThanOrEqual(15)
-    fc.assert(fc.property(fc.nat(pairs.length - 1), fc.nat(600), fc.uint8Array({ maxLength: 6 }), fc.nat(700), fc.nat(255), (i, cut, tail, pos, val) => {
-      const [k, rsp] = pairs[i]!
-      const b = new Uint8Array([...rsp.subarray(0, Math.max(0, rsp.length - (cut % 3 === 0 ? cut % 40 : 0))), ...(cut % 5 === 0 ? tail : [])])
-      if (pos < b.length) b[pos] = val
-      try { k.decode(b) } catch (e) { if (!(e instanceof VerifyError)) throw e }
-    }), { numRuns: 10_000 })
+    fc.assert(
+      fc.property(
+        fc.nat(pairs.length - 1),
+        fc.nat(600),
+        fc.uint8Array({ maxLength: 6 }),
+        fc.nat(700),
+        fc.nat(255),
+        (i, cut, tail, pos, val) => {
+          const [k, rsp] = pairs[i]!
+          const b = new Uint8Array([
+            ...rsp.subarray(0, Math.max(0, rsp.length - (cut % 3 === 0 ? cut % 40 : 0))),
+            ...(cut % 5 === 0 ? tail : []),
+          ])
+          if (pos < b.length) b[pos] = val
+          try {
+            k.decode(b)
+          } catch (e) {
+            if (!(e instanceof VerifyError)) throw e
+          }
+        },
+      ),
+      { numRuns: 10_000 },
+    )
   })
 
   it('a fourth transient object gives TPM_RC_OBJECT_MEMORY (3 slots)', async () => {
