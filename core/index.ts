@@ -1,56 +1,62 @@
-// vouch's public API: runtime-agnostic verification of TPM 2.0 evidence, tpm_devid / tpm_ek
-// attestation and SPIFFE documents. Web platform APIs only. Subsystems are also importable one by
-// one (core/x509, core/tpm2, core/ek, core/der) for smaller bundles.
+// vouch: verification of hardware-rooted machine identity on every JavaScript runtime.
+// The root entry holds the verbs an embedder reaches for, their results and the errors; each
+// subsystem has its own subpath with the rest (vouch/x509, vouch/tpm2, vouch/credential,
+// vouch/svid, vouch/attestation, vouch/bytes) and each runtime its platform (vouch/node, vouch/bun,
+// vouch/deno, vouch/edge). Web platform APIs only; importing it loads no other package.
 
-export * from './errors.ts'
-export { defaultPlatform, withPlatform, type Platform } from './platform.ts'
-export type { CryptoProvider, PublicKey, RsaPublicKey, EcPublicKey, HashAlg, NamedCurve, SignatureScheme } from './crypto/provider.ts'
-export { createWebCryptoProvider, type WebCryptoProviderOptions } from './crypto/webcrypto.ts'
-export type { Kernels } from './kernels/types.ts'
-export { jsKernels } from './kernels/js.ts'
-export { toHex, fromHex, toBase64, fromBase64, toBase64Url, fromBase64Url } from './bytes/encoding.ts'
-export { parsePemBlocks, parsePemCertificates, toPem, type PemBlock } from './bytes/pem.ts'
-export { timingSafeEqual } from './bytes/equal.ts'
-
-// TPM 2.0 structures, certify and quotes
-export * from './tpm2/index.ts'
-export { verifyQuote, type QuoteInput, type QuoteResult } from './quote/verify.ts'
-export { computePcrDigest, splitPcrValues, checkPcrValues } from './quote/pcr-digest.ts'
-
-// credential activation (MakeCredential)
-export { makeCredential } from './credential/make-credential.ts'
-export { checkActivatedSecret } from './credential/activation.ts'
-export { kdfa, kdfe } from './credential/kdf.ts'
-export { credentialEkFromPublicKey, credentialEkFromTpmtPublic, type CredentialEk } from './credential/ek.ts'
-export { encodeCredentialFile, parseCredentialFile } from './credential/credential-file.ts'
-
-// X.509 and EK certificates
-export * from './x509/index.ts'
-export * from './ek/index.ts'
-
-// attestation: tpm_devid and tpm_ek, policies, sessions
-export { createAttestationCaches, type AttestationCacheOptions } from './attestation/caches.ts'
+// errors
 export {
-  createAttestationVerifier,
-  DEFAULT_SESSION_TTL_MS,
-  type AttestationVerifier,
-  type AttestationVerifierOptions,
-  type Verdict,
-  type StartRequest,
-  type StartResult,
-  type AnswerOptions,
-} from './attestation/verifier.ts'
-export { validatePolicyDocument, parsePolicyDocument, POLICY_LIMITS } from './policy/validate.ts'
-export { createMemorySessionStore, type SessionStore, type MemorySessionStore, type SessionValue } from './session/store.ts'
+  VerifyError,
+  isVerifyError,
+  ERROR_CODES,
+  EncodingError,
+  DerError,
+  X509Error,
+  Tpm2Error,
+  QuoteError,
+  CredentialError,
+  AttestationError,
+  PolicyError,
+  SpiffeError,
+  type ErrorCode,
+  type ErrorDetail,
+} from './errors.ts'
 
-// SPIFFE
-export { parseSpiffeId, parseTrustDomain, type SpiffeId } from './svid/spiffe-id.ts'
+// the host: crypto, clock, kernels
+export { defaultPlatform, withPlatform, type Platform } from './platform.ts'
+export { createWebCryptoProvider, type WebCryptoProviderOptions } from './crypto/webcrypto.ts'
+export type { CryptoProvider, PublicKey } from './crypto/provider.ts'
+
+// X.509 chains, TPM quotes and certifications, EKs
+export { verifyChain, type VerifyChainInput, type VerifyChainOptions, type VerifiedChain } from './x509/verify.ts'
+export { parseCertificate, type Certificate } from './x509/certificate.ts'
+export { verifyQuote, type QuoteInput, type QuoteResult } from './quote/verify.ts'
+export { verifyCertify, type CertifyResult } from './tpm2/certify.ts'
+export { ekPublicHash } from './ek/public-hash.ts'
+
+// credential activation
+export { makeCredential, type MakeCredentialInput, type MadeCredential } from './credential/make-credential.ts'
+export { checkActivatedSecret } from './credential/activation.ts'
+
+// SPIFFE: IDs, SVIDs, bundles
+export { parseSpiffeId, SpiffeId, parseTrustDomain } from './svid/spiffe-id.ts'
 export { TrustDomain } from './svid/trust-domain.ts'
 export { matchAny, matchId, matchOneOf, matchMemberOf, type SpiffeIdMatcher } from './svid/match.ts'
-export { verifyX509Svid, type VerifyX509SvidOptions } from './svid/x509-svid.ts'
-export { verifyJwtSvid, type VerifyJwtSvidOptions } from './svid/jwt-svid.ts'
-export { parseSpiffeBundle, parseBundleDocument, makeSpiffeBundleJson, SpiffeBundle } from './svid/spiffe-bundle.ts'
-export { parseX509Bundle } from './svid/x509-bundle.ts'
-export { parseJwtBundle } from './svid/jwt-bundle.ts'
+export { verifyX509Svid, type VerifyX509SvidOptions, type VerifiedX509Svid } from './svid/x509-svid.ts'
+export { verifyJwtSvid, type VerifyJwtSvidOptions, type JwtSvid } from './svid/jwt-svid.ts'
+export { parseSpiffeBundle, parseBundleDocument, SpiffeBundle } from './svid/spiffe-bundle.ts'
 export { BundleSet } from './svid/bundle-set.ts'
-export { fetchBundle, BundleEndpointClient, type BundleEndpointProfile, type BundleFetcher } from './svid/federation.ts'
+
+// attestation: the verifier, its policies and session store
+export {
+  createAttestationVerifier,
+  type AttestationVerifier,
+  type AttestationVerifierOptions,
+  type StartRequest,
+  type StartResult,
+  type Verdict,
+} from './attestation/verifier.ts'
+export { createAttestationCaches } from './attestation/caches.ts'
+export { parsePolicyDocument, validatePolicyDocument } from './policy/validate.ts'
+export type { PolicySet } from './policy/types.ts'
+export { createMemorySessionStore, type SessionStore } from './session/store.ts'

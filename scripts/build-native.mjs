@@ -1,5 +1,7 @@
-// Builds the optional native TCTI bridge (agent/native) with npm's bundled node-gyp. Never fails the
-// install: without libtss2-dev or a compiler the agent uses its pure-JS transports (and says so).
+// Builds the optional native TCTI bridge (agent/native) with npm's bundled node-gyp: in the checkout
+// (`npm ci` runs it from `prepare`), and for installed users through `vouch agent build-native`
+// (which passes --strict). Without --strict it never fails: without libtss2-dev or a compiler the
+// agent uses its pure-JS transports (and says so).
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -16,7 +18,7 @@ if (process.argv.includes('--if-missing') && existsSync(join(dir, 'build', 'Rele
 const pc = spawnSync('pkg-config', ['--exists', 'tss2-tctildr'])
 if (pc.status !== 0) {
   console.log('vouch: libtss2-tctildr not found (install libtss2-dev for the native TCTI bridge); using pure transports')
-  process.exit(0)
+  process.exit(process.argv.includes('--strict') ? 1 : 0)
 }
 // node-gyp: npm's bundled one (npm_config_node_gyp inside npm scripts, else next to this node's npm), else PATH
 const bundled = [
@@ -31,4 +33,4 @@ const r = bundled
   ? spawnSync(process.execPath, [bundled, ...args], { cwd: dir, stdio: 'inherit' })
   : spawnSync('node-gyp', args, { cwd: dir, stdio: 'inherit', shell: process.platform === 'win32' })
 if (r.status !== 0) console.log(`vouch: native TCTI bridge build failed (${r.error?.message ?? `exit ${r.status}`}); using pure transports`)
-process.exit(0)
+process.exit(r.status !== 0 && process.argv.includes('--strict') ? 1 : 0)

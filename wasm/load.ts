@@ -3,6 +3,12 @@ import { jsKernels } from '../core/kernels/js.ts'
 import { fromBase64 } from '../core/bytes/encoding.ts'
 import { KERNELS_WASM_BASE64 } from './generated/kernels-bytes.ts'
 
+/**
+ * A compiled `WebAssembly.Module` (for example `import kernels from 'vouch/wasm/kernels.wasm'` on
+ * workerd). Typed structurally so that vouch's declarations need no DOM library.
+ */
+export type WebAssemblyModule = object
+
 interface KernelExports {
   memory: WebAssembly.Memory
   scratch(size: number): number
@@ -21,7 +27,10 @@ export function kernelsWasmBytes(): Uint8Array<ArrayBuffer> {
  * forbids compiling from bytes (workerd: `import mod from 'vouch/wasm/kernels.wasm'`), else bytes
  * (default: the embedded build). Loaded lazily by runtimes/, never at import time.
  */
-export async function loadWasmKernels(source: WebAssembly.Module | Uint8Array = kernelsWasmBytes()): Promise<Kernels> {
+export async function loadWasmKernels(source: WebAssemblyModule | Uint8Array = kernelsWasmBytes()): Promise<Kernels> {
+  if (!(source instanceof WebAssembly.Module) && !(source instanceof Uint8Array)) {
+    throw new TypeError('vouch kernels: expected a WebAssembly.Module or the module bytes')
+  }
   const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source as Uint8Array<ArrayBuffer>)
   const instance = await WebAssembly.instantiate(module, {
     env: {

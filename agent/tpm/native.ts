@@ -14,7 +14,14 @@ interface NativeModule {
   Tcti: new (conf: string) => NativeTcti
 }
 
-export const NATIVE_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'build', 'Release', 'vouch_tcti.node')
+/** agent/native/ of the package: beside agent/tpm/ in the sources, three levels up from dist/agent/tpm/ in the build */
+export const NATIVE_SOURCE_DIR = ((): string => {
+  const here = dirname(fileURLToPath(import.meta.url))
+  const built = join(here, '..', '..', '..', 'agent', 'native')
+  return existsSync(join(built, 'binding.gyp')) ? built : join(here, '..', 'native')
+})()
+
+export const NATIVE_ADDON_PATH = join(NATIVE_SOURCE_DIR, 'build', 'Release', 'vouch_tcti.node')
 
 let cached: NativeModule | null | undefined
 let loadError: string | undefined

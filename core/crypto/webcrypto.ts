@@ -6,6 +6,7 @@ type Buf = Uint8Array<ArrayBuffer>
 /** Web Crypto wants ArrayBuffer-backed views; copy only when a view is over a SharedArrayBuffer or similar. */
 const buf = (b: Uint8Array): Buf => (b.buffer instanceof ArrayBuffer ? (b as Buf) : new Uint8Array(b))
 
+/** @internal */
 export function publicKeyToJwk(key: PublicKey): JsonWebKey {
   return key.kty === 'RSA'
     ? { kty: 'RSA', n: toBase64Url(key.n), e: toBase64Url(key.e), ext: true }
@@ -23,6 +24,7 @@ export function publicKeyToJwk(key: PublicKey): JsonWebKey {
  * data.length bytes with the data. CBC's PKCS#7 padding block is ignored.
  * Only encryption works this way: decryption needs C_{i-1} before E_K(C_{i-1}), one call per block.
  */
+/** @internal */
 export async function aesCfbEncryptViaCbc(subtle: SubtleCrypto, key: Uint8Array, iv: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
   if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
     throw new RangeError(`aes-cfb: key must be 16, 24 or 32 bytes, got ${key.length}`)
@@ -70,7 +72,17 @@ export interface WebCryptoProviderOptions {
   readonly kernelMaxBytes?: number
 }
 
-export function createWebCryptoProvider(crypto: Crypto = globalThis.crypto, options: WebCryptoProviderOptions = {}): CryptoProvider {
+/**
+ * The parts of a Web Crypto `Crypto` object the provider uses (`globalThis.crypto` on every runtime,
+ * or another implementation), typed structurally so that vouch's declarations need no DOM library.
+ */
+export interface WebCrypto {
+  readonly subtle: object
+  getRandomValues<T extends Uint8Array>(array: T): T
+}
+
+export function createWebCryptoProvider(webCrypto: WebCrypto = globalThis.crypto, options: WebCryptoProviderOptions = {}): CryptoProvider {
+  const crypto = webCrypto as Crypto
   const subtle = crypto.subtle
   const kernels = options.kernels
   const small = (n: number) => kernels !== undefined && n <= (options.kernelMaxBytes ?? 4096)

@@ -45,6 +45,7 @@ export {
   encodeKeyUsage,
   type CertificateTemplate,
   type CertificateSigner,
+  type WebCryptoKey,
   type MakeCertificateOptions,
   type NameInput,
   type NameAttributeInput,

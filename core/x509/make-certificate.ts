@@ -85,8 +85,8 @@ export interface CertificateTemplate {
 export interface MakeCertificateOptions {
   /** digest for RSA keys (default SHA-256); ECDSA uses the curve's matching hash */
   readonly hash?: Exclude<HashAlg, 'SHA-1'>
-  /** the SubtleCrypto that owns the key (default globalThis.crypto.subtle) */
-  readonly subtle?: SubtleCrypto
+  /** the SubtleCrypto that owns the key (default globalThis.crypto.subtle); typed structurally, no DOM library needed */
+  readonly subtle?: object
   /** digest (SKI) and randomness (serial); default the web platform */
   readonly platform?: Platform
 }
@@ -113,12 +113,18 @@ export interface CertificateSigner {
   sign(tbs: Uint8Array): Promise<Uint8Array>
 }
 
-function isCryptoKey(k: CryptoKey | CertificateSigner): k is CryptoKey {
+/** A Web Crypto private key (`CryptoKey`), typed structurally so that vouch's declarations need no DOM library. */
+export interface WebCryptoKey {
+  readonly type: string
+  readonly algorithm: object
+}
+
+function isCryptoKey(k: WebCryptoKey | CertificateSigner): k is WebCryptoKey {
   return typeof (k as CertificateSigner).sign !== 'function'
 }
 
 function signerFor(key: CryptoKey, options: MakeCertificateOptions): CertificateSigner {
-  const subtle = options.subtle ?? globalThis.crypto.subtle
+  const subtle = (options.subtle as SubtleCrypto | undefined) ?? globalThis.crypto.subtle
   const alg = key.algorithm as { name: string; namedCurve?: string }
   if (key.type !== 'private') throw new TypeError('issuerPrivateKey must be a private key')
   if (alg.name === 'RSASSA-PKCS1-v1_5') {
@@ -205,11 +211,11 @@ function randomSerial(platform: Platform): Uint8Array {
 /** Makes and signs a certificate with a Web Crypto private key (or a {@link CertificateSigner}); returns its DER. */
 export async function makeCertificate(
   template: CertificateTemplate,
-  issuerPrivateKey: CryptoKey | CertificateSigner,
+  issuerPrivateKey: WebCryptoKey | CertificateSigner,
   options: MakeCertificateOptions = {},
 ): Promise<Uint8Array<ArrayBuffer>> {
   const platform = options.platform ?? defaultPlatform()
-  const signer = isCryptoKey(issuerPrivateKey) ? signerFor(issuerPrivateKey, options) : issuerPrivateKey
+  const signer = isCryptoKey(issuerPrivateKey) ? signerFor(issuerPrivateKey as CryptoKey, options) : issuerPrivateKey
   const spki = template.publicKey instanceof Uint8Array ? template.publicKey : encodeSubjectPublicKeyInfo(template.publicKey)
   const notBefore = toMs(template.notBefore)
   const notAfter = toMs(template.notAfter)

@@ -1,0 +1,35 @@
+// vouch/attestation: the tpm_devid and tpm_ek attestation verifier (start: evidence -> challenge;
+// answer: proofs -> verdict), its policy documents, its session store interface and its caches.
+export {
+  createAttestationVerifier,
+  DEFAULT_SESSION_TTL_MS,
+  type AttestationVerifier,
+  type AttestationVerifierOptions,
+  type StartRequest,
+  type StartResult,
+  type AnswerOptions,
+  type Verdict,
+} from './verifier.ts'
+export { createAttestationCaches, type AttestationCacheOptions } from './caches.ts'
+export { ATTESTOR_TYPES, ATTRIBUTE_KEYS, DEFAULT_SPIFFE_ID_TEMPLATES, type AttestorType } from './attribute-keys.ts'
+export type { Selector } from './attributes.ts'
+export type { Check } from './checks.ts'
+export { EVIDENCE_LIMITS, type TpmDevidEvidence, type TpmEkEvidence, type TpmDevidAnswer, type TpmEkAnswer } from './evidence.ts'
+export { validatePolicyDocument, parsePolicyDocument, POLICY_LIMITS, type PolicyValidation } from '../policy/validate.ts'
+export type {
+  PolicySet,
+  AttestationPolicy,
+  AttestorConfig,
+  TpmDevidAttestorConfig,
+  TpmEkAttestorConfig,
+  EkTrustConfig,
+  PolicyIssue,
+} from '../policy/types.ts'
+export {
+  createMemorySessionStore,
+  type SessionStore,
+  type StoredSession,
+  type SessionValue,
+  type MemorySessionStore,
+  type MemorySessionStoreOptions,
+} from '../session/store.ts'
