@@ -103,6 +103,7 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
       ownerHierarchyPassword: first.ownerHierarchyPassword,
       endorsementHierarchyPassword: first.endorsementHierarchyPassword,
       ekKind: first.ekAlgorithm,
+      ...(first.ekCertificateNvIndex === undefined ? {} : { ekCertificateNvIndex: first.ekCertificateNvIndex }),
     })
     try {
       const ekCert = await session.readEkCertificate().catch((e: unknown) => {

@@ -2,6 +2,7 @@
 // agent document (spec §6.2 with camelCase keys); errors carry the seed's exact messages.
 import { readFile } from 'node:fs/promises'
 import { parse } from 'yaml'
+import { EK_KINDS, type EkKind } from './tpm/session.ts'
 
 export interface TpmDevIdConfig {
   readonly type: 'tpm_devid'
@@ -11,14 +12,17 @@ export interface TpmDevIdConfig {
   readonly devIDKeyPassword: string
   readonly ownerHierarchyPassword: string
   readonly endorsementHierarchyPassword: string
-  readonly ekAlgorithm: 'rsa' | 'ecc'
+  readonly ekAlgorithm: EkKind
+  /** NV index of the EK certificate; default: where the TCG profile puts it for ekAlgorithm */
+  readonly ekCertificateNvIndex?: number
 }
 
 export interface TpmEkConfig {
   readonly type: 'tpm_ek'
   readonly ownerHierarchyPassword: string
   readonly endorsementHierarchyPassword: string
-  readonly ekAlgorithm: 'rsa' | 'ecc'
+  readonly ekAlgorithm: EkKind
+  readonly ekCertificateNvIndex?: number
 }
 
 export type AttestorConfig = TpmDevIdConfig | TpmEkConfig
@@ -46,11 +50,23 @@ function str(v: unknown, key: string): string {
   return String(v)
 }
 
-function ekAlg(v: unknown, key: string): 'rsa' | 'ecc' {
+function ekAlg(v: unknown, key: string): EkKind {
   const s = str(v, key) || 'rsa'
-  if (s !== 'rsa' && s !== 'ecc') throw new ConfigError(`${key} must be rsa or ecc, found "${s}"`)
-  return s
+  if (!(EK_KINDS as readonly string[]).includes(s)) throw new ConfigError(`${key} must be one of ${EK_KINDS.join(', ')}, found "${s}"`)
+  return s as EkKind
 }
+
+/** An NV index in the TCG EK certificate range 0x01c00000-0x01c07fff, as a number or hex text. */
+function ekNvIndex(v: unknown, key: string): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^0x[0-9a-f]{8}$/i.test(v) ? Number.parseInt(v, 16) : Number.NaN
+  if (!Number.isInteger(n) || n < 0x01c00000 || n > 0x01c07fff) {
+    throw new ConfigError(`${key} must be an NV index in 0x01c00000-0x01c07fff (for example 0x01c00016), found ${JSON.stringify(v)}`)
+  }
+  return n
+}
+
+const optionalIndex = (n: number | undefined) => (n === undefined ? {} : { ekCertificateNvIndex: n })
 
 function attestor(raw: unknown, i: number): AttestorConfig {
   const key = `agent.attestors[${i}]`
@@ -61,6 +77,7 @@ function attestor(raw: unknown, i: number): AttestorConfig {
     ownerHierarchyPassword: str(c.ownerHierarchyPassword, `${key}.config.ownerHierarchyPassword`),
     endorsementHierarchyPassword: str(c.endorsementHierarchyPassword, `${key}.config.endorsementHierarchyPassword`),
     ekAlgorithm: ekAlg(c.ekAlgorithm, `${key}.config.ekAlgorithm`),
+    ...optionalIndex(ekNvIndex(c.ekCertificateNvIndex, `${key}.config.ekCertificateNvIndex`)),
   }
   if (type === 'tpm_ek') return { type, ...common }
   if (type !== 'tpm_devid') throw new ConfigError(`${key}.type: unknown attestor type "${String(type)}" (tpm_devid or tpm_ek)`)

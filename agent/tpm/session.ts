@@ -6,13 +6,34 @@
 import { firstDerElement } from '../../core/der/reader.ts'
 import * as cmd from '../../core/tpm2/command/index.ts'
 import { TPM_ALG, TPM_RH, algName, EK_CERT_NV_INDEX } from '../../core/tpm2/constants.ts'
+import { bytesEqual } from '../../core/bytes/equal.ts'
 import { parseTpmtPublic, type TPMT_PUBLIC } from '../../core/tpm2/public.ts'
 import { TpmResponseError } from '../../core/tpm2/rc.ts'
 import { defaultPlatform, type Platform } from '../../core/platform.ts'
 import { toTpm2bPublic } from '../../core/tpm2/public.ts'
 import type { TpmClient } from './client.ts'
 
-export type EkKind = 'rsa' | 'ecc'
+/**
+ * Which EK template: the TCG low-range defaults `rsa` (RSA-2048) and `ecc` (P-256), or the high-range
+ * `rsa3072` and `ecc384` (SHA-384, AES-256, PolicyB) that swtpm and many real TPMs certify.
+ */
+export type EkKind = 'rsa' | 'ecc' | 'rsa3072' | 'ecc384'
+export const EK_KINDS: readonly EkKind[] = ['rsa', 'ecc', 'rsa3072', 'ecc384']
+
+const EK_TEMPLATES: Readonly<Record<EkKind, () => Uint8Array>> = {
+  rsa: cmd.ekTemplateRsa,
+  ecc: cmd.ekTemplateEcc,
+  rsa3072: cmd.ekTemplateRsa3072,
+  ecc384: cmd.ekTemplateEccP384,
+}
+
+/** Where each template's EK certificate lives by default. */
+export const EK_CERT_INDEX_OF: Readonly<Record<EkKind, number>> = {
+  rsa: EK_CERT_NV_INDEX.RSA2048,
+  ecc: EK_CERT_NV_INDEX.ECC_P256,
+  rsa3072: EK_CERT_NV_INDEX.RSA3072,
+  ecc384: EK_CERT_NV_INDEX.ECC_P384,
+}
 
 export interface TpmSessionOptions {
   /** DevID TPMT_PUBLIC and TPM2B_PRIVATE (with or without size prefix); absent for tpm_ek */
@@ -22,6 +43,8 @@ export interface TpmSessionOptions {
   readonly ownerHierarchyPassword?: string
   readonly endorsementHierarchyPassword?: string
   readonly ekKind?: EkKind
+  /** where the EK certificate is read from; default: the template's index (EK_CERT_INDEX_OF) */
+  readonly ekCertificateNvIndex?: number
   readonly platform?: Platform
 }
 
@@ -40,6 +63,7 @@ export class AgentTpmSession {
   devId?: { handle: number; pub: TPMT_PUBLIC }
   ak?: { handle: number; pub: TPMT_PUBLIC; password: Uint8Array; name: Uint8Array }
   ek?: { handle: number; pub: TPMT_PUBLIC }
+  private ekKind?: EkKind
   private readonly platform: Platform
 
   private constructor(
@@ -132,9 +156,10 @@ export class AgentTpmSession {
     this.ak = { handle: r.handle, pub: created.outPublic, password, name: r.name }
   }
 
-  /** Step 6: the EK from the TCG default template (not persisted). */
+  /** Step 6: the EK from a TCG template (not persisted). */
   async createEk(kind: EkKind): Promise<void> {
-    const template = kind === 'rsa' ? cmd.ekTemplateRsa() : cmd.ekTemplateEcc()
+    const template = EK_TEMPLATES[kind]()
+    this.ekKind = kind
     try {
       const r = await this.client.run(
         cmd.createPrimary(TPM_RH.ENDORSEMENT, cmd.passwordAuth(this.opts.endorsementHierarchyPassword ?? ''), { template }),
@@ -148,7 +173,7 @@ export class AgentTpmSession {
 
   /** Step 7: the EK certificate from NV, first DER element only. */
   async readEkCertificate(nvIndex?: number): Promise<Uint8Array> {
-    const index = nvIndex ?? (this.ek?.pub.type === TPM_ALG.ECC ? EK_CERT_NV_INDEX.ECC_P256 : EK_CERT_NV_INDEX.RSA2048)
+    const index = nvIndex ?? this.opts.ekCertificateNvIndex ?? EK_CERT_INDEX_OF[this.ekKind ?? 'rsa']
     try {
       return firstDerElement(await this.client.readNv(index), 'EK certificate NV data').slice()
     } catch (err) {
@@ -190,11 +215,15 @@ export class AgentTpmSession {
     return sig.sig
   }
 
-  /** Step 12: ActivateCredential(AK, EK) through a PolicySecret(TPM_RH_ENDORSEMENT) session. */
+  /**
+   * Step 12: ActivateCredential(AK, EK) through a policy session in the EK's nameAlg:
+   * PolicySecret(TPM_RH_ENDORSEMENT), then for a high-range EK (PolicyB) PolicyOR over its branches.
+   */
   async activateCredential(idObject: Uint8Array, encSecret: Uint8Array): Promise<Uint8Array> {
     const ak = this.need(this.ak, 'AK')
     const ek = this.need(this.ek, 'EK')
-    const { handle: session } = await this.client.run(cmd.startAuthSession())
+    const highRange = bytesEqual(ek.pub.authPolicy, cmd.EK_AUTH_POLICY_B_SHA384)
+    const { handle: session } = await this.client.run(cmd.startAuthSession({ authHash: ek.pub.nameAlg }))
     this.client.track(session)
     try {
       try {
@@ -202,6 +231,7 @@ export class AgentTpmSession {
       } catch (err) {
         blame(err, (n) => (isAuthFailure(n) ? 'the endorsementHierarchyPassword is wrong' : undefined))
       }
+      if (highRange) await this.client.run(cmd.policyOr(session, [cmd.EK_POLICY_A_SHA384, cmd.EK_POLICY_C_SHA384]))
       const secret = await this.client.run(
         cmd.activateCredential(ak.handle, cmd.passwordAuth(ak.password), ek.handle, cmd.policyAuth(session), idObject, encSecret),
       )

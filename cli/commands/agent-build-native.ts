@@ -27,7 +27,9 @@ export const agentBuildNative: Command = {
     }
     const missing = missingPrerequisites()
     if (missing.length > 0) {
-      io.err(`vouch: cannot build the native TCTI bridge: missing ${missing.join(', ')} (Debian: apt-get install libtss2-dev python3 make g++)`)
+      io.err(
+        `vouch: cannot build the native TCTI bridge: missing ${missing.join(', ')} (Debian: apt-get install libtss2-dev python3 make g++)`,
+      )
       return EXIT_INVALID
     }
     const script = join(NATIVE_SOURCE_DIR, '..', '..', 'scripts', 'build-native.mjs')

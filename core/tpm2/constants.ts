@@ -81,7 +81,8 @@ export const TPM_RH = {
 } as const
 
 /** EK certificate NV indices (TCG EK Credential Profile 2.0 §2.2.1.5) */
-export const EK_CERT_NV_INDEX = { RSA2048: 0x01c00002, ECC_P256: 0x01c0000a, ECC_P384: 0x01c00016 } as const
+/** NV indices of EK certificates (TCG EK Credential Profile 2.5): low range L-1/L-2, high range RSA-3072 and P-384 */
+export const EK_CERT_NV_INDEX = { RSA2048: 0x01c00002, ECC_P256: 0x01c0000a, ECC_P384: 0x01c00016, RSA3072: 0x01c0001c } as const
 
 const HASHES: Readonly<Record<number, { name: HashAlg; size: number; tpmName: string }>> = {
   [TPM_ALG.SHA1]: { name: 'SHA-1', size: 20, tpmName: 'SHA1' },

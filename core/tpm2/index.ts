@@ -27,7 +27,14 @@ export {
 } from './public.ts'
 export { computeName } from './name.ts'
 export { publicKeyFromTpmtPublic, publicKeysEqual } from './public-key.ts'
-export { checkAkPublic, checkDevIdPublic, checkObjectAttributes, AK_ATTRIBUTES, DEVID_ATTRIBUTES, type AttributeProfile } from './attributes.ts'
+export {
+  checkAkPublic,
+  checkDevIdPublic,
+  checkObjectAttributes,
+  AK_ATTRIBUTES,
+  DEVID_ATTRIBUTES,
+  type AttributeProfile,
+} from './attributes.ts'
 export { parsePcrSelection, encodePcrSelection, type TPMS_PCR_SELECTION, type TPML_PCR_SELECTION } from './pcr-selection.ts'
 export {
   parseTpmsAttest,

@@ -75,6 +75,8 @@ export interface StartSwtpmOptions {
   platformCert?: boolean
   /** persistent SRK at 0x81000001 (swtpm_setup --create-spk); default false */
   createSpk?: boolean
+  /** RSA EK size: 3072 puts the high-range RSA-3072 EK cert at 0x01c0001c instead of RSA-2048 at 0x01c00002; default 2048 */
+  rsaKeySize?: 2048 | 3072
   /** label used in the temp dir name */
   name?: string
   /** CA dir for swtpm_localca; default the shared cached dir (see localCaDir()) */
@@ -385,6 +387,7 @@ export async function startSwtpm(opts: StartSwtpmOptions = {}): Promise<Swtpm> {
     else setupArgs.push('--createek')
     if (opts.platformCert) setupArgs.push('--create-platform-cert')
     if (opts.createSpk) setupArgs.push('--create-spk')
+    if (opts.rsaKeySize === 3072) setupArgs.push('--rsa-keysize', '3072')
     await repairLocalCa(conf.lock, caDir)
     try {
       await run('swtpm_setup', setupArgs)

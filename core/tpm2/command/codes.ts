@@ -8,6 +8,7 @@ export const TPM_CC = {
   Certify: 0x00000148,
   NV_Read: 0x0000014e,
   PolicySecret: 0x00000151,
+  PolicyOR: 0x00000171,
   Load: 0x00000157,
   Quote: 0x00000158,
   Sign: 0x0000015d,

@@ -1,4 +1,4 @@
-// Session commands (Part 3 §11, §23, §12.5): StartAuthSession, PolicySecret, ActivateCredential.
+// Session commands (Part 3 §11, §23, §12.5): StartAuthSession, PolicySecret, PolicyOR, ActivateCredential.
 import { ByteWriter } from '../../bytes/writer.ts'
 import { TPM_ALG, TPM_RH } from '../constants.ts'
 import { TPM_CC, TPM_SE } from './codes.ts'
@@ -53,6 +53,17 @@ export function policySecret(
     timeout: r.sized('timeout'),
     policyTicket: readTicket(r, 'policyTicket'),
   }))
+}
+
+/**
+ * TPM2_PolicyOR (Part 3 §23.6): the session's policyDigest must be one of `hashList` (2 to 8
+ * digests of the session's hash); it becomes H(0...0 || TPM_CC_PolicyOR || hashList...).
+ */
+export function policyOr(policySession: number, hashList: readonly Uint8Array[]): TpmCommand<void> {
+  if (hashList.length < 2 || hashList.length > 8) throw new RangeError(`PolicyOR takes 2 to 8 digests, got ${hashList.length}`)
+  const w = new ByteWriter().u32(hashList.length)
+  for (const d of hashList) w.sized(d)
+  return makeCommand('PolicyOR', TPM_CC.PolicyOR, [policySession], [], w.finish(), 0, () => undefined)
 }
 
 /** TPM2_ActivateCredential (Part 3 §12.5): credentialBlob / secret are the TPM2B bodies (no size prefix). */
