@@ -71,6 +71,7 @@ describe('e2e (Node): success', () => {
       const before = await metric('vouch_svids_issued_total')
       const t0 = Date.now()
       const r = await attestOverHttp(server.url, tpm(), evidenceSet(set) as Record<string, string>)
+      const t1 = Date.now()
       expect(r.answer?.status, JSON.stringify(r.answer?.body ?? r.start.body)).toBe(200)
       const body = r.answer!.body as {
         verdict: string
@@ -97,9 +98,13 @@ describe('e2e (Node): success', () => {
       const leaf = new X509Certificate(body.svid[0]!)
       expect(leaf.subjectAltName).toBe(`URI:${spiffeId}`)
       expect(leaf.publicKey.export({ type: 'spki', format: 'der' })).toEqual(Buffer.from(r.spki))
-      expect(Date.parse(leaf.validFrom)).toBeLessThanOrEqual(t0 - 9_000)
+      // issued between t0 and t1 (whole seconds in X.509), backdated 10 s: the bounds hold however slow the machine is
+      expect(Date.parse(leaf.validFrom)).toBeGreaterThanOrEqual(t0 - 11_000)
+      expect(Date.parse(leaf.validFrom)).toBeLessThanOrEqual(t1 - 9_000)
       expect(Date.parse(leaf.validTo) - Date.parse(leaf.validFrom)).toBe(3_600_000 + 10_000)
-      expect(Date.parse(body.reattestAfter)).toBeCloseTo((Date.now() + Date.parse(body.expiresAt)) / 2, -4)
+      // half the lifetime from issuance (somewhere in [t0, t1])
+      expect(Date.parse(body.reattestAfter)).toBeGreaterThanOrEqual((t0 + Date.parse(body.expiresAt)) / 2 - 1_000)
+      expect(Date.parse(body.reattestAfter)).toBeLessThanOrEqual((t1 + Date.parse(body.expiresAt)) / 2 + 1_000)
       const bundle = parseSpiffeBundle(TRUST_DOMAIN, await (await fetch(`${server.url}/v1/bundle`)).text())
       const verified = await verifyX509Svid(body.svid.join(''), bundle)
       expect(verified.id.toString()).toBe(spiffeId)
