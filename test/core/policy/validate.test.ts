@@ -101,7 +101,7 @@ describe('policy document validation', () => {
     expect(m).toContain('spec.policies[0].color: unknown key "color"; expected one of name, requiredAttestors, spiffeIDTemplate')
     expect(m).toContain('spec.policies[0].name: expected a string, found number')
     expect(m).toContain(
-      'spec.policies[0].requiredAttestors[0].config.bogus: unknown key "bogus"; expected one of devIDCACerts, endorsementCACerts, allowedEKHashes',
+      'spec.policies[0].requiredAttestors[0].config.bogus: unknown key "bogus"; expected one of devIDCACerts, endorsementCACerts, allowedEKHashes, tolerate',
     )
     expect(m).toContain('spec.policies[0].requiredAttestors[0].config.devIDCACerts: expected a string, found number')
     expect(m).toContain('spec.policies[0].requiredAttestors[0].config.allowedEKHashes: expected an array of strings, found string')
@@ -145,7 +145,7 @@ describe('policy document validation', () => {
       'spec.policies[0].requiredAttestors[0].config: at least one of endorsementCACerts or allowedEKHashes must be set',
     ])
     expect(messages(ek({ devIDCACerts: devidRoot, allowedEKHashes: [HASH] }))).toEqual([
-      'spec.policies[0].requiredAttestors[0].config.devIDCACerts: unknown key "devIDCACerts"; expected one of endorsementCACerts, allowedEKHashes',
+      'spec.policies[0].requiredAttestors[0].config.devIDCACerts: unknown key "devIDCACerts"; expected one of endorsementCACerts, allowedEKHashes, tolerate',
     ])
     const set = parsePolicyDocument(ek({ endorsementCACerts: ekRoot }))
     expect(set.policies[0]!.spiffeIDTemplate).toBe('/agents/tpm-ek/{{tpm_ek.public_hash}}')
@@ -165,5 +165,32 @@ describe('policy document validation', () => {
     expect(messages(doc(ok, { spiffeIDTemplate: '/a//{{tpm_devid.ek.public_hash}}' }))[0]).toMatch(/template is not a SPIFFE ID path/)
     expect(messages(doc(ok, { spiffeIDTemplate: '/a/{{}}' }))[0]).toMatch(/empty placeholder/)
     expect(messages(doc(ok, { spiffeIDTemplate: '/a/{{x' }))[0]).toMatch(/unbalanced/)
+  })
+
+  it('validates config.tolerate: known names for the attestor type, distinct, an array; each issue names its path', () => {
+    const ok = { devIDCACerts: devidRoot, allowedEKHashes: [HASH] }
+    const set = parsePolicyDocument(doc({ ...ok, tolerate: ['devid-other-eku', 'ek-missing-eku', 'ek-missing-tpm-identity'] }))
+    expect(set.policies[0]!.requiredAttestors[0]!.tolerate).toEqual(['devid-other-eku', 'ek-missing-eku', 'ek-missing-tpm-identity'])
+    // absent: none (strict)
+    expect(parsePolicyDocument(doc(ok)).policies[0]!.requiredAttestors[0]!.tolerate).toBeUndefined()
+    expect(messages(doc({ ...ok, tolerate: 'ek-missing-eku' }))).toEqual([
+      'spec.policies[0].requiredAttestors[0].config.tolerate: expected an array of tolerance names, found string',
+    ])
+    expect(messages(doc({ ...ok, tolerate: ['ek-missing-eku', 'trailing-data', 7, 'ek-missing-eku'] }))).toEqual([
+      'spec.policies[0].requiredAttestors[0].config.tolerate[1]: unknown tolerance "trailing-data"; expected one of ek-missing-eku, ek-missing-key-usage, ek-missing-basic-constraints, ek-missing-tpm-identity, devid-other-eku',
+      'spec.policies[0].requiredAttestors[0].config.tolerate[2]: expected a tolerance name, found number',
+      'spec.policies[0].requiredAttestors[0].config.tolerate[3]: tolerance "ek-missing-eku" is listed twice',
+    ])
+    const ek = (config: unknown) => ({
+      section: 'AgentAttestation',
+      schema: 'v1',
+      spec: { policies: [{ name: 'ek', requiredAttestors: [{ type: 'tpm_ek', config }] }] },
+    })
+    expect(messages(ek({ allowedEKHashes: [HASH], tolerate: ['devid-other-eku'] }))).toEqual([
+      'spec.policies[0].requiredAttestors[0].config.tolerate[0]: tolerance "devid-other-eku" applies to tpm_devid only (the DevID certificate)',
+    ])
+    expect(
+      parsePolicyDocument(ek({ allowedEKHashes: [HASH], tolerate: ['ek-missing-key-usage'] })).policies[0]!.requiredAttestors[0]!.tolerate,
+    ).toEqual(['ek-missing-key-usage'])
   })
 })
