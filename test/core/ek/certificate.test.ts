@@ -62,6 +62,17 @@ describe('TPM identity and EK profile on real certificates', () => {
     })
   }
 
+  it('every swtpm EK certificate (swtpm_localca: RSA, P-256, P-384) meets the strict profile', () => {
+    const files = ['tpm-a/ek-rsa', 'tpm-a/ek-p256', 'tpm-a/ek-p384', 'tpm-b/ek-rsa', 'tpm-b/ek-p384']
+    for (const f of files) {
+      const c = parseCertificate(new Uint8Array(readFileSync(new URL(`../../vectors/swtpm/${f}.crt.der`, import.meta.url))))
+      expect(evaluateEkCertificateProfile(c), f).toEqual({
+        identity: { manufacturer: 'id:00001014', model: 'swtpm', version: 'id:20191023' },
+        tolerated: [],
+      })
+    }
+  })
+
   it('STMicro ECC EK: keyAgreement', () => {
     const c = load('keylime-keylime/extracted/test_cert_utils/st_ecdsa_sha256_der.der')
     expect(checkEkCertificateProfile(c).manufacturer).toBe('id:53544D20')
