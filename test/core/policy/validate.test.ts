@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { parsePolicyDocument, splitAnchors, validatePolicyDocument } from '../../../core/policy/validate.ts'
+import { parsePolicyDocument, PROFILE_TOLERANCES_BY_TYPE, splitAnchors, validatePolicyDocument } from '../../../core/policy/validate.ts'
 import { PolicyError } from '../../../core/errors.ts'
 
 const V = join(import.meta.dirname, '../../vectors/swtpm')
@@ -192,5 +193,30 @@ describe('policy document validation', () => {
     expect(
       parsePolicyDocument(ek({ allowedEKHashes: [HASH], tolerate: ['ek-missing-key-usage'] })).policies[0]!.requiredAttestors[0]!.tolerate,
     ).toEqual(['ek-missing-key-usage'])
+  })
+
+  it('property: any tolerate value validates or yields path-named issues, never throws; accepted exactly when a list of distinct known names', () => {
+    const known = PROFILE_TOLERANCES_BY_TYPE.tpm_ek as readonly string[]
+    const name = fc.oneof(fc.constantFrom(...known, 'devid-other-eku', 'trailing-data', ''), fc.string({ maxLength: 12 }))
+    const value = fc.oneof(fc.array(fc.oneof(name, fc.jsonValue({ maxDepth: 1 })), { maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }))
+    const docFor = (tolerate: unknown) => ({
+      section: 'AgentAttestation',
+      schema: 'v1',
+      spec: { policies: [{ name: 'ek', requiredAttestors: [{ type: 'tpm_ek', config: { allowedEKHashes: [HASH], tolerate } }] }] },
+    })
+    fc.assert(
+      fc.property(value, (tolerate) => {
+        const v = validatePolicyDocument(docFor(tolerate))
+        const valid =
+          tolerate === undefined ||
+          (Array.isArray(tolerate) &&
+            tolerate.every((t) => typeof t === 'string' && known.includes(t)) &&
+            new Set(tolerate).size === tolerate.length)
+        expect(v.issues.length === 0).toBe(valid)
+        for (const i of v.issues) expect(i.path.startsWith('spec.policies[0].requiredAttestors[0].config.tolerate')).toBe(true)
+        if (valid && tolerate !== undefined) expect(v.policySet!.policies[0]!.requiredAttestors[0]!.tolerate).toEqual(tolerate)
+      }),
+      { numRuns: 10_000 },
+    )
   })
 })
