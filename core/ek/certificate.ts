@@ -124,7 +124,7 @@ export function evaluateEkCertificateProfile(cert: Certificate, options: EkProfi
   if (san && cert.subject.rdns.length === 0 && !san.critical) violation('subject is empty but subjectAltName is not critical')
   const identity = parseTpmIdentity(cert)
   if (!identity) {
-    if (cert.subject.rdns.length === 0) violation('has an empty subject and no subjectAltName with the TPM identity')
+    if (cert.subject.rdns.length === 0) violation('has an empty subject and no subjectAltName directoryName with the TPM identity')
     missing(
       'ek-missing-tpm-identity',
       san

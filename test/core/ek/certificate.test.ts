@@ -171,7 +171,10 @@ describe('EK profile rules (built certificates)', () => {
       [[tpmSan(true), bcFalse, keyUsage([4, 6]), ekEku], /keyCertSign or cRLSign/],
       [[tpmSan(true), bcFalse, keyUsage([4]), eku(OID.serverAuth)], /extKeyUsage 1\.3\.6\.1\.5\.5\.7\.3\.1 lacks tcg-kp-EKCertificate/],
       [[tpmSan(false), bcFalse, keyUsage([4]), ekEku], /subject is empty but subjectAltName is not critical/],
-      [[tpmSan(true, [OID.tpmManufacturer, OID.tpmModel]), bcFalse, keyUsage([4]), ekEku], /no subjectAltName with the TPM identity/],
+      [
+        [tpmSan(true, [OID.tpmManufacturer, OID.tpmModel]), bcFalse, keyUsage([4]), ekEku],
+        /empty subject and no subjectAltName directoryName with the TPM identity/,
+      ],
       [[bcFalse, keyUsage([4]), ekEku], /empty subject and no subjectAltName/],
     ]
     for (const [exts, rule] of refused) expect(() => evaluateEkCertificateProfile(build(exts), all)).toThrow(rule)
