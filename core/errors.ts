@@ -58,6 +58,9 @@ export const ERROR_CODES = {
   ERR_DEVID_CERTIFICATION: 'the TPM2_Certify over the DevID key does not verify',
   ERR_DEVID_SIGNATURE: 'the DevID signature over the nonce does not verify',
   ERR_DEVID_UNSUPPORTED_HASH: 'the DevID key scheme hash is not SHA-256',
+  // certificate profiles (EK credential profile, DevID leaf profile) and their named tolerances
+  ERR_EK_PROFILE: 'the EK certificate does not meet the TCG EK Credential Profile (with the tolerances the policy enables)',
+  ERR_DEVID_PROFILE: 'the DevID leaf certificate does not meet the DevID profile (with the tolerances the policy enables)',
   // attestation flow, sessions, policy
   ERR_EVIDENCE_MALFORMED: 'attestation evidence is missing a field or has a wrong type',
   ERR_SESSION_UNKNOWN: 'no such attestation session',

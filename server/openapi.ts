@@ -116,6 +116,15 @@ export const OPENAPI = {
               properties: { name: { type: 'string' }, ok: { type: 'boolean' }, detail: { type: 'string' } },
             },
           },
+          tolerancesUsed: {
+            type: 'array',
+            description: 'the certificate-profile tolerances (policy config.tolerate) this attestation needed; empty when none',
+            items: {
+              type: 'object',
+              required: ['check', 'tolerance'],
+              properties: { check: { type: 'string' }, tolerance: { type: 'string' } },
+            },
+          },
           spiffeId: { type: 'string', format: 'uri' },
           attributes: { type: 'object', additionalProperties: { type: 'string' } },
           svid: {

@@ -14,6 +14,12 @@ export interface Check {
   readonly detail: string
 }
 
+/** A profile tolerance an attestation needed: the check that applied it and its name (core/policy/types.ts ProfileTolerance). */
+export interface ToleranceUse {
+  readonly check: string
+  readonly tolerance: string
+}
+
 /** A verifier failure: `code` and `message` are the seed's; `checks` the trail up to the failing check. */
 export class AttestationFailure extends AttestationError {
   readonly checks: readonly Check[]
@@ -28,8 +34,11 @@ export class AttestationFailure extends AttestationError {
   }
 }
 
-/** How a failed check maps to the error the caller sees: a seed message and code, or the error as-is. */
-export type FailureMapping = { readonly code: ErrorCode; readonly message: string } | undefined
+/**
+ * How a failed check maps to the error the caller sees: a code and a seed message, a code with
+ * the error's own message (message omitted), or the error as-is (undefined).
+ */
+export type FailureMapping = { readonly code: ErrorCode; readonly message?: string } | undefined
 
 export class CheckLog {
   readonly checks: Check[] = []

@@ -6,7 +6,7 @@
  * certificate only the hash allow-list can trust the EK.
  */
 import { EK_TOLERANCES } from '../der/tolerance.ts'
-import { checkEkCertificateProfile, type TpmIdentity } from '../ek/certificate.ts'
+import { evaluateEkCertificateProfile, type EkProfileResult } from '../ek/certificate.ts'
 import { ekPublicHashOfKey } from '../ek/public-hash.ts'
 import type { Platform } from '../platform.ts'
 import type { EkTrustConfig } from '../policy/types.ts'
@@ -15,7 +15,7 @@ import { parseCertificateCached } from '../x509/certificate-cache.ts'
 import { verifyChain } from '../x509/verify.ts'
 import { VerifyError } from '../errors.ts'
 import type { EkFacts } from './attributes.ts'
-import type { CheckLog } from './checks.ts'
+import type { CheckLog, ToleranceUse } from './checks.ts'
 import { EK_CERT_MISSING, EK_PUBLIC_KEY_MISMATCH, EK_VALIDATION_FAILED } from './messages.ts'
 import { publicKeysMatch, type TpmKey } from './tpm.ts'
 import { parseTpmKeyCached } from './tpm-key-cache.ts'
@@ -28,9 +28,17 @@ export interface EkEvidence {
 
 export interface CheckedEk extends EkFacts {
   readonly key: TpmKey
+  /** EK profile tolerances this certificate needed */
+  readonly tolerated: readonly ToleranceUse[]
 }
 
 const EK_FAILED = { code: 'ERR_EK_UNTRUSTED', message: EK_VALIDATION_FAILED } as const
+
+function profileSummary(r: EkProfileResult): string {
+  const id = r.identity
+  const idText = id ? `manufacturer ${id.manufacturer}, model ${id.model}, version ${id.version}` : 'no TPM identity'
+  return `TCG EK credential profile; ${idText}${r.tolerated.length > 0 ? `; tolerated: ${r.tolerated.join(', ')}` : ''}`
+}
 
 export async function checkEk(
   log: CheckLog,
@@ -68,7 +76,7 @@ export async function checkEk(
       )
     }
     log.pass(`${prefix}.ek.trust`, `EK public hash ${publicHash} is in allowedEKHashes`)
-    return { key, publicHash }
+    return { key, publicHash, tolerated: [] }
   }
 
   const cert = log.runSync(
@@ -81,12 +89,15 @@ export async function checkEk(
     throw log.fail(`${prefix}.ek.key_match`, 'ERR_EK_MISMATCH', EK_PUBLIC_KEY_MISMATCH, 'the EK certificate key is not the EKPub key')
   }
   log.pass(`${prefix}.ek.key_match`, `EK certificate key equals EKPub (${key.publicKey.kty})`)
-  const identity: TpmIdentity = log.runSync(
-    `${prefix}.ek.profile`,
-    () => checkEkCertificateProfile(cert),
-    EK_FAILED,
-    (id) => `TCG EK credential profile; manufacturer ${id.manufacturer}, model ${id.model}, version ${id.version}`,
+  const profileCheck = `${prefix}.ek.profile`
+  const profile = log.runSync(
+    profileCheck,
+    () => evaluateEkCertificateProfile(cert, { tolerate: config.tolerate ?? [] }),
+    { code: 'ERR_EK_PROFILE' },
+    (r) => profileSummary(r),
   )
+  const { identity } = profile
+  const tolerated = profile.tolerated.map((tolerance) => ({ check: profileCheck, tolerance }))
 
   const byHash = hashes !== undefined && hashes.includes(publicHash)
   let byCa = false
@@ -108,5 +119,5 @@ export async function checkEk(
     throw log.fail(`${prefix}.ek.trust`, 'ERR_EK_UNTRUSTED', EK_VALIDATION_FAILED, why)
   }
   log.pass(`${prefix}.ek.trust`, byCa ? `trusted by CA: ${caWhy}` : `trusted by hash: ${publicHash} is in allowedEKHashes`)
-  return { key, publicHash, certificate: cert, identity }
+  return identity ? { key, publicHash, certificate: cert, identity, tolerated } : { key, publicHash, certificate: cert, tolerated }
 }

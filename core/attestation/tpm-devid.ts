@@ -3,12 +3,13 @@
  *
  * Static checks (before any challenge), in order:
  *   devid.certificate, devid.chain          DevID leaf chains to devIDCACerts
+ *   devid.profile                           DevID leaf profile: not a CA, digitalSignature, EKU (named tolerances)
  *   devid.public, devid.scheme_hash         DevIDPub parses; scheme hash is SHA-256 only
  *   devid.attributes                        sign, fixedTPM, fixedParent, sensitiveDataOrigin; not restricted/decrypt (G3)
  *   devid.key_binding                       DevIDPub key == DevID leaf key (G1)
  *   ak.public, ak.attributes                restricted signing AK, scheme not NULL (G2, G5)
  *   certify                                 AK-signed TPM2_Certify names exactly Name(DevIDPub) (G3, G5)
- *   ek.*                                    EK key == certificate key, profile, trust (ek-trust.ts)
+ *   ek.*                                    EK key == certificate key, profile (named tolerances), trust (ek-trust.ts)
  * Challenge: a 32-byte DevID nonce and a credential for the EK bound to Name(AK).
  * Answer: DevID signature over the nonce (|| binding) with the leaf key; the activation proof,
  * compared in constant time (G4).
@@ -25,12 +26,13 @@ import { ecdsaDerToP1363 } from '../crypto/ecdsa-signature.ts'
 import type { PublicKey } from '../crypto/provider.ts'
 import { VerifyError } from '../errors.ts'
 import type { Platform } from '../platform.ts'
+import { evaluateDevIdCertificateProfile } from '../devid/certificate.ts'
 import type { TpmDevidAttestorConfig } from '../policy/types.ts'
 import { parseCertificateCached } from '../x509/certificate-cache.ts'
 import { curveFieldSize, parseSubjectPublicKeyInfo } from '../x509/spki.ts'
 import { verifyChain } from '../x509/verify.ts'
 import { tpmDevidAttributes, tpmDevidSelectors, type Selector } from './attributes.ts'
-import type { CheckLog } from './checks.ts'
+import type { CheckLog, ToleranceUse } from './checks.ts'
 import { checkEk } from './ek-trust.ts'
 import type { TpmDevidAnswer, TpmDevidEvidence } from './evidence.ts'
 import {
@@ -57,6 +59,8 @@ export interface TpmDevidFacts {
   /** the EK as parsed by the evidence checks, and Name(AK) */
   readonly credential: { readonly ek: TpmKey; readonly akName: Uint8Array }
   readonly certifyExtraData: string
+  /** profile tolerances the DevID leaf and the EK certificate needed */
+  readonly tolerancesUsed: readonly ToleranceUse[]
 }
 
 const CHAIN = { code: 'ERR_DEVID_CHAIN', message: DEVID_CHAIN_FAILED } as const
@@ -92,6 +96,13 @@ export async function checkTpmDevidEvidence(
       ),
     CHAIN,
     (c) => `path of ${c.path.length} certificate(s) to a devIDCACerts anchor`,
+  )
+  const devIdProfile = log.runSync(
+    `${p}.devid.profile`,
+    () => evaluateDevIdCertificateProfile(leaf, { tolerate: config.tolerate ?? [] }),
+    { code: 'ERR_DEVID_PROFILE' },
+    (r) =>
+      `DevID leaf profile: not a CA, digitalSignature, extKeyUsage${r.tolerated.length > 0 ? `; tolerated: ${r.tolerated.join(', ')}` : ''}`,
   )
 
   const devId = log.runSync(
@@ -146,6 +157,7 @@ export async function checkTpmDevidEvidence(
     leafSpki: leaf.spki,
     credential: { ek: ek.key, akName },
     certifyExtraData: toHex(certify.extraData),
+    tolerancesUsed: [...devIdProfile.tolerated.map((tolerance) => ({ check: `${p}.devid.profile`, tolerance })), ...ek.tolerated],
   }
 }
 

@@ -10,7 +10,7 @@ import { makeCredential } from '../credential/make-credential.ts'
 import type { Platform } from '../platform.ts'
 import type { TpmEkAttestorConfig } from '../policy/types.ts'
 import { ekAttributes, tpmEkSelectors, type Selector } from './attributes.ts'
-import type { CheckLog } from './checks.ts'
+import type { CheckLog, ToleranceUse } from './checks.ts'
 import { checkEk } from './ek-trust.ts'
 import type { TpmEkAnswer, TpmEkEvidence } from './evidence.ts'
 import { AK_ATTRIBUTES_INVALID } from './messages.ts'
@@ -23,6 +23,8 @@ export interface TpmEkFacts {
   readonly selectors: Selector[]
   /** the EK as parsed by the evidence checks, and Name(AK) */
   readonly credential: { readonly ek: TpmKey; readonly akName: Uint8Array }
+  /** profile tolerances the EK certificate needed */
+  readonly tolerancesUsed: readonly ToleranceUse[]
 }
 
 export async function checkTpmEkEvidence(
@@ -49,6 +51,7 @@ export async function checkTpmEkEvidence(
     attributes: ekAttributes('tpm_ek', ek),
     selectors: tpmEkSelectors(ek.publicHash),
     credential: { ek: ek.key, akName: await tpmNameOf(ak, platform) },
+    tolerancesUsed: ek.tolerated,
   }
 }
 

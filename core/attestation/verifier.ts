@@ -23,7 +23,7 @@ import { createMemorySessionStore, type SessionStore, type SessionValue } from '
 import { isWellFormedSessionId, newSessionId } from '../session/id.ts'
 import { isAttestorType, type AttestorType } from './attribute-keys.ts'
 import type { Selector } from './attributes.ts'
-import { AttestationFailure, CheckLog, type Check } from './checks.ts'
+import { AttestationFailure, CheckLog, type Check, type ToleranceUse } from './checks.ts'
 import { decodeTpmDevidAnswer, decodeTpmDevidEvidence, decodeTpmEkAnswer, decodeTpmEkEvidence } from './evidence.ts'
 import { SESSION_EXPIRED, UNKNOWN_SESSION } from './messages.ts'
 import { renderSpiffeIdTemplate } from './spiffe-id-template.ts'
@@ -72,6 +72,8 @@ export interface Verdict {
   readonly spiffeId?: string
   /** hex extraData of the TPM2_Certify (tpm_devid), recorded, not required empty */
   readonly certifyExtraData?: string
+  /** the profile tolerances (policy `tolerate`) this attestation needed, each with the check that applied it; empty when none */
+  readonly tolerancesUsed: readonly ToleranceUse[]
   readonly checks: readonly Check[]
 }
 
@@ -89,6 +91,7 @@ interface SessionRecord {
   readonly selectors: { type: string; value: string }[]
   readonly spiffeIdPath: string
   readonly certifyExtraData: string | null
+  readonly tolerancesUsed: { check: string; tolerance: string }[]
   readonly checks: { name: string; ok: boolean; detail: string }[]
   readonly tpm_devid: TpmDevidSession | null
   readonly tpm_ek: TpmEkSession | null
@@ -208,6 +211,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           selectors: result.selectors.map((s) => ({ type: s.type, value: s.value })),
           spiffeIdPath: result.spiffeIdPath,
           certifyExtraData: extra,
+          tolerancesUsed: result.facts.flatMap((f) => f.facts.tolerancesUsed.map((t) => ({ check: t.check, tolerance: t.tolerance }))),
           checks: result.log.checks.map((c) => ({ ...c })),
           tpm_devid: devid,
           tpm_ek: ek,
@@ -263,6 +267,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         spiffeIdPath: record.spiffeIdPath,
         ...(options.trustDomain !== undefined ? { spiffeId: `spiffe://${options.trustDomain}${record.spiffeIdPath}` } : {}),
         ...(record.certifyExtraData !== null ? { certifyExtraData: record.certifyExtraData } : {}),
+        tolerancesUsed: record.tolerancesUsed,
         checks: log.checks,
       }
     },

@@ -160,4 +160,8 @@ export const OID = {
   ekCertificate: '2.23.133.8.1',
   aikCertificate: '2.23.133.8.3',
   hardwareModuleName: '1.3.6.1.5.5.7.8.4',
+  // TCG TPM 2.0 Keys for Device Identity and Attestation §8 (KeyPurposeIds of IDevID/IAK certificates)
+  verifiedTpmResidency: '2.23.133.11.1.1',
+  verifiedTpmFixed: '2.23.133.11.1.2',
+  verifiedTpmRestricted: '2.23.133.11.1.3',
 } as const

@@ -9,14 +9,22 @@
  *       spiffeIDTemplate: /agents/tpm-devid/{{tpm_devid.certificate.fingerprint}}   # optional
  *       requiredAttestors:
  *       - type: tpm_devid
- *         config: { devIDCACerts: PEM, endorsementCACerts: PEM, allowedEKHashes: [hex] }
+ *         config: { devIDCACerts: PEM, endorsementCACerts: PEM, allowedEKHashes: [hex], tolerate: [name] }
  *
  * All requiredAttestors of one policy must pass (AND); any one policy may authorize (OR).
  */
 import type { AttestorType } from '../attestation/attribute-keys.ts'
+import type { DevIdProfileTolerance } from '../devid/certificate.ts'
+import type { EkProfileTolerance } from '../ek/certificate.ts'
 import type { Certificate } from '../x509/certificate.ts'
 
 export type { AttestorType } from '../attestation/attribute-keys.ts'
+
+/**
+ * A named relaxation of a certificate profile (core/ek/certificate.ts, core/devid/certificate.ts).
+ * Off unless the attestor's `tolerate` lists it; every one used is reported in the verdict.
+ */
+export type ProfileTolerance = EkProfileTolerance | DevIdProfileTolerance
 
 /** EK trust: by manufacturer CA, by public-key hash, or either when both are set. */
 export interface EkTrustConfig {
@@ -26,6 +34,8 @@ export interface EkTrustConfig {
   readonly endorsementIntermediates?: readonly Certificate[]
   /** lowercase hex SHA-256 of the EK SubjectPublicKeyInfo DER */
   readonly allowedEKHashes?: readonly string[]
+  /** profile tolerances this attestor accepts (`ek-*` for both types, `devid-*` for tpm_devid); default none */
+  readonly tolerate?: readonly ProfileTolerance[]
 }
 
 export interface TpmDevidAttestorConfig extends EkTrustConfig {

@@ -15,10 +15,12 @@ import { checkSpiffeIdTemplate } from '../attestation/spiffe-id-template.ts'
 import { parsePemCertificates } from '../bytes/pem.ts'
 import { bytesEqual } from '../bytes/equal.ts'
 import { EK_TOLERANCES } from '../der/tolerance.ts'
+import { DEVID_PROFILE_TOLERANCES } from '../devid/certificate.ts'
+import { EK_PROFILE_TOLERANCES } from '../ek/certificate.ts'
 import { PolicyError, VerifyError } from '../errors.ts'
 import { parseCertificate, type Certificate } from '../x509/certificate.ts'
 import { badEkHash, DEVID_CA_NO_PEM, DEVID_CA_REQUIRED, EK_CA_NO_PEM, EK_TRUST_REQUIRED } from './messages.ts'
-import type { AttestationPolicy, AttestorConfig, PolicyIssue, PolicySet } from './types.ts'
+import type { AttestationPolicy, AttestorConfig, PolicyIssue, PolicySet, ProfileTolerance } from './types.ts'
 
 export interface PolicyValidation {
   /** present when there are no issues */
@@ -154,8 +156,40 @@ function validateEkTrust(
   return out
 }
 
-const DEVID_KEYS = ['devIDCACerts', 'endorsementCACerts', 'allowedEKHashes'] as const
-const EK_KEYS = ['endorsementCACerts', 'allowedEKHashes'] as const
+const DEVID_KEYS = ['devIDCACerts', 'endorsementCACerts', 'allowedEKHashes', 'tolerate'] as const
+const EK_KEYS = ['endorsementCACerts', 'allowedEKHashes', 'tolerate'] as const
+
+/** The profile tolerances an attestor type can turn on: the EK's for both, the DevID leaf's for tpm_devid. */
+export const PROFILE_TOLERANCES_BY_TYPE: Readonly<Record<AttestorType, readonly ProfileTolerance[]>> = Object.freeze({
+  tpm_devid: [...EK_PROFILE_TOLERANCES, ...DEVID_PROFILE_TOLERANCES],
+  tpm_ek: [...EK_PROFILE_TOLERANCES],
+})
+
+/** `config.tolerate`: an array of distinct tolerance names that apply to the attestor type. */
+function validateTolerances(c: Collector, path: string, v: unknown, type: AttestorType): ProfileTolerance[] | undefined {
+  if (v === undefined) return undefined
+  if (!Array.isArray(v)) {
+    c.add(path, `expected an array of tolerance names, found ${typeName(v)}`)
+    return undefined
+  }
+  const known = PROFILE_TOLERANCES_BY_TYPE[type]
+  const out: ProfileTolerance[] = []
+  v.forEach((t, i) => {
+    const p = join(path, i)
+    if (typeof t !== 'string') c.add(p, `expected a tolerance name, found ${typeName(t)}`)
+    else if (!(known as readonly string[]).includes(t)) {
+      const other = type === 'tpm_ek' && (DEVID_PROFILE_TOLERANCES as readonly string[]).includes(t)
+      c.add(
+        p,
+        other
+          ? `tolerance ${JSON.stringify(t)} applies to tpm_devid only (the DevID certificate)`
+          : `unknown tolerance ${JSON.stringify(t)}; expected one of ${known.join(', ')}`,
+      )
+    } else if (out.includes(t as ProfileTolerance)) c.add(p, `tolerance ${JSON.stringify(t)} is listed twice`)
+    else out.push(t as ProfileTolerance)
+  })
+  return out
+}
 
 function validateAttestor(c: Collector, path: string, v: unknown): AttestorConfig | undefined {
   const a = expectObject(c, path, v)
@@ -189,13 +223,15 @@ function validateAttestor(c: Collector, path: string, v: unknown): AttestorConfi
       if (certs) devid = splitAnchors(certs)
     }
     const ek = validateEkTrust(c, cp, cfg)
+    const tolerate = validateTolerances(c, join(cp, 'tolerate'), cfg.tolerate, type)
     if (c.issues.length > before || !devid) return undefined
-    return { type, devIDAnchors: devid.anchors, devIDIntermediates: devid.intermediates, ...ek }
+    return { type, devIDAnchors: devid.anchors, devIDIntermediates: devid.intermediates, ...ek, ...(tolerate ? { tolerate } : {}) }
   }
   checkKeys(c, cp, cfg, EK_KEYS)
   const ek = validateEkTrust(c, cp, cfg)
+  const tolerate = validateTolerances(c, join(cp, 'tolerate'), cfg.tolerate, type)
   if (c.issues.length > before) return undefined
-  return { type, ...ek }
+  return { type, ...ek, ...(tolerate ? { tolerate } : {}) }
 }
 
 function validatePolicy(c: Collector, path: string, v: unknown, names: Set<string>): AttestationPolicy | undefined {

@@ -150,6 +150,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         policy: verdict.policy,
         attestorTypes: verdict.attestorTypes,
         checks: verdict.checks,
+        tolerancesUsed: verdict.tolerancesUsed,
         spiffeId,
         attributes: verdict.attributes,
         svid: svid ? [toPem('CERTIFICATE', svid.der)] : [],

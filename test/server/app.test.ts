@@ -54,6 +54,26 @@ describe('server app: attestation start', () => {
     expect(res.status).toBe(401)
     expect(await res.json()).toMatchObject({ code: 'ERR_EK_UNTRUSTED', message: 'EK validation failed' })
   })
+
+  it('a DevID leaf that is a CA: 401 ERR_DEVID_PROFILE, the message naming the certificate and the rule', async () => {
+    const { issueDevIdLeaf, b64 } = await import('../core/attestation/profile-certs.ts')
+    const s = await makeTestServer()
+    const leaf = await issueDevIdLeaf('tpm-a/devid-rsa.pem', {
+      basicConstraints: { cA: true },
+      keyUsage: ['digitalSignature', 'keyCertSign'],
+    })
+    const ev = evidenceSet('tpm-a-devid-rsa')
+    const res = await postJson(s.app, '/v1/attest', {
+      providedMethods: ['tpm_devid'],
+      evidence: { tpm_devid: { ...ev, DevIDCert: [b64(leaf), (ev.DevIDCert as string[])[1]] } },
+    })
+    expect(res.status).toBe(401)
+    const body = (await res.json()) as { code: string; message: string }
+    expect(body.code).toBe('ERR_DEVID_PROFILE')
+    expect(body.message).toMatch(
+      /^DevID certificate \(CN=profile-test-devid, serial [0-9a-f]+\): basicConstraints cA is true; a DevID leaf is not a CA$/,
+    )
+  })
 })
 
 describe('server app: bad requests get a clear 4xx and disturb nothing', () => {

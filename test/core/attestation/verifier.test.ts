@@ -52,6 +52,8 @@ function expectAllChecksPassed(v: Verdict) {
   expect(v.ok).toBe(true)
   expect(v.checks.length).toBeGreaterThan(5)
   expect(v.checks.filter((c) => !c.ok)).toEqual([])
+  // every committed swtpm fixture meets the strict DevID and EK profiles
+  expect(v.tolerancesUsed).toEqual([])
 }
 
 describe('tpm_devid: success paths on real evidence', () => {
@@ -86,10 +88,13 @@ describe('tpm_devid: success paths on real evidence', () => {
     expect(v.attestorTypes).toEqual(['tpm_devid'])
     // the raw TPM2_Certify of the fixtures has empty qualifyingData (SPIRE's agent)
     expect(v.certifyExtraData).toBe('')
+    // the committed fixtures meet the strict DevID and EK profiles: no tolerance used
+    expect(v.tolerancesUsed).toEqual([])
     expect(v.checks.map((c) => c.name)).toEqual([
       'tpm_devid.evidence',
       'tpm_devid.devid.certificate',
       'tpm_devid.devid.chain',
+      'tpm_devid.devid.profile',
       'tpm_devid.devid.public',
       'tpm_devid.devid.scheme_hash',
       'tpm_devid.devid.attributes',

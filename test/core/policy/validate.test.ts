@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { parsePolicyDocument, splitAnchors, validatePolicyDocument } from '../../../core/policy/validate.ts'
+import { parsePolicyDocument, PROFILE_TOLERANCES_BY_TYPE, splitAnchors, validatePolicyDocument } from '../../../core/policy/validate.ts'
 import { PolicyError } from '../../../core/errors.ts'
 
 const V = join(import.meta.dirname, '../../vectors/swtpm')
@@ -101,7 +102,7 @@ describe('policy document validation', () => {
     expect(m).toContain('spec.policies[0].color: unknown key "color"; expected one of name, requiredAttestors, spiffeIDTemplate')
     expect(m).toContain('spec.policies[0].name: expected a string, found number')
     expect(m).toContain(
-      'spec.policies[0].requiredAttestors[0].config.bogus: unknown key "bogus"; expected one of devIDCACerts, endorsementCACerts, allowedEKHashes',
+      'spec.policies[0].requiredAttestors[0].config.bogus: unknown key "bogus"; expected one of devIDCACerts, endorsementCACerts, allowedEKHashes, tolerate',
     )
     expect(m).toContain('spec.policies[0].requiredAttestors[0].config.devIDCACerts: expected a string, found number')
     expect(m).toContain('spec.policies[0].requiredAttestors[0].config.allowedEKHashes: expected an array of strings, found string')
@@ -145,7 +146,7 @@ describe('policy document validation', () => {
       'spec.policies[0].requiredAttestors[0].config: at least one of endorsementCACerts or allowedEKHashes must be set',
     ])
     expect(messages(ek({ devIDCACerts: devidRoot, allowedEKHashes: [HASH] }))).toEqual([
-      'spec.policies[0].requiredAttestors[0].config.devIDCACerts: unknown key "devIDCACerts"; expected one of endorsementCACerts, allowedEKHashes',
+      'spec.policies[0].requiredAttestors[0].config.devIDCACerts: unknown key "devIDCACerts"; expected one of endorsementCACerts, allowedEKHashes, tolerate',
     ])
     const set = parsePolicyDocument(ek({ endorsementCACerts: ekRoot }))
     expect(set.policies[0]!.spiffeIDTemplate).toBe('/agents/tpm-ek/{{tpm_ek.public_hash}}')
@@ -165,5 +166,57 @@ describe('policy document validation', () => {
     expect(messages(doc(ok, { spiffeIDTemplate: '/a//{{tpm_devid.ek.public_hash}}' }))[0]).toMatch(/template is not a SPIFFE ID path/)
     expect(messages(doc(ok, { spiffeIDTemplate: '/a/{{}}' }))[0]).toMatch(/empty placeholder/)
     expect(messages(doc(ok, { spiffeIDTemplate: '/a/{{x' }))[0]).toMatch(/unbalanced/)
+  })
+
+  it('validates config.tolerate: known names for the attestor type, distinct, an array; each issue names its path', () => {
+    const ok = { devIDCACerts: devidRoot, allowedEKHashes: [HASH] }
+    const set = parsePolicyDocument(doc({ ...ok, tolerate: ['devid-other-eku', 'ek-missing-eku', 'ek-missing-tpm-identity'] }))
+    expect(set.policies[0]!.requiredAttestors[0]!.tolerate).toEqual(['devid-other-eku', 'ek-missing-eku', 'ek-missing-tpm-identity'])
+    // absent: none (strict)
+    expect(parsePolicyDocument(doc(ok)).policies[0]!.requiredAttestors[0]!.tolerate).toBeUndefined()
+    expect(messages(doc({ ...ok, tolerate: 'ek-missing-eku' }))).toEqual([
+      'spec.policies[0].requiredAttestors[0].config.tolerate: expected an array of tolerance names, found string',
+    ])
+    expect(messages(doc({ ...ok, tolerate: ['ek-missing-eku', 'trailing-data', 7, 'ek-missing-eku'] }))).toEqual([
+      'spec.policies[0].requiredAttestors[0].config.tolerate[1]: unknown tolerance "trailing-data"; expected one of ek-missing-eku, ek-missing-key-usage, ek-missing-basic-constraints, ek-missing-tpm-identity, devid-other-eku',
+      'spec.policies[0].requiredAttestors[0].config.tolerate[2]: expected a tolerance name, found number',
+      'spec.policies[0].requiredAttestors[0].config.tolerate[3]: tolerance "ek-missing-eku" is listed twice',
+    ])
+    const ek = (config: unknown) => ({
+      section: 'AgentAttestation',
+      schema: 'v1',
+      spec: { policies: [{ name: 'ek', requiredAttestors: [{ type: 'tpm_ek', config }] }] },
+    })
+    expect(messages(ek({ allowedEKHashes: [HASH], tolerate: ['devid-other-eku'] }))).toEqual([
+      'spec.policies[0].requiredAttestors[0].config.tolerate[0]: tolerance "devid-other-eku" applies to tpm_devid only (the DevID certificate)',
+    ])
+    expect(
+      parsePolicyDocument(ek({ allowedEKHashes: [HASH], tolerate: ['ek-missing-key-usage'] })).policies[0]!.requiredAttestors[0]!.tolerate,
+    ).toEqual(['ek-missing-key-usage'])
+  })
+
+  it('property: any tolerate value validates or yields path-named issues, never throws; accepted exactly when a list of distinct known names', () => {
+    const known = PROFILE_TOLERANCES_BY_TYPE.tpm_ek as readonly string[]
+    const name = fc.oneof(fc.constantFrom(...known, 'devid-other-eku', 'trailing-data', ''), fc.string({ maxLength: 12 }))
+    const value = fc.oneof(fc.array(fc.oneof(name, fc.jsonValue({ maxDepth: 1 })), { maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }))
+    const docFor = (tolerate: unknown) => ({
+      section: 'AgentAttestation',
+      schema: 'v1',
+      spec: { policies: [{ name: 'ek', requiredAttestors: [{ type: 'tpm_ek', config: { allowedEKHashes: [HASH], tolerate } }] }] },
+    })
+    fc.assert(
+      fc.property(value, (tolerate) => {
+        const v = validatePolicyDocument(docFor(tolerate))
+        const valid =
+          tolerate === undefined ||
+          (Array.isArray(tolerate) &&
+            tolerate.every((t) => typeof t === 'string' && known.includes(t)) &&
+            new Set(tolerate).size === tolerate.length)
+        expect(v.issues.length === 0).toBe(valid)
+        for (const i of v.issues) expect(i.path.startsWith('spec.policies[0].requiredAttestors[0].config.tolerate')).toBe(true)
+        if (valid && tolerate !== undefined) expect(v.policySet!.policies[0]!.requiredAttestors[0]!.tolerate).toEqual(tolerate)
+      }),
+      { numRuns: 10_000 },
+    )
   })
 })

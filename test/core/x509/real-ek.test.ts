@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parsePemCertificates } from '../../../core/bytes/pem.ts'
 import { EK_TOLERANCES, type Tolerance } from '../../../core/der/tolerance.ts'
-import { checkEkCertificateProfile } from '../../../core/ek/certificate.ts'
+import { checkEkCertificateProfile, EK_PROFILE_TOLERANCES, evaluateEkCertificateProfile } from '../../../core/ek/certificate.ts'
 import { VerifyError } from '../../../core/errors.ts'
 import { parseCertificate } from '../../../core/x509/certificate.ts'
 import { verifyChain, type ChainProfile } from '../../../core/x509/verify.ts'
@@ -21,6 +21,8 @@ interface Case {
   tolerances: Tolerance[]
   ekProfile: boolean
   chainValid: boolean
+  /** EK-profile tolerances the leaf needs; null: not an EK certificate */
+  ekProfileTolerances: string[] | null
 }
 const doc = JSON.parse(readFileSync(new URL('cases.json', DIR), 'utf8')) as { at: string; cases: Case[] }
 const at = Date.parse(doc.at)
@@ -66,6 +68,29 @@ describe('real EK chains', () => {
         const id = checkEkCertificateProfile(parseCertificate(loadCert(c.leaf), { tolerate: EK_TOLERANCES }))
         expect(id.manufacturer).toMatch(/^id:[0-9A-F]{8}$/)
       }
+    })
+  }
+
+  for (const c of doc.cases) {
+    const need = c.ekProfileTolerances
+    it(`${c.id}: EK credential profile ${need === null ? 'refused under every tolerance' : need.length === 0 ? 'strict' : `with ${need.join(', ')}`}`, () => {
+      const leaf = parseCertificate(loadCert(c.leaf), { tolerate: EK_TOLERANCES })
+      const profileCode = (tolerate: readonly string[]) => {
+        try {
+          evaluateEkCertificateProfile(leaf, { tolerate })
+          return 'accepted'
+        } catch (e) {
+          if (e instanceof VerifyError) return e.code
+          throw e
+        }
+      }
+      if (need === null) {
+        expect(profileCode(EK_PROFILE_TOLERANCES)).toBe('ERR_X509_PROFILE')
+        return
+      }
+      expect(evaluateEkCertificateProfile(leaf, { tolerate: need }).tolerated).toEqual(need)
+      if (need.length > 0) expect(profileCode([])).toBe('ERR_X509_PROFILE')
+      for (const t of need) expect(profileCode(need.filter((x) => x !== t)), `without ${t}`).toBe('ERR_X509_PROFILE')
     })
   }
 
