@@ -13,9 +13,15 @@ export {
 export { createAttestationCaches, type AttestationCacheOptions } from './caches.ts'
 export { ATTESTOR_TYPES, ATTRIBUTE_KEYS, DEFAULT_SPIFFE_ID_TEMPLATES, type AttestorType } from './attribute-keys.ts'
 export type { Selector } from './attributes.ts'
-export type { Check } from './checks.ts'
+export type { Check, ToleranceUse } from './checks.ts'
 export { EVIDENCE_LIMITS, type TpmDevidEvidence, type TpmEkEvidence, type TpmDevidAnswer, type TpmEkAnswer } from './evidence.ts'
-export { validatePolicyDocument, parsePolicyDocument, POLICY_LIMITS, type PolicyValidation } from '../policy/validate.ts'
+export {
+  validatePolicyDocument,
+  parsePolicyDocument,
+  POLICY_LIMITS,
+  PROFILE_TOLERANCES_BY_TYPE,
+  type PolicyValidation,
+} from '../policy/validate.ts'
 export type {
   PolicySet,
   AttestationPolicy,
@@ -24,6 +30,7 @@ export type {
   TpmEkAttestorConfig,
   EkTrustConfig,
   PolicyIssue,
+  ProfileTolerance,
 } from '../policy/types.ts'
 export {
   createMemorySessionStore,
@@ -33,3 +40,13 @@ export {
   type MemorySessionStore,
   type MemorySessionStoreOptions,
 } from '../session/store.ts'
+export {
+  checkDevIdCertificateProfile,
+  evaluateDevIdCertificateProfile,
+  describeDevIdCertificate,
+  DEVID_EKU_PURPOSES,
+  DEVID_PROFILE_TOLERANCES,
+  type DevIdProfileOptions,
+  type DevIdProfileResult,
+  type DevIdProfileTolerance,
+} from '../devid/index.ts'

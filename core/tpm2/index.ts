@@ -48,4 +48,16 @@ export { parseTpmtSignature, verifyTpmSignature, verifyTpmSignatureWithKey, type
 export { verifyCertify, type CertifyResult } from './certify.ts'
 export { verifyQuote, type QuoteInput, type QuoteResult } from '../quote/verify.ts'
 export { computePcrDigest, splitPcrValues, checkPcrValues } from '../quote/pcr-digest.ts'
-export { checkEkCertificateProfile, parseTpmIdentity, ekPublicHash, ekPublicHashOfKey, type TpmIdentity } from '../ek/index.ts'
+export {
+  checkEkCertificateProfile,
+  evaluateEkCertificateProfile,
+  describeEkCertificate,
+  EK_PROFILE_TOLERANCES,
+  parseTpmIdentity,
+  ekPublicHash,
+  ekPublicHashOfKey,
+  type EkProfileOptions,
+  type EkProfileResult,
+  type EkProfileTolerance,
+  type TpmIdentity,
+} from '../ek/index.ts'

@@ -66,7 +66,9 @@ describe('public API (package export ".")', () => {
       const mod = (await import(resolve(root, source))) as Record<string, unknown>
       expect(Object.keys(mod).length, subpath).toBeGreaterThan(0)
     }
-    expect(Object.keys(await import('../../core/tpm2/index.ts'))).toEqual(expect.arrayContaining(['parseTpmtPublic', 'parseTpmsAttest', 'verifyQuote']))
+    expect(Object.keys(await import('../../core/tpm2/index.ts'))).toEqual(
+      expect.arrayContaining(['parseTpmtPublic', 'parseTpmsAttest', 'verifyQuote']),
+    )
   })
 
   it('`npx vouch --help` works from the checkout (the bin of package.json, compiled)', () => {
