@@ -2,10 +2,11 @@
  * `vouch conformance limbo LIMBO_JSON --out RESULTS_JSON`: runs x509-limbo testcases
  * (C2SP/x509-limbo) through verifyChain and writes a limbo results file.
  *
- * In scope: path building and RFC 5280 path validation, plus the few leaf checks limbo's SERVER
- * cases ask for (a DNS/IP peer name against the leaf SAN, leaf keyUsage and EKU), done here in the
- * harness only. Out of scope (SKIPPED with the reason): CLIENT validation, CRLs, webpki::
- * (CA/Browser Forum policy) and online:: cases, features vouch does not implement.
+ * In scope: path building and RFC 5280 path validation (every pathlen::, rfc5280::,
+ * pathological::, cve:: and invalid:: case, SERVER and CLIENT), plus the leaf checks limbo asks
+ * for beyond path validation (the expected DNS/IP/RFC822 peer names against the leaf SAN, leaf
+ * keyUsage and EKU), done here in the harness only. Out of scope (SKIPPED with the reason): CRLs,
+ * webpki:: (CA/Browser Forum policy) and online:: cases (see docs/conformance.md).
  */
 import { writeFileSync } from 'node:fs'
 import { parsePemCertificates } from '../../core/bytes/pem.ts'
@@ -31,9 +32,15 @@ export interface LimboTestcase {
   key_usage?: string[] | null
   extended_key_usage?: string[] | null
   expected_result: 'SUCCESS' | 'FAILURE'
-  expected_peer_name?: { kind: string; value: string } | null
+  expected_peer_name?: LimboPeerName | null
+  expected_peer_names?: LimboPeerName[] | null
   max_chain_depth?: number | null
   crls?: unknown[] | null
+}
+
+export interface LimboPeerName {
+  kind: string
+  value: string
 }
 
 export interface LimboResult {
@@ -57,8 +64,9 @@ const SKIP_PREFIXES: Record<string, string> = {
   'crl::': 'CRLs are out of scope',
 }
 
-function skipReason(tc: LimboTestcase): string | undefined {
-  if (tc.validation_kind !== 'SERVER') return `validation kind ${tc.validation_kind} is out of scope`
+/** Why `tc` is out of scope, or undefined when it runs. */
+export function skipReason(tc: LimboTestcase): string | undefined {
+  if (tc.validation_kind !== 'SERVER' && tc.validation_kind !== 'CLIENT') return `validation kind ${tc.validation_kind} is out of scope`
   for (const [p, why] of Object.entries(SKIP_PREFIXES)) if (tc.id.startsWith(p)) return why
   for (const f of tc.features ?? []) if (SKIP_FEATURES[f]) return `${f}: ${SKIP_FEATURES[f]}`
   if (tc.crls && tc.crls.length > 0) return 'CRLs are out of scope'
@@ -99,12 +107,22 @@ function ipBytes(text: string): Uint8Array | undefined {
   return out
 }
 
-/** The limbo SERVER leaf checks that are not path validation; a message when one fails. */
+/** RFC 5280 §4.2.1.6 / §7.5: the local part exactly, the host case-insensitively. */
+function mailboxEquals(a: string, b: string): boolean {
+  const i = a.lastIndexOf('@')
+  const j = b.lastIndexOf('@')
+  return i > 0 && j > 0 && a.slice(0, i) === b.slice(0, j) && a.slice(i + 1).toLowerCase() === b.slice(j + 1).toLowerCase()
+}
+
+/** The limbo leaf checks that are not path validation; a message when one fails. */
 function leafPolicy(tc: LimboTestcase, leaf: Certificate): string | undefined {
-  const want = tc.expected_peer_name
-  if (want) {
+  const wanted = [...(tc.expected_peer_name ? [tc.expected_peer_name] : []), ...(tc.expected_peer_names ?? [])]
+  for (const want of wanted) {
     const san = leaf.subjectAltName ?? []
-    if (want.kind === 'DNS') {
+    if (want.kind === 'RFC822') {
+      if (!san.some((n) => n.type === 'rfc822Name' && mailboxEquals(n.value, want.value)))
+        return `peer mailbox ${want.value} not in the leaf SAN`
+    } else if (want.kind === 'DNS') {
       const cn = commonName(leaf.subject)
       // no DNS/IP SAN: fall back to the subject CN (RFC 6125 §6.4.4)
       const legacy = !san.some((n) => n.type === 'dNSName' || n.type === 'iPAddress') && cn !== undefined && dnsNameMatches(cn, want.value)

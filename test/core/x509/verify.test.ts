@@ -13,6 +13,7 @@ import {
   ext,
   keyUsage,
   makeKey,
+  ski,
   T0,
 } from '../../support/x509-builder.ts'
 
@@ -229,6 +230,104 @@ describe('verifyChain', () => {
     expect(await code(verifyChain({ leaf: mk('a.example.com'), anchors: [ncRoot], at: T0 }))).toBe('ok')
     expect(await code(verifyChain({ leaf: mk('example.org'), anchors: [ncRoot], at: T0 }))).toBe('ERR_X509_CONSTRAINT_VIOLATED')
     expect(await code(verifyChain({ leaf: mk('x.bad.example.com'), anchors: [ncRoot], at: T0 }))).toBe('ERR_X509_CONSTRAINT_VIOLATED')
+  })
+
+  it('compares validity at whole seconds: notAfter covers its last second (limbo notafter-fractional)', async () => {
+    const na = T0 + 10 * DAY
+    const l = buildCert({ subject: cn('L'), key: leafKey, issuer: { subject: cn('Root'), key: rootKey }, notAfter: na })
+    expect(await code(verifyChain({ leaf: l, anchors: [root], at: na + 5 }))).toBe('ok')
+    expect(await code(verifyChain({ leaf: l, anchors: [root], at: na + 999 }))).toBe('ok')
+    expect(await code(verifyChain({ leaf: l, anchors: [root], at: na + 1000 }))).toBe('ERR_X509_EXPIRED')
+  })
+
+  it('needs no authorityKeyIdentifier on the trust anchor, but on every certificate below it', async () => {
+    const crossSigned = (keyIds: boolean) =>
+      buildCert({
+        subject: cn('Root'),
+        key: rootKey,
+        issuer: { subject: cn('Other Root'), key: makeKey() },
+        extensions: [...caExtensions(), ...(keyIds ? [] : [ski(Uint8Array.of(1, 2, 3))])],
+        keyIds,
+      })
+    const l = buildCert({ subject: cn('L'), key: leafKey, issuer: { subject: cn('Root'), key: rootKey } })
+    expect(await code(verifyChain({ leaf: l, anchors: [crossSigned(false)], at: T0 }))).toBe('ok')
+    const noAki = buildCert({ subject: cn('L'), key: leafKey, issuer: { subject: cn('Root'), key: rootKey }, keyIds: false })
+    expect(await code(verifyChain({ leaf: noAki, anchors: [crossSigned(true)], at: T0 }))).toBe('ERR_X509_MALFORMED')
+  })
+
+  it('rejects a non-critical policyConstraints (RFC 5280 §4.2.1.11)', async () => {
+    // PolicyConstraints ::= SEQUENCE { requireExplicitPolicy [0] 0 }
+    const pc = (critical: boolean) => ext(OID.policyConstraints, Uint8Array.of(0x30, 0x03, 0x80, 0x01, 0x00), critical)
+    const m = (critical: boolean) =>
+      buildCert({
+        subject: cn('Mid'),
+        key: midKey,
+        issuer: { subject: cn('Root'), key: rootKey },
+        extensions: [...caExtensions(), pc(critical)],
+      })
+    const e = await verifyChain({ leaf, intermediates: [m(false)], anchors: [root], at: T0 }).catch((x: unknown) => x)
+    expect(e).toBeInstanceOf(X509Error)
+    expect((e as X509Error).code).toBe('ERR_X509_MALFORMED')
+    expect((e as X509Error).message).toMatch(/depth 1 \(CN=Mid\) marks policyConstraints non-critical/)
+  })
+
+  it('rejects a subjectAltName dNSName outside the preferred name syntax (limbo san::underscore-dns)', async () => {
+    const mk = (name: string) =>
+      buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('Root'), key: rootKey }, extensions: [dnsSan(name)] })
+    expect(await code(verifyChain({ leaf: mk('foo-bar.example.com'), anchors: [root], at: T0 }))).toBe('ok')
+    expect(await code(verifyChain({ leaf: mk('*.example.com'), anchors: [root], at: T0 }))).toBe('ok')
+    expect(await code(verifyChain({ leaf: mk('foo_bar.example.com'), anchors: [root], at: T0 }))).toBe('ERR_X509_MALFORMED')
+    expect(await code(verifyChain({ leaf: mk('a.*.example.com'), anchors: [root], at: T0 }))).toBe('ERR_X509_MALFORMED')
+  })
+
+  it('rejects a dNSName name constraint with a leading period (limbo nc::invalid-dnsname-leading-period)', async () => {
+    const ncRoot = buildCert({ subject: cn('Root'), key: rootKey, extensions: [...caExtensions(), dnsNameConstraints(['.example.com'])] })
+    const l = buildCert({
+      subject: cn('Leaf'),
+      key: leafKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: [dnsSan('a.example.com')],
+    })
+    const e = await verifyChain({ leaf: l, anchors: [ncRoot], at: T0 }).catch((x: unknown) => x)
+    expect((e as X509Error).code).toBe('ERR_X509_MALFORMED')
+    expect((e as X509Error).message).toMatch(/dNSName name constraint "\.example\.com" that is not a DNS name/)
+  })
+
+  it('rejects a wildcard SAN that stands for an excluded name (CVE-2025-61727)', async () => {
+    const ncMid = buildCert({
+      subject: cn('Mid'),
+      key: midKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: [...caExtensions(), dnsNameConstraints([], ['bar.example.com'])],
+    })
+    const mk = (name: string) =>
+      buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('Mid'), key: midKey }, extensions: [dnsSan(name)] })
+    expect(await code(verifyChain({ leaf: mk('foo.example.com'), intermediates: [ncMid], anchors: [root], at: T0 }))).toBe('ok')
+    expect(await code(verifyChain({ leaf: mk('*.example.com'), intermediates: [ncMid], anchors: [root], at: T0 }))).toBe(
+      'ERR_X509_CONSTRAINT_VIOLATED',
+    )
+  })
+
+  it('bounds name-constraint work per path (names times subtrees, limbo nc-dos-*)', async () => {
+    const names = (k: number, p: string) => Array.from({ length: k }, (_, i) => `${p}${i}.example.com`)
+    const ncRoot = (subtrees: number) =>
+      buildCert({
+        subject: cn('Root'),
+        key: rootKey,
+        extensions: [...caExtensions(), dnsNameConstraints(['example.com'], names(subtrees - 1, 'x'))],
+      })
+    const mk = (k: number) =>
+      buildCert({
+        subject: cn('Leaf'),
+        key: leafKey,
+        issuer: { subject: cn('Root'), key: rootKey },
+        extensions: [dnsSan(...names(k, 'n'))],
+      })
+    // the subject DN is a constrained name too: (1 + 511) names * 512 subtrees = 2^18, the bound
+    expect(await code(verifyChain({ leaf: mk(511), anchors: [ncRoot(512)], at: T0 }))).toBe('ok')
+    const e = await verifyChain({ leaf: mk(512), anchors: [ncRoot(512)], at: T0 }).catch((x: unknown) => x)
+    expect((e as X509Error).code).toBe('ERR_X509_CONSTRAINT_VIOLATED')
+    expect((e as X509Error).message).toMatch(/513 names against the 512 name constraints .* exceeds the bound of 262144 checks/)
   })
 
   it("skips re-verifying a cached CA signature, never the leaf's", async () => {
