@@ -154,8 +154,21 @@ export function checkRfc5280Profile(cert: Certificate, depth: number, options?: 
   }
 }
 
+export interface PathValidationOptions extends ToleranceOptions {
+  /** the purpose (EKU OID) every certificate with an extKeyUsage must allow; default any */
+  readonly extKeyUsage?: string
+}
+
+/** `cert`'s extKeyUsage, when present, allows `purpose` (or anyExtendedKeyUsage). */
+export function checkPurpose(cert: Certificate, depth: number, purpose: string): void {
+  const have = cert.extKeyUsage
+  if (have && !have.includes(purpose) && !have.includes(OID.anyExtendedKeyUsage)) {
+    violated(`${describeCert(cert, depth)} has an extKeyUsage that does not allow ${purpose}`, depth)
+  }
+}
+
 /** All §6.1 checks except signatures. Throws X509Error for the first violation. */
-export function validatePath(path: readonly Certificate[], at: number, profile: ChainProfile, options?: ToleranceOptions): void {
+export function validatePath(path: readonly Certificate[], at: number, profile: ChainProfile, options?: PathValidationOptions): void {
   const n = path.length
   for (let i = 0; i < n; i++) {
     const cert = path[i]!
@@ -163,6 +176,7 @@ export function validatePath(path: readonly Certificate[], at: number, profile: 
     checkValidity(cert, at, i)
     checkCriticalExtensions(cert, i, profile)
     if (i > 0) checkIssuer(cert, i, i === n - 1)
+    if (options?.extKeyUsage !== undefined) checkPurpose(cert, i, options.extKeyUsage)
   }
   // pathLenConstraint (§6.1.4 (l)(m)): from the anchor down, self-issued intermediates not counted
   let maxPathLength = Number.POSITIVE_INFINITY

@@ -24,6 +24,12 @@ export interface VerifyChainInput {
   readonly profile?: ChainProfile
   /** most intermediates between leaf and anchor, self-issued ones not counted; default 6 */
   readonly maxDepth?: number
+  /**
+   * A purpose (EKU OID, e.g. OID.serverAuth) that every certificate of the path carrying an
+   * extKeyUsage must allow (or anyExtendedKeyUsage), as Go and the web PKI nest EKUs; paths that
+   * fail it are backtracked over. Default: none, any EKU (as SPIRE verifies with ExtKeyUsageAny).
+   */
+  readonly extKeyUsage?: string
 }
 
 export interface VerifyChainOptions {
@@ -75,6 +81,7 @@ export async function verifyChain(input: VerifyChainInput, options: VerifyChainO
     maxSignatureChecks: options.maxSignatureChecks ?? 32,
     platform,
     tolerate,
+    ...(input.extKeyUsage !== undefined ? { extKeyUsage: input.extKeyUsage } : {}),
     ...((options.cache ?? platform.verifiedSignatures) ? { cache: options.cache ?? platform.verifiedSignatures } : {}),
   })
   return { path, anchor: path[path.length - 1]! }

@@ -19,8 +19,8 @@ const DEVIATIONS: Record<string, RegExp> = {
   'rfc5280::ca-nameconstraints-permitted-dn-match': /^peer name example\.com not in the leaf SAN$/,
 }
 
-/** Path validation cases; crl:: (and has-crl), webpki:: and online:: are out of scope. */
-const IN_SCOPE = /^(pathlen|rfc5280|pathological|cve|invalid)::/
+/** Path validation cases (bettertls:: in limbo-bettertls.test.ts); crl:: (and has-crl), webpki:: and online:: are out of scope. */
+const IN_SCOPE = /^(pathlen|rfc5280|pathological|cve|invalid|bettertls)::/
 
 const FILES = [
   {

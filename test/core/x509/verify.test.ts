@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { OID } from '../../../core/der/oid.ts'
+import { encodeOidTlv, encodeSequence } from '../../../core/der/writer.ts'
 import { X509Error } from '../../../core/errors.ts'
 import { parseCertificate } from '../../../core/x509/certificate.ts'
 import { verifyChain } from '../../../core/x509/verify.ts'
@@ -328,6 +329,51 @@ describe('verifyChain', () => {
     const e = await verifyChain({ leaf: mk(512), anchors: [ncRoot(512)], at: T0 }).catch((x: unknown) => x)
     expect((e as X509Error).code).toBe('ERR_X509_CONSTRAINT_VIOLATED')
     expect((e as X509Error).message).toMatch(/513 names against the 512 name constraints .* exceeds the bound of 262144 checks/)
+  })
+
+  it('refuses SHA-1 certificate signatures and backtracks to a SHA-256 issuer (BetterTLS DEPRECATED_CRYPTO)', async () => {
+    const sha1Leaf = buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('Mid'), key: midKey }, sha1: true })
+    const e = await verifyChain({ leaf: sha1Leaf, intermediates: [mid], anchors: [root], at: T0 }).catch((x: unknown) => x)
+    expect((e as X509Error).code).toBe('ERR_X509_UNSUPPORTED_ALGORITHM')
+    expect((e as X509Error).message).toMatch(/depth 0 \(CN=Leaf\) is signed with SHA-1/)
+    // two issuers named Mid with the same key: the SHA-1-signed one is passed over
+    const sha1Mid = buildCert({
+      subject: cn('Mid'),
+      key: midKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: caExtensions(),
+      sha1: true,
+    })
+    const r = await verifyChain({ leaf, intermediates: [sha1Mid, mid], anchors: [root], at: T0 })
+    expect(r.path[1]!.raw).toEqual(parseCertificate(mid).raw)
+    expect(await code(verifyChain({ leaf, intermediates: [sha1Mid], anchors: [root], at: T0 }))).toBe('ERR_X509_UNSUPPORTED_ALGORITHM')
+  })
+
+  it('extKeyUsage: every certificate with an EKU must allow the purpose; paths that do not are passed over', async () => {
+    const emailProtection = '1.3.6.1.5.5.7.3.4'
+    const eku = (...oids: string[]) => ext(OID.extKeyUsage, encodeSequence(...oids.map((o) => encodeOidTlv(o))))
+    const emailMid = buildCert({
+      subject: cn('Mid'),
+      key: midKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: [...caExtensions(), eku(emailProtection)],
+    })
+    const serverMid = buildCert({
+      subject: cn('Mid'),
+      key: midKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: [...caExtensions(), eku(OID.serverAuth)],
+    })
+    // without a purpose any EKU goes (SPIRE's ExtKeyUsageAny)
+    expect(await code(verifyChain({ leaf, intermediates: [emailMid], anchors: [root], at: T0 }))).toBe('ok')
+    const e = await verifyChain({ leaf, intermediates: [emailMid], anchors: [root], at: T0, extKeyUsage: OID.serverAuth }).catch(
+      (x: unknown) => x,
+    )
+    expect((e as X509Error).code).toBe('ERR_X509_CONSTRAINT_VIOLATED')
+    expect((e as X509Error).message).toMatch(/depth 1 \(CN=Mid\) has an extKeyUsage that does not allow 1\.3\.6\.1\.5\.5\.7\.3\.1/)
+    const r = await verifyChain({ leaf, intermediates: [emailMid, serverMid], anchors: [root], at: T0, extKeyUsage: OID.serverAuth })
+    expect(r.path[1]!.raw).toEqual(parseCertificate(serverMid).raw)
+    expect(await code(verifyChain({ leaf, intermediates: [emailMid], anchors: [root], at: T0, extKeyUsage: emailProtection }))).toBe('ok')
   })
 
   it("skips re-verifying a cached CA signature, never the leaf's", async () => {
