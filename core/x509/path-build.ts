@@ -53,9 +53,9 @@ function keyHint(cert: Certificate, issuer: Certificate): number {
 }
 
 /**
- * Whether `issuer`'s key verifies `cert`'s signature; never for a SHA-1 signature. The cache (when given) is consulted for CA
- * certificates only (depth > 0): a leaf's signature is verified on every path, so the cache holds
- * the few intermediates every device shares, not one entry per device.
+ * Whether `issuer`'s key verifies `cert`'s signature; never for a SHA-1 signature. The cache
+ * (when given) is consulted for CA certificates only (depth > 0): a leaf's signature is verified on
+ * every path, so the cache holds the few intermediates every device shares, not one entry per device.
  */
 async function signedBy(cert: Certificate, issuer: Certificate, ctx: BuildContext, state: State, depth: number): Promise<boolean> {
   if (cert.signatureAlgorithm.scheme.hash === 'SHA-1') {

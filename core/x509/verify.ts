@@ -55,7 +55,8 @@ function isCertificate(x: CertificateInput): x is Certificate {
 /**
  * Verifies `leaf` up to one of `anchors`. Resolves to the path, or rejects with X509Error
  * (ERR_X509_EXPIRED, _NOT_YET_VALID, _SIGNATURE_INVALID, _NO_PATH, _CONSTRAINT_VIOLATED,
- * _UNKNOWN_CRITICAL_EXTENSION) or DerError for an input that does not parse.
+ * _UNKNOWN_CRITICAL_EXTENSION, _MALFORMED for an RFC 5280 §4 rule, _UNSUPPORTED_ALGORITHM for a
+ * SHA-1 signature) or DerError for an input that does not parse.
  */
 function toCertificate(x: CertificateInput, tolerate: readonly Tolerance[]): Certificate {
   return isCertificate(x) ? x : parseCertificate(x, { tolerate })
