@@ -31,6 +31,8 @@ export interface BuildContext {
   readonly platform: Platform
   readonly cache?: VerifiedSignatureCache
   readonly tolerate?: readonly Tolerance[]
+  /** the purpose (EKU OID) every certificate of the path with an extKeyUsage must allow */
+  readonly extKeyUsage?: string
 }
 
 interface State {
@@ -51,11 +53,22 @@ function keyHint(cert: Certificate, issuer: Certificate): number {
 }
 
 /**
- * Whether `issuer`'s key verifies `cert`'s signature. The cache (when given) is consulted for CA
- * certificates only (depth > 0): a leaf's signature is verified on every path, so the cache holds
- * the few intermediates every device shares, not one entry per device.
+ * Whether `issuer`'s key verifies `cert`'s signature; never for a SHA-1 signature. The cache
+ * (when given) is consulted for CA certificates only (depth > 0): a leaf's signature is verified on
+ * every path, so the cache holds the few intermediates every device shares, not one entry per device.
  */
 async function signedBy(cert: Certificate, issuer: Certificate, ctx: BuildContext, state: State, depth: number): Promise<boolean> {
+  if (cert.signatureAlgorithm.scheme.hash === 'SHA-1') {
+    // chosen-prefix collisions make a SHA-1 signature forgeable; Go (so SPIRE) refuses it too
+    note(
+      state,
+      2,
+      new X509Error('ERR_X509_UNSUPPORTED_ALGORITHM', `${describeCert(cert, depth)} is signed with SHA-1, which is not accepted`, {
+        detail: { depth },
+      }),
+    )
+    return false
+  }
   let key: string | undefined
   if (ctx.cache && depth > 0) {
     key = `${await parsedBytesDigestHex('SHA-256', cert.raw, ctx.platform)}:${await parsedBytesDigestHex('SHA-256', issuer.spki, ctx.platform)}`
