@@ -13,10 +13,10 @@
  *
  * All requiredAttestors of one policy must pass (AND); any one policy may authorize (OR).
  */
-import type { AttestorType } from '../attestation/attribute-keys.ts'
+import type { AttestorType } from './attribute-keys.ts'
 import type { Certificate } from '../x509/certificate.ts'
 
-export type { AttestorType } from '../attestation/attribute-keys.ts'
+export type { AttestorType } from './attribute-keys.ts'
 
 /** EK trust: by manufacturer CA, by public-key hash, or either when both are set. */
 export interface EkTrustConfig {
