@@ -162,8 +162,6 @@ export async function runLimbo(doc: { testcases: LimboTestcase[] }, options: { p
 }
 
 export const conformanceLimbo: Command = {
-  path: ['conformance', 'limbo'],
-  summary: 'run x509-limbo testcases through the chain verifier and write a results file',
   usage: 'vouch conformance limbo LIMBO_JSON --out RESULTS_JSON',
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['out'] })
