@@ -52,7 +52,7 @@ function groupHelp(prefix: readonly string[]): string {
   ].join('\n')
 }
 
-async function commandHelp(entry: CommandEntry, command: Command): Promise<string> {
+function commandHelp(entry: CommandEntry, command: Command): string {
   const lines = [`vouch ${name(entry.path)}: ${entry.summary}`, '', `usage: ${command.usage}`]
   const more = command.help?.()
   if (more) lines.push('', more)
@@ -141,7 +141,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   try {
     command = await hit.entry.load()
     if (hit.rest.some(isHelp)) {
-      io.out(await commandHelp(hit.entry, command))
+      io.out(commandHelp(hit.entry, command))
       return EXIT_OK
     }
     return await command.run(hit.rest, io)
