@@ -44,6 +44,24 @@ export interface AgentConfig {
 
 export class ConfigError extends Error {}
 
+/** Every key parseAgentConfig reads, with what it is: what `vouch agent --help` lists. */
+export const AGENT_CONFIG_KEYS: readonly { readonly key: string; readonly doc: string }[] = [
+  { key: 'agent.server', doc: 'the vouch server URL, e.g. https://vouch.example:8081 (required)' },
+  { key: 'agent.trustBundlePath', doc: "PEM the server's TLS certificate must chain to (its dataDir/ca/ca.pem); required for https" },
+  { key: 'agent.tpm', doc: 'TPM device or TCTI: /dev/tpmrm0, swtpm:host=...,port=..., mssim:..., tabrmd: (default: auto-detect)' },
+  { key: 'agent.tpmBridge', doc: 'auto | pure | native (the libtss2-tctildr addon); default auto' },
+  { key: 'agent.svidDir', doc: 'where svid.pem, svid.key.pem (0600) and bundle.pem are written (default .)' },
+  { key: 'agent.logLevel', doc: 'debug | info | warn | error (default info); JSON lines on stderr' },
+  { key: 'agent.attestors[].type', doc: 'tpm_devid or tpm_ek (at least one attestor)' },
+  { key: 'agent.attestors[].config.devIDCertPath', doc: 'tpm_devid: DevID certificate PEM, leaf first, then intermediates (required)' },
+  { key: 'agent.attestors[].config.devIDPubPath', doc: 'tpm_devid: the DevID TPMT_PUBLIC, with or without the TPM2B size (required)' },
+  { key: 'agent.attestors[].config.devIDPrivPath', doc: 'tpm_devid: the DevID TPM2B_PRIVATE contents (required)' },
+  { key: 'agent.attestors[].config.devIDKeyPassword', doc: 'tpm_devid: the DevID key auth value (default empty)' },
+  { key: 'agent.attestors[].config.ownerHierarchyPassword', doc: 'owner hierarchy auth (default empty)' },
+  { key: 'agent.attestors[].config.endorsementHierarchyPassword', doc: 'endorsement hierarchy auth (default empty)' },
+  { key: 'agent.attestors[].config.ekAlgorithm', doc: 'rsa | ecc: the TCG EK template (default rsa)' },
+]
+
 function str(v: unknown, key: string): string {
   if (v === undefined || v === null) return ''
   if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(`${key} must be a string`)

@@ -127,3 +127,16 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
   }
   return config
 }
+
+/**
+ * Every config key (`ca.certFile` for the keys of a mapping) with the environment variable that
+ * overrides it, in KNOWN order: what `vouch server --help` lists.
+ */
+export function serverConfigKeys(): { readonly key: string; readonly env?: string }[] {
+  const envOf = new Map(Object.entries(ENV).map(([variable, key]) => [key, variable]))
+  return [...KNOWN].flatMap((key) => {
+    const nested = Object.values(ENV).filter((k) => k.startsWith(`${key}.`))
+    const keys = nested.length > 0 ? nested : [key]
+    return keys.map((k) => (envOf.has(k) ? { key: k, env: envOf.get(k)! } : { key: k }))
+  })
+}

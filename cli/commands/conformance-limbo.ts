@@ -187,8 +187,6 @@ export function decodeLimboFile(bytes: Uint8Array): string {
 }
 
 export const conformanceLimbo: Command = {
-  path: ['conformance', 'limbo'],
-  summary: 'run x509-limbo testcases through the chain verifier and write a results file',
   usage: 'vouch conformance limbo LIMBO_JSON[.gz] --out RESULTS_JSON',
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['out'] })

@@ -10,7 +10,7 @@ import { parsePublicArea, type TPMT_PUBLIC } from '../../core/tpm2/public.ts'
 import { parseTpmtSignature, signatureFromPlain, type TPMT_SIGNATURE } from '../../core/tpm2/signature.ts'
 import { parseSubjectPublicKeyInfo } from '../../core/x509/spki.ts'
 import { ecdsaDerToP1363 } from '../../core/crypto/ecdsa-signature.ts'
-import { parseArgs, option, requireOption, UsageError, jsonOutput } from '../args.ts'
+import { parseArgs, requireOption, UsageError, jsonOutput } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 import { readInput } from '../files.ts'
 
@@ -63,8 +63,6 @@ function readSignature(bytes: Uint8Array, ak: TPMT_PUBLIC | PublicKey): TPMT_SIG
 }
 
 export const verifyQuoteCommand: Command = {
-  path: ['verify', 'quote'],
-  summary: 'verify a TPM2_Quote: AK signature, nonce and PCR digest',
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['ak', 'attest', 'signature', 'nonce', 'pcrs', 'selection', 'output'] })

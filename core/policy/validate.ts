@@ -4,14 +4,8 @@
  * print them all; unknown keys and wrong types are problems too. The seed's messages are used
  * verbatim where it names one (messages.ts).
  */
-import {
-  ATTRIBUTE_KEYS,
-  DEFAULT_SPIFFE_ID_TEMPLATES,
-  isAttestorType,
-  ATTESTOR_TYPES,
-  type AttestorType,
-} from '../attestation/attribute-keys.ts'
-import { checkSpiffeIdTemplate } from '../attestation/spiffe-id-template.ts'
+import { ATTRIBUTE_KEYS, DEFAULT_SPIFFE_ID_TEMPLATES, isAttestorType, ATTESTOR_TYPES, type AttestorType } from './attribute-keys.ts'
+import { checkSpiffeIdTemplate } from './spiffe-id-template.ts'
 import { parsePemCertificates } from '../bytes/pem.ts'
 import { bytesEqual } from '../bytes/equal.ts'
 import { EK_TOLERANCES } from '../der/tolerance.ts'

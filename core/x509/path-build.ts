@@ -7,17 +7,14 @@ import { parsedBytesDigestHex } from './fingerprint.ts'
 import { bytesEqual } from '../bytes/equal.ts'
 import { X509Error, VerifyError } from '../errors.ts'
 import type { Platform } from '../platform.ts'
+import type { VerifiedSignatureCache } from '../platform-caches.ts'
 import type { Tolerance } from '../der/tolerance.ts'
 import type { Certificate } from './certificate.ts'
 import { namesEqual } from './name.ts'
 import { describeCert, isSelfIssued, validatePath, type ChainProfile } from './path-validate.ts'
 import { verifyCertificateSignature } from './signature.ts'
 
-/** A store of issuer->certificate signatures already verified (e.g. a Map or an LRU). */
-export interface VerifiedSignatureCache {
-  get(key: string): unknown
-  set(key: string, value: unknown): void
-}
+export type { VerifiedSignatureCache } from '../platform-caches.ts'
 
 export interface BuildContext {
   readonly anchors: readonly Certificate[]

@@ -222,7 +222,7 @@ describe('e2e (Node): failures reach the agent and the log with the seed message
     const ok = await attestOverHttp(server.url, b, evidenceSet('tpm-b-devid-rsa') as Record<string, string>)
     const id = ok.answer!.body.spiffeId as string
     expect((await cli(['agent', 'ban', '--data-dir', files.dataDir, id])).out).toEqual([`banned ${id}`])
-    const listed = await cli(['agent', 'list', '--config', files.configPath])
+    const listed = await cli(['agent', 'list', '--server-config', files.configPath])
     expect(listed.out.find((l) => l.startsWith(id))).toMatch(/\tBANNED$/)
     const before = await metric('vouch_svids_issued_total')
     const r = await attestOverHttp(server.url, b, evidenceSet('tpm-b-devid-rsa') as Record<string, string>)
