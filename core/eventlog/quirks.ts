@@ -1,0 +1,25 @@
+// Firmware quirks seen in real logs. Each is tolerated only when the caller's policy names it, and
+// a verdict that relied on one says so (ReplayCheck.quirksUsed).
+import { utf8 } from '../bytes/encoding.ts'
+
+/**
+ * `exit-boot-services-missing`: the firmware extended PCR 5 with the two EV_EFI_ACTION events of
+ * ExitBootServices (TCG PC Client PFP §8.2.4, "Exit Boot Services Invocation" and "Exit Boot
+ * Services Returned with Success") after the log was handed over, so they are missing from the
+ * log: PCR 5 replays only once both are appended (go-attestation's ebs_event_missing_eventlog).
+ */
+export const QUIRKS = ['exit-boot-services-missing'] as const
+
+export type QuirkName = (typeof QUIRKS)[number]
+
+export function isQuirkName(name: string): name is QuirkName {
+  return (QUIRKS as readonly string[]).includes(name)
+}
+
+/** The PCR a quirk applies to and the event data whose digests it appends there, in order. */
+export const QUIRK_EXTENSIONS: Readonly<Record<QuirkName, { pcr: number; data: readonly Uint8Array[] }>> = {
+  'exit-boot-services-missing': {
+    pcr: 5,
+    data: [utf8('Exit Boot Services Invocation'), utf8('Exit Boot Services Returned with Success')],
+  },
+}
