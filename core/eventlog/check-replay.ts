@@ -60,7 +60,8 @@ export interface CheckReplayOptions {
 
 async function withQuirk(quirk: QuirkName, alg: number, start: Uint8Array, platform: Platform): Promise<Uint8Array> {
   let v = start
-  for (const data of QUIRK_EXTENSIONS[quirk].data) v = await digestOf(alg, concatBytes(v, await digestOf(alg, data, platform)), platform)
+  for (const data of QUIRK_EXTENSIONS[quirk]?.data ?? [])
+    v = await digestOf(alg, concatBytes(v, await digestOf(alg, data, platform)), platform)
   return v
 }
 
@@ -93,7 +94,7 @@ export async function checkReplay(
     }
     let matched: PcrCheck | undefined
     for (const quirk of quirks) {
-      if (QUIRK_EXTENSIONS[quirk].pcr !== want.pcr) continue
+      if (QUIRK_EXTENSIONS[quirk]?.pcr !== want.pcr) continue
       const q = await withQuirk(quirk, want.alg, found, platform)
       if (bytesEqual(q, want.value)) {
         matched = { ...base, found: toHex(q), status: 'match-with-quirk', quirk }
