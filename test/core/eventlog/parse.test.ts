@@ -166,7 +166,7 @@ const logMutation = (bases: Uint8Array[]) =>
       ),
     })
     .map(({ base, mutations, header }) => {
-      let b = bases[base]!.slice()
+      let b: Uint8Array = bases[base]!.slice()
       if (header) {
         const offs = HEADERS.get(bases[base]!)!
         const at = offs[header.event % offs.length]! + header.field
