@@ -49,9 +49,6 @@ function variable(bytes: Uint8Array): DecodedEvent {
   if (v.name === 'SecureBoot' && v.data.length === 1) {
     fields.value = v.data[0]!
     summary = `SecureBoot = ${v.data[0]}`
-  } else if (v.data.length <= 16) {
-    fields.value = toHex(v.data)
-    summary = `${v.name} = ${toHex(v.data) || '<empty>'}`
   } else if (['PK', 'KEK', 'db', 'dbx', 'dbt', 'dbr', 'MokList', 'MokListX', 'MokListTrusted', 'Shim'].includes(v.name)) {
     try {
       const sigs = parseEfiSignatureLists(v.data)
@@ -64,10 +61,19 @@ function variable(bytes: Uint8Array): DecodedEvent {
           .join(', ') || 'empty'
       }`
     } catch {
-      // an authority event carries one EFI_SIGNATURE_DATA, not a list
-      const s = parseEfiSignatureData(v.data)
-      fields.owner = s.owner
-      summary = `${v.name}: signature data from owner ${s.owner} (${s.data.length} bytes)`
+      if (v.data.length <= 16) {
+        // a flag (MokListTrusted = 01)
+        fields.value = toHex(v.data)
+        summary = `${v.name} = ${toHex(v.data)}`
+      } else if (v.data[0] === 0x30 && v.data[1] === 0x82) {
+        // shim logs its built-in certificate as bare DER
+        summary = `${v.name}: certificate (${v.data.length} bytes)`
+      } else {
+        // an authority event carries one EFI_SIGNATURE_DATA, not a list
+        const s = parseEfiSignatureData(v.data)
+        fields.owner = s.owner
+        summary = `${v.name}: signature data from owner ${s.owner} (${s.data.length} bytes)`
+      }
     }
   } else if (/^Boot[0-9A-F]{4}$/.test(v.name)) {
     const o = parseEfiLoadOption(v.data)
@@ -80,6 +86,9 @@ function variable(bytes: Uint8Array): DecodedEvent {
       order.push((v.data[i]! | (v.data[i + 1]! << 8)).toString(16).toUpperCase().padStart(4, '0'))
     fields.order = order
     summary = `BootOrder: ${order.join(',')}`
+  } else if (v.data.length <= 16) {
+    fields.value = toHex(v.data)
+    summary = `${v.name} = ${toHex(v.data) || '<empty>'}`
   }
   return { summary, fields }
 }

@@ -47,7 +47,10 @@ function node(type: number, subtype: number, body: Uint8Array): string {
     if (type === 4 && subtype === 4) return decodeUtf16le(body)
     if (type === 4 && subtype === 6) return `FvFile(${formatGuid(r.take(16, 'GUID'))})`
     if (type === 4 && subtype === 7) return `Fv(${formatGuid(r.take(16, 'GUID'))})`
-    if (type === 4 && subtype === 8) return `Offset(${hex(r.u64Big('Start'))},${hex(r.u64Big('End'))})`
+    if (type === 4 && subtype === 8) {
+      r.u32('Reserved')
+      return `Offset(${hex(r.u64Big('StartingOffset'))},${hex(r.u64Big('EndingOffset'))})`
+    }
   } catch {
     // a node shorter than its type needs: print it raw
   }

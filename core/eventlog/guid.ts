@@ -4,7 +4,8 @@ import { toHex } from '../bytes/encoding.ts'
 /** `8be4df61-93ca-11d2-aa0d-00e098032b8c` from 16 bytes. */
 export function formatGuid(b: Uint8Array): string {
   const h = (i: number, j: number): string => toHex(b.subarray(i, j))
-  const rev = (i: number, j: number): string => toHex(b.subarray(i, j).slice().reverse())
+  // a copy: on a Node Buffer, slice() is a view and reverse() would rewrite the caller's log
+  const rev = (i: number, j: number): string => toHex(Uint8Array.from(b.subarray(i, j)).reverse())
   return `${rev(0, 4)}-${rev(4, 6)}-${rev(6, 8)}-${h(8, 10)}-${h(10, 16)}`
 }
 
