@@ -61,6 +61,23 @@ describe('decodeEvent', () => {
     expect(s).toContain('Shim: certificate (920 bytes)')
   })
 
+  it('EV_EFI_PLATFORM_FIRMWARE_BLOB2: description, base, length; EV_SEPARATOR; EV_EFI_ACTION', () => {
+    const u64 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff, 0, 0, 0, 0]
+    const ev = (type: number, data: number[]) => ({ index: 1, offset: 0, pcr: 0, type, digests: [], data: new Uint8Array(data) })
+    const blob2 = decodeEvent(ev(0x8000000a, [4, ...Array.from('PEIM', (c) => c.charCodeAt(0)), ...u64(0xff000000), ...u64(0x10000)]))
+    expect(blob2.fields).toEqual({ description: 'PEIM', base: '0xff000000', length: '0x10000' })
+    expect(decodeEvent(ev(4, [0xff, 0xff, 0xff, 0xff])).summary).toBe('separator ffffffff')
+    expect(
+      decodeEvent(
+        ev(
+          0x80000007,
+          Array.from('Exit Boot Services Invocation', (c) => c.charCodeAt(0)),
+        ),
+      ).summary,
+    ).toBe('Exit Boot Services Invocation')
+    expect(decodeEvent(ev(0x8000000a, [9, 1])).error).toBe('ERR_EVENTLOG_EVENT_DATA')
+  })
+
   it('malformed data is an ERR_EVENTLOG_EVENT_DATA result, not a throw', () => {
     const e = parseEventLog(readLog(BOOTORDER)).events.find((x) => x.type === 0x80000006)!
     const d = decodeEvent({ ...e, data: e.data.subarray(0, 100) })
