@@ -1,27 +1,16 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isVerifyError } from '../../../core/errors.ts'
 import { decodeEvent } from '../../../core/eventlog/decode-event.ts'
 import { formatDevicePath } from '../../../core/eventlog/device-path.ts'
 import { parseEfiSignatureLists } from '../../../core/eventlog/efi-signature-list.ts'
 import { parseUefiVariableData } from '../../../core/eventlog/efi-variable.ts'
 import { eventTypeName } from '../../../core/eventlog/event-types.ts'
 import { parseEventLog } from '../../../core/eventlog/parse.ts'
-import { readLog, VECTORS } from './vectors.ts'
+import { codeOf, readLog, VECTORS } from './vectors.ts'
 
 const events = (path: string) => parseEventLog(readLog(path)).events.map((e) => ({ e, type: eventTypeName(e.type), d: decodeEvent(e) }))
 const BOOTORDER = 'tpm2-software-tpm2-tools/test/integration/fixtures/event-bootorder.bin'
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f()
-  } catch (e) {
-    if (isVerifyError(e)) return e.code
-    throw e
-  }
-  return undefined
-}
 
 describe('decodeEvent', () => {
   it('never writes to the log it decodes (a Node Buffer, where slice() is a view)', () => {

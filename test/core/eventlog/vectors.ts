@@ -1,6 +1,7 @@
 // The real event logs copied into test/vectors/eventlog (see its NOTICE), by path under it.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { isVerifyError } from '../../../core/errors.ts'
 
 export const VECTORS = new URL('../../vectors/eventlog/', import.meta.url).pathname
 
@@ -96,4 +97,15 @@ export function reportedPcrs(): ReportedPcrs[] {
     values: [{ alg: 0x0004, pcr: 0, hex: '15f4e6ca457d1af6bc49511a93ba3500ad69acc5' }],
   })
   return out
+}
+
+/** The VerifyError code `f` throws, undefined when it returns; anything else is rethrown. */
+export function codeOf(f: () => unknown): string | undefined {
+  try {
+    f()
+  } catch (e) {
+    if (isVerifyError(e)) return e.code
+    throw e
+  }
+  return undefined
 }
