@@ -69,6 +69,16 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./server.ts')).serverCommand,
   },
   {
+    path: ['eventlog', 'replay'],
+    summary: 'replay a TCG event log: the PCR values of every bank',
+    load: async () => (await import('./eventlog-replay.ts')).eventlogReplay,
+  },
+  {
+    path: ['eventlog', 'show'],
+    summary: 'print the events of a TCG event log and the boot state they describe',
+    load: async () => (await import('./eventlog-show.ts')).eventlogShow,
+  },
+  {
     path: ['verify', 'chain'],
     summary: 'verify an X.509 certificate chain up to trust anchors (RFC 5280 path validation)',
     load: async () => (await import('./verify-chain.ts')).verifyChainCommand,

@@ -52,6 +52,7 @@ describe('public API (package export ".")', () => {
       './svid': 'core/entries/svid.ts',
       './attestation': 'core/entries/attestation.ts',
       './bytes': 'core/entries/bytes.ts',
+      './eventlog': 'core/entries/eventlog.ts',
       './node': 'runtimes/node/index.ts',
       './bun': 'runtimes/bun/index.ts',
       './deno': 'runtimes/deno/index.ts',
