@@ -53,8 +53,12 @@ export async function packOnce(dir: string): Promise<Packed> {
 export async function makeProject(tarball: string): Promise<string> {
   const app = mkdtempSync(join(tmpdir(), 'vouch-tarball-app-'))
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'vouch-consumer', private: true, type: 'module' }))
-  // Deno: bare specifiers from package.json, resolved in the node_modules npm wrote
-  writeFileSync(join(app, 'deno.json'), JSON.stringify({ nodeModulesDir: 'manual' }))
+  // Deno: 'vouch' is npm:vouch, found in the node_modules npm wrote (manual: Deno installs nothing)
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+  writeFileSync(
+    join(app, 'deno.json'),
+    JSON.stringify({ nodeModulesDir: 'manual', imports: { vouch: `npm:vouch@${version}`, 'vouch/': `npm:/vouch@${version}/` } }),
+  )
   await exec(BIN.npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: app })
   for (const f of ['program.mjs', 'run-program.mjs']) cpSync(join(ROOT, 'test/package', f), join(app, f))
   for (const example of ['cloudflare-worker', 'deno-server', 'browser', 'bun-server']) {
