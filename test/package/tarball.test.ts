@@ -380,6 +380,32 @@ describe.concurrent('vouch from its tarball', () => {
       })
     }
 
+    it('the Worker and browser examples type-check against the installed package (strict, DOM lib), the Deno server under deno check', async () => {
+      const dir = join(app, 'examples')
+      writeFiles(dir, {
+        'tsconfig.json': JSON.stringify({
+          compilerOptions: {
+            module: 'preserve',
+            moduleResolution: 'bundler',
+            target: 'ES2022',
+            strict: true,
+            lib: ['ES2022', 'DOM'],
+            types: [],
+            noEmit: true,
+          },
+          files: ['cloudflare-worker/src/index.ts', 'browser/main.ts'],
+        }),
+      })
+      const [tsc, deno] = await Promise.all([
+        exec(process.execPath, [BIN.tsc, '-p', join(dir, 'tsconfig.json')], { cwd: dir }).catch((e: { stdout: string }) => e),
+        exec(BIN.deno, ['check', '--quiet', 'main.ts'], { cwd: join(dir, 'deno-server'), env: { ...process.env, NO_COLOR: '1' } }).catch(
+          (e: { stderr: string }) => ({ stdout: '', stderr: e.stderr }),
+        ),
+      ])
+      expect(tsc.stdout).toBe('')
+      expect(deno.stderr).toBe('')
+    })
+
     it('publint: nothing to report', async () => {
       const { stdout } = await exec(process.execPath, [join(ROOT, 'node_modules/publint/src/cli.js'), 'run', packed.tarball, '--strict'], {
         cwd: app,
