@@ -14,8 +14,9 @@ import { extname, join } from 'node:path'
 import { Miniflare } from 'miniflare'
 import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { evidenceSet, LiveAgent } from '../core/attestation/live-agent.ts'
+import { evidenceSet } from '../core/attestation/live-agent.ts'
 import { ekPolicy } from '../core/attestation/fixtures.ts'
+import { startEkAgent } from './ek-agent.ts'
 import { BIN, bundle, exec, makeProject, type Packed, packOnce, startServer, writeFiles } from './project.ts'
 import { makeProgramVectors, type ProgramVectors, ROOT } from './vectors.ts'
 
@@ -323,7 +324,7 @@ describe.concurrent('vouch from its tarball', () => {
           cwd: join(app, 'examples/bun-server'),
           env: { PORT: '0', POLICY_FILE: 'policy.json', TRUST_DOMAIN: 'package.test' },
         }),
-        LiveAgent.start('tpm-a'),
+        startEkAgent(),
       ])
       try {
         const evidence = evidenceSet('tpm-a-ek') as Record<string, string>
@@ -335,7 +336,7 @@ describe.concurrent('vouch from its tarball', () => {
         expect(started.status).toBe(200)
         expect(started.body.sessionId).toMatch(/^[A-Za-z0-9_-]{32}$/)
         expect(Object.keys(started.body.challenges)).toEqual(['tpm_ek'])
-        const answer = await agent.answer(started.body.challenges.tpm_ek!, { akPub: evidence.AKPub!, ekPub: evidence.EKPub! })
+        const answer = await agent.answer(started.body.challenges.tpm_ek!)
         const verdict = await post('/attest/answer', { sessionId: started.body.sessionId, answers: { tpm_ek: answer } })
         expect(verdict.status).toBe(200)
         expect(verdict.body).toMatchObject({ ok: true, policy: 'tpm_ek_policy' })
