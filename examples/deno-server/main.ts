@@ -13,7 +13,13 @@ const platform = await loadDenoServerPlatform()
 // admit only SVIDs of our own trust domain
 const matcher = matchMemberOf(trustDomain)
 
-const server = Deno.serve({ port: Number(Deno.env.get('PORT') ?? 8000), hostname: '127.0.0.1' }, async (req) => {
+const options = {
+  port: Number(Deno.env.get('PORT') ?? 8000),
+  hostname: '127.0.0.1',
+  onListen: ({ hostname, port }: { hostname: string; port: number }) => console.log(`listening on http://${hostname}:${port}`),
+}
+
+Deno.serve(options, async (req) => {
   const url = new URL(req.url)
   if (req.method !== 'POST' || url.pathname !== '/whoami') return new Response('not found', { status: 404 })
   try {
@@ -24,4 +30,3 @@ const server = Deno.serve({ port: Number(Deno.env.get('PORT') ?? 8000), hostname
     throw e
   }
 })
-console.log(`listening on http://127.0.0.1:${server.addr.port}`)
