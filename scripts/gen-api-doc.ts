@@ -34,6 +34,7 @@ function firstSentence(symbol: ts.Symbol, checker: ts.TypeChecker): string {
   const text = ts
     .displayPartsToString(symbol.getDocumentationComment(checker))
     .replace(/```[\s\S]*?```/g, ' ')
+    .replace(/\{@link(?:code|plain)?\s+([^}\s|]+)[^}]*\}/g, '`$1`')
     .replace(/\s+/g, ' ')
     .trim()
   if (text === '') return ''
