@@ -5,9 +5,10 @@
  * MakeCredential still runs each time. All bounded (docs/performance.md).
  */
 import type { Platform } from '../platform.ts'
-import { createCertificateCache } from '../x509/certificate-cache.ts'
+import { type CertificateCache, createCertificateCache } from '../x509/certificate-cache.ts'
+import type { VerifiedSignatureCache } from '../x509/path-build.ts'
 import { createVerifiedSignatureCache } from '../x509/verified-cache.ts'
-import { createTpmKeyCache } from './tpm-key-cache.ts'
+import { createTpmKeyCache, type TpmKeyCache } from './tpm-key-cache.ts'
 
 export interface AttestationCacheOptions {
   /** parsed certificates held; default 1024 */
@@ -16,8 +17,15 @@ export interface AttestationCacheOptions {
   readonly tpmKeys?: number
 }
 
+/** What createAttestationCaches returns: the three platform caches, each with its `size`. */
+export interface AttestationCaches {
+  readonly verifiedSignatures: VerifiedSignatureCache & { readonly size: number }
+  readonly certificates: CertificateCache & { readonly size: number }
+  readonly tpmKeys: TpmKeyCache & { readonly size: number }
+}
+
 /** The three caches, for `withPlatform(createAttestationCaches(), base)`; each reports its `size`. */
-export function createAttestationCaches(options: AttestationCacheOptions = {}) {
+export function createAttestationCaches(options: AttestationCacheOptions = {}): AttestationCaches {
   return {
     verifiedSignatures: createVerifiedSignatureCache(),
     certificates: createCertificateCache(options.certificates),
