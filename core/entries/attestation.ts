@@ -10,7 +10,7 @@ export {
   type AnswerOptions,
   type Verdict,
 } from '../attestation/verifier.ts'
-export { createAttestationCaches, type AttestationCacheOptions } from '../attestation/caches.ts'
+export { createAttestationCaches, type AttestationCaches, type AttestationCacheOptions } from '../attestation/caches.ts'
 export { ATTESTOR_TYPES, ATTRIBUTE_KEYS, DEFAULT_SPIFFE_ID_TEMPLATES, type AttestorType } from '../policy/attribute-keys.ts'
 export type { Selector } from '../attestation/attributes.ts'
 export type { Check, ToleranceUse } from '../attestation/checks.ts'
