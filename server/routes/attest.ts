@@ -153,7 +153,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         spiffeId,
         attributes: verdict.attributes,
         svid: svid ? [toPem('CERTIFICATE', svid.der)] : [],
-        bundle: toPem('CERTIFICATE', o.ca.certificate.raw),
+        bundle: o.ca.authoritiesPem(),
         expiresAt: new Date(expiresAt).toISOString(),
         reattestAfter: new Date(now + (expiresAt - now) / 2).toISOString(),
       })
