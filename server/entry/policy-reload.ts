@@ -12,7 +12,7 @@ import { basename, dirname } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import type { AttestationVerifier } from '../../core/attestation/verifier.ts'
 import type { PolicySet } from '../../core/policy/types.ts'
-import { validatePolicyDocument } from '../../core/policy/validate.ts'
+import { parsePolicyDocument, validatePolicyDocument } from '../../core/policy/validate.ts'
 import type { Logger } from '../logging.ts'
 
 export interface PolicyState {
@@ -54,8 +54,6 @@ export interface PolicyReloaderOptions {
   readonly now: () => number
   /** a verifier over a policy set (the same session store each time) */
   readonly makeVerifier: (policies: PolicySet) => AttestationVerifier
-  /** called after each applied document */
-  readonly onApplied?: (state: PolicyState) => void
 }
 
 export class PolicyReloader {
@@ -67,16 +65,12 @@ export class PolicyReloader {
   /** documents refused since start */
   failures = 0
 
-  /** Loads the first document; throws (the server does not start) when it is invalid. */
+  /** Loads the first document; throws (the server does not start) as before: read, YAML, or PolicyError ERR_POLICY_INVALID. */
   constructor(private readonly o: PolicyReloaderOptions) {
-    const r = readPolicyFile(o.path)
-    if (!r.ok) {
-      const first = r.issues[0]!
-      throw new Error(`policy ${o.path}: ${first.path}: ${first.message}${r.issues.length > 1 ? ` (and ${r.issues.length - 1} more)` : ''}`)
-    }
-    this.current = o.makeVerifier(r.policySet)
-    this.stateValue = { generation: 1, sha256: r.sha256, loadedAt: o.now() }
-    o.onApplied?.(this.stateValue)
+    const text = readFileSync(o.path, 'utf8')
+    const policySet = parsePolicyDocument(parseYaml(text))
+    this.current = o.makeVerifier(policySet)
+    this.stateValue = { generation: 1, sha256: createHash('sha256').update(text).digest('hex'), loadedAt: o.now() }
   }
 
   get state(): PolicyState {
@@ -110,7 +104,6 @@ export class PolicyReloader {
     if (r.sha256 === this.stateValue.sha256) return 'unchanged'
     this.current = this.o.makeVerifier(r.policySet)
     this.stateValue = { generation: this.stateValue.generation + 1, sha256: r.sha256, loadedAt: this.o.now() }
-    this.o.onApplied?.(this.stateValue)
     this.o.logger.info('Policy applied', {
       reason,
       generation: this.stateValue.generation,
