@@ -5,10 +5,11 @@ import { parseArgs, requireOption, UsageError } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 
 const USAGE =
-  'vouch agent --config FILE [--once]\n' +
+  'vouch agent --config FILE [--once] [--insecure-http]\n' +
   "  attests this machine's TPM to the vouch server (agent.server) and writes its X.509-SVID\n" +
   '  (agent.svidDir/svid.pem, svid.key.pem, bundle.pem). --once: attest once, print a JSON summary,\n' +
   '  exit 0 (or 1 with the error). Without --once: attest again at half the SVID lifetime.\n' +
+  '  --insecure-http: allow an http:// agent.server (test benches only; warns on every attestation).\n' +
   '  JSON-lines logs go to stderr.'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -18,11 +19,11 @@ export const agentCommand: Command = {
   summary: 'run the node agent: TPM attestation to the vouch server, SVID on disk',
   usage: USAGE,
   async run(argv, io) {
-    const args = parseArgs(argv, { flags: ['once'], options: ['config'] })
+    const args = parseArgs(argv, { flags: ['once', 'insecure-http'], options: ['config'] })
     if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`)
     let cfg
     try {
-      cfg = await loadAgentConfig(requireOption(args, 'config'))
+      cfg = await loadAgentConfig(requireOption(args, 'config'), { insecureHttp: args.options.has('insecure-http') })
     } catch (e) {
       if (e instanceof ConfigError) throw new UsageError(e.message)
       throw e

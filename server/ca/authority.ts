@@ -189,6 +189,11 @@ export class ServerCa {
     return [this.current, ...this.retired.filter((c) => c.notAfter > now)]
   }
 
+  /** PEM: the current root cross-signed by the previous one, after a rotation (rides in SVID and listener chains) */
+  crossPem(): string | undefined {
+    return this.cross ? toPem('CERTIFICATE', this.cross) : undefined
+  }
+
   /** `authorities()` as PEM */
   authoritiesPem(): string {
     return this.authorities()

@@ -152,7 +152,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         checks: verdict.checks,
         spiffeId,
         attributes: verdict.attributes,
-        svid: svid ? [toPem('CERTIFICATE', svid.der)] : [],
+        svid: svid ? [toPem('CERTIFICATE', svid.der), ...(o.ca.crossPem() ? [o.ca.crossPem()!] : [])] : [],
         bundle: o.ca.authoritiesPem(),
         expiresAt: new Date(expiresAt).toISOString(),
         reattestAfter: new Date(now + (expiresAt - now) / 2).toISOString(),

@@ -117,3 +117,21 @@ describe('DevID files (seed messages)', () => {
     await expect(loadDevIdFiles(c)).rejects.toThrow('DevID key has unsupported hash algorithm SHA384: only SHA-256 is supported')
   })
 })
+
+describe('agent config: server scheme', () => {
+  const base = (server: string, extra = '') => `agent:\n  server: ${server}\n${extra}  attestors: [{ type: tpm_ek }]\n`
+  it('refuses http:// with a message naming the risk and the way out', () => {
+    expect(() => parseAgentConfig(base('http://vouch.example:8081'))).toThrow(
+      /agent\.server "http:\/\/vouch\.example:8081" is http:\/\/: the evidence and the SVID would travel unencrypted.*agent\.insecureHttp: true \(or --insecure-http\)/,
+    )
+    expect(() => parseAgentConfig(base('ftp://vouch.example'))).toThrow(
+      'agent.server "ftp://vouch.example": expected an https:// URL, found ftp:',
+    )
+  })
+  it('allows http:// with agent.insecureHttp or the --insecure-http override; https:// needs neither', () => {
+    expect(parseAgentConfig(base('http://a', '  insecureHttp: true\n')).insecureHttp).toBe(true)
+    expect(parseAgentConfig(base('http://a'), 'config', { insecureHttp: true }).insecureHttp).toBe(true)
+    expect(parseAgentConfig(base('https://a')).insecureHttp).toBe(false)
+    expect(() => parseAgentConfig(base('http://a', '  insecureHttp: "yes"\n'))).toThrow('agent.insecureHttp must be true or false')
+  })
+})
