@@ -38,7 +38,8 @@ export interface TlsMaterial {
 
 export interface BootstrapDeps {
   readonly platform: Platform
-  readonly openDatabase: (path: string) => SqlDatabase
+  /** `onStaleLock`: the driver removed a crashed holder's lock (node-sqlite3-wasm; sqlite-wasm.ts) */
+  readonly openDatabase: (path: string, options?: { onStaleLock?: (event: object) => void }) => SqlDatabase
   /** one JSON log line (default: stdout) */
   readonly write?: (line: string) => void
   readonly subtle?: SubtleCrypto
@@ -131,7 +132,11 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   })
   metrics.policy = () => ({ generation: policy.state.generation, sha256: policy.state.sha256, failures: policy.failures })
   const ca = await loadOrCreateCa(config, platform, subtle, logger)
-  const registry = new AgentRegistry(deps.openDatabase(join(config.dataDir, 'agents.db')))
+  const registry = new AgentRegistry(
+    deps.openDatabase(join(config.dataDir, 'agents.db'), {
+      onStaleLock: (event) => logger.warn('Stale database lock cleared', { ...event }),
+    }),
+  )
   if (registry.sequence(BUNDLE_SEQUENCE) === 0) registry.nextSequence(BUNDLE_SEQUENCE)
   ca.sequence = BigInt(registry.sequence(BUNDLE_SEQUENCE))
   const app = createApp({
