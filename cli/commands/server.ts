@@ -8,9 +8,12 @@ import { ConfigError } from '../../server/config.ts'
 
 const USAGE =
   'vouch server --config FILE\n' +
-  '  FILE  server config (YAML): trustDomain, listen, dataDir, policy, svidTtl, tls, ca\n' +
+  '  FILE  server config (YAML): trustDomain, listen, dataDir, policy, svidTtl, sessionTtl, tls, ca,\n' +
+  '        tlsCertTtl, tlsRenewBefore, caRotateBefore, policyWatch (docs/deploy.md)\n' +
   '  environment variables VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR, VOUCH_POLICY,\n' +
-  '  VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE override keys'
+  '  VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE,\n' +
+  '  VOUCH_TLS_CERT_TTL, VOUCH_TLS_RENEW_BEFORE, VOUCH_CA_ROTATE_BEFORE, VOUCH_POLICY_WATCH override keys\n' +
+  '  SIGHUP rereads the policy file'
 
 function waitForSignal(): Promise<void> {
   return new Promise((resolve) => {

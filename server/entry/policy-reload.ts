@@ -1,6 +1,7 @@
 /**
  * The policy without restarts: the file is reread when it changes (a watch on its directory, so
- * editors that write a new file and rename it over the old are seen) and on SIGHUP. A document
+ * editors that write a new file and rename it over the old, and ConfigMap symlink swaps, are
+ * seen) and on SIGHUP. A document
  * that fails validation is refused with every issue logged and the running policy stays; a valid
  * one replaces the verifier in one assignment, so each new session sees either the old set or
  * the new one (open sessions carry what they need and finish under the policy they started
@@ -8,7 +9,7 @@
  */
 import { createHash } from 'node:crypto'
 import { readFileSync, watch, type FSWatcher } from 'node:fs'
-import { basename, dirname } from 'node:path'
+import { dirname } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import type { AttestationVerifier } from '../../core/attestation/verifier.ts'
 import type { PolicySet } from '../../core/policy/types.ts'
@@ -116,10 +117,10 @@ export class PolicyReloader {
   /** Watches the file (debounced) and listens for SIGHUP. */
   watch(options: { file: boolean; sighup: boolean }): void {
     if (options.file && !this.watcher) {
-      const name = basename(this.o.path)
       try {
-        this.watcher = watch(dirname(this.o.path), (_event, file) => {
-          if (file !== null && file !== name) return
+        // any entry of the directory: a Kubernetes ConfigMap swaps a `..data` symlink, not the file;
+        // a reload of unchanged bytes is a no-op (same hash)
+        this.watcher = watch(dirname(this.o.path), () => {
           clearTimeout(this.debounce)
           this.debounce = setTimeout(() => void this.reload('file changed'), 100)
         })

@@ -96,7 +96,10 @@ describe('policy reload (SIGHUP)', () => {
     const { s, files, logs } = await start('policyWatch: false\n')
     try {
       writeFileSync(files.policy, JSON.stringify(withTemplate('/c/{{tpm_devid.certificate.serial_number}}')))
-      // not watched: still generation 1 (the reload below is what changes it)
+      // not watched: a whole attestation later (many event-loop turns past the watcher's 100 ms
+      // debounce) the old policy still decides
+      const before = await attestOverHttp(s.url, agent, evidence())
+      expect(before.answer!.body.spiffeId).toMatch(/^spiffe:\/\/example\.org\/a\//)
       expect(s.server.policy.state.generation).toBe(1)
       process.kill(process.pid, 'SIGHUP')
       await vi.waitFor(() => expect(s.server.policy.state.generation).toBe(2), { timeout: 10_000 })
