@@ -13,6 +13,7 @@
 // no current trust at all (insecureHttp, first run) the bundle is taken on first use, with a
 // warning. Any failure refuses the whole answer: nothing is written.
 import { bytesEqual } from '../core/bytes/equal.ts'
+import { SpiffeError } from '../core/errors.ts'
 import { parsePemCertificates } from '../core/bytes/pem.ts'
 import type { Platform } from '../core/platform.ts'
 import { parseCertificate, type Certificate } from '../core/x509/certificate.ts'
@@ -21,10 +22,10 @@ import { verifyCertificateSignature } from '../core/x509/signature.ts'
 
 export const MAX_BUNDLE_CERTIFICATES = 16
 
-export class BundleRefused extends Error {
-  constructor(message: string) {
-    super(`server bundle refused: ${message}`)
-    this.name = 'BundleRefused'
+/** ERR_BUNDLE_MALFORMED (not CA certificates), ERR_BUNDLE_UNTRUSTED (no overlap, an unvouched root), ERR_SVID_UNTRUSTED */
+export class BundleRefused extends SpiffeError {
+  constructor(message: string, code: 'ERR_BUNDLE_MALFORMED' | 'ERR_BUNDLE_UNTRUSTED' | 'ERR_SVID_UNTRUSTED' = 'ERR_BUNDLE_MALFORMED') {
+    super(code, `server bundle refused: ${message}`)
   }
 }
 
@@ -83,19 +84,20 @@ export async function checkBundleUpdate(input: BundleUpdateInput): Promise<Bundl
     if (!c.basicConstraints?.cA) throw new BundleRefused(`bundle certificate ${i} is not a CA`)
     if (c.notAfter < now) throw new BundleRefused(`bundle certificate ${i} expired at ${new Date(c.notAfter).toISOString()}`)
   })
-  if (input.svidChain.length === 0) throw new BundleRefused('the answer carries no SVID')
+  if (input.svidChain.length === 0) throw new BundleRefused('the answer carries no SVID', 'ERR_SVID_UNTRUSTED')
   const chain = input.svidChain.map((d, i) => {
     try {
       return parseCertificate(d)
     } catch (e) {
-      throw new BundleRefused(`SVID certificate ${i}: ${(e as Error).message}`)
+      throw new BundleRefused(`SVID certificate ${i}: ${(e as Error).message}`, 'ERR_SVID_UNTRUSTED')
     }
   })
   const leaf = chain[0]!
   const firstUse = current.length === 0
   const added = roots.filter((r) => !current.some((c) => same(c, r)))
   if (!firstUse) {
-    if (added.length === roots.length) throw new BundleRefused('no root of the received bundle is in the current trust')
+    if (added.length === roots.length)
+      throw new BundleRefused('no root of the received bundle is in the current trust', 'ERR_BUNDLE_UNTRUSTED')
     for (const r of added) {
       const cross = chain
         .slice(1)
@@ -103,6 +105,7 @@ export async function checkBundleUpdate(input: BundleUpdateInput): Promise<Bundl
       if (!cross || !(await signedByAny(cross, current, platform)))
         throw new BundleRefused(
           `the new root "${formatName(r.subject)}" is not vouched for by the current trust (no cross certificate signed by a trusted root)`,
+          'ERR_BUNDLE_UNTRUSTED',
         )
     }
   }
@@ -114,6 +117,6 @@ export async function checkBundleUpdate(input: BundleUpdateInput): Promise<Bundl
         viaChain = true
         break
       }
-  if (!direct && !viaChain) throw new BundleRefused('the SVID does not verify under the received bundle')
+  if (!direct && !viaChain) throw new BundleRefused('the SVID does not verify under the received bundle', 'ERR_SVID_UNTRUSTED')
   return { roots, added, firstUse }
 }

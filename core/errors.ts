@@ -78,6 +78,8 @@ export const ERROR_CODES = {
   ERR_JWT_SVID_AUDIENCE: 'a JWT-SVID does not carry the expected audience',
   ERR_JWT_SVID_SIGNATURE: 'a JWT-SVID signature does not verify',
   ERR_FEDERATION_FETCH: 'fetching a bundle from a bundle endpoint failed',
+  // agent trust bundle updates (agent/bundle-update.ts)
+  ERR_BUNDLE_UNTRUSTED: 'a received bundle does not overlap the current trust or adds a root it does not vouch for',
   // general
   ERR_NOT_SUPPORTED: 'a feature vouch does not implement',
 } as const

@@ -43,15 +43,24 @@ describe('agent bundle update rule', () => {
     const current = [ca.certificate]
     await expect(
       checkBundleUpdate({ current, receivedPem: proxy.authoritiesPem(), svidChain: await svidFrom(proxy), platform }),
-    ).rejects.toThrow('server bundle refused: no root of the received bundle is in the current trust')
+    ).rejects.toMatchObject({
+      code: 'ERR_BUNDLE_UNTRUSTED',
+      message: 'server bundle refused: no root of the received bundle is in the current trust',
+    })
     // the proxy keeps the real root and adds its own, with an SVID of its own
     await expect(
       checkBundleUpdate({ current, receivedPem: proxy.authoritiesPem() + ca.authoritiesPem(), svidChain: await svidFrom(proxy), platform }),
-    ).rejects.toThrow(/the new root ".+" is not vouched for by the current trust/)
+    ).rejects.toMatchObject({
+      code: 'ERR_BUNDLE_UNTRUSTED',
+      message: expect.stringMatching(/the new root ".+" is not vouched for by the current trust/),
+    })
     // the real bundle with a proxy's SVID
     await expect(
       checkBundleUpdate({ current, receivedPem: ca.authoritiesPem(), svidChain: await svidFrom(proxy), platform }),
-    ).rejects.toThrow('server bundle refused: the SVID does not verify under the received bundle')
+    ).rejects.toMatchObject({
+      code: 'ERR_SVID_UNTRUSTED',
+      message: 'server bundle refused: the SVID does not verify under the received bundle',
+    })
     // a rotation whose cross certificate was stripped
     const before = ca.certificate
     await ca.rotate(td)
@@ -65,9 +74,10 @@ describe('agent bundle update rule', () => {
     const { ca } = await ServerCa.create(td, platform, subtle)
     const chain = await svidFrom(ca)
     const leafPem = toPem('CERTIFICATE', chain[0]!)
-    await expect(checkBundleUpdate({ current: [ca.certificate], receivedPem: leafPem, svidChain: chain, platform })).rejects.toThrow(
-      'server bundle refused: bundle certificate 0 is not a CA',
-    )
+    await expect(checkBundleUpdate({ current: [ca.certificate], receivedPem: leafPem, svidChain: chain, platform })).rejects.toMatchObject({
+      code: 'ERR_BUNDLE_MALFORMED',
+      message: 'server bundle refused: bundle certificate 0 is not a CA',
+    })
     await expect(
       checkBundleUpdate({ current: [ca.certificate], receivedPem: 'nothing here', svidChain: chain, platform }),
     ).rejects.toBeInstanceOf(BundleRefused)
