@@ -13,7 +13,7 @@
 // no current trust at all (insecureHttp, first run) the bundle is taken on first use, with a
 // warning. Any failure refuses the whole answer: nothing is written.
 import { bytesEqual } from '../core/bytes/equal.ts'
-import { SpiffeError } from '../core/errors.ts'
+import { SpiffeError, VerifyError } from '../core/errors.ts'
 import { parsePemCertificates } from '../core/bytes/pem.ts'
 import type { Platform } from '../core/platform.ts'
 import { parseCertificate, type Certificate } from '../core/x509/certificate.ts'
@@ -62,6 +62,7 @@ export function parseCertificatesPem(pem: string, what: string): Certificate[] {
   try {
     ders = parsePemCertificates(pem, what)
   } catch (e) {
+    if (!(e instanceof VerifyError)) throw e
     throw new BundleRefused(`${what}: ${(e as Error).message}`)
   }
   if (ders.length === 0) throw new BundleRefused(`${what}: no CERTIFICATE block`)
@@ -71,6 +72,7 @@ export function parseCertificatesPem(pem: string, what: string): Certificate[] {
     try {
       return parseCertificate(d)
     } catch (e) {
+      if (!(e instanceof VerifyError)) throw e
       throw new BundleRefused(`${what}: certificate ${i}: ${(e as Error).message}`)
     }
   })
@@ -89,6 +91,7 @@ export async function checkBundleUpdate(input: BundleUpdateInput): Promise<Bundl
     try {
       return parseCertificate(d)
     } catch (e) {
+      if (!(e instanceof VerifyError)) throw e
       throw new BundleRefused(`SVID certificate ${i}: ${(e as Error).message}`, 'ERR_SVID_UNTRUSTED')
     }
   })

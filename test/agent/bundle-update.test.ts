@@ -1,6 +1,7 @@
 // The agent's bundle rule (agent/bundle-update.ts) on real CAs (server/ca/authority.ts): the same
 // root, a vouched rotation, first use; refused: a replaced bundle, an added root without a cross
 // certificate, an SVID from another CA, a non-CA, garbage.
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { BundleRefused, checkBundleUpdate } from '../../agent/bundle-update.ts'
 import { parsePemCertificates, toPem } from '../../core/bytes/pem.ts'
@@ -85,4 +86,37 @@ describe('agent bundle update rule', () => {
       checkBundleUpdate({ current: [ca.certificate], receivedPem: ca.authoritiesPem(), svidChain: [], platform }),
     ).rejects.toThrow('server bundle refused: the answer carries no SVID')
   })
+})
+
+describe('agent bundle update rule: hostile answers', () => {
+  it('any bundle text or mutated certificate gives a result or BundleRefused, never another error (10,000 runs)', async () => {
+    const { ca } = await ServerCa.create(td, platform, subtle)
+    const chain = await svidFrom(ca)
+    const rootDer = ca.certificate.raw
+    const pem = (b: Uint8Array) => toPem('CERTIFICATE', b)
+    const mutated = fc
+      .tuple(fc.nat({ max: rootDer.length - 1 }), fc.integer({ min: 0, max: 255 }), fc.nat({ max: rootDer.length }))
+      .map(([i, v, cut]) => {
+        const b = rootDer.slice(0, Math.max(1, cut))
+        if (i < b.length) b[i] = v
+        return pem(b)
+      })
+    const text = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      mutated,
+      mutated.map((p) => p + ca.authoritiesPem()),
+      fc.constant(ca.authoritiesPem()),
+    )
+    await fc.assert(
+      fc.asyncProperty(text, fc.boolean(), async (receivedPem, withTrust) => {
+        try {
+          const r = await checkBundleUpdate({ current: withTrust ? [ca.certificate] : [], receivedPem, svidChain: chain, platform })
+          expect(r.roots.length).toBeGreaterThan(0)
+        } catch (e) {
+          expect(e).toBeInstanceOf(BundleRefused)
+        }
+      }),
+      { numRuns: 10_000 },
+    )
+  }, 120_000)
 })
