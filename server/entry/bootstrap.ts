@@ -157,6 +157,11 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   const rotateBefore = config.caRotateBeforeMs ?? CA_ROTATE_BEFORE_MS
   let tls: TlsMaterial | undefined = config.tls ? await ca.issueTls(config.host, tlsTtl) : undefined
   const listeners: ((t: TlsMaterial) => void)[] = []
+  metrics.certificates = () => ({
+    caNotAfter: ca.certificate.notAfter,
+    ...(tls ? { tlsNotAfter: tls.notAfter } : {}),
+    bundleSequence: ca.sequence,
+  })
   const renewTls = async (reason: string) => {
     if (!config.tls) return
     tls = await ca.issueTls(config.host, tlsTtl)

@@ -86,6 +86,8 @@ describe('listener certificate renewal', () => {
     expect(Date.parse(leaf2.validTo)).toBeGreaterThan(Date.parse(leaf1.validTo) + 40 * 60_000)
     expect(leaf2.verify(new X509Certificate(caPem).publicKey)).toBe(true)
     expect(logs.filter((l) => l.msg === 'Listener certificate renewed')).toHaveLength(1)
+    const metrics = await (await s.server.app.request('/metrics')).text()
+    expect(metrics).toContain(`vouch_tls_certificate_expiry_timestamp_seconds ${Date.parse(leaf2.validTo) / 1000}`)
     expect(Math.floor(s.server.tls!.notAfter / 1000) * 1000).toBe(Date.parse(leaf2.validTo))
   }, 30_000)
 
@@ -117,6 +119,9 @@ describe('server CA rotation', () => {
     // the served bundle: the new root first, the old one kept; the sequence incremented
     const after = await bundleOf(s)
     expect(after.sequenceNumber).toBe(2n)
+    const metrics = await (await s.server.app.request('/metrics')).text()
+    expect(metrics).toContain('vouch_bundle_sequence 2')
+    expect(metrics).toContain(`vouch_ca_expiry_timestamp_seconds ${Math.floor(s.server.ca.certificate.notAfter / 1000)}`)
     expect(after.x509.authorities.map((c) => toPem('CERTIFICATE', c.raw))).toEqual([newRoot, oldRoot])
 
     // an SVID from the new root verifies against the served bundle
