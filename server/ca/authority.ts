@@ -11,6 +11,7 @@
  * only the old root accepts the new listener certificate and fetches the new bundle. The bundle's
  * spiffe_sequence is the caller's (persisted in the registry), incremented on each rotation.
  */
+import { bytesEqual } from '../../core/bytes/equal.ts'
 import { parsePemBlocks, parsePemCertificates, toPem } from '../../core/bytes/pem.ts'
 import { isOnCurve } from '../../core/crypto/ec-point.ts'
 import type { PublicKey } from '../../core/crypto/provider.ts'
@@ -136,8 +137,14 @@ export class ServerCa {
     const key = await importPkcs8(subtle, keyBlock.der)
     const ski = certificate.subjectKeyIdentifier ?? (await keyIdentifier(certificate.spki, platform))
     const ca = new ServerCa(certificate, key, ski, platform, subtle)
-    if (files.retiredPem?.trim()) ca.retired = parsePemCertificates(files.retiredPem, 'retired server CAs').map((d) => parseCertificate(d))
-    if (files.crossPem?.trim()) ca.cross = parsePemCertificates(files.crossPem, 'server CA cross certificate')[0]
+    // a retired copy of the current root, or a cross certificate for another key, is what a crash
+    // in the middle of a rotation leaves: dropped
+    if (files.retiredPem?.trim())
+      ca.retired = parsePemCertificates(files.retiredPem, 'retired server CAs')
+        .map((d) => parseCertificate(d))
+        .filter((c) => !bytesEqual(c.raw, certificate.raw))
+    const cross = files.crossPem?.trim() ? parsePemCertificates(files.crossPem, 'server CA cross certificate')[0] : undefined
+    if (cross && bytesEqual(parseCertificate(cross).spki, certificate.spki)) ca.cross = cross
     return ca
   }
 

@@ -8,7 +8,7 @@
  * certificate `tlsRenewBefore` ahead of its expiry, telling the entry through `onTlsRenewed` so
  * it swaps the secure context; the policy is reloaded on change and on SIGHUP (policy-reload.ts).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createAttestationVerifier } from '../../core/attestation/verifier.ts'
 import type { Platform } from '../../core/platform.ts'
@@ -80,6 +80,18 @@ function caPaths(config: ServerConfig) {
   return { dir, cert: join(dir, 'ca.pem'), key: join(dir, 'ca.key'), retired: join(dir, 'retired.pem'), cross: join(dir, 'cross.pem') }
 }
 
+/**
+ * A rotation cut short by a crash: once `ca.pem.new` exists the new pair is whole (the key was
+ * written first), so the renames are completed; a lone `ca.key.new` is an uncommitted rotation.
+ */
+function finishRotation(paths: ReturnType<typeof caPaths>, logger: Logger): void {
+  if (existsSync(`${paths.cert}.new`)) {
+    if (existsSync(`${paths.key}.new`)) renameSync(`${paths.key}.new`, paths.key)
+    renameSync(`${paths.cert}.new`, paths.cert)
+    logger.warn('Server CA rotation completed at start', { path: paths.cert })
+  } else if (existsSync(`${paths.key}.new`)) rmSync(`${paths.key}.new`)
+}
+
 const readIf = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined)
 
 async function loadOrCreateCa(config: ServerConfig, platform: Platform, subtle: SubtleCrypto, logger: Logger): Promise<ServerCa> {
@@ -93,6 +105,7 @@ async function loadOrCreateCa(config: ServerConfig, platform: Platform, subtle: 
   const paths = caPaths(config)
   const { dir, cert: certPath, key: keyPath } = paths
   mkdirSync(dir, { recursive: true, mode: 0o700 })
+  finishRotation(paths, logger)
   if (existsSync(certPath) && existsSync(keyPath)) {
     const retiredPem = readIf(paths.retired)
     const crossPem = readIf(paths.cross)
@@ -172,12 +185,16 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     if (config.ca) throw new Error('the server CA is loaded from ca.certFile/ca.keyFile: rotate it there and restart')
     const rotated = await ca.rotate(config.trustDomain)
     const paths = caPaths(config)
-    // the retired roots and the cross certificate first: a crash before the new key leaves the old CA whole
+    // crash safety: the retired roots and the cross certificate first (a load drops a retired copy of
+    // the current root and a cross certificate for another key), then the new pair as .new files,
+    // the sequence, and the renames, key before certificate; a load finishes renames a crash cut short
     writeAtomic(paths.retired, rotated.retiredPem, 0o644)
     writeAtomic(paths.cross, rotated.crossPem, 0o644)
-    writeAtomic(paths.key, rotated.files.privateKeyPem, 0o600)
-    writeAtomic(paths.cert, rotated.files.certificatePem, 0o644)
+    writeAtomic(`${paths.key}.new`, rotated.files.privateKeyPem, 0o600)
+    writeAtomic(`${paths.cert}.new`, rotated.files.certificatePem, 0o644)
     ca.sequence = BigInt(registry.nextSequence(BUNDLE_SEQUENCE))
+    renameSync(`${paths.key}.new`, paths.key)
+    renameSync(`${paths.cert}.new`, paths.cert)
     logger.warn('Server CA rotated', {
       generation: ca.generation,
       sequence: String(ca.sequence),

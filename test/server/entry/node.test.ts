@@ -6,6 +6,8 @@
  * The clock is the platform's, moved forward; nothing waits on wall time.
  */
 import { X509Certificate } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { connect, type PeerCertificate } from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
 import { withPlatform } from '../../../core/platform.ts'
@@ -159,5 +161,43 @@ describe('server CA rotation', () => {
     const viaNew = await peerChain(s.url, newRoot)
     expect(viaNew.authorized).toBe(true)
     expect(s.server.ca.sequence).toBe(2n)
+  }, 30_000)
+
+  it('a rotation cut short by a crash: finished at start once the new pair is whole, else the old CA stays alone', async () => {
+    const { s, files } = await start('')
+    const caDir = join(files.dataDir, 'ca')
+    const old = { cert: readFileSync(join(caDir, 'ca.pem'), 'utf8'), key: readFileSync(join(caDir, 'ca.key'), 'utf8') }
+    await s.server.rotateCa()
+    const next = { cert: readFileSync(join(caDir, 'ca.pem'), 'utf8'), key: readFileSync(join(caDir, 'ca.key'), 'utf8') }
+    await s.close()
+    running = running.filter((r) => r !== s)
+    const restart = async () => {
+      const r = await startNodeServer(loadConfigFile(files.configPath, {}), { write: () => {} })
+      running.push(r)
+      return r
+    }
+
+    // crashed after the .new files, before the renames (the key may already be renamed)
+    writeFileSync(join(caDir, 'ca.pem'), old.cert)
+    writeFileSync(join(caDir, 'ca.key'), next.key)
+    writeFileSync(join(caDir, 'ca.pem.new'), next.cert)
+    const finished = await restart()
+    expect(toPem('CERTIFICATE', finished.server.ca.certificate.raw)).toBe(next.cert)
+    expect((await bundleOf(finished)).x509.authorities.map((c) => toPem('CERTIFICATE', c.raw))).toEqual([next.cert, old.cert])
+    expect(existsSync(join(caDir, 'ca.pem.new'))).toBe(false)
+    await finished.close()
+    running = running.filter((r) => r !== finished)
+
+    // crashed before the new pair was whole: retired.pem names the current root, cross.pem another key
+    writeFileSync(join(caDir, 'ca.pem'), old.cert)
+    writeFileSync(join(caDir, 'ca.key'), old.key)
+    writeFileSync(join(caDir, 'ca.key.new'), next.key)
+    writeFileSync(join(caDir, 'retired.pem'), old.cert)
+    const kept = await restart()
+    expect(toPem('CERTIFICATE', kept.server.ca.certificate.raw)).toBe(old.cert)
+    expect((await bundleOf(kept)).x509.authorities).toHaveLength(1)
+    expect(kept.server.ca.crossPem()).toBeUndefined()
+    expect(existsSync(join(caDir, 'ca.key.new'))).toBe(false)
+    expect((await peerChain(kept.url, old.cert)).authorized).toBe(true)
   }, 30_000)
 })
