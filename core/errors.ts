@@ -87,6 +87,8 @@ export const ERROR_CODES = {
   ERR_EVENTLOG_SPEC_ID: 'the Spec ID Event03 of a crypto-agile event log is invalid',
   ERR_EVENTLOG_EVENT_DATA: 'the data of a TCG event does not decode as its structure',
   ERR_EVENTLOG_REPLAY_MISMATCH: 'an event log does not replay to the quoted PCR values',
+  // agent trust bundle updates (agent/bundle-update.ts)
+  ERR_BUNDLE_UNTRUSTED: 'a received bundle does not overlap the current trust or adds a root it does not vouch for',
   // general
   ERR_NOT_SUPPORTED: 'a feature vouch does not implement',
 } as const

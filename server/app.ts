@@ -34,6 +34,8 @@ export interface AppOptions {
   readonly bundleSequence?: bigint
   /** readiness: the policy is loaded (default true once the app exists) */
   readonly policyLoaded?: () => boolean
+  /** the applied policy document, shown by /ready (server/entry/policy-reload.ts) */
+  readonly policyState?: () => { readonly generation: number; readonly sha256: string }
 }
 
 export function createApp(o: AppOptions): Hono {
@@ -65,7 +67,10 @@ export function createApp(o: AppOptions): Hono {
     }),
   )
   const refreshHint = Math.max(1, Math.floor(o.svidTtlMs / 2000))
-  app.route('/', bundleRoutes(o.ca.bundle(o.trustDomain, o.bundleSequence ?? 1n, refreshHint)))
+  app.route(
+    '/',
+    bundleRoutes(() => o.ca.bundle(o.trustDomain, o.bundleSequence ?? o.ca.sequence, refreshHint)),
+  )
   app.get('/v1/openapi.json', (c) => c.json(OPENAPI))
   app.route(
     '/',
@@ -73,6 +78,7 @@ export function createApp(o: AppOptions): Hono {
       metrics,
       sessionsActive: () => o.sessions.active(),
       readiness: { policy: o.policyLoaded ?? (() => true), database: () => o.registry.ping() },
+      ...(o.policyState ? { details: () => ({ policy: o.policyState!() }) } : {}),
     }),
   )
   return app

@@ -9,9 +9,14 @@
  *   sessionTtl: 5m                  # default 5m
  *   tls: true                       # default true (server CA); false only for local testing
  *   ca: { certFile: ..., keyFile: ... }   # optional: load the CA instead of creating one in dataDir
+ *   tlsCertTtl: 30d                 # listener certificate lifetime, default 30d
+ *   tlsRenewBefore: 10d             # reissue the listener certificate this long before it expires (default ttl/3)
+ *   caRotateBefore: 365d            # rotate the server CA this long before it expires (default 365d; warns at twice that)
+ *   policyWatch: true               # reread the policy file when it changes (default true; SIGHUP always rereads)
  *
  * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
- * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE.
+ * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE,
+ * VOUCH_TLS_CERT_TTL, VOUCH_TLS_RENEW_BEFORE, VOUCH_CA_ROTATE_BEFORE, VOUCH_POLICY_WATCH.
  * Every validation error names its key.
  */
 import { parse as parseYaml } from 'yaml'
@@ -26,6 +31,14 @@ export interface ServerConfig {
   readonly sessionTtlMs: number
   readonly tls: boolean
   readonly ca?: { readonly certFile: string; readonly keyFile: string }
+  /** listener certificate lifetime (default TLS_CERT_TTL_MS, 30 days) */
+  readonly tlsCertTtlMs?: number
+  /** reissue the listener certificate this long before it expires (default a third of its lifetime) */
+  readonly tlsRenewBeforeMs?: number
+  /** rotate the server CA this long before it expires (default 365 days); warn at twice this */
+  readonly caRotateBeforeMs?: number
+  /** watch the policy file and reload it on change (default true) */
+  readonly policyWatch?: boolean
 }
 
 export class ConfigError extends Error {
@@ -47,21 +60,38 @@ const ENV: Record<string, string> = {
   VOUCH_TLS: 'tls',
   VOUCH_CA_CERT_FILE: 'ca.certFile',
   VOUCH_CA_KEY_FILE: 'ca.keyFile',
+  VOUCH_TLS_CERT_TTL: 'tlsCertTtl',
+  VOUCH_TLS_RENEW_BEFORE: 'tlsRenewBefore',
+  VOUCH_CA_ROTATE_BEFORE: 'caRotateBefore',
+  VOUCH_POLICY_WATCH: 'policyWatch',
 }
 
-const KNOWN = new Set(['trustDomain', 'listen', 'dataDir', 'policy', 'svidTtl', 'sessionTtl', 'tls', 'ca'])
+const KNOWN = new Set([
+  'trustDomain',
+  'listen',
+  'dataDir',
+  'policy',
+  'svidTtl',
+  'sessionTtl',
+  'tls',
+  'ca',
+  'tlsCertTtl',
+  'tlsRenewBefore',
+  'caRotateBefore',
+  'policyWatch',
+])
 
-/** '1h', '30m', '45s', '500ms', or a number of seconds. */
+/** '30d', '1h', '30m', '45s', '500ms', or a number of seconds. */
 export function parseDuration(key: string, v: unknown): number {
   if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v * 1000
   if (typeof v === 'string') {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim())
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v.trim())
     if (m) {
-      const n = Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000)
+      const n = Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 's'] ?? 1000)
       if (n > 0) return n
     }
   }
-  throw new ConfigError(key, `expected a positive duration like 1h, 30m, 45s or 500ms, found ${JSON.stringify(v)}`)
+  throw new ConfigError(key, `expected a positive duration like 30d, 1h, 30m, 45s or 500ms, found ${JSON.stringify(v)}`)
 }
 
 function str(key: string, v: unknown): string {
@@ -121,7 +151,16 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     svidTtlMs: raw.svidTtl === undefined ? 3_600_000 : parseDuration('svidTtl', raw.svidTtl),
     sessionTtlMs: raw.sessionTtl === undefined ? 300_000 : parseDuration('sessionTtl', raw.sessionTtl),
     tls: raw.tls === undefined ? true : bool('tls', raw.tls),
+    ...(raw.tlsCertTtl === undefined ? {} : { tlsCertTtlMs: parseDuration('tlsCertTtl', raw.tlsCertTtl) }),
+    ...(raw.tlsRenewBefore === undefined ? {} : { tlsRenewBeforeMs: parseDuration('tlsRenewBefore', raw.tlsRenewBefore) }),
+    ...(raw.caRotateBefore === undefined ? {} : { caRotateBeforeMs: parseDuration('caRotateBefore', raw.caRotateBefore) }),
+    ...(raw.policyWatch === undefined ? {} : { policyWatch: bool('policyWatch', raw.policyWatch) }),
   }
+  if (config.tlsCertTtlMs !== undefined && config.tlsRenewBeforeMs !== undefined && config.tlsRenewBeforeMs >= config.tlsCertTtlMs)
+    throw new ConfigError(
+      'tlsRenewBefore',
+      `must be shorter than tlsCertTtl (${config.tlsCertTtlMs} ms), found ${config.tlsRenewBeforeMs} ms`,
+    )
   if (ca.certFile !== undefined || ca.keyFile !== undefined) {
     return { ...config, ca: { certFile: str('ca.certFile', ca.certFile), keyFile: str('ca.keyFile', ca.keyFile) } }
   }

@@ -58,7 +58,7 @@ export const OPENAPI = {
     '/live': { get: { summary: 'liveness (also /livez)', responses: { '200': { description: 'alive' } } } },
     '/ready': {
       get: {
-        summary: 'readiness: policy loaded, database open (also /readyz)',
+        summary: 'readiness: policy loaded, database open (also /readyz); the body names the policy generation and SHA-256',
         responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
       },
     },

@@ -6,10 +6,11 @@ import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 import { readText } from '../files.ts'
 
 const USAGE =
-  'vouch agent --config FILE [--once] [--output json]\n' +
+  'vouch agent --config FILE [--once] [--insecure-http] [--output json]\n' +
   "  attests this machine's TPM to the vouch server (agent.server) and writes its X.509-SVID\n" +
   '  (agent.svidDir/svid.pem, svid.key.pem, bundle.pem). --once: attest once, print a JSON summary,\n' +
   '  exit 0 (or 1 with the error). Without --once: attest again at half the SVID lifetime.\n' +
+  '  --insecure-http: allow an http:// agent.server (test benches only; warns on every attestation).\n' +
   '  JSON-lines logs go to stderr. --output json: errors as JSON on stdout too.'
 
 function configKeysHelp(): string {
@@ -29,13 +30,13 @@ export const agentCommand: Command = {
   usage: USAGE,
   help: configKeysHelp,
   async run(argv, io) {
-    const args = parseArgs(argv, { flags: ['once'], options: ['config', 'output'] })
+    const args = parseArgs(argv, { flags: ['once', 'insecure-http'], options: ['config', 'output'] })
     const json = jsonOutput(args)
     if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`)
     const path = requireOption(args, 'config')
     let cfg
     try {
-      cfg = parseAgentConfig(readText(path, 'agent config'), path)
+      cfg = parseAgentConfig(readText(path, 'agent config'), path, { insecureHttp: args.options.has('insecure-http') })
     } catch (e) {
       if (e instanceof ConfigError) throw new UsageError(e.message, 'ERR_CONFIG')
       throw e

@@ -24,6 +24,10 @@ const KEY_DOCS: Record<string, string> = {
   tls: 'serve HTTPS with a certificate of the server CA (default true; false for local tests only)',
   'ca.certFile': 'load the server CA certificate from this PEM file instead of creating one in dataDir',
   'ca.keyFile': 'the PKCS#8 PEM private key of ca.certFile',
+  tlsCertTtl: 'listener certificate lifetime (default 30d); it is reissued before expiry with no restart',
+  tlsRenewBefore: 'reissue the listener certificate this long before it expires (default a third of tlsCertTtl)',
+  caRotateBefore: 'rotate the server CA this long before it expires, warning from twice as long (default 365d)',
+  policyWatch: 'watch the policy file and apply a valid new document with no restart (default true; SIGHUP rereads it)',
 }
 
 function configKeysHelp(): string {
@@ -35,6 +39,7 @@ function configKeysHelp(): string {
     ...keys.map((k) => `  ${k.key.padEnd(width)}  ${(k.env ?? '').padEnd(envWidth)}  ${KEY_DOCS[k.key] ?? ''}`.trimEnd()),
     '',
     'stdout: JSON lines only ({time, level, msg, ...}); the first says "Server listening" with the url.',
+    'SIGHUP rereads the policy file; a document that does not validate is refused and the old one stays.',
   ].join('\n')
 }
 

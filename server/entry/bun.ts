@@ -1,6 +1,8 @@
 /**
  * Serves the app on Bun (Bun.serve; bun:sqlite for the registry). Run:
  *   bun server/entry/bun.ts --config FILE
+ * Bun's reload() keeps the TLS options it started with, so a renewed listener certificate
+ * restarts the listener on the same port: stop(false) lets open requests finish.
  */
 import { createBunPlatform } from '../../runtimes/bun/index.ts'
 import { loadKernels } from '../../runtimes/node/index.ts'
@@ -20,11 +22,16 @@ export async function startBunServer(config: ServerConfig): Promise<{ url: strin
   // WASM kernels and the bounded attestation caches, as on Node (runtimes/node loadServerPlatform)
   const platform = createBunPlatform({ kernels: await loadKernels(), ...createAttestationCaches() })
   const b = await bootstrap(config, { platform, openDatabase: openSqliteBun })
-  const server = Bun.serve({
+  let server = Bun.serve({
     fetch: b.app.fetch,
     hostname: config.host,
     port: config.port,
     ...(b.tls ? { tls: { key: b.tls.privateKeyPem, cert: b.tls.certificatePem } } : {}),
+  })
+  const port = server.port
+  b.onTlsRenewed((t) => {
+    server.stop(false)
+    server = Bun.serve({ fetch: b.app.fetch, hostname: config.host, port, tls: { key: t.privateKeyPem, cert: t.certificatePem } })
   })
   const url = `${b.tls ? 'https' : 'http'}://${config.host}:${server.port}`
   b.logger.info('Server listening', { url, trustDomain: config.trustDomain })

@@ -1,5 +1,9 @@
-/** Serves the app on Node (@hono/node-server; node:https when TLS is on). Returns the URL it listens on. */
-import { createServer as createHttpsServer } from 'node:https'
+/**
+ * Serves the app on Node (@hono/node-server; node:https when TLS is on). Returns the URL it
+ * listens on. A renewed listener certificate replaces the secure context in place
+ * (setSecureContext): new connections get it, open ones finish on the old, no restart.
+ */
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import { loadServerPlatform } from '../../runtimes/node/index.ts'
@@ -31,6 +35,7 @@ export async function startNodeServer(config: ServerConfig, deps: Partial<Bootst
     )
   })
   const server = await listening
+  if (b.tls) b.onTlsRenewed((t) => (server as HttpsServer).setSecureContext({ key: t.privateKeyPem, cert: t.certificatePem }))
   const port = (server.address() as AddressInfo).port
   const url = `${b.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   b.logger.info('Server listening', { url, trustDomain: config.trustDomain })

@@ -153,8 +153,8 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         tolerancesUsed: verdict.tolerancesUsed,
         spiffeId,
         attributes: verdict.attributes,
-        svid: svid ? [toPem('CERTIFICATE', svid.der)] : [],
-        bundle: toPem('CERTIFICATE', o.ca.certificate.raw),
+        svid: svid ? [toPem('CERTIFICATE', svid.der), ...(o.ca.crossPem() ? [o.ca.crossPem()!] : [])] : [],
+        bundle: o.ca.authoritiesPem(),
         expiresAt: new Date(expiresAt).toISOString(),
         reattestAfter: new Date(now + (expiresAt - now) / 2).toISOString(),
       })

@@ -64,4 +64,29 @@ describe('server config', () => {
       expect((err as ConfigError).message.startsWith(`config ${key}: `)).toBe(true)
     }
   })
+
+  it('reads the renewal, rotation and policy-watch keys (days accepted) and their environment variables', () => {
+    expect(parseServerConfig(BASE + 'tlsCertTtl: 7d\ntlsRenewBefore: 2d\ncaRotateBefore: 180d\npolicyWatch: false\n')).toMatchObject({
+      tlsCertTtlMs: 7 * 86_400_000,
+      tlsRenewBeforeMs: 2 * 86_400_000,
+      caRotateBeforeMs: 180 * 86_400_000,
+      policyWatch: false,
+    })
+    expect(
+      parseServerConfig(BASE, {
+        VOUCH_TLS_CERT_TTL: '1h',
+        VOUCH_TLS_RENEW_BEFORE: '10m',
+        VOUCH_CA_ROTATE_BEFORE: '30d',
+        VOUCH_POLICY_WATCH: 'true',
+      }),
+    ).toMatchObject({ tlsCertTtlMs: 3_600_000, tlsRenewBeforeMs: 600_000, caRotateBeforeMs: 30 * 86_400_000, policyWatch: true })
+    for (const [yaml, key] of [
+      ['tlsCertTtl: soon\n', 'tlsCertTtl'],
+      ['tlsCertTtl: 1h\ntlsRenewBefore: 1h\n', 'tlsRenewBefore'],
+      ['caRotateBefore: 0\n', 'caRotateBefore'],
+      ['policyWatch: often\n', 'policyWatch'],
+    ] as const) {
+      expect(() => parseServerConfig(BASE + yaml), yaml).toThrow(`config ${key}: `)
+    }
+  })
 })
