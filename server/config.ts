@@ -9,12 +9,16 @@
  *   sessionTtl: 5m                  # default 5m
  *   tls: true                       # default true (server CA); false only for local testing
  *   ca: { certFile: ..., keyFile: ... }   # optional: load the CA instead of creating one in dataDir
+ *   limits: { ... }                 # connection cap and timeouts (server/limits-config.ts)
+ *   rateLimit: { ... }              # per-address and per-identity rate limits (server/limits-config.ts)
  *
  * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
- * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE.
+ * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE,
+ * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT.
  * Every validation error names its key.
  */
 import { parse as parseYaml } from 'yaml'
+import { parseLimits, parseRateLimit, type RateLimitConfig, type ServerLimits } from './limits-config.ts'
 
 export interface ServerConfig {
   readonly trustDomain: string
@@ -26,6 +30,10 @@ export interface ServerConfig {
   readonly sessionTtlMs: number
   readonly tls: boolean
   readonly ca?: { readonly certFile: string; readonly keyFile: string }
+  /** connection cap and timeouts of the listener (defaults: limits-config.ts DEFAULT_LIMITS) */
+  readonly limits: ServerLimits
+  /** rate limits (defaults: limits-config.ts DEFAULT_RATE_LIMIT, on) */
+  readonly rateLimit: RateLimitConfig
 }
 
 export class ConfigError extends Error {
@@ -49,7 +57,7 @@ const ENV: Record<string, string> = {
   VOUCH_CA_KEY_FILE: 'ca.keyFile',
 }
 
-const KNOWN = new Set(['trustDomain', 'listen', 'dataDir', 'policy', 'svidTtl', 'sessionTtl', 'tls', 'ca'])
+const KNOWN = new Set(['trustDomain', 'listen', 'dataDir', 'policy', 'svidTtl', 'sessionTtl', 'tls', 'ca', 'limits', 'rateLimit'])
 
 /** '1h', '30m', '45s', '500ms', or a number of seconds. */
 export function parseDuration(key: string, v: unknown): number {
@@ -62,6 +70,10 @@ export function parseDuration(key: string, v: unknown): number {
     }
   }
   throw new ConfigError(key, `expected a positive duration like 1h, 30m, 45s or 500ms, found ${JSON.stringify(v)}`)
+}
+
+function fail(key: string, message: string): never {
+  throw new ConfigError(key, message)
 }
 
 function str(key: string, v: unknown): string {
@@ -121,6 +133,8 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     svidTtlMs: raw.svidTtl === undefined ? 3_600_000 : parseDuration('svidTtl', raw.svidTtl),
     sessionTtlMs: raw.sessionTtl === undefined ? 300_000 : parseDuration('sessionTtl', raw.sessionTtl),
     tls: raw.tls === undefined ? true : bool('tls', raw.tls),
+    limits: parseLimits(raw.limits, env, fail, parseDuration),
+    rateLimit: parseRateLimit(raw.rateLimit, env, fail, bool),
   }
   if (ca.certFile !== undefined || ca.keyFile !== undefined) {
     return { ...config, ca: { certFile: str('ca.certFile', ca.certFile), keyFile: str('ca.keyFile', ca.keyFile) } }

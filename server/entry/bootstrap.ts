@@ -103,6 +103,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     logger,
     metrics,
     svidTtlMs: config.svidTtlMs,
+    rateLimit: config.rateLimit,
   })
   const tls = config.tls ? await ca.issueTls(config.host, TLS_CERT_TTL_MS) : undefined
   return { config, app, ca, registry, logger, metrics, ...(tls ? { tls } : {}), close: () => registry.close() }
