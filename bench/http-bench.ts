@@ -62,12 +62,17 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
-/** One attestation (two round trips); throws unless the server answers 200 with verdict ok. */
-export function attestation(send: Send, evidence: unknown, answerBody: unknown): () => Promise<void> {
+/**
+ * One attestation (two round trips); throws unless the server answers 200 with verdict ok. The
+ * answer body is fixed, or made per session (the SVID key proof names the session ID).
+ */
+export function attestation(send: Send, evidence: unknown, answerBody: unknown | ((sessionId: string) => unknown)): () => Promise<void> {
   return async () => {
     const start = await send('/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
     if (start.status !== 200) throw new Error(`http bench: start answered ${start.status} ${JSON.stringify(start.body)}`)
-    const answer = await send(`/v1/attest/${start.body.sessionId as string}/answer`, answerBody)
+    const sessionId = start.body.sessionId as string
+    const body = typeof answerBody === 'function' ? (answerBody as (id: string) => unknown)(sessionId) : answerBody
+    const answer = await send(`/v1/attest/${sessionId}/answer`, body)
     if (answer.status !== 200 || answer.body.verdict !== 'ok')
       throw new Error(`http bench: answer ${answer.status} ${JSON.stringify(answer.body)}`)
   }
@@ -221,13 +226,15 @@ export async function measureHttp(options: HttpBenchOptions = {}): Promise<HttpB
     const answers = {
       tpm_devid: await agent.answer(challenge, { devIdPub: evidence.DevIDPub!, akPub: evidence.AKPub!, ekPub: evidence.EKPub!, binding }),
     }
-    // the session ID repeats with the randomness, so one key proof serves every later session too
-    const keyProof = sign('sha256', makeSvidKeyProofMessage(start.body.sessionId as string, binding), {
-      key: privateKey,
-      dsaEncoding: 'ieee-p1363',
+    // the key proof names the session, so the agent signs one per session (as a real agent does)
+    const answerBody = (sessionId: string) => ({
+      answers,
+      publicKey: spki.toString('base64'),
+      keyProof: sign('sha256', makeSvidKeyProofMessage(sessionId, binding), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString(
+        'base64',
+      ),
     })
-    const answerBody = { answers, publicKey: spki.toString('base64'), keyProof: keyProof.toString('base64') }
-    const first = await overHttp(`/v1/attest/${start.body.sessionId as string}/answer`, answerBody)
+    const first = await overHttp(`/v1/attest/${start.body.sessionId as string}/answer`, answerBody(start.body.sessionId as string))
     if (first.status !== 200) throw new Error(`http bench: the live answer was refused: ${first.status} ${JSON.stringify(first.body)}`)
 
     const viaHttp = attestation(overHttp, evidence, answerBody)

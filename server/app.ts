@@ -17,7 +17,7 @@ import { attestRoutes } from './routes/attest.ts'
 import { bundleRoutes } from './routes/bundle.ts'
 import { observabilityRoutes } from './routes/observability.ts'
 import type { MemorySessionStore, SessionValue } from '../core/session/store.ts'
-import { type ClientAddressOf, defaultClientAddress } from './client-address.ts'
+import { type ClientAddressOf, defaultClientAddress, rememberClientAddress } from './client-address.ts'
 import { DEFAULT_RATE_LIMIT, type RateLimitConfig } from './limits-config.ts'
 import { RateLimitError, TokenBucketLimiter } from './rate-limit.ts'
 import { LOG_MESSAGES } from './logging.ts'
@@ -47,7 +47,9 @@ export interface AppOptions {
 export function createApp(o: AppOptions): Hono {
   const metrics = o.metrics ?? new Metrics()
   const app = new Hono()
-  const clientAddress = o.clientAddress ?? defaultClientAddress
+  const client = rememberClientAddress(o.clientAddress ?? defaultClientAddress)
+  const clientAddress = client.of
+  app.use('*', client.middleware)
   app.onError(handleError(o.logger, clientAddress))
   app.notFound((c) => errorResponse(c, 404, { code: 'ERR_NOT_SUPPORTED', message: `no route ${c.req.method} ${c.req.path}` }))
   const rateLimit = o.rateLimit ?? DEFAULT_RATE_LIMIT

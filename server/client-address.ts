@@ -4,7 +4,7 @@
  * Bun.serve gives its server (`requestIP(request)`). Forwarding headers are not trusted. IPv4
  * mapped into IPv6 (`::ffff:a.b.c.d`) reads as the IPv4 address; `unknown` when no adapter says.
  */
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 
 export type ClientAddressOf = (c: Context) => string
 
@@ -26,4 +26,20 @@ export function defaultClientAddress(c: Context): string {
   }
   if (!address) return 'unknown'
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
+}
+
+const KEY = 'vouch.clientAddress'
+
+/**
+ * Reads the address once, first thing, and keeps it on the context: later middleware (the body
+ * limit) may replace the request, and Bun's requestIP only knows the original one.
+ */
+export function rememberClientAddress(of: ClientAddressOf): { middleware: MiddlewareHandler; of: ClientAddressOf } {
+  return {
+    middleware: async (c, next) => {
+      c.set(KEY as never, of(c) as never)
+      await next()
+    },
+    of: (c) => (c.get(KEY as never) as string | undefined) ?? of(c),
+  }
 }
