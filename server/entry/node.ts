@@ -41,11 +41,25 @@ export function nodeServerOptions(l: ServerLimits) {
   }
 }
 
-/** The limits node:http only takes as server properties: the connection cap, idle timeout, requests per socket. */
+/**
+ * The limits node:http only takes as server properties (the connection cap, idle timeout,
+ * requests per socket), and one it lacks: node:http's headers timeout starts at a request's first
+ * byte, and on Node 20 its periodic check also stops the idle timer of a connection that never
+ * sent one (measured: a silent socket stayed open past a 25 s idle timeout). So a connection that
+ * has sent nothing (not even a TLS hello) when headersTimeout has passed is closed here; the
+ * count of bytes read needs no data listener, which would take the bytes from the HTTP parser.
+ */
 export function applyNodeLimits(server: HttpServer, l: ServerLimits): void {
   server.maxConnections = l.maxConnections
   server.maxRequestsPerSocket = l.maxRequestsPerSocket
   server.setTimeout(l.idleTimeoutMs)
+  server.on('connection', (socket: import('node:net').Socket) => {
+    const timer = setTimeout(() => {
+      if (socket.bytesRead === 0) socket.destroy()
+    }, l.headersTimeoutMs)
+    timer.unref()
+    socket.once('close', () => clearTimeout(timer))
+  })
 }
 
 export interface RunningServer {
