@@ -1,9 +1,10 @@
 // One attestation round (docs/protocol.md): gather TPM evidence for the configured attestors, POST
 // /v1/attest, answer the challenges with the DevID signature and the activated credential (both
-// bound to a fresh SVID key), POST the answer, write the SVID. Every TPM object is flushed and the
-// one TPM connection is closed, also on errors.
+// bound to a fresh SVID key), POST the answer with the new key's proof of possession, write the
+// SVID. Every TPM object is flushed and the one TPM connection is closed, also on errors.
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { makeSvidKeyProofMessage } from '../core/attestation/svid-key.ts'
 import { bytesEqual, concatBytes } from '../core/bytes/equal.ts'
 import { fromBase64, toBase64 } from '../core/bytes/encoding.ts'
 import { parsePemCertificates, toPem } from '../core/bytes/pem.ts'
@@ -162,7 +163,15 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
           answers[m] = { CredActivation: toBase64(proof) }
         }
       }
-      const verdict: AnswerResponse = await http.answer(challenge.sessionId, answers, spki)
+      // proof that this agent holds the new key: its signature over the session binding
+      const keyProof = new Uint8Array(
+        await crypto.subtle.sign(
+          { name: 'ECDSA', hash: 'SHA-256' },
+          keyPair.privateKey,
+          makeSvidKeyProofMessage(challenge.sessionId, binding),
+        ),
+      )
+      const verdict: AnswerResponse = await http.answer(challenge.sessionId, answers, spki, keyProof)
       const svidChain = verdict.svid.flatMap((p) => parsePemCertificates(p, 'svid'))
       const update = await checkBundleUpdate({ current: current.certificates, receivedPem: verdict.bundle, svidChain, platform })
       if (update.firstUse)

@@ -98,10 +98,12 @@ export class AgentHttpClient {
     return this.post('/v1/attest', { providedMethods, evidence })
   }
 
-  answer(sessionId: string, answers: Record<string, unknown>, publicKey: Uint8Array): Promise<AnswerResponse> {
+  /** `keyProof`: the new key's signature over the session binding (core/attestation/svid-key.ts) */
+  answer(sessionId: string, answers: Record<string, unknown>, publicKey: Uint8Array, keyProof: Uint8Array): Promise<AnswerResponse> {
     return this.post(`/v1/attest/${encodeURIComponent(sessionId)}/answer`, {
       answers,
       publicKey: Buffer.from(publicKey).toString('base64'),
+      keyProof: Buffer.from(keyProof).toString('base64'),
     })
   }
 }

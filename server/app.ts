@@ -17,6 +17,10 @@ import { attestRoutes } from './routes/attest.ts'
 import { bundleRoutes } from './routes/bundle.ts'
 import { observabilityRoutes } from './routes/observability.ts'
 import type { MemorySessionStore, SessionValue } from '../core/session/store.ts'
+import { type ClientAddressOf, defaultClientAddress, rememberClientAddress } from './client-address.ts'
+import { DEFAULT_RATE_LIMIT, type RateLimitConfig } from './limits-config.ts'
+import { RateLimitError, TokenBucketLimiter } from './rate-limit.ts'
+import { LOG_MESSAGES } from './logging.ts'
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
@@ -36,13 +40,37 @@ export interface AppOptions {
   readonly policyLoaded?: () => boolean
   /** the applied policy document, shown by /ready (server/entry/policy-reload.ts) */
   readonly policyState?: () => { readonly generation: number; readonly sha256: string }
+  /** rate limits per client address and attested identity (default DEFAULT_RATE_LIMIT: on) */
+  readonly rateLimit?: RateLimitConfig
+  /** the client address of a request (default: from the Node or Bun adapter, client-address.ts) */
+  readonly clientAddress?: ClientAddressOf
 }
 
 export function createApp(o: AppOptions): Hono {
   const metrics = o.metrics ?? new Metrics()
   const app = new Hono()
-  app.onError(handleError(o.logger))
+  const client = rememberClientAddress(o.clientAddress ?? defaultClientAddress)
+  const clientAddress = client.of
+  app.use('*', client.middleware)
+  app.onError(handleError(o.logger, clientAddress))
   app.notFound((c) => errorResponse(c, 404, { code: 'ERR_NOT_SUPPORTED', message: `no route ${c.req.method} ${c.req.path}` }))
+  const rateLimit = o.rateLimit ?? DEFAULT_RATE_LIMIT
+  const now = () => o.platform.now()
+  const perAddress = rateLimit.enabled ? new TokenBucketLimiter(rateLimit.perAddress, rateLimit.maxKeys, now) : undefined
+  const perIdentity = rateLimit.enabled ? new TokenBucketLimiter(rateLimit.perIdentity, rateLimit.maxKeys, now) : undefined
+  if (perAddress) {
+    // before the body is read: a refused request costs a map lookup
+    app.use('/v1/*', async (c, next) => {
+      const client = clientAddress(c)
+      const r = perAddress.take(client)
+      if (!r.ok) {
+        metrics.countRateLimited('address')
+        if (r.first) o.logger.warn(LOG_MESSAGES.rateLimited, { client, scope: 'address', retryAfterSeconds: r.retryAfterSeconds })
+        throw new RateLimitError('client address', r.retryAfterSeconds)
+      }
+      await next()
+    })
+  }
   app.use(
     '/v1/*',
     bodyLimit({
@@ -57,6 +85,8 @@ export function createApp(o: AppOptions): Hono {
   app.route(
     '/',
     attestRoutes({
+      clientAddress,
+      ...(perIdentity ? { perIdentity } : {}),
       verifier: o.verifier,
       ca: o.ca,
       registry: o.registry,

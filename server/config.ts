@@ -13,13 +13,17 @@
  *   tlsRenewBefore: 10d             # reissue the listener certificate this long before it expires (default ttl/3)
  *   caRotateBefore: 365d            # rotate the server CA this long before it expires (default 365d; warns at twice that)
  *   policyWatch: true               # reread the policy file when it changes (default true; SIGHUP always rereads)
+ *   limits: { ... }                 # connection cap and timeouts (server/limits-config.ts)
+ *   rateLimit: { ... }              # per-address and per-identity rate limits (server/limits-config.ts)
  *
  * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
  * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE,
- * VOUCH_TLS_CERT_TTL, VOUCH_TLS_RENEW_BEFORE, VOUCH_CA_ROTATE_BEFORE, VOUCH_POLICY_WATCH.
+ * VOUCH_TLS_CERT_TTL, VOUCH_TLS_RENEW_BEFORE, VOUCH_CA_ROTATE_BEFORE, VOUCH_POLICY_WATCH,
+ * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT.
  * Every validation error names its key.
  */
 import { parse as parseYaml } from 'yaml'
+import { parseLimits, parseRateLimit, type RateLimitConfig, type ServerLimits } from './limits-config.ts'
 
 export interface ServerConfig {
   readonly trustDomain: string
@@ -39,6 +43,10 @@ export interface ServerConfig {
   readonly caRotateBeforeMs?: number
   /** watch the policy file and reload it on change (default true) */
   readonly policyWatch?: boolean
+  /** connection cap and timeouts of the listener (defaults: limits-config.ts DEFAULT_LIMITS) */
+  readonly limits: ServerLimits
+  /** rate limits (defaults: limits-config.ts DEFAULT_RATE_LIMIT, on) */
+  readonly rateLimit: RateLimitConfig
 }
 
 export class ConfigError extends Error {
@@ -79,6 +87,8 @@ const KNOWN = new Set([
   'tlsRenewBefore',
   'caRotateBefore',
   'policyWatch',
+  'limits',
+  'rateLimit',
 ])
 
 /** '30d', '1h', '30m', '45s', '500ms', or a number of seconds. */
@@ -92,6 +102,10 @@ export function parseDuration(key: string, v: unknown): number {
     }
   }
   throw new ConfigError(key, `expected a positive duration like 30d, 1h, 30m, 45s or 500ms, found ${JSON.stringify(v)}`)
+}
+
+function fail(key: string, message: string): never {
+  throw new ConfigError(key, message)
 }
 
 function str(key: string, v: unknown): string {
@@ -155,6 +169,8 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     ...(raw.tlsRenewBefore === undefined ? {} : { tlsRenewBeforeMs: parseDuration('tlsRenewBefore', raw.tlsRenewBefore) }),
     ...(raw.caRotateBefore === undefined ? {} : { caRotateBeforeMs: parseDuration('caRotateBefore', raw.caRotateBefore) }),
     ...(raw.policyWatch === undefined ? {} : { policyWatch: bool('policyWatch', raw.policyWatch) }),
+    limits: parseLimits(raw.limits, env, fail, parseDuration),
+    rateLimit: parseRateLimit(raw.rateLimit, env, fail, bool),
   }
   if (config.tlsCertTtlMs !== undefined && config.tlsRenewBeforeMs !== undefined && config.tlsRenewBeforeMs >= config.tlsCertTtlMs)
     throw new ConfigError(

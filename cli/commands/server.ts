@@ -27,6 +27,8 @@ const KEY_DOCS: Record<string, string> = {
   tlsCertTtl: 'listener certificate lifetime (default 30d); it is reissued before expiry with no restart',
   tlsRenewBefore: 'reissue the listener certificate this long before it expires (default a third of tlsCertTtl)',
   caRotateBefore: 'rotate the server CA this long before it expires, warning from twice as long (default 365d)',
+  limits: 'connection cap, handshake/header/request/idle/keep-alive timeouts (docs/protocol.md "Limits")',
+  rateLimit: 'rate limits per client address and per attested identity, 429 with Retry-After (on by default)',
   policyWatch: 'watch the policy file and apply a valid new document with no restart (default true; SIGHUP rereads it)',
 }
 

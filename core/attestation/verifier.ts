@@ -59,6 +59,13 @@ export interface StartResult {
 export interface AnswerOptions {
   /** SHA-256 of the SubjectPublicKeyInfo DER of the key the agent wants certified (32 bytes) */
   readonly binding?: Uint8Array
+  /**
+   * Proof that the agent holds the key behind `binding` (a signature check, docs/protocol.md "SVID
+   * key"). Run once the session is taken and found live, before the answers' proofs: an unknown
+   * or expired session never costs a signature check. Resolves with the check's detail; a
+   * VerifyError fails the answer with its code (check `svid_key.possession`).
+   */
+  readonly proveKey?: () => Promise<string>
 }
 
 export interface Verdict {
@@ -237,6 +244,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         throw log.fail('session', 'ERR_SESSION_EXPIRED', SESSION_EXPIRED, `expired at ${new Date(stored.expiresAt).toISOString()}`)
       }
       log.pass('session', 'live, answered once')
+      if (answerOptions.proveKey) await log.run('svid_key.possession', answerOptions.proveKey, undefined, (detail) => detail)
       if (typeof answers !== 'object' || answers === null || Array.isArray(answers)) {
         throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
       }

@@ -163,6 +163,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     metrics,
     svidTtlMs: config.svidTtlMs,
     policyState: () => ({ generation: policy.state.generation, sha256: policy.state.sha256 }),
+    rateLimit: config.rateLimit,
   })
 
   const tlsTtl = config.tlsCertTtlMs ?? TLS_CERT_TTL_MS

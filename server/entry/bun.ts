@@ -12,10 +12,21 @@ import { bootstrap, loadConfigFile } from './bootstrap.ts'
 import { openSqliteBun } from './sqlite-bun.ts'
 
 declare const Bun: {
-  serve(o: { fetch: (r: Request) => Response | Promise<Response>; hostname: string; port: number; tls?: { key: string; cert: string } }): {
+  serve(o: {
+    fetch: (r: Request) => Response | Promise<Response>
+    hostname: string
+    port: number
+    idleTimeout?: number
+    tls?: { key: string; cert: string }
+  }): {
     port: number
     stop(force?: boolean): void
   }
+}
+
+/** limits.idleTimeout in the whole seconds Bun.serve takes (1..255). */
+export function bunIdleTimeoutSeconds(ms: number): number {
+  return Math.min(255, Math.max(1, Math.ceil(ms / 1000)))
 }
 
 export async function startBunServer(config: ServerConfig): Promise<{ url: string; stop(): void }> {
@@ -26,6 +37,9 @@ export async function startBunServer(config: ServerConfig): Promise<{ url: strin
     fetch: b.app.fetch,
     hostname: config.host,
     port: config.port,
+    // Bun.serve takes whole seconds, at most 255; it has no connection cap or header timeout of
+    // its own (docs/protocol.md "Limits": the per-address rate limit applies on Bun as on Node)
+    idleTimeout: bunIdleTimeoutSeconds(config.limits.idleTimeoutMs),
     ...(b.tls ? { tls: { key: b.tls.privateKeyPem, cert: b.tls.certificatePem } } : {}),
   })
   const port = server.port

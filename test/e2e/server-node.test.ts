@@ -212,6 +212,7 @@ describe('e2e (Node): failures reach the agent and the log with the seed message
     const before = await metric('vouch_svids_issued_total')
     const r = await attestOverHttp(server.url, a, evidenceSet('tpm-a-devid-p256') as Record<string, string>, {
       swapPublicKey: attacker.spki,
+      swapSigner: attacker.keyPair,
     })
     expect(r.answer).toEqual({ status: 401, body: { code: 'ERR_DEVID_SIGNATURE', message: 'DevID signature verification failed' } })
     expect(failureLogged('DevID signature verification failed')).toBe(true)

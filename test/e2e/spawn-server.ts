@@ -69,7 +69,11 @@ export function caFetch(ca: string): typeof fetch {
       const req = request(url, { method: init.method ?? 'GET', headers: init.headers as Record<string, string>, ca }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolvePromise(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0 })))
+        res.on('end', () => {
+          const headers = new Headers()
+          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v)
+          resolvePromise(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers }))
+        })
       })
       req.on('error', reject)
       if (init.body !== undefined) req.write(init.body as string)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, parseServerConfig } from '../../server/config.ts'
+import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT } from '../../server/limits-config.ts'
 
 const BASE = 'trustDomain: example.org\ndataDir: /tmp/x\npolicy: /tmp/p.yaml\n'
 
@@ -14,6 +15,8 @@ describe('server config', () => {
       svidTtlMs: 3_600_000,
       sessionTtlMs: 300_000,
       tls: true,
+      limits: DEFAULT_LIMITS,
+      rateLimit: DEFAULT_RATE_LIMIT,
     })
   })
 

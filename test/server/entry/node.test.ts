@@ -91,6 +91,26 @@ describe('listener certificate renewal', () => {
     const metrics = await (await s.server.app.request('/metrics')).text()
     expect(metrics).toContain(`vouch_tls_certificate_expiry_timestamp_seconds ${Date.parse(leaf2.validTo) / 1000}`)
     expect(Math.floor(s.server.tls!.notAfter / 1000) * 1000).toBe(Date.parse(leaf2.validTo))
+    // the renewed context keeps the listener's limits: a TLS 1.2 suite without AEAD, which Node's
+    // default context accepts, is still refused after the swap
+    const u = new URL(s.url)
+    const cbc = await new Promise<string>((resolve) => {
+      const c = connect(
+        {
+          host: u.hostname,
+          port: Number(u.port),
+          rejectUnauthorized: false,
+          maxVersion: 'TLSv1.2',
+          ciphers: 'ECDHE-ECDSA-AES128-SHA256@SECLEVEL=0',
+        },
+        () => {
+          resolve(`accepted ${c.getCipher().name}`)
+          c.end()
+        },
+      )
+      c.on('error', () => resolve('refused'))
+    })
+    expect(cbc).toBe('refused')
   }, 30_000)
 
   it('refuses a renewal lead that is not shorter than the lifetime', async () => {
