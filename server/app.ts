@@ -40,16 +40,13 @@ export function createApp(o: AppOptions): Hono {
   const metrics = o.metrics ?? new Metrics()
   const app = new Hono()
   app.onError(handleError(o.logger))
-  app.notFound((c) => errorResponse(c, 404, { code: 'ERR_NOT_SUPPORTED', message: `no route ${c.req.method} ${c.req.path}` }))
+  app.notFound((c) => errorResponse(c, 'ERR_ROUTE_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`))
   app.use(
     '/v1/*',
     bodyLimit({
       maxSize: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       onError: (c) =>
-        errorResponse(c, 413, {
-          code: 'ERR_INPUT_TOO_LARGE',
-          message: `request body is larger than ${o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes`,
-        }),
+        errorResponse(c, 'ERR_INPUT_TOO_LARGE', `request body is larger than ${o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes`),
     }),
   )
   app.route(

@@ -4,7 +4,8 @@
  * seed's message and a stable code. Details are safe facts (names, algorithms, fingerprints),
  * never a nonce, a secret or a key.
  */
-import { AttestationError, VerifyError, type ErrorCode } from '../errors.ts'
+import { VerifyError, type ErrorCode } from '../errors.ts'
+import { KEY_DATA_REJECTED } from '../messages.ts'
 
 export interface Check {
   /** stable dotted name, e.g. `tpm_devid.certify` */
@@ -15,7 +16,7 @@ export interface Check {
 }
 
 /** A verifier failure: `code` and `message` are the seed's; `checks` the trail up to the failing check. */
-export class AttestationFailure extends AttestationError {
+export class AttestationFailure extends VerifyError {
   readonly checks: readonly Check[]
   constructor(
     code: ErrorCode,
@@ -83,7 +84,7 @@ export class CheckLog {
       return this.fail(
         name,
         map?.code ?? 'ERR_X509_MALFORMED',
-        map?.message ?? 'key material rejected by the crypto provider',
+        map?.message ?? KEY_DATA_REJECTED,
         'key material rejected by the crypto provider (DataError at key import)',
         e,
       )

@@ -16,7 +16,7 @@ import { verifyChain } from '../x509/verify.ts'
 import { VerifyError } from '../errors.ts'
 import type { EkFacts } from './attributes.ts'
 import type { CheckLog } from './checks.ts'
-import { EK_CERT_MISSING, EK_PUBLIC_KEY_MISMATCH, EK_VALIDATION_FAILED } from './messages.ts'
+import { EK_CERT_MISSING, EK_PUBLIC_KEY_MISMATCH, EK_VALIDATION_FAILED } from '../messages.ts'
 import { publicKeysMatch, type TpmKey } from './tpm.ts'
 import { parseTpmKeyCached } from './tpm-key-cache.ts'
 

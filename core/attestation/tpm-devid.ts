@@ -42,7 +42,7 @@ import {
   DEVID_KEY_MISMATCH,
   DEVID_SIGNATURE_FAILED,
   devIdUnsupportedHash,
-} from './messages.ts'
+} from '../messages.ts'
 import { checkAkKey, checkDevIdKey, credentialEkOf, publicKeysMatch, tpmNameOf, verifyDevIdCertification, type TpmKey } from './tpm.ts'
 import { parseTpmKeyCached } from './tpm-key-cache.ts'
 

@@ -7,7 +7,7 @@
  * Policies: all requiredAttestors of one policy must pass (AND); any policy may authorize (OR).
  * At start every policy whose attestor types the agent provides is tried in order; the first whose
  * static checks all pass is the one the session is for (its proofs do not depend on the policy).
- * No such policy: PolicyError "no cluster policy authorizes the provided attestors"; otherwise the
+ * No such policy: PolicyError ERR_POLICY_DENIED (NO_POLICY_AUTHORIZES); otherwise the
  * first candidate's failure. Every failure is an AttestationFailure (an AttestationError) carrying
  * the seed's message, a stable code and the readable check trail.
  *
@@ -18,14 +18,13 @@
 import { PolicyError, VerifyError } from '../errors.ts'
 import { defaultPlatform, type Platform } from '../platform.ts'
 import type { AttestationPolicy, AttestorConfig, PolicySet } from '../policy/types.ts'
-import { NO_POLICY_AUTHORIZES } from '../policy/messages.ts'
 import { createMemorySessionStore, type SessionStore, type SessionValue } from '../session/store.ts'
 import { isWellFormedSessionId, newSessionId } from '../session/id.ts'
 import { isAttestorType, type AttestorType } from './attribute-keys.ts'
 import type { Selector } from './attributes.ts'
 import { AttestationFailure, CheckLog, type Check } from './checks.ts'
 import { decodeTpmDevidAnswer, decodeTpmDevidEvidence, decodeTpmEkAnswer, decodeTpmEkEvidence } from './evidence.ts'
-import { SESSION_EXPIRED, UNKNOWN_SESSION } from './messages.ts'
+import { NO_POLICY_AUTHORIZES, SESSION_EXPIRED, UNKNOWN_SESSION } from '../messages.ts'
 import { renderSpiffeIdTemplate } from './spiffe-id-template.ts'
 import { checkTpmDevidAnswer, checkTpmDevidEvidence, makeTpmDevidChallenge, type TpmDevidFacts, type TpmDevidSession } from './tpm-devid.ts'
 import { checkTpmEkAnswer, checkTpmEkEvidence, makeTpmEkChallenge, type TpmEkFacts, type TpmEkSession } from './tpm-ek.ts'

@@ -17,7 +17,7 @@ import { bytesEqual } from '../bytes/equal.ts'
 import { EK_TOLERANCES } from '../der/tolerance.ts'
 import { PolicyError, VerifyError } from '../errors.ts'
 import { parseCertificate, type Certificate } from '../x509/certificate.ts'
-import { badEkHash, DEVID_CA_NO_PEM, DEVID_CA_REQUIRED, EK_CA_NO_PEM, EK_TRUST_REQUIRED } from './messages.ts'
+import { badEkHash, DEVID_CA_NO_PEM, DEVID_CA_REQUIRED, EK_CA_NO_PEM, EK_TRUST_REQUIRED } from '../messages.ts'
 import type { AttestationPolicy, AttestorConfig, PolicyIssue, PolicySet } from './types.ts'
 
 export interface PolicyValidation {

@@ -10,6 +10,7 @@ import { Hono } from 'hono'
 import { toPem } from '../../core/bytes/pem.ts'
 import { fromBase64 } from '../../core/bytes/encoding.ts'
 import { AttestationError, isVerifyError } from '../../core/errors.ts'
+import { AGENT_BANNED } from '../../core/messages.ts'
 import type { AttestationVerifier } from '../../core/attestation/verifier.ts'
 import type { Platform } from '../../core/platform.ts'
 import { parseSubjectPublicKeyInfo } from '../../core/x509/spki.ts'
@@ -19,8 +20,6 @@ import { LOG_MESSAGES, type Logger } from '../logging.ts'
 import type { Metrics } from '../metrics.ts'
 import { RequestError } from '../middleware/errors.ts'
 import type { AgentRegistry } from '../registry/registry.ts'
-
-export const AGENT_BANNED_MESSAGE = 'agent is banned'
 
 export interface AttestRouteOptions {
   readonly verifier: AttestationVerifier
@@ -35,16 +34,16 @@ export interface AttestRouteOptions {
 async function jsonBody(req: Request): Promise<Record<string, unknown>> {
   const ct = req.headers.get('content-type') ?? ''
   if (ct !== '' && !/^application\/json\b/i.test(ct))
-    throw new RequestError(415, 'ERR_EVIDENCE_MALFORMED', `content-type: expected application/json, found ${ct.slice(0, 60)}`)
+    throw new RequestError('ERR_REQUEST_MEDIA_TYPE', `content-type: expected application/json, found ${ct.slice(0, 60)}`)
   const text = await req.text()
   let body: unknown
   try {
     body = JSON.parse(text)
   } catch {
-    throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'request body: not valid JSON')
+    throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'request body: not valid JSON')
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'request body: expected a JSON object')
+    throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'request body: expected a JSON object')
   return body as Record<string, unknown>
 }
 
@@ -67,9 +66,9 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     const body = await jsonBody(c.req.raw)
     const pm = body.providedMethods
     if (!Array.isArray(pm) || !pm.every((m) => typeof m === 'string'))
-      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'providedMethods: expected an array of attestor type names')
+      throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'providedMethods: expected an array of attestor type names')
     if (typeof body.evidence !== 'object' || body.evidence === null || Array.isArray(body.evidence))
-      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'evidence: expected an object keyed by attestor type')
+      throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'evidence: expected an object keyed by attestor type')
     const providedMethods = pm as string[]
     o.logger.info(LOG_MESSAGES.connected, { route: 'attest' })
     o.logger.info(LOG_MESSAGES.loginStarted, { providedMethods })
@@ -91,31 +90,31 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     const sessionId = c.req.param('sessionId')
     const body = await jsonBody(c.req.raw)
     if (typeof body.answers !== 'object' || body.answers === null || Array.isArray(body.answers))
-      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
+      throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
     if (body.publicKey !== undefined && body.csr !== undefined)
-      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'give publicKey or csr, not both')
+      throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'give publicKey or csr, not both')
     let spki: Uint8Array | undefined
     if (body.publicKey !== undefined) {
       if (typeof body.publicKey !== 'string')
-        throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'publicKey: expected base64 SubjectPublicKeyInfo DER')
+        throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'publicKey: expected base64 SubjectPublicKeyInfo DER')
       spki = fromBase64(body.publicKey, 'publicKey')
       let key
       try {
         key = parseSubjectPublicKeyInfo(spki)
       } catch (e) {
         if (!isVerifyError(e)) throw e
-        throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', `publicKey: not a supported SubjectPublicKeyInfo (${e.message})`)
+        throw new AttestationError('ERR_EVIDENCE_MALFORMED', `publicKey: not a supported SubjectPublicKeyInfo (${e.message})`)
       }
       if (!(await o.ca.isUsableKey(spki, key)))
-        throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'publicKey: the key does not import (an EC point off its curve?)')
+        throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'publicKey: the key does not import (an EC point off its curve?)')
     } else if (body.csr !== undefined) {
-      if (typeof body.csr !== 'string') throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'csr: expected base64 PKCS#10 DER')
+      if (typeof body.csr !== 'string') throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'csr: expected base64 PKCS#10 DER')
       const der = fromBase64(body.csr, 'csr')
       try {
         spki = (await verifyCertificationRequest(der, o.platform)).spki
       } catch (e) {
         if (!isVerifyError(e)) throw e
-        throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', `csr: not a valid certification request (${e.message})`)
+        throw new AttestationError('ERR_EVIDENCE_MALFORMED', `csr: not a valid certification request (${e.message})`)
       }
     }
     const p = pending.get(sessionId)
@@ -136,7 +135,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         at: now,
         ...(svid ? { svidSerial: svid.serialHex, svidExpiresAt: svid.notAfter } : {}),
       })
-      if (recorded === 'banned') throw new AttestationError('ERR_AGENT_BANNED', AGENT_BANNED_MESSAGE, { detail: { spiffeId } })
+      if (recorded === 'banned') throw new AttestationError('ERR_AGENT_BANNED', AGENT_BANNED, { detail: { spiffeId } })
       for (const t of verdict.attestorTypes) o.metrics.countProof(t, 'success')
       if (p) o.metrics.observeDuration((o.platform.now() - p.startedAt) / 1000)
       o.logger.info(LOG_MESSAGES.authorized, { spiffeId, policy: verdict.policy, agentAttestationAttributes: verdict.attributes })
