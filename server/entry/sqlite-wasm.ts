@@ -4,8 +4,10 @@
  *
  * Its VFS locks by creating the directory `<db>.lock` for the length of each statement. A process
  * killed inside a statement (kill -9) leaves that directory behind, and every later access would
- * be "database is locked". So a lock older than `staleLockMs` (statements take milliseconds) is
- * removed on open and when a statement meets it; a fresh lock is waited for (busy_timeout).
+ * fail. So a lock older than `staleLockMs` (statements take milliseconds) is removed on open and
+ * when a statement fails while it is there; a fresh lock is waited for (busy_timeout). The driver's
+ * SQLite3Error carries no result code, so the failure is recognised by its class and by the stale
+ * lock directory on disk, never by its message text.
  */
 import { rmdirSync, statSync } from 'node:fs'
 import sqlite from 'node-sqlite3-wasm'
@@ -39,7 +41,7 @@ export function openSqliteWasm(path: string, options: SqliteWasmOptions = {}): S
     try {
       return op()
     } catch (e) {
-      if (!/database is locked/.test((e as Error).message) || !clearStaleLock(path, staleMs)) throw e
+      if (!(e instanceof sqlite.SQLite3Error) || !clearStaleLock(path, staleMs)) throw e
       return op()
     }
   }
