@@ -27,6 +27,8 @@ import { VerifyError } from '../errors.ts'
 import type { Platform } from '../platform.ts'
 import type { TpmDevidAttestorConfig } from '../policy/types.ts'
 import { parseCertificateCached } from '../x509/certificate-cache.ts'
+import { parsedBytesDigestHex } from '../x509/fingerprint.ts'
+import { serialNumberHex } from '../x509/path-validate.ts'
 import { curveFieldSize, parseSubjectPublicKeyInfo } from '../x509/spki.ts'
 import { verifyChain } from '../x509/verify.ts'
 import { tpmDevidAttributes, tpmDevidSelectors, type Selector } from './attributes.ts'
@@ -78,6 +80,10 @@ export async function checkTpmDevidEvidence(
     CHAIN,
     (r) => `leaf and ${r.agentIntermediates.length} intermediate(s) parsed`,
   )
+  log.identify({
+    devIdFingerprint: await parsedBytesDigestHex('SHA-256', leaf.raw, platform),
+    devIdSerial: serialNumberHex(leaf.serialNumber).slice(0, 64),
+  })
   const chain = await log.run(
     `${p}.devid.chain`,
     () =>

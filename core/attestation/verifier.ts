@@ -91,6 +91,8 @@ interface SessionRecord {
   readonly checks: { name: string; ok: boolean; detail: string }[]
   readonly tpm_devid: TpmDevidSession | null
   readonly tpm_ek: TpmEkSession | null
+  /** who the agent is (fingerprints, hashes), for the answer's failures */
+  readonly agent: Record<string, string>
 }
 
 type Facts = { type: 'tpm_devid'; facts: TpmDevidFacts } | { type: 'tpm_ek'; facts: TpmEkFacts }
@@ -210,6 +212,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           checks: result.log.checks.map((c) => ({ ...c })),
           tpm_devid: devid,
           tpm_ek: ek,
+          agent: { ...result.log.agent } as Record<string, string>,
         }
         await sessions.put(sessionId, record, expiresAt)
         return { sessionId, expiresAt, challenges }
@@ -228,6 +231,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       const record = stored.value as SessionRecord
       const log = new CheckLog()
       log.checks.push(...record.checks)
+      if (record.agent) log.identify(record.agent)
       if (platform.now() > stored.expiresAt) {
         throw log.fail('session', 'ERR_SESSION_EXPIRED', SESSION_EXPIRED, `expired at ${new Date(stored.expiresAt).toISOString()}`)
       }

@@ -16,7 +16,8 @@ import type { Platform } from '../../core/platform.ts'
 import { parseSubjectPublicKeyInfo } from '../../core/x509/spki.ts'
 import type { ServerCa } from '../ca/authority.ts'
 import { verifyCertificationRequest } from '../ca/csr.ts'
-import { LOG_MESSAGES, type Logger } from '../logging.ts'
+import { clientAddress } from '../client-address.ts'
+import { failureFields, LOG_MESSAGES, type Logger } from '../logging.ts'
 import type { Metrics } from '../metrics.ts'
 import { RequestError } from '../middleware/errors.ts'
 import type { AgentRegistry } from '../registry/registry.ts'
@@ -70,7 +71,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     if (typeof body.evidence !== 'object' || body.evidence === null || Array.isArray(body.evidence))
       throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'evidence: expected an object keyed by attestor type')
     const providedMethods = pm as string[]
-    o.logger.info(LOG_MESSAGES.connected, { route: 'attest' })
+    o.logger.info(LOG_MESSAGES.connected, { route: 'attest', client: clientAddress(c) })
     o.logger.info(LOG_MESSAGES.loginStarted, { providedMethods })
     purge()
     try {
@@ -80,7 +81,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     } catch (e) {
       if (isVerifyError(e)) {
         for (const t of new Set(providedMethods)) o.metrics.countProof(t, 'failure')
-        o.logger.warn(LOG_MESSAGES.attestationFailed, { phase: 'evidence', providedMethods, code: e.code, message: e.message })
+        o.logger.warn(LOG_MESSAGES.attestationFailed, { phase: 'evidence', client: clientAddress(c), providedMethods, ...failureFields(e) })
       }
       throw e
     }
@@ -138,7 +139,12 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
       if (recorded === 'banned') throw new AttestationError('ERR_AGENT_BANNED', AGENT_BANNED, { detail: { spiffeId } })
       for (const t of verdict.attestorTypes) o.metrics.countProof(t, 'success')
       if (p) o.metrics.observeDuration((o.platform.now() - p.startedAt) / 1000)
-      o.logger.info(LOG_MESSAGES.authorized, { spiffeId, policy: verdict.policy, agentAttestationAttributes: verdict.attributes })
+      o.logger.info(LOG_MESSAGES.authorized, {
+        client: clientAddress(c),
+        spiffeId,
+        policy: verdict.policy,
+        agentAttestationAttributes: verdict.attributes,
+      })
       if (svid) {
         o.metrics.svidsIssued++
         o.logger.info(LOG_MESSAGES.svidIssued, { spiffeId, serial: svid.serialHex, notAfter: new Date(svid.notAfter).toISOString() })
@@ -160,7 +166,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
       if (isVerifyError(e)) {
         const outcome = e.code === 'ERR_SESSION_UNKNOWN' ? 'unknown_session' : e.code === 'ERR_AGENT_BANNED' ? 'banned' : 'failure'
         for (const t of types) o.metrics.countProof(t, outcome)
-        o.logger.warn(LOG_MESSAGES.attestationFailed, { phase: 'answer', code: e.code, message: e.message })
+        o.logger.warn(LOG_MESSAGES.attestationFailed, { phase: 'answer', client: clientAddress(c), ...failureFields(e) })
       }
       throw e
     }

@@ -1,0 +1,22 @@
+/**
+ * The client's address as the socket sees it (no forwarding header is trusted): Node
+ * (@hono/node-server puts the IncomingMessage in the env, directly or under `server`), Bun
+ * (Bun.serve passes the server, whose requestIP answers). undefined in-process (app.request).
+ */
+import type { Context } from 'hono'
+
+interface NodeBindings {
+  readonly incoming?: { readonly socket?: { readonly remoteAddress?: string } }
+}
+interface Env extends NodeBindings {
+  readonly server?: NodeBindings
+  readonly requestIP?: (request: Request) => { readonly address?: string } | null
+}
+
+export function clientAddress(c: Context): string | undefined {
+  const env = c.env as Env | undefined
+  if (!env || typeof env !== 'object') return undefined
+  const node = env.incoming ?? env.server?.incoming
+  if (node) return node.socket?.remoteAddress
+  return typeof env.requestIP === 'function' ? (env.requestIP(c.req.raw)?.address ?? undefined) : undefined
+}

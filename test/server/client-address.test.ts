@@ -1,0 +1,21 @@
+import { Hono } from 'hono'
+import { describe, expect, it } from 'vitest'
+import { clientAddress } from '../../server/client-address.ts'
+
+const app = new Hono().get('/', (c) => c.text(clientAddress(c) ?? '(none)'))
+const ask = async (env: unknown) => (await app.request('/', {}, env)).text()
+
+describe('clientAddress', () => {
+  it('reads the socket address on Node (env.incoming, or env.server.incoming), requestIP on Bun, nothing in-process', async () => {
+    expect(await ask({ incoming: { socket: { remoteAddress: '192.0.2.7' } } })).toBe('192.0.2.7')
+    expect(await ask({ server: { incoming: { socket: { remoteAddress: '2001:db8::1' } } } })).toBe('2001:db8::1')
+    expect(await ask({ requestIP: (r: Request) => (r instanceof Request ? { address: '198.51.100.9' } : null) })).toBe('198.51.100.9')
+    expect(await ask({ requestIP: () => null })).toBe('(none)')
+    expect(await ask(undefined)).toBe('(none)')
+  })
+
+  it('never trusts a forwarding header', async () => {
+    const res = await app.request('/', { headers: { 'x-forwarded-for': '203.0.113.1', forwarded: 'for=203.0.113.1' } })
+    expect(await res.text()).toBe('(none)')
+  })
+})
