@@ -30,6 +30,8 @@ export const AK_ATTRIBUTES_INVALID = 'AK public: attributes do not make a restri
 export const DEVID_ATTRIBUTES_INVALID = 'DevID public: attributes do not make a TPM-resident, unrestricted signing key'
 export const AGENT_BANNED = 'agent is banned'
 export const KEY_DATA_REJECTED = 'key material rejected by the crypto provider'
+export const EVIDENCE_NOT_OBJECT = 'evidence: expected an object keyed by attestor type'
+export const ANSWERS_NOT_OBJECT = 'answers: expected an object keyed by attestor type'
 
 // policy validation, the seed's
 export const DEVID_CA_REQUIRED = 'devIDCACerts is required'

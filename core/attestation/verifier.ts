@@ -24,7 +24,7 @@ import { isAttestorType, type AttestorType } from './attribute-keys.ts'
 import type { Selector } from './attributes.ts'
 import { AttestationFailure, CheckLog, type Check } from './checks.ts'
 import { decodeTpmDevidAnswer, decodeTpmDevidEvidence, decodeTpmEkAnswer, decodeTpmEkEvidence } from './evidence.ts'
-import { NO_POLICY_AUTHORIZES, SESSION_EXPIRED, UNKNOWN_SESSION } from '../messages.ts'
+import { ANSWERS_NOT_OBJECT, EVIDENCE_NOT_OBJECT, NO_POLICY_AUTHORIZES, SESSION_EXPIRED, UNKNOWN_SESSION } from '../messages.ts'
 import { renderSpiffeIdTemplate } from './spiffe-id-template.ts'
 import { checkTpmDevidAnswer, checkTpmDevidEvidence, makeTpmDevidChallenge, type TpmDevidFacts, type TpmDevidSession } from './tpm-devid.ts'
 import { checkTpmEkAnswer, checkTpmEkEvidence, makeTpmEkChallenge, type TpmEkFacts, type TpmEkSession } from './tpm-ek.ts'
@@ -108,7 +108,7 @@ function providedTypes(request: StartRequest): AttestorType[] {
     throw malformedRequest('providedMethods: expected 1 to 8 attestor type names')
   }
   if (typeof request.evidence !== 'object' || request.evidence === null || Array.isArray(request.evidence)) {
-    throw malformedRequest('evidence: expected an object keyed by attestor type')
+    throw malformedRequest(EVIDENCE_NOT_OBJECT)
   }
   return [...new Set(pm.filter(isAttestorType))]
 }
@@ -237,7 +237,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       }
       log.pass('session', 'live, answered once')
       if (typeof answers !== 'object' || answers === null || Array.isArray(answers)) {
-        throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
+        throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', ANSWERS_NOT_OBJECT)
       }
       if (record.tpm_devid) {
         const a = log.runSync(

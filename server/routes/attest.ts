@@ -10,7 +10,7 @@ import { Hono } from 'hono'
 import { toPem } from '../../core/bytes/pem.ts'
 import { fromBase64 } from '../../core/bytes/encoding.ts'
 import { AttestationError, isVerifyError } from '../../core/errors.ts'
-import { AGENT_BANNED } from '../../core/messages.ts'
+import { AGENT_BANNED, ANSWERS_NOT_OBJECT, EVIDENCE_NOT_OBJECT } from '../../core/messages.ts'
 import type { AttestationVerifier } from '../../core/attestation/verifier.ts'
 import type { Platform } from '../../core/platform.ts'
 import { parseSubjectPublicKeyInfo } from '../../core/x509/spki.ts'
@@ -69,7 +69,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     if (!Array.isArray(pm) || !pm.every((m) => typeof m === 'string'))
       throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'providedMethods: expected an array of attestor type names')
     if (typeof body.evidence !== 'object' || body.evidence === null || Array.isArray(body.evidence))
-      throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'evidence: expected an object keyed by attestor type')
+      throw new AttestationError('ERR_EVIDENCE_MALFORMED', EVIDENCE_NOT_OBJECT)
     const providedMethods = pm as string[]
     o.logger.info(LOG_MESSAGES.connected, { route: 'attest', client: clientAddress(c) })
     o.logger.info(LOG_MESSAGES.loginStarted, { providedMethods })
@@ -91,7 +91,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     const sessionId = c.req.param('sessionId')
     const body = await jsonBody(c.req.raw)
     if (typeof body.answers !== 'object' || body.answers === null || Array.isArray(body.answers))
-      throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
+      throw new AttestationError('ERR_EVIDENCE_MALFORMED', ANSWERS_NOT_OBJECT)
     if (body.publicKey !== undefined && body.csr !== undefined)
       throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'give publicKey or csr, not both')
     let spki: Uint8Array | undefined

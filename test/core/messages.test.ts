@@ -40,6 +40,22 @@ describe('core/messages.ts', () => {
     expect(offenders).toEqual([])
   })
 
+  it('no fixed message written beside a code appears twice: a repeated text belongs in core/messages.ts', () => {
+    const seen = new Map<string, string>()
+    const repeated: string[] = []
+    for (const f of SOURCE_DIRS.flatMap(sources)) {
+      const src = readFileSync(join(ROOT, f), 'utf8')
+      for (const m of src.matchAll(/'ERR_[A-Z0-9_]+',\s*(?:'([^'\n]+)'|`([^`$\n]+)`)/g)) {
+        const text = (m[1] ?? m[2])!
+        const where = seen.get(text)
+        if (where !== undefined) repeated.push(`${text} (${where}, ${f})`)
+        seen.set(text, f)
+      }
+    }
+    expect(seen.size).toBeGreaterThan(20)
+    expect(repeated).toEqual([])
+  })
+
   it('keeps the seed texts the agents and end-to-end tests quote', () => {
     expect(messages.DEVID_CHAIN_FAILED).toBe('verify DevID certificate chain')
     expect(messages.EK_VALIDATION_FAILED).toBe('EK validation failed')
