@@ -7,6 +7,7 @@ import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { isVerifyError, VerifyError, type CodeOf, type ErrorCode } from '../../core/errors.ts'
 import { INTERNAL_ERROR, REQUEST_TOO_LARGE } from '../../core/messages.ts'
+import { clientAddress } from '../client-address.ts'
 import { httpStatusOf } from '../http-status.ts'
 import type { Logger } from '../logging.ts'
 
@@ -33,7 +34,7 @@ export function handleError(logger: Logger) {
       if (err.status === 413) return errorResponse(c, 'ERR_INPUT_TOO_LARGE', REQUEST_TOO_LARGE)
       return errorResponse(c, 'ERR_EVIDENCE_MALFORMED', err.message || 'bad request')
     }
-    logger.error('Internal error', { path: c.req.path, error: err.name, reason: err.message.slice(0, 200) })
+    logger.error('Internal error', { path: c.req.path, client: clientAddress(c), error: err.name, reason: err.message.slice(0, 200) })
     return errorResponse(c, 'ERR_INTERNAL', INTERNAL_ERROR)
   }
 }
