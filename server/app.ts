@@ -10,6 +10,7 @@ import type { Platform } from '../core/platform.ts'
 import type { ServerCa } from './ca/authority.ts'
 import type { Logger } from './logging.ts'
 import { Metrics } from './metrics.ts'
+import { rememberClientAddress } from './client-address.ts'
 import { errorResponse, handleError } from './middleware/errors.ts'
 import { OPENAPI } from './openapi.ts'
 import type { AgentRegistry } from './registry/registry.ts'
@@ -40,6 +41,7 @@ export function createApp(o: AppOptions): Hono {
   const metrics = o.metrics ?? new Metrics()
   const app = new Hono()
   app.onError(handleError(o.logger))
+  app.use(rememberClientAddress)
   app.notFound((c) => errorResponse(c, 'ERR_ROUTE_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`))
   app.use(
     '/v1/*',
