@@ -53,7 +53,7 @@ export function createApp(o: AppOptions): Hono {
   const clientAddress = client.of
   app.use('*', client.middleware)
   app.onError(handleError(o.logger, clientAddress))
-  app.notFound((c) => errorResponse(c, 404, { code: 'ERR_NOT_SUPPORTED', message: `no route ${c.req.method} ${c.req.path}` }))
+  app.notFound((c) => errorResponse(c, 'ERR_ROUTE_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`))
   const rateLimit = o.rateLimit ?? DEFAULT_RATE_LIMIT
   const now = () => o.platform.now()
   const perAddress = rateLimit.enabled ? new TokenBucketLimiter(rateLimit.perAddress, rateLimit.maxKeys, now) : undefined
@@ -76,10 +76,7 @@ export function createApp(o: AppOptions): Hono {
     bodyLimit({
       maxSize: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       onError: (c) =>
-        errorResponse(c, 413, {
-          code: 'ERR_INPUT_TOO_LARGE',
-          message: `request body is larger than ${o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes`,
-        }),
+        errorResponse(c, 'ERR_INPUT_TOO_LARGE', `request body is larger than ${o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES} bytes`),
     }),
   )
   app.route(

@@ -1,77 +1,19 @@
 /**
- * One table: error code -> HTTP status. Attestation failures are 401 (the agent is not who it
- * claims), authorization refusals 403, client mistakes 400/404/410/413, rate limits 429, capacity 503.
- * Every code of ERROR_CODES gets a status (test/server/http-status.test.ts).
+ * Error code -> HTTP status. Each code declares its status in core/errors.ts (ERROR_CATALOGUE), so
+ * a code cannot exist without one and no status is guessed from a code's name. Attestation
+ * failures are 401 (the agent is not who it claims), refusals 403, client mistakes
+ * 400/404/410/413/415, capacity 503, server faults 500.
  */
-import type { ErrorCode } from '../core/errors.ts'
+import { ERROR_CODES, errorStatus, type ErrorCode, type ErrorStatus } from '../core/errors.ts'
 
-export type HttpErrorStatus = 400 | 401 | 403 | 404 | 410 | 413 | 429 | 501 | 503
+export type HttpErrorStatus = ErrorStatus
 
-/** Explicit statuses; a code added later falls back by its name (see httpStatusOf). */
-export const HTTP_STATUS: Readonly<Partial<Record<ErrorCode, HttpErrorStatus>>> = {
-  ERR_ENCODING_MALFORMED: 400,
-  ERR_INPUT_TOO_LARGE: 413,
-  ERR_DER_MALFORMED: 400,
-  ERR_DER_TRAILING_DATA: 400,
-  ERR_X509_MALFORMED: 400,
-  ERR_X509_UNSUPPORTED_ALGORITHM: 400,
-  ERR_X509_EXPIRED: 401,
-  ERR_X509_NOT_YET_VALID: 401,
-  ERR_X509_SIGNATURE_INVALID: 401,
-  ERR_X509_NO_PATH: 401,
-  ERR_X509_CONSTRAINT_VIOLATED: 401,
-  ERR_X509_UNKNOWN_CRITICAL_EXTENSION: 401,
-  ERR_X509_PROFILE: 401,
-  ERR_TPM2_MALFORMED: 400,
-  ERR_TPM2_TRAILING_DATA: 400,
-  ERR_TPM2_UNSUPPORTED_ALGORITHM: 400,
-  ERR_TPM2_NOT_TPM_GENERATED: 401,
-  ERR_TPM2_UNEXPECTED_TYPE: 401,
-  ERR_TPM2_SIGNATURE_INVALID: 401,
-  ERR_TPM2_SCHEME_MISMATCH: 401,
-  ERR_TPM2_ATTRIBUTES: 401,
-  ERR_TPM2_NAME_MISMATCH: 401,
-  ERR_TPM2_RESPONSE_CODE: 400,
-  ERR_QUOTE_NONCE_MISMATCH: 401,
-  ERR_QUOTE_PCR_DIGEST_MISMATCH: 401,
-  ERR_QUOTE_PCR_SELECTION: 401,
-  ERR_CREDENTIAL_UNSUPPORTED_KEY: 400,
-  ERR_CREDENTIAL_MISMATCH: 401,
-  ERR_EK_UNTRUSTED: 401,
-  ERR_EK_MISMATCH: 401,
-  ERR_EK_MISSING_CERTIFICATE: 401,
-  ERR_DEVID_CHAIN: 401,
-  ERR_DEVID_KEY_MISMATCH: 401,
-  ERR_DEVID_CERTIFICATION: 401,
-  ERR_DEVID_SIGNATURE: 401,
-  ERR_DEVID_UNSUPPORTED_HASH: 400,
-  ERR_EVIDENCE_MALFORMED: 400,
-  ERR_SESSION_UNKNOWN: 404,
-  ERR_SESSION_EXPIRED: 410,
-  ERR_SESSION_STORE_FULL: 503,
-  ERR_POLICY_INVALID: 400,
-  ERR_POLICY_DENIED: 403,
-  ERR_AGENT_BANNED: 403,
-  ERR_SVID_KEY_REJECTED: 400,
-  ERR_SVID_KEY_UNPROVEN: 401,
-  ERR_RATE_LIMITED: 429,
-  ERR_SPIFFE_ID_INVALID: 400,
-  ERR_BUNDLE_MALFORMED: 400,
-  ERR_BUNDLE_NOT_FOUND: 404,
-  ERR_SVID_INVALID: 400,
-  ERR_SVID_UNTRUSTED: 401,
-  ERR_SVID_ID_NOT_ALLOWED: 403,
-  ERR_JWT_SVID_INVALID: 400,
-  ERR_JWT_SVID_EXPIRED: 401,
-  ERR_JWT_SVID_AUDIENCE: 401,
-  ERR_JWT_SVID_SIGNATURE: 401,
-  ERR_FEDERATION_FETCH: 400,
-  ERR_NOT_SUPPORTED: 501,
-}
+/** The declared status of every code. */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, HttpErrorStatus>> = Object.freeze(
+  Object.fromEntries((Object.keys(ERROR_CODES) as ErrorCode[]).map((code) => [code, errorStatus(code)])),
+) as Record<ErrorCode, HttpErrorStatus>
 
-/** The status of a code: the table, else 400 for malformed/unsupported input, else 401 (a failed check). */
+/** The status of a code, as declared in core/errors.ts. */
 export function httpStatusOf(code: ErrorCode): HttpErrorStatus {
-  const s = HTTP_STATUS[code]
-  if (s !== undefined) return s
-  return /MALFORMED|TRAILING|UNSUPPORTED|INVALID/.test(code) ? 400 : 401
+  return errorStatus(code)
 }

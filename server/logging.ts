@@ -5,6 +5,9 @@
  * certificates; `redact` drops any field whose name says it could be one, as a second fence, and
  * bounds every value (`boundLogValue`). Request lines carry `client`, the client address.
  */
+import { AttestationFailure } from '../core/attestation/checks.ts'
+import type { VerifyError } from '../core/errors.ts'
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export type LogFields = Readonly<Record<string, unknown>>
 
@@ -79,3 +82,22 @@ export const LOG_MESSAGES = {
   listening: 'Server listening',
   rateLimited: 'Rate limited',
 } as const
+
+/**
+ * The fields of an "Attestation failed" line an operator can act on: the code and the seed's
+ * message the agent was given; the failed check and why; the failing error's facts (which
+ * certificate by subject, serial and fingerprint, which issuer, what date, which attribute); and
+ * who the agent is when the checks got that far (DevID fingerprint, EK hash). Error details hold
+ * safe facts only (core/errors.ts); a nonce, a secret or a key is never among them.
+ */
+export function failureFields(e: VerifyError): Record<string, unknown> {
+  const { check, ...detail } = e.detail
+  const out: Record<string, unknown> = { code: e.code, message: e.message }
+  if (e instanceof AttestationFailure) {
+    if (e.check !== undefined) out.check = e.check
+    if (e.reason !== undefined && e.reason !== e.message) out.reason = e.reason
+    if (Object.keys(e.agent).length > 0) out.agent = e.agent
+  } else if (check !== undefined) out.check = check
+  if (Object.keys(detail).length > 0) out.detail = detail
+  return out
+}

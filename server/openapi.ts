@@ -1,4 +1,6 @@
 /** The v1 HTTP protocol (docs/protocol.md) as an OpenAPI 3.1 document, served at GET /v1/openapi.json. */
+import { AGENT_BANNED, NO_POLICY_AUTHORIZES, SESSION_EXPIRED } from '../core/messages.ts'
+
 const error = { $ref: '#/components/schemas/Error' }
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } })
 const b64 = { type: 'string', contentEncoding: 'base64' }
@@ -19,9 +21,9 @@ export const OPENAPI = {
           '200': { description: 'challenges', content: { 'application/json': { schema: { $ref: '#/components/schemas/Challenge' } } } },
           '400': errorResponse('malformed request or evidence'),
           '401': errorResponse('evidence fails a check (DevID chain, EK trust, certification)'),
-          '403': errorResponse('no cluster policy authorizes the provided attestors'),
+          '403': errorResponse(NO_POLICY_AUTHORIZES),
           '413': errorResponse('request body too large'),
-          '415': errorResponse('content type is not application/json'),
+          '415': errorResponse('content type is not application/json (ERR_REQUEST_MEDIA_TYPE)'),
           '429': errorResponse('rate limit of the client address (Retry-After says when to retry)'),
           '503': errorResponse('session store full'),
         },
@@ -36,9 +38,9 @@ export const OPENAPI = {
           '200': { description: 'verdict', content: { 'application/json': { schema: { $ref: '#/components/schemas/Verdict' } } } },
           '400': errorResponse('malformed answer, or a key to certify that is refused (ERR_SVID_KEY_REJECTED)'),
           '401': errorResponse('a proof fails (DevID signature, activated secret, proof of possession of the new key)'),
-          '403': errorResponse('agent is banned'),
+          '403': errorResponse(AGENT_BANNED),
           '404': errorResponse('unknown session ID (never issued, or already answered)'),
-          '410': errorResponse('attestation session expired'),
+          '410': errorResponse(SESSION_EXPIRED),
           '429': errorResponse('rate limit of the client address or the attested identity (Retry-After says when to retry)'),
         },
       },

@@ -4,12 +4,12 @@
  * verified chain, de-duplicated in first-seen order; §10 for SPIRE's EK-only `tpm` plugin:
  * `pub_hash:`).
  */
-import { toHex } from '../bytes/encoding.ts'
 import type { TpmIdentity } from '../ek/certificate.ts'
 import type { Platform } from '../platform.ts'
 import type { Certificate } from '../x509/certificate.ts'
 import { certificateFingerprintSha1 } from '../x509/fingerprint.ts'
 import { commonName } from '../x509/name.ts'
+import { serialNumberHex } from '../x509/path-validate.ts'
 
 export interface Selector {
   readonly type: string
@@ -17,11 +17,7 @@ export interface Selector {
 }
 
 /** Serial number as lowercase hex of its value: leading 00 octets dropped (big-endian, as Go's big.Int prints it padded to bytes). */
-export function serialHex(serial: Uint8Array): string {
-  let i = 0
-  while (i < serial.length - 1 && serial[i] === 0) i++
-  return toHex(serial.subarray(i))
-}
+export const serialHex = serialNumberHex
 
 export interface EkFacts {
   /** lowercase hex SHA-256 of the EK SubjectPublicKeyInfo DER */

@@ -4,7 +4,8 @@
  * seed's message and a stable code. Details are safe facts (names, algorithms, fingerprints),
  * never a nonce, a secret or a key.
  */
-import { AttestationError, VerifyError, type ErrorCode } from '../errors.ts'
+import { VerifyError, type ErrorCode } from '../errors.ts'
+import { KEY_DATA_REJECTED } from '../messages.ts'
 
 export interface Check {
   /** stable dotted name, e.g. `tpm_devid.certify` */
@@ -20,17 +21,46 @@ export interface ToleranceUse {
   readonly tolerance: string
 }
 
-/** A verifier failure: `code` and `message` are the seed's; `checks` the trail up to the failing check. */
-export class AttestationFailure extends AttestationError {
+/** Who the agent is, as far as the checks got: safe to log (fingerprints and hashes, never keys). */
+export interface AgentIdentity {
+  /** SHA-256 of the DevID leaf certificate DER, lowercase hex */
+  devIdFingerprint?: string
+  /** DevID leaf serial number, lowercase hex */
+  devIdSerial?: string
+  /** SHA-256 of the EK SubjectPublicKeyInfo DER, lowercase hex (the allowedEKHashes form) */
+  ekHash?: string
+}
+
+/**
+ * A verifier failure: `code` and `message` are the seed's (what the agent is told); `checks` the
+ * trail up to the failing check. For the operator: `check` names the failed check, `reason` says
+ * why, `detail` holds the failing error's facts (which certificate, issuer, date, attribute) and
+ * `agent` who the agent is when the checks got that far.
+ */
+export class AttestationFailure extends VerifyError {
   readonly checks: readonly Check[]
+  readonly agent: Readonly<AgentIdentity>
   constructor(
     code: ErrorCode,
     message: string,
     checks: readonly Check[],
-    options: { cause?: unknown; detail?: Record<string, string | number | boolean> } = {},
+    options: { cause?: unknown; detail?: Record<string, string | number | boolean>; agent?: AgentIdentity } = {},
   ) {
     super(code, message, options)
     this.checks = Object.freeze([...checks])
+    this.agent = Object.freeze({ ...options.agent })
+  }
+
+  /** the failed check, e.g. `tpm_devid.devid.chain` */
+  get check(): string | undefined {
+    const last = this.checks[this.checks.length - 1]
+    return last && !last.ok ? last.name : undefined
+  }
+
+  /** why the check failed, with the underlying code and message */
+  get reason(): string | undefined {
+    const last = this.checks[this.checks.length - 1]
+    return last && !last.ok ? last.detail : undefined
   }
 }
 
@@ -42,6 +72,12 @@ export type FailureMapping = { readonly code: ErrorCode; readonly message?: stri
 
 export class CheckLog {
   readonly checks: Check[] = []
+  readonly agent: AgentIdentity = {}
+
+  /** Records who the agent is, as soon as a check establishes it (carried by later failures). */
+  identify(facts: AgentIdentity): void {
+    Object.assign(this.agent, facts)
+  }
 
   pass(name: string, detail: string): void {
     this.checks.push({ name, ok: true, detail })
@@ -50,7 +86,8 @@ export class CheckLog {
   /** Records a failed check and returns the error to throw. */
   fail(name: string, code: ErrorCode, message: string, why: string = message, cause?: unknown): AttestationFailure {
     this.checks.push({ name, ok: false, detail: why })
-    return new AttestationFailure(code, message, this.checks, { cause, detail: { check: name } })
+    const causeDetail = cause instanceof VerifyError ? cause.detail : {}
+    return new AttestationFailure(code, message, this.checks, { cause, detail: { ...causeDetail, check: name }, agent: this.agent })
   }
 
   /**
@@ -92,7 +129,7 @@ export class CheckLog {
       return this.fail(
         name,
         map?.code ?? 'ERR_X509_MALFORMED',
-        map?.message ?? 'key material rejected by the crypto provider',
+        map?.message ?? KEY_DATA_REJECTED,
         'key material rejected by the crypto provider (DataError at key import)',
         e,
       )

@@ -16,7 +16,7 @@ import { verifyChain } from '../x509/verify.ts'
 import { VerifyError } from '../errors.ts'
 import type { EkFacts } from './attributes.ts'
 import type { CheckLog, ToleranceUse } from './checks.ts'
-import { EK_CERT_MISSING, EK_PUBLIC_KEY_MISMATCH, EK_VALIDATION_FAILED } from './messages.ts'
+import { EK_CERT_MISSING, EK_PUBLIC_KEY_MISMATCH, EK_VALIDATION_FAILED } from '../messages.ts'
 import { publicKeysMatch, type TpmKey } from './tpm.ts'
 import { parseTpmKeyCached } from './tpm-key-cache.ts'
 
@@ -54,6 +54,7 @@ export async function checkEk(
     (k) => k.summary,
   )
   const publicHash = await ekPublicHashOfKey(key.publicKey, platform)
+  log.identify({ ekHash: publicHash })
   const hashes = config.allowedEKHashes
   const anchors = config.endorsementAnchors
 
@@ -102,6 +103,7 @@ export async function checkEk(
   const byHash = hashes !== undefined && hashes.includes(publicHash)
   let byCa = false
   let caWhy = 'no endorsementCACerts configured'
+  let caError: VerifyError | undefined
   if (anchors !== undefined && anchors.length > 0) {
     try {
       const nvIntermediates = ev.ekIntermediates.map((d) => parseCertificateCached(d, { tolerate: EK_TOLERANCES }, platform))
@@ -111,12 +113,13 @@ export async function checkEk(
       caWhy = `chains to ${chain.path.length - 1} CA certificate(s) of endorsementCACerts`
     } catch (e) {
       if (!(e instanceof VerifyError)) throw e
+      caError = e
       caWhy = `chain to endorsementCACerts failed: ${e.code}: ${e.message}`
     }
   }
   if (!byCa && !byHash) {
     const why = hashes === undefined ? caWhy : `${caWhy}; EK public hash ${publicHash} is not in allowedEKHashes`
-    throw log.fail(`${prefix}.ek.trust`, 'ERR_EK_UNTRUSTED', EK_VALIDATION_FAILED, why)
+    throw log.fail(`${prefix}.ek.trust`, 'ERR_EK_UNTRUSTED', EK_VALIDATION_FAILED, why, caError)
   }
   log.pass(`${prefix}.ek.trust`, byCa ? `trusted by CA: ${caWhy}` : `trusted by hash: ${publicHash} is in allowedEKHashes`)
   return identity ? { key, publicHash, certificate: cert, identity, tolerated } : { key, publicHash, certificate: cert, tolerated }

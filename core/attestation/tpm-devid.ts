@@ -29,6 +29,8 @@ import type { Platform } from '../platform.ts'
 import { evaluateDevIdCertificateProfile } from '../devid/certificate.ts'
 import type { TpmDevidAttestorConfig } from '../policy/types.ts'
 import { parseCertificateCached } from '../x509/certificate-cache.ts'
+import { parsedBytesDigestHex } from '../x509/fingerprint.ts'
+import { serialNumberHex } from '../x509/path-validate.ts'
 import { curveFieldSize, parseSubjectPublicKeyInfo } from '../x509/spki.ts'
 import { verifyChain } from '../x509/verify.ts'
 import { tpmDevidAttributes, tpmDevidSelectors, type Selector } from './attributes.ts'
@@ -44,7 +46,7 @@ import {
   DEVID_KEY_MISMATCH,
   DEVID_SIGNATURE_FAILED,
   devIdUnsupportedHash,
-} from './messages.ts'
+} from '../messages.ts'
 import { checkAkKey, checkDevIdKey, credentialEkOf, publicKeysMatch, tpmNameOf, verifyDevIdCertification, type TpmKey } from './tpm.ts'
 import { parseTpmKeyCached } from './tpm-key-cache.ts'
 
@@ -82,6 +84,10 @@ export async function checkTpmDevidEvidence(
     CHAIN,
     (r) => `leaf and ${r.agentIntermediates.length} intermediate(s) parsed`,
   )
+  log.identify({
+    devIdFingerprint: await parsedBytesDigestHex('SHA-256', leaf.raw, platform),
+    devIdSerial: serialNumberHex(leaf.serialNumber).slice(0, 64),
+  })
   const chain = await log.run(
     `${p}.devid.chain`,
     () =>

@@ -7,7 +7,7 @@
  * Policies: all requiredAttestors of one policy must pass (AND); any policy may authorize (OR).
  * At start every policy whose attestor types the agent provides is tried in order; the first whose
  * static checks all pass is the one the session is for (its proofs do not depend on the policy).
- * No such policy: PolicyError "no cluster policy authorizes the provided attestors"; otherwise the
+ * No such policy: PolicyError ERR_POLICY_DENIED (NO_POLICY_AUTHORIZES); otherwise the
  * first candidate's failure. Every failure is an AttestationFailure (an AttestationError) carrying
  * the seed's message, a stable code and the readable check trail.
  *
@@ -18,14 +18,13 @@
 import { PolicyError, VerifyError } from '../errors.ts'
 import { defaultPlatform, type Platform } from '../platform.ts'
 import type { AttestationPolicy, AttestorConfig, PolicySet } from '../policy/types.ts'
-import { NO_POLICY_AUTHORIZES } from '../policy/messages.ts'
 import { createMemorySessionStore, type SessionStore, type SessionValue } from '../session/store.ts'
 import { isWellFormedSessionId, newSessionId } from '../session/id.ts'
 import { isAttestorType, type AttestorType } from '../policy/attribute-keys.ts'
 import type { Selector } from './attributes.ts'
 import { AttestationFailure, CheckLog, type Check, type ToleranceUse } from './checks.ts'
 import { decodeTpmDevidAnswer, decodeTpmDevidEvidence, decodeTpmEkAnswer, decodeTpmEkEvidence } from './evidence.ts'
-import { SESSION_EXPIRED, UNKNOWN_SESSION } from './messages.ts'
+import { ANSWERS_NOT_OBJECT, EVIDENCE_NOT_OBJECT, NO_POLICY_AUTHORIZES, SESSION_EXPIRED, UNKNOWN_SESSION } from '../messages.ts'
 import { renderSpiffeIdTemplate } from '../policy/spiffe-id-template.ts'
 import { checkTpmDevidAnswer, checkTpmDevidEvidence, makeTpmDevidChallenge, type TpmDevidFacts, type TpmDevidSession } from './tpm-devid.ts'
 import { checkTpmEkAnswer, checkTpmEkEvidence, makeTpmEkChallenge, type TpmEkFacts, type TpmEkSession } from './tpm-ek.ts'
@@ -102,6 +101,8 @@ interface SessionRecord {
   readonly checks: { name: string; ok: boolean; detail: string }[]
   readonly tpm_devid: TpmDevidSession | null
   readonly tpm_ek: TpmEkSession | null
+  /** who the agent is (fingerprints, hashes), for the answer's failures */
+  readonly agent: Record<string, string>
 }
 
 type Facts = { type: 'tpm_devid'; facts: TpmDevidFacts } | { type: 'tpm_ek'; facts: TpmEkFacts }
@@ -117,7 +118,7 @@ function providedTypes(request: StartRequest): AttestorType[] {
     throw malformedRequest('providedMethods: expected 1 to 8 attestor type names')
   }
   if (typeof request.evidence !== 'object' || request.evidence === null || Array.isArray(request.evidence)) {
-    throw malformedRequest('evidence: expected an object keyed by attestor type')
+    throw malformedRequest(EVIDENCE_NOT_OBJECT)
   }
   return [...new Set(pm.filter(isAttestorType))]
 }
@@ -222,6 +223,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           checks: result.log.checks.map((c) => ({ ...c })),
           tpm_devid: devid,
           tpm_ek: ek,
+          agent: { ...result.log.agent } as Record<string, string>,
         }
         await sessions.put(sessionId, record, expiresAt)
         return { sessionId, expiresAt, challenges }
@@ -240,13 +242,14 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       const record = stored.value as SessionRecord
       const log = new CheckLog()
       log.checks.push(...record.checks)
+      if (record.agent) log.identify(record.agent)
       if (platform.now() > stored.expiresAt) {
         throw log.fail('session', 'ERR_SESSION_EXPIRED', SESSION_EXPIRED, `expired at ${new Date(stored.expiresAt).toISOString()}`)
       }
       log.pass('session', 'live, answered once')
       if (answerOptions.proveKey) await log.run('svid_key.possession', answerOptions.proveKey, undefined, (detail) => detail)
       if (typeof answers !== 'object' || answers === null || Array.isArray(answers)) {
-        throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
+        throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', ANSWERS_NOT_OBJECT)
       }
       if (record.tpm_devid) {
         const a = log.runSync(

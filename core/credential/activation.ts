@@ -5,9 +5,8 @@
  * AK Name loaded, can produce it.
  */
 import { CredentialError } from '../errors.ts'
+import { CREDENTIAL_SECRET_MISMATCH } from '../messages.ts'
 import { defaultPlatform, type Platform } from '../platform.ts'
-
-export const CREDENTIAL_MISMATCH_MESSAGE = 'credential activation secret does not match'
 
 /**
  * Throws CredentialError ERR_CREDENTIAL_MISMATCH unless `presented` equals `expected`.
@@ -28,7 +27,7 @@ export function checkActivatedSecret(expected: Uint8Array, presented: Uint8Array
   }
   const same = presented.length === expected.length && platform.kernels.timingSafeEqual(expected, presented)
   if (!same) {
-    throw new CredentialError('ERR_CREDENTIAL_MISMATCH', CREDENTIAL_MISMATCH_MESSAGE, {
+    throw new CredentialError('ERR_CREDENTIAL_MISMATCH', CREDENTIAL_SECRET_MISMATCH, {
       detail: { expectedLength: expected.length, presentedLength: presented.length },
     })
   }

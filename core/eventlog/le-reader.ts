@@ -1,11 +1,11 @@
 import { ByteReader } from '../bytes/reader.ts'
-import { type ErrorCode, EventLogError } from '../errors.ts'
+import { type CodeOf, EventLogError } from '../errors.ts'
 
 /**
  * A little-endian ByteReader (TCG PC Client PFP §10.2: event log integers are little-endian, UEFI
  * structures too) whose faults are EventLogErrors with `code`.
  */
-export function leReader(bytes: Uint8Array, what: string, code: ErrorCode = 'ERR_EVENTLOG_EVENT_DATA'): ByteReader {
+export function leReader(bytes: Uint8Array, what: string, code: CodeOf<'eventlog'> = 'ERR_EVENTLOG_EVENT_DATA'): ByteReader {
   return new ByteReader(bytes, what, (message, offset) => new EventLogError(code, message, { detail: { offset } }), true)
 }
 

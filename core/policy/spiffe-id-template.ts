@@ -6,7 +6,7 @@
  * SPIFFE ID path (SPIFFE-ID.md §2.2), so an attribute value with a `/`, a space or a non-ASCII
  * character is refused rather than escaped.
  */
-import { AttestationError, VerifyError } from '../errors.ts'
+import { SpiffeError, VerifyError } from '../errors.ts'
 import { checkPath } from '../svid/path.ts'
 
 export type TemplatePart = { readonly literal: string } | { readonly placeholder: string }
@@ -43,7 +43,7 @@ export function checkSpiffeIdTemplate(template: string, allowedKeys: readonly st
   return problems
 }
 
-/** Literal and placeholder parts; throws AttestationError on `{{` or `}}` without a partner or an empty placeholder. */
+/** Literal and placeholder parts; throws SpiffeError on `{{` or `}}` without a partner or an empty placeholder. */
 export function parseSpiffeIdTemplate(template: string): TemplatePart[] {
   const parts: TemplatePart[] = []
   let last = 0
@@ -64,7 +64,7 @@ export function parseSpiffeIdTemplate(template: string): TemplatePart[] {
 }
 
 /**
- * Renders a template with attribute values. Throws AttestationError ERR_SPIFFE_ID_INVALID when a
+ * Renders a template with attribute values. Throws SpiffeError ERR_SPIFFE_ID_INVALID when a
  * placeholder has no value for this agent or the result is not a valid SPIFFE ID path.
  */
 /** Parsed templates: a policy has one or two, rendered for every attestation. Bounded. */
@@ -98,6 +98,6 @@ export function renderSpiffeIdTemplate(template: string, attributes: Readonly<Re
   return out
 }
 
-function templateError(message: string): AttestationError {
-  return new AttestationError('ERR_SPIFFE_ID_INVALID', `spiffe id template: ${message}`)
+function templateError(message: string): SpiffeError {
+  return new SpiffeError('ERR_SPIFFE_ID_INVALID', `spiffe id template: ${message}`)
 }

@@ -13,7 +13,7 @@ import { DEVID_PROFILE_TOLERANCES } from '../devid/certificate.ts'
 import { EK_PROFILE_TOLERANCES } from '../ek/certificate.ts'
 import { PolicyError, VerifyError } from '../errors.ts'
 import { parseCertificate, type Certificate } from '../x509/certificate.ts'
-import { badEkHash, DEVID_CA_NO_PEM, DEVID_CA_REQUIRED, EK_CA_NO_PEM, EK_TRUST_REQUIRED } from './messages.ts'
+import { badEkHash, DEVID_CA_NO_PEM, DEVID_CA_REQUIRED, EK_CA_NO_PEM, EK_TRUST_REQUIRED } from '../messages.ts'
 import type { AttestationPolicy, AttestorConfig, PolicyIssue, PolicySet, ProfileTolerance } from './types.ts'
 
 export interface PolicyValidation {

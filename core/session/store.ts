@@ -8,6 +8,7 @@
  * A shared store (Redis, a database) can implement the same interface; values are JSON-safe.
  */
 import { AttestationError } from '../errors.ts'
+import { SESSION_STORE_FULL } from '../messages.ts'
 
 /** JSON-safe session contents (strings, numbers, booleans, arrays, plain objects). */
 export type SessionValue = string | number | boolean | null | readonly SessionValue[] | { readonly [k: string]: SessionValue }
@@ -29,8 +30,6 @@ export interface SessionStore<T = SessionValue> {
   /** sessions held now (expired ones not yet purged included) */
   size(): Promise<number>
 }
-
-export const SESSION_STORE_FULL_MESSAGE = 'attestation session store is full; retry later'
 
 export interface MemorySessionStoreOptions {
   /** most sessions held at once; default 10,000 */
@@ -83,7 +82,7 @@ export function createMemorySessionStore<T = SessionValue>(options: MemorySessio
       purge()
       if (sessions.size >= capacity) purge(true)
       if (sessions.size >= capacity) {
-        throw new AttestationError('ERR_SESSION_STORE_FULL', SESSION_STORE_FULL_MESSAGE, { detail: { capacity } })
+        throw new AttestationError('ERR_SESSION_STORE_FULL', SESSION_STORE_FULL, { detail: { capacity } })
       }
       sessions.set(id, { value, expiresAt })
     },

@@ -1,17 +1,12 @@
 import { SpiffeError } from '../errors.ts'
+import { PATH_BAD_CHAR, PATH_DOT_SEGMENT, PATH_EMPTY_SEGMENT, PATH_NO_LEADING_SLASH, PATH_TRAILING_SLASH } from '../messages.ts'
 
 /**
  * SPIFFE ID path rules, SPIFFE-ID.md §2.2: segments separated by `/`, each non-empty, not `.` or
  * `..`, made of `a-z A-Z 0-9 . - _` only (so no percent-encoding, query or fragment), no trailing
  * slash. The empty path is the trust domain's own ID. Messages are go-spiffe's (spiffeid/errors.go)
- * so the shared case table can be compared verbatim.
+ * so the shared case table can be compared verbatim (core/messages.ts).
  */
-
-export const ERR_EMPTY_SEGMENT = 'path cannot contain empty segments'
-export const ERR_DOT_SEGMENT = 'path cannot contain dot segments'
-export const ERR_TRAILING_SLASH = 'path cannot have a trailing slash'
-export const ERR_NO_LEADING_SLASH = 'path must have a leading slash'
-export const ERR_BAD_PATH_CHAR = 'path segment characters are limited to letters, numbers, dots, dashes, and underscores'
 
 function invalid(message: string): SpiffeError {
   return new SpiffeError('ERR_SPIFFE_ID_INVALID', message)
@@ -25,7 +20,7 @@ export function isPathSegmentChar(c: number): boolean {
 /** Throws unless `path` is "" or a valid absolute SPIFFE ID path (§2.2). */
 export function checkPath(path: string): void {
   if (path === '') return
-  if (path.charCodeAt(0) !== 0x2f) throw invalid(ERR_NO_LEADING_SLASH)
+  if (path.charCodeAt(0) !== 0x2f) throw invalid(PATH_NO_LEADING_SLASH)
   let start = 0
   for (let i = 0; i < path.length; i++) {
     const c = path.charCodeAt(i)
@@ -34,22 +29,22 @@ export function checkPath(path: string): void {
       start = i
       continue
     }
-    if (!isPathSegmentChar(c)) throw invalid(ERR_BAD_PATH_CHAR)
+    if (!isPathSegmentChar(c)) throw invalid(PATH_BAD_CHAR)
   }
   checkSegmentShape(path.slice(start + 1), true)
 }
 
 function checkSegmentShape(segment: string, last: boolean): void {
-  if (segment === '') throw invalid(last ? ERR_TRAILING_SLASH : ERR_EMPTY_SEGMENT)
-  if (segment === '.' || segment === '..') throw invalid(ERR_DOT_SEGMENT)
+  if (segment === '') throw invalid(last ? PATH_TRAILING_SLASH : PATH_EMPTY_SEGMENT)
+  if (segment === '.' || segment === '..') throw invalid(PATH_DOT_SEGMENT)
 }
 
 /** Throws unless `segment` is one valid path segment (no `/`). */
 export function checkPathSegment(segment: string): void {
-  if (segment === '') throw invalid(ERR_EMPTY_SEGMENT)
-  if (segment === '.' || segment === '..') throw invalid(ERR_DOT_SEGMENT)
+  if (segment === '') throw invalid(PATH_EMPTY_SEGMENT)
+  if (segment === '.' || segment === '..') throw invalid(PATH_DOT_SEGMENT)
   for (let i = 0; i < segment.length; i++) {
-    if (!isPathSegmentChar(segment.charCodeAt(i))) throw invalid(ERR_BAD_PATH_CHAR)
+    if (!isPathSegmentChar(segment.charCodeAt(i))) throw invalid(PATH_BAD_CHAR)
   }
 }
 

@@ -1,6 +1,7 @@
 import { SpiffeError } from '../errors.ts'
+import { SPIFFE_ID_EMPTY, SPIFFE_ID_WRONG_SCHEME, TRUST_DOMAIN_BAD_CHAR, TRUST_DOMAIN_MISSING } from '../messages.ts'
 import { checkPath, joinPathSegments } from './path.ts'
-import { ERR_BAD_TRUST_DOMAIN_CHAR, ERR_MISSING_TRUST_DOMAIN, TrustDomain, isTrustDomainChar } from './trust-domain.ts'
+import { TrustDomain, isTrustDomainChar } from './trust-domain.ts'
 
 /**
  * SPIFFE IDs, SPIFFE-ID.md §2: `spiffe://<trust domain><path>`. The scheme prefix must be the
@@ -11,8 +12,6 @@ import { ERR_BAD_TRUST_DOMAIN_CHAR, ERR_MISSING_TRUST_DOMAIN, TrustDomain, isTru
  */
 
 const SCHEME_PREFIX = 'spiffe://'
-export const ERR_EMPTY = 'cannot be empty'
-export const ERR_WRONG_SCHEME = 'scheme is missing or invalid'
 
 function invalid(message: string): SpiffeError {
   return new SpiffeError('ERR_SPIFFE_ID_INVALID', message)
@@ -61,16 +60,16 @@ export class SpiffeId {
 /** Parses a SPIFFE ID string (go-spiffe `spiffeid.FromString`). */
 export function parseSpiffeId(text: string): SpiffeId {
   if (typeof text !== 'string') throw new TypeError('parseSpiffeId expects a string')
-  if (text === '') throw invalid(ERR_EMPTY)
-  if (!text.startsWith(SCHEME_PREFIX)) throw invalid(ERR_WRONG_SCHEME)
+  if (text === '') throw invalid(SPIFFE_ID_EMPTY)
+  if (!text.startsWith(SCHEME_PREFIX)) throw invalid(SPIFFE_ID_WRONG_SCHEME)
   const rest = text.slice(SCHEME_PREFIX.length)
   let i = 0
   for (; i < rest.length; i++) {
     const c = rest.charCodeAt(i)
     if (c === 0x2f) break
-    if (!isTrustDomainChar(c)) throw invalid(ERR_BAD_TRUST_DOMAIN_CHAR)
+    if (!isTrustDomainChar(c)) throw invalid(TRUST_DOMAIN_BAD_CHAR)
   }
-  if (i === 0) throw invalid(ERR_MISSING_TRUST_DOMAIN)
+  if (i === 0) throw invalid(TRUST_DOMAIN_MISSING)
   return new SpiffeId(new TrustDomain(rest.slice(0, i)), rest.slice(i))
 }
 
@@ -80,7 +79,7 @@ export function parseSpiffeId(text: string): SpiffeId {
  */
 export function parseTrustDomain(idOrName: string): TrustDomain {
   if (typeof idOrName !== 'string') throw new TypeError('parseTrustDomain expects a string')
-  if (idOrName === '') throw invalid(ERR_MISSING_TRUST_DOMAIN)
+  if (idOrName === '') throw invalid(TRUST_DOMAIN_MISSING)
   if (idOrName.includes(':/')) return parseSpiffeId(idOrName).trustDomain
   return new TrustDomain(idOrName)
 }

@@ -1,13 +1,11 @@
 import { SpiffeError } from '../errors.ts'
+import { TRUST_DOMAIN_BAD_CHAR, TRUST_DOMAIN_MISSING } from '../messages.ts'
 
 /**
  * A SPIFFE trust domain name, SPIFFE-ID.md §2.1: non-empty, characters `a-z 0-9 . - _` only (so
  * lowercase, no userinfo, port, IPv6 literal or percent-encoding). Names are compared exactly (an
  * IPv4 dotted quad is just a name, §2.1). Instances are always valid: the constructor checks.
  */
-
-export const ERR_MISSING_TRUST_DOMAIN = 'trust domain is missing'
-export const ERR_BAD_TRUST_DOMAIN_CHAR = 'trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores'
 
 /** §2.1: `a-z 0-9 . - _` */
 export function isTrustDomainChar(c: number): boolean {
@@ -16,9 +14,9 @@ export function isTrustDomainChar(c: number): boolean {
 
 /** Throws unless `name` is a valid trust domain name. */
 export function checkTrustDomainName(name: string): void {
-  if (name === '') throw new SpiffeError('ERR_SPIFFE_ID_INVALID', ERR_MISSING_TRUST_DOMAIN)
+  if (name === '') throw new SpiffeError('ERR_SPIFFE_ID_INVALID', TRUST_DOMAIN_MISSING)
   for (let i = 0; i < name.length; i++) {
-    if (!isTrustDomainChar(name.charCodeAt(i))) throw new SpiffeError('ERR_SPIFFE_ID_INVALID', ERR_BAD_TRUST_DOMAIN_CHAR)
+    if (!isTrustDomainChar(name.charCodeAt(i))) throw new SpiffeError('ERR_SPIFFE_ID_INVALID', TRUST_DOMAIN_BAD_CHAR)
   }
 }
 

@@ -1,7 +1,8 @@
 // Object attribute profiles (Part 2 §8.3 TPMA_OBJECT) for AKs and DevID keys. SPIRE checks none
 // of these (its gaps G2, G3): an unrestricted "AK" could sign a forged TPMS_ATTEST, and a DevID
 // key that is not fixedTPM could live outside the TPM.
-import { AttestationError, Tpm2Error } from '../errors.ts'
+import { DevIdError, Tpm2Error } from '../errors.ts'
+import { devIdUnsupportedHash } from '../messages.ts'
 import { algName, TPM_ALG, TPM_ECC, TPMA_OBJECT, type TpmaObjectBit } from './constants.ts'
 import type { TPMT_PUBLIC } from './public.ts'
 
@@ -63,10 +64,9 @@ export function checkAkPublic(pub: TPMT_PUBLIC, what = 'AK'): void {
 export function checkDevIdPublic(pub: TPMT_PUBLIC, what = 'DevID public'): void {
   const s = pub.parameters.scheme
   if (s.scheme !== TPM_ALG.NULL && s.hashAlg !== TPM_ALG.SHA256) {
-    throw new AttestationError(
-      'ERR_DEVID_UNSUPPORTED_HASH',
-      `DevID public: unsupported hash algorithm ${algName(s.hashAlg)}: only SHA-256 is supported`,
-    )
+    throw new DevIdError('ERR_DEVID_UNSUPPORTED_HASH', devIdUnsupportedHash(algName(s.hashAlg)), {
+      detail: { attribute: 'scheme.hashAlg', found: algName(s.hashAlg) },
+    })
   }
   checkObjectAttributes(pub, DEVID_ATTRIBUTES, what)
   const ok = pub.type === TPM_ALG.RSA ? s.scheme === TPM_ALG.RSASSA : s.scheme === TPM_ALG.ECDSA

@@ -10,8 +10,8 @@ import type { Platform } from '../platform.ts'
 import type { VerifiedSignatureCache } from '../platform-caches.ts'
 import type { Tolerance } from '../der/tolerance.ts'
 import type { Certificate } from './certificate.ts'
-import { namesEqual } from './name.ts'
-import { describeCert, isSelfIssued, validatePath, type ChainProfile } from './path-validate.ts'
+import { formatName, namesEqual } from './name.ts'
+import { certificateDetail, describeCert, isSelfIssued, validatePath, type ChainProfile } from './path-validate.ts'
 import { verifyCertificateSignature } from './signature.ts'
 
 export type { VerifiedSignatureCache } from '../platform-caches.ts'
@@ -34,12 +34,29 @@ export interface BuildContext {
 
 interface State {
   checks: number
-  /** the most informative failure seen so far, by rank */
-  best?: { rank: number; error: VerifyError }
+  /** the most informative failure seen so far, by rank, and the path it was found on */
+  best?: { rank: number; error: VerifyError; path: readonly Certificate[] }
 }
 
-function note(state: State, rank: number, error: VerifyError): void {
-  if (!state.best || rank > state.best.rank) state.best = { rank, error }
+function note(state: State, rank: number, error: VerifyError, path: readonly Certificate[]): void {
+  if (!state.best || rank > state.best.rank) state.best = { rank, error, path }
+}
+
+/**
+ * The failure with the SHA-256 fingerprint of the certificate it names (detail.depth on `path`)
+ * added to its detail, so an operator can find that exact certificate.
+ */
+async function withFingerprint(error: VerifyError, path: readonly Certificate[], platform: Platform): Promise<VerifyError> {
+  const depth = error.detail.depth
+  const cert = typeof depth === 'number' ? path[depth] : undefined
+  if (!cert || !(error instanceof X509Error)) return error
+  const fingerprint = await parsedBytesDigestHex('SHA-256', cert.raw, platform)
+  const e = new X509Error(error.code, error.message, {
+    cause: error.cause,
+    detail: { ...certificateDetail(cert, depth as number), ...error.detail, fingerprint },
+  })
+  if (error.stack !== undefined) e.stack = error.stack
+  return e
 }
 
 function keyHint(cert: Certificate, issuer: Certificate): number {
@@ -54,15 +71,23 @@ function keyHint(cert: Certificate, issuer: Certificate): number {
  * (when given) is consulted for CA certificates only (depth > 0): a leaf's signature is verified on
  * every path, so the cache holds the few intermediates every device shares, not one entry per device.
  */
-async function signedBy(cert: Certificate, issuer: Certificate, ctx: BuildContext, state: State, depth: number): Promise<boolean> {
+async function signedBy(
+  cert: Certificate,
+  issuer: Certificate,
+  ctx: BuildContext,
+  state: State,
+  path: readonly Certificate[],
+): Promise<boolean> {
+  const depth = path.length - 1
   if (cert.signatureAlgorithm.scheme.hash === 'SHA-1') {
     // chosen-prefix collisions make a SHA-1 signature forgeable; Go (so SPIRE) refuses it too
     note(
       state,
       2,
       new X509Error('ERR_X509_UNSUPPORTED_ALGORITHM', `${describeCert(cert, depth)} is signed with SHA-1, which is not accepted`, {
-        detail: { depth },
+        detail: { ...certificateDetail(cert, depth), attribute: 'signatureAlgorithm' },
       }),
+      path,
     )
     return false
   }
@@ -96,15 +121,16 @@ async function extend(path: Certificate[], ctx: BuildContext, state: State): Pro
   const cert = path[path.length - 1]!
   const depth = path.length - 1
   for (const anchor of issuersOf(cert, ctx.anchors)) {
-    if (!(await signedBy(cert, anchor, ctx, state, depth))) {
+    if (!(await signedBy(cert, anchor, ctx, state, path))) {
       note(
         state,
         1,
         new X509Error(
           'ERR_X509_SIGNATURE_INVALID',
           `${describeCert(cert, depth)}: signature does not verify with the key of trust anchor ${describeCert(anchor, depth + 1)}`,
-          { detail: { depth } },
+          { detail: { ...certificateDetail(cert, depth), attribute: 'signature', signer: formatName(anchor.subject).slice(0, 256) } },
         ),
+        path,
       )
       continue
     }
@@ -114,7 +140,7 @@ async function extend(path: Certificate[], ctx: BuildContext, state: State): Pro
       return full
     } catch (e) {
       if (!(e instanceof VerifyError)) throw e
-      note(state, 3, e)
+      note(state, 3, e, full)
     }
   }
   for (const issuer of issuersOf(cert, ctx.intermediates)) {
@@ -123,22 +149,24 @@ async function extend(path: Certificate[], ctx: BuildContext, state: State): Pro
         state,
         2,
         new X509Error('ERR_X509_NO_PATH', `${describeCert(cert, depth)}: no path within the bound of ${ctx.maxDepth} intermediates`, {
-          detail: { depth },
+          detail: { ...certificateDetail(cert, depth), maxDepth: ctx.maxDepth },
         }),
+        path,
       )
       continue
     }
     if (path.some((p) => bytesEqual(p.raw, issuer.raw) || (namesEqual(p.subject, issuer.subject) && bytesEqual(p.spki, issuer.spki))))
       continue
-    if (!(await signedBy(cert, issuer, ctx, state, depth))) {
+    if (!(await signedBy(cert, issuer, ctx, state, path))) {
       note(
         state,
         1,
         new X509Error(
           'ERR_X509_SIGNATURE_INVALID',
           `${describeCert(cert, depth)}: signature does not verify with the key of ${describeCert(issuer, depth + 1)}`,
-          { detail: { depth } },
+          { detail: { ...certificateDetail(cert, depth), attribute: 'signature', signer: formatName(issuer.subject).slice(0, 256) } },
         ),
+        path,
       )
       continue
     }
@@ -153,13 +181,21 @@ export async function buildAndValidatePath(leaf: Certificate, ctx: BuildContext)
   const state: State = { checks: 0 }
   const direct = ctx.anchors.find((a) => bytesEqual(a.raw, leaf.raw))
   if (direct) {
-    validatePath([direct], ctx.at, ctx.profile, ctx)
+    try {
+      validatePath([direct], ctx.at, ctx.profile, ctx)
+    } catch (e) {
+      throw e instanceof VerifyError ? await withFingerprint(e, [direct], ctx.platform) : e
+    }
     return [direct]
   }
   const found = await extend([leaf], ctx, state)
   if (found) return found
-  if (state.best) throw state.best.error
-  throw new X509Error('ERR_X509_NO_PATH', `${describeCert(leaf, 0)}: no trust anchor or intermediate is named by its issuer`, {
-    detail: { depth: 0 },
-  })
+  if (state.best) throw await withFingerprint(state.best.error, state.best.path, ctx.platform)
+  throw await withFingerprint(
+    new X509Error('ERR_X509_NO_PATH', `${describeCert(leaf, 0)}: no trust anchor or intermediate is named by its issuer`, {
+      detail: { ...certificateDetail(leaf, 0), attribute: 'issuer' },
+    }),
+    [leaf],
+    ctx.platform,
+  )
 }

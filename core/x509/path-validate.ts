@@ -3,7 +3,8 @@
  * while the path was built. Anchors are trusted as given, but their validity, basicConstraints,
  * keyUsage, pathLen and name constraints are honoured when present (as OpenSSL and Go do).
  */
-import { X509Error } from '../errors.ts'
+import { toHex } from '../bytes/encoding.ts'
+import { type ErrorDetail, X509Error } from '../errors.ts'
 import type { Certificate } from './certificate.ts'
 import { KEY_USAGE, type Extension } from './extensions.ts'
 import {
@@ -35,12 +36,35 @@ export function describeCert(cert: Certificate, depth: number): string {
   return `certificate at depth ${depth} (${cn !== undefined ? `CN=${cn}` : formatName(cert.subject)})`
 }
 
+/** Serial number as lowercase hex of its value, leading 00 octets dropped (as Go's big.Int prints it). */
+export function serialNumberHex(serial: Uint8Array): string {
+  let i = 0
+  while (i < serial.length - 1 && serial[i] === 0) i++
+  return toHex(serial.subarray(i))
+}
+
+/** Names in error details are bounded: a hostile certificate must not flood a log line. */
+const MAX_NAME_CHARS = 256
+
+/**
+ * The safe facts that tell an operator which certificate a failure is about: its depth in the path
+ * (0 = leaf), subject, issuer and serial (path-build adds the SHA-256 fingerprint).
+ */
+export function certificateDetail(cert: Certificate, depth: number): Record<string, string | number> {
+  return {
+    depth,
+    subject: formatName(cert.subject).slice(0, MAX_NAME_CHARS),
+    issuer: formatName(cert.issuer).slice(0, MAX_NAME_CHARS),
+    serial: serialNumberHex(cert.serialNumber).slice(0, 64),
+  }
+}
+
 export function isSelfIssued(cert: Certificate): boolean {
   return namesEqual(cert.subject, cert.issuer)
 }
 
-function violated(message: string, depth: number): never {
-  throw new X509Error('ERR_X509_CONSTRAINT_VIOLATED', message, { detail: { depth } })
+function violated(cert: Certificate, depth: number, message: string, more: ErrorDetail): never {
+  throw new X509Error('ERR_X509_CONSTRAINT_VIOLATED', message, { detail: { ...certificateDetail(cert, depth), ...more } })
 }
 
 /**
@@ -54,14 +78,28 @@ export function checkValidity(cert: Certificate, at: number, depth: number): voi
     throw new X509Error(
       'ERR_X509_NOT_YET_VALID',
       `${describeCert(cert, depth)} is not valid before ${new Date(cert.notBefore).toISOString()}, checked at ${new Date(at).toISOString()}`,
-      { detail: { depth } },
+      {
+        detail: {
+          ...certificateDetail(cert, depth),
+          attribute: 'notBefore',
+          notBefore: new Date(cert.notBefore).toISOString(),
+          checkedAt: new Date(at).toISOString(),
+        },
+      },
     )
   }
   if (second > cert.notAfter) {
     throw new X509Error(
       'ERR_X509_EXPIRED',
       `${describeCert(cert, depth)} expired at ${new Date(cert.notAfter).toISOString()}, checked at ${new Date(at).toISOString()}`,
-      { detail: { depth } },
+      {
+        detail: {
+          ...certificateDetail(cert, depth),
+          attribute: 'notAfter',
+          notAfter: new Date(cert.notAfter).toISOString(),
+          checkedAt: new Date(at).toISOString(),
+        },
+      },
     )
   }
 }
@@ -73,7 +111,7 @@ export function checkCriticalExtensions(cert: Certificate, depth: number, profil
     throw new X509Error(
       'ERR_X509_UNKNOWN_CRITICAL_EXTENSION',
       `${describeCert(cert, depth)} has critical extension ${unknown.join(', ')} that is not processed`,
-      { detail: { depth } },
+      { detail: { ...certificateDetail(cert, depth), attribute: 'extensions', extension: unknown.join(',').slice(0, 200) } },
     )
   }
 }
@@ -84,15 +122,19 @@ export function checkIssuer(cert: Certificate, depth: number, isAnchor: boolean)
   if (!bc || !bc.cA) {
     // a trust anchor without extensions (v1 root) is trusted as configured
     if (!(isAnchor && cert.version < 3))
-      violated(`${describeCert(cert, depth)} issues certificates but is not a CA (basicConstraints cA is not true)`, depth)
+      violated(cert, depth, `${describeCert(cert, depth)} issues certificates but is not a CA (basicConstraints cA is not true)`, {
+        attribute: 'basicConstraints.cA',
+      })
   }
   if (cert.keyUsage !== undefined && (cert.keyUsage & KEY_USAGE.keyCertSign) === 0) {
-    violated(`${describeCert(cert, depth)} issues certificates but its keyUsage lacks keyCertSign`, depth)
+    violated(cert, depth, `${describeCert(cert, depth)} issues certificates but its keyUsage lacks keyCertSign`, {
+      attribute: 'keyUsage.keyCertSign',
+    })
   }
 }
 
 function malformed(cert: Certificate, depth: number, rule: string): never {
-  throw new X509Error('ERR_X509_MALFORMED', `${describeCert(cert, depth)} ${rule}`, { detail: { depth } })
+  throw new X509Error('ERR_X509_MALFORMED', `${describeCert(cert, depth)} ${rule}`, { detail: { ...certificateDetail(cert, depth), rule } })
 }
 
 function extension(cert: Certificate, oid: string): Extension | undefined {
@@ -163,7 +205,10 @@ export interface PathValidationOptions extends ToleranceOptions {
 export function checkPurpose(cert: Certificate, depth: number, purpose: string): void {
   const have = cert.extKeyUsage
   if (have && !have.includes(purpose) && !have.includes(OID.anyExtendedKeyUsage)) {
-    violated(`${describeCert(cert, depth)} has an extKeyUsage that does not allow ${purpose}`, depth)
+    violated(cert, depth, `${describeCert(cert, depth)} has an extKeyUsage that does not allow ${purpose}`, {
+      attribute: 'extKeyUsage',
+      purpose,
+    })
   }
 }
 
@@ -183,7 +228,10 @@ export function validatePath(path: readonly Certificate[], at: number, profile: 
   for (let i = n - 1; i >= 1; i--) {
     const cert = path[i]!
     if (i < n - 1 && !isSelfIssued(cert)) {
-      if (maxPathLength <= 0) violated(`${describeCert(cert, i)} exceeds the pathLenConstraint of a certificate above it`, i)
+      if (maxPathLength <= 0)
+        violated(cert, i, `${describeCert(cert, i)} exceeds the pathLenConstraint of a certificate above it`, {
+          attribute: 'basicConstraints.pathLenConstraint',
+        })
       maxPathLength--
     }
     const pl = cert.basicConstraints?.pathLenConstraint
@@ -203,12 +251,22 @@ export function validatePath(path: readonly Certificate[], at: number, profile: 
       checks += names.length * subtrees
       if (checks > MAX_NAME_CONSTRAINT_CHECKS) {
         violated(
-          `${describeCert(cert, i)}: checking its ${names.length} names against the ${subtrees} name constraints of ${describeCert(path[j]!, j)} exceeds the bound of ${MAX_NAME_CONSTRAINT_CHECKS} checks per path`,
+          cert,
           i,
+          `${describeCert(cert, i)}: checking its ${names.length} names against the ${subtrees} name constraints of ${describeCert(path[j]!, j)} exceeds the bound of ${MAX_NAME_CONSTRAINT_CHECKS} checks per path`,
+          {
+            attribute: 'nameConstraints',
+            constrainedBy: formatName(path[j]!.subject).slice(0, MAX_NAME_CHARS),
+            limit: MAX_NAME_CONSTRAINT_CHECKS,
+          },
         )
       }
       const why = findNameConstraintViolation(names, nc)
-      if (why) violated(`${describeCert(cert, i)}: ${why} of name constraints in ${describeCert(path[j]!, j)}`, i)
+      if (why)
+        violated(cert, i, `${describeCert(cert, i)}: ${why} of name constraints in ${describeCert(path[j]!, j)}`, {
+          attribute: 'nameConstraints',
+          constrainedBy: formatName(path[j]!.subject).slice(0, MAX_NAME_CHARS),
+        })
     }
   }
 }

@@ -5,6 +5,7 @@ import {
   createHash,
   createHmac,
   createPublicKey,
+  getCiphers,
   publicEncrypt,
   randomFillSync,
   verify as nodeVerify,
@@ -152,24 +153,20 @@ function createRandomPool(size = 4096): { take(n: number): Uint8Array } {
   }
 }
 
-let cfbCipher = true
+let ciphers: ReadonlySet<string> | undefined
 
 /**
- * AES-CFB-128 encryption. Deno's node:crypto has no CFB ("Unknown cipher"): there the keystream
- * comes from one AES-CBC pass over [0, P1, ..., P(n-1)], whose blocks are E(C(i-1)) exactly
- * (the construction core/crypto/webcrypto.ts uses for Web Crypto).
+ * AES-CFB-128 encryption. Where node:crypto lists no CFB cipher for the key size (Deno has none,
+ * Bun no aes-192-cfb) the keystream comes from one AES-CBC pass over [0, P1, ..., P(n-1)], whose
+ * blocks are E(C(i-1)) exactly (the construction core/crypto/webcrypto.ts uses for Web Crypto).
+ * The choice is made from getCiphers() before the call, not from an error's text.
  */
 export function aesCfb(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
-  if (cfbCipher) {
-    try {
-      const c = createCipheriv(`aes-${key.length * 8}-cfb`, key, iv)
-      return Buffer.concat([c.update(data), c.final()])
-    } catch (e) {
-      if (!/unknown cipher/i.test(String((e as Error).message))) throw e
-      cfbCipher = false
-    }
-  }
-  return aesCfbViaCbc(key, iv, data)
+  ciphers ??= new Set(getCiphers())
+  const name = `aes-${key.length * 8}-cfb`
+  if (!ciphers.has(name)) return aesCfbViaCbc(key, iv, data)
+  const c = createCipheriv(name, key, iv)
+  return Buffer.concat([c.update(data), c.final()])
 }
 
 export function aesCfbViaCbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {

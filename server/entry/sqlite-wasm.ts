@@ -14,6 +14,9 @@
  * the crashed owner's: it is removed at once and reported (`onStaleLock`). An owner on another
  * host, or a lock with no owner entry to explain it (a process that does not register), leaves
  * only the age rule.
+ *
+ * The driver's SQLite3Error carries no result code, so a statement's failure is recognised by its
+ * class and by the lock directory on disk, never by its message text.
  */
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
@@ -164,7 +167,7 @@ export function openSqliteWasm(path: string, options: SqliteWasmOptions = {}): S
     try {
       return op()
     } catch (e) {
-      if (!/database is locked/.test((e as Error).message) || !clearIfStale('statement')) throw e
+      if (!(e instanceof sqlite.SQLite3Error) || !clearIfStale('statement')) throw e
       return op()
     }
   }

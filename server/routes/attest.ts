@@ -17,6 +17,7 @@ import { Hono } from 'hono'
 import { toPem } from '../../core/bytes/pem.ts'
 import { fromBase64 } from '../../core/bytes/encoding.ts'
 import { AttestationError, isVerifyError } from '../../core/errors.ts'
+import { AGENT_BANNED, ANSWERS_NOT_OBJECT, EVIDENCE_NOT_OBJECT } from '../../core/messages.ts'
 import type { AttestationVerifier } from '../../core/attestation/verifier.ts'
 import type { Platform } from '../../core/platform.ts'
 import type { PublicKey } from '../../core/crypto/provider.ts'
@@ -25,14 +26,12 @@ import type { Verdict } from '../../core/attestation/verifier.ts'
 import { parseSubjectPublicKeyInfo } from '../../core/x509/spki.ts'
 import type { ServerCa } from '../ca/authority.ts'
 import { parseCertificationRequest, verifyCertificationRequestSignature } from '../ca/csr.ts'
-import type { ClientAddressOf } from '../client-address.ts'
+import { type ClientAddressOf, clientAddress } from '../client-address.ts'
 import { RateLimitError, type TokenBucketLimiter } from '../rate-limit.ts'
-import { LOG_MESSAGES, type Logger } from '../logging.ts'
+import { failureFields, LOG_MESSAGES, type Logger } from '../logging.ts'
 import type { Metrics } from '../metrics.ts'
 import { RequestError } from '../middleware/errors.ts'
 import type { AgentRegistry } from '../registry/registry.ts'
-
-export const AGENT_BANNED_MESSAGE = 'agent is banned'
 
 export interface AttestRouteOptions {
   readonly verifier: AttestationVerifier
@@ -70,16 +69,16 @@ function keyDetail(key: PublicKey): string {
 async function jsonBody(req: Request): Promise<Record<string, unknown>> {
   const ct = req.headers.get('content-type') ?? ''
   if (ct !== '' && !/^application\/json\b/i.test(ct))
-    throw new RequestError(415, 'ERR_EVIDENCE_MALFORMED', `content-type: expected application/json, found ${ct.slice(0, 60)}`)
+    throw new RequestError('ERR_REQUEST_MEDIA_TYPE', `content-type: expected application/json, found ${ct.slice(0, 60)}`)
   const text = await req.text()
   let body: unknown
   try {
     body = JSON.parse(text)
   } catch {
-    throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'request body: not valid JSON')
+    throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'request body: not valid JSON')
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'request body: expected a JSON object')
+    throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'request body: expected a JSON object')
   return body as Record<string, unknown>
 }
 
@@ -92,29 +91,29 @@ interface Pending {
 /** The SVID key of an answer body (publicKey + keyProof, or csr), or undefined when it asks for none. */
 async function readSvidKey(body: Record<string, unknown>, sessionId: string, o: AttestRouteOptions): Promise<SvidKey | undefined> {
   if (body.publicKey !== undefined && body.csr !== undefined)
-    throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'give publicKey or csr, not both')
+    throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'give publicKey or csr, not both')
   if (body.keyProof !== undefined && body.publicKey === undefined)
-    throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'keyProof: only with publicKey (a csr carries its own proof)')
+    throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'keyProof: only with publicKey (a csr carries its own proof)')
   if (body.publicKey !== undefined) {
     if (typeof body.publicKey !== 'string')
-      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'publicKey: expected base64 SubjectPublicKeyInfo DER')
+      throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'publicKey: expected base64 SubjectPublicKeyInfo DER')
     const spki = fromBase64(body.publicKey, 'publicKey')
     let key: PublicKey
     try {
       key = parseSubjectPublicKeyInfo(spki)
     } catch (e) {
       if (!isVerifyError(e)) throw e
-      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', `publicKey: not a supported SubjectPublicKeyInfo (${e.message})`)
+      throw new AttestationError('ERR_EVIDENCE_MALFORMED', `publicKey: not a supported SubjectPublicKeyInfo (${e.message})`)
     }
     if (!(await o.ca.isUsableKey(spki, key)))
-      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'publicKey: the key does not import (an EC point off its curve?)')
+      throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'publicKey: the key does not import (an EC point off its curve?)')
     checkSvidKey(key)
     if (body.keyProof === undefined)
       throw new AttestationError(
         'ERR_SVID_KEY_UNPROVEN',
         'keyProof: missing; sign the session binding with the new key (docs/protocol.md "SVID key"), or send a csr',
       )
-    if (typeof body.keyProof !== 'string') throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'keyProof: expected a base64 signature')
+    if (typeof body.keyProof !== 'string') throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'keyProof: expected a base64 signature')
     const signature = fromBase64(body.keyProof, 'keyProof')
     return {
       spki,
@@ -126,14 +125,14 @@ async function readSvidKey(body: Record<string, unknown>, sessionId: string, o: 
     }
   }
   if (body.csr !== undefined) {
-    if (typeof body.csr !== 'string') throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'csr: expected base64 PKCS#10 DER')
+    if (typeof body.csr !== 'string') throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'csr: expected base64 PKCS#10 DER')
     const der = fromBase64(body.csr, 'csr')
     let csr: ReturnType<typeof parseCertificationRequest>
     try {
       csr = parseCertificationRequest(der)
     } catch (e) {
       if (!isVerifyError(e)) throw e
-      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', `csr: not a valid certification request (${e.message})`)
+      throw new AttestationError('ERR_EVIDENCE_MALFORMED', `csr: not a valid certification request (${e.message})`)
     }
     checkSvidKey(csr.publicKey)
     return {
@@ -155,7 +154,7 @@ async function readSvidKey(body: Record<string, unknown>, sessionId: string, o: 
 
 export function attestRoutes(o: AttestRouteOptions): Hono {
   const app = new Hono()
-  const clientOf: ClientAddressOf = o.clientAddress ?? (() => 'unknown')
+  const clientOf: ClientAddressOf = o.clientAddress ?? ((c) => clientAddress(c) ?? 'unknown')
   // attestor types and start time per session, for metrics; purged with the sessions
   const pending = new Map<string, Pending>()
   const purge = (): void => {
@@ -168,9 +167,9 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     const body = await jsonBody(c.req.raw)
     const pm = body.providedMethods
     if (!Array.isArray(pm) || !pm.every((m) => typeof m === 'string'))
-      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'providedMethods: expected an array of attestor type names')
+      throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'providedMethods: expected an array of attestor type names')
     if (typeof body.evidence !== 'object' || body.evidence === null || Array.isArray(body.evidence))
-      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'evidence: expected an object keyed by attestor type')
+      throw new AttestationError('ERR_EVIDENCE_MALFORMED', EVIDENCE_NOT_OBJECT)
     const providedMethods = pm as string[]
     o.logger.info(LOG_MESSAGES.connected, { client, route: 'attest' })
     // the agent's list, bounded by the logger, logged here only
@@ -183,7 +182,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     } catch (e) {
       if (isVerifyError(e)) {
         o.metrics.countProofs(providedMethods, 'failure')
-        o.logger.warn(LOG_MESSAGES.attestationFailed, { client, phase: 'evidence', code: e.code, message: e.message })
+        o.logger.warn(LOG_MESSAGES.attestationFailed, { client, phase: 'evidence', ...failureFields(e) })
       }
       throw e
     }
@@ -194,7 +193,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     const sessionId = c.req.param('sessionId')
     const body = await jsonBody(c.req.raw)
     if (typeof body.answers !== 'object' || body.answers === null || Array.isArray(body.answers))
-      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
+      throw new AttestationError('ERR_EVIDENCE_MALFORMED', ANSWERS_NOT_OBJECT)
     const svidKey = await readSvidKey(body, sessionId, o)
     const spki = svidKey?.spki
     const p = pending.get(sessionId)
@@ -228,7 +227,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         at: now,
         ...(svid ? { svidSerial: svid.serialHex, svidExpiresAt: svid.notAfter } : {}),
       })
-      if (recorded === 'banned') throw new AttestationError('ERR_AGENT_BANNED', AGENT_BANNED_MESSAGE, { detail: { spiffeId } })
+      if (recorded === 'banned') throw new AttestationError('ERR_AGENT_BANNED', AGENT_BANNED, { detail: { spiffeId } })
       o.metrics.countProofs(verdict.attestorTypes, 'success')
       if (p) o.metrics.observeDuration((o.platform.now() - p.startedAt) / 1000)
       o.logger.info(LOG_MESSAGES.authorized, { client, spiffeId, policy: verdict.policy, agentAttestationAttributes: verdict.attributes })
@@ -266,7 +265,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
                 ? 'rate_limited'
                 : 'failure'
         o.metrics.countProofs(types, outcome)
-        o.logger.warn(LOG_MESSAGES.attestationFailed, { client, phase: 'answer', code: e.code, message: e.message })
+        o.logger.warn(LOG_MESSAGES.attestationFailed, { client, phase: 'answer', ...failureFields(e) })
       }
       throw e
     }

@@ -86,6 +86,15 @@ describe('e2e (Bun server, TLS)', () => {
     }
     // the client address from Bun's requestIP in the request lines
     expect(logs).toMatch(/"msg":"Login started with multi-attestation support","client":"127\.0\.0\.1"/)
+    // the operator's line: the failed check and the client address (Bun.serve's requestIP)
+    const failures = logs
+      .split('\n')
+      .filter((l) => l.includes('"Attestation failed"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    const swappedLine = failures.find((l) => l.code === 'ERR_DEVID_SIGNATURE')!
+    expect(swappedLine).toMatchObject({ client: '127.0.0.1', check: 'tpm_devid.devid.proof_of_possession', phase: 'answer' })
+    expect((swappedLine.agent as Record<string, string>).devIdFingerprint).toMatch(/^[0-9a-f]{64}$/)
+    expect(failures.find((l) => l.code === 'ERR_DEVID_CERTIFICATION')).toMatchObject({ client: '127.0.0.1', check: 'tpm_devid.certify' })
   })
 
   it('a restart under Bun keeps the CA and the registry; the Node CLI reads the bun:sqlite database', async () => {

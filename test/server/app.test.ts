@@ -98,7 +98,7 @@ describe('server app: bad requests get a clear 4xx and disturb nothing', () => {
       [
         s.app.request('/v1/attest', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }),
         415,
-        'ERR_EVIDENCE_MALFORMED',
+        'ERR_REQUEST_MEDIA_TYPE',
         /content-type/,
       ],
       [
@@ -135,7 +135,7 @@ describe('server app: bad requests get a clear 4xx and disturb nothing', () => {
         'ERR_EVIDENCE_MALFORMED',
         /^give publicKey or csr, not both$/,
       ],
-      [s.app.request('/v2/nothing'), 404, 'ERR_NOT_SUPPORTED', /no route GET \/v2\/nothing/],
+      [s.app.request('/v2/nothing'), 404, 'ERR_ROUTE_NOT_FOUND', /no route GET \/v2\/nothing/],
     ]
     for (const [p, status, code, message] of cases) {
       const res = await p

@@ -13,6 +13,7 @@ export const TPM_CC = {
   Quote: 0x00000158,
   Sign: 0x0000015d,
   FlushContext: 0x00000165,
+  LoadExternal: 0x00000167,
   NV_ReadPublic: 0x00000169,
   ReadPublic: 0x00000173,
   StartAuthSession: 0x00000176,

@@ -1,4 +1,4 @@
-// Object commands (Part 3 §12, §28): CreatePrimary, Create, Load, ReadPublic, FlushContext, EvictControl.
+// Object commands (Part 3 §12, §28): CreatePrimary, Create, Load, LoadExternal, ReadPublic, FlushContext, EvictControl.
 import { ByteWriter } from '../../bytes/writer.ts'
 import type { TPMT_PUBLIC } from '../public.ts'
 import { TPM_CC } from './codes.ts'
@@ -70,6 +70,19 @@ export function load(
 ): TpmCommand<{ handle: number; name: Uint8Array }> {
   const params = new ByteWriter().sized(inPrivate).sized(inPublic).finish()
   return makeCommand('Load', TPM_CC.Load, [parentHandle], [auth], params, 1, (h, r) => ({ handle: h[0]!, name: r.sized('name') }))
+}
+
+/**
+ * TPM2_LoadExternal (Part 3 §12.3): an object the TPM did not create. `inPrivate` is a TPMT_SENSITIVE
+ * (no size prefix), or empty to load the public area only; `inPublic` a TPMT_PUBLIC. No session.
+ */
+export function loadExternal(
+  inPrivate: Uint8Array,
+  inPublic: Uint8Array,
+  hierarchy: number,
+): TpmCommand<{ handle: number; name: Uint8Array }> {
+  const params = new ByteWriter().sized(inPrivate).sized(inPublic).u32(hierarchy).finish()
+  return makeCommand('LoadExternal', TPM_CC.LoadExternal, [], [], params, 1, (h, r) => ({ handle: h[0]!, name: r.sized('name') }))
 }
 
 export interface ReadPublicResult {

@@ -38,7 +38,7 @@ async function startError(set: PolicySet, evidence: Record<string, unknown>, met
 function expectFailure(e: VerifyError, code: string, message: string, check?: string) {
   expect(e.code).toBe(code)
   expect(e.message).toBe(message)
-  expect(e).toBeInstanceOf(AttestationError)
+  expect(e).toBeInstanceOf(AttestationFailure)
   if (check) {
     const f = e as AttestationFailure
     const last = f.checks[f.checks.length - 1]!

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { checkActivatedSecret, CREDENTIAL_MISMATCH_MESSAGE } from '../../../core/credential/activation.ts'
+import { checkActivatedSecret } from '../../../core/credential/activation.ts'
+import { CREDENTIAL_SECRET_MISMATCH } from '../../../core/messages.ts'
 import { CredentialError } from '../../../core/errors.ts'
 import { defaultPlatform, withPlatform } from '../../../core/platform.ts'
 import type { Kernels } from '../../../core/kernels/types.ts'
@@ -28,7 +29,7 @@ describe('checkActivatedSecret', () => {
       const e = mismatch(() => checkActivatedSecret(secret, other))
       expect(e.code).toBe('ERR_CREDENTIAL_MISMATCH')
       expect(e.message).toBe('credential activation secret does not match')
-      expect(e.message).toBe(CREDENTIAL_MISMATCH_MESSAGE)
+      expect(e.message).toBe(CREDENTIAL_SECRET_MISMATCH)
       expect(JSON.stringify(e.toJSON())).not.toMatch(/[0-9a-f]{16}/)
     }
   })

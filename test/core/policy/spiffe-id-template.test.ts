@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { checkSpiffeIdTemplate, parseSpiffeIdTemplate, renderSpiffeIdTemplate } from '../../../core/policy/spiffe-id-template.ts'
-import { AttestationError } from '../../../core/errors.ts'
+import { SpiffeError } from '../../../core/errors.ts'
 
 describe('SPIFFE ID templates', () => {
   it('renders the default tpm_devid template', () => {
@@ -25,8 +25,8 @@ describe('SPIFFE ID templates', () => {
         renderSpiffeIdTemplate('/n/{{k}}', attrs)
         return undefined
       } catch (e) {
-        expect(e).toBeInstanceOf(AttestationError)
-        return (e as AttestationError).code
+        expect(e).toBeInstanceOf(SpiffeError)
+        return (e as SpiffeError).code
       }
     }
     expect(bad({ k: 'a/b' })).toBeUndefined() // "/n/a/b" is a valid two-segment path

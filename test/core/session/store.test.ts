@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { AttestationError } from '../../../core/errors.ts'
-import { createMemorySessionStore, SESSION_STORE_FULL_MESSAGE } from '../../../core/session/store.ts'
+import { SESSION_STORE_FULL } from '../../../core/messages.ts'
+import { createMemorySessionStore } from '../../../core/session/store.ts'
 import { isWellFormedSessionId, newSessionId, SESSION_ID_BYTES } from '../../../core/session/id.ts'
 import { defaultPlatform } from '../../../core/platform.ts'
 
@@ -43,7 +44,7 @@ describe('in-memory session store', () => {
     const err = await s.put('c', 3, 100).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(AttestationError)
     expect((err as AttestationError).code).toBe('ERR_SESSION_STORE_FULL')
-    expect((err as AttestationError).message).toBe(SESSION_STORE_FULL_MESSAGE)
+    expect((err as AttestationError).message).toBe(SESSION_STORE_FULL)
     expect(await s.size()).toBe(2)
     expect(await s.take('c')).toBeUndefined()
     expect(await s.take('a')).toEqual({ value: 1, expiresAt: 100 })
