@@ -18,6 +18,11 @@ export {
   AttestationError,
   PolicyError,
   SpiffeError,
+  EkError,
+  DevIdError,
+  EventLogError,
+  ERROR_CATALOGUE,
+  errorStatus,
   type ErrorCode,
   type ErrorDetail,
 } from './errors.ts'
