@@ -81,6 +81,13 @@ export const ERROR_CODES = {
   ERR_JWT_SVID_AUDIENCE: 'a JWT-SVID does not carry the expected audience',
   ERR_JWT_SVID_SIGNATURE: 'a JWT-SVID signature does not verify',
   ERR_FEDERATION_FETCH: 'fetching a bundle from a bundle endpoint failed',
+  // TCG event logs (measured boot)
+  ERR_EVENTLOG_MALFORMED: 'a TCG event log does not parse (truncated record, impossible size or count)',
+  ERR_EVENTLOG_TOO_LARGE: 'a TCG event log exceeds its byte, event or event-data bound',
+  ERR_EVENTLOG_SPEC_ID: 'the Spec ID Event03 of a crypto-agile event log is invalid',
+  ERR_EVENTLOG_EVENT_DATA: 'the data of a TCG event does not decode as its structure',
+  ERR_EVENTLOG_REPLAY_MISMATCH: 'an event log does not replay to the quoted PCR values',
+  ERR_EVENTLOG_UNSUPPORTED_BANK: 'a PCR bank of the event log uses a hash vouch cannot compute',
   // general
   ERR_NOT_SUPPORTED: 'a feature vouch does not implement',
 } as const
@@ -117,6 +124,7 @@ export class CredentialError extends VerifyError {}
 export class AttestationError extends VerifyError {}
 export class PolicyError extends VerifyError {}
 export class SpiffeError extends VerifyError {}
+export class EventLogError extends VerifyError {}
 
 export function isVerifyError(e: unknown): e is VerifyError {
   return e instanceof VerifyError

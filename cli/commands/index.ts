@@ -6,6 +6,8 @@ import { devidProvision } from './devid-provision.ts'
 import { conformanceLimbo } from './conformance-limbo.ts'
 import { credentialMake } from './credential-make.ts'
 import { ekHash } from './ek-hash.ts'
+import { eventlogReplay } from './eventlog-replay.ts'
+import { eventlogShow } from './eventlog-show.ts'
 import { policyCheck } from './policy-check.ts'
 import { verifyChainCommand } from './verify-chain.ts'
 import { verifyQuoteCommand } from './verify-quote.ts'
@@ -18,6 +20,7 @@ export const commands: Command[] = []
 commands.push(conformanceLimbo)
 commands.push(credentialMake)
 commands.push(ekHash)
+commands.push(eventlogReplay, eventlogShow)
 commands.push(policyCheck)
 commands.push(verifyChainCommand)
 commands.push(verifyQuoteCommand)

@@ -2,6 +2,7 @@ import { fromHex } from '../../core/bytes/encoding.ts'
 import { parsePemBlocks } from '../../core/bytes/pem.ts'
 import type { PublicKey } from '../../core/crypto/provider.ts'
 import { isVerifyError } from '../../core/errors.ts'
+import { checkEventLogAgainstQuote } from './verify-quote-eventlog.ts'
 import { splitPcrValues } from '../../core/quote/pcr-digest.ts'
 import { verifyQuote } from '../../core/quote/verify.ts'
 import { parseTpmsAttest } from '../../core/tpm2/attest.ts'
@@ -11,16 +12,20 @@ import { parseTpmtSignature, signatureFromPlain, type TPMT_SIGNATURE } from '../
 import { parseSubjectPublicKeyInfo } from '../../core/x509/spki.ts'
 import { ecdsaDerToP1363 } from '../../core/crypto/ecdsa-signature.ts'
 import { parseArgs, option, requireOption, UsageError, jsonOutput } from '../args.ts'
+import { quirksOption } from './eventlog-input.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 import { readInput } from '../files.ts'
 
-const USAGE = `vouch verify quote --ak FILE --attest FILE --signature FILE --nonce HEX --pcrs FILE --selection BANK:PCRS[+BANK:PCRS] [--output json]
+const USAGE = `vouch verify quote --ak FILE --attest FILE --signature FILE --nonce HEX --pcrs FILE --selection BANK:PCRS[+BANK:PCRS]
+                   [--eventlog LOG [--quirk NAME[,NAME]]] [--output json]
   --ak         the AK as TPM2B_PUBLIC or TPMT_PUBLIC (its scheme is enforced), or a PEM public key
   --attest     the TPMS_ATTEST bytes (tpm2_quote -m)
   --signature  a TPMT_SIGNATURE (tpm2_quote -f tss) or a plain signature (-f plain: raw RSA, DER ECDSA);
                a plain signature with a PEM AK is taken as RSASSA / ECDSA with SHA-256
   --pcrs       PCR values concatenated in selection order (tpm2_quote -F values)
-  --selection  e.g. sha256:0,1,2,7 or sha1:0+sha256:7; must equal the quoted selection`
+  --selection  e.g. sha256:0,1,2,7 or sha1:0+sha256:7; must equal the quoted selection
+  --eventlog   a TCG event log: also check that it replays to the quoted PCR values (ERR_EVENTLOG_REPLAY_MISMATCH)
+  --quirk      firmware quirks the event log check tolerates (exit-boot-services-missing, shim-authority-size)`
 
 const BANKS: Record<string, number> = { sha1: TPM_ALG.SHA1, sha256: TPM_ALG.SHA256, sha384: TPM_ALG.SHA384, sha512: TPM_ALG.SHA512 }
 
@@ -67,7 +72,7 @@ export const verifyQuoteCommand: Command = {
   summary: 'verify a TPM2_Quote: AK signature, nonce and PCR digest',
   usage: USAGE,
   async run(argv, io) {
-    const args = parseArgs(argv, { options: ['ak', 'attest', 'signature', 'nonce', 'pcrs', 'selection', 'output'] })
+    const args = parseArgs(argv, { options: ['ak', 'attest', 'signature', 'nonce', 'pcrs', 'selection', 'output', 'eventlog', 'quirk'] })
     const json = jsonOutput(args)
     const nonceHex = requireOption(args, 'nonce')
     if (!/^([0-9a-fA-F]{2})*$/.test(nonceHex)) throw new UsageError('--nonce must be hex')
@@ -76,6 +81,9 @@ export const verifyQuoteCommand: Command = {
     const attestBytes = readInput(requireOption(args, 'attest'), 'attest')
     const sigBytes = readInput(requireOption(args, 'signature'), 'signature')
     const pcrBytes = readInput(requireOption(args, 'pcrs'), 'PCR values')
+    const eventlogPath = option(args, 'eventlog')
+    const eventlogBytes = eventlogPath === undefined ? undefined : readInput(eventlogPath, 'event log')
+    const quirks = quirksOption(args)
     if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`)
     try {
       const attest = parseTpmsAttest(attestBytes)
@@ -87,13 +95,9 @@ export const verifyQuoteCommand: Command = {
         io.out(json ? JSON.stringify({ valid: false, error: e }) : `quote: INVALID\n  ${e.code}: ${e.message}`)
         return EXIT_INVALID
       }
-      const result = await verifyQuote({
-        ak,
-        attest,
-        signature: readSignature(sigBytes, ak),
-        nonce: fromHex(nonceHex),
-        pcrValues: splitPcrValues(attest.attested.pcrSelect, pcrBytes),
-      })
+      const pcrValues = splitPcrValues(attest.attested.pcrSelect, pcrBytes)
+      const result = await verifyQuote({ ak, attest, signature: readSignature(sigBytes, ak), nonce: fromHex(nonceHex), pcrValues })
+      const eventlog = eventlogBytes && (await checkEventLogAgainstQuote(eventlogBytes, attest.attested.pcrSelect, pcrValues, quirks))
       const summary = {
         valid: true,
         selection: quoted,
@@ -102,11 +106,16 @@ export const verifyQuoteCommand: Command = {
         restartCount: result.clockInfo.restartCount,
         safe: result.clockInfo.safe,
         firmwareVersion: `0x${result.firmwareVersion.toString(16)}`,
+        ...(eventlog ? { eventlog } : {}),
       }
       io.out(
         json
           ? JSON.stringify(summary)
-          : `quote: VALID\n  signature, nonce and PCR digest (${quoted}) verify\n  clock ${summary.clock}, resetCount ${summary.resetCount}, firmware ${summary.firmwareVersion}`,
+          : `quote: VALID\n  signature, nonce and PCR digest (${quoted}) verify\n  clock ${summary.clock}, resetCount ${summary.resetCount}, firmware ${summary.firmwareVersion}${
+              eventlog
+                ? `\n  event log replays to PCRs ${eventlog.verifiedPcrs.join(',')}${eventlog.quirksUsed.length ? ` (quirks used: ${eventlog.quirksUsed.join(', ')})` : ''}; secure boot ${eventlog.secureBoot}`
+                : ''
+            }`,
       )
       return EXIT_OK
     } catch (e) {
