@@ -12,7 +12,7 @@ import { algName, TPM_ALG } from '../core/tpm2/constants.ts'
 import { parseTpmtPublic } from '../core/tpm2/public.ts'
 import { stripTpm2bPrefix } from '../core/tpm2/command/structures.ts'
 import { parseCertificate } from '../core/x509/certificate.ts'
-import type { AgentConfig, AttestorConfig, TpmDevIdConfig } from './config.ts'
+import { type AgentConfig, type AttestorConfig, DEFAULT_EVENT_LOG_PATH, type TpmDevIdConfig } from './config.ts'
 import { AgentHttpClient, type AnswerResponse } from './http.ts'
 import type { Logger } from './log.ts'
 import { TpmClient } from './tpm/client.ts'
@@ -149,12 +149,13 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
           fromBase64(ch.CredActivation.Secret, 'Secret'),
         )
         const proof = await platform.crypto.hmac('SHA-256', secret, binding)
+        const quote = ch.Quote ? await answerBootQuote(session, ch.Quote, cfg.attestors.find((a) => a.type === m)!, log) : undefined
         if (m === 'tpm_devid') {
           const nonce = fromBase64(ch.DevID ?? '', 'DevID nonce')
           const sig = await session.signWithDevId(concatBytes(nonce, binding))
-          answers[m] = { DevID: toBase64(sig), CredActivation: toBase64(proof) }
+          answers[m] = { DevID: toBase64(sig), CredActivation: toBase64(proof), ...(quote ? { Quote: quote } : {}) }
         } else {
-          answers[m] = { CredActivation: toBase64(proof) }
+          answers[m] = { CredActivation: toBase64(proof), ...(quote ? { Quote: quote } : {}) }
         }
       }
       const verdict: AnswerResponse = await http.answer(challenge.sessionId, answers, spki)
@@ -175,6 +176,34 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
     }
   } finally {
     await client.close()
+  }
+}
+
+const BANK_ALGS: Readonly<Record<string, number>> = { sha1: 0x0004, sha256: 0x000b, sha384: 0x000c, sha512: 0x000d }
+
+/** The server's policy asks for measured boot: quote the PCRs it names with its nonce, send their values and the event log. */
+async function answerBootQuote(
+  session: AgentTpmSession,
+  q: { Nonce: string; PCRs: Record<string, number[]> },
+  a: AttestorConfig,
+  log: Logger,
+): Promise<Record<string, unknown>> {
+  const selection = Object.entries(q.PCRs ?? {}).map(([bank, pcrs]) => {
+    const hash = BANK_ALGS[bank]
+    if (hash === undefined || !Array.isArray(pcrs)) throw new Error(`server asked to quote an unknown PCR bank "${bank}"`)
+    return { hash, pcrs: [...pcrs].sort((x, y) => x - y) }
+  })
+  selection.sort((x, y) => x.hash - y.hash)
+  const path = a.eventLogPath ?? DEFAULT_EVENT_LOG_PATH
+  const eventLog = await readConfigFile('eventLogPath', path)
+  const values = await session.readPcrs(selection)
+  const quote = await session.quote(fromBase64(q.Nonce, 'quote nonce'), selection)
+  log.log('debug', 'Quoted PCRs for measured boot', { pcrs: q.PCRs, eventLogBytes: eventLog.length })
+  return {
+    Attest: toBase64(quote.attest),
+    Signature: toBase64(quote.signature.raw),
+    PCRValues: values.map(toBase64),
+    EventLog: toBase64(eventLog),
   }
 }
 

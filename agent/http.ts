@@ -23,7 +23,10 @@ export class ProtocolError extends Error {
 export interface AttestResponse {
   sessionId: string
   expiresAt: string
-  challenges: Record<string, { DevID?: string; CredActivation: { Credential: string; Secret: string } }>
+  challenges: Record<
+    string,
+    { DevID?: string; CredActivation: { Credential: string; Secret: string }; Quote?: { Nonce: string; PCRs: Record<string, number[]> } }
+  >
 }
 
 export interface AnswerResponse {

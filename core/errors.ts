@@ -88,6 +88,21 @@ export const ERROR_CODES = {
   ERR_EVENTLOG_EVENT_DATA: 'the data of a TCG event does not decode as its structure',
   ERR_EVENTLOG_REPLAY_MISMATCH: 'an event log does not replay to the quoted PCR values',
   ERR_EVENTLOG_UNSUPPORTED_BANK: 'a PCR bank of the event log uses a hash vouch cannot compute',
+  // measured boot (the `boot` block of a tpm_devid / tpm_ek attestor)
+  ERR_BOOT_QUOTE_MISSING: 'the policy requires a boot quote and the answer carries none',
+  ERR_BOOT_QUOTE_MALFORMED: 'the boot quote, its PCR values or its event log do not decode',
+  ERR_BOOT_QUOTE_SIGNATURE: 'the boot quote is not signed by the attested AK',
+  ERR_BOOT_QUOTE_NONCE: "the boot quote is not over this session's quote nonce",
+  ERR_BOOT_QUOTE_SELECTION: 'the boot quote does not cover the PCR selection the challenge asked for',
+  ERR_BOOT_REPLAY_MISMATCH: 'the event log does not replay to the quoted PCR values',
+  ERR_BOOT_SECURE_BOOT: 'the policy requires Secure Boot and the verified log does not show it enabled',
+  ERR_BOOT_PCR_NOT_ALLOWED: 'a quoted PCR value is not one the policy allows',
+  ERR_BOOT_DB_NOT_ALLOWED: 'the db holds a certificate the policy does not allow',
+  ERR_BOOT_DB_FORBIDDEN: 'the db holds a certificate the policy forbids',
+  ERR_BOOT_DBX_MISSING: 'the dbx lacks an entry the policy requires',
+  ERR_BOOT_DBX_HIT: 'a boot application or authority of the log is revoked by the dbx',
+  ERR_BOOT_APPLICATION_NOT_ALLOWED: 'a boot application digest is not one the policy allows',
+  ERR_BOOT_CMDLINE: 'the kernel command line does not match the policy pattern',
   // general
   ERR_NOT_SUPPORTED: 'a feature vouch does not implement',
 } as const

@@ -17,12 +17,13 @@
  */
 import { PolicyError, VerifyError } from '../errors.ts'
 import { defaultPlatform, type Platform } from '../platform.ts'
-import type { AttestationPolicy, AttestorConfig, PolicySet } from '../policy/types.ts'
+import type { AttestationPolicy, AttestorConfig, BootPolicy, PolicySet } from '../policy/types.ts'
 import { NO_POLICY_AUTHORIZES } from '../policy/messages.ts'
 import { createMemorySessionStore, type SessionStore, type SessionValue } from '../session/store.ts'
 import { isWellFormedSessionId, newSessionId } from '../session/id.ts'
 import { isAttestorType, type AttestorType } from './attribute-keys.ts'
 import type { Selector } from './attributes.ts'
+import { type BootSession, checkBootAnswer, decodeBootAnswer, makeBootChallenge } from './boot.ts'
 import { AttestationFailure, CheckLog, type Check, type ToleranceUse } from './checks.ts'
 import { decodeTpmDevidAnswer, decodeTpmDevidEvidence, decodeTpmEkAnswer, decodeTpmEkEvidence } from './evidence.ts'
 import { SESSION_EXPIRED, UNKNOWN_SESSION } from './messages.ts'
@@ -95,9 +96,17 @@ interface SessionRecord {
   readonly checks: { name: string; ok: boolean; detail: string }[]
   readonly tpm_devid: TpmDevidSession | null
   readonly tpm_ek: TpmEkSession | null
+  /** per attestor type with a `boot` policy: its quote challenge (absent when no attestor has one) */
+  readonly boot: { readonly [type: string]: BootSession } | null
 }
 
-type Facts = { type: 'tpm_devid'; facts: TpmDevidFacts } | { type: 'tpm_ek'; facts: TpmEkFacts }
+type Facts = ({ type: 'tpm_devid'; facts: TpmDevidFacts } | { type: 'tpm_ek'; facts: TpmEkFacts }) & {
+  /** the attested AK (TPMT_PUBLIC) and the attestor's boot policy, for the quote challenge */
+  akPub: Uint8Array
+  boot?: BootPolicy
+}
+
+const hasBoot = (policy: AttestationPolicy) => policy.requiredAttestors.some((a) => a.boot !== undefined)
 
 function malformedRequest(message: string): AttestationFailure {
   return new AttestationFailure('ERR_EVIDENCE_MALFORMED', message, [])
@@ -129,7 +138,8 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         undefined,
         () => 'well-formed, within size bounds',
       )
-      return { type: 'tpm_devid', facts: await checkTpmDevidEvidence(log, ev, config, platform) }
+      const facts = await checkTpmDevidEvidence(log, ev, config, platform)
+      return { type: 'tpm_devid', facts, akPub: ev.akPub, ...(config.boot ? { boot: config.boot } : {}) }
     }
     const ev = log.runSync(
       'tpm_ek.evidence',
@@ -137,7 +147,8 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       undefined,
       () => 'well-formed, within size bounds',
     )
-    return { type: 'tpm_ek', facts: await checkTpmEkEvidence(log, ev, config, platform) }
+    const facts = await checkTpmEkEvidence(log, ev, config, platform)
+    return { type: 'tpm_ek', facts, akPub: ev.akPub, ...(config.boot ? { boot: config.boot } : {}) }
   }
 
   async function checkPolicy(policy: AttestationPolicy, evidence: Readonly<Record<string, unknown>>) {
@@ -147,6 +158,8 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
     const attributes: Record<string, string> =
       facts.length === 1 ? facts[0]!.facts.attributes : Object.assign({}, ...facts.map((f) => f.facts.attributes))
     const selectors = facts.flatMap((f) => f.facts.selectors)
+    // with a boot policy the template may name boot attributes: it is rendered once the quote is checked
+    if (hasBoot(policy)) return { log, facts, attributes, selectors, spiffeIdPath: '' }
     const spiffeIdPath = log.runSync(
       'spiffe_id',
       () => renderSpiffeIdTemplate(policy.spiffeIDTemplate, attributes),
@@ -154,6 +167,29 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       (p) => p,
     )
     return { log, facts, attributes, selectors, spiffeIdPath }
+  }
+
+  /** The boot quotes of a session whose policy has `boot` blocks, and the policy's template. */
+  async function checkBootAnswers(log: CheckLog, record: SessionRecord, answers: Readonly<Record<string, unknown>>) {
+    const policy = policies.find((p) => p.name === record.policy)
+    if (!policy) throw log.fail('policy', 'ERR_POLICY_DENIED', NO_POLICY_AUTHORIZES, `policy ${record.policy} is no longer loaded`)
+    const attributes: Record<string, string> = {}
+    const selectors: Selector[] = []
+    for (const config of policy.requiredAttestors) {
+      const session = record.boot?.[config.type]
+      if (!config.boot || !session) continue
+      const a = answers[config.type] as Record<string, unknown> | null | undefined
+      const quote = log.runSync(
+        `${config.type}.boot.answer`,
+        () => decodeBootAnswer(a?.Quote, `${config.type} answer.Quote`, platform),
+        undefined,
+        (q) => (q ? 'well-formed, within size bounds' : 'absent'),
+      )
+      const facts = await checkBootAnswer(log, config.type, session, config.boot, quote, platform)
+      Object.assign(attributes, facts.attributes)
+      selectors.push(...facts.selectors)
+    }
+    return { attributes, selectors, template: policy.spiffeIDTemplate }
   }
 
   return {
@@ -177,6 +213,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         let devid: TpmDevidSession | null = null
         let ek: TpmEkSession | null = null
         let extra: string | null = null
+        const boot: Record<string, BootSession> = {}
         for (const f of result.facts) {
           if (f.type === 'tpm_devid') {
             const facts = f.facts
@@ -200,6 +237,15 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
             challenges.tpm_ek = c.challenge
             ek = c.session
           }
+          if (f.boot) {
+            const b = makeBootChallenge(f.boot, f.akPub, platform)
+            ;(challenges[f.type] as Record<string, unknown>).Quote = b.challenge
+            boot[f.type] = b.session
+            result.log.pass(
+              `${f.type}.boot.challenge`,
+              `quote nonce; ${b.session.selection.map((s) => `${s.bank} PCRs ${s.pcrs.join(',')}`).join('; ')}`,
+            )
+          }
         }
         const sessionId = newSessionId(platform)
         const expiresAt = platform.now() + ttl
@@ -215,6 +261,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           checks: result.log.checks.map((c) => ({ ...c })),
           tpm_devid: devid,
           tpm_ek: ek,
+          boot: Object.keys(boot).length > 0 ? boot : null,
         }
         await sessions.put(sessionId, record, expiresAt)
         return { sessionId, expiresAt, challenges }
@@ -258,14 +305,26 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         )
         await checkTpmEkAnswer(log, record.tpm_ek, a, binding, platform)
       }
+      let { attributes, selectors, spiffeIdPath } = record
+      if (record.boot) {
+        const checked = await checkBootAnswers(log, record, answers)
+        attributes = { ...attributes, ...checked.attributes }
+        selectors = [...selectors, ...checked.selectors]
+        spiffeIdPath = log.runSync(
+          'spiffe_id',
+          () => renderSpiffeIdTemplate(checked.template, attributes),
+          undefined,
+          (p) => p,
+        )
+      }
       return {
         ok: true,
         attestorTypes: record.attestorTypes,
         policy: record.policy,
-        attributes: record.attributes,
-        selectors: record.selectors,
-        spiffeIdPath: record.spiffeIdPath,
-        ...(options.trustDomain !== undefined ? { spiffeId: `spiffe://${options.trustDomain}${record.spiffeIdPath}` } : {}),
+        attributes,
+        selectors,
+        spiffeIdPath,
+        ...(options.trustDomain !== undefined ? { spiffeId: `spiffe://${options.trustDomain}${spiffeIdPath}` } : {}),
         ...(record.certifyExtraData !== null ? { certifyExtraData: record.certifyExtraData } : {}),
         tolerancesUsed: record.tolerancesUsed,
         checks: log.checks,
