@@ -297,7 +297,7 @@ function checkDatabases(log: CheckLog, p: string, type: string, policy: BootPoli
         log,
         `${p}.dbx`,
         'ERR_BOOT_DBX_HIT',
-        `${type}: boot application ${app.devicePath ?? `of event ${app.event}`} (PCR 4, sha256 ${d}) is revoked by the dbx`,
+        `${type}: boot application ${app.devicePath || `of event ${app.event}`} (PCR 4, sha256 ${d}) is revoked by the dbx`,
       )
     }
   }
@@ -319,7 +319,7 @@ function checkBootApplications(log: CheckLog, p: string, type: string, policy: B
         log,
         `${p}.boot_applications`,
         'ERR_BOOT_APPLICATION_NOT_ALLOWED',
-        `${type}: boot application ${app.devicePath ?? `of event ${app.event}`} (PCR 4, sha256 ${d}) is not one the policy allows`,
+        `${type}: boot application ${app.devicePath || `of event ${app.event}`} (PCR 4, sha256 ${d}) is not one the policy allows`,
       )
     }
   }
