@@ -2,6 +2,7 @@ import type { CryptoProvider } from './crypto/provider.ts'
 import { createWebCryptoProvider } from './crypto/webcrypto.ts'
 import { jsKernels } from './kernels/js.ts'
 import type { Kernels } from './kernels/types.ts'
+import type { EventLogCache } from './attestation/event-log-cache.ts'
 import type { TpmKeyCache } from './attestation/tpm-key-cache.ts'
 import type { CertificateCache } from './x509/certificate-cache.ts'
 import type { VerifiedSignatureCache } from './x509/path-build.ts'
@@ -28,6 +29,8 @@ export interface Platform {
   readonly certificates?: CertificateCache
   /** optional: parsed TPM keys by TPMT_PUBLIC bytes (core/attestation/tpm-key-cache.ts), for AK, DevID and EK publics */
   readonly tpmKeys?: TpmKeyCache
+  /** optional: parsed, replayed event logs by their bytes (core/attestation/event-log-cache.ts), for boot quotes */
+  readonly eventLogs?: EventLogCache
   /**
    * optional fast path for standard padded base64 (RFC 4648 §4): the bytes when `text` is a
    * canonical encoding, else undefined (core's strict decoder then names the fault). Must return

@@ -17,12 +17,13 @@ import type { BootPolicy, PcrBankName } from '../policy/types.ts'
 import { PCR_BANKS } from '../policy/validate-boot.ts'
 import { verifyQuote } from '../quote/verify.ts'
 import { parseTpmsAttest } from '../tpm2/attest.ts'
-import { parseTpmtPublic } from '../tpm2/public.ts'
 import { parseTpmtSignature } from '../tpm2/signature.ts'
 import type { AttestorType } from './attribute-keys.ts'
 import type { Selector } from './attributes.ts'
 import type { CheckLog } from './checks.ts'
+import { BOOT_STATES_PER_LOG, type EventLogEntry } from './event-log-cache.ts'
 import { decodeBounded } from './evidence.ts'
+import { parseTpmKeyCached } from './tpm-key-cache.ts'
 
 /** Bytes of the quote nonce (TPM2B_DATA of a SHA-256 AK holds up to 32+2). */
 export const BOOT_NONCE_BYTES = 32
@@ -152,7 +153,7 @@ export async function checkBootAnswer(
     async () => {
       const attest = parseTpmsAttest(answer.attest, 'boot quote')
       const signature = parseTpmtSignature(answer.signature, 'boot quote signature')
-      const ak = parseTpmtPublic(fromBase64(session.akPub), 'AK public')
+      const ak = parseTpmKeyCached(fromBase64(session.akPub), 'AK public', platform).pub
       try {
         return await verifyQuote({ ak, attest, signature, nonce: fromBase64(session.nonce), pcrValues: answer.pcrValues }, { platform })
       } catch (e) {
@@ -184,13 +185,15 @@ export async function checkBootAnswer(
   for (const s of quoted.pcrSelect) for (const i of s.pcrs) values.set(`${bankOf(s.hash)}.${i}`, quoted.pcrValues[k++]!)
 
   // 2. the event log replays to the quoted values; its boot state is read from the PCRs it verified
-  const parsed = log.runSync(
+  const entry = log.runSync(
     `${p}.eventlog`,
-    () => parseEventLog(answer.eventLog),
+    (): EventLogEntry => platform.eventLogs?.entry(answer.eventLog) ?? { log: parseEventLog(answer.eventLog), states: new Map() },
     undefined,
-    (l) => `${l.events.length} events (${l.format})`,
+    (e) => `${e.log.events.length} events (${e.log.format})`,
   )
-  const replay = await replayEventLog(parsed, platform)
+  const parsed = entry.log
+  entry.replay ??= replayEventLog(parsed, platform)
+  const replay = await entry.replay
   const expected = quoted.pcrSelect.flatMap((s, si) =>
     s.pcrs.map((pcr) => ({ alg: s.hash, pcr, value: values.get(`${bankOf(quoted.pcrSelect[si]!.hash)}.${pcr}`)! })),
   )
@@ -210,12 +213,18 @@ export async function checkBootAnswer(
     `${p}.replay`,
     `verified PCRs ${check.verifiedPcrs.join(',')}${check.quirksUsed.length ? `; quirks ${check.quirksUsed.join(',')}` : ''}`,
   )
-  const state = await evaluateBootState(parsed, {
-    verifiedPcrs: check.verifiedPcrs,
-    quirksUsed: check.quirksUsed,
-    quirks: policy.quirks,
-    platform,
-  })
+  const stateKey = `${check.verifiedPcrs.join(',')}|${check.quirksUsed.join(',')}|${policy.quirks.join(',')}`
+  let statePromise = entry.states.get(stateKey)
+  if (!statePromise) {
+    statePromise = evaluateBootState(parsed, {
+      verifiedPcrs: check.verifiedPcrs,
+      quirksUsed: check.quirksUsed,
+      quirks: policy.quirks,
+      platform,
+    })
+    if (entry.states.size < BOOT_STATES_PER_LOG) entry.states.set(stateKey, statePromise)
+  }
+  const state = await statePromise
 
   // 3. the policy
   checkSecureBoot(log, p, type, policy, state)
@@ -258,6 +267,17 @@ function checkPcrs(log: CheckLog, p: string, type: string, policy: BootPolicy, v
   log.pass(`${p}.pcrs`, `${n} PCR values allowed by the policy`)
 }
 
+/** The dbx hashes and certificate fingerprints of a boot state, once per state (states are cached with their log). */
+const DBX_SETS = new WeakMap<BootState, ReadonlySet<string>>()
+function dbxEntries(state: BootState): ReadonlySet<string> {
+  let set = DBX_SETS.get(state)
+  if (!set) {
+    set = new Set([...(state.dbx?.sha256Hashes ?? []), ...(state.dbx?.certificates ?? []).map((c) => c.sha256 ?? '')])
+    DBX_SETS.set(state, set)
+  }
+  return set
+}
+
 function checkDatabases(log: CheckLog, p: string, type: string, policy: BootPolicy, state: BootState): void {
   const dbCerts = state.db?.certificates ?? []
   const name = (c: { sha256?: string; subject?: string }) => `${c.subject ? `"${c.subject}" ` : ''}(SHA-256 ${c.sha256 ?? 'unknown'})`
@@ -286,7 +306,7 @@ function checkDatabases(log: CheckLog, p: string, type: string, policy: BootPoli
     }
   }
   log.pass(`${p}.db`, `${dbCerts.length} db certificates`)
-  const dbx = new Set([...(state.dbx?.sha256Hashes ?? []), ...(state.dbx?.certificates ?? []).map((c) => c.sha256 ?? '')])
+  const dbx = dbxEntries(state)
   for (const h of policy.dbx.required ?? []) {
     if (!dbx.has(h)) fail(log, `${p}.dbx`, 'ERR_BOOT_DBX_MISSING', `${type}: the dbx (PCR 7) lacks the required entry ${h}`)
   }

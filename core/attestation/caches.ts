@@ -7,6 +7,7 @@
 import type { Platform } from '../platform.ts'
 import { createCertificateCache } from '../x509/certificate-cache.ts'
 import { createVerifiedSignatureCache } from '../x509/verified-cache.ts'
+import { createEventLogCache } from './event-log-cache.ts'
 import { createTpmKeyCache } from './tpm-key-cache.ts'
 
 export interface AttestationCacheOptions {
@@ -14,13 +15,16 @@ export interface AttestationCacheOptions {
   readonly certificates?: number
   /** parsed TPM keys held; default 1024 */
   readonly tpmKeys?: number
+  /** parsed and replayed event logs held; default 64 */
+  readonly eventLogs?: number
 }
 
-/** The three caches, for `withPlatform(createAttestationCaches(), base)`; each reports its `size`. */
+/** The caches, for `withPlatform(createAttestationCaches(), base)`; each reports its `size`. */
 export function createAttestationCaches(options: AttestationCacheOptions = {}) {
   return {
     verifiedSignatures: createVerifiedSignatureCache(),
     certificates: createCertificateCache(options.certificates),
     tpmKeys: createTpmKeyCache(options.tpmKeys),
-  } satisfies Pick<Platform, 'verifiedSignatures' | 'certificates' | 'tpmKeys'>
+    eventLogs: createEventLogCache(options.eventLogs),
+  } satisfies Pick<Platform, 'verifiedSignatures' | 'certificates' | 'tpmKeys' | 'eventLogs'>
 }
