@@ -17,19 +17,20 @@
  */
 import { PolicyError, VerifyError } from '../errors.ts'
 import { defaultPlatform, type Platform } from '../platform.ts'
-import type { AttestationPolicy, AttestorConfig, BootPolicy, PolicySet } from '../policy/types.ts'
+import type { AttestationPolicy, AttestorConfig, PolicySet } from '../policy/types.ts'
 import { NO_POLICY_AUTHORIZES } from '../policy/messages.ts'
 import { createMemorySessionStore, type SessionStore, type SessionValue } from '../session/store.ts'
 import { isWellFormedSessionId, newSessionId } from '../session/id.ts'
-import { isAttestorType, type AttestorType } from './attribute-keys.ts'
+import type { CheckedEvidence } from './attestor.ts'
+import { ATTESTORS } from './attestors.ts'
+import { ATTESTOR_TYPES, isAttestorType, type AttestorType } from './attribute-keys.ts'
 import type { Selector } from './attributes.ts'
 import { type BootSession, checkBootAnswer, decodeBootAnswer, makeBootChallenge } from './boot.ts'
 import { AttestationFailure, CheckLog, type Check, type ToleranceUse } from './checks.ts'
-import { decodeTpmDevidAnswer, decodeTpmDevidEvidence, decodeTpmEkAnswer, decodeTpmEkEvidence } from './evidence.ts'
 import { SESSION_EXPIRED, UNKNOWN_SESSION } from './messages.ts'
 import { renderSpiffeIdTemplate } from './spiffe-id-template.ts'
-import { checkTpmDevidAnswer, checkTpmDevidEvidence, makeTpmDevidChallenge, type TpmDevidFacts, type TpmDevidSession } from './tpm-devid.ts'
-import { checkTpmEkAnswer, checkTpmEkEvidence, makeTpmEkChallenge, type TpmEkFacts, type TpmEkSession } from './tpm-ek.ts'
+import type { TpmDevidSession } from './tpm-devid.ts'
+import type { TpmEkSession } from './tpm-ek.ts'
 
 export const DEFAULT_SESSION_TTL_MS = 5 * 60 * 1000
 
@@ -100,11 +101,8 @@ interface SessionRecord {
   readonly boot: { readonly [type: string]: BootSession } | null
 }
 
-type Facts = ({ type: 'tpm_devid'; facts: TpmDevidFacts } | { type: 'tpm_ek'; facts: TpmEkFacts }) & {
-  /** the attested AK (TPMT_PUBLIC) and the attestor's boot policy, for the quote challenge */
-  akPub: Uint8Array
-  boot?: BootPolicy
-}
+/** One attestor's checked evidence: its facts, and the attested AK and boot policy for the quote challenge. */
+type Facts = CheckedEvidence & { type: AttestorType }
 
 const hasBoot = (policy: AttestationPolicy) => policy.requiredAttestors.some((a) => a.boot !== undefined)
 
@@ -131,24 +129,8 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
   const policies = options.policies.policies
 
   async function checkAttestor(log: CheckLog, config: AttestorConfig, evidence: Readonly<Record<string, unknown>>): Promise<Facts> {
-    if (config.type === 'tpm_devid') {
-      const ev = log.runSync(
-        'tpm_devid.evidence',
-        () => decodeTpmDevidEvidence(evidence.tpm_devid, platform),
-        undefined,
-        () => 'well-formed, within size bounds',
-      )
-      const facts = await checkTpmDevidEvidence(log, ev, config, platform)
-      return { type: 'tpm_devid', facts, akPub: ev.akPub, ...(config.boot ? { boot: config.boot } : {}) }
-    }
-    const ev = log.runSync(
-      'tpm_ek.evidence',
-      () => decodeTpmEkEvidence(evidence.tpm_ek, platform),
-      undefined,
-      () => 'well-formed, within size bounds',
-    )
-    const facts = await checkTpmEkEvidence(log, ev, config, platform)
-    return { type: 'tpm_ek', facts, akPub: ev.akPub, ...(config.boot ? { boot: config.boot } : {}) }
+    const checked = await ATTESTORS[config.type].checkEvidence(log, evidence[config.type], config, platform)
+    return { type: config.type, ...checked }
   }
 
   async function checkPolicy(policy: AttestationPolicy, evidence: Readonly<Record<string, unknown>>) {
@@ -210,34 +192,21 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           continue
         }
         const challenges: Record<string, unknown> = {}
-        let devid: TpmDevidSession | null = null
-        let ek: TpmEkSession | null = null
+        const attestorSessions: Record<string, Readonly<Record<string, string>>> = {}
         let extra: string | null = null
         const boot: Record<string, BootSession> = {}
         for (const f of result.facts) {
-          if (f.type === 'tpm_devid') {
-            const facts = f.facts
-            const c = await result.log.run(
-              'tpm_devid.challenge',
-              () => makeTpmDevidChallenge(facts, platform),
-              undefined,
-              () => '32-byte DevID nonce; credential for the EK bound to Name(AK)',
-            )
-            challenges.tpm_devid = c.challenge
-            devid = c.session
-            extra = f.facts.certifyExtraData
-          } else {
-            const facts = f.facts
-            const c = await result.log.run(
-              'tpm_ek.challenge',
-              () => makeTpmEkChallenge(facts, platform),
-              undefined,
-              () => 'credential for the EK bound to Name(AK)',
-            )
-            challenges.tpm_ek = c.challenge
-            ek = c.session
-          }
-          if (f.boot) {
+          const attestor = ATTESTORS[f.type]
+          const c = await result.log.run(
+            `${f.type}.challenge`,
+            () => attestor.makeChallenge(f.facts, platform),
+            undefined,
+            () => attestor.challengeDetail,
+          )
+          challenges[f.type] = c.challenge
+          attestorSessions[f.type] = c.session
+          if (f.facts.certifyExtraData !== undefined) extra = f.facts.certifyExtraData
+          if (f.boot && f.akPub) {
             const b = makeBootChallenge(f.boot, f.akPub, platform)
             ;(challenges[f.type] as Record<string, unknown>).Quote = b.challenge
             boot[f.type] = b.session
@@ -259,8 +228,8 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           certifyExtraData: extra,
           tolerancesUsed: result.facts.flatMap((f) => f.facts.tolerancesUsed.map((t) => ({ check: t.check, tolerance: t.tolerance }))),
           checks: result.log.checks.map((c) => ({ ...c })),
-          tpm_devid: devid,
-          tpm_ek: ek,
+          tpm_devid: (attestorSessions.tpm_devid as TpmDevidSession | undefined) ?? null,
+          tpm_ek: (attestorSessions.tpm_ek as TpmEkSession | undefined) ?? null,
           boot: Object.keys(boot).length > 0 ? boot : null,
         }
         await sessions.put(sessionId, record, expiresAt)
@@ -287,23 +256,9 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       if (typeof answers !== 'object' || answers === null || Array.isArray(answers)) {
         throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
       }
-      if (record.tpm_devid) {
-        const a = log.runSync(
-          'tpm_devid.answer',
-          () => decodeTpmDevidAnswer(answers.tpm_devid, platform),
-          undefined,
-          () => 'well-formed, within size bounds',
-        )
-        await checkTpmDevidAnswer(log, record.tpm_devid, a, binding, platform)
-      }
-      if (record.tpm_ek) {
-        const a = log.runSync(
-          'tpm_ek.answer',
-          () => decodeTpmEkAnswer(answers.tpm_ek, platform),
-          undefined,
-          () => 'well-formed, within size bounds',
-        )
-        await checkTpmEkAnswer(log, record.tpm_ek, a, binding, platform)
+      for (const type of ATTESTOR_TYPES) {
+        const session = record[type]
+        if (session) await ATTESTORS[type].checkAnswer(log, session, answers[type], binding, platform)
       }
       let { attributes, selectors, spiffeIdPath } = record
       if (record.boot) {
