@@ -2,6 +2,7 @@
 // /v1/attest/{sessionId}/answer. HTTPS trusts only `trustBundlePath` (node:https with `ca`).
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import type { WireChallenge } from '../core/attestation/wire.ts'
 
 export interface ServerError {
   status: number
@@ -23,10 +24,7 @@ export class ProtocolError extends Error {
 export interface AttestResponse {
   sessionId: string
   expiresAt: string
-  challenges: Record<
-    string,
-    { DevID?: string; CredActivation: { Credential: string; Secret: string }; Quote?: { Nonce: string; PCRs: Record<string, number[]> } }
-  >
+  challenges: Record<string, WireChallenge>
 }
 
 export interface AnswerResponse {
