@@ -87,7 +87,6 @@ export const ERROR_CODES = {
   ERR_EVENTLOG_SPEC_ID: 'the Spec ID Event03 of a crypto-agile event log is invalid',
   ERR_EVENTLOG_EVENT_DATA: 'the data of a TCG event does not decode as its structure',
   ERR_EVENTLOG_REPLAY_MISMATCH: 'an event log does not replay to the quoted PCR values',
-  ERR_EVENTLOG_UNSUPPORTED_BANK: 'a PCR bank of the event log uses a hash vouch cannot compute',
   // measured boot (the `boot` block of a tpm_devid / tpm_ek attestor)
   ERR_BOOT_QUOTE_MISSING: 'the policy requires a boot quote and the answer carries none',
   ERR_BOOT_QUOTE_MALFORMED: 'the boot quote, its PCR values or its event log do not decode',

@@ -6,9 +6,10 @@ export type ReaderErrorFactory = (message: string, offset: number) => VerifyErro
 const tpm2Malformed: ReaderErrorFactory = (message, offset) => new Tpm2Error('ERR_TPM2_MALFORMED', message, { detail: { offset } })
 
 /**
- * A bounds-checked big-endian cursor over bytes (TPM 2.0 Part 1 §10.3: all TPM integers are
- * big-endian). Every read either returns a value or throws a VerifyError naming the structure
- * (`what`) and the offset; no read can throw RangeError or read past the end.
+ * A bounds-checked cursor over bytes, big-endian by default (TPM 2.0 Part 1 §10.3: all TPM integers
+ * are big-endian; TCG event logs and UEFI structures pass `littleEndian`). Every read either
+ * returns a value or throws a VerifyError naming the structure (`what`) and the offset; no read
+ * can throw RangeError or read past the end.
  */
 export class ByteReader {
   // declared, assigned in the constructor: see DerElement (core/der/reader.ts)
@@ -17,11 +18,13 @@ export class ByteReader {
   declare private pos: number
   declare private readonly view: DataView
   declare private readonly fail: ReaderErrorFactory
+  declare private readonly le: boolean
 
-  constructor(bytes: Uint8Array, what: string, fail: ReaderErrorFactory = tpm2Malformed) {
+  constructor(bytes: Uint8Array, what: string, fail: ReaderErrorFactory = tpm2Malformed, littleEndian = false) {
     this.bytes = bytes
     this.what = what
     this.fail = fail
+    this.le = littleEndian
     this.pos = 0
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   }
@@ -47,21 +50,21 @@ export class ByteReader {
 
   u16(field = 'u16'): number {
     this.need(2, field)
-    const v = this.view.getUint16(this.pos)
+    const v = this.view.getUint16(this.pos, this.le)
     this.pos += 2
     return v
   }
 
   u32(field = 'u32'): number {
     this.need(4, field)
-    const v = this.view.getUint32(this.pos)
+    const v = this.view.getUint32(this.pos, this.le)
     this.pos += 4
     return v
   }
 
   u64(field = 'u64'): bigint {
     this.need(8, field)
-    const v = this.view.getBigUint64(this.pos)
+    const v = this.view.getBigUint64(this.pos, this.le)
     this.pos += 8
     return v
   }
@@ -81,6 +84,11 @@ export class ByteReader {
       throw this.fail(`${this.what}: ${field} size ${size} exceeds the maximum of ${max}`, this.pos - 2)
     }
     return this.take(size, field)
+  }
+
+  /** The reader's error for a structure-level fault found by the caller (`what: message`). */
+  error(message: string, offset = this.pos): VerifyError {
+    return this.fail(`${this.what}: ${message}`, offset)
   }
 
   /** Throws unless every byte was consumed. */

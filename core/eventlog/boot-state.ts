@@ -13,6 +13,7 @@ import { toHex } from '../bytes/encoding.ts'
 import { isVerifyError } from '../errors.ts'
 import { defaultPlatform, type Platform } from '../platform.ts'
 import { parseCertificate } from '../x509/certificate.ts'
+import { fingerprintSha256 } from '../x509/fingerprint.ts'
 import { formatName } from '../x509/name.ts'
 import { parseUefiImageLoadEvent } from './device-path.ts'
 import { type EfiSignatureData, parseEfiSignatureData, parseEfiSignatureLists } from './efi-signature-list.ts'
@@ -133,7 +134,7 @@ async function signatureEntry(
   platform: Platform,
 ): Promise<SignatureEntry> {
   if (s.kind !== 'x509') return { kind: s.kind, owner: s.owner, hash: toHex(s.data) }
-  const sha256 = toHex(await digestOf(0x000b, s.data, platform))
+  const sha256 = await fingerprintSha256(s.data, platform)
   try {
     const cert = parseCertificate(s.data, { allowTrailingData: true })
     return { kind: s.kind, owner: s.owner, sha256, subject: formatName(cert.subject), issuer: formatName(cert.issuer) }

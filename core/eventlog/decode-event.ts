@@ -7,7 +7,7 @@ import { formatDevicePath, parseUefiImageLoadEvent } from './device-path.ts'
 import { parseEfiSignatureLists, parseEfiSignatureData } from './efi-signature-list.ts'
 import { parseEfiLoadOption, parseUefiVariableData } from './efi-variable.ts'
 import { parseUefiGptData } from './gpt.ts'
-import { LeReader } from './le-reader.ts'
+import { leReader } from './le-reader.ts'
 import { startupLocalityOf } from './replay.ts'
 import { decodeAscii, decodeUtf16le } from './text.ts'
 import { isVerifyError } from '../errors.ts'
@@ -32,10 +32,10 @@ function text(bytes: Uint8Array): string {
 }
 
 function blob(bytes: Uint8Array, withDescription: boolean): DecodedEvent {
-  const r = new LeReader(bytes, withDescription ? 'UEFI_PLATFORM_FIRMWARE_BLOB2' : 'UEFI_PLATFORM_FIRMWARE_BLOB')
+  const r = leReader(bytes, withDescription ? 'UEFI_PLATFORM_FIRMWARE_BLOB2' : 'UEFI_PLATFORM_FIRMWARE_BLOB')
   const description = withDescription ? text(r.take(r.u8('BlobDescriptionSize'), 'BlobDescription')) : undefined
-  const base = r.u64Big('BlobBase')
-  const length = r.u64Big('BlobLength')
+  const base = r.u64('BlobBase')
+  const length = r.u64('BlobLength')
   r.expectEnd()
   const fields: { [k: string]: JsonValue } = { base: `0x${base.toString(16)}`, length: `0x${length.toString(16)}` }
   if (description !== undefined) fields.description = description

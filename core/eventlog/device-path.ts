@@ -2,7 +2,7 @@
 // use; any other node prints as Path(type,subtype,hex). Never throws for a well-framed path.
 import { toHex } from '../bytes/encoding.ts'
 import { formatGuid } from './guid.ts'
-import { LeReader } from './le-reader.ts'
+import { leReader, u64Size } from './le-reader.ts'
 import { decodeUtf16le } from './text.ts'
 
 const MAX_NODES = 256
@@ -12,7 +12,7 @@ function hex(n: number | bigint): string {
 }
 
 function node(type: number, subtype: number, body: Uint8Array): string {
-  const r = new LeReader(body, 'device path node')
+  const r = leReader(body, 'device path node')
   try {
     if (type === 1 && subtype === 1) {
       const fn = r.u8('Function')
@@ -31,8 +31,8 @@ function node(type: number, subtype: number, body: Uint8Array): string {
     if (type === 3 && subtype === 11) return `MAC(${toHex(r.take(6, 'MAC'))})`
     if (type === 4 && subtype === 1) {
       const part = r.u32('PartitionNumber')
-      const start = r.u64Big('PartitionStart')
-      const size = r.u64Big('PartitionSize')
+      const start = r.u64('PartitionStart')
+      const size = r.u64('PartitionSize')
       const sig = r.take(16, 'Signature')
       r.u8('MBRType')
       const sigType = r.u8('SignatureType')
@@ -49,7 +49,7 @@ function node(type: number, subtype: number, body: Uint8Array): string {
     if (type === 4 && subtype === 7) return `Fv(${formatGuid(r.take(16, 'GUID'))})`
     if (type === 4 && subtype === 8) {
       r.u32('Reserved')
-      return `Offset(${hex(r.u64Big('StartingOffset'))},${hex(r.u64Big('EndingOffset'))})`
+      return `Offset(${hex(r.u64('StartingOffset'))},${hex(r.u64('EndingOffset'))})`
     }
   } catch {
     // a node shorter than its type needs: print it raw
@@ -59,15 +59,15 @@ function node(type: number, subtype: number, body: Uint8Array): string {
 
 /** The text of every instance of a device path, instances joined by `,`; throws ERR_EVENTLOG_EVENT_DATA when nodes do not frame. */
 export function formatDevicePath(bytes: Uint8Array): string {
-  const r = new LeReader(bytes, 'device path')
+  const r = leReader(bytes, 'device path')
   const parts: string[] = []
   let out = ''
   for (let n = 0; r.remaining > 0; n++) {
-    if (n >= MAX_NODES) throw r.fail(`more than ${MAX_NODES} nodes`)
+    if (n >= MAX_NODES) throw r.error(`more than ${MAX_NODES} nodes`)
     const type = r.u8('Type')
     const subtype = r.u8('SubType')
     const length = r.u16('Length')
-    if (length < 4) throw r.fail(`node length ${length} below 4 at offset ${r.offset - 4}`)
+    if (length < 4) throw r.error(`node length ${length} below 4 at offset ${r.offset - 4}`)
     const body = r.take(length - 4, 'node')
     if (type === 0x7f) {
       parts.push(out)
@@ -92,11 +92,11 @@ export interface UefiImageLoadEvent {
 }
 
 export function parseUefiImageLoadEvent(bytes: Uint8Array): UefiImageLoadEvent {
-  const r = new LeReader(bytes, 'UEFI_IMAGE_LOAD_EVENT')
-  const imageLocationInMemory = r.u64Big('ImageLocationInMemory')
-  const imageLengthInMemory = r.u64Big('ImageLengthInMemory')
-  const imageLinkTimeAddress = r.u64Big('ImageLinkTimeAddress')
-  const length = r.u64('LengthOfDevicePath', bytes.length)
+  const r = leReader(bytes, 'UEFI_IMAGE_LOAD_EVENT')
+  const imageLocationInMemory = r.u64('ImageLocationInMemory')
+  const imageLengthInMemory = r.u64('ImageLengthInMemory')
+  const imageLinkTimeAddress = r.u64('ImageLinkTimeAddress')
+  const length = u64Size(r, 'LengthOfDevicePath', bytes.length)
   const devicePath = formatDevicePath(r.take(length, 'DevicePath'))
   return { imageLocationInMemory, imageLengthInMemory, imageLinkTimeAddress, devicePath }
 }

@@ -1,7 +1,7 @@
 // EFI_SIGNATURE_LIST (UEFI 2.10 §32.4.1): the content of PK, KEK, db and dbx, and (as one
 // EFI_SIGNATURE_DATA) of an EV_EFI_VARIABLE_AUTHORITY event.
 import { formatGuid, GUID } from './guid.ts'
-import { LeReader } from './le-reader.ts'
+import { leReader } from './le-reader.ts'
 
 export interface EfiSignatureData {
   /** SignatureType GUID of the list */
@@ -24,7 +24,7 @@ const KINDS: Readonly<Record<string, EfiSignatureData['kind']>> = {
 
 /** Every EFI_SIGNATURE_DATA of a concatenation of EFI_SIGNATURE_LISTs (an empty variable is no lists). */
 export function parseEfiSignatureLists(bytes: Uint8Array, maxEntries = 100000): EfiSignatureData[] {
-  const r = new LeReader(bytes, 'EFI_SIGNATURE_LIST')
+  const r = leReader(bytes, 'EFI_SIGNATURE_LIST')
   const out: EfiSignatureData[] = []
   while (r.remaining > 0) {
     const start = r.offset
@@ -32,15 +32,15 @@ export function parseEfiSignatureLists(bytes: Uint8Array, maxEntries = 100000): 
     const listSize = r.u32('SignatureListSize')
     const headerSize = r.u32('SignatureHeaderSize')
     const signatureSize = r.u32('SignatureSize')
-    if (listSize < 28 || listSize - 28 > r.remaining) throw r.fail(`SignatureListSize ${listSize} at offset ${start} does not fit`, start)
-    if (signatureSize < 16) throw r.fail(`SignatureSize ${signatureSize} at offset ${start} is below 16`, start)
+    if (listSize < 28 || listSize - 28 > r.remaining) throw r.error(`SignatureListSize ${listSize} at offset ${start} does not fit`, start)
+    if (signatureSize < 16) throw r.error(`SignatureSize ${signatureSize} at offset ${start} is below 16`, start)
     const body = listSize - 28
     if (headerSize > body || (body - headerSize) % signatureSize !== 0) {
-      throw r.fail(`SignatureListSize ${listSize} at offset ${start} is not header + n * SignatureSize ${signatureSize}`, start)
+      throw r.error(`SignatureListSize ${listSize} at offset ${start} is not header + n * SignatureSize ${signatureSize}`, start)
     }
     r.take(headerSize, 'SignatureHeader')
     const count = (body - headerSize) / signatureSize
-    if (out.length + count > maxEntries) throw r.fail(`more than ${maxEntries} signatures`, start)
+    if (out.length + count > maxEntries) throw r.error(`more than ${maxEntries} signatures`, start)
     const kind = KINDS[type] ?? 'other'
     for (let i = 0; i < count; i++) {
       const owner = formatGuid(r.take(16, 'SignatureOwner'))
@@ -52,7 +52,7 @@ export function parseEfiSignatureLists(bytes: Uint8Array, maxEntries = 100000): 
 
 /** One EFI_SIGNATURE_DATA without its list (EV_EFI_VARIABLE_AUTHORITY for db): owner GUID then data. */
 export function parseEfiSignatureData(bytes: Uint8Array): { owner: string; data: Uint8Array } {
-  const r = new LeReader(bytes, 'EFI_SIGNATURE_DATA')
+  const r = leReader(bytes, 'EFI_SIGNATURE_DATA')
   const owner = formatGuid(r.take(16, 'SignatureOwner'))
   return { owner, data: r.take(r.remaining, 'SignatureData') }
 }

@@ -1,7 +1,7 @@
 // UEFI_VARIABLE_DATA (TCG PC Client PFP §10.4.7.5): the data of EV_EFI_VARIABLE_DRIVER_CONFIG,
 // _BOOT, _BOOT2 and _AUTHORITY events.
 import { formatGuid } from './guid.ts'
-import { LeReader } from './le-reader.ts'
+import { leReader, u64Size } from './le-reader.ts'
 import { decodeUtf16le } from './text.ts'
 
 export interface UefiVariableData {
@@ -13,10 +13,10 @@ export interface UefiVariableData {
 }
 
 export function parseUefiVariableData(bytes: Uint8Array, options: { allowTrailingZeros?: boolean } = {}): UefiVariableData {
-  const r = new LeReader(bytes, 'UEFI_VARIABLE_DATA')
+  const r = leReader(bytes, 'UEFI_VARIABLE_DATA')
   const guid = formatGuid(r.take(16, 'VariableName'))
-  const nameLength = r.u64('UnicodeNameLength', bytes.length)
-  const dataLength = r.u64('VariableDataLength', bytes.length)
+  const nameLength = u64Size(r, 'UnicodeNameLength', bytes.length)
+  const dataLength = u64Size(r, 'VariableDataLength', bytes.length)
   const name = decodeUtf16le(r.take(nameLength * 2, 'UnicodeName'))
   const data = r.take(dataLength, 'VariableData')
   if (!(options.allowTrailingZeros && bytes.subarray(r.offset).every((b) => b === 0))) r.expectEnd()
@@ -31,7 +31,7 @@ export interface EfiLoadOption {
 }
 
 export function parseEfiLoadOption(bytes: Uint8Array): EfiLoadOption {
-  const r = new LeReader(bytes, 'EFI_LOAD_OPTION')
+  const r = leReader(bytes, 'EFI_LOAD_OPTION')
   const attributes = r.u32('Attributes')
   const pathLength = r.u16('FilePathListLength')
   let end = r.offset

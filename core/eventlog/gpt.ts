@@ -1,6 +1,6 @@
 // UEFI_GPT_DATA (TCG PC Client PFP §10.4.7.4): the GPT header then the partition entries in use.
 import { formatGuid } from './guid.ts'
-import { LeReader } from './le-reader.ts'
+import { leReader, u64Size } from './le-reader.ts'
 import { decodeUtf16le } from './text.ts'
 
 export interface GptPartition {
@@ -17,9 +17,9 @@ export interface UefiGptData {
 }
 
 export function parseUefiGptData(bytes: Uint8Array): UefiGptData {
-  const r = new LeReader(bytes, 'UEFI_GPT_DATA')
+  const r = leReader(bytes, 'UEFI_GPT_DATA')
   const signature = r.take(8, 'Signature')
-  if (String.fromCharCode(...signature) !== 'EFI PART') throw r.fail('header signature is not "EFI PART"', 0)
+  if (String.fromCharCode(...signature) !== 'EFI PART') throw r.error('header signature is not "EFI PART"', 0)
   r.u32('Revision')
   r.u32('HeaderSize')
   r.take(4 + 4 + 8 * 4, 'header fields')
@@ -27,16 +27,16 @@ export function parseUefiGptData(bytes: Uint8Array): UefiGptData {
   r.take(8 + 4, 'PartitionEntryLBA, NumberOfPartitionEntries')
   const entrySize = r.u32('SizeOfPartitionEntry')
   r.u32('PartitionEntryArrayCRC32')
-  if (entrySize < 128) throw r.fail(`SizeOfPartitionEntry ${entrySize} is below 128`)
-  const count = r.u64('NumberOfPartitions', Math.floor(r.remaining / entrySize))
+  if (entrySize < 128) throw r.error(`SizeOfPartitionEntry ${entrySize} is below 128`)
+  const count = u64Size(r, 'NumberOfPartitions', Math.floor(r.remaining / entrySize))
   const partitions: GptPartition[] = []
   for (let i = 0; i < count; i++) {
-    const e = new LeReader(r.take(entrySize, 'partition entry'), 'GPT partition entry')
+    const e = leReader(r.take(entrySize, 'partition entry'), 'GPT partition entry')
     const typeGuid = formatGuid(e.take(16, 'PartitionTypeGUID'))
     const uniqueGuid = formatGuid(e.take(16, 'UniquePartitionGUID'))
-    const startingLba = e.u64Big('StartingLBA')
-    const endingLba = e.u64Big('EndingLBA')
-    e.u64Big('Attributes')
+    const startingLba = e.u64('StartingLBA')
+    const endingLba = e.u64('EndingLBA')
+    e.u64('Attributes')
     partitions.push({ typeGuid, uniqueGuid, startingLba, endingLba, name: decodeUtf16le(e.take(72, 'PartitionName')) })
   }
   r.expectEnd()

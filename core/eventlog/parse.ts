@@ -3,7 +3,7 @@
 // TCG_PCR_EVENT2 records). All integers little-endian.
 import { EventLogError } from '../errors.ts'
 import { EV, LOG_ALG } from './event-types.ts'
-import { LeReader } from './le-reader.ts'
+import { leReader } from './le-reader.ts'
 
 export interface EventDigest {
   /** TPM_ALG_ID of the bank */
@@ -76,7 +76,7 @@ function isSpecIdEvent(pcr: number, type: number, data: Uint8Array): boolean {
 
 /** Parses TCG_EfiSpecIDEvent; every algorithm needs a digest size, known ones their standard size. */
 export function parseSpecIdEvent(data: Uint8Array): SpecIdEvent {
-  const r = new LeReader(data, 'Spec ID event', 'ERR_EVENTLOG_SPEC_ID')
+  const r = leReader(data, 'Spec ID event', 'ERR_EVENTLOG_SPEC_ID')
   r.take(16, 'signature')
   const platformClass = r.u32('platformClass')
   const specVersionMinor = r.u8('specVersionMinor')
@@ -84,17 +84,17 @@ export function parseSpecIdEvent(data: Uint8Array): SpecIdEvent {
   const specErrata = r.u8('specErrata')
   const uintnSize = r.u8('uintnSize')
   const count = r.u32('numberOfAlgorithms')
-  if (count === 0 || count > MAX_ALGORITHMS) throw r.fail(`numberOfAlgorithms is ${count}, expected 1 to ${MAX_ALGORITHMS}`)
+  if (count === 0 || count > MAX_ALGORITHMS) throw r.error(`numberOfAlgorithms is ${count}, expected 1 to ${MAX_ALGORITHMS}`)
   const algorithms: SpecIdAlgorithm[] = []
   for (let i = 0; i < count; i++) {
     const alg = r.u16('algorithmId')
     const digestSize = r.u16('digestSize')
     const known = KNOWN_SIZES[alg]
     if (known !== undefined && known !== digestSize) {
-      throw r.fail(`algorithm 0x${alg.toString(16)} has digestSize ${digestSize}, expected ${known}`)
+      throw r.error(`algorithm 0x${alg.toString(16)} has digestSize ${digestSize}, expected ${known}`)
     }
-    if (digestSize === 0 || digestSize > 64) throw r.fail(`algorithm 0x${alg.toString(16)} has digestSize ${digestSize}`)
-    if (algorithms.some((a) => a.alg === alg)) throw r.fail(`algorithm 0x${alg.toString(16)} is listed twice`)
+    if (digestSize === 0 || digestSize > 64) throw r.error(`algorithm 0x${alg.toString(16)} has digestSize ${digestSize}`)
+    if (algorithms.some((a) => a.alg === alg)) throw r.error(`algorithm 0x${alg.toString(16)} is listed twice`)
     algorithms.push({ alg, digestSize })
   }
   const vendorInfo = r.take(r.u8('vendorInfoSize'), 'vendorInfo')
@@ -117,7 +117,7 @@ export function parseEventLog(bytes: Uint8Array, options: ParseEventLogOptions =
     })
   }
   if (bytes.length === 0) throw new EventLogError('ERR_EVENTLOG_MALFORMED', 'event log is empty')
-  const r = new LeReader(bytes, 'event log', 'ERR_EVENTLOG_MALFORMED')
+  const r = leReader(bytes, 'event log', 'ERR_EVENTLOG_MALFORMED')
   const events: TcgEvent[] = []
   const dataSize = (offset: number): number => {
     const size = r.u32('eventSize')
@@ -135,7 +135,7 @@ export function parseEventLog(bytes: Uint8Array, options: ParseEventLogOptions =
     const offset = r.offset
     const pcr = r.u32('pcrIndex')
     const type = r.u32('eventType')
-    if (pcr > 31 && type !== EV.NO_ACTION) throw r.fail(`event at offset ${offset} extends PCR ${pcr}`, offset)
+    if (pcr > 31 && type !== EV.NO_ACTION) throw r.error(`event at offset ${offset} extends PCR ${pcr}`, offset)
     return { offset, pcr, type }
   }
 
@@ -161,7 +161,7 @@ export function parseEventLog(bytes: Uint8Array, options: ParseEventLogOptions =
     const h = header()
     const count = r.u32('digest count')
     if (count > specId.algorithms.length) {
-      throw r.fail(
+      throw r.error(
         `event at offset ${h.offset} has ${count} digests, the Spec ID event lists ${specId.algorithms.length} algorithms`,
         h.offset,
       )
@@ -171,9 +171,9 @@ export function parseEventLog(bytes: Uint8Array, options: ParseEventLogOptions =
       const alg = r.u16('hashAlg')
       const size = sizes.get(alg)
       if (size === undefined)
-        throw r.fail(`event at offset ${h.offset} has a digest of algorithm 0x${alg.toString(16)} not in the Spec ID event`, h.offset)
+        throw r.error(`event at offset ${h.offset} has a digest of algorithm 0x${alg.toString(16)} not in the Spec ID event`, h.offset)
       if (digests.some((d) => d.alg === alg))
-        throw r.fail(`event at offset ${h.offset} has two digests of algorithm 0x${alg.toString(16)}`, h.offset)
+        throw r.error(`event at offset ${h.offset} has two digests of algorithm 0x${alg.toString(16)}`, h.offset)
       digests.push({ alg, digest: r.take(size, 'digest') })
     }
     const data = r.take(dataSize(h.offset), 'event data')

@@ -5,12 +5,12 @@ import { checkReplay } from '../../../core/eventlog/check-replay.ts'
 import { EV } from '../../../core/eventlog/event-types.ts'
 import { parseEventLog } from '../../../core/eventlog/parse.ts'
 import { replayEventLog } from '../../../core/eventlog/replay.ts'
-import { readJson, readLog } from './vectors.ts'
+import { type QuoteExpected, readJson, readLog, type ToolsExpected } from './vectors.ts'
 
 const RHEL = 'google-go-tpm-tools/internal/test/eventlogs/rhel8-uefi.bin'
 const ALG: Record<string, number> = { SHA1: 4, SHA256: 11 }
 const rhelPcrs = Object.entries<Record<string, string>>(
-  readJson('google-go-tpm-tools/internal/test/expected_eventlogs.json').logs['eventlogs/rhel8-uefi.bin'].banks,
+  readJson<ToolsExpected>('google-go-tpm-tools/internal/test/expected_eventlogs.json').logs['eventlogs/rhel8-uefi.bin']!.banks,
 ).flatMap(([bank, pcrs]) => Object.entries(pcrs).map(([pcr, hex]) => ({ alg: ALG[bank]!, pcr: Number(pcr), value: fromHex(hex) })))
 
 /** What a verifier sees: the log checked against the TPM's PCRs, then the boot state from the verified PCRs. */
@@ -90,7 +90,7 @@ describe('evaluateBootState', () => {
 
   it('a quote of all 24 PCRs (GCE COS): PCRs 0-9 verified, IMA PCR 10 not in the log, the rest at reset values', async () => {
     const dir = 'google-go-tpm-tools/derived/gce-cos-85-nonce9009'
-    const pcrs = readJson(`${dir}/expected.json`).quotes.sha256.pcrs as Record<string, string>
+    const pcrs = readJson<QuoteExpected>(`${dir}/expected.json`).quotes.sha256!.pcrs
     const log = parseEventLog(readLog(`${dir}/event_log.bin`))
     const check = await checkReplay(
       await replayEventLog(log),

@@ -1,27 +1,16 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { isVerifyError } from '../../../core/errors.ts'
 import { decodeEvent } from '../../../core/eventlog/decode-event.ts'
 import { formatDevicePath } from '../../../core/eventlog/device-path.ts'
 import { parseEfiSignatureLists } from '../../../core/eventlog/efi-signature-list.ts'
 import { parseUefiVariableData } from '../../../core/eventlog/efi-variable.ts'
 import { eventTypeName } from '../../../core/eventlog/event-types.ts'
 import { parseEventLog } from '../../../core/eventlog/parse.ts'
-import { readLog, VECTORS } from './vectors.ts'
+import { codeOf, readLog, VECTORS } from './vectors.ts'
 
 const events = (path: string) => parseEventLog(readLog(path)).events.map((e) => ({ e, type: eventTypeName(e.type), d: decodeEvent(e) }))
 const BOOTORDER = 'tpm2-software-tpm2-tools/test/integration/fixtures/event-bootorder.bin'
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f()
-  } catch (e) {
-    if (isVerifyError(e)) return e.code
-    throw e
-  }
-  return undefined
-}
 
 describe('decodeEvent', () => {
   it('never writes to the log it decodes (a Node Buffer, where slice() is a view)', () => {
@@ -59,6 +48,23 @@ describe('decodeEvent', () => {
     const s = events('tpm2-software-tpm2-tools/test/integration/fixtures/event-moklisttrusted.bin').map((x) => x.d.summary)
     expect(s).toContain('MokListTrusted = 01')
     expect(s).toContain('Shim: certificate (920 bytes)')
+  })
+
+  it('EV_EFI_PLATFORM_FIRMWARE_BLOB2: description, base, length; EV_SEPARATOR; EV_EFI_ACTION', () => {
+    const u64 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff, 0, 0, 0, 0]
+    const ev = (type: number, data: number[]) => ({ index: 1, offset: 0, pcr: 0, type, digests: [], data: new Uint8Array(data) })
+    const blob2 = decodeEvent(ev(0x8000000a, [4, ...Array.from('PEIM', (c) => c.charCodeAt(0)), ...u64(0xff000000), ...u64(0x10000)]))
+    expect(blob2.fields).toEqual({ description: 'PEIM', base: '0xff000000', length: '0x10000' })
+    expect(decodeEvent(ev(4, [0xff, 0xff, 0xff, 0xff])).summary).toBe('separator ffffffff')
+    expect(
+      decodeEvent(
+        ev(
+          0x80000007,
+          Array.from('Exit Boot Services Invocation', (c) => c.charCodeAt(0)),
+        ),
+      ).summary,
+    ).toBe('Exit Boot Services Invocation')
+    expect(decodeEvent(ev(0x8000000a, [9, 1])).error).toBe('ERR_EVENTLOG_EVENT_DATA')
   })
 
   it('malformed data is an ERR_EVENTLOG_EVENT_DATA result, not a throw', () => {

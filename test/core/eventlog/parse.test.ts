@@ -6,17 +6,7 @@ import { decodeEvent } from '../../../core/eventlog/decode-event.ts'
 import { parseEventLog } from '../../../core/eventlog/parse.ts'
 import { replayEventLog } from '../../../core/eventlog/replay.ts'
 import { type Mutation, mutation } from '../attestation/mutation.ts'
-import { readLog } from './vectors.ts'
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f()
-  } catch (e) {
-    if (isVerifyError(e)) return e.code
-    throw e
-  }
-  return undefined
-}
+import { codeOf, readLog } from './vectors.ts'
 
 const le32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff]
 const le16 = (n: number) => [n & 0xff, (n >>> 8) & 0xff]

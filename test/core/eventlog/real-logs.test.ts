@@ -8,7 +8,7 @@ import { decodeEvent } from '../../../core/eventlog/decode-event.ts'
 import { parseEventLog } from '../../../core/eventlog/parse.ts'
 import { replayEventLog } from '../../../core/eventlog/replay.ts'
 import { fromHex } from '../../../core/bytes/encoding.ts'
-import { LOG_PATHS, REFUSED, readJson, readLog, reportedPcrs } from './vectors.ts'
+import { type AttestationExpected, LOG_PATHS, REFUSED, readJson, readLog, reportedPcrs, type ToolsExpected } from './vectors.ts'
 
 async function load(path: string) {
   const log = parseEventLog(readLog(path))
@@ -108,8 +108,9 @@ describe('real event logs: replay to the PCR values the TPM reported', () => {
 
   describe('ebs_event_missing_eventlog: PCR 5 lacks the ExitBootServices events', () => {
     const path = 'google-go-attestation/attest/testdata/ebs_event_missing_eventlog'
-    const expected = readJson('google-go-attestation/attest/expected_eventlogs.json').ebs_event_missing_eventlog.expected_pcrs.sha1
-    const want = [{ alg: 0x0004, pcr: 5, value: fromHex(expected['5']) }]
+    const expected = readJson<AttestationExpected>('google-go-attestation/attest/expected_eventlogs.json').ebs_event_missing_eventlog!
+      .expected_pcrs.sha1!
+    const want = [{ alg: 0x0004, pcr: 5, value: fromHex(expected['5']!) }]
 
     it('is refused by default with ERR_EVENTLOG_REPLAY_MISMATCH naming PCR 5', async () => {
       const check = await checkReplay((await load(path)).replay, want)
@@ -160,9 +161,9 @@ describe('real event logs: boot state', () => {
   })
 
   it('boot application digests in order equal go-tpm-tools efi_app_digests (every bank listed)', async () => {
-    const cases = readJson('google-go-tpm-tools/internal/test/expected_eventlogs.json').logs
+    const cases = readJson<ToolsExpected>('google-go-tpm-tools/internal/test/expected_eventlogs.json').logs
     let compared = 0
-    for (const c of Object.values<any>(cases)) {
+    for (const c of Object.values(cases)) {
       // gdc-host's listed digests occur nowhere in the log (checked: no event carries them)
       if (c.file.includes('gdc-host') || Object.keys(c.efi_app_digests).length === 0) continue
       const s = await state(`google-go-tpm-tools/internal/test/${c.file}`)
