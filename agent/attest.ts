@@ -1,17 +1,18 @@
 // One attestation round (docs/protocol.md): gather TPM evidence for the configured attestors, POST
 // /v1/attest, answer the challenges with the DevID signature and the activated credential (both
-// bound to a fresh SVID key), POST the answer, write the SVID. Every TPM object is flushed and the
-// one TPM connection is closed, also on errors.
+// bound to a fresh SVID key), POST the answer with the new key's proof of possession, write the
+// SVID. Every TPM object is flushed and the one TPM connection is closed, also on errors.
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { concatBytes } from '../core/bytes/equal.ts'
-import { fromBase64 } from '../core/bytes/encoding.ts'
+import { makeSvidKeyProofMessage } from '../core/attestation/svid-key.ts'
+import { bytesEqual, concatBytes } from '../core/bytes/equal.ts'
+import { fromBase64, toBase64 } from '../core/bytes/encoding.ts'
 import { parsePemCertificates, toPem } from '../core/bytes/pem.ts'
 import { defaultPlatform, type Platform } from '../core/platform.ts'
 import { algName, TPM_ALG } from '../core/tpm2/constants.ts'
 import { parseTpmtPublic } from '../core/tpm2/public.ts'
 import { stripTpm2bPrefix } from '../core/tpm2/command/structures.ts'
-import { parseCertificate } from '../core/x509/certificate.ts'
+import { parseCertificate, type Certificate } from '../core/x509/certificate.ts'
 import {
   encodeAnswer,
   encodeQuoteAnswer,
@@ -21,7 +22,8 @@ import {
   type WireQuoteAnswer,
   type WireQuoteChallenge,
 } from '../core/attestation/wire.ts'
-import { type AgentConfig, type AttestorConfig, DEFAULT_EVENT_LOG_PATH, type TpmDevIdConfig } from './config.ts'
+import { checkBundleUpdate, parseCertificatesPem } from './bundle-update.ts'
+import { checkServerScheme, type AgentConfig, type AttestorConfig, DEFAULT_EVENT_LOG_PATH, type TpmDevIdConfig } from './config.ts'
 import { AgentHttpClient, type AnswerResponse } from './http.ts'
 import type { Logger } from './log.ts'
 import { TpmClient } from './tpm/client.ts'
@@ -99,7 +101,11 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
   const devIdCfg = cfg.attestors.find((a): a is TpmDevIdConfig => a.type === 'tpm_devid')
   const first: AttestorConfig = devIdCfg ?? cfg.attestors[0]!
   const files = devIdCfg ? await loadDevIdFiles(devIdCfg) : undefined
-  const caPem = cfg.trustBundlePath ? new TextDecoder().decode(await readConfigFile('trustBundlePath', cfg.trustBundlePath)) : undefined
+  checkServerScheme(cfg.server, cfg.insecureHttp === true)
+  if (new URL(cfg.server).protocol === 'http:')
+    log.log('warn', 'Insecure HTTP: evidence and SVID travel unencrypted to an unauthenticated server', { server: cfg.server })
+  const current = await currentTrust(cfg, log)
+  const caPem = current.pem || undefined
 
   const transport = deps.transport ?? (await openTransport(cfg.tpm, { bridge: cfg.tpmBridge }))
   log.log('info', 'Opened TPM', { transport: transport.description })
@@ -139,7 +145,7 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
         }
       }
       log.log('debug', 'Sending Login', { attestors: methods, server: cfg.server })
-      const http = new AgentHttpClient(cfg.server, caPem)
+      const http = new AgentHttpClient(cfg.server, caPem, undefined, cfg.insecureHttp === true)
       const challenge = await http.attest(methods, evidence)
       log.log('info', 'Connected to server', { server: cfg.server, attestors: methods })
 
@@ -167,7 +173,20 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
           answers[m] = encodeAnswer({ credActivation: proof, ...(quote ? { quote } : {}) })
         }
       }
-      const verdict: AnswerResponse = await http.answer(challenge.sessionId, answers, spki)
+      // proof that this agent holds the new key: its signature over the session binding
+      const keyProof = new Uint8Array(
+        await crypto.subtle.sign(
+          { name: 'ECDSA', hash: 'SHA-256' },
+          keyPair.privateKey,
+          makeSvidKeyProofMessage(challenge.sessionId, binding),
+        ),
+      )
+      const verdict: AnswerResponse = await http.answer(challenge.sessionId, answers, spki, keyProof)
+      const svidChain = verdict.svid.flatMap((p) => parsePemCertificates(p, 'svid'))
+      const update = await checkBundleUpdate({ current: current.certificates, receivedPem: verdict.bundle, svidChain, platform })
+      if (update.firstUse)
+        log.log('warn', 'Bundle trusted on first use (no trustBundlePath, no earlier bundle)', { roots: update.roots.length })
+      else if (update.added.length > 0) log.log('info', 'Trust bundle updated', { roots: update.roots.length, added: update.added.length })
       const paths = await writeSvid(cfg.svidDir, keyPair.privateKey, verdict)
       return {
         spiffeId: verdict.spiffeId,
@@ -202,6 +221,36 @@ async function answerBootQuote(session: AgentTpmSession, q: WireQuoteChallenge, 
   const quote = await session.quote(fromBase64(q.Nonce, 'quote nonce'), selection)
   log.log('debug', 'Quoted PCRs for measured boot', { pcrs: q.PCRs, eventLogBytes: eventLog.length })
   return encodeQuoteAnswer({ attest: quote.attest, signature: quote.signature.raw, pcrValues, eventLog })
+}
+
+/** trustBundlePath and the bundle written by an earlier attestation: what the agent trusts now */
+async function currentTrust(cfg: AgentConfig, log: Logger): Promise<{ pem: string; certificates: Certificate[] }> {
+  const texts: string[] = []
+  if (cfg.trustBundlePath) texts.push(new TextDecoder().decode(await readConfigFile('trustBundlePath', cfg.trustBundlePath)))
+  let certificates: Certificate[] = []
+  try {
+    if (texts.length) certificates = parseCertificatesPem(texts[0]!, 'trustBundlePath')
+  } catch (e) {
+    throw new Error(
+      `read trustBundlePath ${cfg.trustBundlePath}: ${(e as Error).message.replace(/^server bundle refused: trustBundlePath: /, '')}`,
+    )
+  }
+  const earlier = join(cfg.svidDir, 'bundle.pem')
+  let text: string | undefined
+  try {
+    text = await readFile(earlier, 'utf8')
+  } catch {
+    text = undefined
+  }
+  if (text !== undefined) {
+    try {
+      for (const c of parseCertificatesPem(text, earlier)) if (!certificates.some((x) => bytesEqual(x.raw, c.raw))) certificates.push(c)
+      texts.push(text)
+    } catch (e) {
+      log.log('warn', 'Earlier bundle ignored', { path: earlier, error: (e as Error).message })
+    }
+  }
+  return { pem: texts.join(texts.length > 1 && !texts[0]!.endsWith('\n') ? '\n' : ''), certificates }
 }
 
 async function writeSvid(

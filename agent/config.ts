@@ -38,6 +38,11 @@ export interface AgentConfig {
   readonly server: string
   /** PEM bundle the server's TLS certificate must chain to (required for https) */
   readonly trustBundlePath?: string
+  /**
+   * allow an http:// server (evidence and the SVID travel unencrypted and unauthenticated): for a
+   * test bench only; every attestation then logs a warning. Default false: http:// is refused.
+   */
+  readonly insecureHttp: boolean
   /** device path or TCTI string; undefined = auto-detect */
   readonly tpm?: string
   /** 'auto' | 'pure' | 'native' */
@@ -49,6 +54,24 @@ export interface AgentConfig {
 }
 
 export class ConfigError extends Error {}
+
+/** Every key parseAgentConfig reads, with what it is: what `vouch agent --help` lists. */
+export const AGENT_CONFIG_KEYS: readonly { readonly key: string; readonly doc: string }[] = [
+  { key: 'agent.server', doc: 'the vouch server URL, e.g. https://vouch.example:8081 (required)' },
+  { key: 'agent.trustBundlePath', doc: "PEM the server's TLS certificate must chain to (its dataDir/ca/ca.pem); required for https" },
+  { key: 'agent.tpm', doc: 'TPM device or TCTI: /dev/tpmrm0, swtpm:host=...,port=..., mssim:..., tabrmd: (default: auto-detect)' },
+  { key: 'agent.tpmBridge', doc: 'auto | pure | native (the libtss2-tctildr addon); default auto' },
+  { key: 'agent.svidDir', doc: 'where svid.pem, svid.key.pem (0600) and bundle.pem are written (default .)' },
+  { key: 'agent.logLevel', doc: 'debug | info | warn | error (default info); JSON lines on stderr' },
+  { key: 'agent.attestors[].type', doc: 'tpm_devid or tpm_ek (at least one attestor)' },
+  { key: 'agent.attestors[].config.devIDCertPath', doc: 'tpm_devid: DevID certificate PEM, leaf first, then intermediates (required)' },
+  { key: 'agent.attestors[].config.devIDPubPath', doc: 'tpm_devid: the DevID TPMT_PUBLIC, with or without the TPM2B size (required)' },
+  { key: 'agent.attestors[].config.devIDPrivPath', doc: 'tpm_devid: the DevID TPM2B_PRIVATE contents (required)' },
+  { key: 'agent.attestors[].config.devIDKeyPassword', doc: 'tpm_devid: the DevID key auth value (default empty)' },
+  { key: 'agent.attestors[].config.ownerHierarchyPassword', doc: 'owner hierarchy auth (default empty)' },
+  { key: 'agent.attestors[].config.endorsementHierarchyPassword', doc: 'endorsement hierarchy auth (default empty)' },
+  { key: 'agent.attestors[].config.ekAlgorithm', doc: 'rsa | ecc: the TCG EK template (default rsa)' },
+]
 
 function str(v: unknown, key: string): string {
   if (v === undefined || v === null) return ''
@@ -105,7 +128,12 @@ function attestor(raw: unknown, i: number): AttestorConfig {
   }
 }
 
-export function parseAgentConfig(text: string, source = 'config'): AgentConfig {
+export interface AgentConfigOverrides {
+  /** --insecure-http: as agent.insecureHttp: true */
+  readonly insecureHttp?: boolean
+}
+
+export function parseAgentConfig(text: string, source = 'config', overrides: AgentConfigOverrides = {}): AgentConfig {
   let doc: unknown
   try {
     doc = parse(text)
@@ -125,20 +153,42 @@ export function parseAgentConfig(text: string, source = 'config'): AgentConfig {
   if (!Array.isArray(list) || list.length === 0) throw new ConfigError('agent.attestors must list at least one attestor')
   const bridge = str(a.tpmBridge, 'agent.tpmBridge') || 'auto'
   if (bridge !== 'auto' && bridge !== 'pure' && bridge !== 'native') throw new ConfigError(`agent.tpmBridge must be auto, pure or native`)
+  if (a.insecureHttp !== undefined && typeof a.insecureHttp !== 'boolean') throw new ConfigError('agent.insecureHttp must be true or false')
+  const insecure = overrides.insecureHttp === true || a.insecureHttp === true
   const level = str(a.logLevel, 'agent.logLevel') || 'info'
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new ConfigError('agent.logLevel must be debug, info, warn or error')
+  const attestors = list.map(attestor)
+  checkServerScheme(server, insecure)
   return {
     server,
     trustBundlePath: str(a.trustBundlePath, 'agent.trustBundlePath') || undefined,
+    insecureHttp: insecure,
     tpm: str(a.tpm, 'agent.tpm') || undefined,
     tpmBridge: bridge,
     svidDir: str(a.svidDir, 'agent.svidDir') || '.',
     logLevel: level as AgentConfig['logLevel'],
-    attestors: list.map(attestor),
+    attestors,
   }
 }
 
-export async function loadAgentConfig(path: string): Promise<AgentConfig> {
+/**
+ * https:// always; http:// only with `insecureHttp` (a test bench). Throws ConfigError naming the
+ * key and the way out.
+ */
+export function checkServerScheme(server: string, insecureHttp: boolean): void {
+  const protocol = new URL(server).protocol
+  if (protocol === 'https:') return
+  if (protocol === 'http:') {
+    if (insecureHttp) return
+    throw new ConfigError(
+      `agent.server "${server}" is http://: the evidence and the SVID would travel unencrypted and the server unauthenticated; ` +
+        'use https:// with agent.trustBundlePath, or set agent.insecureHttp: true (or --insecure-http) on a test bench only',
+    )
+  }
+  throw new ConfigError(`agent.server "${server}": expected an https:// URL, found ${protocol}`)
+}
+
+export async function loadAgentConfig(path: string, overrides: AgentConfigOverrides = {}): Promise<AgentConfig> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -147,5 +197,5 @@ export async function loadAgentConfig(path: string): Promise<AgentConfig> {
       `read config ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`,
     )
   }
-  return parseAgentConfig(text, path)
+  return parseAgentConfig(text, path, overrides)
 }

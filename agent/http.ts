@@ -1,5 +1,6 @@
 // HTTP client of the agent for the v1 protocol (docs/protocol.md): POST /v1/attest, POST
-// /v1/attest/{sessionId}/answer. HTTPS trusts only `trustBundlePath` (node:https with `ca`).
+// /v1/attest/{sessionId}/answer. HTTPS trusts only `trustBundlePath` (node:https with `ca`);
+// http:// is refused unless `allowInsecureHttp` (agent.insecureHttp) says otherwise.
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { WireChallenge } from '../core/attestation/wire.ts'
@@ -44,6 +45,7 @@ export class AgentHttpClient {
     readonly baseUrl: string,
     private readonly caPem?: string,
     private readonly timeoutMs = 30_000,
+    private readonly allowInsecureHttp = false,
   ) {}
 
   post<T>(path: string, body: unknown): Promise<T> {
@@ -51,6 +53,8 @@ export class AgentHttpClient {
     const data = JSON.stringify(body)
     const isHttps = url.protocol === 'https:'
     if (isHttps && !this.caPem) return Promise.reject(new Error('agent.trustBundlePath is required for an https server'))
+    if (!isHttps && !(url.protocol === 'http:' && this.allowInsecureHttp))
+      return Promise.reject(new Error(`refusing ${url.protocol}// to ${url.host}: only https:// unless agent.insecureHttp is set`))
     const req = isHttps ? httpsRequest : httpRequest
     return new Promise((resolve, reject) => {
       const r = req(
@@ -95,10 +99,12 @@ export class AgentHttpClient {
     return this.post('/v1/attest', { providedMethods, evidence })
   }
 
-  answer(sessionId: string, answers: Record<string, unknown>, publicKey: Uint8Array): Promise<AnswerResponse> {
+  /** `keyProof`: the new key's signature over the session binding (core/attestation/svid-key.ts) */
+  answer(sessionId: string, answers: Record<string, unknown>, publicKey: Uint8Array, keyProof: Uint8Array): Promise<AnswerResponse> {
     return this.post(`/v1/attest/${encodeURIComponent(sessionId)}/answer`, {
       answers,
       publicKey: Buffer.from(publicKey).toString('base64'),
+      keyProof: Buffer.from(keyProof).toString('base64'),
     })
   }
 }

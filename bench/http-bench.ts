@@ -7,11 +7,12 @@
 // stops the benchmark, so only correct work is timed.
 import { spawn } from 'node:child_process'
 import { Agent as HttpAgent, request as httpRequest } from 'node:http'
-import { createHash, generateKeyPairSync } from 'node:crypto'
+import { createHash, generateKeyPairSync, sign } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Hono } from 'hono'
+import { makeSvidKeyProofMessage } from '../core/attestation/svid-key.ts'
 import { loadServerPlatform } from '../runtimes/node/index.ts'
 import { bootstrap } from '../server/entry/bootstrap.ts'
 import { parseServerConfig } from '../server/config.ts'
@@ -61,12 +62,17 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
-/** One attestation (two round trips); throws unless the server answers 200 with verdict ok. */
-export function attestation(send: Send, evidence: unknown, answerBody: unknown): () => Promise<void> {
+/**
+ * One attestation (two round trips); throws unless the server answers 200 with verdict ok. The
+ * answer body is fixed, or made per session (the SVID key proof names the session ID).
+ */
+export function attestation(send: Send, evidence: unknown, answerBody: unknown | ((sessionId: string) => unknown)): () => Promise<void> {
   return async () => {
     const start = await send('/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
     if (start.status !== 200) throw new Error(`http bench: start answered ${start.status} ${JSON.stringify(start.body)}`)
-    const answer = await send(`/v1/attest/${start.body.sessionId as string}/answer`, answerBody)
+    const sessionId = start.body.sessionId as string
+    const body = typeof answerBody === 'function' ? (answerBody as (id: string) => unknown)(sessionId) : answerBody
+    const answer = await send(`/v1/attest/${sessionId}/answer`, body)
     if (answer.status !== 200 || answer.body.verdict !== 'ok')
       throw new Error(`http bench: answer ${answer.status} ${JSON.stringify(answer.body)}`)
   }
@@ -96,7 +102,8 @@ async function latencies(fn: () => Promise<void>, concurrency: number, ms: numbe
 
 /** A plain-HTTP server config on 127.0.0.1, any port. */
 function configText(dataDir: string, policy: string): string {
-  return `trustDomain: example.org\nlisten: "127.0.0.1:0"\ndataDir: ${dataDir}\npolicy: ${policy}\ntls: false\n`
+  // one client address and one identity make every request: the rate limits are off for the bench
+  return `trustDomain: example.org\nlisten: "127.0.0.1:0"\ndataDir: ${dataDir}\npolicy: ${policy}\ntls: false\nrateLimit: { enabled: false }\n`
 }
 
 /** The server config and policy (the e2e policy on the swtpm fixtures) in a fresh directory. */
@@ -210,7 +217,7 @@ export async function measureHttp(options: HttpBenchOptions = {}): Promise<HttpB
     // one real attestation answered by the fixture TPM; both servers' randomness repeats, so its
     // answer is valid for every later session of either
     const evidence = evidenceSet('tpm-a-devid-rsa') as Record<string, string>
-    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
     const spki = publicKey.export({ format: 'der', type: 'spki' })
     const binding = new Uint8Array(createHash('sha256').update(spki).digest())
     const start = await overHttp('/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
@@ -219,8 +226,15 @@ export async function measureHttp(options: HttpBenchOptions = {}): Promise<HttpB
     const answers = {
       tpm_devid: await agent.answer(challenge, { devIdPub: evidence.DevIDPub!, akPub: evidence.AKPub!, ekPub: evidence.EKPub!, binding }),
     }
-    const answerBody = { answers, publicKey: spki.toString('base64') }
-    const first = await overHttp(`/v1/attest/${start.body.sessionId as string}/answer`, answerBody)
+    // the key proof names the session, so the agent signs one per session (as a real agent does)
+    const answerBody = (sessionId: string) => ({
+      answers,
+      publicKey: spki.toString('base64'),
+      keyProof: sign('sha256', makeSvidKeyProofMessage(sessionId, binding), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString(
+        'base64',
+      ),
+    })
+    const first = await overHttp(`/v1/attest/${start.body.sessionId as string}/answer`, answerBody(start.body.sessionId as string))
     if (first.status !== 200) throw new Error(`http bench: the live answer was refused: ${first.status} ${JSON.stringify(first.body)}`)
 
     const viaHttp = attestation(overHttp, evidence, answerBody)

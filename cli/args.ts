@@ -4,7 +4,38 @@ export interface ParsedArgs {
   positionals: string[]
 }
 
-export class UsageError extends Error {}
+/**
+ * The stable codes of the errors the `vouch` command reports itself (exit 2), besides the
+ * VerifyError codes of core/errors.ts (exit 1). Under `--output json` they are printed as
+ * `{"error":{"code":...,"message":...}}` on stdout (docs/cli.md).
+ */
+export const CLI_ERROR_CODES = {
+  ERR_USAGE: 'the command line is wrong: an unknown command or option, a missing or malformed value',
+  ERR_FILE_UNREADABLE: 'a file named on the command line or in a config file cannot be read',
+  ERR_CONFIG: 'a config file does not parse or a key in it is invalid',
+  ERR_FAILED: 'the command could not finish (TPM, network or file system); the message says why',
+} as const
+
+export type CliErrorCode = keyof typeof CLI_ERROR_CODES
+
+/** An error the command line or its files caused: exit 2, with a stable code. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly code: CliErrorCode = 'ERR_USAGE',
+  ) {
+    super(message)
+  }
+}
+
+/** True when the arguments ask for `--output json` (checked before a command parses them, for its errors). */
+export function wantsJson(argv: readonly string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') return false
+    if (argv[i] === '--output=json' || (argv[i] === '--output' && argv[i + 1] === 'json')) return true
+  }
+  return false
+}
 
 export function parseArgs(argv: string[], spec: { flags?: string[]; options?: string[] }): ParsedArgs {
   const flags = new Set(spec.flags ?? [])

@@ -1,15 +1,24 @@
 import { readFileSync } from 'node:fs'
 import { parsePemBlocks } from '../core/bytes/pem.ts'
 import { UsageError } from './args.ts'
+import { describeFsError } from './fs-errors.ts'
 
-/** Reads a file for a command; an unreadable file is a usage error (exit 2) naming the path. */
+/** Reads a file for a command; an unreadable file is ERR_FILE_UNREADABLE (exit 2) naming the path. */
 export function readInput(path: string, what = 'file'): Uint8Array<ArrayBuffer> {
   try {
     const b = readFileSync(path)
     return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)) as Uint8Array<ArrayBuffer>
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    throw new UsageError(`read ${what} ${path}: ${code === 'ENOENT' ? 'no such file or directory' : (code ?? String(e))}`)
+    throw new UsageError(`read ${what} ${path}: ${describeFsError(e)}`, 'ERR_FILE_UNREADABLE')
+  }
+}
+
+/** A text file (a config file): one clear line when it cannot be read. */
+export function readText(path: string, what = 'file'): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (e) {
+    throw new UsageError(`read ${what} ${path}: ${describeFsError(e)}`, 'ERR_FILE_UNREADABLE')
   }
 }
 

@@ -69,6 +69,10 @@ export const ERROR_CODES = {
   ERR_POLICY_INVALID: 'a policy document does not validate',
   ERR_POLICY_DENIED: 'no policy authorizes the provided attestors',
   ERR_AGENT_BANNED: 'the agent is banned',
+  // server hardening: SVID keys, request rates
+  ERR_SVID_KEY_REJECTED: 'the key to certify is too weak or of a kind the server does not certify',
+  ERR_SVID_KEY_UNPROVEN: 'the agent did not prove it holds the private key of the key to certify',
+  ERR_RATE_LIMITED: 'too many requests from one client address or attested identity; retry later',
   // SPIFFE
   ERR_SPIFFE_ID_INVALID: 'a SPIFFE ID or trust domain does not meet the SPIFFE ID specification',
   ERR_BUNDLE_MALFORMED: 'a SPIFFE bundle does not parse',
@@ -102,6 +106,8 @@ export const ERROR_CODES = {
   ERR_BOOT_DBX_HIT: 'a boot application or authority of the log is revoked by the dbx',
   ERR_BOOT_APPLICATION_NOT_ALLOWED: 'a boot application digest is not one the policy allows',
   ERR_BOOT_CMDLINE: 'the kernel command line does not match the policy pattern',
+  // agent trust bundle updates (agent/bundle-update.ts)
+  ERR_BUNDLE_UNTRUSTED: 'a received bundle does not overlap the current trust or adds a root it does not vouch for',
   // general
   ERR_NOT_SUPPORTED: 'a feature vouch does not implement',
 } as const

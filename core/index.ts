@@ -56,7 +56,7 @@ export {
   type StartResult,
   type Verdict,
 } from './attestation/verifier.ts'
-export { createAttestationCaches } from './attestation/caches.ts'
+export { createAttestationCaches, type AttestationCaches } from './attestation/caches.ts'
 export { parsePolicyDocument, validatePolicyDocument } from './policy/validate.ts'
 export type { PolicySet } from './policy/types.ts'
 export { createMemorySessionStore, type SessionStore } from './session/store.ts'

@@ -2,10 +2,7 @@ import type { CryptoProvider } from './crypto/provider.ts'
 import { createWebCryptoProvider } from './crypto/webcrypto.ts'
 import { jsKernels } from './kernels/js.ts'
 import type { Kernels } from './kernels/types.ts'
-import type { EventLogCache } from './attestation/event-log-cache.ts'
-import type { TpmKeyCache } from './attestation/tpm-key-cache.ts'
-import type { CertificateCache } from './x509/certificate-cache.ts'
-import type { VerifiedSignatureCache } from './x509/path-build.ts'
+import type { ParsedBytesCache, VerifiedSignatureCache } from './platform-caches.ts'
 
 /**
  * Everything core/ needs from its host, injected: crypto (and with it randomness), the clock and
@@ -26,11 +23,11 @@ export interface Platform {
    * optional: parsed certificates by DER (core/x509/certificate-cache.ts), used for every
    * certificate an agent sends (DevID and EK certificates, their CAs) and for SVID chains
    */
-  readonly certificates?: CertificateCache
+  readonly certificates?: ParsedBytesCache
   /** optional: parsed TPM keys by TPMT_PUBLIC bytes (core/attestation/tpm-key-cache.ts), for AK, DevID and EK publics */
-  readonly tpmKeys?: TpmKeyCache
+  readonly tpmKeys?: ParsedBytesCache
   /** optional: parsed, replayed event logs by their bytes (core/attestation/event-log-cache.ts), for boot quotes */
-  readonly eventLogs?: EventLogCache
+  readonly eventLogs?: ParsedBytesCache
   /**
    * optional fast path for standard padded base64 (RFC 4648 §4): the bytes when `text` is a
    * canonical encoding, else undefined (core's strict decoder then names the fault). Must return

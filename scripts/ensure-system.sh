@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages vouch's demo and tests use are present: swtpm, swtpm-tools,
-# tpm2-tools (a peer to agree with) and libtss2-dev (the native TCTI bridge). As root it installs
+# tpm2-tools (a peer to agree with), libtss2-dev (the native TCTI bridge) and chromium (the
+# headless browser the tarball test runs the package in). As root it installs
 # what is missing and says so in one line; otherwise it stops with the exact apt-get line to run.
 set -eu
 need=()
@@ -10,6 +11,7 @@ command -v tpm2_createek >/dev/null 2>&1 || need+=(tpm2-tools)
 { [ -f /usr/include/tss2/tss2_tctildr.h ] || pkg-config --exists tss2-tctildr 2>/dev/null; } || need+=(libtss2-dev)
 command -v xxd >/dev/null 2>&1 || need+=(xxd)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 line="apt-get install -y --no-install-recommends ${need[*]}"
 if [ "$(id -u)" != 0 ]; then

@@ -17,6 +17,10 @@ import { attestRoutes } from './routes/attest.ts'
 import { bundleRoutes } from './routes/bundle.ts'
 import { observabilityRoutes } from './routes/observability.ts'
 import type { MemorySessionStore, SessionValue } from '../core/session/store.ts'
+import { type ClientAddressOf, defaultClientAddress, rememberClientAddress } from './client-address.ts'
+import { DEFAULT_RATE_LIMIT, type RateLimitConfig } from './limits-config.ts'
+import { RateLimitError, TokenBucketLimiter } from './rate-limit.ts'
+import { LOG_MESSAGES } from './logging.ts'
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
@@ -34,13 +38,39 @@ export interface AppOptions {
   readonly bundleSequence?: bigint
   /** readiness: the policy is loaded (default true once the app exists) */
   readonly policyLoaded?: () => boolean
+  /** the applied policy document, shown by /ready (server/entry/policy-reload.ts) */
+  readonly policyState?: () => { readonly generation: number; readonly sha256: string }
+  /** rate limits per client address and attested identity (default DEFAULT_RATE_LIMIT: on) */
+  readonly rateLimit?: RateLimitConfig
+  /** the client address of a request (default: from the Node or Bun adapter, client-address.ts) */
+  readonly clientAddress?: ClientAddressOf
 }
 
 export function createApp(o: AppOptions): Hono {
   const metrics = o.metrics ?? new Metrics()
   const app = new Hono()
-  app.onError(handleError(o.logger))
+  const client = rememberClientAddress(o.clientAddress ?? defaultClientAddress)
+  const clientAddress = client.of
+  app.use('*', client.middleware)
+  app.onError(handleError(o.logger, clientAddress))
   app.notFound((c) => errorResponse(c, 404, { code: 'ERR_NOT_SUPPORTED', message: `no route ${c.req.method} ${c.req.path}` }))
+  const rateLimit = o.rateLimit ?? DEFAULT_RATE_LIMIT
+  const now = () => o.platform.now()
+  const perAddress = rateLimit.enabled ? new TokenBucketLimiter(rateLimit.perAddress, rateLimit.maxKeys, now) : undefined
+  const perIdentity = rateLimit.enabled ? new TokenBucketLimiter(rateLimit.perIdentity, rateLimit.maxKeys, now) : undefined
+  if (perAddress) {
+    // before the body is read: a refused request costs a map lookup
+    app.use('/v1/*', async (c, next) => {
+      const client = clientAddress(c)
+      const r = perAddress.take(client)
+      if (!r.ok) {
+        metrics.countRateLimited('address')
+        if (r.first) o.logger.warn(LOG_MESSAGES.rateLimited, { client, scope: 'address', retryAfterSeconds: r.retryAfterSeconds })
+        throw new RateLimitError('client address', r.retryAfterSeconds)
+      }
+      await next()
+    })
+  }
   app.use(
     '/v1/*',
     bodyLimit({
@@ -55,6 +85,8 @@ export function createApp(o: AppOptions): Hono {
   app.route(
     '/',
     attestRoutes({
+      clientAddress,
+      ...(perIdentity ? { perIdentity } : {}),
       verifier: o.verifier,
       ca: o.ca,
       registry: o.registry,
@@ -65,7 +97,10 @@ export function createApp(o: AppOptions): Hono {
     }),
   )
   const refreshHint = Math.max(1, Math.floor(o.svidTtlMs / 2000))
-  app.route('/', bundleRoutes(o.ca.bundle(o.trustDomain, o.bundleSequence ?? 1n, refreshHint)))
+  app.route(
+    '/',
+    bundleRoutes(() => o.ca.bundle(o.trustDomain, o.bundleSequence ?? o.ca.sequence, refreshHint)),
+  )
   app.get('/v1/openapi.json', (c) => c.json(OPENAPI))
   app.route(
     '/',
@@ -73,6 +108,7 @@ export function createApp(o: AppOptions): Hono {
       metrics,
       sessionsActive: () => o.sessions.active(),
       readiness: { policy: o.policyLoaded ?? (() => true), database: () => o.registry.ping() },
+      ...(o.policyState ? { details: () => ({ policy: o.policyState!() }) } : {}),
     }),
   )
   return app

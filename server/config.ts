@@ -9,12 +9,21 @@
  *   sessionTtl: 5m                  # default 5m
  *   tls: true                       # default true (server CA); false only for local testing
  *   ca: { certFile: ..., keyFile: ... }   # optional: load the CA instead of creating one in dataDir
+ *   tlsCertTtl: 30d                 # listener certificate lifetime, default 30d
+ *   tlsRenewBefore: 10d             # reissue the listener certificate this long before it expires (default ttl/3)
+ *   caRotateBefore: 365d            # rotate the server CA this long before it expires (default 365d; warns at twice that)
+ *   policyWatch: true               # reread the policy file when it changes (default true; SIGHUP always rereads)
+ *   limits: { ... }                 # connection cap and timeouts (server/limits-config.ts)
+ *   rateLimit: { ... }              # per-address and per-identity rate limits (server/limits-config.ts)
  *
  * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
- * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE.
+ * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE,
+ * VOUCH_TLS_CERT_TTL, VOUCH_TLS_RENEW_BEFORE, VOUCH_CA_ROTATE_BEFORE, VOUCH_POLICY_WATCH,
+ * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT.
  * Every validation error names its key.
  */
 import { parse as parseYaml } from 'yaml'
+import { parseLimits, parseRateLimit, type RateLimitConfig, type ServerLimits } from './limits-config.ts'
 
 export interface ServerConfig {
   readonly trustDomain: string
@@ -26,6 +35,18 @@ export interface ServerConfig {
   readonly sessionTtlMs: number
   readonly tls: boolean
   readonly ca?: { readonly certFile: string; readonly keyFile: string }
+  /** listener certificate lifetime (default TLS_CERT_TTL_MS, 30 days) */
+  readonly tlsCertTtlMs?: number
+  /** reissue the listener certificate this long before it expires (default a third of its lifetime) */
+  readonly tlsRenewBeforeMs?: number
+  /** rotate the server CA this long before it expires (default 365 days); warn at twice this */
+  readonly caRotateBeforeMs?: number
+  /** watch the policy file and reload it on change (default true) */
+  readonly policyWatch?: boolean
+  /** connection cap and timeouts of the listener (defaults: limits-config.ts DEFAULT_LIMITS) */
+  readonly limits: ServerLimits
+  /** rate limits (defaults: limits-config.ts DEFAULT_RATE_LIMIT, on) */
+  readonly rateLimit: RateLimitConfig
 }
 
 export class ConfigError extends Error {
@@ -47,21 +68,44 @@ const ENV: Record<string, string> = {
   VOUCH_TLS: 'tls',
   VOUCH_CA_CERT_FILE: 'ca.certFile',
   VOUCH_CA_KEY_FILE: 'ca.keyFile',
+  VOUCH_TLS_CERT_TTL: 'tlsCertTtl',
+  VOUCH_TLS_RENEW_BEFORE: 'tlsRenewBefore',
+  VOUCH_CA_ROTATE_BEFORE: 'caRotateBefore',
+  VOUCH_POLICY_WATCH: 'policyWatch',
 }
 
-const KNOWN = new Set(['trustDomain', 'listen', 'dataDir', 'policy', 'svidTtl', 'sessionTtl', 'tls', 'ca'])
+const KNOWN = new Set([
+  'trustDomain',
+  'listen',
+  'dataDir',
+  'policy',
+  'svidTtl',
+  'sessionTtl',
+  'tls',
+  'ca',
+  'tlsCertTtl',
+  'tlsRenewBefore',
+  'caRotateBefore',
+  'policyWatch',
+  'limits',
+  'rateLimit',
+])
 
-/** '1h', '30m', '45s', '500ms', or a number of seconds. */
+/** '30d', '1h', '30m', '45s', '500ms', or a number of seconds. */
 export function parseDuration(key: string, v: unknown): number {
   if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v * 1000
   if (typeof v === 'string') {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim())
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v.trim())
     if (m) {
-      const n = Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000)
+      const n = Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 's'] ?? 1000)
       if (n > 0) return n
     }
   }
-  throw new ConfigError(key, `expected a positive duration like 1h, 30m, 45s or 500ms, found ${JSON.stringify(v)}`)
+  throw new ConfigError(key, `expected a positive duration like 30d, 1h, 30m, 45s or 500ms, found ${JSON.stringify(v)}`)
+}
+
+function fail(key: string, message: string): never {
+  throw new ConfigError(key, message)
 }
 
 function str(key: string, v: unknown): string {
@@ -121,9 +165,33 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     svidTtlMs: raw.svidTtl === undefined ? 3_600_000 : parseDuration('svidTtl', raw.svidTtl),
     sessionTtlMs: raw.sessionTtl === undefined ? 300_000 : parseDuration('sessionTtl', raw.sessionTtl),
     tls: raw.tls === undefined ? true : bool('tls', raw.tls),
+    ...(raw.tlsCertTtl === undefined ? {} : { tlsCertTtlMs: parseDuration('tlsCertTtl', raw.tlsCertTtl) }),
+    ...(raw.tlsRenewBefore === undefined ? {} : { tlsRenewBeforeMs: parseDuration('tlsRenewBefore', raw.tlsRenewBefore) }),
+    ...(raw.caRotateBefore === undefined ? {} : { caRotateBeforeMs: parseDuration('caRotateBefore', raw.caRotateBefore) }),
+    ...(raw.policyWatch === undefined ? {} : { policyWatch: bool('policyWatch', raw.policyWatch) }),
+    limits: parseLimits(raw.limits, env, fail, parseDuration),
+    rateLimit: parseRateLimit(raw.rateLimit, env, fail, bool),
   }
+  if (config.tlsCertTtlMs !== undefined && config.tlsRenewBeforeMs !== undefined && config.tlsRenewBeforeMs >= config.tlsCertTtlMs)
+    throw new ConfigError(
+      'tlsRenewBefore',
+      `must be shorter than tlsCertTtl (${config.tlsCertTtlMs} ms), found ${config.tlsRenewBeforeMs} ms`,
+    )
   if (ca.certFile !== undefined || ca.keyFile !== undefined) {
     return { ...config, ca: { certFile: str('ca.certFile', ca.certFile), keyFile: str('ca.keyFile', ca.keyFile) } }
   }
   return config
+}
+
+/**
+ * Every config key (`ca.certFile` for the keys of a mapping) with the environment variable that
+ * overrides it, in KNOWN order: what `vouch server --help` lists.
+ */
+export function serverConfigKeys(): { readonly key: string; readonly env?: string }[] {
+  const envOf = new Map(Object.entries(ENV).map(([variable, key]) => [key, variable]))
+  return [...KNOWN].flatMap((key) => {
+    const nested = Object.values(ENV).filter((k) => k.startsWith(`${key}.`))
+    const keys = nested.length > 0 ? nested : [key]
+    return keys.map((k) => (envOf.has(k) ? { key: k, env: envOf.get(k)! } : { key: k }))
+  })
 }

@@ -1,11 +1,11 @@
 /**
  * One table: error code -> HTTP status. Attestation failures are 401 (the agent is not who it
- * claims), authorization refusals 403, client mistakes 400/404/410/413, capacity 503.
+ * claims), authorization refusals 403, client mistakes 400/404/410/413, rate limits 429, capacity 503.
  * Every code of ERROR_CODES gets a status (test/server/http-status.test.ts).
  */
 import type { ErrorCode } from '../core/errors.ts'
 
-export type HttpErrorStatus = 400 | 401 | 403 | 404 | 410 | 413 | 501 | 503
+export type HttpErrorStatus = 400 | 401 | 403 | 404 | 410 | 413 | 429 | 501 | 503
 
 /** Explicit statuses; a code added later falls back by its name (see httpStatusOf). */
 export const HTTP_STATUS: Readonly<Partial<Record<ErrorCode, HttpErrorStatus>>> = {
@@ -52,6 +52,9 @@ export const HTTP_STATUS: Readonly<Partial<Record<ErrorCode, HttpErrorStatus>>> 
   ERR_POLICY_INVALID: 400,
   ERR_POLICY_DENIED: 403,
   ERR_AGENT_BANNED: 403,
+  ERR_SVID_KEY_REJECTED: 400,
+  ERR_SVID_KEY_UNPROVEN: 401,
+  ERR_RATE_LIMITED: 429,
   ERR_SPIFFE_ID_INVALID: 400,
   ERR_BUNDLE_MALFORMED: 400,
   ERR_BUNDLE_NOT_FOUND: 404,

@@ -2,7 +2,8 @@
  * JSON-lines logs: one object per line, `{ time, level, msg, ...fields }`. Messages are the
  * seed's ("Login started with multi-attestation support", "Authorization received and verified",
  * "Connected to agent"). Callers pass only safe fields: never nonces, secrets, keys or whole
- * certificates; `redact` drops any field whose name says it could be one, as a second fence.
+ * certificates; `redact` drops any field whose name says it could be one, as a second fence, and
+ * bounds every value (`boundLogValue`). Request lines carry `client`, the client address.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export type LogFields = Readonly<Record<string, unknown>>
@@ -16,9 +17,43 @@ export interface Logger {
 
 const SECRET_FIELD = /nonce|secret|credential|private|password|token|certificate$|^cert$|pem|der$/i
 
+/** Longest string kept whole in a log field; longer ones are cut and their length noted. */
+export const LOG_MAX_STRING = 256
+/** Most array items or object keys kept per level; the rest are counted. */
+export const LOG_MAX_ITEMS = 16
+const LOG_MAX_DEPTH = 4
+
+/**
+ * A log value of bounded size whatever the request held: strings cut to LOG_MAX_STRING
+ * (`…[+N chars]`), arrays and objects to LOG_MAX_ITEMS entries (`…[+N more]`), nesting to 4
+ * levels. An attacker's string costs the log at most a few kilobytes per line.
+ */
+export function boundLogValue(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return v.length > LOG_MAX_STRING ? `${v.slice(0, LOG_MAX_STRING)}…[+${v.length - LOG_MAX_STRING} chars]` : v
+  if (typeof v !== 'object' || v === null) return v
+  if (depth >= LOG_MAX_DEPTH) return Array.isArray(v) ? `[array of ${v.length}]` : '[object]'
+  if (Array.isArray(v)) {
+    const out = v.slice(0, LOG_MAX_ITEMS).map((x) => boundLogValue(x, depth + 1))
+    if (v.length > LOG_MAX_ITEMS) out.push(`…[+${v.length - LOG_MAX_ITEMS} more]`)
+    return out
+  }
+  const out: Record<string, unknown> = {}
+  let n = 0
+  let total = 0
+  for (const k in v as Record<string, unknown>) {
+    if (!Object.hasOwn(v, k)) continue
+    total++
+    if (n >= LOG_MAX_ITEMS) continue
+    n++
+    out[boundLogValue(k) as string] = boundLogValue((v as Record<string, unknown>)[k], depth + 1)
+  }
+  if (total > n) out['…'] = `+${total - n} more`
+  return out
+}
+
 function redact(fields: LogFields): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(fields)) if (!SECRET_FIELD.test(k)) out[k] = v
+  for (const [k, v] of Object.entries(fields)) if (!SECRET_FIELD.test(k)) out[k] = boundLogValue(v)
   return out
 }
 
@@ -42,4 +77,5 @@ export const LOG_MESSAGES = {
   attestationFailed: 'Attestation failed',
   svidIssued: 'X509-SVID issued',
   listening: 'Server listening',
+  rateLimited: 'Rate limited',
 } as const

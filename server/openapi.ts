@@ -22,6 +22,7 @@ export const OPENAPI = {
           '403': errorResponse('no cluster policy authorizes the provided attestors'),
           '413': errorResponse('request body too large'),
           '415': errorResponse('content type is not application/json'),
+          '429': errorResponse('rate limit of the client address (Retry-After says when to retry)'),
           '503': errorResponse('session store full'),
         },
       },
@@ -33,11 +34,12 @@ export const OPENAPI = {
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/AnswerRequest' } } } },
         responses: {
           '200': { description: 'verdict', content: { 'application/json': { schema: { $ref: '#/components/schemas/Verdict' } } } },
-          '400': errorResponse('malformed answer'),
-          '401': errorResponse('a proof fails (DevID signature, activated secret)'),
+          '400': errorResponse('malformed answer, or a key to certify that is refused (ERR_SVID_KEY_REJECTED)'),
+          '401': errorResponse('a proof fails (DevID signature, activated secret, proof of possession of the new key)'),
           '403': errorResponse('agent is banned'),
           '404': errorResponse('unknown session ID (never issued, or already answered)'),
           '410': errorResponse('attestation session expired'),
+          '429': errorResponse('rate limit of the client address or the attested identity (Retry-After says when to retry)'),
         },
       },
     },
@@ -58,7 +60,7 @@ export const OPENAPI = {
     '/live': { get: { summary: 'liveness (also /livez)', responses: { '200': { description: 'alive' } } } },
     '/ready': {
       get: {
-        summary: 'readiness: policy loaded, database open (also /readyz)',
+        summary: 'readiness: policy loaded, database open (also /readyz); the body names the policy generation and SHA-256',
         responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
       },
     },
@@ -96,7 +98,16 @@ export const OPENAPI = {
         required: ['answers'],
         properties: {
           answers: { type: 'object', additionalProperties: { type: 'object' } },
-          publicKey: { ...b64, description: 'SubjectPublicKeyInfo DER of the key to certify; bound into the proofs' },
+          publicKey: {
+            ...b64,
+            description:
+              'SubjectPublicKeyInfo DER of the key to certify (RSA 2048..8192 with e = 65537, P-256 or P-384); bound into the proofs',
+          },
+          keyProof: {
+            ...b64,
+            description:
+              'with publicKey: its signature over "vouch svid key proof v1" || 0x00 || sessionId || SHA-256(SPKI DER) (docs/protocol.md "SVID key")',
+          },
           csr: { ...b64, description: 'instead of publicKey: a PKCS#10 CSR (DER) signed by the key to certify; only its key is used' },
         },
       },

@@ -14,8 +14,6 @@ const USAGE =
 
 /** `vouch agent build-native`: node-gyp over agent/native, in the installed package. */
 export const agentBuildNative: Command = {
-  path: ['agent', 'build-native'],
-  summary: 'build the optional native TCTI bridge (libtss2-tctildr) for the agent',
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: [] })

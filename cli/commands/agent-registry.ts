@@ -3,24 +3,51 @@
  * dir's SQLite database (agents.db), so it works with the server stopped or running (the server
  * reads the banned flag from the database on every attestation).
  */
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs, option, UsageError, jsonOutput } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command, type Io } from '../command.ts'
+import { readText } from '../files.ts'
 import { AgentRegistry, type AgentRecord } from '../../server/registry/registry.ts'
-import { parseServerConfig } from '../../server/config.ts'
+import { ConfigError, parseServerConfig } from '../../server/config.ts'
 import type { SqlDatabase } from '../../server/registry/sql.ts'
 
-const COMMON = '--config FILE | --data-dir DIR  [--output json]'
+const COMMON = '--server-config FILE | --data-dir DIR  [--output json]'
+const HELP =
+  "  --server-config FILE  the server's config file (vouch server --config FILE): its dataDir holds agents.db\n" +
+  '  --data-dir DIR        the server data dir itself\n' +
+  '  --config FILE         deprecated spelling of --server-config (warns on stderr; removed in the next release)'
 
-async function openRegistry(argv: string[], positionals: number): Promise<{ registry: AgentRegistry; ids: string[]; json: boolean }> {
-  const args = parseArgs(argv, { options: ['config', 'data-dir', 'output'] })
+/** The server data dir named by --data-dir, or by the dataDir of --server-config (or the deprecated --config). */
+function dataDirOf(args: ReturnType<typeof parseArgs>, verb: string, io: Io): string {
+  const dataDir = option(args, 'data-dir')
+  const deprecated = option(args, 'config')
+  if (deprecated !== undefined) {
+    io.err(
+      `vouch agent ${verb}: --config is deprecated here, use --server-config (the server's config file); --config will be removed in the next release`,
+    )
+    if (option(args, 'server-config') !== undefined) throw new UsageError('give --server-config or its old spelling --config, not both')
+  }
+  const configPath = option(args, 'server-config') ?? deprecated
+  if ((dataDir === undefined) === (configPath === undefined)) throw new UsageError('give one of --server-config or --data-dir')
+  if (dataDir !== undefined) return dataDir
+  try {
+    return parseServerConfig(readText(configPath!, 'server config'), process.env).dataDir
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(`${configPath}: ${e.message}`, 'ERR_CONFIG')
+    throw e
+  }
+}
+
+async function openRegistry(
+  argv: string[],
+  positionals: number,
+  verb: string,
+  io: Io,
+): Promise<{ registry: AgentRegistry; ids: string[]; json: boolean }> {
+  const args = parseArgs(argv, { options: ['server-config', 'config', 'data-dir', 'output'] })
   const output = jsonOutput(args) ? 'json' : 'text'
   if (args.positionals.length !== positionals) throw new UsageError(positionals === 0 ? 'unexpected arguments' : 'expected one SPIFFE ID')
-  const dataDirOpt = option(args, 'data-dir')
-  const configPath = option(args, 'config')
-  if ((dataDirOpt === undefined) === (configPath === undefined)) throw new UsageError('give one of --config or --data-dir')
-  const dataDir = dataDirOpt ?? parseServerConfig(readFileSync(configPath!, 'utf8'), process.env).dataDir
+  const dataDir = dataDirOf(args, verb, io)
   let db: SqlDatabase
   if (process.versions.bun) {
     const { openSqliteBun } = await import('../../server/entry/sqlite-bun.ts')
@@ -47,11 +74,10 @@ function view(a: AgentRecord) {
 }
 
 export const agentList: Command = {
-  path: ['agent', 'list'],
-  summary: 'list attested agents from the registry',
   usage: `vouch agent list ${COMMON}`,
+  help: () => HELP,
   async run(argv, io) {
-    const { registry, json } = await openRegistry(argv, 0)
+    const { registry, json } = await openRegistry(argv, 0, 'list', io)
     try {
       const agents = registry.list()
       if (json) io.out(JSON.stringify(agents.map(view)))
@@ -66,11 +92,10 @@ export const agentList: Command = {
 }
 
 export const agentShow: Command = {
-  path: ['agent', 'show'],
-  summary: 'show one agent of the registry',
   usage: `vouch agent show ${COMMON} SPIFFE_ID`,
+  help: () => HELP,
   async run(argv, io) {
-    const { registry, ids, json } = await openRegistry(argv, 1)
+    const { registry, ids, json } = await openRegistry(argv, 1, 'show', io)
     try {
       const a = registry.get(ids[0]!)
       if (!a) {
@@ -94,11 +119,10 @@ export const agentShow: Command = {
 function banCommand(banned: boolean): Command {
   const verb = banned ? 'ban' : 'unban'
   return {
-    path: ['agent', verb],
-    summary: banned ? 'ban an agent: its next attestation is refused' : 'lift an agent ban',
     usage: `vouch agent ${verb} ${COMMON} SPIFFE_ID`,
+    help: () => HELP,
     async run(argv: string[], io: Io) {
-      const { registry, ids, json } = await openRegistry(argv, 1)
+      const { registry, ids, json } = await openRegistry(argv, 1, verb, io)
       try {
         if (!registry.setBanned(ids[0]!, banned)) {
           io.err(`vouch agent ${verb}: no agent ${ids[0]}`)

@@ -1,30 +1,44 @@
 import { attestOnce } from '../../agent/attest.ts'
-import { ConfigError, loadAgentConfig } from '../../agent/config.ts'
+import { AGENT_CONFIG_KEYS, ConfigError, parseAgentConfig } from '../../agent/config.ts'
 import { jsonLogger } from '../../agent/log.ts'
-import { parseArgs, requireOption, UsageError } from '../args.ts'
+import { jsonOutput, parseArgs, requireOption, UsageError } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
+import { readText } from '../files.ts'
 
 const USAGE =
-  'vouch agent --config FILE [--once]\n' +
+  'vouch agent --config FILE [--once] [--insecure-http] [--output json]\n' +
   "  attests this machine's TPM to the vouch server (agent.server) and writes its X.509-SVID\n" +
   '  (agent.svidDir/svid.pem, svid.key.pem, bundle.pem). --once: attest once, print a JSON summary,\n' +
   '  exit 0 (or 1 with the error). Without --once: attest again at half the SVID lifetime.\n' +
-  '  JSON-lines logs go to stderr.'
+  '  --insecure-http: allow an http:// agent.server (test benches only; warns on every attestation).\n' +
+  '  JSON-lines logs go to stderr. --output json: errors as JSON on stdout too.'
+
+function configKeysHelp(): string {
+  const ATTESTOR = 'agent.attestors[].'
+  const top = AGENT_CONFIG_KEYS.filter((k) => !k.key.startsWith(ATTESTOR)).map((k) => ({ key: k.key.slice('agent.'.length), doc: k.doc }))
+  const each = AGENT_CONFIG_KEYS.filter((k) => k.key.startsWith(ATTESTOR)).map((k) => ({ key: k.key.slice(ATTESTOR.length), doc: k.doc }))
+  const width = Math.max(...[...top.map((k) => k.key.length), ...each.map((k) => k.key.length + 2)])
+  const rows = (keys: typeof top, indent: string) => keys.map((k) => `${indent}${k.key.padEnd(width + 2 - indent.length)}  ${k.doc}`)
+  return ['config keys (YAML, under agent:):', ...rows(top, '  '), '  attestors: a list, each attestor with', ...rows(each, '    ')].join(
+    '\n',
+  )
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export const agentCommand: Command = {
-  path: ['agent'],
-  summary: 'run the node agent: TPM attestation to the vouch server, SVID on disk',
   usage: USAGE,
+  help: configKeysHelp,
   async run(argv, io) {
-    const args = parseArgs(argv, { flags: ['once'], options: ['config'] })
+    const args = parseArgs(argv, { flags: ['once', 'insecure-http'], options: ['config', 'output'] })
+    const json = jsonOutput(args)
     if (args.positionals.length) throw new UsageError(`unexpected argument ${args.positionals[0]}`)
+    const path = requireOption(args, 'config')
     let cfg
     try {
-      cfg = await loadAgentConfig(requireOption(args, 'config'))
+      cfg = parseAgentConfig(readText(path, 'agent config'), path, { insecureHttp: args.options.has('insecure-http') })
     } catch (e) {
-      if (e instanceof ConfigError) throw new UsageError(e.message)
+      if (e instanceof ConfigError) throw new UsageError(e.message, 'ERR_CONFIG')
       throw e
     }
     const log = jsonLogger((l) => io.err(l), cfg.logLevel)
@@ -36,7 +50,12 @@ export const agentCommand: Command = {
       } catch (e) {
         const msg = (e as Error).message
         log.log('error', 'Attestation failed', { error: msg })
-        io.err(`vouch agent: ${msg}`)
+        const code = (e as { code?: unknown }).code
+        if (json)
+          io.out(
+            JSON.stringify({ error: { code: typeof code === 'string' && code.startsWith('ERR_') ? code : 'ERR_FAILED', message: msg } }),
+          )
+        else io.err(`vouch agent: ${msg}`)
         return EXIT_INVALID
       }
     }

@@ -80,8 +80,6 @@ async function describeBundle(bundle: SpiffeBundle, named: boolean) {
 }
 
 export const bundleShow: Command = {
-  path: ['bundle', 'show'],
-  summary: "print a SPIFFE bundle's X.509 and JWT authorities",
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['trust-domain', 'output'] })

@@ -1,18 +1,20 @@
 /**
- * `vouch conformance limbo LIMBO_JSON --out RESULTS_JSON`: runs x509-limbo testcases
+ * `vouch conformance limbo LIMBO_JSON[.gz] --out RESULTS_JSON`: runs x509-limbo testcases
  * (C2SP/x509-limbo) through verifyChain and writes a limbo results file.
  *
- * In scope: path building and RFC 5280 path validation, plus the few leaf checks limbo's SERVER
- * cases ask for (a DNS/IP peer name against the leaf SAN, leaf keyUsage and EKU), done here in the
- * harness only. Out of scope (SKIPPED with the reason): CLIENT validation, CRLs, webpki::
- * (CA/Browser Forum policy) and online:: cases, features vouch does not implement.
+ * In scope: path building and RFC 5280 path validation (every pathlen::, rfc5280::,
+ * pathological::, cve::, invalid:: and bettertls:: case, SERVER and CLIENT, validated for that
+ * purpose: a certificate's extKeyUsage must allow serverAuth or clientAuth), plus the leaf checks limbo asks
+ * for beyond path validation (the expected DNS/IP/RFC822 peer names against the leaf SAN, leaf
+ * keyUsage and EKU), done here in the harness only. Out of scope (SKIPPED with the reason): CRLs,
+ * webpki:: (CA/Browser Forum policy) and online:: cases (see docs/conformance.md).
  */
 import { writeFileSync } from 'node:fs'
+import { gunzipSync } from 'node:zlib'
 import { parsePemCertificates } from '../../core/bytes/pem.ts'
 import { VerifyError } from '../../core/errors.ts'
 import { OID } from '../../core/der/oid.ts'
 import { parseCertificate, type Certificate } from '../../core/x509/certificate.ts'
-import { commonName } from '../../core/x509/name.ts'
 import { KEY_USAGE } from '../../core/x509/extensions.ts'
 import { verifyChain } from '../../core/x509/verify.ts'
 import type { Platform } from '../../core/platform.ts'
@@ -31,9 +33,15 @@ export interface LimboTestcase {
   key_usage?: string[] | null
   extended_key_usage?: string[] | null
   expected_result: 'SUCCESS' | 'FAILURE'
-  expected_peer_name?: { kind: string; value: string } | null
+  expected_peer_name?: LimboPeerName | null
+  expected_peer_names?: LimboPeerName[] | null
   max_chain_depth?: number | null
   crls?: unknown[] | null
+}
+
+export interface LimboPeerName {
+  kind: string
+  value: string
 }
 
 export interface LimboResult {
@@ -57,8 +65,9 @@ const SKIP_PREFIXES: Record<string, string> = {
   'crl::': 'CRLs are out of scope',
 }
 
-function skipReason(tc: LimboTestcase): string | undefined {
-  if (tc.validation_kind !== 'SERVER') return `validation kind ${tc.validation_kind} is out of scope`
+/** Why `tc` is out of scope, or undefined when it runs. */
+export function skipReason(tc: LimboTestcase): string | undefined {
+  if (tc.validation_kind !== 'SERVER' && tc.validation_kind !== 'CLIENT') return `validation kind ${tc.validation_kind} is out of scope`
   for (const [p, why] of Object.entries(SKIP_PREFIXES)) if (tc.id.startsWith(p)) return why
   for (const f of tc.features ?? []) if (SKIP_FEATURES[f]) return `${f}: ${SKIP_FEATURES[f]}`
   if (tc.crls && tc.crls.length > 0) return 'CRLs are out of scope'
@@ -99,16 +108,24 @@ function ipBytes(text: string): Uint8Array | undefined {
   return out
 }
 
-/** The limbo SERVER leaf checks that are not path validation; a message when one fails. */
+/** RFC 5280 §4.2.1.6 / §7.5: the local part exactly, the host case-insensitively. */
+function mailboxEquals(a: string, b: string): boolean {
+  const i = a.lastIndexOf('@')
+  const j = b.lastIndexOf('@')
+  return i > 0 && j > 0 && a.slice(0, i) === b.slice(0, j) && a.slice(i + 1).toLowerCase() === b.slice(j + 1).toLowerCase()
+}
+
+/** The limbo leaf checks that are not path validation; a message when one fails. */
 function leafPolicy(tc: LimboTestcase, leaf: Certificate): string | undefined {
-  const want = tc.expected_peer_name
-  if (want) {
+  const wanted = [...(tc.expected_peer_name ? [tc.expected_peer_name] : []), ...(tc.expected_peer_names ?? [])]
+  for (const want of wanted) {
     const san = leaf.subjectAltName ?? []
-    if (want.kind === 'DNS') {
-      const cn = commonName(leaf.subject)
-      // no DNS/IP SAN: fall back to the subject CN (RFC 6125 §6.4.4)
-      const legacy = !san.some((n) => n.type === 'dNSName' || n.type === 'iPAddress') && cn !== undefined && dnsNameMatches(cn, want.value)
-      if (!legacy && !san.some((n) => n.type === 'dNSName' && dnsNameMatches(n.value, want.value)))
+    if (want.kind === 'RFC822') {
+      if (!san.some((n) => n.type === 'rfc822Name' && mailboxEquals(n.value, want.value)))
+        return `peer mailbox ${want.value} not in the leaf SAN`
+    } else if (want.kind === 'DNS') {
+      // the SAN only, never the subject CN (RFC 9525 §6.3, which retired RFC 6125's CN fallback)
+      if (!san.some((n) => n.type === 'dNSName' && dnsNameMatches(n.value, want.value)))
         return `peer name ${want.value} not in the leaf SAN`
     } else if (want.kind === 'IP') {
       const ip = ipBytes(want.value)
@@ -142,6 +159,8 @@ export async function runLimboCase(tc: LimboTestcase, options: { platform?: Plat
         anchors: tc.trusted_certs.map(der),
         at,
         ...(tc.max_chain_depth != null ? { maxDepth: tc.max_chain_depth } : {}),
+        // limbo's SERVER/CLIENT validation is for that purpose: a CA's EKU must allow it
+        extKeyUsage: tc.validation_kind === 'CLIENT' ? OID.clientAuth : OID.serverAuth,
       },
       options.platform ? { platform: options.platform } : {},
     )
@@ -161,10 +180,14 @@ export async function runLimbo(doc: { testcases: LimboTestcase[] }, options: { p
   return { version: 1, harness: 'vouch', results }
 }
 
+/** A limbo file's text: JSON, or JSON gzipped (the bettertls:: cases are kept as limbo-bettertls.json.gz). */
+export function decodeLimboFile(bytes: Uint8Array): string {
+  const gzipped = bytes[0] === 0x1f && bytes[1] === 0x8b
+  return new TextDecoder().decode(gzipped ? gunzipSync(bytes, { maxOutputLength: 512 * 1024 * 1024 }) : bytes)
+}
+
 export const conformanceLimbo: Command = {
-  path: ['conformance', 'limbo'],
-  summary: 'run x509-limbo testcases through the chain verifier and write a results file',
-  usage: 'vouch conformance limbo LIMBO_JSON --out RESULTS_JSON',
+  usage: 'vouch conformance limbo LIMBO_JSON[.gz] --out RESULTS_JSON',
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['out'] })
     const out = requireOption(args, 'out')
@@ -172,10 +195,10 @@ export const conformanceLimbo: Command = {
     const path = args.positionals[0]!
     let doc: { testcases?: unknown }
     try {
-      doc = JSON.parse(new TextDecoder().decode(readInput(path, 'limbo file')))
+      doc = JSON.parse(decodeLimboFile(readInput(path, 'limbo file')))
     } catch (e) {
       if (e instanceof UsageError) throw e
-      throw new UsageError(`${path}: not JSON`)
+      throw new UsageError(`${path}: not JSON (or gzipped JSON)`)
     }
     if (!Array.isArray(doc.testcases)) throw new UsageError(`${path}: no testcases array`)
     const report = await runLimbo(doc as { testcases: LimboTestcase[] })

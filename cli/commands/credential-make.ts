@@ -72,8 +72,6 @@ function describeEk(ek: CredentialEk) {
 }
 
 export const credentialMake: Command = {
-  path: ['credential', 'make'],
-  summary: 'make a TPM2 credential (MakeCredential) for an EK and AK name, as a tpm2-tools credential file',
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['ek', 'name', 'secret', 'out', 'seed-bytes', 'output'] })

@@ -17,8 +17,6 @@ const USAGE =
   '  issued by the CA, or DIR/devid.csr (PEM PKCS#10 signed by the TPM key) with --csr'
 
 export const devidProvision: Command = {
-  path: ['devid', 'provision'],
-  summary: 'create a DevID key in the TPM and issue its certificate (or a CSR)',
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, {

@@ -3,7 +3,7 @@ import { isVerifyError } from '../../core/errors.ts'
 import { ekPublicHash } from '../../core/ek/public-hash.ts'
 import { EK_TOLERANCES } from '../../core/der/tolerance.ts'
 import { parseCertificate } from '../../core/x509/certificate.ts'
-import { parseArgs, option, UsageError, jsonOutput } from '../args.ts'
+import { parseArgs, UsageError, jsonOutput } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 import { readInput } from '../files.ts'
 import { parsePublicArea } from '../../core/tpm2/public.ts'
@@ -40,8 +40,6 @@ function loadSpki(path: string): { spki: Uint8Array; source: 'certificate' | 'pu
 }
 
 export const ekHash: Command = {
-  path: ['ek', 'hash'],
-  summary: 'print the EK public hash (SHA-256 of the EK SubjectPublicKeyInfo)',
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['output'] })

@@ -11,8 +11,6 @@ const USAGE = `vouch eventlog replay LOG [--output json]
   prints the PCR values each bank replays to (only PCRs the log extends); JSON: {"banks": {"sha256": {"0": "<hex>", ...}}}`
 
 export const eventlogReplay: Command = {
-  path: ['eventlog', 'replay'],
-  summary: 'replay a TCG event log: the PCR values of every bank',
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['output'] })

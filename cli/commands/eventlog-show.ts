@@ -47,8 +47,6 @@ function bootStateLines(s: BootState): string[] {
 }
 
 export const eventlogShow: Command = {
-  path: ['eventlog', 'show'],
-  summary: 'print the events of a TCG event log and the boot state they describe',
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['output', 'quirk'] })

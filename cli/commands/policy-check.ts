@@ -1,6 +1,6 @@
 import { parseAllDocuments } from 'yaml'
 import { validatePolicyDocument } from '../../core/policy/validate.ts'
-import { parseArgs, option, UsageError, jsonOutput } from '../args.ts'
+import { parseArgs, UsageError, jsonOutput } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 import { readInput } from '../files.ts'
 
@@ -10,8 +10,6 @@ const USAGE =
   '  prints every problem as "<path>: <message>"; exit 1 when there is any'
 
 export const policyCheck: Command = {
-  path: ['policy', 'check'],
-  summary: 'validate an AgentAttestation policy document and print every error with its path',
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['output'] })

@@ -1,52 +1,99 @@
 /**
  * `vouch server --config FILE`: starts the attestation server (Node: @hono/node-server; Bun:
- * Bun.serve), prints the URL it listens on, then JSON-lines logs; stops on SIGINT/SIGTERM.
+ * Bun.serve) and writes JSON lines, and only JSON lines, to stdout: its logs, the first of them
+ * `{"msg":"Server listening","url":...}`. Stops on SIGINT/SIGTERM.
  */
-import { parseArgs, requireOption, UsageError } from '../args.ts'
+import { jsonOutput, parseArgs, requireOption, UsageError } from '../args.ts'
 import { EXIT_OK, type Command } from '../command.ts'
-import { ConfigError } from '../../server/config.ts'
+import { readText } from '../files.ts'
+import { ConfigError, parseServerConfig, serverConfigKeys } from '../../server/config.ts'
 
 const USAGE =
-  'vouch server --config FILE\n' +
-  '  FILE  server config (YAML): trustDomain, listen, dataDir, policy, svidTtl, tls, ca\n' +
-  '  environment variables VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR, VOUCH_POLICY,\n' +
-  '  VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE override keys'
+  'vouch server --config FILE [--output json]\n' +
+  '  FILE           the server config (YAML); environment variables override its keys\n' +
+  '  --output json  start-up errors as JSON on stdout too (the logs are JSON lines either way)'
 
-function waitForSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve())
-    process.once('SIGTERM', () => resolve())
+/** What each key is; a key added to server/config.ts without a line here is still listed. */
+const KEY_DOCS: Record<string, string> = {
+  trustDomain: 'trust domain of the SVIDs it issues (required)',
+  listen: 'host:port to listen on (default 127.0.0.1:8081)',
+  dataDir: 'CA files and the agent registry, agents.db (required)',
+  policy: 'the AgentAttestation policy document (required)',
+  svidTtl: 'X.509-SVID lifetime: 1h, 30m, 45s, 500ms or seconds (default 1h)',
+  sessionTtl: 'attestation session lifetime (default 5m)',
+  tls: 'serve HTTPS with a certificate of the server CA (default true; false for local tests only)',
+  'ca.certFile': 'load the server CA certificate from this PEM file instead of creating one in dataDir',
+  'ca.keyFile': 'the PKCS#8 PEM private key of ca.certFile',
+  tlsCertTtl: 'listener certificate lifetime (default 30d); it is reissued before expiry with no restart',
+  tlsRenewBefore: 'reissue the listener certificate this long before it expires (default a third of tlsCertTtl)',
+  caRotateBefore: 'rotate the server CA this long before it expires, warning from twice as long (default 365d)',
+  limits: 'connection cap, handshake/header/request/idle/keep-alive timeouts (docs/protocol.md "Limits")',
+  rateLimit: 'rate limits per client address and per attested identity, 429 with Retry-After (on by default)',
+  policyWatch: 'watch the policy file and apply a valid new document with no restart (default true; SIGHUP rereads it)',
+}
+
+function configKeysHelp(): string {
+  const keys = serverConfigKeys()
+  const width = Math.max(...keys.map((k) => k.key.length))
+  const envWidth = Math.max(...keys.map((k) => k.env?.length ?? 0))
+  return [
+    'config keys (environment variable overriding each):',
+    ...keys.map((k) => `  ${k.key.padEnd(width)}  ${(k.env ?? '').padEnd(envWidth)}  ${KEY_DOCS[k.key] ?? ''}`.trimEnd()),
+    '',
+    'stdout: JSON lines only ({time, level, msg, ...}); the first says "Server listening" with the url.',
+    'SIGHUP rereads the policy file; a document that does not validate is refused and the old one stays.',
+  ].join('\n')
+}
+
+/** Resolves on SIGINT or SIGTERM; `cancel` removes the handlers (a start that failed). */
+function waitForSignal(): { stopped: Promise<void>; cancel(): void } {
+  let onSignal = () => {}
+  const stopped = new Promise<void>((resolve) => {
+    onSignal = () => {
+      cancel()
+      resolve()
+    }
   })
+  const cancel = () => {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return { stopped, cancel }
 }
 
 export const serverCommand: Command = {
-  path: ['server'],
-  summary: 'run the attestation server (HTTP protocol v1, SVID issuance, bundle, registry, metrics)',
   usage: USAGE,
+  help: configKeysHelp,
   async run(argv, io) {
-    const args = parseArgs(argv, { options: ['config'] })
+    const args = parseArgs(argv, { options: ['config', 'output'] })
+    jsonOutput(args)
     if (args.positionals.length > 0) throw new UsageError('unexpected arguments')
     const path = requireOption(args, 'config')
-    const { loadConfigFile } = await import('../../server/entry/bootstrap.ts')
     let config
     try {
-      config = loadConfigFile(path)
+      config = parseServerConfig(readText(path, 'server config'), process.env)
     } catch (e) {
-      if (e instanceof ConfigError) throw new UsageError(e.message)
+      if (e instanceof ConfigError) throw new UsageError(e.message, 'ERR_CONFIG')
       throw e
     }
-    if (process.versions.bun) {
-      const { startBunServer } = await import('../../server/entry/bun.ts')
-      const s = await startBunServer(config)
-      io.out(s.url)
-      await waitForSignal()
-      s.stop()
-    } else {
-      const { startNodeServer } = await import('../../server/entry/node.ts')
-      const s = await startNodeServer(config, { write: (line) => io.out(line) })
-      io.out(s.url)
-      await waitForSignal()
-      await s.close()
+    // listen for the signals first: a supervisor may stop the server as soon as it logs its URL
+    const { stopped, cancel } = waitForSignal()
+    try {
+      if (process.versions.bun) {
+        const { startBunServer } = await import('../../server/entry/bun.ts')
+        const s = await startBunServer(config)
+        await stopped
+        s.stop()
+      } else {
+        const { startNodeServer } = await import('../../server/entry/node.ts')
+        const s = await startNodeServer(config, { write: (line) => io.out(line) })
+        await stopped
+        await s.close()
+      }
+    } finally {
+      cancel()
     }
     return EXIT_OK
   },

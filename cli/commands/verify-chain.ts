@@ -35,8 +35,6 @@ function describe(c: Certificate): { subject: string; issuer: string; notBefore:
 }
 
 export const verifyChainCommand: Command = {
-  path: ['verify', 'chain'],
-  summary: 'verify an X.509 certificate chain up to trust anchors (RFC 5280 path validation)',
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['anchors', 'intermediates', 'at', 'profile', 'output'] })

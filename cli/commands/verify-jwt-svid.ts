@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs'
 import { isVerifyError } from '../../core/errors.ts'
 import { fromUtf8 } from '../../core/bytes/encoding.ts'
 import { verifyJwtSvid } from '../../core/svid/jwt-svid.ts'
@@ -13,13 +14,36 @@ const USAGE =
   '                      [--skew SECONDS] [--output json] TOKEN_OR_FILE\n' +
   '  FILE: a bundle map, or the SPIFFE bundle (JWKS) of the trust domain named by --trust-domain\n' +
   '  (or by its CA certificates).\n' +
-  '  --audience may list several audiences separated by commas; aud must contain one of them.'
+  '  --audience may list several audiences separated by commas; aud must contain one of them.\n' +
+  '  TOKEN_OR_FILE: the compact JWT, or a file holding it. An argument naming no file is taken as the\n' +
+  '  token: a malformed one is invalid (exit 1, ERR_JWT_SVID_INVALID); a missing path (with a /) exits 2.'
 
 const TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/
 
+/**
+ * The token itself, or read from the file the argument names. A compact JWS never holds a slash or
+ * a backslash, so an argument with one that is not a readable file is an unreadable file (exit 2);
+ * any other argument that names no file is taken as the token, and a malformed one is an invalid
+ * token (exit 1, ERR_JWT_SVID_INVALID), not a missing file.
+ */
+function readToken(arg: string): string {
+  if (TOKEN.test(arg)) return arg
+  let isFile = false
+  try {
+    isFile = statSync(arg).isFile()
+  } catch {
+    // no such file: a token, unless the argument is shaped like a path
+  }
+  if (!isFile && !/[/\\]/.test(arg)) return arg
+  const bytes = readInput(arg, 'token file')
+  try {
+    return fromUtf8(bytes, arg).trim()
+  } catch {
+    throw new UsageError(`${arg}: not a utf-8 token file`, 'ERR_FILE_UNREADABLE')
+  }
+}
+
 export const verifyJwtSvidCommand: Command = {
-  path: ['verify', 'jwt-svid'],
-  summary: 'verify a JWT-SVID against the JWT bundle of its trust domain',
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['bundle', 'audience', 'trust-domain', 'id', 'at', 'skew', 'output'] })
@@ -34,16 +58,7 @@ export const verifyJwtSvidCommand: Command = {
     const skew = skewText === undefined ? 0 : Number(skewText)
     if (!Number.isInteger(skew) || skew < 0) throw new UsageError(`--skew ${skewText} is not a non-negative integer`)
     if (args.positionals.length !== 1) throw new UsageError('expected one TOKEN or token FILE')
-    const arg = args.positionals[0]!
-    let token = arg
-    if (!TOKEN.test(arg)) {
-      try {
-        token = fromUtf8(readInput(arg, 'token file'), arg).trim()
-      } catch (e) {
-        if (e instanceof UsageError) throw e
-        throw new UsageError(`${arg}: not a utf-8 token file`)
-      }
-    }
+    const token = readToken(args.positionals[0]!)
     const idText = option(args, 'id')
     let matcher
     try {

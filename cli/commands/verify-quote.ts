@@ -68,8 +68,6 @@ function readSignature(bytes: Uint8Array, ak: TPMT_PUBLIC | PublicKey): TPMT_SIG
 }
 
 export const verifyQuoteCommand: Command = {
-  path: ['verify', 'quote'],
-  summary: 'verify a TPM2_Quote: AK signature, nonce and PCR digest',
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['ak', 'attest', 'signature', 'nonce', 'pcrs', 'selection', 'output', 'eventlog', 'quirk'] })

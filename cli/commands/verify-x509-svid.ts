@@ -23,8 +23,6 @@ export function parseAt(text: string | undefined): number | undefined {
 }
 
 export const verifyX509SvidCommand: Command = {
-  path: ['verify', 'x509-svid'],
-  summary: 'verify an X.509-SVID chain against the bundle of its trust domain',
   usage: USAGE,
   async run(argv, io) {
     const args = parseArgs(argv, { options: ['bundle', 'trust-domain', 'id', 'at', 'output'] })

@@ -7,7 +7,7 @@
  */
 import type { Platform } from '../platform.ts'
 import type { AttestorConfig, BootPolicy } from '../policy/types.ts'
-import type { AttestorType } from './attribute-keys.ts'
+import type { AttestorType } from '../policy/attribute-keys.ts'
 import type { Selector } from './attributes.ts'
 import type { CheckLog, ToleranceUse } from './checks.ts'
 

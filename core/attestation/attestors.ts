@@ -4,7 +4,7 @@
  */
 import type { Platform } from '../platform.ts'
 import type { TpmDevidAttestorConfig, TpmEkAttestorConfig } from '../policy/types.ts'
-import type { AttestorType } from './attribute-keys.ts'
+import type { AttestorType } from '../policy/attribute-keys.ts'
 import type { Attestor } from './attestor.ts'
 import type { CheckLog } from './checks.ts'
 import { decodeTpmDevidAnswer, decodeTpmDevidEvidence, decodeTpmEkAnswer, decodeTpmEkEvidence } from './evidence.ts'

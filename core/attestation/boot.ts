@@ -18,10 +18,10 @@ import { PCR_BANKS } from '../policy/validate-boot.ts'
 import { verifyQuote } from '../quote/verify.ts'
 import { parseTpmsAttest } from '../tpm2/attest.ts'
 import { parseTpmtSignature } from '../tpm2/signature.ts'
-import type { AttestorType } from './attribute-keys.ts'
+import type { AttestorType } from '../policy/attribute-keys.ts'
 import type { Selector } from './attributes.ts'
 import type { CheckLog } from './checks.ts'
-import { BOOT_STATES_PER_LOG, type EventLogEntry } from './event-log-cache.ts'
+import { BOOT_STATES_PER_LOG, eventLogEntry } from './event-log-cache.ts'
 import { decodeBounded } from './evidence.ts'
 import { parseTpmKeyCached } from './tpm-key-cache.ts'
 
@@ -187,7 +187,7 @@ export async function checkBootAnswer(
   // 2. the event log replays to the quoted values; its boot state is read from the PCRs it verified
   const entry = log.runSync(
     `${p}.eventlog`,
-    (): EventLogEntry => platform.eventLogs?.entry(answer.eventLog) ?? { log: parseEventLog(answer.eventLog), states: new Map() },
+    () => eventLogEntry(answer.eventLog, platform),
     undefined,
     (e) => `${e.log.events.length} events (${e.log.format})`,
   )

@@ -5,10 +5,12 @@
  * MakeCredential still runs each time. All bounded (docs/performance.md).
  */
 import type { Platform } from '../platform.ts'
-import { createCertificateCache } from '../x509/certificate-cache.ts'
+import { type CertificateCache, createCertificateCache } from '../x509/certificate-cache.ts'
+import type { VerifiedSignatureCache } from '../x509/path-build.ts'
 import { createVerifiedSignatureCache } from '../x509/verified-cache.ts'
+import type { ParsedBytesCache } from '../platform-caches.ts'
 import { createEventLogCache } from './event-log-cache.ts'
-import { createTpmKeyCache } from './tpm-key-cache.ts'
+import { createTpmKeyCache, type TpmKeyCache } from './tpm-key-cache.ts'
 
 export interface AttestationCacheOptions {
   /** parsed certificates held; default 1024 */
@@ -19,8 +21,16 @@ export interface AttestationCacheOptions {
   readonly eventLogs?: number
 }
 
-/** The caches, for `withPlatform(createAttestationCaches(), base)`; each reports its `size`. */
-export function createAttestationCaches(options: AttestationCacheOptions = {}) {
+/** What createAttestationCaches returns: the three platform caches, each with its `size`. */
+export interface AttestationCaches {
+  readonly verifiedSignatures: VerifiedSignatureCache & { readonly size: number }
+  readonly certificates: CertificateCache & { readonly size: number }
+  readonly tpmKeys: TpmKeyCache & { readonly size: number }
+  readonly eventLogs: ParsedBytesCache
+}
+
+/** The three caches, for `withPlatform(createAttestationCaches(), base)`; each reports its `size`. */
+export function createAttestationCaches(options: AttestationCacheOptions = {}): AttestationCaches {
   return {
     verifiedSignatures: createVerifiedSignatureCache(),
     certificates: createCertificateCache(options.certificates),

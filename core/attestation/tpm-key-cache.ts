@@ -8,26 +8,36 @@
  */
 import { createBytesCache } from '../bytes/bytes-cache.ts'
 import type { Platform } from '../platform.ts'
+import type { ParsedBytesCache } from '../platform-caches.ts'
 import { parseTpmKey, type TpmKey } from './tpm.ts'
 
-export interface TpmKeyCache {
+/** A platform's `tpmKeys` slot, with a typed entry point for callers outside a platform. */
+export interface TpmKeyCache extends ParsedBytesCache {
   /** the key `raw` parses to: remembered, or parsed now (throws as parseTpmKey, naming `what`) */
   parse(raw: Uint8Array, what: string): TpmKey
 }
 
-export function createTpmKeyCache(capacity = 1024): TpmKeyCache & { readonly size: number } {
-  const cache = createBytesCache<TpmKey>(capacity, 'createTpmKeyCache')
-  return {
-    parse(raw, what) {
-      return cache.get(raw, '', (own) => parseTpmKey(own, what))
-    },
+// 'k' keeps TPM key entries apart from any other parser's in a shared ParsedBytesCache
+const TAG = 'k'
+
+function parseWith(cache: ParsedBytesCache, raw: Uint8Array, what: string): TpmKey {
+  return cache.get(raw, TAG, (own) => parseTpmKey(own, what))
+}
+
+export function createTpmKeyCache(capacity = 1024): TpmKeyCache {
+  const cache = createBytesCache<unknown>(capacity, 'createTpmKeyCache')
+  const slot: TpmKeyCache = {
+    // every value under a tag is what that tag's parser returned (ParsedBytesCache's contract)
+    get: <T>(bytes: Uint8Array, tag: string, parse: (own: Uint8Array<ArrayBuffer>) => T): T => cache.get(bytes, tag, parse) as T,
+    parse: (raw, what) => parseWith(slot, raw, what),
     get size() {
       return cache.size
     },
   }
+  return slot
 }
 
 /** Parses a TPMT_PUBLIC through the platform's TPM key cache when it has one. */
 export function parseTpmKeyCached(raw: Uint8Array, what: string, platform: Platform): TpmKey {
-  return platform.tpmKeys ? platform.tpmKeys.parse(raw, what) : parseTpmKey(raw, what)
+  return platform.tpmKeys ? parseWith(platform.tpmKeys, raw, what) : parseTpmKey(raw, what)
 }

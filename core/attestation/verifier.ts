@@ -21,14 +21,14 @@ import type { AttestationPolicy, AttestorConfig, PolicySet } from '../policy/typ
 import { NO_POLICY_AUTHORIZES } from '../policy/messages.ts'
 import { createMemorySessionStore, type SessionStore, type SessionValue } from '../session/store.ts'
 import { isWellFormedSessionId, newSessionId } from '../session/id.ts'
+import { ATTESTOR_TYPES, isAttestorType, type AttestorType } from '../policy/attribute-keys.ts'
 import type { CheckedEvidence } from './attestor.ts'
 import { ATTESTORS } from './attestors.ts'
-import { ATTESTOR_TYPES, isAttestorType, type AttestorType } from './attribute-keys.ts'
 import type { Selector } from './attributes.ts'
 import { type BootSession, checkBootAnswer, decodeBootAnswer, makeBootChallenge } from './boot.ts'
 import { AttestationFailure, CheckLog, type Check, type ToleranceUse } from './checks.ts'
 import { SESSION_EXPIRED, UNKNOWN_SESSION } from './messages.ts'
-import { renderSpiffeIdTemplate } from './spiffe-id-template.ts'
+import { renderSpiffeIdTemplate } from '../policy/spiffe-id-template.ts'
 import type { TpmDevidSession } from './tpm-devid.ts'
 import type { TpmEkSession } from './tpm-ek.ts'
 
@@ -61,6 +61,13 @@ export interface StartResult {
 export interface AnswerOptions {
   /** SHA-256 of the SubjectPublicKeyInfo DER of the key the agent wants certified (32 bytes) */
   readonly binding?: Uint8Array
+  /**
+   * Proof that the agent holds the key behind `binding` (a signature check, docs/protocol.md "SVID
+   * key"). Run once the session is taken and found live, before the answers' proofs: an unknown
+   * or expired session never costs a signature check. Resolves with the check's detail; a
+   * VerifyError fails the answer with its code (check `svid_key.possession`).
+   */
+  readonly proveKey?: () => Promise<string>
 }
 
 export interface Verdict {
@@ -253,6 +260,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         throw log.fail('session', 'ERR_SESSION_EXPIRED', SESSION_EXPIRED, `expired at ${new Date(stored.expiresAt).toISOString()}`)
       }
       log.pass('session', 'live, answered once')
+      if (answerOptions.proveKey) await log.run('svid_key.possession', answerOptions.proveKey, undefined, (detail) => detail)
       if (typeof answers !== 'object' || answers === null || Array.isArray(answers)) {
         throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
       }

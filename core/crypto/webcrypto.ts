@@ -78,7 +78,8 @@ export interface WebCryptoProviderOptions {
  */
 export interface WebCrypto {
   readonly subtle: object
-  getRandomValues<T extends Uint8Array>(array: T): T
+  // non-generic, so that every runtime's Crypto fits (DOM's, Node's and Deno's constraints differ)
+  getRandomValues(array: Uint8Array<ArrayBuffer>): unknown
 }
 
 export function createWebCryptoProvider(webCrypto: WebCrypto = globalThis.crypto, options: WebCryptoProviderOptions = {}): CryptoProvider {

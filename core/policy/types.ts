@@ -13,13 +13,13 @@
  *
  * All requiredAttestors of one policy must pass (AND); any one policy may authorize (OR).
  */
-import type { AttestorType } from '../attestation/attribute-keys.ts'
+import type { AttestorType } from './attribute-keys.ts'
 import type { DevIdProfileTolerance } from '../devid/certificate.ts'
 import type { EkProfileTolerance } from '../ek/certificate.ts'
 import type { QuirkName } from '../eventlog/quirks.ts'
 import type { Certificate } from '../x509/certificate.ts'
 
-export type { AttestorType } from '../attestation/attribute-keys.ts'
+export type { AttestorType } from './attribute-keys.ts'
 
 /**
  * A named relaxation of a certificate profile (core/ek/certificate.ts, core/devid/certificate.ts).

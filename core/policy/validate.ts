@@ -11,8 +11,8 @@ import {
   ATTESTOR_TYPES,
   type AttestorType,
   bootAttributeKeys,
-} from '../attestation/attribute-keys.ts'
-import { checkSpiffeIdTemplate } from '../attestation/spiffe-id-template.ts'
+} from './attribute-keys.ts'
+import { checkSpiffeIdTemplate } from './spiffe-id-template.ts'
 import { parsePemCertificates } from '../bytes/pem.ts'
 import { bytesEqual } from '../bytes/equal.ts'
 import { EK_TOLERANCES } from '../der/tolerance.ts'

@@ -8,9 +8,11 @@
  */
 import { createBytesCache } from '../bytes/bytes-cache.ts'
 import type { Platform } from '../platform.ts'
+import type { ParsedBytesCache } from '../platform-caches.ts'
 import { parseCertificate, type Certificate, type ParseCertificateOptions } from './certificate.ts'
 
-export interface CertificateCache {
+/** A platform's `certificates` slot, with a typed entry point for callers outside a platform. */
+export interface CertificateCache extends ParsedBytesCache {
   /** the certificate `der` parses to under `options`: remembered, or parsed now (throws as parseCertificate) */
   parse(der: Uint8Array, options?: ParseCertificateOptions): Certificate
 }
@@ -25,22 +27,28 @@ function optionsKey(options: ParseCertificateOptions): string {
     if (known === undefined) toleranceText.set(tolerate, (text = tolerate.join(',')))
     else text = known
   }
-  return options.allowTrailingData === true ? `t${text}` : text
+  // 'c' keeps certificate entries apart from any other parser's in a shared ParsedBytesCache
+  return options.allowTrailingData === true ? `ct${text}` : `c${text}`
 }
 
-export function createCertificateCache(capacity = 1024): CertificateCache & { readonly size: number } {
-  const cache = createBytesCache<Certificate>(capacity, 'createCertificateCache')
-  return {
-    parse(der, options = {}) {
-      return cache.get(der, optionsKey(options), (own) => parseCertificate(own, options))
-    },
+function parseWith(cache: ParsedBytesCache, der: Uint8Array, options: ParseCertificateOptions): Certificate {
+  return cache.get(der, optionsKey(options), (own) => parseCertificate(own, options))
+}
+
+export function createCertificateCache(capacity = 1024): CertificateCache {
+  const cache = createBytesCache<unknown>(capacity, 'createCertificateCache')
+  const slot: CertificateCache = {
+    // every value under a tag is what that tag's parser returned (ParsedBytesCache's contract)
+    get: <T>(bytes: Uint8Array, tag: string, parse: (own: Uint8Array<ArrayBuffer>) => T): T => cache.get(bytes, tag, parse) as T,
+    parse: (der, options = {}) => parseWith(slot, der, options),
     get size() {
       return cache.size
     },
   }
+  return slot
 }
 
 /** Parses a certificate through the platform's certificate cache when it has one. */
 export function parseCertificateCached(der: Uint8Array, options: ParseCertificateOptions, platform: Platform | undefined): Certificate {
-  return platform?.certificates ? platform.certificates.parse(der, options) : parseCertificate(der, options)
+  return platform?.certificates ? parseWith(platform.certificates, der, options) : parseCertificate(der, options)
 }

@@ -10,12 +10,35 @@ import type { NameConstraints } from './extensions.ts'
 import type { GeneralName } from './general-name.ts'
 import { nameAttributes, nameHasPrefix } from './name.ts'
 
+/**
+ * Subjects and SANs times subtrees that one path may ask to compare (x509-limbo
+ * `pathological::nc-dos-*`: 2048 names against 4097 subtrees); as Go bounds its comparisons.
+ */
+export const MAX_NAME_CONSTRAINT_CHECKS = 1 << 18
+
+/**
+ * A dNSName in the constraint's subtree (RFC 5280 §4.2.1.10: the name itself or any name with
+ * labels added on the left). A constraint is a DNS name without a leading period (checked in
+ * checkRfc5280Profile); the empty constraint matches every name.
+ */
 function dnsMatches(name: string, constraint: string): boolean {
   const n = name.toLowerCase().replace(/\.$/, '')
   const c = constraint.toLowerCase()
   if (c === '') return true
-  if (c.startsWith('.')) return n.endsWith(c)
   return n === c || n.endsWith('.' + c)
+}
+
+/**
+ * A wildcard SAN `*.base` stands for every name `label.base`: it meets an excluded subtree when
+ * the subtree holds one of those (a constraint `label.base`, x509-limbo
+ * `nc-forbids-dnsname-wildcard-san`, CVE-2025-61727) or contains `base` itself (dnsMatches).
+ */
+function wildcardMeetsExcluded(name: string, constraint: string): boolean {
+  if (!name.startsWith('*.')) return false
+  const base = name.slice(2).toLowerCase().replace(/\.$/, '')
+  const c = constraint.toLowerCase()
+  const dot = c.indexOf('.')
+  return dot > 0 && c.slice(dot + 1) === base
 }
 
 function emailMatches(mailbox: string, constraint: string): boolean {
@@ -93,10 +116,20 @@ export function constrainedNames(cert: Certificate): GeneralName[] {
 /** The first name of `names` that violates `nc`, with the reason, or undefined. */
 export function findNameConstraintViolation(names: readonly GeneralName[], nc: NameConstraints): string | undefined {
   const dnsConstrained = [...(nc.permitted ?? []), ...(nc.excluded ?? [])].some((c) => c.type === 'dNSName')
+  const emailConstrained = [...(nc.permitted ?? []), ...(nc.excluded ?? [])].some((c) => c.type === 'rfc822Name')
+  const otherNameConstrained = [...(nc.permitted ?? []), ...(nc.excluded ?? [])].some((c) => c.type === 'otherName')
   for (const name of names) {
     if (name.type === 'dNSName' && dnsConstrained && !isDnsName(name.value)) return `${describe(name)} is not a valid DNS name`
+    if (name.type === 'rfc822Name' && emailConstrained && !isMailbox(name.value)) return `${describe(name)} is not a valid mailbox`
+    // RFC 5280 §4.2.1.10: a name form under constraint is processed or the certificate rejected;
+    // otherName forms are not processed (x509-limbo `nc-forbids-othername`)
+    if (name.type === 'otherName' && otherNameConstrained)
+      return `${describe(name)} is under otherName constraints, which are not processed`
     for (const c of nc.excluded ?? []) {
       if (matches(name, c) === true) return `${describe(name)} is in an excluded subtree`
+      if (name.type === 'dNSName' && c.type === 'dNSName' && wildcardMeetsExcluded(name.value, c.value)) {
+        return `${describe(name)} covers the excluded subtree "${c.value}"`
+      }
     }
     const permitted = (nc.permitted ?? []).filter((c) => c.type === name.type)
     if (permitted.length > 0 && !permitted.some((c) => matches(name, c) === true)) {
@@ -106,10 +139,25 @@ export function findNameConstraintViolation(names: readonly GeneralName[], nc: N
   return undefined
 }
 
-/** Preferred name syntax (RFC 1034 §3.5 as relaxed by RFC 1123), with an optional leading `*.` label. */
-function isDnsName(s: string): boolean {
-  const labels = s.replace(/^\*\./, '').split('.')
-  return s.length <= 253 && labels.every((l) => /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(l))
+/**
+ * Preferred name syntax (RFC 1034 §3.5 as relaxed by RFC 1123: letters, digits and hyphens, no
+ * underscore), with an optional leading `*.` label when `wildcard`.
+ */
+export function isDnsName(s: string, wildcard = true): boolean {
+  const labels = (wildcard ? s.replace(/^\*\./, '') : s).split('.')
+  return s.length <= 253 && labels.every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l))
+}
+
+/** `local@host`: one `@`, a non-empty local part, a host in preferred name syntax. */
+export function isMailbox(s: string): boolean {
+  const at = s.indexOf('@')
+  return at > 0 && at === s.lastIndexOf('@') && isDnsName(s.slice(at + 1), false)
+}
+
+/** An rfc822Name constraint (RFC 5280 §4.2.1.10): a mailbox, a host, or `.domain` for any host in it. */
+export function isEmailConstraint(s: string): boolean {
+  if (s.includes('@')) return isMailbox(s)
+  return isDnsName(s.startsWith('.') ? s.slice(1) : s, false)
 }
 
 function describe(n: GeneralName): string {
@@ -120,6 +168,8 @@ function describe(n: GeneralName): string {
       return `${n.type} "${n.value}"`
     case 'iPAddress':
       return `iPAddress ${Array.from(n.bytes).join('.')}`
+    case 'otherName':
+      return `otherName ${n.typeId}`
     default:
       return n.type
   }

@@ -7,17 +7,14 @@ import { parsedBytesDigestHex } from './fingerprint.ts'
 import { bytesEqual } from '../bytes/equal.ts'
 import { X509Error, VerifyError } from '../errors.ts'
 import type { Platform } from '../platform.ts'
+import type { VerifiedSignatureCache } from '../platform-caches.ts'
 import type { Tolerance } from '../der/tolerance.ts'
 import type { Certificate } from './certificate.ts'
 import { namesEqual } from './name.ts'
 import { describeCert, isSelfIssued, validatePath, type ChainProfile } from './path-validate.ts'
 import { verifyCertificateSignature } from './signature.ts'
 
-/** A store of issuer->certificate signatures already verified (e.g. a Map or an LRU). */
-export interface VerifiedSignatureCache {
-  get(key: string): unknown
-  set(key: string, value: unknown): void
-}
+export type { VerifiedSignatureCache } from '../platform-caches.ts'
 
 export interface BuildContext {
   readonly anchors: readonly Certificate[]
@@ -31,6 +28,8 @@ export interface BuildContext {
   readonly platform: Platform
   readonly cache?: VerifiedSignatureCache
   readonly tolerate?: readonly Tolerance[]
+  /** the purpose (EKU OID) every certificate of the path with an extKeyUsage must allow */
+  readonly extKeyUsage?: string
 }
 
 interface State {
@@ -51,11 +50,22 @@ function keyHint(cert: Certificate, issuer: Certificate): number {
 }
 
 /**
- * Whether `issuer`'s key verifies `cert`'s signature. The cache (when given) is consulted for CA
- * certificates only (depth > 0): a leaf's signature is verified on every path, so the cache holds
- * the few intermediates every device shares, not one entry per device.
+ * Whether `issuer`'s key verifies `cert`'s signature; never for a SHA-1 signature. The cache
+ * (when given) is consulted for CA certificates only (depth > 0): a leaf's signature is verified on
+ * every path, so the cache holds the few intermediates every device shares, not one entry per device.
  */
 async function signedBy(cert: Certificate, issuer: Certificate, ctx: BuildContext, state: State, depth: number): Promise<boolean> {
+  if (cert.signatureAlgorithm.scheme.hash === 'SHA-1') {
+    // chosen-prefix collisions make a SHA-1 signature forgeable; Go (so SPIRE) refuses it too
+    note(
+      state,
+      2,
+      new X509Error('ERR_X509_UNSUPPORTED_ALGORITHM', `${describeCert(cert, depth)} is signed with SHA-1, which is not accepted`, {
+        detail: { depth },
+      }),
+    )
+    return false
+  }
   let key: string | undefined
   if (ctx.cache && depth > 0) {
     key = `${await parsedBytesDigestHex('SHA-256', cert.raw, ctx.platform)}:${await parsedBytesDigestHex('SHA-256', issuer.spki, ctx.platform)}`

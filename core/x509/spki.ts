@@ -1,7 +1,8 @@
 /**
  * SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) to a runtime-neutral {@link PublicKey}:
  * rsaEncryption / id-RSASSA-PSS (RFC 3279 §2.3.1, RFC 4055 §1.2) and id-ecPublicKey with a named
- * curve P-256/P-384/P-521 and an uncompressed point (RFC 5480 §2.2).
+ * curve P-256/P-384/P-521 and an uncompressed point (RFC 5480 §2.2). RSA: modulus 512..16384 bits,
+ * public exponent odd, at least 3 and at most 32 bits long.
  */
 import type { NamedCurve, PublicKey } from '../crypto/provider.ts'
 import { DerReader, parseDerElement, TAG, type DerElement } from '../der/reader.ts'
@@ -48,6 +49,9 @@ export function parseSpkiElement(el: DerElement): PublicKey {
     const e = decodeUnsigned(kr.next('publicExponent'), 'publicExponent')
     kr.finish()
     if (n.length < 64 || n.length > 2048) unsupported(`rsa modulus of ${n.length * 8} bits is outside 512..16384`)
+    // a bounded exponent bounds the cost of any signature check over this key, including those
+    // made before the sender is authenticated (a CSR, a DevID chain): 32 bits, as Go and CNG
+    if (e.length > 4) unsupported(`rsa public exponent of ${e.length * 8} bits is longer than 32 bits`)
     if (!(e[e.length - 1]! & 1) || (e.length === 1 && e[0]! < 3)) {
       throw new X509Error('ERR_X509_MALFORMED', 'rsa public exponent must be odd and at least 3')
     }

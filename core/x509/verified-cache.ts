@@ -1,4 +1,4 @@
-import type { VerifiedSignatureCache } from './path-build.ts'
+import type { VerifiedSignatureCache } from '../platform-caches.ts'
 
 /**
  * A bounded cache of issuer -> certificate signatures already verified (keyed by the SHA-256 of

@@ -24,6 +24,12 @@ export interface VerifyChainInput {
   readonly profile?: ChainProfile
   /** most intermediates between leaf and anchor, self-issued ones not counted; default 6 */
   readonly maxDepth?: number
+  /**
+   * A purpose (EKU OID, e.g. OID.serverAuth) that every certificate of the path carrying an
+   * extKeyUsage must allow (or anyExtendedKeyUsage), as Go and the web PKI nest EKUs; paths that
+   * fail it are backtracked over. Default: none, any EKU (as SPIRE verifies with ExtKeyUsageAny).
+   */
+  readonly extKeyUsage?: string
 }
 
 export interface VerifyChainOptions {
@@ -49,7 +55,8 @@ function isCertificate(x: CertificateInput): x is Certificate {
 /**
  * Verifies `leaf` up to one of `anchors`. Resolves to the path, or rejects with X509Error
  * (ERR_X509_EXPIRED, _NOT_YET_VALID, _SIGNATURE_INVALID, _NO_PATH, _CONSTRAINT_VIOLATED,
- * _UNKNOWN_CRITICAL_EXTENSION) or DerError for an input that does not parse.
+ * _UNKNOWN_CRITICAL_EXTENSION, _MALFORMED for an RFC 5280 §4 rule, _UNSUPPORTED_ALGORITHM for a
+ * SHA-1 signature) or DerError for an input that does not parse.
  */
 function toCertificate(x: CertificateInput, tolerate: readonly Tolerance[]): Certificate {
   return isCertificate(x) ? x : parseCertificate(x, { tolerate })
@@ -75,6 +82,7 @@ export async function verifyChain(input: VerifyChainInput, options: VerifyChainO
     maxSignatureChecks: options.maxSignatureChecks ?? 32,
     platform,
     tolerate,
+    ...(input.extKeyUsage !== undefined ? { extKeyUsage: input.extKeyUsage } : {}),
     ...((options.cache ?? platform.verifiedSignatures) ? { cache: options.cache ?? platform.verifiedSignatures } : {}),
   })
   return { path, anchor: path[path.length - 1]! }

@@ -4,13 +4,21 @@
  * keyCertSign/cRLSign) and the server's own TLS certificate. Validity starts 10 s in the past for
  * clock skew. Keys are Web Crypto CryptoKeys; this folder is the only server code that touches
  * SubtleCrypto (key generation, PKCS#8 import/export), through an injected `subtle`.
+ *
+ * Rotation (`rotate`): a new root (its CN names its generation) takes over issuing; the old root
+ * stays in the bundle until it expires (overlap), and a cross certificate (the new root's subject
+ * and key, signed by the old root) rides in the listener's chain, so an agent that still trusts
+ * only the old root accepts the new listener certificate and fetches the new bundle. The bundle's
+ * spiffe_sequence is the caller's (persisted in the registry), incremented on each rotation.
  */
-import { toPem, parsePemBlocks } from '../../core/bytes/pem.ts'
+import { bytesEqual } from '../../core/bytes/equal.ts'
+import { parsePemBlocks, parsePemCertificates, toPem } from '../../core/bytes/pem.ts'
 import { isOnCurve } from '../../core/crypto/ec-point.ts'
 import type { PublicKey } from '../../core/crypto/provider.ts'
 import type { Platform } from '../../core/platform.ts'
 import { SpiffeBundle } from '../../core/svid/spiffe-bundle.ts'
 import { parseCertificate, type Certificate } from '../../core/x509/certificate.ts'
+import { commonName } from '../../core/x509/name.ts'
 import { keyIdentifier, makeCertificate } from '../../core/x509/make-certificate.ts'
 
 export const CLOCK_SKEW_MS = 10_000
@@ -47,26 +55,57 @@ async function importPkcs8(subtle: SubtleCrypto, der: Uint8Array): Promise<Crypt
   throw new Error('server CA key: not a PKCS#8 P-256, P-384 or RSA private key')
 }
 
+export interface RotatedCa {
+  /** the new root and key to persist in place of the old */
+  readonly files: ServerCaFiles
+  /** PEM: the retired roots still in the bundle, newest first */
+  readonly retiredPem: string
+  /** PEM: the new root cross-signed by the old one */
+  readonly crossPem: string
+}
+
+function caSubject(trustDomain: string, generation: number) {
+  return [
+    { type: 'O' as const, value: 'vouch' },
+    {
+      type: 'CN' as const,
+      value: generation <= 1 ? `vouch server CA ${trustDomain}` : `vouch server CA ${trustDomain} (generation ${generation})`,
+    },
+  ]
+}
+
 export class ServerCa {
+  /** the bundle's spiffe_sequence (the caller persists it; `rotate` does not change it) */
+  sequence = 1n
+  private retired: Certificate[] = []
+  private cross: Uint8Array | undefined
+
   private constructor(
-    readonly certificate: Certificate,
-    private readonly key: CryptoKey,
-    private readonly ski: Uint8Array,
+    private current: Certificate,
+    private key: CryptoKey,
+    private ski: Uint8Array,
     private readonly platform: Platform,
     private readonly subtle: SubtleCrypto,
   ) {}
 
+  /** the root that issues now */
+  get certificate(): Certificate {
+    return this.current
+  }
+
   /** A new self-signed root for the trust domain, and its files to persist. */
-  static async create(trustDomain: string, platform: Platform, subtle: SubtleCrypto): Promise<{ ca: ServerCa; files: ServerCaFiles }> {
+  static async create(
+    trustDomain: string,
+    platform: Platform,
+    subtle: SubtleCrypto,
+    generation = 1,
+  ): Promise<{ ca: ServerCa; files: ServerCaFiles }> {
     const pair = (await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
     const spki = new Uint8Array(await subtle.exportKey('spki', pair.publicKey))
     const now = platform.now()
     const der = await makeCertificate(
       {
-        subject: [
-          { type: 'O', value: 'vouch' },
-          { type: 'CN', value: `vouch server CA ${trustDomain}` },
-        ],
+        subject: caSubject(trustDomain, generation),
         notBefore: now - CLOCK_SKEW_MS,
         notAfter: now + CA_VALIDITY_MS,
         publicKey: spki,
@@ -83,8 +122,12 @@ export class ServerCa {
     return { ca: await ServerCa.load(files, platform, subtle), files }
   }
 
-  /** The CA from its PEM files. */
-  static async load(files: ServerCaFiles, platform: Platform, subtle: SubtleCrypto): Promise<ServerCa> {
+  /** The CA from its PEM files; `retiredPem` and `crossPem` are what `rotate` returned (optional). */
+  static async load(
+    files: ServerCaFiles & { readonly retiredPem?: string; readonly crossPem?: string },
+    platform: Platform,
+    subtle: SubtleCrypto,
+  ): Promise<ServerCa> {
     const certBlock = parsePemBlocks(files.certificatePem, 'server CA certificate').find((b) => b.label === 'CERTIFICATE')
     const keyBlock = parsePemBlocks(files.privateKeyPem, 'server CA key').find((b) => b.label === 'PRIVATE KEY')
     if (!certBlock) throw new Error('server CA certificate: no CERTIFICATE PEM block')
@@ -93,7 +136,76 @@ export class ServerCa {
     if (!certificate.basicConstraints?.cA) throw new Error('server CA certificate: basicConstraints cA is not true')
     const key = await importPkcs8(subtle, keyBlock.der)
     const ski = certificate.subjectKeyIdentifier ?? (await keyIdentifier(certificate.spki, platform))
-    return new ServerCa(certificate, key, ski, platform, subtle)
+    const ca = new ServerCa(certificate, key, ski, platform, subtle)
+    // a retired copy of the current root, or a cross certificate for another key, is what a crash
+    // in the middle of a rotation leaves: dropped
+    if (files.retiredPem?.trim())
+      ca.retired = parsePemCertificates(files.retiredPem, 'retired server CAs')
+        .map((d) => parseCertificate(d))
+        .filter((c) => !bytesEqual(c.raw, certificate.raw))
+    const cross = files.crossPem?.trim() ? parsePemCertificates(files.crossPem, 'server CA cross certificate')[0] : undefined
+    if (cross && bytesEqual(parseCertificate(cross).spki, certificate.spki)) ca.cross = cross
+    return ca
+  }
+
+  /** which generation the current root is (1 for the first; from its CN) */
+  get generation(): number {
+    const m = /\(generation (\d+)\)$/.exec(commonName(this.current.subject) ?? '')
+    return m ? Number(m[1]) : this.retired.length + 1
+  }
+
+  /**
+   * A new root takes over: the old one is retired (kept in the bundle until it expires) and
+   * cross-signs the new one. Returns the files to persist; the caller bumps `sequence`.
+   */
+  async rotate(trustDomain: string): Promise<RotatedCa> {
+    const generation = Math.max(this.generation, this.retired.length + 1) + 1
+    const { ca: next, files } = await ServerCa.create(trustDomain, this.platform, this.subtle, generation)
+    const now = this.platform.now()
+    const cross = await makeCertificate(
+      {
+        subject: caSubject(trustDomain, generation),
+        issuer: this.current.subjectRaw,
+        notBefore: now - CLOCK_SKEW_MS,
+        notAfter: Math.min(this.current.notAfter, next.current.notAfter),
+        publicKey: next.current.spki,
+        basicConstraints: { cA: true },
+        keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
+        subjectAltName: { uris: [`spiffe://${trustDomain}`] },
+        subjectKeyIdentifier: true,
+        authorityKeyIdentifier: this.ski,
+      },
+      this.key,
+      { platform: this.platform, subtle: this.subtle },
+    )
+    this.retired = [this.current, ...this.retired].filter((c) => c.notAfter > now)
+    this.current = next.current
+    this.key = next.key
+    this.ski = next.ski
+    this.cross = cross
+    return {
+      files,
+      retiredPem: this.retired.map((c) => toPem('CERTIFICATE', c.raw)).join(''),
+      crossPem: toPem('CERTIFICATE', cross),
+    }
+  }
+
+  /** the roots a relying party should trust now: the current one, then retired ones not yet expired */
+  authorities(): Certificate[] {
+    const now = this.platform.now()
+    return [this.current, ...this.retired.filter((c) => c.notAfter > now)]
+  }
+
+  /** PEM: the current root cross-signed by the previous one, after a rotation (rides in SVID and listener chains) */
+  crossPem(): string | undefined {
+    return this.cross ? toPem('CERTIFICATE', this.cross) : undefined
+  }
+
+  /** `authorities()` as PEM */
+  authoritiesPem(): string {
+    return this.authorities()
+      .map((c) => toPem('CERTIFICATE', c.raw))
+      .join('')
   }
 
   private async issue(
@@ -142,8 +254,11 @@ export class ServerCa {
     return this.issue(spki, ttlMs, { uris: [spiffeId] }, ['serverAuth', 'clientAuth'])
   }
 
-  /** The server's TLS certificate and key for `host` (a DNS name or IPv4 address). */
-  async issueTls(host: string, ttlMs: number): Promise<{ certificatePem: string; privateKeyPem: string }> {
+  /**
+   * The server's TLS certificate and key for `host` (a DNS name or IPv4 address); the chain is
+   * the leaf, the cross certificate after a rotation, and the issuing root.
+   */
+  async issueTls(host: string, ttlMs: number): Promise<{ certificatePem: string; privateKeyPem: string; notAfter: number }> {
     const pair = (await this.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
     const spki = new Uint8Array(await this.subtle.exportKey('spki', pair.publicKey))
     const isIp = /^\d+\.\d+\.\d+\.\d+$/.test(host)
@@ -153,13 +268,15 @@ export class ServerCa {
     ])
     const pkcs8 = new Uint8Array(await this.subtle.exportKey('pkcs8', pair.privateKey))
     return {
-      certificatePem: toPem('CERTIFICATE', cert.der) + toPem('CERTIFICATE', this.certificate.raw),
+      certificatePem:
+        toPem('CERTIFICATE', cert.der) + (this.cross ? toPem('CERTIFICATE', this.cross) : '') + toPem('CERTIFICATE', this.certificate.raw),
       privateKeyPem: toPem('PRIVATE KEY', pkcs8),
+      notAfter: cert.notAfter,
     }
   }
 
-  /** The trust domain's SPIFFE bundle: this CA's root as the one X.509 authority. */
+  /** The trust domain's SPIFFE bundle: `authorities()` as the X.509 authorities. */
   bundle(trustDomain: string, sequence: bigint, refreshHintSeconds: number): SpiffeBundle {
-    return new SpiffeBundle(trustDomain, { x509Authorities: [this.certificate], sequenceNumber: sequence, refreshHintSeconds })
+    return new SpiffeBundle(trustDomain, { x509Authorities: this.authorities(), sequenceNumber: sequence, refreshHintSeconds })
   }
 }

@@ -2,13 +2,16 @@
  * Builds a running server from its config on a runtime with node:fs (Node and Bun): the data
  * dir, the policy, the CA (created on first start, key file 0600, written atomically), the agent
  * registry, the verifier and the app. The SQLite driver and the platform come from the entry.
+ *
+ * Then keeps it running without restarts: `maintain()` (on a timer) rotates the server CA when
+ * it is within `caRotateBefore` of expiry (and warns from twice that), and reissues the listener
+ * certificate `tlsRenewBefore` ahead of its expiry, telling the entry through `onTlsRenewed` so
+ * it swaps the secure context; the policy is reloaded on change and on SIGHUP (policy-reload.ts).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parse as parseYaml } from 'yaml'
 import { createAttestationVerifier } from '../../core/attestation/verifier.ts'
 import type { Platform } from '../../core/platform.ts'
-import { parsePolicyDocument } from '../../core/policy/validate.ts'
 import { createApp } from '../app.ts'
 import { ServerCa, type ServerCaFiles } from '../ca/authority.ts'
 import { parseServerConfig, type ServerConfig } from '../config.ts'
@@ -18,12 +21,25 @@ import { AgentRegistry } from '../registry/registry.ts'
 import type { SqlDatabase } from '../registry/sql.ts'
 import { createMemorySessionStore, type SessionValue } from '../../core/session/store.ts'
 import type { Hono } from 'hono'
+import { PolicyReloader } from './policy-reload.ts'
 
 export const TLS_CERT_TTL_MS = 30 * 86_400_000
+export const CA_ROTATE_BEFORE_MS = 365 * 86_400_000
+/** the longest wait between two maintenance checks */
+export const MAINTENANCE_INTERVAL_MS = 3_600_000
+const BUNDLE_SEQUENCE = 'bundle_sequence'
+
+export interface TlsMaterial {
+  readonly certificatePem: string
+  readonly privateKeyPem: string
+  /** the leaf's notAfter, ms */
+  readonly notAfter: number
+}
 
 export interface BootstrapDeps {
   readonly platform: Platform
-  readonly openDatabase: (path: string) => SqlDatabase
+  /** `onStaleLock`: the driver removed a crashed holder's lock (node-sqlite3-wasm; sqlite-wasm.ts) */
+  readonly openDatabase: (path: string, options?: { onStaleLock?: (event: object) => void }) => SqlDatabase
   /** one JSON log line (default: stdout) */
   readonly write?: (line: string) => void
   readonly subtle?: SubtleCrypto
@@ -36,8 +52,15 @@ export interface Bootstrapped {
   readonly registry: AgentRegistry
   readonly logger: Logger
   readonly metrics: Metrics
-  /** PEM cert chain and key for the listener when config.tls */
-  readonly tls?: { readonly certificatePem: string; readonly privateKeyPem: string }
+  /** PEM cert chain and key for the listener when config.tls (the latest issued) */
+  readonly tls?: TlsMaterial
+  readonly policy: PolicyReloader
+  /** `listener` gets each reissued listener certificate (the entry swaps its secure context) */
+  onTlsRenewed(listener: (tls: TlsMaterial) => void): void
+  /** one maintenance pass: CA rotation when due, listener certificate renewal when due */
+  maintain(): Promise<void>
+  /** rotates the server CA now (persisted; bundle sequence +1; listener certificate reissued) */
+  rotateCa(): Promise<void>
   close(): void
 }
 
@@ -52,6 +75,25 @@ function writeAtomic(path: string, text: string, mode: number): void {
   renameSync(tmp, path)
 }
 
+function caPaths(config: ServerConfig) {
+  const dir = join(config.dataDir, 'ca')
+  return { dir, cert: join(dir, 'ca.pem'), key: join(dir, 'ca.key'), retired: join(dir, 'retired.pem'), cross: join(dir, 'cross.pem') }
+}
+
+/**
+ * A rotation cut short by a crash: once `ca.pem.new` exists the new pair is whole (the key was
+ * written first), so the renames are completed; a lone `ca.key.new` is an uncommitted rotation.
+ */
+function finishRotation(paths: ReturnType<typeof caPaths>, logger: Logger): void {
+  if (existsSync(`${paths.cert}.new`)) {
+    if (existsSync(`${paths.key}.new`)) renameSync(`${paths.key}.new`, paths.key)
+    renameSync(`${paths.cert}.new`, paths.cert)
+    logger.warn('Server CA rotation completed at start', { path: paths.cert })
+  } else if (existsSync(`${paths.key}.new`)) rmSync(`${paths.key}.new`)
+}
+
+const readIf = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined)
+
 async function loadOrCreateCa(config: ServerConfig, platform: Platform, subtle: SubtleCrypto, logger: Logger): Promise<ServerCa> {
   if (config.ca) {
     const files: ServerCaFiles = {
@@ -60,12 +102,23 @@ async function loadOrCreateCa(config: ServerConfig, platform: Platform, subtle: 
     }
     return ServerCa.load(files, platform, subtle)
   }
-  const dir = join(config.dataDir, 'ca')
+  const paths = caPaths(config)
+  const { dir, cert: certPath, key: keyPath } = paths
   mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const certPath = join(dir, 'ca.pem')
-  const keyPath = join(dir, 'ca.key')
+  finishRotation(paths, logger)
   if (existsSync(certPath) && existsSync(keyPath)) {
-    return ServerCa.load({ certificatePem: readFileSync(certPath, 'utf8'), privateKeyPem: readFileSync(keyPath, 'utf8') }, platform, subtle)
+    const retiredPem = readIf(paths.retired)
+    const crossPem = readIf(paths.cross)
+    return ServerCa.load(
+      {
+        certificatePem: readFileSync(certPath, 'utf8'),
+        privateKeyPem: readFileSync(keyPath, 'utf8'),
+        ...(retiredPem ? { retiredPem } : {}),
+        ...(crossPem ? { crossPem } : {}),
+      },
+      platform,
+      subtle,
+    )
   }
   const { ca, files } = await ServerCa.create(config.trustDomain, platform, subtle)
   // key first: a crash between the two writes leaves no certificate, so the next start re-creates both
@@ -81,21 +134,27 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   const write = deps.write ?? ((line: string) => void process.stdout.write(line + '\n'))
   const logger = createJsonLogger(write, () => platform.now())
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
-  const policies = parsePolicyDocument(parseYaml(readFileSync(config.policy, 'utf8')))
-  const ca = await loadOrCreateCa(config, platform, subtle, logger)
-  const registry = new AgentRegistry(deps.openDatabase(join(config.dataDir, 'agents.db')))
   const sessions = createMemorySessionStore<SessionValue>({ now: () => platform.now() })
-  const verifier = createAttestationVerifier({
-    policies,
-    sessions,
-    platform,
-    trustDomain: config.trustDomain,
-    sessionTtlMs: config.sessionTtlMs,
-  })
   const metrics = new Metrics()
+  const policy = new PolicyReloader({
+    path: config.policy,
+    logger,
+    now: () => platform.now(),
+    makeVerifier: (policies) =>
+      createAttestationVerifier({ policies, sessions, platform, trustDomain: config.trustDomain, sessionTtlMs: config.sessionTtlMs }),
+  })
+  metrics.policy = () => ({ generation: policy.state.generation, sha256: policy.state.sha256, failures: policy.failures })
+  const ca = await loadOrCreateCa(config, platform, subtle, logger)
+  const registry = new AgentRegistry(
+    deps.openDatabase(join(config.dataDir, 'agents.db'), {
+      onStaleLock: (event) => logger.warn('Stale database lock cleared', { ...event }),
+    }),
+  )
+  if (registry.sequence(BUNDLE_SEQUENCE) === 0) registry.nextSequence(BUNDLE_SEQUENCE)
+  ca.sequence = BigInt(registry.sequence(BUNDLE_SEQUENCE))
   const app = createApp({
     trustDomain: config.trustDomain,
-    verifier,
+    verifier: policy.verifier,
     sessions,
     ca,
     registry,
@@ -103,7 +162,86 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     logger,
     metrics,
     svidTtlMs: config.svidTtlMs,
+    policyState: () => ({ generation: policy.state.generation, sha256: policy.state.sha256 }),
+    rateLimit: config.rateLimit,
   })
-  const tls = config.tls ? await ca.issueTls(config.host, TLS_CERT_TTL_MS) : undefined
-  return { config, app, ca, registry, logger, metrics, ...(tls ? { tls } : {}), close: () => registry.close() }
+
+  const tlsTtl = config.tlsCertTtlMs ?? TLS_CERT_TTL_MS
+  const renewBefore = config.tlsRenewBeforeMs ?? Math.floor(tlsTtl / 3)
+  const rotateBefore = config.caRotateBeforeMs ?? CA_ROTATE_BEFORE_MS
+  let tls: TlsMaterial | undefined = config.tls ? await ca.issueTls(config.host, tlsTtl) : undefined
+  const listeners: ((t: TlsMaterial) => void)[] = []
+  metrics.certificates = () => ({
+    caNotAfter: ca.certificate.notAfter,
+    ...(tls ? { tlsNotAfter: tls.notAfter } : {}),
+    bundleSequence: ca.sequence,
+  })
+  const renewTls = async (reason: string) => {
+    if (!config.tls) return
+    tls = await ca.issueTls(config.host, tlsTtl)
+    logger.info('Listener certificate renewed', { reason, notAfter: new Date(tls.notAfter).toISOString() })
+    for (const l of listeners) l(tls)
+  }
+  const rotateCa = async () => {
+    if (config.ca) throw new Error('the server CA is loaded from ca.certFile/ca.keyFile: rotate it there and restart')
+    const rotated = await ca.rotate(config.trustDomain)
+    const paths = caPaths(config)
+    // crash safety: the retired roots and the cross certificate first (a load drops a retired copy of
+    // the current root and a cross certificate for another key), then the new pair as .new files,
+    // the sequence, and the renames, key before certificate; a load finishes renames a crash cut short
+    writeAtomic(paths.retired, rotated.retiredPem, 0o644)
+    writeAtomic(paths.cross, rotated.crossPem, 0o644)
+    writeAtomic(`${paths.key}.new`, rotated.files.privateKeyPem, 0o600)
+    writeAtomic(`${paths.cert}.new`, rotated.files.certificatePem, 0o644)
+    ca.sequence = BigInt(registry.nextSequence(BUNDLE_SEQUENCE))
+    renameSync(`${paths.key}.new`, paths.key)
+    renameSync(`${paths.cert}.new`, paths.cert)
+    logger.warn('Server CA rotated', {
+      generation: ca.generation,
+      sequence: String(ca.sequence),
+      notAfter: new Date(ca.certificate.notAfter).toISOString(),
+    })
+    await renewTls('server CA rotated')
+  }
+  let warnedCa = false
+  const maintain = async () => {
+    const now = platform.now()
+    const caLeft = ca.certificate.notAfter - now
+    if (caLeft < rotateBefore && !config.ca) await rotateCa()
+    else if (caLeft < 2 * rotateBefore && !warnedCa) {
+      warnedCa = true
+      logger.warn('Server CA expires soon', {
+        notAfter: new Date(ca.certificate.notAfter).toISOString(),
+        rotation: config.ca ? 'manual (ca.certFile)' : new Date(ca.certificate.notAfter - rotateBefore).toISOString(),
+      })
+    }
+    if (tls && now >= tls.notAfter - renewBefore) await renewTls('expires soon')
+  }
+  await maintain()
+  const interval = Math.max(1000, Math.min(MAINTENANCE_INTERVAL_MS, Math.floor(renewBefore / 4)))
+  const timer = setInterval(() => {
+    maintain().catch((e: unknown) => logger.error('Maintenance failed', { error: (e as Error).message }))
+  }, interval)
+  timer.unref?.()
+  policy.watch({ file: config.policyWatch ?? true, sighup: true })
+  return {
+    config,
+    app,
+    ca,
+    registry,
+    logger,
+    metrics,
+    policy,
+    get tls() {
+      return tls
+    },
+    onTlsRenewed: (l) => void listeners.push(l),
+    maintain,
+    rotateCa,
+    close: () => {
+      clearInterval(timer)
+      policy.close()
+      registry.close()
+    },
+  }
 }

@@ -1,6 +1,8 @@
 /**
  * Serves the app on Bun (Bun.serve; bun:sqlite for the registry). Run:
  *   bun server/entry/bun.ts --config FILE
+ * Bun's reload() keeps the TLS options it started with, so a renewed listener certificate
+ * restarts the listener on the same port: stop(false) lets open requests finish.
  */
 import { createBunPlatform } from '../../runtimes/bun/index.ts'
 import { loadKernels } from '../../runtimes/node/index.ts'
@@ -10,21 +12,40 @@ import { bootstrap, loadConfigFile } from './bootstrap.ts'
 import { openSqliteBun } from './sqlite-bun.ts'
 
 declare const Bun: {
-  serve(o: { fetch: (r: Request) => Response | Promise<Response>; hostname: string; port: number; tls?: { key: string; cert: string } }): {
+  serve(o: {
+    fetch: (r: Request) => Response | Promise<Response>
+    hostname: string
+    port: number
+    idleTimeout?: number
+    tls?: { key: string; cert: string }
+  }): {
     port: number
     stop(force?: boolean): void
   }
+}
+
+/** limits.idleTimeout in the whole seconds Bun.serve takes (1..255). */
+export function bunIdleTimeoutSeconds(ms: number): number {
+  return Math.min(255, Math.max(1, Math.ceil(ms / 1000)))
 }
 
 export async function startBunServer(config: ServerConfig): Promise<{ url: string; stop(): void }> {
   // WASM kernels and the bounded attestation caches, as on Node (runtimes/node loadServerPlatform)
   const platform = createBunPlatform({ kernels: await loadKernels(), ...createAttestationCaches() })
   const b = await bootstrap(config, { platform, openDatabase: openSqliteBun })
-  const server = Bun.serve({
+  let server = Bun.serve({
     fetch: b.app.fetch,
     hostname: config.host,
     port: config.port,
+    // Bun.serve takes whole seconds, at most 255; it has no connection cap or header timeout of
+    // its own (docs/protocol.md "Limits": the per-address rate limit applies on Bun as on Node)
+    idleTimeout: bunIdleTimeoutSeconds(config.limits.idleTimeoutMs),
     ...(b.tls ? { tls: { key: b.tls.privateKeyPem, cert: b.tls.certificatePem } } : {}),
+  })
+  const port = server.port
+  b.onTlsRenewed((t) => {
+    server.stop(false)
+    server = Bun.serve({ fetch: b.app.fetch, hostname: config.host, port, tls: { key: t.privateKeyPem, cert: t.certificatePem } })
   })
   const url = `${b.tls ? 'https' : 'http'}://${config.host}:${server.port}`
   b.logger.info('Server listening', { url, trustDomain: config.trustDomain })

@@ -1,11 +1,71 @@
-/** Serves the app on Node (@hono/node-server; node:https when TLS is on). Returns the URL it listens on. */
-import { createServer as createHttpsServer } from 'node:https'
+/**
+ * Serves the app on Node (@hono/node-server; node:https when TLS is on). Returns the URL it
+ * listens on. A renewed listener certificate replaces the secure context in place
+ * (setSecureContext, with the same protocol and cipher limits): new connections get it, open ones
+ * finish on the old, no restart.
+ */
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
+import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import { loadServerPlatform } from '../../runtimes/node/index.ts'
 import type { ServerConfig } from '../config.ts'
 import { bootstrap, type Bootstrapped, type BootstrapDeps } from './bootstrap.ts'
 import { openSqliteWasm } from './sqlite-wasm.ts'
+import type { ServerLimits } from '../limits-config.ts'
+
+/**
+ * TLS 1.2 and 1.3 only, and on TLS 1.2 only ECDHE suites with AEAD ciphers (forward secrecy);
+ * TLS 1.3 suites all have it.
+ */
+export const TLS_OPTIONS = {
+  minVersion: 'TLSv1.2',
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+  honorCipherOrder: true,
+} as const
+
+/** node:http options for the limits (set at creation; the rest are set on the server). */
+export function nodeServerOptions(l: ServerLimits) {
+  return {
+    headersTimeout: l.headersTimeoutMs,
+    requestTimeout: l.requestTimeoutMs,
+    keepAliveTimeout: l.keepAliveTimeoutMs,
+    // how often node:http looks for requests past their headers or request timeout
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(l.headersTimeoutMs / 4))),
+    handshakeTimeout: l.handshakeTimeoutMs,
+  }
+}
+
+/**
+ * The limits node:http only takes as server properties (the connection cap, idle timeout,
+ * requests per socket), and one it lacks: node:http's headers timeout starts at a request's first
+ * byte, and on Node 20 its periodic check also stops the idle timer of a connection that never
+ * sent one (measured: a silent socket stayed open past a 25 s idle timeout). So a connection that
+ * has sent nothing (not even a TLS hello) when headersTimeout has passed is closed here; the
+ * count of bytes read needs no data listener, which would take the bytes from the HTTP parser.
+ */
+export function applyNodeLimits(server: HttpServer, l: ServerLimits): void {
+  server.maxConnections = l.maxConnections
+  server.maxRequestsPerSocket = l.maxRequestsPerSocket
+  server.setTimeout(l.idleTimeoutMs)
+  server.on('connection', (socket: import('node:net').Socket) => {
+    const timer = setTimeout(() => {
+      if (socket.bytesRead === 0) socket.destroy()
+    }, l.headersTimeoutMs)
+    timer.unref()
+    socket.once('close', () => clearTimeout(timer))
+  })
+}
 
 export interface RunningServer {
   readonly url: string
@@ -25,12 +85,20 @@ export async function startNodeServer(config: ServerConfig, deps: Partial<Bootst
         fetch: b.app.fetch,
         hostname: config.host,
         port: config.port,
-        ...(b.tls ? { createServer: createHttpsServer, serverOptions: { key: b.tls.privateKeyPem, cert: b.tls.certificatePem } } : {}),
+        serverOptions: {
+          ...nodeServerOptions(config.limits),
+          ...(b.tls ? { ...TLS_OPTIONS, key: b.tls.privateKeyPem, cert: b.tls.certificatePem } : {}),
+        },
+        ...(b.tls ? { createServer: createHttpsServer } : {}),
       },
       () => resolve(s),
     )
+    applyNodeLimits(s as HttpServer, config.limits)
   })
   const server = await listening
+  // a secure context made from key and cert alone would fall back to Node's default versions and ciphers
+  if (b.tls)
+    b.onTlsRenewed((t) => (server as HttpsServer).setSecureContext({ ...TLS_OPTIONS, key: t.privateKeyPem, cert: t.certificatePem }))
   const port = (server.address() as AddressInfo).port
   const url = `${b.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   b.logger.info('Server listening', { url, trustDomain: config.trustDomain })

@@ -6,8 +6,18 @@
  * killed inside a statement (kill -9) leaves that directory behind, and every later access would
  * be "database is locked". So a lock older than `staleLockMs` (statements take milliseconds) is
  * removed on open and when a statement meets it; a fresh lock is waited for (busy_timeout).
+ *
+ * Waiting out the age after a crash delays the restart, so every process that opens the file
+ * also registers in `<db>.owners/<pid>` (its pid, its start time from /proc, its host name) and
+ * removes the entry on close. A lock met when a registered owner is found gone (dead pid, or the
+ * pid now belongs to a process started at another time) and no other registered owner lives is
+ * the crashed owner's: it is removed at once and reported (`onStaleLock`). An owner on another
+ * host, or a lock with no owner entry to explain it (a process that does not register), leaves
+ * only the age rule.
  */
-import { rmdirSync, statSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
 import sqlite from 'node-sqlite3-wasm'
 import type { SqlDatabase, SqlValue } from '../registry/sql.ts'
 
@@ -16,6 +26,97 @@ export interface SqliteWasmOptions {
   readonly busyTimeoutMs?: number
   /** a lock directory older than this is a crashed holder's; default 10 s */
   readonly staleLockMs?: number
+  /** told each time a lock is removed as stale, and why */
+  readonly onStaleLock?: (event: StaleLockEvent) => void
+}
+
+export interface StaleLockEvent {
+  /** 'holders-gone': no registered owner is alive; 'age': the lock is older than staleLockMs */
+  readonly reason: 'holders-gone' | 'age'
+  /** the pids of the owners found dead */
+  readonly deadOwners: readonly number[]
+  readonly when: 'open' | 'statement'
+}
+
+interface Owner {
+  readonly pid: number
+  readonly start: string
+  readonly host: string
+}
+
+/** A process's start time (field 22 of /proc/<pid>/stat), or '' where /proc is not there. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? ''
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      try {
+        readdirSync('/proc/self')
+        return undefined // /proc works and this pid is not in it: gone
+      } catch {
+        // no /proc: fall back to signal 0
+      }
+    }
+    try {
+      process.kill(pid, 0)
+      return ''
+    } catch (k) {
+      return (k as NodeJS.ErrnoException).code === 'EPERM' ? '' : undefined
+    }
+  }
+}
+
+const ownersDir = (path: string) => `${path}.owners`
+
+/** Registers this process as an owner of `path`. */
+function registerOwner(path: string): string {
+  const dir = ownersDir(path)
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, String(process.pid))
+  const me: Owner = { pid: process.pid, start: processStart(process.pid) ?? '', host: hostname() }
+  writeFileSync(file, JSON.stringify(me))
+  return file
+}
+
+/**
+ * Whether a registered owner may be alive: undefined when it cannot be told (no owners directory,
+ * or an owner on another host), else the dead owners (removed) and whether any is alive.
+ */
+function checkOwners(path: string, self?: string): { alive: boolean; dead: number[] } | undefined {
+  const dir = ownersDir(path)
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return undefined
+  }
+  const dead: number[] = []
+  let alive = false
+  for (const name of names) {
+    const file = join(dir, name)
+    if (file === self) continue
+    let owner: Owner
+    try {
+      owner = JSON.parse(readFileSync(file, 'utf8')) as Owner
+    } catch {
+      alive = true // being written (or torn): cannot tell, so the age rule decides
+      continue
+    }
+    if (owner.host !== hostname()) return undefined
+    // this pid is ours and we have not registered yet (open): an earlier process with our pid
+    const gone =
+      (owner.pid === process.pid && file !== self) ||
+      (() => {
+        const start = processStart(owner.pid)
+        return start === undefined || (start !== '' && owner.start !== '' && start !== owner.start)
+      })()
+    if (gone) {
+      dead.push(owner.pid)
+      rmSync(file, { force: true })
+    } else alive = true
+  }
+  return { alive, dead }
 }
 
 /** Removes `<path>.lock` when it is older than `staleMs`; true when it did. */
@@ -32,14 +133,38 @@ export function clearStaleLock(path: string, staleMs: number): boolean {
 
 export function openSqliteWasm(path: string, options: SqliteWasmOptions = {}): SqlDatabase {
   const staleMs = options.staleLockMs ?? 10_000
-  clearStaleLock(path, staleMs)
+  let self: string | undefined
+  /** removes the lock when its holder is known gone, or by age; true when it did */
+  const clearIfStale = (when: 'open' | 'statement'): boolean => {
+    const lock = `${path}.lock`
+    try {
+      statSync(lock)
+    } catch {
+      return false
+    }
+    const owners = checkOwners(path, self)
+    if (owners && !owners.alive && owners.dead.length > 0) {
+      try {
+        rmdirSync(lock)
+      } catch {
+        return false
+      }
+      options.onStaleLock?.({ reason: 'holders-gone', deadOwners: owners.dead, when })
+      return true
+    }
+    if (!clearStaleLock(path, staleMs)) return false
+    options.onStaleLock?.({ reason: 'age', deadOwners: owners?.dead ?? [], when })
+    return true
+  }
+  clearIfStale('open')
+  self = registerOwner(path)
   const db = new sqlite.Database(path)
   db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 2000))}`)
   const retry = <T>(op: () => T): T => {
     try {
       return op()
     } catch (e) {
-      if (!/database is locked/.test((e as Error).message) || !clearStaleLock(path, staleMs)) throw e
+      if (!/database is locked/.test((e as Error).message) || !clearIfStale('statement')) throw e
       return op()
     }
   }
@@ -48,6 +173,9 @@ export function openSqliteWasm(path: string, options: SqliteWasmOptions = {}): S
     run: (sql, params = []) => retry(() => void db.run(sql, params as SqlValue[])),
     get: (sql, params = []) => retry(() => (db.get(sql, params as SqlValue[]) as Record<string, SqlValue> | null) ?? undefined),
     all: (sql, params = []) => retry(() => db.all(sql, params as SqlValue[]) as Record<string, SqlValue>[]),
-    close: () => db.close(),
+    close: () => {
+      db.close()
+      if (self) rmSync(self, { force: true })
+    },
   }
 }

@@ -140,6 +140,12 @@ export class AgentRegistry {
     return true
   }
 
+  /** A persistent counter's value (0 when never incremented). */
+  sequence(key: string): number {
+    const row = this.db.get('SELECT value FROM meta WHERE key = ?', [key])
+    return row ? Number(row.value) : 0
+  }
+
   /** A persistent counter (the bundle's spiffe_sequence), incremented and returned. */
   nextSequence(key: string): number {
     const row = this.db.get('SELECT value FROM meta WHERE key = ?', [key])

@@ -1,10 +1,17 @@
 /**
  * POST /v1/attest                      evidence -> session ID + challenges (docs/protocol.md)
- * POST /v1/attest/{sessionId}/answer   answers + the agent's new public key (SPKI or PKCS#10 CSR) -> verdict + X.509-SVID
+ * POST /v1/attest/{sessionId}/answer   answers + the agent's new public key (SPKI + keyProof, or PKCS#10 CSR) -> verdict + X.509-SVID
  *
  * The new key is bound to the attestation: binding = SHA-256(SPKI DER) is covered by the DevID
- * signature and the activation HMAC (core/attestation), so a swapped key fails the proofs.
- * A banned agent (registry) is refused after its proofs pass, before any SVID is issued.
+ * signature and the activation HMAC (core/attestation), so a swapped key fails the proofs. The
+ * agent also proves it holds the key (core/attestation/svid-key.ts): a `keyProof` signature over
+ * the session binding, or the CSR's self-signature; weak keys are refused before anything else.
+ * Order: cheap parse and key checks, then the session lookup, then any signature.
+ * A banned agent (registry) is refused after its proofs pass, before any SVID is issued; an
+ * attested identity over its rate limit too (429).
+ *
+ * Logs: every line carries `client`; request strings are bounded (logging.ts); providedMethods is
+ * logged once per request. Metrics labels come from fixed sets (metrics.ts).
  */
 import { Hono } from 'hono'
 import { toPem } from '../../core/bytes/pem.ts'
@@ -12,9 +19,14 @@ import { fromBase64 } from '../../core/bytes/encoding.ts'
 import { AttestationError, isVerifyError } from '../../core/errors.ts'
 import type { AttestationVerifier } from '../../core/attestation/verifier.ts'
 import type { Platform } from '../../core/platform.ts'
+import type { PublicKey } from '../../core/crypto/provider.ts'
+import { checkSvidKey, verifySvidKeyProof } from '../../core/attestation/svid-key.ts'
+import type { Verdict } from '../../core/attestation/verifier.ts'
 import { parseSubjectPublicKeyInfo } from '../../core/x509/spki.ts'
 import type { ServerCa } from '../ca/authority.ts'
-import { verifyCertificationRequest } from '../ca/csr.ts'
+import { parseCertificationRequest, verifyCertificationRequestSignature } from '../ca/csr.ts'
+import type { ClientAddressOf } from '../client-address.ts'
+import { RateLimitError, type TokenBucketLimiter } from '../rate-limit.ts'
 import { LOG_MESSAGES, type Logger } from '../logging.ts'
 import type { Metrics } from '../metrics.ts'
 import { RequestError } from '../middleware/errors.ts'
@@ -30,6 +42,29 @@ export interface AttestRouteOptions {
   readonly logger: Logger
   readonly metrics: Metrics
   readonly svidTtlMs: number
+  /** the client address of a request, logged with every line */
+  readonly clientAddress?: ClientAddressOf
+  /** rate limit per attested identity (EK hash, DevID fingerprint), checked before an SVID is issued */
+  readonly perIdentity?: TokenBucketLimiter
+}
+
+/** The identity a verdict attests, for its rate limit: the DevID fingerprint, else the EK hash, else the SPIFFE ID. */
+export function attestedIdentity(v: Pick<Verdict, 'attributes' | 'spiffeIdPath'>): string {
+  const a = v.attributes
+  return (
+    a['tpm_devid.certificate.fingerprint'] ?? a['tpm_ek.public_hash'] ?? a['tpm_devid.ek.public_hash'] ?? `spiffe-path:${v.spiffeIdPath}`
+  )
+}
+
+/** The SVID key of an answer, parsed and checked; `prove` runs its signature check once the session is found. */
+interface SvidKey {
+  readonly spki: Uint8Array
+  readonly key: PublicKey
+  readonly prove: (binding: Uint8Array) => Promise<string>
+}
+
+function keyDetail(key: PublicKey): string {
+  return key.kty === 'RSA' ? `RSA ${key.n.length * 8}` : `EC ${key.crv}`
 }
 
 async function jsonBody(req: Request): Promise<Record<string, unknown>> {
@@ -54,8 +89,73 @@ interface Pending {
   readonly expiresAt: number
 }
 
+/** The SVID key of an answer body (publicKey + keyProof, or csr), or undefined when it asks for none. */
+async function readSvidKey(body: Record<string, unknown>, sessionId: string, o: AttestRouteOptions): Promise<SvidKey | undefined> {
+  if (body.publicKey !== undefined && body.csr !== undefined)
+    throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'give publicKey or csr, not both')
+  if (body.keyProof !== undefined && body.publicKey === undefined)
+    throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'keyProof: only with publicKey (a csr carries its own proof)')
+  if (body.publicKey !== undefined) {
+    if (typeof body.publicKey !== 'string')
+      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'publicKey: expected base64 SubjectPublicKeyInfo DER')
+    const spki = fromBase64(body.publicKey, 'publicKey')
+    let key: PublicKey
+    try {
+      key = parseSubjectPublicKeyInfo(spki)
+    } catch (e) {
+      if (!isVerifyError(e)) throw e
+      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', `publicKey: not a supported SubjectPublicKeyInfo (${e.message})`)
+    }
+    if (!(await o.ca.isUsableKey(spki, key)))
+      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'publicKey: the key does not import (an EC point off its curve?)')
+    checkSvidKey(key)
+    if (body.keyProof === undefined)
+      throw new AttestationError(
+        'ERR_SVID_KEY_UNPROVEN',
+        'keyProof: missing; sign the session binding with the new key (docs/protocol.md "SVID key"), or send a csr',
+      )
+    if (typeof body.keyProof !== 'string') throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'keyProof: expected a base64 signature')
+    const signature = fromBase64(body.keyProof, 'keyProof')
+    return {
+      spki,
+      key,
+      prove: async (binding) => {
+        await verifySvidKeyProof(key, sessionId, binding, signature, o.platform)
+        return `keyProof over the session binding verifies with the ${keyDetail(key)} key`
+      },
+    }
+  }
+  if (body.csr !== undefined) {
+    if (typeof body.csr !== 'string') throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'csr: expected base64 PKCS#10 DER')
+    const der = fromBase64(body.csr, 'csr')
+    let csr: ReturnType<typeof parseCertificationRequest>
+    try {
+      csr = parseCertificationRequest(der)
+    } catch (e) {
+      if (!isVerifyError(e)) throw e
+      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', `csr: not a valid certification request (${e.message})`)
+    }
+    checkSvidKey(csr.publicKey)
+    return {
+      spki: csr.spki,
+      key: csr.publicKey,
+      prove: async () => {
+        try {
+          await verifyCertificationRequestSignature(csr, o.platform)
+        } catch (e) {
+          if (!isVerifyError(e)) throw e
+          throw new AttestationError('ERR_SVID_KEY_UNPROVEN', `csr: the self-signature does not prove the key (${e.message})`)
+        }
+        return `csr self-signature verifies with the ${keyDetail(csr.publicKey)} key`
+      },
+    }
+  }
+  return undefined
+}
+
 export function attestRoutes(o: AttestRouteOptions): Hono {
   const app = new Hono()
+  const clientOf: ClientAddressOf = o.clientAddress ?? (() => 'unknown')
   // attestor types and start time per session, for metrics; purged with the sessions
   const pending = new Map<string, Pending>()
   const purge = (): void => {
@@ -64,6 +164,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
   }
 
   app.post('/v1/attest', async (c) => {
+    const client = clientOf(c)
     const body = await jsonBody(c.req.raw)
     const pm = body.providedMethods
     if (!Array.isArray(pm) || !pm.every((m) => typeof m === 'string'))
@@ -71,8 +172,9 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     if (typeof body.evidence !== 'object' || body.evidence === null || Array.isArray(body.evidence))
       throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'evidence: expected an object keyed by attestor type')
     const providedMethods = pm as string[]
-    o.logger.info(LOG_MESSAGES.connected, { route: 'attest' })
-    o.logger.info(LOG_MESSAGES.loginStarted, { providedMethods })
+    o.logger.info(LOG_MESSAGES.connected, { client, route: 'attest' })
+    // the agent's list, bounded by the logger, logged here only
+    o.logger.info(LOG_MESSAGES.loginStarted, { client, providedMethods, providedMethodsCount: providedMethods.length })
     purge()
     try {
       const started = await o.verifier.start({ providedMethods, evidence: body.evidence as Record<string, unknown> })
@@ -80,51 +182,41 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
       return c.json({ sessionId: started.sessionId, expiresAt: new Date(started.expiresAt).toISOString(), challenges: started.challenges })
     } catch (e) {
       if (isVerifyError(e)) {
-        for (const t of new Set(providedMethods)) o.metrics.countProof(t, 'failure')
-        o.logger.warn(LOG_MESSAGES.attestationFailed, { phase: 'evidence', providedMethods, code: e.code, message: e.message })
+        o.metrics.countProofs(providedMethods, 'failure')
+        o.logger.warn(LOG_MESSAGES.attestationFailed, { client, phase: 'evidence', code: e.code, message: e.message })
       }
       throw e
     }
   })
 
   app.post('/v1/attest/:sessionId/answer', async (c) => {
+    const client = clientOf(c)
     const sessionId = c.req.param('sessionId')
     const body = await jsonBody(c.req.raw)
     if (typeof body.answers !== 'object' || body.answers === null || Array.isArray(body.answers))
       throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'answers: expected an object keyed by attestor type')
-    if (body.publicKey !== undefined && body.csr !== undefined)
-      throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'give publicKey or csr, not both')
-    let spki: Uint8Array | undefined
-    if (body.publicKey !== undefined) {
-      if (typeof body.publicKey !== 'string')
-        throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'publicKey: expected base64 SubjectPublicKeyInfo DER')
-      spki = fromBase64(body.publicKey, 'publicKey')
-      let key
-      try {
-        key = parseSubjectPublicKeyInfo(spki)
-      } catch (e) {
-        if (!isVerifyError(e)) throw e
-        throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', `publicKey: not a supported SubjectPublicKeyInfo (${e.message})`)
-      }
-      if (!(await o.ca.isUsableKey(spki, key)))
-        throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'publicKey: the key does not import (an EC point off its curve?)')
-    } else if (body.csr !== undefined) {
-      if (typeof body.csr !== 'string') throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', 'csr: expected base64 PKCS#10 DER')
-      const der = fromBase64(body.csr, 'csr')
-      try {
-        spki = (await verifyCertificationRequest(der, o.platform)).spki
-      } catch (e) {
-        if (!isVerifyError(e)) throw e
-        throw new RequestError(400, 'ERR_EVIDENCE_MALFORMED', `csr: not a valid certification request (${e.message})`)
-      }
-    }
+    const svidKey = await readSvidKey(body, sessionId, o)
+    const spki = svidKey?.spki
     const p = pending.get(sessionId)
     pending.delete(sessionId)
     const types = p?.types ?? ['unknown']
     try {
       const binding = spki ? await o.platform.crypto.digest('SHA-256', spki) : undefined
-      const verdict = await o.verifier.answer(sessionId, body.answers as Record<string, unknown>, binding ? { binding } : {})
+      const verdict = await o.verifier.answer(
+        sessionId,
+        body.answers as Record<string, unknown>,
+        binding && svidKey ? { binding, proveKey: () => svidKey.prove(binding) } : {},
+      )
       const spiffeId = verdict.spiffeId!
+      if (o.perIdentity) {
+        const r = o.perIdentity.take(attestedIdentity(verdict))
+        if (!r.ok) {
+          o.metrics.countRateLimited('identity')
+          if (r.first)
+            o.logger.warn(LOG_MESSAGES.rateLimited, { client, scope: 'identity', spiffeId, retryAfterSeconds: r.retryAfterSeconds })
+          throw new RateLimitError('attested identity', r.retryAfterSeconds)
+        }
+      }
       const now = o.platform.now()
       // the SVID is made first and released only if the commit below finds the agent not banned
       // (the ban check and the record share the registry's batched transaction)
@@ -137,12 +229,17 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         ...(svid ? { svidSerial: svid.serialHex, svidExpiresAt: svid.notAfter } : {}),
       })
       if (recorded === 'banned') throw new AttestationError('ERR_AGENT_BANNED', AGENT_BANNED_MESSAGE, { detail: { spiffeId } })
-      for (const t of verdict.attestorTypes) o.metrics.countProof(t, 'success')
+      o.metrics.countProofs(verdict.attestorTypes, 'success')
       if (p) o.metrics.observeDuration((o.platform.now() - p.startedAt) / 1000)
-      o.logger.info(LOG_MESSAGES.authorized, { spiffeId, policy: verdict.policy, agentAttestationAttributes: verdict.attributes })
+      o.logger.info(LOG_MESSAGES.authorized, { client, spiffeId, policy: verdict.policy, agentAttestationAttributes: verdict.attributes })
       if (svid) {
         o.metrics.svidsIssued++
-        o.logger.info(LOG_MESSAGES.svidIssued, { spiffeId, serial: svid.serialHex, notAfter: new Date(svid.notAfter).toISOString() })
+        o.logger.info(LOG_MESSAGES.svidIssued, {
+          client,
+          spiffeId,
+          serial: svid.serialHex,
+          notAfter: new Date(svid.notAfter).toISOString(),
+        })
       }
       const expiresAt = svid?.notAfter ?? now + o.svidTtlMs
       return c.json({
@@ -153,16 +250,23 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         tolerancesUsed: verdict.tolerancesUsed,
         spiffeId,
         attributes: verdict.attributes,
-        svid: svid ? [toPem('CERTIFICATE', svid.der)] : [],
-        bundle: toPem('CERTIFICATE', o.ca.certificate.raw),
+        svid: svid ? [toPem('CERTIFICATE', svid.der), ...(o.ca.crossPem() ? [o.ca.crossPem()!] : [])] : [],
+        bundle: o.ca.authoritiesPem(),
         expiresAt: new Date(expiresAt).toISOString(),
         reattestAfter: new Date(now + (expiresAt - now) / 2).toISOString(),
       })
     } catch (e) {
       if (isVerifyError(e)) {
-        const outcome = e.code === 'ERR_SESSION_UNKNOWN' ? 'unknown_session' : e.code === 'ERR_AGENT_BANNED' ? 'banned' : 'failure'
-        for (const t of types) o.metrics.countProof(t, outcome)
-        o.logger.warn(LOG_MESSAGES.attestationFailed, { phase: 'answer', code: e.code, message: e.message })
+        const outcome =
+          e.code === 'ERR_SESSION_UNKNOWN'
+            ? 'unknown_session'
+            : e.code === 'ERR_AGENT_BANNED'
+              ? 'banned'
+              : e.code === 'ERR_RATE_LIMITED'
+                ? 'rate_limited'
+                : 'failure'
+        o.metrics.countProofs(types, outcome)
+        o.logger.warn(LOG_MESSAGES.attestationFailed, { client, phase: 'answer', code: e.code, message: e.message })
       }
       throw e
     }

@@ -8,11 +8,18 @@ import { makeSpiffeBundleJson } from '../../core/svid/spiffe-bundle.ts'
 import { makeX509BundlePem } from '../../core/svid/x509-bundle.ts'
 import type { SpiffeBundle } from '../../core/svid/spiffe-bundle.ts'
 
-export function bundleRoutes(bundle: SpiffeBundle): Hono {
+/** `bundle` is a value, or a function read per request (the CA rotates); its texts are made once per sequence number. */
+export function bundleRoutes(bundle: SpiffeBundle | (() => SpiffeBundle)): Hono {
   const app = new Hono()
-  const json = makeSpiffeBundleJson(bundle)
-  const pem = makeX509BundlePem(bundle.x509)
-  app.get('/v1/bundle', (c) => c.body(json, 200, { 'content-type': 'application/json' }))
-  app.get('/v1/bundle.pem', (c) => c.body(pem, 200, { 'content-type': 'application/x-pem-file' }))
+  const current = typeof bundle === 'function' ? bundle : () => bundle
+  let made: { key: string; json: string; pem: string } | undefined
+  const texts = () => {
+    const b = current()
+    const key = `${b.sequenceNumber}:${b.x509.authorities.length}`
+    if (made?.key !== key) made = { key, json: makeSpiffeBundleJson(b), pem: makeX509BundlePem(b.x509) }
+    return made
+  }
+  app.get('/v1/bundle', (c) => c.body(texts().json, 200, { 'content-type': 'application/json' }))
+  app.get('/v1/bundle.pem', (c) => c.body(texts().pem, 200, { 'content-type': 'application/x-pem-file' }))
   return app
 }

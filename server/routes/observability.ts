@@ -1,7 +1,8 @@
 /**
  * GET /metrics          Prometheus text (server/metrics.ts)
  * GET /live, /livez     200 while the process serves requests
- * GET /ready, /readyz   200 when the policy is loaded and the database answers, else 503
+ * GET /ready, /readyz   200 when the policy is loaded and the database answers, else 503; with
+ *                       `details` (the policy's generation and hash) beside the checks
  */
 import { Hono } from 'hono'
 import type { Metrics } from '../metrics.ts'
@@ -11,6 +12,8 @@ export interface ObservabilityOptions {
   readonly sessionsActive: () => number
   /** named readiness checks: policy, database */
   readonly readiness: Readonly<Record<string, () => boolean>>
+  /** extra fields of the /ready body, e.g. { policy: { generation, sha256 } } */
+  readonly details?: () => Readonly<Record<string, unknown>>
 }
 
 export function observabilityRoutes(o: ObservabilityOptions): Hono {
@@ -31,7 +34,7 @@ export function observabilityRoutes(o: ObservabilityOptions): Hono {
       }
     }
     const ok = Object.values(checks).every(Boolean)
-    return c.json({ status: ok ? 'ok' : 'unavailable', checks }, ok ? 200 : 503)
+    return c.json({ status: ok ? 'ok' : 'unavailable', checks, ...(o.details?.() ?? {}) }, ok ? 200 : 503)
   }
   app.get('/ready', ready)
   app.get('/readyz', ready)

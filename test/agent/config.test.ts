@@ -55,8 +55,15 @@ describe('agent config', () => {
       'agent.attestors[0].type: unknown attestor type "tpm"',
     )
     expect(() => parseAgentConfig('agent:\n  server: http://a\n  attestors: [{ type: tpm_ek, config: { ekAlgorithm: dsa } }]\n')).toThrow(
-      'ekAlgorithm must be rsa or ecc',
+      'agent.attestors[0].config.ekAlgorithm must be one of rsa, ecc, rsa3072, ecc384, found "dsa"',
     )
+    const ek = (config: string) => `agent:\n  server: https://a\n  attestors: [{ type: tpm_ek, config: ${config} }]\n`
+    expect(parseAgentConfig(ek('{ ekAlgorithm: ecc384 }')).attestors[0]).toMatchObject({ ekAlgorithm: 'ecc384' })
+    expect(parseAgentConfig(ek('{ ekCertificateNvIndex: "0x01c00016" }')).attestors[0]).toMatchObject({ ekCertificateNvIndex: 0x01c00016 })
+    expect(() => parseAgentConfig(ek('{ ekCertificateNvIndex: "0x81010001" }'))).toThrow(
+      'agent.attestors[0].config.ekCertificateNvIndex must be an NV index in 0x01c00000-0x01c07fff (for example 0x01c00016), found "0x81010001"',
+    )
+    expect(() => parseAgentConfig(ek('{ ekCertificateNvIndex: twelve }'))).toThrow(/ekCertificateNvIndex must be an NV index/)
   })
   it('missing config file', async () => {
     await expect(loadAgentConfig('/nonexistent/agent.yaml')).rejects.toThrow(
@@ -115,5 +122,23 @@ describe('DevID files (seed messages)', () => {
     const pem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`
     const c = await files(sha384, pem)
     await expect(loadDevIdFiles(c)).rejects.toThrow('DevID key has unsupported hash algorithm SHA384: only SHA-256 is supported')
+  })
+})
+
+describe('agent config: server scheme', () => {
+  const base = (server: string, extra = '') => `agent:\n  server: ${server}\n${extra}  attestors: [{ type: tpm_ek }]\n`
+  it('refuses http:// with a message naming the risk and the way out', () => {
+    expect(() => parseAgentConfig(base('http://vouch.example:8081'))).toThrow(
+      /agent\.server "http:\/\/vouch\.example:8081" is http:\/\/: the evidence and the SVID would travel unencrypted.*agent\.insecureHttp: true \(or --insecure-http\)/,
+    )
+    expect(() => parseAgentConfig(base('ftp://vouch.example'))).toThrow(
+      'agent.server "ftp://vouch.example": expected an https:// URL, found ftp:',
+    )
+  })
+  it('allows http:// with agent.insecureHttp or the --insecure-http override; https:// needs neither', () => {
+    expect(parseAgentConfig(base('http://a', '  insecureHttp: true\n')).insecureHttp).toBe(true)
+    expect(parseAgentConfig(base('http://a'), 'config', { insecureHttp: true }).insecureHttp).toBe(true)
+    expect(parseAgentConfig(base('https://a')).insecureHttp).toBe(false)
+    expect(() => parseAgentConfig(base('http://a', '  insecureHttp: "yes"\n'))).toThrow('agent.insecureHttp must be true or false')
   })
 })

@@ -168,6 +168,7 @@ async function attest(boot: Record<string, unknown>, eventLogPath: string, hooks
       stringify({
         agent: {
           server: proxy.url,
+          insecureHttp: true, // the test proxy speaks plain HTTP
           tpm: tpm.tcti,
           tpmBridge: 'pure',
           svidDir: join(dir, `svid-${n}`),

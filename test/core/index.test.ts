@@ -46,12 +46,13 @@ describe('public API (package export ".")', () => {
     const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }
     const sourceOf: Record<string, string> = {
       '.': 'core/index.ts',
-      './x509': 'core/x509/index.ts',
-      './tpm2': 'core/tpm2/index.ts',
-      './credential': 'core/credential/index.ts',
-      './svid': 'core/svid/index.ts',
-      './attestation': 'core/attestation/index.ts',
-      './bytes': 'core/bytes/index.ts',
+      './x509': 'core/entries/x509.ts',
+      './tpm2': 'core/entries/tpm2.ts',
+      './credential': 'core/entries/credential.ts',
+      './svid': 'core/entries/svid.ts',
+      './attestation': 'core/entries/attestation.ts',
+      './bytes': 'core/entries/bytes.ts',
+      './eventlog': 'core/entries/eventlog.ts',
       './node': 'runtimes/node/index.ts',
       './bun': 'runtimes/bun/index.ts',
       './deno': 'runtimes/deno/index.ts',
@@ -66,7 +67,7 @@ describe('public API (package export ".")', () => {
       const mod = (await import(resolve(root, source))) as Record<string, unknown>
       expect(Object.keys(mod).length, subpath).toBeGreaterThan(0)
     }
-    expect(Object.keys(await import('../../core/tpm2/index.ts'))).toEqual(
+    expect(Object.keys(await import('../../core/entries/tpm2.ts'))).toEqual(
       expect.arrayContaining(['parseTpmtPublic', 'parseTpmsAttest', 'verifyQuote']),
     )
   })

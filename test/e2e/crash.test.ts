@@ -1,5 +1,5 @@
 /**
- * `vouch server --config FILE` in a child process (Node): prints its URL; kill -9 while agents
+ * `vouch server --config FILE` in a child process (Node): logs its URL (JSON lines on stdout); kill -9 while agents
  * are mid-attestation loses nothing that was committed: every SVID an agent received is in the
  * registry after the restart, the CA is the same, the database is intact, and a session that was
  * open at the crash is simply unknown afterwards.

@@ -1,6 +1,7 @@
 /**
  * A test agent over HTTP: the LiveAgent (a fixture swtpm answering with tpm2-tools) speaking the
- * v1 protocol to a running server with fetch, binding a fresh P-256 key to the attestation.
+ * v1 protocol to a running server with fetch, binding a fresh P-256 key to the attestation and
+ * proving it holds that key (keyProof).
  * Knobs make it misbehave like a party in the middle.
  */
 import { execFileSync } from 'node:child_process'
@@ -8,6 +9,7 @@ import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { makeSvidKeyProofMessage } from '../../core/attestation/svid-key.ts'
 import type { LiveAgent } from '../core/attestation/live-agent.ts'
 
 export interface HttpResult {
@@ -35,6 +37,15 @@ export interface AttestOptions {
   readonly fetch?: typeof fetch
   /** send a PKCS#10 CSR (made by openssl for a fresh P-256 key) instead of the bare public key */
   readonly csr?: boolean
+  /** the key pair that signs the keyProof (default: the agent's); a party in the middle signs with its own */
+  readonly swapSigner?: CryptoKeyPair
+  /**
+   * an attested agent asking for an SVID over a key it does not hold (another party's SPKI): its
+   * TPM proofs bind this key and it is sent, the keyProof is signed with the agent's own key
+   */
+  readonly foreignKey?: Uint8Array
+  /** the keyProof to send with publicKey: omitted (`false`), these bytes, or (default) a signature */
+  readonly keyProof?: false | Uint8Array
 }
 
 /** A fresh P-256 key's CSR (DER) and SPKI (DER), both written by openssl. */
@@ -90,7 +101,8 @@ export async function attestOverHttp(
   if (start.status !== 200 || o.startOnly) return { start, keyPair, spki }
   const sessionId = start.body.sessionId as string
   const challenge = (start.body.challenges as Record<string, Record<string, unknown>>).tpm_devid!
-  const binding = new Uint8Array(createHash('sha256').update(spki).digest())
+  const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest())
+  const binding = sha256(o.foreignKey ?? spki)
   const answers = {
     tpm_devid: await agent.answer(challenge, {
       devIdPub: evidence.DevIDPub as string,
@@ -100,9 +112,21 @@ export async function attestOverHttp(
     }),
   }
   await o.beforeAnswer?.()
+  const sent = o.foreignKey ?? o.swapPublicKey ?? spki
+  const signer = o.swapSigner ?? keyPair
+  const keyProof =
+    o.keyProof === undefined
+      ? new Uint8Array(
+          await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, signer.privateKey, makeSvidKeyProofMessage(sessionId, sha256(sent))),
+        )
+      : o.keyProof
   const answerBody = csr
     ? { answers, csr: Buffer.from(csr.csr).toString('base64') }
-    : { answers, publicKey: Buffer.from(o.swapPublicKey ?? spki).toString('base64') }
+    : {
+        answers,
+        publicKey: Buffer.from(sent).toString('base64'),
+        ...(keyProof ? { keyProof: Buffer.from(keyProof).toString('base64') } : {}),
+      }
   const answer = await post(`${base}/v1/attest/${sessionId}/answer`, answerBody, f)
   return { start, answer, answerBody, sessionId, keyPair, spki }
 }

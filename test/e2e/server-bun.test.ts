@@ -54,9 +54,11 @@ describe('e2e (Bun server, TLS)', () => {
   }
 
   it('failures carry the seed messages: swapped key, replayed answer, DevID from another TPM', async () => {
+    const attacker = await newKey()
     const swapped = await attestOverHttp(server.url, a, evidenceSet('tpm-a-devid-rsa') as Record<string, string>, {
       fetch: f,
-      swapPublicKey: (await newKey()).spki,
+      swapPublicKey: attacker.spki,
+      swapSigner: attacker.keyPair,
     })
     expect(swapped.answer).toEqual({ status: 401, body: { code: 'ERR_DEVID_SIGNATURE', message: 'DevID signature verification failed' } })
     const ok = await attestOverHttp(server.url, b, evidenceSet('tpm-b-devid-rsa') as Record<string, string>, { fetch: f })
@@ -82,6 +84,8 @@ describe('e2e (Bun server, TLS)', () => {
     ]) {
       expect(logs).toContain(`"${m}"`)
     }
+    // the client address from Bun's requestIP in the request lines
+    expect(logs).toMatch(/"msg":"Login started with multi-attestation support","client":"127\.0\.0\.1"/)
   })
 
   it('a restart under Bun keeps the CA and the registry; the Node CLI reads the bun:sqlite database', async () => {

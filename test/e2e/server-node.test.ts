@@ -212,6 +212,7 @@ describe('e2e (Node): failures reach the agent and the log with the seed message
     const before = await metric('vouch_svids_issued_total')
     const r = await attestOverHttp(server.url, a, evidenceSet('tpm-a-devid-p256') as Record<string, string>, {
       swapPublicKey: attacker.spki,
+      swapSigner: attacker.keyPair,
     })
     expect(r.answer).toEqual({ status: 401, body: { code: 'ERR_DEVID_SIGNATURE', message: 'DevID signature verification failed' } })
     expect(failureLogged('DevID signature verification failed')).toBe(true)
@@ -222,7 +223,7 @@ describe('e2e (Node): failures reach the agent and the log with the seed message
     const ok = await attestOverHttp(server.url, b, evidenceSet('tpm-b-devid-rsa') as Record<string, string>)
     const id = ok.answer!.body.spiffeId as string
     expect((await cli(['agent', 'ban', '--data-dir', files.dataDir, id])).out).toEqual([`banned ${id}`])
-    const listed = await cli(['agent', 'list', '--config', files.configPath])
+    const listed = await cli(['agent', 'list', '--server-config', files.configPath])
     expect(listed.out.find((l) => l.startsWith(id))).toMatch(/\tBANNED$/)
     const before = await metric('vouch_svids_issued_total')
     const r = await attestOverHttp(server.url, b, evidenceSet('tpm-b-devid-rsa') as Record<string, string>)

@@ -12,6 +12,24 @@ export interface Child {
   kill(signal?: NodeJS.Signals): Promise<void>
 }
 
+/**
+ * The URL of the "Server listening" JSON log line (`vouch server` writes only JSON lines to
+ * stdout), or of the bare URL line server/entry/bun.ts prints when run directly.
+ */
+function listeningUrl(out: string): string | undefined {
+  for (const line of out.split('\n')) {
+    if (/^https?:\/\/\S+$/.test(line)) return line
+    if (!line.startsWith('{')) continue
+    try {
+      const entry = JSON.parse(line) as { msg?: unknown; url?: unknown }
+      if (entry.msg === 'Server listening' && typeof entry.url === 'string') return entry.url
+    } catch {
+      // a line still being written
+    }
+  }
+  return undefined
+}
+
 export function spawnServer(runtime: 'node' | 'bun', configPath: string): Promise<Child> {
   const [cmd, args] =
     runtime === 'node'
@@ -24,11 +42,11 @@ export function spawnServer(runtime: 'node' | 'bun', configPath: string): Promis
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000)
     const onData = (d: Buffer) => {
       out += d.toString()
-      const m = /^(https?:\/\/\S+)$/m.exec(out)
-      if (m) {
+      const url = listeningUrl(out)
+      if (url) {
         clearTimeout(timer)
         resolvePromise({
-          url: m[1]!,
+          url,
           proc,
           output: () => out,
           kill: async (signal = 'SIGTERM') => {
@@ -51,7 +69,11 @@ export function caFetch(ca: string): typeof fetch {
       const req = request(url, { method: init.method ?? 'GET', headers: init.headers as Record<string, string>, ca }, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolvePromise(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0 })))
+        res.on('end', () => {
+          const headers = new Headers()
+          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers.set(k, v)
+          resolvePromise(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers }))
+        })
       })
       req.on('error', reject)
       if (init.body !== undefined) req.write(init.body as string)

@@ -49,7 +49,7 @@ describe('scripts/ensure-system.sh', () => {
     const e = err as CommandError
     expect(e.code).toBe(1)
     expect(e.stderr.trim()).toBe(
-      'vouch: missing system packages; run as root: apt-get update && apt-get install -y --no-install-recommends swtpm swtpm-tools tpm2-tools xxd openssl',
+      'vouch: missing system packages; run as root: apt-get update && apt-get install -y --no-install-recommends swtpm swtpm-tools tpm2-tools xxd openssl chromium',
     )
   })
 })

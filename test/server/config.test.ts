@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, parseServerConfig } from '../../server/config.ts'
+import { DEFAULT_LIMITS, DEFAULT_RATE_LIMIT } from '../../server/limits-config.ts'
 
 const BASE = 'trustDomain: example.org\ndataDir: /tmp/x\npolicy: /tmp/p.yaml\n'
 
@@ -14,6 +15,8 @@ describe('server config', () => {
       svidTtlMs: 3_600_000,
       sessionTtlMs: 300_000,
       tls: true,
+      limits: DEFAULT_LIMITS,
+      rateLimit: DEFAULT_RATE_LIMIT,
     })
   })
 
@@ -62,6 +65,31 @@ describe('server config', () => {
       expect(err, yaml).toBeInstanceOf(ConfigError)
       expect((err as ConfigError).key).toBe(key)
       expect((err as ConfigError).message.startsWith(`config ${key}: `)).toBe(true)
+    }
+  })
+
+  it('reads the renewal, rotation and policy-watch keys (days accepted) and their environment variables', () => {
+    expect(parseServerConfig(BASE + 'tlsCertTtl: 7d\ntlsRenewBefore: 2d\ncaRotateBefore: 180d\npolicyWatch: false\n')).toMatchObject({
+      tlsCertTtlMs: 7 * 86_400_000,
+      tlsRenewBeforeMs: 2 * 86_400_000,
+      caRotateBeforeMs: 180 * 86_400_000,
+      policyWatch: false,
+    })
+    expect(
+      parseServerConfig(BASE, {
+        VOUCH_TLS_CERT_TTL: '1h',
+        VOUCH_TLS_RENEW_BEFORE: '10m',
+        VOUCH_CA_ROTATE_BEFORE: '30d',
+        VOUCH_POLICY_WATCH: 'true',
+      }),
+    ).toMatchObject({ tlsCertTtlMs: 3_600_000, tlsRenewBeforeMs: 600_000, caRotateBeforeMs: 30 * 86_400_000, policyWatch: true })
+    for (const [yaml, key] of [
+      ['tlsCertTtl: soon\n', 'tlsCertTtl'],
+      ['tlsCertTtl: 1h\ntlsRenewBefore: 1h\n', 'tlsRenewBefore'],
+      ['caRotateBefore: 0\n', 'caRotateBefore'],
+      ['policyWatch: often\n', 'policyWatch'],
+    ] as const) {
+      expect(() => parseServerConfig(BASE + yaml), yaml).toThrow(`config ${key}: `)
     }
   })
 })

@@ -6,6 +6,8 @@ import { createAttestationVerifier } from '../../core/attestation/verifier.ts'
 import { withPlatform } from '../../core/platform.ts'
 import type { PolicySet } from '../../core/policy/types.ts'
 import { createApp } from '../../server/app.ts'
+import type { ClientAddressOf } from '../../server/client-address.ts'
+import type { RateLimitConfig } from '../../server/limits-config.ts'
 import { ServerCa } from '../../server/ca/authority.ts'
 import { openSqliteWasm } from '../../server/entry/sqlite-wasm.ts'
 import { createJsonLogger } from '../../server/logging.ts'
@@ -21,7 +23,15 @@ export function fixturePolicies(): PolicySet {
   return policies(devidPolicy({ devIDCACerts: DEVID_ROOT, endorsementCACerts: EK_ROOT + EK_INT }, { spiffeIDTemplate: TEMPLATE }))
 }
 
-export async function makeTestServer(opts: { policies?: PolicySet; maxBodyBytes?: number; dataDir?: string } = {}) {
+export async function makeTestServer(
+  opts: {
+    policies?: PolicySet
+    maxBodyBytes?: number
+    dataDir?: string
+    rateLimit?: RateLimitConfig
+    clientAddress?: ClientAddressOf
+  } = {},
+) {
   const clock = { offset: 0 }
   const platform = withPlatform({ now: () => Date.now() + clock.offset })
   const logs: Record<string, unknown>[] = []
@@ -51,6 +61,8 @@ export async function makeTestServer(opts: { policies?: PolicySet; maxBodyBytes?
     metrics,
     svidTtlMs: 3_600_000,
     ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+    ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
+    ...(opts.clientAddress ? { clientAddress: opts.clientAddress } : {}),
   })
   return { app, ca, registry, sessions, logs, metrics, clock, platform, dataDir }
 }

@@ -6,7 +6,7 @@ describe('http status table', () => {
   it('gives every error code a 4xx/5xx status; table entries win, the rest fall back by name', () => {
     for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) {
       const s = httpStatusOf(code)
-      expect([400, 401, 403, 404, 410, 413, 501, 503], code).toContain(s)
+      expect([400, 401, 403, 404, 410, 413, 429, 501, 503], code).toContain(s)
       if (HTTP_STATUS[code] !== undefined) expect(s).toBe(HTTP_STATUS[code])
     }
     expect(httpStatusOf('ERR_SESSION_UNKNOWN')).toBe(404)

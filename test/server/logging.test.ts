@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createJsonLogger } from '../../server/logging.ts'
+import { boundLogValue, createJsonLogger, LOG_MAX_ITEMS, LOG_MAX_STRING } from '../../server/logging.ts'
 
 describe('JSON-lines logger', () => {
   it('writes one JSON object per line with time, level, msg and the fields', () => {
@@ -42,5 +42,23 @@ describe('JSON-lines logger', () => {
     })
     const o = JSON.parse(lines[0]!) as Record<string, unknown>
     expect(Object.keys(o).sort()).toEqual(['level', 'msg', 'spiffeId', 'time'])
+  })
+
+  it('bounds every field: long strings cut with their length, long arrays and objects cut with a count, deep nesting stopped', () => {
+    const lines: string[] = []
+    const log = createJsonLogger((l) => lines.push(l))
+    const providedMethods = Array.from({ length: 20_000 }, (_, i) => `${'x'.repeat(1000)}${i}`)
+    log.info('Login started with multi-attestation support', { providedMethods })
+    expect(lines[0]!.length).toBeLessThan(LOG_MAX_ITEMS * (LOG_MAX_STRING + 40) + 300)
+    const got = JSON.parse(lines[0]!).providedMethods as string[]
+    expect(got).toHaveLength(LOG_MAX_ITEMS + 1)
+    expect(got[0]).toBe(`${'x'.repeat(LOG_MAX_STRING)}…[+745 chars]`)
+    expect(got.at(-1)).toBe(`…[+${20_000 - LOG_MAX_ITEMS} more]`)
+    const wide = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i]))
+    expect(Object.keys(boundLogValue(wide) as object)).toHaveLength(LOG_MAX_ITEMS + 1)
+    expect((boundLogValue(wide) as Record<string, unknown>)['…']).toBe(`+${40 - LOG_MAX_ITEMS} more`)
+    expect(boundLogValue({ a: { b: { c: { d: { e: 1 } } } } })).toEqual({ a: { b: { c: { d: '[object]' } } } })
+    expect(boundLogValue('short')).toBe('short')
+    expect(boundLogValue(7)).toBe(7)
   })
 })

@@ -105,6 +105,8 @@ export interface CertSpec {
   keyIds?: boolean
   /** corrupt the signature (flip a bit) */
   badSignature?: boolean
+  /** sign with SHA-1 (ecdsa-with-SHA1 / sha1WithRSAEncryption) instead of SHA-256 */
+  sha1?: boolean
 }
 
 const DAY = 86_400_000
@@ -123,8 +125,8 @@ export function buildCert(spec: CertSpec): Uint8Array {
   const issuer = spec.issuer ?? { subject: spec.subject, key: spec.key }
   const sigAlg =
     issuer.key.kind === 'ec'
-      ? encodeSequence(encodeOidTlv(OID.ecdsaWithSHA256))
-      : encodeSequence(encodeOidTlv(OID.sha256WithRSAEncryption), DER_NULL)
+      ? encodeSequence(encodeOidTlv(spec.sha1 ? OID.ecdsaWithSHA1 : OID.ecdsaWithSHA256))
+      : encodeSequence(encodeOidTlv(spec.sha1 ? OID.sha1WithRSAEncryption : OID.sha256WithRSAEncryption), DER_NULL)
   const exts = [...(spec.extensions ?? [])]
   if (spec.keyIds ?? true) {
     exts.push(ski(keyId(spec.key.spki)))
@@ -144,7 +146,11 @@ export function buildCert(spec: CertSpec): Uint8Array {
     ...(encodedExts.length ? [encodeTlv(contextTag(3, true), encodeSequence(...encodedExts))] : []),
   )
   const sig = new Uint8Array(
-    sign('sha256', tbs, issuer.key.kind === 'ec' ? { key: issuer.key.privateKey, dsaEncoding: 'der' } : issuer.key.privateKey),
+    sign(
+      spec.sha1 ? 'sha1' : 'sha256',
+      tbs,
+      issuer.key.kind === 'ec' ? { key: issuer.key.privateKey, dsaEncoding: 'der' } : issuer.key.privateKey,
+    ),
   )
   if (spec.badSignature) sig[sig.length - 1]! ^= 0x01
   return encodeSequence(tbs, sigAlg, encodeBitString(sig))

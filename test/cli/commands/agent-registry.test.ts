@@ -56,22 +56,59 @@ describe('vouch agent list|show|ban|unban', () => {
     expect((await run(['agent', 'list', '--data-dir', dir])).out[0]).not.toMatch(/BANNED/)
   })
 
-  it('reads the data dir from --config; unknown agents exit 1; usage mistakes exit 2', async () => {
+  it('reads the data dir from --server-config; unknown agents exit 1; usage mistakes exit 2', async () => {
     const dir = seeded()
     const config = join(dir, 'server.yaml')
     writeFileSync(config, `trustDomain: example.org\ndataDir: ${dir}\npolicy: /nonexistent\n`)
-    expect((await run(['agent', 'list', '--config', config])).out).toHaveLength(1)
+    const listed = await run(['agent', 'list', '--server-config', config])
+    expect([listed.out, listed.err]).toEqual([[expect.stringMatching(/^spiffe:\/\/example.org\//)], []])
     const missing = await run(['agent', 'show', '--data-dir', dir, 'spiffe://example.org/none'])
     expect(missing.code).toBe(1)
     expect(missing.err[0]).toMatch(/no agent spiffe:\/\/example.org\/none/)
     expect((await run(['agent', 'unban', '--data-dir', dir, 'spiffe://example.org/none'])).code).toBe(1)
     for (const argv of [
       ['agent', 'list'],
-      ['agent', 'list', '--data-dir', dir, '--config', config],
+      ['agent', 'list', '--data-dir', dir, '--server-config', config],
+      ['agent', 'list', '--server-config', config, '--config', config],
       ['agent', 'show', '--data-dir', dir],
       ['agent', 'list', '--data-dir', dir, '--output', 'xml'],
     ]) {
       expect((await run(argv)).code, argv.join(' ')).toBe(2)
     }
+  })
+
+  it('--config, the old spelling of --server-config, still works for one release and warns on stderr', async () => {
+    const dir = seeded()
+    const config = join(dir, 'server.yaml')
+    writeFileSync(config, `trustDomain: example.org\ndataDir: ${dir}\npolicy: /nonexistent\n`)
+    for (const verb of ['list', 'show']) {
+      const argv = ['agent', verb, '--config', config, '--output', 'json', ...(verb === 'show' ? ['spiffe://example.org/none'] : [])]
+      const r = await run(argv)
+      expect(r.err[0]).toBe(
+        `vouch agent ${verb}: --config is deprecated here, use --server-config (the server's config file); --config will be removed in the next release`,
+      )
+      if (verb === 'list') expect([r.code, JSON.parse(r.out[0]!)]).toEqual([0, [expect.objectContaining({ attestorType: 'tpm_devid' })]])
+      else expect(r.code).toBe(1)
+    }
+  })
+
+  it('an unreadable or invalid server config is one clear line (exit 2), JSON under --output json', async () => {
+    const dir = seeded()
+    const gone = join(dir, 'gone.yaml')
+    let r = await run(['agent', 'list', '--server-config', gone])
+    expect([r.code, r.err]).toEqual([2, [`vouch agent list: read server config ${gone}: no such file or directory`]])
+    r = await run(['agent', 'list', '--server-config', gone, '--output', 'json'])
+    expect([r.code, r.err, JSON.parse(r.out[0]!)]).toEqual([
+      2,
+      [],
+      { error: { code: 'ERR_FILE_UNREADABLE', message: `read server config ${gone}: no such file or directory` } },
+    ])
+    const bad = join(dir, 'bad.yaml')
+    writeFileSync(bad, 'trustDomain: example.org\ndataDir: /x\npolicy: /p\nsvidTtl: soon\n')
+    r = await run(['agent', 'ban', '--server-config', bad, '--output', 'json', 'spiffe://example.org/a'])
+    expect([r.code, JSON.parse(r.out[0]!).error]).toEqual([
+      2,
+      { code: 'ERR_CONFIG', message: expect.stringMatching(/config svidTtl: expected a positive duration/) },
+    ])
   })
 })

@@ -1,8 +1,12 @@
+import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { main } from '../../../cli/main.ts'
+import { writeServerFiles } from '../../e2e/setup.ts'
+
+const ROOT = resolve(import.meta.dirname, '../../..')
 
 async function run(argv: string[]) {
   const out: string[] = []
@@ -36,4 +40,31 @@ describe('vouch server (argument and config errors; the running server is tested
     expect(r.code).toBe(1)
     expect(r.err[0]).toMatch(/ERR_POLICY_INVALID: devIDCACerts is required/)
   })
+
+  it('writes only JSON lines to stdout, the URL in the "Server listening" line (a real process, stopped by SIGTERM)', async () => {
+    const files = writeServerFiles()
+    const child = spawn(process.execPath, [join(ROOT, 'bin/vouch.mjs'), 'server', '--config', files.configPath], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()))
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    await new Promise<void>((listening, failed) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString()
+        if (stdout.includes('"msg":"Server listening"')) listening()
+      })
+      child.once('exit', () => failed(new Error(`server exited: ${stdout}${stderr}`)))
+    })
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    const lines = stdout.trimEnd().split('\n')
+    const entries = lines.map((l) => JSON.parse(l) as { time: string; level: string; msg: string; url?: string })
+    for (const e of entries) expect(Object.keys(e).slice(0, 3)).toEqual(['time', 'level', 'msg'])
+    expect(entries.find((e) => e.msg === 'Server listening')?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(stderr).toBe('')
+  }, 30_000)
 })

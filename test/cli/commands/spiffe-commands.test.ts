@@ -183,6 +183,22 @@ describe('vouch verify jwt-svid', () => {
     expect((await run('verify', 'jwt-svid', '--bundle', f('bundle.json'), '--audience', 'svc', '--skew', '-3', token)).code).toBe(2)
     expect((await run('verify', 'jwt-svid', '--bundle', f('bundle.json'), '--audience', 'svc', f('missing.jwt'))).code).toBe(2)
   })
+  it('a malformed token on the command line is an invalid token (exit 1, ERR_JWT_SVID_INVALID), not an unreadable file', async () => {
+    const [h, p, sig] = token.split('.') as [string, string, string]
+    for (const bad of [`${h}.${p}`, `${h}.${p}.${sig}.x`, `${h}!.${p}.${sig}`, 'not-a-jwt', `${h}.${p}.${sig}=`]) {
+      const r = await run('verify', 'jwt-svid', '--bundle', f('bundle.json'), '--audience', 'svc', '--output', 'json', bad)
+      expect([r.code, JSON.parse(r.out)], bad).toEqual([
+        1,
+        { valid: false, error: expect.objectContaining({ code: 'ERR_JWT_SVID_INVALID' }) },
+      ])
+      const text = await run('verify', 'jwt-svid', '--bundle', f('bundle.json'), '--audience', 'svc', bad)
+      expect([text.code, text.out], bad).toEqual([1, expect.stringMatching(/^invalid: ERR_JWT_SVID_INVALID: /)])
+    }
+    // a path (it has a slash) that names no file is still an unreadable file, exit 2 with its code
+    const missing = await run('verify', 'jwt-svid', '--bundle', f('bundle.json'), '--audience', 'svc', '--output', 'json', f('missing.jwt'))
+    expect([missing.code, JSON.parse(missing.out).error.code]).toEqual([2, 'ERR_FILE_UNREADABLE'])
+    expect(JSON.parse(missing.out).error.message).toBe(`read token file ${f('missing.jwt')}: no such file or directory`)
+  })
 })
 
 describe('vouch bundle show', () => {

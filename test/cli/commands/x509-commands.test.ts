@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
 import { main } from '../../../cli/main.ts'
 import { toPem } from '../../../core/bytes/pem.ts'
@@ -165,9 +166,24 @@ describe('vouch conformance limbo', () => {
     const doc = JSON.parse(readFileSync(out, 'utf8'))
     expect(doc.version).toBe(1)
     expect(doc.harness).toBe('vouch')
-    expect(doc.results).toHaveLength(106)
+    expect(doc.results).toHaveLength(208)
     for (const x of doc.results) expect(['SUCCESS', 'FAILURE', 'SKIPPED']).toContain(x.actual_result)
-    expect(r.out).toMatch(/106 testcases/)
+    expect(r.out).toMatch(/208 testcases: 40 success, 90 failure, 78 skipped/)
     expect((await run('conformance', 'limbo', LIMBO)).code).toBe(2)
+  })
+
+  it('reads a gzipped limbo file; garbage is a usage error', async () => {
+    const some = JSON.parse(readFileSync(LIMBO, 'utf8')).testcases.filter((t: { id: string }) => t.id.startsWith('pathlen::'))
+    const gz = join(dir, 'pathlen.json.gz')
+    writeFileSync(gz, gzipSync(JSON.stringify({ version: 1, testcases: some })))
+    const out = join(dir, 'pathlen-results.json')
+    const r = await run('conformance', 'limbo', gz, '--out', out)
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(/^13 testcases: 9 success, 4 failure, 0 skipped/)
+    const bad = join(dir, 'bad.json.gz')
+    writeFileSync(bad, Uint8Array.of(0x1f, 0x8b, 0x08, 0x00, 0x01))
+    const e = await run('conformance', 'limbo', bad, '--out', out)
+    expect(e.code).toBe(2)
+    expect(e.err).toMatch(/bad\.json\.gz: not JSON \(or gzipped JSON\)/)
   })
 })

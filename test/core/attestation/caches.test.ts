@@ -100,4 +100,17 @@ describe('attestation caches', () => {
     expect(n2[1]).toBe(0x0b) // SHA-256 nameAlg, intact after the caller bent its copy
     expect(n2.subarray(2).some((b) => b !== 0)).toBe(true)
   })
+
+  it('the platform sees its caches as slots: one store shared by certificates and TPM keys keeps them apart', async () => {
+    // platform.ts types the slots as ParsedBytesCache (core/platform-caches.ts); each filler tags its entries
+    const shared = createAttestationCaches().certificates
+    const platform = withPlatform({ certificates: shared, tpmKeys: shared })
+    const plain = await attest(defaultPlatform(), evidenceSet('tpm-a-devid-rsa'))
+    const v = await attest(platform, evidenceSet('tpm-a-devid-rsa'))
+    expect(v.ok).toBe(true)
+    expect(v.attributes).toEqual(plain.attributes)
+    expect(shared.size).toBe(6)
+    expect((await attest(platform, evidenceSet('tpm-a-devid-rsa'))).spiffeId).toBe(plain.spiffeId)
+    expect(shared.size).toBe(6)
+  })
 })

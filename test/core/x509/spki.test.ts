@@ -36,6 +36,25 @@ describe('parseSubjectPublicKeyInfo', () => {
     })
   }
 
+  it('bounds the RSA public exponent to 32 bits (a 3072-bit exponent would make every check over the key slow)', () => {
+    const n = new Uint8Array(384).fill(0xc5)
+    const long = new Uint8Array(384).fill(0xff)
+    const err = (() => {
+      try {
+        parseSubjectPublicKeyInfo(encodeSubjectPublicKeyInfo({ kty: 'RSA', n, e: long }))
+      } catch (e) {
+        return e
+      }
+    })() as VerifyError
+    expect(err).toBeInstanceOf(VerifyError)
+    expect(err.code).toBe('ERR_X509_UNSUPPORTED_ALGORITHM')
+    expect(err.message).toMatch(/exponent of 3072 bits is longer than 32 bits/)
+    const e32 = new Uint8Array([0xff, 0xff, 0xff, 0xff])
+    expect(parseSubjectPublicKeyInfo(encodeSubjectPublicKeyInfo({ kty: 'RSA', n, e: e32 }))).toMatchObject({ kty: 'RSA', e: e32 })
+    const e33 = new Uint8Array([0x01, 0x00, 0x00, 0x00, 0x01])
+    expect(() => parseSubjectPublicKeyInfo(encodeSubjectPublicKeyInfo({ kty: 'RSA', n, e: e33 }))).toThrow(/40 bits is longer than 32/)
+  })
+
   it('rejects unsupported keys and trailing data', () => {
     const ed = spkiOf(generateKeyPairSync('ed25519'))
     expect(() => parseSubjectPublicKeyInfo(ed)).toThrow(/1\.3\.101\.112 is not supported/)

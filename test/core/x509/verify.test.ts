@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { OID } from '../../../core/der/oid.ts'
+import { encodeOidTlv, encodeSequence } from '../../../core/der/writer.ts'
 import { X509Error } from '../../../core/errors.ts'
 import { parseCertificate } from '../../../core/x509/certificate.ts'
 import { verifyChain } from '../../../core/x509/verify.ts'
@@ -13,6 +14,7 @@ import {
   ext,
   keyUsage,
   makeKey,
+  ski,
   T0,
 } from '../../support/x509-builder.ts'
 
@@ -229,6 +231,149 @@ describe('verifyChain', () => {
     expect(await code(verifyChain({ leaf: mk('a.example.com'), anchors: [ncRoot], at: T0 }))).toBe('ok')
     expect(await code(verifyChain({ leaf: mk('example.org'), anchors: [ncRoot], at: T0 }))).toBe('ERR_X509_CONSTRAINT_VIOLATED')
     expect(await code(verifyChain({ leaf: mk('x.bad.example.com'), anchors: [ncRoot], at: T0 }))).toBe('ERR_X509_CONSTRAINT_VIOLATED')
+  })
+
+  it('compares validity at whole seconds: notAfter covers its last second (limbo notafter-fractional)', async () => {
+    const na = T0 + 10 * DAY
+    const l = buildCert({ subject: cn('L'), key: leafKey, issuer: { subject: cn('Root'), key: rootKey }, notAfter: na })
+    expect(await code(verifyChain({ leaf: l, anchors: [root], at: na + 5 }))).toBe('ok')
+    expect(await code(verifyChain({ leaf: l, anchors: [root], at: na + 999 }))).toBe('ok')
+    expect(await code(verifyChain({ leaf: l, anchors: [root], at: na + 1000 }))).toBe('ERR_X509_EXPIRED')
+  })
+
+  it('needs no authorityKeyIdentifier on the trust anchor, but on every certificate below it', async () => {
+    const crossSigned = (keyIds: boolean) =>
+      buildCert({
+        subject: cn('Root'),
+        key: rootKey,
+        issuer: { subject: cn('Other Root'), key: makeKey() },
+        extensions: [...caExtensions(), ...(keyIds ? [] : [ski(Uint8Array.of(1, 2, 3))])],
+        keyIds,
+      })
+    const l = buildCert({ subject: cn('L'), key: leafKey, issuer: { subject: cn('Root'), key: rootKey } })
+    expect(await code(verifyChain({ leaf: l, anchors: [crossSigned(false)], at: T0 }))).toBe('ok')
+    const noAki = buildCert({ subject: cn('L'), key: leafKey, issuer: { subject: cn('Root'), key: rootKey }, keyIds: false })
+    expect(await code(verifyChain({ leaf: noAki, anchors: [crossSigned(true)], at: T0 }))).toBe('ERR_X509_MALFORMED')
+  })
+
+  it('rejects a non-critical policyConstraints (RFC 5280 §4.2.1.11)', async () => {
+    // PolicyConstraints ::= SEQUENCE { requireExplicitPolicy [0] 0 }
+    const pc = (critical: boolean) => ext(OID.policyConstraints, Uint8Array.of(0x30, 0x03, 0x80, 0x01, 0x00), critical)
+    const m = (critical: boolean) =>
+      buildCert({
+        subject: cn('Mid'),
+        key: midKey,
+        issuer: { subject: cn('Root'), key: rootKey },
+        extensions: [...caExtensions(), pc(critical)],
+      })
+    const e = await verifyChain({ leaf, intermediates: [m(false)], anchors: [root], at: T0 }).catch((x: unknown) => x)
+    expect(e).toBeInstanceOf(X509Error)
+    expect((e as X509Error).code).toBe('ERR_X509_MALFORMED')
+    expect((e as X509Error).message).toMatch(/depth 1 \(CN=Mid\) marks policyConstraints non-critical/)
+  })
+
+  it('rejects a subjectAltName dNSName outside the preferred name syntax (limbo san::underscore-dns)', async () => {
+    const mk = (name: string) =>
+      buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('Root'), key: rootKey }, extensions: [dnsSan(name)] })
+    expect(await code(verifyChain({ leaf: mk('foo-bar.example.com'), anchors: [root], at: T0 }))).toBe('ok')
+    expect(await code(verifyChain({ leaf: mk('*.example.com'), anchors: [root], at: T0 }))).toBe('ok')
+    expect(await code(verifyChain({ leaf: mk('foo_bar.example.com'), anchors: [root], at: T0 }))).toBe('ERR_X509_MALFORMED')
+    expect(await code(verifyChain({ leaf: mk('a.*.example.com'), anchors: [root], at: T0 }))).toBe('ERR_X509_MALFORMED')
+  })
+
+  it('rejects a dNSName name constraint with a leading period (limbo nc::invalid-dnsname-leading-period)', async () => {
+    const ncRoot = buildCert({ subject: cn('Root'), key: rootKey, extensions: [...caExtensions(), dnsNameConstraints(['.example.com'])] })
+    const l = buildCert({
+      subject: cn('Leaf'),
+      key: leafKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: [dnsSan('a.example.com')],
+    })
+    const e = await verifyChain({ leaf: l, anchors: [ncRoot], at: T0 }).catch((x: unknown) => x)
+    expect((e as X509Error).code).toBe('ERR_X509_MALFORMED')
+    expect((e as X509Error).message).toMatch(/dNSName name constraint "\.example\.com" that is not a DNS name/)
+  })
+
+  it('rejects a wildcard SAN that stands for an excluded name (CVE-2025-61727)', async () => {
+    const ncMid = buildCert({
+      subject: cn('Mid'),
+      key: midKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: [...caExtensions(), dnsNameConstraints([], ['bar.example.com'])],
+    })
+    const mk = (name: string) =>
+      buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('Mid'), key: midKey }, extensions: [dnsSan(name)] })
+    expect(await code(verifyChain({ leaf: mk('foo.example.com'), intermediates: [ncMid], anchors: [root], at: T0 }))).toBe('ok')
+    expect(await code(verifyChain({ leaf: mk('*.example.com'), intermediates: [ncMid], anchors: [root], at: T0 }))).toBe(
+      'ERR_X509_CONSTRAINT_VIOLATED',
+    )
+  })
+
+  it('bounds name-constraint work per path (names times subtrees, limbo nc-dos-*)', async () => {
+    const names = (k: number, p: string) => Array.from({ length: k }, (_, i) => `${p}${i}.example.com`)
+    const ncRoot = (subtrees: number) =>
+      buildCert({
+        subject: cn('Root'),
+        key: rootKey,
+        extensions: [...caExtensions(), dnsNameConstraints(['example.com'], names(subtrees - 1, 'x'))],
+      })
+    const mk = (k: number) =>
+      buildCert({
+        subject: cn('Leaf'),
+        key: leafKey,
+        issuer: { subject: cn('Root'), key: rootKey },
+        extensions: [dnsSan(...names(k, 'n'))],
+      })
+    // the subject DN is a constrained name too: (1 + 511) names * 512 subtrees = 2^18, the bound
+    expect(await code(verifyChain({ leaf: mk(511), anchors: [ncRoot(512)], at: T0 }))).toBe('ok')
+    const e = await verifyChain({ leaf: mk(512), anchors: [ncRoot(512)], at: T0 }).catch((x: unknown) => x)
+    expect((e as X509Error).code).toBe('ERR_X509_CONSTRAINT_VIOLATED')
+    expect((e as X509Error).message).toMatch(/513 names against the 512 name constraints .* exceeds the bound of 262144 checks/)
+  })
+
+  it('refuses SHA-1 certificate signatures and backtracks to a SHA-256 issuer (BetterTLS DEPRECATED_CRYPTO)', async () => {
+    const sha1Leaf = buildCert({ subject: cn('Leaf'), key: leafKey, issuer: { subject: cn('Mid'), key: midKey }, sha1: true })
+    const e = await verifyChain({ leaf: sha1Leaf, intermediates: [mid], anchors: [root], at: T0 }).catch((x: unknown) => x)
+    expect((e as X509Error).code).toBe('ERR_X509_UNSUPPORTED_ALGORITHM')
+    expect((e as X509Error).message).toMatch(/depth 0 \(CN=Leaf\) is signed with SHA-1/)
+    // two issuers named Mid with the same key: the SHA-1-signed one is passed over
+    const sha1Mid = buildCert({
+      subject: cn('Mid'),
+      key: midKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: caExtensions(),
+      sha1: true,
+    })
+    const r = await verifyChain({ leaf, intermediates: [sha1Mid, mid], anchors: [root], at: T0 })
+    expect(r.path[1]!.raw).toEqual(parseCertificate(mid).raw)
+    expect(await code(verifyChain({ leaf, intermediates: [sha1Mid], anchors: [root], at: T0 }))).toBe('ERR_X509_UNSUPPORTED_ALGORITHM')
+  })
+
+  it('extKeyUsage: every certificate with an EKU must allow the purpose; paths that do not are passed over', async () => {
+    const emailProtection = '1.3.6.1.5.5.7.3.4'
+    const eku = (...oids: string[]) => ext(OID.extKeyUsage, encodeSequence(...oids.map((o) => encodeOidTlv(o))))
+    const emailMid = buildCert({
+      subject: cn('Mid'),
+      key: midKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: [...caExtensions(), eku(emailProtection)],
+    })
+    const serverMid = buildCert({
+      subject: cn('Mid'),
+      key: midKey,
+      issuer: { subject: cn('Root'), key: rootKey },
+      extensions: [...caExtensions(), eku(OID.serverAuth)],
+    })
+    // without a purpose any EKU goes (SPIRE's ExtKeyUsageAny)
+    expect(await code(verifyChain({ leaf, intermediates: [emailMid], anchors: [root], at: T0 }))).toBe('ok')
+    const e = await verifyChain({ leaf, intermediates: [emailMid], anchors: [root], at: T0, extKeyUsage: OID.serverAuth }).catch(
+      (x: unknown) => x,
+    )
+    expect((e as X509Error).code).toBe('ERR_X509_CONSTRAINT_VIOLATED')
+    expect((e as X509Error).message).toMatch(/depth 1 \(CN=Mid\) has an extKeyUsage that does not allow 1\.3\.6\.1\.5\.5\.7\.3\.1/)
+    const r = await verifyChain({ leaf, intermediates: [emailMid, serverMid], anchors: [root], at: T0, extKeyUsage: OID.serverAuth })
+    expect(r.path[1]!.raw).toEqual(parseCertificate(serverMid).raw)
+    expect(await code(verifyChain({ leaf, intermediates: [emailMid], anchors: [root], at: T0, extKeyUsage: emailProtection }))).toBe('ok')
   })
 
   it("skips re-verifying a cached CA signature, never the leaf's", async () => {

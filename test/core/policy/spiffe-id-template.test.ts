@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkSpiffeIdTemplate, parseSpiffeIdTemplate, renderSpiffeIdTemplate } from '../../../core/attestation/spiffe-id-template.ts'
+import { checkSpiffeIdTemplate, parseSpiffeIdTemplate, renderSpiffeIdTemplate } from '../../../core/policy/spiffe-id-template.ts'
 import { AttestationError } from '../../../core/errors.ts'
 
 describe('SPIFFE ID templates', () => {

@@ -9,12 +9,18 @@ export {
   type StartResult,
   type AnswerOptions,
   type Verdict,
-} from './verifier.ts'
-export { createAttestationCaches, type AttestationCacheOptions } from './caches.ts'
-export { ATTESTOR_TYPES, ATTRIBUTE_KEYS, DEFAULT_SPIFFE_ID_TEMPLATES, type AttestorType } from './attribute-keys.ts'
-export type { Selector } from './attributes.ts'
-export type { Check, ToleranceUse } from './checks.ts'
-export { EVIDENCE_LIMITS, type TpmDevidEvidence, type TpmEkEvidence, type TpmDevidAnswer, type TpmEkAnswer } from './evidence.ts'
+} from '../attestation/verifier.ts'
+export { createAttestationCaches, type AttestationCaches, type AttestationCacheOptions } from '../attestation/caches.ts'
+export { ATTESTOR_TYPES, ATTRIBUTE_KEYS, DEFAULT_SPIFFE_ID_TEMPLATES, type AttestorType } from '../policy/attribute-keys.ts'
+export type { Selector } from '../attestation/attributes.ts'
+export type { Check, ToleranceUse } from '../attestation/checks.ts'
+export {
+  EVIDENCE_LIMITS,
+  type TpmDevidEvidence,
+  type TpmEkEvidence,
+  type TpmDevidAnswer,
+  type TpmEkAnswer,
+} from '../attestation/evidence.ts'
 export {
   validatePolicyDocument,
   parsePolicyDocument,

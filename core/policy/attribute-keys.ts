@@ -1,7 +1,8 @@
 /**
  * Attestor types and the attribute keys each one can produce (issue 3 "Attributes"; the seed's
  * table). The keys are the placeholders a SPIFFE ID template may use; a template naming any
- * other key does not validate.
+ * other key does not validate. They live in policy/ (policies name them); attestation/ produces
+ * them and imports them from here, never the other way (docs/architecture.md).
  */
 
 export const ATTESTOR_TYPES = ['tpm_devid', 'tpm_ek'] as const
