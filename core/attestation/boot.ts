@@ -71,6 +71,18 @@ export interface BootFacts {
 
 /** The selection a policy asks for: sha256 PCRs 0-9, plus every bank and PCR `pcrs:` names; banks in TPM_ALG_ID order. */
 export function bootSelection(policy: BootPolicy): BootSelection[] {
+  let selection = SELECTIONS.get(policy)
+  if (!selection) {
+    selection = computeSelection(policy)
+    SELECTIONS.set(policy, selection)
+  }
+  return selection.map((x) => ({ bank: x.bank, pcrs: [...x.pcrs] }))
+}
+
+/** A policy's selection, once per (immutable, validated) policy object. */
+const SELECTIONS = new WeakMap<BootPolicy, readonly BootSelection[]>()
+
+function computeSelection(policy: BootPolicy): BootSelection[] {
   const banks = new Map<PcrBankName, Set<number>>([['sha256', new Set(DEFAULT_SHA256_PCRS)]])
   for (const [bank, byIndex] of Object.entries(policy.pcrs) as [PcrBankName, Record<number, readonly string[]>][]) {
     const set = banks.get(bank) ?? new Set<number>()
