@@ -129,7 +129,13 @@ interface Run {
 
 let runs = 0
 /** One server with a tpm_devid policy carrying `boot`, one `vouch agent --once` through the proxy. */
-async function attest(boot: Record<string, unknown>, eventLogPath: string, hooks: Hooks = {}, template?: string): Promise<Run> {
+async function attest(
+  boot: Record<string, unknown>,
+  eventLogPath: string,
+  hooks: Hooks = {},
+  template?: string,
+  type: 'tpm_devid' | 'tpm_ek' = 'tpm_devid',
+): Promise<Run> {
   const n = ++runs
   const policyPath = join(dir, `policy-${n}.yaml`)
   await writeFile(
@@ -143,10 +149,12 @@ async function attest(boot: Record<string, unknown>, eventLogPath: string, hooks
             name: 'measured',
             ...(template ? { spiffeIDTemplate: template } : {}),
             requiredAttestors: [
-              {
-                type: 'tpm_devid',
-                config: { devIDCACerts: devIdCaPem, endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem, boot },
-              },
+              type === 'tpm_devid'
+                ? {
+                    type,
+                    config: { devIDCACerts: devIdCaPem, endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem, boot },
+                  }
+                : { type, config: { endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem, boot } },
             ],
           },
         ],
@@ -173,15 +181,17 @@ async function attest(boot: Record<string, unknown>, eventLogPath: string, hooks
           tpmBridge: 'pure',
           svidDir: join(dir, `svid-${n}`),
           attestors: [
-            {
-              type: 'tpm_devid',
-              config: {
-                devIDCertPath: join(dir, 'devid', 'devid.pem'),
-                devIDPubPath: join(dir, 'devid', 'devid.pub'),
-                devIDPrivPath: join(dir, 'devid', 'devid.priv'),
-                eventLogPath,
-              },
-            },
+            type === 'tpm_devid'
+              ? {
+                  type,
+                  config: {
+                    devIDCertPath: join(dir, 'devid', 'devid.pem'),
+                    devIDPubPath: join(dir, 'devid', 'devid.pub'),
+                    devIDPrivPath: join(dir, 'devid', 'devid.priv'),
+                    eventLogPath,
+                  },
+                }
+              : { type, config: { eventLogPath } },
           ],
         },
       }),
@@ -299,6 +309,22 @@ describe('vouch agent with a boot policy (swtpm, firmware-like log)', () => {
       expect(names).toContain(`tpm_devid.boot.${n}`)
     }
     expect(r.serverLog).toContain('"tpm_devid.boot.secure_boot":"enabled"')
+  }, 60_000)
+
+  it('tpm_ek with the same boot block: quote by its AK, tpm_ek.boot.* attributes', async () => {
+    const r = await attest(fullPolicy, good.path, {}, '/ek/{{tpm_ek.boot.secure_boot}}/{{tpm_ek.public_hash}}', 'tpm_ek')
+    expect(r.code).toBe(0)
+    expect(r.summary!.spiffeId).toMatch(/^spiffe:\/\/example\.org\/ek\/enabled\/[0-9a-f]{64}$/)
+    expect(r.summary!.attributes['tpm_ek.boot.pcr.sha256.7']).toBe(toHex(good.pcrs.get(7)!))
+  }, 60_000)
+
+  it('an answer without the Quote (an agent that does not know boot) is refused when the policy has boot', async () => {
+    const r = await attest(fullPolicy, good.path, {
+      answer: (b) => {
+        delete b.answers.tpm_devid!.Quote
+      },
+    })
+    expectRefused(r, 'ERR_BOOT_QUOTE_MISSING', 'tpm_devid: the policy has a boot block and the answer carries no Quote')
   }, 60_000)
 
   it('refuses a PCR value the policy does not allow, naming PCR, bank and value', async () => {
