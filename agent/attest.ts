@@ -6,15 +6,24 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { makeSvidKeyProofMessage } from '../core/attestation/svid-key.ts'
 import { bytesEqual, concatBytes } from '../core/bytes/equal.ts'
-import { fromBase64, toBase64 } from '../core/bytes/encoding.ts'
+import { fromBase64 } from '../core/bytes/encoding.ts'
 import { parsePemCertificates, toPem } from '../core/bytes/pem.ts'
 import { defaultPlatform, type Platform } from '../core/platform.ts'
 import { algName, TPM_ALG } from '../core/tpm2/constants.ts'
 import { parseTpmtPublic } from '../core/tpm2/public.ts'
 import { stripTpm2bPrefix } from '../core/tpm2/command/structures.ts'
 import { parseCertificate, type Certificate } from '../core/x509/certificate.ts'
+import {
+  encodeAnswer,
+  encodeQuoteAnswer,
+  encodeTpmDevidEvidence,
+  encodeTpmEkEvidence,
+  WIRE_PCR_BANKS,
+  type WireQuoteAnswer,
+  type WireQuoteChallenge,
+} from '../core/attestation/wire.ts'
 import { checkBundleUpdate, parseCertificatesPem } from './bundle-update.ts'
-import { checkServerScheme, type AgentConfig, type AttestorConfig, type TpmDevIdConfig } from './config.ts'
+import { checkServerScheme, type AgentConfig, type AttestorConfig, DEFAULT_EVENT_LOG_PATH, type TpmDevIdConfig } from './config.ts'
 import { AgentHttpClient, type AnswerResponse } from './http.ts'
 import type { Logger } from './log.ts'
 import { TpmClient } from './tpm/client.ts'
@@ -122,17 +131,17 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
       for (const a of cfg.attestors) {
         if (a.type === 'tpm_devid') {
           const cert = await session.certifyDevId()
-          evidence.tpm_devid = {
-            DevIDCert: files!.certs.map(toBase64),
-            DevIDPub: toBase64(pubs.devIdPub!),
-            ...(ekCert ? { EKCert: toBase64(ekCert) } : {}),
-            EKPub: toBase64(pubs.ekPub),
-            AKPub: toBase64(pubs.akPub),
-            CertifiedDevID: toBase64(cert.attest),
-            CertificationSignature: toBase64(cert.signature.raw),
-          }
+          evidence.tpm_devid = encodeTpmDevidEvidence({
+            devIdCerts: files!.certs,
+            devIdPub: pubs.devIdPub!,
+            ...(ekCert ? { ekCert } : {}),
+            ekPub: pubs.ekPub,
+            akPub: pubs.akPub,
+            certifiedDevId: cert.attest,
+            certificationSignature: cert.signature.raw,
+          })
         } else {
-          evidence.tpm_ek = { ...(ekCert ? { EKCert: toBase64(ekCert) } : {}), EKPub: toBase64(pubs.ekPub), AKPub: toBase64(pubs.akPub) }
+          evidence.tpm_ek = encodeTpmEkEvidence({ ...(ekCert ? { ekCert } : {}), ekPub: pubs.ekPub, akPub: pubs.akPub })
         }
       }
       log.log('debug', 'Sending Login', { attestors: methods, server: cfg.server })
@@ -155,12 +164,13 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
           fromBase64(ch.CredActivation.Secret, 'Secret'),
         )
         const proof = await platform.crypto.hmac('SHA-256', secret, binding)
+        const quote = ch.Quote ? await answerBootQuote(session, ch.Quote, cfg.attestors.find((a) => a.type === m)!, log) : undefined
         if (m === 'tpm_devid') {
           const nonce = fromBase64(ch.DevID ?? '', 'DevID nonce')
           const sig = await session.signWithDevId(concatBytes(nonce, binding))
-          answers[m] = { DevID: toBase64(sig), CredActivation: toBase64(proof) }
+          answers[m] = encodeAnswer({ devIdSignature: sig, credActivation: proof, ...(quote ? { quote } : {}) })
         } else {
-          answers[m] = { CredActivation: toBase64(proof) }
+          answers[m] = encodeAnswer({ credActivation: proof, ...(quote ? { quote } : {}) })
         }
       }
       // proof that this agent holds the new key: its signature over the session binding
@@ -195,6 +205,22 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
   } finally {
     await client.close()
   }
+}
+
+/** The server's policy asks for measured boot: quote the PCRs it names with its nonce, send their values and the event log. */
+async function answerBootQuote(session: AgentTpmSession, q: WireQuoteChallenge, a: AttestorConfig, log: Logger): Promise<WireQuoteAnswer> {
+  const selection = Object.entries(q.PCRs ?? {}).map(([bank, pcrs]) => {
+    const hash = WIRE_PCR_BANKS[bank]
+    if (hash === undefined || !Array.isArray(pcrs)) throw new Error(`server asked to quote an unknown PCR bank "${bank}"`)
+    return { hash, pcrs: [...pcrs].sort((x, y) => x - y) }
+  })
+  selection.sort((x, y) => x.hash - y.hash)
+  const path = a.eventLogPath ?? DEFAULT_EVENT_LOG_PATH
+  const eventLog = await readConfigFile('eventLogPath', path)
+  const pcrValues = await session.readPcrs(selection)
+  const quote = await session.quote(fromBase64(q.Nonce, 'quote nonce'), selection)
+  log.log('debug', 'Quoted PCRs for measured boot', { pcrs: q.PCRs, eventLogBytes: eventLog.length })
+  return encodeQuoteAnswer({ attest: quote.attest, signature: quote.signature.raw, pcrValues, eventLog })
 }
 
 /** trustBundlePath and the bundle written by an earlier attestation: what the agent trusts now */

@@ -15,6 +15,8 @@ export interface TpmDevIdConfig {
   readonly ekAlgorithm: EkKind
   /** NV index of the EK certificate; default: where the TCG profile puts it for ekAlgorithm */
   readonly ekCertificateNvIndex?: number
+  /** the TCG event log sent with a boot quote; default DEFAULT_EVENT_LOG_PATH */
+  readonly eventLogPath?: string
 }
 
 export interface TpmEkConfig {
@@ -23,7 +25,11 @@ export interface TpmEkConfig {
   readonly endorsementHierarchyPassword: string
   readonly ekAlgorithm: EkKind
   readonly ekCertificateNvIndex?: number
+  readonly eventLogPath?: string
 }
+
+/** Where Linux exposes the firmware's TCG event log. */
+export const DEFAULT_EVENT_LOG_PATH = '/sys/kernel/security/tpm0/binary_bios_measurements'
 
 export type AttestorConfig = TpmDevIdConfig | TpmEkConfig
 
@@ -89,6 +95,7 @@ function ekNvIndex(v: unknown, key: string): number | undefined {
   return n
 }
 
+const eventLog = (path: string) => (path ? { eventLogPath: path } : {})
 const optionalIndex = (n: number | undefined) => (n === undefined ? {} : { ekCertificateNvIndex: n })
 
 function attestor(raw: unknown, i: number): AttestorConfig {
@@ -101,6 +108,7 @@ function attestor(raw: unknown, i: number): AttestorConfig {
     endorsementHierarchyPassword: str(c.endorsementHierarchyPassword, `${key}.config.endorsementHierarchyPassword`),
     ekAlgorithm: ekAlg(c.ekAlgorithm, `${key}.config.ekAlgorithm`),
     ...optionalIndex(ekNvIndex(c.ekCertificateNvIndex, `${key}.config.ekCertificateNvIndex`)),
+    ...eventLog(str(c.eventLogPath, `${key}.config.eventLogPath`)),
   }
   if (type === 'tpm_ek') return { type, ...common }
   if (type !== 'tpm_devid') throw new ConfigError(`${key}.type: unknown attestor type "${String(type)}" (tpm_devid or tpm_ek)`)

@@ -3,6 +3,7 @@
 // http:// is refused unless `allowInsecureHttp` (agent.insecureHttp) says otherwise.
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import type { WireChallenge } from '../core/attestation/wire.ts'
 
 export interface ServerError {
   status: number
@@ -24,7 +25,7 @@ export class ProtocolError extends Error {
 export interface AttestResponse {
   sessionId: string
   expiresAt: string
-  challenges: Record<string, { DevID?: string; CredActivation: { Credential: string; Secret: string } }>
+  challenges: Record<string, WireChallenge>
 }
 
 export interface AnswerResponse {

@@ -17,7 +17,8 @@ import { parseCertificate, type Certificate } from '../core/x509/certificate.ts'
 import { publicKeyToJwk } from '../core/crypto/webcrypto.ts'
 import { FIXTURE_DIR } from '../test/support/swtpm.ts'
 import { aesCfb } from '../runtimes/node/crypto-provider.ts'
-import type { AttestationWorkload } from './workloads.ts'
+import { parseEventLog } from '../core/eventlog/parse.ts'
+import type { AttestationWorkload, BootWorkload } from './workloads.ts'
 
 const H: Record<string, string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' }
 
@@ -138,6 +139,48 @@ export function floorFor(w: AttestationWorkload): {
     cachedIntermediates: () => {
       for (const c of leafChecks) check(c)
       rest()
+    },
+  }
+}
+
+/**
+ * The floor of a tpm_devid attestation with a boot policy: the tpm_devid floor plus the quote's
+ * signature, its pcrDigest and the SHA-256 replay of every event of the log (one extend each), all
+ * in node:crypto on inputs decoded in advance.
+ */
+export function bootFloorFor(w: BootWorkload): { full: () => void; cachedIntermediates: () => void } {
+  const base = floorFor(w)
+  const ev = w.evidence as Record<string, string>
+  const ak = parseTpmtPublic(fromBase64(ev.AKPub!))
+  const akKey = createPublicKey({ key: publicKeyToJwk(publicKeyFromTpmtPublic(ak)) as never, format: 'jwk' })
+  const q = (w.answers.tpm_devid as { Quote: { Attest: string; Signature: string; PCRValues: string[] } }).Quote
+  const attest = fromBase64(q.Attest)
+  const sig = parseTpmtSignature(fromBase64(q.Signature)) as { sig: Uint8Array }
+  const values = Buffer.concat(q.PCRValues.map((v) => fromBase64(v)))
+  const extends_ = parseEventLog(w.eventLog)
+    .events.filter((e) => e.type !== 3)
+    .flatMap((e) => e.digests.filter((d) => d.alg === 0x000b).map((d) => ({ pcr: e.pcr, digest: d.digest })))
+  const boot = () => {
+    if (!verify('sha256', attest, { key: akKey, padding: constants.RSA_PKCS1_PADDING }, sig.sig)) throw new Error('floor: quote')
+    createHash('sha256').update(values).digest()
+    const pcrs = new Map<number, Buffer>()
+    for (const e of extends_)
+      pcrs.set(
+        e.pcr,
+        createHash('sha256')
+          .update(pcrs.get(e.pcr) ?? Buffer.alloc(32))
+          .update(e.digest)
+          .digest(),
+      )
+  }
+  return {
+    full: () => {
+      base.full()
+      boot()
+    },
+    cachedIntermediates: () => {
+      base.cachedIntermediates()
+      boot()
     },
   }
 }

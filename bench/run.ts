@@ -26,10 +26,10 @@ import { parseCertificate } from '../core/x509/certificate.ts'
 import { createNodePlatform, loadKernels } from '../runtimes/node/index.ts'
 import { bundleJson, makeJwtAuthority, mintJwtSvid, TestCa, toPemChain } from '../test/support/spiffe-ca.ts'
 import { baselineFor } from './baseline.ts'
-import { floorFor } from './floor.ts'
+import { bootFloorFor, floorFor } from './floor.ts'
 import { measureInterleaved, pairedRatio, runtimeName, type Contender, type Measurement } from './harness.ts'
 import { renderChart, type RunResult } from './chart.ts'
-import { attestOnce, buildWorkloads, TPM_DEVID_WORK } from './workloads.ts'
+import { attestOnce, BOOT_WORK, buildBootWorkload, buildWorkloads, TPM_DEVID_WORK } from './workloads.ts'
 import { measureHttp, type HttpBenchResult } from './http-bench.ts'
 
 /** Each ratio comes from contenders measured together (one measureInterleaved call). */
@@ -229,12 +229,31 @@ async function tpmDevidRows(): Promise<void> {
   }
 }
 
+/** tpm_devid with a boot policy: quote, a real 99-event log replayed, boot state and policy */
+async function bootRow(): Promise<void> {
+  if (!wanted(BOOT_WORK)) return
+  const { workload: w, stop } = await buildBootWorkload(node)
+  try {
+    const floor = bootFloorFor(w)
+    await measureRow(w.name, {
+      floor: c('floor', floor.full),
+      floorCached: c('floor, cached intermediates', floor.cachedIntermediates),
+      vouch: c('vouch', attestOnce(w, node)),
+      vouchCached: c('vouch, server caches (createAttestationCaches)', attestOnce(w, nodeCached)),
+      edge: c('vouch Web Crypto only, 16 in flight', attestOnce(w, edge), 16),
+    })
+  } finally {
+    await stop()
+  }
+}
+
 // Light rows first: the tpm_devid rows leave a large heap behind (session stores, four platforms,
 // the pkijs baseline's garbage), and the X.509-SVID row measured after them ran ~10% slower than
 // the same row alone in a process (66% of the floor against 71-79%).
 await svidRows()
 await quoteRow()
 await tpmDevidRows()
+await bootRow()
 
 // HTTP end to end (Node: the server child runs on Node with tsx)
 let http: HttpBenchResult | undefined

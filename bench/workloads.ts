@@ -6,6 +6,10 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseDocument } from 'yaml'
+import { toHex } from '../core/bytes/encoding.ts'
+import { evaluateBootState } from '../core/eventlog/boot-state.ts'
+import { parseEventLog } from '../core/eventlog/parse.ts'
+import { replayEventLog } from '../core/eventlog/replay.ts'
 import { createAttestationVerifier } from '../core/attestation/verifier.ts'
 import type { PolicySet } from '../core/policy/types.ts'
 import { parsePolicyDocument } from '../core/policy/validate.ts'
@@ -117,5 +121,81 @@ export function attestOnce(w: AttestationWorkload, base: Platform): () => Promis
     const started = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: w.evidence } })
     const verdict = await v.answer(started.sessionId, w.answers, { binding: w.binding })
     if (!verdict.ok) throw new Error('attestation failed')
+  }
+}
+
+/** A real firmware event log (keylime's Secure Boot test machine, 99 events, SHA-1 and SHA-256 banks). */
+export const BOOT_LOG_PATH = 'test/vectors/eventlog/keylime-keylime/test/data/create-mb-policy/binary_bios_measurements-secureboot'
+export const BOOT_WORK = 'tpm_devid + boot policy (quote, real 99-event log replayed, Secure Boot, PCR 7, db)'
+
+export interface BootWorkload extends AttestationWorkload {
+  readonly eventLog: Uint8Array
+}
+
+/**
+ * tpm_devid (RSA DevID + AK + EK) with a `boot` block: the fixture TPM's sha256 PCRs are extended
+ * with the real log's digests, so its quote over the fixed nonce replays; the policy demands Secure
+ * Boot, the PCR 7 value and the db the log shows.
+ */
+export async function buildBootWorkload(base: Platform): Promise<{ workload: BootWorkload; stop(): Promise<void> }> {
+  const agent = await LiveAgent.start('tpm-a')
+  try {
+    const eventLog = new Uint8Array(readFileSync(BOOT_LOG_PATH))
+    const log = parseEventLog(eventLog)
+    for (const e of log.events) {
+      const d = e.digests.find((x) => x.alg === 0x000b)
+      if (e.type !== 3 && d) await agent.tools.exec('tpm2_pcrextend', [`${e.pcr}:sha256=${toHex(d.digest)}`])
+    }
+    const expected = await replayEventLog(log, base)
+    const pcr7 = toHex(expected.banks.find((b) => b.alg === 0x000b)!.pcrs.get(7)!)
+    const state = await evaluateBootState(log, { verifiedPcrs: [7] })
+    const db = (state.db?.certificates ?? []).map((c) => c.sha256!)
+    const doc = parseDocument(`
+section: AgentAttestation
+schema: v1
+spec:
+  policies:
+  - name: bench-boot
+    requiredAttestors:
+    - type: tpm_devid
+      config:
+        devIDCACerts: |
+${(text('devid-ca/root.pem') + text('devid-ca/intermediate.pem') + text('devid-ca-rsa/root.pem')).replace(/^/gm, '          ')}
+        endorsementCACerts: |
+${(text('ek-ca/swtpm-localca-rootca-cert.pem') + text('ek-ca/issuercert.pem')).replace(/^/gm, '          ')}
+        boot:
+          secureBoot: required
+          pcrs: { sha256: { "7": ["${pcr7}"] } }
+          db: { allowed: [${db.map((x) => `"${x}"`).join(', ')}] }
+`).toJS()
+    const policies = parsePolicyDocument(doc)
+    const binding = new Uint8Array(32).fill(7)
+    const evidence = evidenceSet('tpm-a-devid-rsa-rsa-ca')
+    const platform = fixedRandom(base)
+    const v = createAttestationVerifier({ policies, platform, sessions: createMemorySessionStore({ now: () => platform.now() }) })
+    const started = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
+    const ch = started.challenges.tpm_devid as Record<string, unknown>
+    const ev = evidence as Record<string, string>
+    const answer: Record<string, unknown> = await agent.answer(ch, { devIdPub: ev.DevIDPub!, akPub: ev.AKPub!, ekPub: ev.EKPub!, binding })
+    const q = ch.Quote as { Nonce: string; PCRs: Record<string, number[]> }
+    const quoted = await agent.quote(ev.AKPub!, `sha256:${q.PCRs.sha256!.join(',')}`, new Uint8Array(Buffer.from(q.Nonce, 'base64')))
+    const values = []
+    for (let i = 0; i < quoted.pcrValues.length; i += 32) values.push(Buffer.from(quoted.pcrValues.subarray(i, i + 32)).toString('base64'))
+    answer.Quote = {
+      Attest: Buffer.from(quoted.attest).toString('base64'),
+      Signature: Buffer.from(quoted.sig).toString('base64'),
+      PCRValues: values,
+      EventLog: Buffer.from(eventLog).toString('base64'),
+    }
+    const verdict = await v.answer(started.sessionId, { tpm_devid: answer }, { binding })
+    if (!verdict.ok || verdict.attributes['tpm_devid.boot.secure_boot'] !== 'enabled')
+      throw new Error('boot workload: the answer does not verify')
+    return {
+      workload: { name: BOOT_WORK, evidence, policies, answers: { tpm_devid: answer }, binding, eventLog },
+      stop: () => agent.stop(),
+    }
+  } catch (e) {
+    await agent.stop()
+    throw e
   }
 }

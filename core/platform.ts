@@ -26,6 +26,8 @@ export interface Platform {
   readonly certificates?: ParsedBytesCache
   /** optional: parsed TPM keys by TPMT_PUBLIC bytes (core/attestation/tpm-key-cache.ts), for AK, DevID and EK publics */
   readonly tpmKeys?: ParsedBytesCache
+  /** optional: parsed, replayed event logs by their bytes (core/attestation/event-log-cache.ts), for boot quotes */
+  readonly eventLogs?: ParsedBytesCache
   /**
    * optional fast path for standard padded base64 (RFC 4648 §4): the bytes when `text` is a
    * canonical encoding, else undefined (core's strict decoder then names the fault). Must return

@@ -242,6 +242,27 @@ export class AgentTpmSession {
     }
   }
 
+  /** TPM2_Quote by the AK over `nonce` of `selection` (measured boot). */
+  async quote(nonce: Uint8Array, selection: readonly { hash: number; pcrs: readonly number[] }[]): Promise<cmd.AttestResult> {
+    const ak = this.need(this.ak, 'AK')
+    return await this.client.run(cmd.quote(ak.handle, cmd.passwordAuth(ak.password), nonce, selection))
+  }
+
+  /** The values of `selection` in selection order (banks in order, PCRs ascending); PCR_Read returns at most 8 per call. */
+  async readPcrs(selection: readonly { hash: number; pcrs: readonly number[] }[]): Promise<Uint8Array[]> {
+    const got = new Map<string, Uint8Array>()
+    let rest = selection.map((s) => ({ hash: s.hash, pcrs: [...s.pcrs] })).filter((s) => s.pcrs.length > 0)
+    while (rest.length > 0) {
+      const r = await this.client.run(cmd.pcrRead(rest))
+      let k = 0
+      for (const s of r.pcrSelectionOut) for (const i of s.pcrs) got.set(`${s.hash}.${i}`, r.pcrValues[k++]!)
+      if (k === 0)
+        throw new Error(`the TPM returned no values for PCRs ${rest.map((s) => `${algName(s.hash)}:${s.pcrs.join(',')}`).join(' ')}`)
+      rest = rest.map((s) => ({ hash: s.hash, pcrs: s.pcrs.filter((i) => !got.has(`${s.hash}.${i}`)) })).filter((s) => s.pcrs.length > 0)
+    }
+    return selection.flatMap((s) => s.pcrs.map((i) => got.get(`${s.hash}.${i}`)!))
+  }
+
   /** TPMT_PUBLIC bytes as the wire wants them (no size prefix). */
   publicAreas(): { devIdPub?: Uint8Array; akPub: Uint8Array; ekPub: Uint8Array; akTpm2b: Uint8Array } {
     const ak = this.need(this.ak, 'AK')

@@ -8,6 +8,8 @@ import type { Platform } from '../platform.ts'
 import { type CertificateCache, createCertificateCache } from '../x509/certificate-cache.ts'
 import type { VerifiedSignatureCache } from '../x509/path-build.ts'
 import { createVerifiedSignatureCache } from '../x509/verified-cache.ts'
+import type { ParsedBytesCache } from '../platform-caches.ts'
+import { createEventLogCache } from './event-log-cache.ts'
 import { createTpmKeyCache, type TpmKeyCache } from './tpm-key-cache.ts'
 
 export interface AttestationCacheOptions {
@@ -15,6 +17,8 @@ export interface AttestationCacheOptions {
   readonly certificates?: number
   /** parsed TPM keys held; default 1024 */
   readonly tpmKeys?: number
+  /** parsed and replayed event logs held; default 64 */
+  readonly eventLogs?: number
 }
 
 /** What createAttestationCaches returns: the three platform caches, each with its `size`. */
@@ -22,6 +26,7 @@ export interface AttestationCaches {
   readonly verifiedSignatures: VerifiedSignatureCache & { readonly size: number }
   readonly certificates: CertificateCache & { readonly size: number }
   readonly tpmKeys: TpmKeyCache & { readonly size: number }
+  readonly eventLogs: ParsedBytesCache
 }
 
 /** The three caches, for `withPlatform(createAttestationCaches(), base)`; each reports its `size`. */
@@ -30,5 +35,6 @@ export function createAttestationCaches(options: AttestationCacheOptions = {}): 
     verifiedSignatures: createVerifiedSignatureCache(),
     certificates: createCertificateCache(options.certificates),
     tpmKeys: createTpmKeyCache(options.tpmKeys),
-  } satisfies Pick<Platform, 'verifiedSignatures' | 'certificates' | 'tpmKeys'>
+    eventLogs: createEventLogCache(options.eventLogs),
+  } satisfies Pick<Platform, 'verifiedSignatures' | 'certificates' | 'tpmKeys' | 'eventLogs'>
 }

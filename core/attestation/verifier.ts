@@ -20,14 +20,16 @@ import { defaultPlatform, type Platform } from '../platform.ts'
 import type { AttestationPolicy, AttestorConfig, PolicySet } from '../policy/types.ts'
 import { createMemorySessionStore, type SessionStore, type SessionValue } from '../session/store.ts'
 import { isWellFormedSessionId, newSessionId } from '../session/id.ts'
-import { isAttestorType, type AttestorType } from '../policy/attribute-keys.ts'
+import { ATTESTOR_TYPES, isAttestorType, type AttestorType } from '../policy/attribute-keys.ts'
+import type { CheckedEvidence } from './attestor.ts'
+import { ATTESTORS } from './attestors.ts'
 import type { Selector } from './attributes.ts'
+import { type BootSession, checkBootAnswer, decodeBootAnswer, makeBootChallenge } from './boot.ts'
 import { AttestationFailure, CheckLog, type Check, type ToleranceUse } from './checks.ts'
-import { decodeTpmDevidAnswer, decodeTpmDevidEvidence, decodeTpmEkAnswer, decodeTpmEkEvidence } from './evidence.ts'
 import { ANSWERS_NOT_OBJECT, EVIDENCE_NOT_OBJECT, NO_POLICY_AUTHORIZES, SESSION_EXPIRED, UNKNOWN_SESSION } from '../messages.ts'
 import { renderSpiffeIdTemplate } from '../policy/spiffe-id-template.ts'
-import { checkTpmDevidAnswer, checkTpmDevidEvidence, makeTpmDevidChallenge, type TpmDevidFacts, type TpmDevidSession } from './tpm-devid.ts'
-import { checkTpmEkAnswer, checkTpmEkEvidence, makeTpmEkChallenge, type TpmEkFacts, type TpmEkSession } from './tpm-ek.ts'
+import type { TpmDevidSession } from './tpm-devid.ts'
+import type { TpmEkSession } from './tpm-ek.ts'
 
 export const DEFAULT_SESSION_TTL_MS = 5 * 60 * 1000
 
@@ -103,9 +105,14 @@ interface SessionRecord {
   readonly tpm_ek: TpmEkSession | null
   /** who the agent is (fingerprints, hashes), for the answer's failures */
   readonly agent: Record<string, string>
+  /** per attestor type with a `boot` policy: its quote challenge (absent when no attestor has one) */
+  readonly boot: { readonly [type: string]: BootSession } | null
 }
 
-type Facts = { type: 'tpm_devid'; facts: TpmDevidFacts } | { type: 'tpm_ek'; facts: TpmEkFacts }
+/** One attestor's checked evidence: its facts, and the attested AK and boot policy for the quote challenge. */
+type Facts = CheckedEvidence & { type: AttestorType }
+
+const hasBoot = (policy: AttestationPolicy) => policy.requiredAttestors.some((a) => a.boot !== undefined)
 
 function malformedRequest(message: string): AttestationFailure {
   return new AttestationFailure('ERR_EVIDENCE_MALFORMED', message, [])
@@ -130,22 +137,8 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
   const policies = options.policies.policies
 
   async function checkAttestor(log: CheckLog, config: AttestorConfig, evidence: Readonly<Record<string, unknown>>): Promise<Facts> {
-    if (config.type === 'tpm_devid') {
-      const ev = log.runSync(
-        'tpm_devid.evidence',
-        () => decodeTpmDevidEvidence(evidence.tpm_devid, platform),
-        undefined,
-        () => 'well-formed, within size bounds',
-      )
-      return { type: 'tpm_devid', facts: await checkTpmDevidEvidence(log, ev, config, platform) }
-    }
-    const ev = log.runSync(
-      'tpm_ek.evidence',
-      () => decodeTpmEkEvidence(evidence.tpm_ek, platform),
-      undefined,
-      () => 'well-formed, within size bounds',
-    )
-    return { type: 'tpm_ek', facts: await checkTpmEkEvidence(log, ev, config, platform) }
+    const checked = await ATTESTORS[config.type].checkEvidence(log, evidence[config.type], config, platform)
+    return { type: config.type, ...checked }
   }
 
   async function checkPolicy(policy: AttestationPolicy, evidence: Readonly<Record<string, unknown>>) {
@@ -155,6 +148,8 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
     const attributes: Record<string, string> =
       facts.length === 1 ? facts[0]!.facts.attributes : Object.assign({}, ...facts.map((f) => f.facts.attributes))
     const selectors = facts.flatMap((f) => f.facts.selectors)
+    // with a boot policy the template may name boot attributes: it is rendered once the quote is checked
+    if (hasBoot(policy)) return { log, facts, attributes, selectors, spiffeIdPath: '' }
     const spiffeIdPath = log.runSync(
       'spiffe_id',
       () => renderSpiffeIdTemplate(policy.spiffeIDTemplate, attributes),
@@ -162,6 +157,29 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       (p) => p,
     )
     return { log, facts, attributes, selectors, spiffeIdPath }
+  }
+
+  /** The boot quotes of a session whose policy has `boot` blocks, and the policy's template. */
+  async function checkBootAnswers(log: CheckLog, record: SessionRecord, answers: Readonly<Record<string, unknown>>) {
+    const policy = policies.find((p) => p.name === record.policy)
+    if (!policy) throw log.fail('policy', 'ERR_POLICY_DENIED', NO_POLICY_AUTHORIZES, `policy ${record.policy} is no longer loaded`)
+    const attributes: Record<string, string> = {}
+    const selectors: Selector[] = []
+    for (const config of policy.requiredAttestors) {
+      const session = record.boot?.[config.type]
+      if (!config.boot || !session) continue
+      const a = answers[config.type] as Record<string, unknown> | null | undefined
+      const quote = log.runSync(
+        `${config.type}.boot.answer`,
+        () => decodeBootAnswer(a?.Quote, `${config.type} answer.Quote`, platform),
+        undefined,
+        (q) => (q ? 'well-formed, within size bounds' : 'absent'),
+      )
+      const facts = await checkBootAnswer(log, config.type, session, config.boot, quote, platform)
+      Object.assign(attributes, facts.attributes)
+      selectors.push(...facts.selectors)
+    }
+    return { attributes, selectors, template: policy.spiffeIDTemplate }
   }
 
   return {
@@ -182,31 +200,28 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           continue
         }
         const challenges: Record<string, unknown> = {}
-        let devid: TpmDevidSession | null = null
-        let ek: TpmEkSession | null = null
+        const attestorSessions: Record<string, Readonly<Record<string, string>>> = {}
         let extra: string | null = null
+        const boot: Record<string, BootSession> = {}
         for (const f of result.facts) {
-          if (f.type === 'tpm_devid') {
-            const facts = f.facts
-            const c = await result.log.run(
-              'tpm_devid.challenge',
-              () => makeTpmDevidChallenge(facts, platform),
-              undefined,
-              () => '32-byte DevID nonce; credential for the EK bound to Name(AK)',
+          const attestor = ATTESTORS[f.type]
+          const c = await result.log.run(
+            `${f.type}.challenge`,
+            () => attestor.makeChallenge(f.facts, platform),
+            undefined,
+            () => attestor.challengeDetail,
+          )
+          challenges[f.type] = c.challenge
+          attestorSessions[f.type] = c.session
+          if (f.facts.certifyExtraData !== undefined) extra = f.facts.certifyExtraData
+          if (f.boot && f.akPub) {
+            const b = makeBootChallenge(f.boot, f.akPub, platform)
+            ;(challenges[f.type] as Record<string, unknown>).Quote = b.challenge
+            boot[f.type] = b.session
+            result.log.pass(
+              `${f.type}.boot.challenge`,
+              `quote nonce; ${b.session.selection.map((s) => `${s.bank} PCRs ${s.pcrs.join(',')}`).join('; ')}`,
             )
-            challenges.tpm_devid = c.challenge
-            devid = c.session
-            extra = f.facts.certifyExtraData
-          } else {
-            const facts = f.facts
-            const c = await result.log.run(
-              'tpm_ek.challenge',
-              () => makeTpmEkChallenge(facts, platform),
-              undefined,
-              () => 'credential for the EK bound to Name(AK)',
-            )
-            challenges.tpm_ek = c.challenge
-            ek = c.session
           }
         }
         const sessionId = newSessionId(platform)
@@ -221,9 +236,10 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           certifyExtraData: extra,
           tolerancesUsed: result.facts.flatMap((f) => f.facts.tolerancesUsed.map((t) => ({ check: t.check, tolerance: t.tolerance }))),
           checks: result.log.checks.map((c) => ({ ...c })),
-          tpm_devid: devid,
-          tpm_ek: ek,
+          tpm_devid: (attestorSessions.tpm_devid as TpmDevidSession | undefined) ?? null,
+          tpm_ek: (attestorSessions.tpm_ek as TpmEkSession | undefined) ?? null,
           agent: { ...result.log.agent } as Record<string, string>,
+          boot: Object.keys(boot).length > 0 ? boot : null,
         }
         await sessions.put(sessionId, record, expiresAt)
         return { sessionId, expiresAt, challenges }
@@ -251,32 +267,30 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       if (typeof answers !== 'object' || answers === null || Array.isArray(answers)) {
         throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', ANSWERS_NOT_OBJECT)
       }
-      if (record.tpm_devid) {
-        const a = log.runSync(
-          'tpm_devid.answer',
-          () => decodeTpmDevidAnswer(answers.tpm_devid, platform),
-          undefined,
-          () => 'well-formed, within size bounds',
-        )
-        await checkTpmDevidAnswer(log, record.tpm_devid, a, binding, platform)
+      for (const type of ATTESTOR_TYPES) {
+        const session = record[type]
+        if (session) await ATTESTORS[type].checkAnswer(log, session, answers[type], binding, platform)
       }
-      if (record.tpm_ek) {
-        const a = log.runSync(
-          'tpm_ek.answer',
-          () => decodeTpmEkAnswer(answers.tpm_ek, platform),
+      let { attributes, selectors, spiffeIdPath } = record
+      if (record.boot) {
+        const checked = await checkBootAnswers(log, record, answers)
+        attributes = { ...attributes, ...checked.attributes }
+        selectors = [...selectors, ...checked.selectors]
+        spiffeIdPath = log.runSync(
+          'spiffe_id',
+          () => renderSpiffeIdTemplate(checked.template, attributes),
           undefined,
-          () => 'well-formed, within size bounds',
+          (p) => p,
         )
-        await checkTpmEkAnswer(log, record.tpm_ek, a, binding, platform)
       }
       return {
         ok: true,
         attestorTypes: record.attestorTypes,
         policy: record.policy,
-        attributes: record.attributes,
-        selectors: record.selectors,
-        spiffeIdPath: record.spiffeIdPath,
-        ...(options.trustDomain !== undefined ? { spiffeId: `spiffe://${options.trustDomain}${record.spiffeIdPath}` } : {}),
+        attributes,
+        selectors,
+        spiffeIdPath,
+        ...(options.trustDomain !== undefined ? { spiffeId: `spiffe://${options.trustDomain}${spiffeIdPath}` } : {}),
         ...(record.certifyExtraData !== null ? { certifyExtraData: record.certifyExtraData } : {}),
         tolerancesUsed: record.tolerancesUsed,
         checks: log.checks,

@@ -44,3 +44,14 @@ export const DEFAULT_SPIFFE_ID_TEMPLATES: Readonly<Record<AttestorType, string>>
   tpm_devid: '/agents/tpm-devid/{{tpm_devid.certificate.fingerprint}}',
   tpm_ek: '/agents/tpm-ek/{{tpm_ek.public_hash}}',
 }
+
+/**
+ * Attributes of an attestor with a `boot` policy (core/attestation/boot.ts), known only once the
+ * quote is answered: secure boot state, every quoted PCR value, the PK and db fingerprints.
+ */
+export function bootAttributeKeys(type: AttestorType): string[] {
+  const p = `${type}.boot`
+  const keys = [`${p}.secure_boot`, `${p}.pk.fingerprint`, `${p}.db.fingerprints`]
+  for (const bank of ['sha1', 'sha256', 'sha384', 'sha512']) for (let i = 0; i < 24; i++) keys.push(`${p}.pcr.${bank}.${i}`)
+  return keys
+}

@@ -16,6 +16,7 @@
 import type { AttestorType } from './attribute-keys.ts'
 import type { DevIdProfileTolerance } from '../devid/certificate.ts'
 import type { EkProfileTolerance } from '../ek/certificate.ts'
+import type { QuirkName } from '../eventlog/quirks.ts'
 import type { Certificate } from '../x509/certificate.ts'
 
 export type { AttestorType } from './attribute-keys.ts'
@@ -36,6 +37,32 @@ export interface EkTrustConfig {
   readonly allowedEKHashes?: readonly string[]
   /** profile tolerances this attestor accepts (`ek-*` for both types, `devid-*` for tpm_devid); default none */
   readonly tolerate?: readonly ProfileTolerance[]
+  /** measured boot: a quote and the event log are demanded when set (core/attestation/boot.ts) */
+  readonly boot?: BootPolicy
+}
+
+/** The PCR banks a boot policy may name, lowercase as in `pcrs:`. */
+export type PcrBankName = 'sha1' | 'sha256' | 'sha384' | 'sha512'
+
+/**
+ * `config.boot` of a TPM attestor. Hex values are lowercase. Every list is an allow list unless
+ * its name says otherwise; an absent key checks nothing.
+ */
+export interface BootPolicy {
+  /** `required`: the verified log must show the SecureBoot variable set to 1 */
+  readonly secureBoot: 'required' | 'optional'
+  /** allowed values per bank and PCR index */
+  readonly pcrs: Readonly<Partial<Record<PcrBankName, Readonly<Record<number, readonly string[]>>>>>
+  /** SHA-256 fingerprints of the certificates the db may hold (allowed) and may not hold (forbidden) */
+  readonly db: { readonly allowed?: readonly string[]; readonly forbidden?: readonly string[] }
+  /** SHA-256 entries the dbx must hold (revocations that must be applied) */
+  readonly dbx: { readonly required?: readonly string[] }
+  /** allowed SHA-256 (Authenticode) digests of boot applications */
+  readonly bootApplications?: readonly string[]
+  /** a regular expression every measured kernel command line must match (whole line) */
+  readonly kernelCommandLine?: string
+  /** event log quirks tolerated (core/eventlog/quirks.ts) */
+  readonly quirks: readonly QuirkName[]
 }
 
 export interface TpmDevidAttestorConfig extends EkTrustConfig {

@@ -4,7 +4,14 @@
  * print them all; unknown keys and wrong types are problems too. The seed's messages are used
  * verbatim where it names one (messages.ts).
  */
-import { ATTRIBUTE_KEYS, DEFAULT_SPIFFE_ID_TEMPLATES, isAttestorType, ATTESTOR_TYPES, type AttestorType } from './attribute-keys.ts'
+import {
+  ATTRIBUTE_KEYS,
+  DEFAULT_SPIFFE_ID_TEMPLATES,
+  isAttestorType,
+  ATTESTOR_TYPES,
+  type AttestorType,
+  bootAttributeKeys,
+} from './attribute-keys.ts'
 import { checkSpiffeIdTemplate } from './spiffe-id-template.ts'
 import { parsePemCertificates } from '../bytes/pem.ts'
 import { bytesEqual } from '../bytes/equal.ts'
@@ -14,7 +21,8 @@ import { EK_PROFILE_TOLERANCES } from '../ek/certificate.ts'
 import { PolicyError, VerifyError } from '../errors.ts'
 import { parseCertificate, type Certificate } from '../x509/certificate.ts'
 import { badEkHash, DEVID_CA_NO_PEM, DEVID_CA_REQUIRED, EK_CA_NO_PEM, EK_TRUST_REQUIRED } from '../messages.ts'
-import type { AttestationPolicy, AttestorConfig, PolicyIssue, PolicySet, ProfileTolerance } from './types.ts'
+import type { AttestationPolicy, AttestorConfig, BootPolicy, PolicyIssue, PolicySet, ProfileTolerance } from './types.ts'
+import { validateBootPolicy } from './validate-boot.ts'
 
 export interface PolicyValidation {
   /** present when there are no issues */
@@ -150,8 +158,8 @@ function validateEkTrust(
   return out
 }
 
-const DEVID_KEYS = ['devIDCACerts', 'endorsementCACerts', 'allowedEKHashes', 'tolerate'] as const
-const EK_KEYS = ['endorsementCACerts', 'allowedEKHashes', 'tolerate'] as const
+const DEVID_KEYS = ['devIDCACerts', 'endorsementCACerts', 'allowedEKHashes', 'tolerate', 'boot'] as const
+const EK_KEYS = ['endorsementCACerts', 'allowedEKHashes', 'tolerate', 'boot'] as const
 
 /** The profile tolerances an attestor type can turn on: the EK's for both, the DevID leaf's for tpm_devid. */
 export const PROFILE_TOLERANCES_BY_TYPE: Readonly<Record<AttestorType, readonly ProfileTolerance[]>> = Object.freeze({
@@ -183,6 +191,10 @@ function validateTolerances(c: Collector, path: string, v: unknown, type: Attest
     else out.push(t as ProfileTolerance)
   })
   return out
+}
+
+function bootOf(c: Collector, cp: string, cfg: Obj): BootPolicy | undefined {
+  return cfg.boot === undefined ? undefined : validateBootPolicy((p, m) => c.add(p, m), join(cp, 'boot'), cfg.boot)
 }
 
 function validateAttestor(c: Collector, path: string, v: unknown): AttestorConfig | undefined {
@@ -218,14 +230,23 @@ function validateAttestor(c: Collector, path: string, v: unknown): AttestorConfi
     }
     const ek = validateEkTrust(c, cp, cfg)
     const tolerate = validateTolerances(c, join(cp, 'tolerate'), cfg.tolerate, type)
+    const boot = bootOf(c, cp, cfg)
     if (c.issues.length > before || !devid) return undefined
-    return { type, devIDAnchors: devid.anchors, devIDIntermediates: devid.intermediates, ...ek, ...(tolerate ? { tolerate } : {}) }
+    return {
+      type,
+      devIDAnchors: devid.anchors,
+      devIDIntermediates: devid.intermediates,
+      ...ek,
+      ...(tolerate ? { tolerate } : {}),
+      ...(boot ? { boot } : {}),
+    }
   }
   checkKeys(c, cp, cfg, EK_KEYS)
   const ek = validateEkTrust(c, cp, cfg)
   const tolerate = validateTolerances(c, join(cp, 'tolerate'), cfg.tolerate, type)
+  const boot = bootOf(c, cp, cfg)
   if (c.issues.length > before) return undefined
-  return { type, ...ek, ...(tolerate ? { tolerate } : {}) }
+  return { type, ...ek, ...(tolerate ? { tolerate } : {}), ...(boot ? { boot } : {}) }
 }
 
 function validatePolicy(c: Collector, path: string, v: unknown, names: Set<string>): AttestationPolicy | undefined {
@@ -265,7 +286,10 @@ function validatePolicy(c: Collector, path: string, v: unknown, names: Set<strin
     const tp = join(path, 'spiffeIDTemplate')
     template = expectString(c, tp, p.spiffeIDTemplate)
     if (template !== undefined && types.length > 0) {
-      const allowed = types.flatMap((t) => ATTRIBUTE_KEYS[t])
+      const allowed = [
+        ...types.flatMap((t) => ATTRIBUTE_KEYS[t]),
+        ...attestors.filter((a) => a.boot).flatMap((a) => bootAttributeKeys(a.type)),
+      ]
       for (const problem of checkSpiffeIdTemplate(template, allowed)) c.add(tp, problem)
     }
   }

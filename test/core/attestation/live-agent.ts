@@ -113,6 +113,12 @@ export class LiveAgent {
     return out
   }
 
+  /** TPM2_Quote by the AK over `nonce` of a tpm2-tools PCR list ("sha256:0,1,2"): TPMS_ATTEST, TPMT_SIGNATURE, the values concatenated. */
+  async quote(akPub: string, pcrs: string, nonce: Uint8Array): Promise<{ attest: Uint8Array; sig: Uint8Array; pcrValues: Uint8Array }> {
+    const q = await this.tools.quote(this.key(akPub, 'AK'), pcrs, nonce)
+    return { attest: q.attest, sig: q.sig, pcrValues: q.pcrValues }
+  }
+
   stop(): Promise<void> {
     return this.tpm.stop()
   }

@@ -102,7 +102,7 @@ describe('policy document validation', () => {
     expect(m).toContain('spec.policies[0].color: unknown key "color"; expected one of name, requiredAttestors, spiffeIDTemplate')
     expect(m).toContain('spec.policies[0].name: expected a string, found number')
     expect(m).toContain(
-      'spec.policies[0].requiredAttestors[0].config.bogus: unknown key "bogus"; expected one of devIDCACerts, endorsementCACerts, allowedEKHashes, tolerate',
+      'spec.policies[0].requiredAttestors[0].config.bogus: unknown key "bogus"; expected one of devIDCACerts, endorsementCACerts, allowedEKHashes, tolerate, boot',
     )
     expect(m).toContain('spec.policies[0].requiredAttestors[0].config.devIDCACerts: expected a string, found number')
     expect(m).toContain('spec.policies[0].requiredAttestors[0].config.allowedEKHashes: expected an array of strings, found string')
@@ -146,7 +146,7 @@ describe('policy document validation', () => {
       'spec.policies[0].requiredAttestors[0].config: at least one of endorsementCACerts or allowedEKHashes must be set',
     ])
     expect(messages(ek({ devIDCACerts: devidRoot, allowedEKHashes: [HASH] }))).toEqual([
-      'spec.policies[0].requiredAttestors[0].config.devIDCACerts: unknown key "devIDCACerts"; expected one of endorsementCACerts, allowedEKHashes, tolerate',
+      'spec.policies[0].requiredAttestors[0].config.devIDCACerts: unknown key "devIDCACerts"; expected one of endorsementCACerts, allowedEKHashes, tolerate, boot',
     ])
     const set = parsePolicyDocument(ek({ endorsementCACerts: ekRoot }))
     expect(set.policies[0]!.spiffeIDTemplate).toBe('/agents/tpm-ek/{{tpm_ek.public_hash}}')
