@@ -37,6 +37,8 @@ export type {
   EkTrustConfig,
   PolicyIssue,
   ProfileTolerance,
+  BootPolicy,
+  PcrBankName,
 } from '../policy/types.ts'
 export {
   createMemorySessionStore,
@@ -56,3 +58,8 @@ export {
   type DevIdProfileResult,
   type DevIdProfileTolerance,
 } from '../devid/index.ts'
+export type { Attestor, AttestorFacts, CheckedEvidence } from '../attestation/attestor.ts'
+export { ATTESTORS } from '../attestation/attestors.ts'
+export { bootSelection, BOOT_ANSWER_LIMITS, type BootSelection, type BootAnswer } from '../attestation/boot.ts'
+export { validateBootPolicy } from '../policy/validate-boot.ts'
+export * as wire from '../attestation/wire.ts'
