@@ -81,6 +81,16 @@ export const ERROR_CODES = {
   ERR_JWT_SVID_AUDIENCE: 'a JWT-SVID does not carry the expected audience',
   ERR_JWT_SVID_SIGNATURE: 'a JWT-SVID signature does not verify',
   ERR_FEDERATION_FETCH: 'fetching a bundle from a bundle endpoint failed',
+  // registration entries and workload SVID issuance (server)
+  ERR_ENTRY_INVALID: 'a registration entry field does not validate (SPIFFE ID, parent, TTL, DNS name)',
+  ERR_ENTRY_SELECTOR_INVALID: 'a selector is not type:value or names an unknown selector type',
+  ERR_ENTRY_LIMIT: 'a registration entry exceeds a bound (selectors, DNS names, entries per parent)',
+  ERR_ENTRY_NOT_FOUND: 'no registration entry with this ID',
+  ERR_ENTRY_EXISTS: 'an entry with the same SPIFFE ID, parent and selectors exists',
+  ERR_ENTRY_UNAUTHENTICATED: 'the caller presented no valid agent X.509-SVID (mTLS client certificate)',
+  ERR_ENTRY_NOT_AUTHORIZED: 'the registration entry is not parented to the calling agent',
+  ERR_ENTRY_CSR_INVALID: 'a workload certification request does not parse or its signature does not verify',
+  ERR_ENTRY_AUDIENCE_INVALID: 'a JWT-SVID request has no audience or an audience out of bounds',
   // general
   ERR_NOT_SUPPORTED: 'a feature vouch does not implement',
 } as const

@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts'
 import { agentBan, agentList, agentShow, agentUnban } from './agent-registry.ts'
+import { entryCreate, entryDelete, entryList, entryShow } from './entry-registry.ts'
 import { serverCommand } from './server.ts'
 import { agentCommand } from './agent.ts'
 import { devidProvision } from './devid-provision.ts'
@@ -25,6 +26,7 @@ commands.push(bundleShow)
 commands.push(verifyJwtSvidCommand)
 commands.push(verifyX509SvidCommand)
 commands.push(agentList, agentShow, agentBan, agentUnban)
+commands.push(entryCreate, entryList, entryShow, entryDelete)
 commands.push(serverCommand)
 commands.push(agentCommand)
 commands.push(devidProvision)

@@ -133,6 +133,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         spiffeId,
         attestorType: verdict.attestorTypes.join('+'),
         attributes: verdict.attributes,
+        selectors: verdict.selectors.map((s) => `${s.type}:${s.value}`),
         at: now,
         ...(svid ? { svidSerial: svid.serialHex, svidExpiresAt: svid.notAfter } : {}),
       })
