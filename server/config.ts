@@ -9,9 +9,10 @@
  *   sessionTtl: 5m                  # default 5m
  *   tls: true                       # default true (server CA); false only for local testing
  *   ca: { certFile: ..., keyFile: ... }   # optional: load the CA instead of creating one in dataDir
+ *   jwtIssuer: https://vouch.example.org  # optional: JWT-SVID iss and OIDC issuer (default: the request's origin)
  *
  * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
- * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE.
+ * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE, VOUCH_JWT_ISSUER.
  * Every validation error names its key.
  */
 import { parse as parseYaml } from 'yaml'
@@ -26,6 +27,7 @@ export interface ServerConfig {
   readonly sessionTtlMs: number
   readonly tls: boolean
   readonly ca?: { readonly certFile: string; readonly keyFile: string }
+  readonly jwtIssuer?: string
 }
 
 export class ConfigError extends Error {
@@ -47,9 +49,10 @@ const ENV: Record<string, string> = {
   VOUCH_TLS: 'tls',
   VOUCH_CA_CERT_FILE: 'ca.certFile',
   VOUCH_CA_KEY_FILE: 'ca.keyFile',
+  VOUCH_JWT_ISSUER: 'jwtIssuer',
 }
 
-const KNOWN = new Set(['trustDomain', 'listen', 'dataDir', 'policy', 'svidTtl', 'sessionTtl', 'tls', 'ca'])
+const KNOWN = new Set(['trustDomain', 'listen', 'dataDir', 'policy', 'svidTtl', 'sessionTtl', 'tls', 'ca', 'jwtIssuer'])
 
 /** '1h', '30m', '45s', '500ms', or a number of seconds. */
 export function parseDuration(key: string, v: unknown): number {
@@ -75,6 +78,20 @@ function bool(key: string, v: unknown): boolean {
   if (v === 'true' || v === '1') return true
   if (v === 'false' || v === '0') return false
   throw new ConfigError(key, `expected true or false, found ${JSON.stringify(v)}`)
+}
+
+/** An https URL without query or fragment (OIDC Discovery §3: the issuer). */
+function jwtIssuer(v: unknown): string {
+  const s = str('jwtIssuer', v)
+  let u: URL
+  try {
+    u = new URL(s)
+  } catch {
+    throw new ConfigError('jwtIssuer', `expected an https URL, found ${JSON.stringify(s)}`)
+  }
+  if (u.protocol !== 'https:' || u.search !== '' || u.hash !== '')
+    throw new ConfigError('jwtIssuer', `expected an https URL without query or fragment, found ${JSON.stringify(s)}`)
+  return s.replace(/\/$/, '')
 }
 
 /** Config from YAML text and environment variables (env wins). */
@@ -121,6 +138,7 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     svidTtlMs: raw.svidTtl === undefined ? 3_600_000 : parseDuration('svidTtl', raw.svidTtl),
     sessionTtlMs: raw.sessionTtl === undefined ? 300_000 : parseDuration('sessionTtl', raw.sessionTtl),
     tls: raw.tls === undefined ? true : bool('tls', raw.tls),
+    ...(raw.jwtIssuer !== undefined ? { jwtIssuer: jwtIssuer(raw.jwtIssuer) } : {}),
   }
   if (ca.certFile !== undefined || ca.keyFile !== undefined) {
     return { ...config, ca: { certFile: str('ca.certFile', ca.certFile), keyFile: str('ca.keyFile', ca.keyFile) } }

@@ -9,6 +9,7 @@ import { toPem, parsePemBlocks } from '../../core/bytes/pem.ts'
 import { isOnCurve } from '../../core/crypto/ec-point.ts'
 import type { PublicKey } from '../../core/crypto/provider.ts'
 import type { Platform } from '../../core/platform.ts'
+import type { PublicJwk } from '../../core/svid/jwk.ts'
 import { SpiffeBundle } from '../../core/svid/spiffe-bundle.ts'
 import { parseCertificate, type Certificate } from '../../core/x509/certificate.ts'
 import { keyIdentifier, makeCertificate } from '../../core/x509/make-certificate.ts'
@@ -137,9 +138,12 @@ export class ServerCa {
     return key.kty === 'RSA' || isOnCurve(key)
   }
 
-  /** An X.509-SVID for `spiffeId` over the agent's key (SPKI DER). */
-  issueSvid(spki: Uint8Array, spiffeId: string, ttlMs: number): Promise<IssuedSvid> {
-    return this.issue(spki, ttlMs, { uris: [spiffeId] }, ['serverAuth', 'clientAuth'])
+  /** An X.509-SVID for `spiffeId` over the agent's (or a workload's) key (SPKI DER), with optional DNS SANs. */
+  issueSvid(spki: Uint8Array, spiffeId: string, ttlMs: number, dnsNames: readonly string[] = []): Promise<IssuedSvid> {
+    return this.issue(spki, ttlMs, { uris: [spiffeId], ...(dnsNames.length > 0 ? { dnsNames: [...dnsNames] } : {}) }, [
+      'serverAuth',
+      'clientAuth',
+    ])
   }
 
   /** The server's TLS certificate and key for `host` (a DNS name or IPv4 address). */
@@ -158,8 +162,18 @@ export class ServerCa {
     }
   }
 
-  /** The trust domain's SPIFFE bundle: this CA's root as the one X.509 authority. */
-  bundle(trustDomain: string, sequence: bigint, refreshHintSeconds: number): SpiffeBundle {
-    return new SpiffeBundle(trustDomain, { x509Authorities: [this.certificate], sequenceNumber: sequence, refreshHintSeconds })
+  /** The trust domain's SPIFFE bundle: this CA's root as the one X.509 authority, and the JWT authorities given. */
+  bundle(
+    trustDomain: string,
+    sequence: bigint,
+    refreshHintSeconds: number,
+    jwtAuthorities: readonly (readonly [string, PublicJwk])[] = [],
+  ): SpiffeBundle {
+    return new SpiffeBundle(trustDomain, {
+      x509Authorities: [this.certificate],
+      jwtAuthorities,
+      sequenceNumber: sequence,
+      refreshHintSeconds,
+    })
   }
 }

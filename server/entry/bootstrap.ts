@@ -11,6 +11,9 @@ import type { Platform } from '../../core/platform.ts'
 import { parsePolicyDocument } from '../../core/policy/validate.ts'
 import { createApp } from '../app.ts'
 import { ServerCa, type ServerCaFiles } from '../ca/authority.ts'
+import { JwtAuthority } from '../ca/jwt-authority.ts'
+import { EntryStore } from '../registry/entries.ts'
+import type { ClientCertificates } from '../routes/workload.ts'
 import { parseServerConfig, type ServerConfig } from '../config.ts'
 import { createJsonLogger, type Logger } from '../logging.ts'
 import { Metrics } from '../metrics.ts'
@@ -27,6 +30,8 @@ export interface BootstrapDeps {
   /** one JSON log line (default: stdout) */
   readonly write?: (line: string) => void
   readonly subtle?: SubtleCrypto
+  /** the mTLS client certificate chain of a request (the entry's TLS socket) */
+  readonly clientCertificates?: ClientCertificates
 }
 
 export interface Bootstrapped {
@@ -34,6 +39,8 @@ export interface Bootstrapped {
   readonly app: Hono
   readonly ca: ServerCa
   readonly registry: AgentRegistry
+  readonly entries: EntryStore
+  readonly jwtAuthority: JwtAuthority
   readonly logger: Logger
   readonly metrics: Metrics
   /** PEM cert chain and key for the listener when config.tls */
@@ -75,6 +82,18 @@ async function loadOrCreateCa(config: ServerConfig, platform: Platform, subtle: 
   return ca
 }
 
+/** The JWT-SVID signing key in `<dataDir>/ca/jwt.key` (PKCS#8 PEM, 0600), created on first start. */
+async function loadOrCreateJwtAuthority(config: ServerConfig, subtle: SubtleCrypto, logger: Logger): Promise<JwtAuthority> {
+  const dir = join(config.dataDir, 'ca')
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const keyPath = join(dir, 'jwt.key')
+  if (existsSync(keyPath)) return JwtAuthority.load(readFileSync(keyPath, 'utf8'), subtle)
+  const { authority, privateKeyPem } = await JwtAuthority.create(subtle)
+  writeAtomic(keyPath, privateKeyPem, 0o600)
+  logger.info('JWT-SVID signing key created', { path: keyPath, kid: authority.kid })
+  return authority
+}
+
 export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Promise<Bootstrapped> {
   const platform = deps.platform
   const subtle = deps.subtle ?? globalThis.crypto.subtle
@@ -83,7 +102,10 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const policies = parsePolicyDocument(parseYaml(readFileSync(config.policy, 'utf8')))
   const ca = await loadOrCreateCa(config, platform, subtle, logger)
-  const registry = new AgentRegistry(deps.openDatabase(join(config.dataDir, 'agents.db')))
+  const jwtAuthority = await loadOrCreateJwtAuthority(config, subtle, logger)
+  const db = deps.openDatabase(join(config.dataDir, 'agents.db'))
+  const registry = new AgentRegistry(db)
+  const entries = new EntryStore(db)
   const sessions = createMemorySessionStore<SessionValue>({ now: () => platform.now() })
   const verifier = createAttestationVerifier({
     policies,
@@ -103,7 +125,11 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     logger,
     metrics,
     svidTtlMs: config.svidTtlMs,
+    entries,
+    jwtAuthority,
+    ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}),
+    ...(config.jwtIssuer ? { jwtIssuer: config.jwtIssuer } : {}),
   })
   const tls = config.tls ? await ca.issueTls(config.host, TLS_CERT_TTL_MS) : undefined
-  return { config, app, ca, registry, logger, metrics, ...(tls ? { tls } : {}), close: () => registry.close() }
+  return { config, app, ca, registry, entries, jwtAuthority, logger, metrics, ...(tls ? { tls } : {}), close: () => registry.close() }
 }
