@@ -201,6 +201,17 @@ describe('workload SVIDs over mTLS with the node SVID', () => {
       status: 401,
       body: { code: 'ERR_ENTRY_UNAUTHENTICATED', message: 'client certificate: spiffe://example.org/web is not a registered agent' },
     })
+    // a banned agent gets nothing, with its valid SVID
+    server.server.registry.setBanned(agent.id, true)
+    try {
+      expect(await call('GET', '/v1/entries', undefined, agent)).toEqual({
+        status: 403,
+        body: { code: 'ERR_AGENT_BANNED', message: 'agent is banned' },
+      })
+    } finally {
+      server.server.registry.setBanned(agent.id, false)
+    }
+    expect((await call('GET', '/v1/entries', undefined, agent)).status).toBe(200)
   })
 
   it('POST /v1/svid/jwt: an ES256 JWT-SVID that verifies against the bundle (jwt-svid authority), the OIDC JWKS, and with jose', async () => {
