@@ -177,9 +177,12 @@ function checkDnsName(field: string, v: unknown): string {
 
 /** Validates an entry for `trustDomain`. Throws VerifyError (ERR_ENTRY_*, ERR_SPIFFE_ID_INVALID). */
 export function checkEntryInput(input: EntryInput, trustDomain: string): EntrySpec {
+  if (typeof input !== 'object' || input === null) throw invalid('entry: expected an object')
   const spiffeId = checkSpiffeIdIn('spiffeId', input.spiffeId, trustDomain)
-  const hasId = input.parentId !== undefined
-  const hasSelectors = input.parentSelectors !== undefined && input.parentSelectors.length > 0
+  const ps: unknown = input.parentSelectors
+  if (ps !== undefined && ps !== null && !Array.isArray(ps)) throw invalid('parentSelectors: expected a list of agent selectors')
+  const hasId = input.parentId !== undefined && input.parentId !== null
+  const hasSelectors = Array.isArray(ps) && ps.length > 0
   if (hasId === hasSelectors) throw invalid('parent: give a parent SPIFFE ID or parent selectors, exactly one of the two')
   const parentId = hasId ? checkSpiffeIdIn('parentId', input.parentId, trustDomain) : null
   if (parentId === spiffeId) throw invalid('spiffeId: equals the parent ID; an entry names a workload under its agent')

@@ -256,4 +256,19 @@ describe('workload SVIDs over mTLS with the node SVID', () => {
     // the key persists in the data dir, owner-only
     expect(statSync(join(files.dataDir, 'ca', 'jwt.key')).mode & 0o777).toBe(0o600)
   })
+
+  it("after a re-attestation only the agent's new node SVID is accepted (the registry's serial)", async () => {
+    const r = await attestOverHttp(server.url, tpm, evidenceSet('tpm-a-devid-p256') as Record<string, string>, { fetch: caFetch(caPem) })
+    expect(r.answer?.status).toBe(200)
+    expect(await call('GET', '/v1/entries', undefined, agent)).toEqual({
+      status: 401,
+      body: {
+        code: 'ERR_ENTRY_UNAUTHENTICATED',
+        message: `client certificate: not the current SVID of agent ${agent.id} (re-attest for a new one)`,
+      },
+    })
+    const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', r.keyPair.privateKey))
+    const renewed = { cert: (r.answer!.body.svid as string[])[0]!, key: toPem('PRIVATE KEY', pkcs8) }
+    expect((await call('GET', '/v1/entries', undefined, renewed)).status).toBe(200)
+  })
 })

@@ -115,6 +115,43 @@ describe('checkEntryInput', () => {
     expect(isParentedTo(bySel, 'x', new Set(['tpm_devid:subject:cn:a']))).toBe(false)
   })
 
+  it('property: any entry input validates or is refused with a VerifyError, never anything else', () => {
+    const id = fc.oneof(
+      fc.constantFrom('spiffe://example.org/w', 'spiffe://example.org/agent/1', 'spiffe://other.org/x', 'spiffe://example.org', ''),
+      fc.string(),
+      fc.anything(),
+    )
+    const sel = fc.oneof(
+      fc.constantFrom('unix:uid:1', `unix:sha256:${HASH}`, 'tpm_devid:subject:cn:a', `tpm:pub_hash:${HASH}`),
+      fc.string(),
+      fc.anything(),
+    )
+    const input = fc.record(
+      {
+        spiffeId: id,
+        parentId: id,
+        parentSelectors: fc.oneof(fc.array(sel, { maxLength: 4 }), fc.anything()),
+        selectors: fc.oneof(fc.array(sel, { maxLength: 4 }), fc.anything()),
+        x509SvidTtlSeconds: fc.oneof(fc.integer(), fc.double(), fc.anything()),
+        jwtSvidTtlSeconds: fc.oneof(fc.integer({ min: 1, max: 100 }), fc.anything()),
+        dnsNames: fc.oneof(fc.array(fc.oneof(fc.domain(), fc.string(), fc.anything()), { maxLength: 3 }), fc.anything()),
+      },
+      { requiredKeys: ['spiffeId', 'selectors'] },
+    )
+    fc.assert(
+      fc.property(input, (i) => {
+        try {
+          const spec = checkEntryInput(i as never, TD)
+          expect(spec.spiffeId.startsWith('spiffe://example.org/')).toBe(true)
+          expect(spec.selectors.length).toBeGreaterThan(0)
+        } catch (e) {
+          if (!isVerifyError(e)) throw e
+        }
+      }),
+      { numRuns: 10_000 },
+    )
+  })
+
   it('property: any selector text is accepted unchanged or refused with a VerifyError, never anything else', () => {
     const part = fc.oneof(
       fc.constantFrom(
