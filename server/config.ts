@@ -15,11 +15,12 @@
  *   policyWatch: true               # reread the policy file when it changes (default true; SIGHUP always rereads)
  *   limits: { ... }                 # connection cap and timeouts (server/limits-config.ts)
  *   rateLimit: { ... }              # per-address and per-identity rate limits (server/limits-config.ts)
+ *   jwtIssuer: https://vouch.example.org  # optional: JWT-SVID iss and OIDC issuer (default: the request's origin)
  *
  * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
  * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE,
  * VOUCH_TLS_CERT_TTL, VOUCH_TLS_RENEW_BEFORE, VOUCH_CA_ROTATE_BEFORE, VOUCH_POLICY_WATCH,
- * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT.
+ * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT, VOUCH_JWT_ISSUER.
  * Every validation error names its key.
  */
 import { parse as parseYaml } from 'yaml'
@@ -47,6 +48,8 @@ export interface ServerConfig {
   readonly limits: ServerLimits
   /** rate limits (defaults: limits-config.ts DEFAULT_RATE_LIMIT, on) */
   readonly rateLimit: RateLimitConfig
+  /** JWT-SVID `iss` and OIDC issuer (an https URL); default the request's origin */
+  readonly jwtIssuer?: string
 }
 
 export class ConfigError extends Error {
@@ -72,6 +75,7 @@ const ENV: Record<string, string> = {
   VOUCH_TLS_RENEW_BEFORE: 'tlsRenewBefore',
   VOUCH_CA_ROTATE_BEFORE: 'caRotateBefore',
   VOUCH_POLICY_WATCH: 'policyWatch',
+  VOUCH_JWT_ISSUER: 'jwtIssuer',
 }
 
 const KNOWN = new Set([
@@ -89,6 +93,7 @@ const KNOWN = new Set([
   'policyWatch',
   'limits',
   'rateLimit',
+  'jwtIssuer',
 ])
 
 /** '30d', '1h', '30m', '45s', '500ms', or a number of seconds. */
@@ -119,6 +124,20 @@ function bool(key: string, v: unknown): boolean {
   if (v === 'true' || v === '1') return true
   if (v === 'false' || v === '0') return false
   throw new ConfigError(key, `expected true or false, found ${JSON.stringify(v)}`)
+}
+
+/** An https URL without query or fragment (OIDC Discovery §3: the issuer). */
+function jwtIssuer(v: unknown): string {
+  const s = str('jwtIssuer', v)
+  let u: URL
+  try {
+    u = new URL(s)
+  } catch {
+    throw new ConfigError('jwtIssuer', `expected an https URL, found ${JSON.stringify(s)}`)
+  }
+  if (u.protocol !== 'https:' || u.search !== '' || u.hash !== '')
+    throw new ConfigError('jwtIssuer', `expected an https URL without query or fragment, found ${JSON.stringify(s)}`)
+  return s.replace(/\/$/, '')
 }
 
 /** Config from YAML text and environment variables (env wins). */
@@ -171,6 +190,7 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     ...(raw.policyWatch === undefined ? {} : { policyWatch: bool('policyWatch', raw.policyWatch) }),
     limits: parseLimits(raw.limits, env, fail, parseDuration),
     rateLimit: parseRateLimit(raw.rateLimit, env, fail, bool),
+    ...(raw.jwtIssuer !== undefined ? { jwtIssuer: jwtIssuer(raw.jwtIssuer) } : {}),
   }
   if (config.tlsCertTtlMs !== undefined && config.tlsRenewBeforeMs !== undefined && config.tlsRenewBeforeMs >= config.tlsCertTtlMs)
     throw new ConfigError(

@@ -14,6 +14,9 @@ import { createAttestationVerifier } from '../../core/attestation/verifier.ts'
 import type { Platform } from '../../core/platform.ts'
 import { createApp } from '../app.ts'
 import { ServerCa, type ServerCaFiles } from '../ca/authority.ts'
+import { JwtAuthority } from '../ca/jwt-authority.ts'
+import { EntryStore } from '../registry/entries.ts'
+import type { ClientCertificates } from '../routes/workload.ts'
 import { parseServerConfig, type ServerConfig } from '../config.ts'
 import { createJsonLogger, type Logger } from '../logging.ts'
 import { Metrics } from '../metrics.ts'
@@ -43,6 +46,8 @@ export interface BootstrapDeps {
   /** one JSON log line (default: stdout) */
   readonly write?: (line: string) => void
   readonly subtle?: SubtleCrypto
+  /** the mTLS client certificate chain of a request (the entry's TLS socket) */
+  readonly clientCertificates?: ClientCertificates
 }
 
 export interface Bootstrapped {
@@ -50,6 +55,8 @@ export interface Bootstrapped {
   readonly app: Hono
   readonly ca: ServerCa
   readonly registry: AgentRegistry
+  readonly entries: EntryStore
+  readonly jwtAuthority: JwtAuthority
   readonly logger: Logger
   readonly metrics: Metrics
   /** PEM cert chain and key for the listener when config.tls (the latest issued) */
@@ -128,6 +135,18 @@ async function loadOrCreateCa(config: ServerConfig, platform: Platform, subtle: 
   return ca
 }
 
+/** The JWT-SVID signing key in `<dataDir>/ca/jwt.key` (PKCS#8 PEM, 0600), created on first start. */
+async function loadOrCreateJwtAuthority(config: ServerConfig, subtle: SubtleCrypto, logger: Logger): Promise<JwtAuthority> {
+  const dir = join(config.dataDir, 'ca')
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const keyPath = join(dir, 'jwt.key')
+  if (existsSync(keyPath)) return JwtAuthority.load(readFileSync(keyPath, 'utf8'), subtle)
+  const { authority, privateKeyPem } = await JwtAuthority.create(subtle)
+  writeAtomic(keyPath, privateKeyPem, 0o600)
+  logger.info('JWT-SVID signing key created', { path: keyPath, kid: authority.kid })
+  return authority
+}
+
 export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Promise<Bootstrapped> {
   const platform = deps.platform
   const subtle = deps.subtle ?? globalThis.crypto.subtle
@@ -145,11 +164,12 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   })
   metrics.policy = () => ({ generation: policy.state.generation, sha256: policy.state.sha256, failures: policy.failures })
   const ca = await loadOrCreateCa(config, platform, subtle, logger)
-  const registry = new AgentRegistry(
-    deps.openDatabase(join(config.dataDir, 'agents.db'), {
-      onStaleLock: (event) => logger.warn('Stale database lock cleared', { ...event }),
-    }),
-  )
+  const jwtAuthority = await loadOrCreateJwtAuthority(config, subtle, logger)
+  const db = deps.openDatabase(join(config.dataDir, 'agents.db'), {
+    onStaleLock: (event) => logger.warn('Stale database lock cleared', { ...event }),
+  })
+  const registry = new AgentRegistry(db)
+  const entries = new EntryStore(db)
   if (registry.sequence(BUNDLE_SEQUENCE) === 0) registry.nextSequence(BUNDLE_SEQUENCE)
   ca.sequence = BigInt(registry.sequence(BUNDLE_SEQUENCE))
   const app = createApp({
@@ -164,6 +184,10 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     svidTtlMs: config.svidTtlMs,
     policyState: () => ({ generation: policy.state.generation, sha256: policy.state.sha256 }),
     rateLimit: config.rateLimit,
+    entries,
+    jwtAuthority,
+    ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}),
+    ...(config.jwtIssuer ? { jwtIssuer: config.jwtIssuer } : {}),
   })
 
   const tlsTtl = config.tlsCertTtlMs ?? TLS_CERT_TTL_MS
@@ -229,6 +253,8 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     app,
     ca,
     registry,
+    entries,
+    jwtAuthority,
     logger,
     metrics,
     policy,

@@ -34,6 +34,7 @@ describe('agent registry on node-sqlite3-wasm', () => {
       banned: false,
       svidSerial: null,
       svidExpiresAt: null,
+      selectors: [],
     })
     expect(r2.isBanned('spiffe://td/b')).toBe(true)
     // a re-attestation keeps the ban
