@@ -23,7 +23,7 @@ import type { EntryStore } from './registry/entries.ts'
 import type { MemorySessionStore, SessionValue } from '../core/session/store.ts'
 import { type ClientAddressOf, defaultClientAddress, rememberClientAddress } from './client-address.ts'
 import { DEFAULT_RATE_LIMIT, type RateLimitConfig } from './limits-config.ts'
-import { RateLimitError, TokenBucketLimiter } from './rate-limit.ts'
+import { addressRateKey, RateLimitError, TokenBucketLimiter } from './rate-limit.ts'
 import { LOG_MESSAGES } from './logging.ts'
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024
@@ -74,7 +74,7 @@ export function createApp(o: AppOptions): Hono {
     // before the body is read: a refused request costs a map lookup
     app.use('/v1/*', async (c, next) => {
       const client = clientAddress(c)
-      const r = perAddress.take(client)
+      const r = perAddress.take(addressRateKey(client))
       if (!r.ok) {
         metrics.countRateLimited('address')
         if (r.first) o.logger.warn(LOG_MESSAGES.rateLimited, { client, scope: 'address', retryAfterSeconds: r.retryAfterSeconds })

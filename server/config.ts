@@ -24,6 +24,7 @@
  * Every validation error names its key.
  */
 import { parse as parseYaml } from 'yaml'
+import { CA_VALIDITY_MS } from './ca/authority.ts'
 import { parseLimits, parseRateLimit, type RateLimitConfig, type ServerLimits } from './limits-config.ts'
 
 export interface ServerConfig {
@@ -51,6 +52,9 @@ export interface ServerConfig {
   /** JWT-SVID `iss` and OIDC issuer (an https URL); default the request's origin */
   readonly jwtIssuer?: string
 }
+
+/** Default lifetime of the listener certificate (tlsCertTtl): 30 days. */
+export const TLS_CERT_TTL_MS = 30 * 86_400_000
 
 export class ConfigError extends Error {
   constructor(
@@ -192,10 +196,15 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     rateLimit: parseRateLimit(raw.rateLimit, env, fail, bool),
     ...(raw.jwtIssuer !== undefined ? { jwtIssuer: jwtIssuer(raw.jwtIssuer) } : {}),
   }
-  if (config.tlsCertTtlMs !== undefined && config.tlsRenewBeforeMs !== undefined && config.tlsRenewBeforeMs >= config.tlsCertTtlMs)
+  const tlsTtl = config.tlsCertTtlMs ?? TLS_CERT_TTL_MS
+  if (config.tlsRenewBeforeMs !== undefined && config.tlsRenewBeforeMs >= tlsTtl)
+    throw new ConfigError('tlsRenewBefore', `must be shorter than tlsCertTtl (${tlsTtl} ms), found ${config.tlsRenewBeforeMs} ms`)
+  // a lead of half the CA lifetime or more would rotate again right after every rotation, and the
+  // retired roots (kept until they expire) would grow the bundle past what agents accept
+  if (config.caRotateBeforeMs !== undefined && config.caRotateBeforeMs >= CA_VALIDITY_MS / 2)
     throw new ConfigError(
-      'tlsRenewBefore',
-      `must be shorter than tlsCertTtl (${config.tlsCertTtlMs} ms), found ${config.tlsRenewBeforeMs} ms`,
+      'caRotateBefore',
+      `must be shorter than half the CA lifetime (${CA_VALIDITY_MS / 2 / 86_400_000}d), found ${config.caRotateBeforeMs / 86_400_000}d`,
     )
   if (ca.certFile !== undefined || ca.keyFile !== undefined) {
     return { ...config, ca: { certFile: str('ca.certFile', ca.certFile), keyFile: str('ca.keyFile', ca.keyFile) } }

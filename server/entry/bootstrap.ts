@@ -26,7 +26,8 @@ import { createMemorySessionStore, type SessionValue } from '../../core/session/
 import type { Hono } from 'hono'
 import { PolicyReloader } from './policy-reload.ts'
 
-export const TLS_CERT_TTL_MS = 30 * 86_400_000
+import { TLS_CERT_TTL_MS } from '../config.ts'
+export { TLS_CERT_TTL_MS }
 export const CA_ROTATE_BEFORE_MS = 365 * 86_400_000
 /** the longest wait between two maintenance checks */
 export const MAINTENANCE_INTERVAL_MS = 3_600_000
@@ -216,8 +217,11 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     writeAtomic(paths.retired, rotated.retiredPem, 0o644)
     writeAtomic(paths.cross, rotated.crossPem, 0o644)
     writeAtomic(`${paths.key}.new`, rotated.files.privateKeyPem, 0o600)
-    writeAtomic(`${paths.cert}.new`, rotated.files.certificatePem, 0o644)
+    // the sequence goes up before the certificate's .new file (the commit marker a start finishes):
+    // a crash in between leaves a higher sequence over the old root, which is harmless, never the new
+    // root under the old sequence
     ca.sequence = BigInt(registry.nextSequence(BUNDLE_SEQUENCE))
+    writeAtomic(`${paths.cert}.new`, rotated.files.certificatePem, 0o644)
     renameSync(`${paths.key}.new`, paths.key)
     renameSync(`${paths.cert}.new`, paths.cert)
     logger.warn('Server CA rotated', {

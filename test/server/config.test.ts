@@ -91,6 +91,11 @@ describe('server config', () => {
       ['tlsCertTtl: soon\n', 'tlsCertTtl'],
       ['tlsCertTtl: 1h\ntlsRenewBefore: 1h\n', 'tlsRenewBefore'],
       ['caRotateBefore: 0\n', 'caRotateBefore'],
+      // half the 10-year CA lifetime or more would rotate again after every rotation
+      ['caRotateBefore: 1825d\n', 'caRotateBefore'],
+      ['caRotateBefore: 4000d\n', 'caRotateBefore'],
+      // checked against the default 30-day lifetime when only the lead is given
+      ['tlsRenewBefore: 30d\n', 'tlsRenewBefore'],
       ['policyWatch: often\n', 'policyWatch'],
     ] as const) {
       expect(() => parseServerConfig(BASE + yaml), yaml).toThrow(`config ${key}: `)

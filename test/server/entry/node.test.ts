@@ -120,7 +120,11 @@ describe('listener certificate renewal', () => {
 
 describe('server CA rotation', () => {
   it('warns from twice caRotateBefore, and does not rotate yet', async () => {
-    const { s, logs } = await start('caRotateBefore: 1900d\n')
+    const { s, logs, clock } = await start('caRotateBefore: 1000d\n')
+    expect(logs.some((l) => l.msg === 'Server CA expires soon')).toBe(false)
+    // 1,999 days left: inside twice the lead (2,000 days), outside the lead itself
+    clock.offset = CA_VALIDITY_MS - 1999 * DAY
+    await s.server.maintain()
     expect(logs.some((l) => l.msg === 'Server CA expires soon' && l.level === 'warn')).toBe(true)
     expect((await bundleOf(s)).x509.authorities).toHaveLength(1)
   }, 30_000)
