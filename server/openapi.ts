@@ -1,5 +1,6 @@
 /** The v1 HTTP protocol (docs/protocol.md) as an OpenAPI 3.1 document, served at GET /v1/openapi.json. */
 import { AGENT_BANNED, NO_POLICY_AUTHORIZES, SESSION_EXPIRED } from '../core/messages.ts'
+import { ATTESTOR_TYPES } from '../core/policy/attribute-keys.ts'
 
 const error = { $ref: '#/components/schemas/Error' }
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } })
@@ -139,7 +140,7 @@ export const OPENAPI = {
         type: 'object',
         required: ['providedMethods', 'evidence'],
         properties: {
-          providedMethods: { type: 'array', items: { type: 'string', enum: ['tpm_devid', 'tpm_ek'] }, minItems: 1, maxItems: 8 },
+          providedMethods: { type: 'array', items: { type: 'string', enum: [...ATTESTOR_TYPES] }, minItems: 1, maxItems: 8 },
           evidence: {
             type: 'object',
             description: 'per attestor type, SPIRE AttestationRequest JSON (PascalCase, base64)',
