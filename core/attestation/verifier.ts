@@ -17,7 +17,7 @@
  */
 import { PolicyError, VerifyError } from '../errors.ts'
 import { defaultPlatform, type Platform } from '../platform.ts'
-import type { AttestationPolicy, AttestorConfig, PolicySet } from '../policy/types.ts'
+import type { AttestationPolicy, AttestorConfig, BootPolicy, PolicySet } from '../policy/types.ts'
 import { createMemorySessionStore, type SessionStore, type SessionValue } from '../session/store.ts'
 import { isWellFormedSessionId, newSessionId } from '../session/id.ts'
 import { isAttestorType, type AttestorType } from '../policy/attribute-keys.ts'
@@ -25,7 +25,7 @@ import type { CheckedEvidence } from './attestor.ts'
 import { ATTESTORS } from './attestors.ts'
 import type { Selector } from './attributes.ts'
 import { type BootSession, checkBootAnswer, decodeBootAnswer, makeBootChallenge } from './boot.ts'
-import { AttestationFailure, CheckLog, type Check, type ToleranceUse } from './checks.ts'
+import { type AgentIdentity, AttestationFailure, CheckLog, type Check, type ToleranceUse } from './checks.ts'
 import { ANSWERS_NOT_OBJECT, EVIDENCE_NOT_OBJECT, NO_POLICY_AUTHORIZES, SESSION_EXPIRED, UNKNOWN_SESSION } from '../messages.ts'
 import { renderSpiffeIdTemplate } from '../policy/spiffe-id-template.ts'
 
@@ -53,6 +53,16 @@ export interface StartResult {
   readonly expiresAt: number
   /** per attestor type, the challenge object (docs/protocol.md) */
   readonly challenges: Readonly<Record<string, unknown>>
+}
+
+/** Options of {@link AttestationVerifier.start}. */
+export interface StartOptions {
+  /**
+   * called once the evidence checks passed and before the challenge is made (MakeCredential) and the
+   * session stored, with who the agent is; throw (a VerifyError such as ERR_RATE_LIMITED) to refuse
+   * the start. A server rate-limits replayed evidence per identity here.
+   */
+  readonly admit?: (agent: Readonly<AgentIdentity>) => void | Promise<void>
 }
 
 export interface AnswerOptions {
@@ -84,7 +94,7 @@ export interface Verdict {
 }
 
 export interface AttestationVerifier {
-  start(request: StartRequest): Promise<StartResult>
+  start(request: StartRequest, options?: StartOptions): Promise<StartResult>
   answer(sessionId: string, answers: Readonly<Record<string, unknown>>, options?: AnswerOptions): Promise<Verdict>
 }
 
@@ -106,6 +116,12 @@ interface SessionRecord {
   readonly agent: Record<string, string>
   /** per attestor type with a `boot` policy: its quote challenge (absent when no attestor has one) */
   readonly boot: { readonly [type: string]: BootSession } | null
+  /**
+   * the boot policies and the SPIFFE ID template the session started under: an answer is judged by
+   * the policy its challenge was made for, never by one a reload put in place since
+   */
+  readonly bootPolicies: { readonly [type: string]: SessionValue } | null
+  readonly template: string
 }
 
 /** One attestor's checked evidence: its facts, and the attested AK and boot policy for the quote challenge. */
@@ -160,29 +176,30 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
 
   /** The boot quotes of a session whose policy has `boot` blocks, and the policy's template. */
   async function checkBootAnswers(log: CheckLog, record: SessionRecord, answers: Readonly<Record<string, unknown>>) {
-    const policy = policies.find((p) => p.name === record.policy)
-    if (!policy) throw log.fail('policy', 'ERR_POLICY_DENIED', NO_POLICY_AUTHORIZES, `policy ${record.policy} is no longer loaded`)
     const attributes: Record<string, string> = {}
     const selectors: Selector[] = []
-    for (const config of policy.requiredAttestors) {
-      const session = record.boot?.[config.type]
-      if (!config.boot || !session) continue
-      const a = answers[config.type] as Record<string, unknown> | null | undefined
+    for (const type of record.attestorTypes) {
+      const session = record.boot?.[type]
+      const bootPolicy = record.bootPolicies?.[type] as unknown as BootPolicy | undefined
+      if (!session) continue
+      if (!bootPolicy)
+        throw log.fail(`${type}.boot`, 'ERR_BOOT_QUOTE_MISSING', `${type}: the session holds a quote challenge but no boot policy`)
+      const a = answers[type] as Record<string, unknown> | null | undefined
       const quote = log.runSync(
-        `${config.type}.boot.answer`,
-        () => decodeBootAnswer(a?.Quote, `${config.type} answer.Quote`, platform),
+        `${type}.boot.answer`,
+        () => decodeBootAnswer(a?.Quote, `${type} answer.Quote`, platform),
         undefined,
         (q) => (q ? 'well-formed, within size bounds' : 'absent'),
       )
-      const facts = await checkBootAnswer(log, config.type, session, config.boot, quote, platform)
+      const facts = await checkBootAnswer(log, type, session, bootPolicy, quote, platform)
       Object.assign(attributes, facts.attributes)
       selectors.push(...facts.selectors)
     }
-    return { attributes, selectors, template: policy.spiffeIDTemplate }
+    return { attributes, selectors, template: record.template }
   }
 
   return {
-    async start(request) {
+    async start(request, startOptions = {}) {
       const provided = providedTypes(request)
       const candidates = policies.filter((p) => p.requiredAttestors.every((a) => provided.includes(a.type)))
       if (candidates.length === 0) {
@@ -198,10 +215,12 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           firstFailure ??= e
           continue
         }
+        if (startOptions.admit) await startOptions.admit(result.log.agent)
         const challenges: Record<string, unknown> = {}
         const attestorSessions: Record<string, Readonly<Record<string, string>>> = {}
         let extra: string | null = null
         const boot: Record<string, BootSession> = {}
+        const bootPolicies: Record<string, BootPolicy> = {}
         for (const f of result.facts) {
           const attestor = ATTESTORS[f.type]
           const c = await result.log.run(
@@ -213,10 +232,14 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           challenges[f.type] = c.challenge
           attestorSessions[f.type] = c.session
           if (f.facts.certifyExtraData !== undefined) extra = f.facts.certifyExtraData
+          // a boot policy without an attested AK to quote with must not be skipped: refuse
+          if (f.boot && !f.akPub)
+            throw result.log.fail(`${f.type}.boot.challenge`, 'ERR_BOOT_QUOTE_MISSING', `${f.type}: the attestor has no AK to quote with`)
           if (f.boot && f.akPub) {
             const b = makeBootChallenge(f.boot, f.akPub, platform)
             ;(challenges[f.type] as Record<string, unknown>).Quote = b.challenge
             boot[f.type] = b.session
+            bootPolicies[f.type] = f.boot
             result.log.pass(
               `${f.type}.boot.challenge`,
               `quote nonce; ${b.session.selection.map((s) => `${s.bank} PCRs ${s.pcrs.join(',')}`).join('; ')}`,
@@ -238,6 +261,8 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           attestors: attestorSessions,
           agent: { ...result.log.agent } as Record<string, string>,
           boot: Object.keys(boot).length > 0 ? boot : null,
+          bootPolicies: Object.keys(boot).length > 0 ? (bootPolicies as unknown as { [type: string]: SessionValue }) : null,
+          template: policy.spiffeIDTemplate,
         }
         await sessions.put(sessionId, record, expiresAt)
         return { sessionId, expiresAt, challenges }

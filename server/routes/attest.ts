@@ -183,7 +183,30 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     o.logger.info(LOG_MESSAGES.loginStarted, { client, providedMethods, providedMethodsCount: providedMethods.length })
     purge()
     try {
-      const started = await o.verifier.start({ providedMethods, evidence: body.evidence as Record<string, unknown> })
+      // replayed evidence is refused per identity before MakeCredential and before any session is kept
+      const perIdentity = o.perIdentity
+      const admit = perIdentity
+        ? (agent: { readonly devIdFingerprint?: string; readonly ekHash?: string }) => {
+            const identity = agent.devIdFingerprint ?? agent.ekHash
+            if (identity === undefined) return
+            const r = perIdentity.take(`start:${identity}`)
+            if (!r.ok) {
+              o.metrics.countRateLimited('identity')
+              if (r.first)
+                o.logger.warn(LOG_MESSAGES.rateLimited, {
+                  client,
+                  scope: 'identity',
+                  phase: 'start',
+                  retryAfterSeconds: r.retryAfterSeconds,
+                })
+              throw new RateLimitError('attested identity', r.retryAfterSeconds)
+            }
+          }
+        : undefined
+      const started = await o.verifier.start(
+        { providedMethods, evidence: body.evidence as Record<string, unknown> },
+        admit ? { admit } : {},
+      )
       pending.set(started.sessionId, { types: Object.keys(started.challenges), startedAt: o.platform.now(), expiresAt: started.expiresAt })
       return c.json({ sessionId: started.sessionId, expiresAt: new Date(started.expiresAt).toISOString(), challenges: started.challenges })
     } catch (e) {

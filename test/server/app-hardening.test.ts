@@ -203,3 +203,33 @@ describe('issue 12: SVID keys — cheap checks first, proof of possession requir
     expect(s.sessions.active()).toBe(1) // not consumed: refused before the lookup
   })
 })
+
+describe('issue 12: replayed evidence is limited per identity at the start', () => {
+  it('one captured evidence from many addresses: starts past the identity burst get 429 before any session is kept; another device still starts', async () => {
+    const rateLimit = { ...DEFAULT_RATE_LIMIT, perIdentity: { burst: 5, ratePerSecond: 0.001 } }
+    const s = await makeTestServer({ rateLimit, clientAddress: fromHeader })
+    const statuses: number[] = []
+    for (let i = 0; i < 12; i++) {
+      // a new address each time: the per-address limit never applies
+      const res = await s.app.request('/v1/attest', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-client': `198.51.100.${i + 1}` },
+        body: JSON.stringify(EVIDENCE),
+      })
+      statuses.push(res.status)
+      if (res.status === 429) {
+        expect(res.headers.get('retry-after')).toMatch(/^\d+$/)
+        expect(((await res.json()) as { code: string }).code).toBe('ERR_RATE_LIMITED')
+      }
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429, 429, 429, 429, 429])
+    // refused starts left no session behind
+    expect(s.sessions.active()).toBe(5)
+    // another identity (tpm-b's DevID) is not held by tpm-a's bucket
+    const other = await postJson(s.app, '/v1/attest', {
+      providedMethods: ['tpm_devid'],
+      evidence: { tpm_devid: evidenceSet('tpm-b-devid-rsa') },
+    })
+    expect(other.status).toBe(200)
+  })
+})
