@@ -54,11 +54,16 @@ export interface AppOptions {
   readonly clientCertificates?: ClientCertificates
   /** the JWT-SVID signing key: in the bundle (`jwt-svid`), and OIDC discovery */
   readonly jwtAuthority?: JwtAuthority
-  /** JWT-SVID `iss` and OIDC issuer; default the request's origin */
-  readonly jwtIssuer?: string
+  /**
+   * JWT-SVID `iss` and OIDC issuer: the configured one, or the server's own listening URL (a function,
+   * read per request, set once the listener is up). Only an app with neither (in-process use) falls
+   * back to the request's origin; a server never takes it from the Host header.
+   */
+  readonly jwtIssuer?: string | (() => string | undefined)
 }
 
 export function createApp(o: AppOptions): Hono {
+  const issuer = (): string | undefined => (typeof o.jwtIssuer === 'function' ? o.jwtIssuer() : o.jwtIssuer)
   const metrics = o.metrics ?? new Metrics()
   const app = new Hono()
   const client = rememberClientAddress(o.clientAddress ?? defaultClientAddress)
@@ -123,10 +128,10 @@ export function createApp(o: AppOptions): Hono {
         svidTtlMs: o.svidTtlMs,
         ...(o.clientCertificates ? { clientCertificates: o.clientCertificates } : {}),
         ...(o.jwtAuthority ? { jwtAuthority: o.jwtAuthority } : {}),
-        ...(o.jwtIssuer ? { jwtIssuer: o.jwtIssuer } : {}),
+        jwtIssuer: issuer,
       }),
     )
-  if (o.jwtAuthority) app.route('/', oidcRoutes({ jwtAuthority: o.jwtAuthority, ...(o.jwtIssuer ? { issuer: o.jwtIssuer } : {}) }))
+  if (o.jwtAuthority) app.route('/', oidcRoutes({ jwtAuthority: o.jwtAuthority, issuer }))
   app.get('/v1/openapi.json', (c) => c.json(OPENAPI))
   app.route(
     '/',

@@ -63,6 +63,8 @@ export interface Bootstrapped {
   /** PEM cert chain and key for the listener when config.tls (the latest issued) */
   readonly tls?: TlsMaterial
   readonly policy: PolicyReloader
+  /** the URL the listener serves (the entry tells it once listening): the default JWT issuer */
+  setListenUrl(url: string): void
   /** `listener` gets each reissued listener certificate (the entry swaps its secure context) */
   onTlsRenewed(listener: (tls: TlsMaterial) => void): void
   /** one maintenance pass: CA rotation when due, listener certificate renewal when due */
@@ -173,6 +175,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   const entries = new EntryStore(db)
   if (registry.sequence(BUNDLE_SEQUENCE) === 0) registry.nextSequence(BUNDLE_SEQUENCE)
   ca.sequence = BigInt(registry.sequence(BUNDLE_SEQUENCE))
+  let listenUrl: string | undefined
   const app = createApp({
     trustDomain: config.trustDomain,
     verifier: policy.verifier,
@@ -188,7 +191,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     entries,
     jwtAuthority,
     ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}),
-    ...(config.jwtIssuer ? { jwtIssuer: config.jwtIssuer } : {}),
+    jwtIssuer: () => config.jwtIssuer ?? listenUrl,
   })
 
   const tlsTtl = config.tlsCertTtlMs ?? TLS_CERT_TTL_MS
@@ -266,6 +269,9 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
       return tls
     },
     onTlsRenewed: (l) => void listeners.push(l),
+    setListenUrl: (url) => {
+      listenUrl = url
+    },
     maintain,
     rotateCa,
     close: () => {

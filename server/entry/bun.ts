@@ -51,6 +51,7 @@ export async function startBunServer(config: ServerConfig): Promise<{ url: strin
     server = Bun.serve(serveOptions(port, t))
   })
   const url = `${b.tls ? 'https' : 'http'}://${config.host}:${server.port}`
+  b.setListenUrl(url)
   b.logger.info('Server listening', { url, trustDomain: config.trustDomain })
   return {
     url,

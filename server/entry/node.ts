@@ -135,6 +135,7 @@ export async function startNodeServer(config: ServerConfig, deps: Partial<Bootst
     )
   const port = (server.address() as AddressInfo).port
   const url = `${b.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+  b.setListenUrl(url)
   b.logger.info('Server listening', { url, trustDomain: config.trustDomain })
   return {
     url,

@@ -5,19 +5,19 @@
  * GET /.well-known/openid-configuration  issuer, jwks_uri, ES256, id_token, public subjects
  * GET /keys                              the JWT authority as a JWK Set (`use: sig`, `alg`, `kid`)
  *
- * The issuer is the configured one, else the request's origin (then tokens and discovery agree
- * when both are fetched through the same address).
+ * The issuer is the configured one, else the server's listening URL; only an in-process app with
+ * neither uses the request's origin (never the Host header of a real server).
  */
 import { Hono } from 'hono'
 import type { JwtAuthority } from '../ca/jwt-authority.ts'
 
 export const JWKS_PATH = '/keys'
 
-export function oidcRoutes(o: { readonly jwtAuthority: JwtAuthority; readonly issuer?: string }): Hono {
+export function oidcRoutes(o: { readonly jwtAuthority: JwtAuthority; readonly issuer?: () => string | undefined }): Hono {
   const app = new Hono()
   const jwks = JSON.stringify({ keys: [o.jwtAuthority.oidcJwk()] })
   app.get('/.well-known/openid-configuration', (c) => {
-    const issuer = o.issuer ?? new URL(c.req.url).origin
+    const issuer = o.issuer?.() ?? new URL(c.req.url).origin
     return c.json({
       issuer,
       jwks_uri: `${issuer.replace(/\/$/, '')}${JWKS_PATH}`,

@@ -48,7 +48,7 @@ export interface WorkloadRouteOptions {
   readonly clientCertificates?: ClientCertificates
   readonly jwtAuthority?: JwtAuthority
   /** the `iss` of JWT-SVIDs; default the request's origin */
-  readonly jwtIssuer?: string
+  readonly jwtIssuer?: () => string | undefined
 }
 
 function unauthenticated(message: string): EntryError {
@@ -174,7 +174,7 @@ export function workloadRoutes(o: WorkloadRouteOptions): Hono {
       aud: aud as string[],
       exp,
       iat: now,
-      iss: o.jwtIssuer ?? new URL(c.req.url).origin,
+      iss: o.jwtIssuer?.() ?? new URL(c.req.url).origin,
     })
     o.logger.info('Workload SVID issued', { kind: 'jwt', agent: agent.spiffeId, entryId: entry.id, spiffeId: entry.spiffeId })
     return c.json({ entryId: entry.id, spiffeId: entry.spiffeId, token, expiresAt: new Date(exp * 1000).toISOString() })

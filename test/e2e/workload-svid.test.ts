@@ -44,11 +44,24 @@ let agent: { id: string; cert: string; key: string }
 const ids: Record<'own' | 'fleet' | 'other', string> = { own: '', fleet: '', other: '' }
 
 /** A request over node:https trusting only the server CA, with an optional client certificate. */
-function call(method: 'GET' | 'POST', path: string, body?: unknown, client?: { cert: string; key: string }): Promise<Reply> {
+function call(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  client?: { cert: string; key: string },
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
       `${server.url}${path}`,
-      { method, ca: caPem, headers: { 'content-type': 'application/json' }, ...(client ?? {}) },
+      {
+        method,
+        ca: caPem,
+        headers: { 'content-type': 'application/json', ...headers },
+        // a forged Host header would also become the TLS name: the certificate is still checked against the CA
+        ...(headers.host ? { servername: 'localhost' } : {}),
+        ...(client ?? {}),
+      },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
@@ -237,6 +250,9 @@ describe('workload SVIDs over mTLS with the node SVID', () => {
         id_token_signing_alg_values_supported: ['ES256'],
       },
     })
+    // a client cannot choose the issuer: a forged Host header changes nothing
+    const forged = await call('GET', '/.well-known/openid-configuration', undefined, undefined, { host: 'attacker.example:443' })
+    expect(forged.body).toMatchObject({ issuer: server.url, jwks_uri: `${server.url}/keys` })
     const jwks = (await call('GET', '/keys')).body as { keys: Record<string, unknown>[] }
     expect(jwks.keys).toHaveLength(1)
     expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', use: 'sig', alg: 'ES256', kid: svid.header.kid })
