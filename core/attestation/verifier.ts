@@ -152,7 +152,7 @@ async function takeStored(sessionId: string, sessions: SessionStore) {
 
 /**
  * Opens a sealed session and claims its use-once record (before the expiry check, so an expired
- * token is burned too): bad token, unknown key or already used -> "unknown session ID"; a retired
+ * token is burned too): bad token, unknown key or already used -> UNKNOWN_SESSION; a retired
  * key -> ERR_SESSION_KEY_RETIRED. Expiry is left to the caller (its failure carries the trail).
  */
 async function openSealed(sessionId: string, sealed: SealedSessionsOptions, platform: Platform) {
