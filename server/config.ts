@@ -15,6 +15,8 @@
  *   policyWatch: true               # reread the policy file when it changes (default true; SIGHUP always rereads)
  *   limits: { ... }                 # connection cap and timeouts (server/limits-config.ts)
  *   rateLimit: { ... }              # per-address and per-identity rate limits (server/limits-config.ts)
+ *   sessions: sealed                # sealed (default: state sealed to the agent, use-once records in agents.db) or memory
+ *   sessionKeys: /etc/vouch/session-keys.yaml   # sealed-session keyring (server/session-keys.ts); or env VOUCH_SESSION_KEYS
  *
  * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
  * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE,
@@ -47,6 +49,10 @@ export interface ServerConfig {
   readonly limits: ServerLimits
   /** rate limits (defaults: limits-config.ts DEFAULT_RATE_LIMIT, on) */
   readonly rateLimit: RateLimitConfig
+  /** where attestation sessions live: sealed to the agent (default) or in server memory */
+  readonly sessions: 'sealed' | 'memory'
+  /** the sealed-session keyring file (JSON or YAML list of {id, key, seal}); absent: env VOUCH_SESSION_KEYS, else a random key */
+  readonly sessionKeys?: string
 }
 
 export class ConfigError extends Error {
@@ -72,6 +78,8 @@ const ENV: Record<string, string> = {
   VOUCH_TLS_RENEW_BEFORE: 'tlsRenewBefore',
   VOUCH_CA_ROTATE_BEFORE: 'caRotateBefore',
   VOUCH_POLICY_WATCH: 'policyWatch',
+  VOUCH_SESSIONS: 'sessions',
+  VOUCH_SESSION_KEYS_FILE: 'sessionKeys',
 }
 
 const KNOWN = new Set([
@@ -89,6 +97,8 @@ const KNOWN = new Set([
   'policyWatch',
   'limits',
   'rateLimit',
+  'sessions',
+  'sessionKeys',
 ])
 
 /** '30d', '1h', '30m', '45s', '500ms', or a number of seconds. */
@@ -119,6 +129,12 @@ function bool(key: string, v: unknown): boolean {
   if (v === 'true' || v === '1') return true
   if (v === 'false' || v === '0') return false
   throw new ConfigError(key, `expected true or false, found ${JSON.stringify(v)}`)
+}
+
+function sessionsMode(v: unknown): 'sealed' | 'memory' {
+  if (v === undefined || v === 'sealed') return 'sealed'
+  if (v === 'memory') return 'memory'
+  throw new ConfigError('sessions', `expected sealed or memory, found ${JSON.stringify(v)}`)
 }
 
 /** Config from YAML text and environment variables (env wins). */
@@ -171,6 +187,8 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     ...(raw.policyWatch === undefined ? {} : { policyWatch: bool('policyWatch', raw.policyWatch) }),
     limits: parseLimits(raw.limits, env, fail, parseDuration),
     rateLimit: parseRateLimit(raw.rateLimit, env, fail, bool),
+    sessions: sessionsMode(raw.sessions),
+    ...(raw.sessionKeys === undefined ? {} : { sessionKeys: str('sessionKeys', raw.sessionKeys) }),
   }
   if (config.tlsCertTtlMs !== undefined && config.tlsRenewBeforeMs !== undefined && config.tlsRenewBeforeMs >= config.tlsCertTtlMs)
     throw new ConfigError(

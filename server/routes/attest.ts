@@ -152,10 +152,15 @@ async function readSvidKey(body: Record<string, unknown>, sessionId: string, o: 
   return undefined
 }
 
+/** most started sessions tracked for metrics at once */
+export const MAX_PENDING = 10_000
+
 export function attestRoutes(o: AttestRouteOptions): Hono {
   const app = new Hono()
   const clientOf: ClientAddressOf = o.clientAddress ?? ((c) => clientAddress(c) ?? 'unknown')
-  // attestor types and start time per session, for metrics; purged with the sessions
+  // attestor types and start time per session, for metrics; purged with the sessions, and bounded
+  // (a flood of starts that are never answered must not grow it: past the cap a start is not
+  // tracked and its answer is counted under attestor type "unknown")
   const pending = new Map<string, Pending>()
   const purge = (): void => {
     const t = o.platform.now()
@@ -177,7 +182,12 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     purge()
     try {
       const started = await o.verifier.start({ providedMethods, evidence: body.evidence as Record<string, unknown> })
-      pending.set(started.sessionId, { types: Object.keys(started.challenges), startedAt: o.platform.now(), expiresAt: started.expiresAt })
+      if (pending.size < MAX_PENDING)
+        pending.set(started.sessionId, {
+          types: Object.keys(started.challenges),
+          startedAt: o.platform.now(),
+          expiresAt: started.expiresAt,
+        })
       return c.json({ sessionId: started.sessionId, expiresAt: new Date(started.expiresAt).toISOString(), challenges: started.challenges })
     } catch (e) {
       if (isVerifyError(e)) {
