@@ -56,6 +56,8 @@ export interface Bootstrapped {
   readonly app: Hono
   readonly ca: ServerCa
   readonly registry: AgentRegistry
+  /** use-once records of answered sealed sessions held now (0 with `sessions: memory`) */
+  usedSessions(): Promise<number>
   readonly logger: Logger
   readonly metrics: Metrics
   /** PEM cert chain and key for the listener when config.tls (the latest issued) */
@@ -274,6 +276,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     app,
     ca,
     registry,
+    usedSessions: () => (memory ? Promise.resolve(0) : useOnce.size()),
     logger,
     metrics,
     policy,
