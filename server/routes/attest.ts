@@ -154,6 +154,12 @@ async function readSvidKey(body: Record<string, unknown>, sessionId: string, o: 
 
 /** most started sessions tracked for metrics at once */
 export const MAX_PENDING = 10_000
+/**
+ * The metrics map's key for a session ID: its last 32 characters (a memory-mode ID whole; of a
+ * sealed session, its GCM tag and the end of its ciphertext), so an entry costs the same whatever
+ * the token's length.
+ */
+const pendingKey = (sessionId: string) => sessionId.slice(-32)
 
 export function attestRoutes(o: AttestRouteOptions): Hono {
   const app = new Hono()
@@ -183,7 +189,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     try {
       const started = await o.verifier.start({ providedMethods, evidence: body.evidence as Record<string, unknown> })
       if (pending.size < MAX_PENDING)
-        pending.set(started.sessionId, {
+        pending.set(pendingKey(started.sessionId), {
           types: Object.keys(started.challenges),
           startedAt: o.platform.now(),
           expiresAt: started.expiresAt,
@@ -206,8 +212,8 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
       throw new AttestationError('ERR_EVIDENCE_MALFORMED', ANSWERS_NOT_OBJECT)
     const svidKey = await readSvidKey(body, sessionId, o)
     const spki = svidKey?.spki
-    const p = pending.get(sessionId)
-    pending.delete(sessionId)
+    const p = pending.get(pendingKey(sessionId))
+    pending.delete(pendingKey(sessionId))
     const types = p?.types ?? ['unknown']
     try {
       const binding = spki ? await o.platform.crypto.digest('SHA-256', spki) : undefined
