@@ -98,6 +98,8 @@ export const ERROR_CATALOGUE = {
     ERR_SESSION_UNKNOWN: { status: 404, meaning: 'no such attestation session' },
     ERR_SESSION_EXPIRED: { status: 410, meaning: 'the attestation session expired' },
     ERR_SESSION_STORE_FULL: { status: 503, meaning: 'the session store is at capacity' },
+    // sealed sessions (core/session/sealed.ts)
+    ERR_SESSION_KEY_RETIRED: { status: 410, meaning: 'the sealed session was sealed with a key that is now retired; start again' },
     ERR_AGENT_BANNED: { status: 403, meaning: 'the agent is banned' },
     ERR_SVID_KEY_REJECTED: { status: 400, meaning: 'the key to certify is too weak or of a kind the server does not certify' },
     ERR_SVID_KEY_UNPROVEN: { status: 401, meaning: 'the agent did not prove it holds the private key of the key to certify' },

@@ -25,6 +25,7 @@ export function devIdUnsupportedHash(alg: string): string {
 
 // attestation, vouch's own
 export const SESSION_EXPIRED = 'attestation session expired'
+export const SESSION_KEY_RETIRED = 'attestation session sealed with a retired key'
 export const SESSION_STORE_FULL = 'attestation session store is full; retry later'
 export const AK_ATTRIBUTES_INVALID = 'AK public: attributes do not make a restricted, TPM-resident signing key'
 export const DEVID_ATTRIBUTES_INVALID = 'DevID public: attributes do not make a TPM-resident, unrestricted signing key'

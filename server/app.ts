@@ -31,7 +31,8 @@ export const DEFAULT_MAX_BODY_BYTES = 256 * 1024
 export interface AppOptions {
   readonly trustDomain: string
   readonly verifier: AttestationVerifier
-  readonly sessions: MemorySessionStore<SessionValue>
+  /** the gauge of live sessions (an in-memory store; sealed sessions report 0) */
+  readonly sessions: Pick<MemorySessionStore<SessionValue>, 'active'>
   readonly ca: ServerCa
   readonly registry: AgentRegistry
   readonly platform: Platform

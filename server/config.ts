@@ -15,7 +15,9 @@
  *   policyWatch: true               # reread the policy file when it changes (default true; SIGHUP always rereads)
  *   limits: { ... }                 # connection cap and timeouts (server/limits-config.ts)
  *   rateLimit: { ... }              # per-address and per-identity rate limits (server/limits-config.ts)
- *   jwtIssuer: https://vouch.example.org  # optional: JWT-SVID iss and OIDC issuer (default: the request's origin)
+ *   jwtIssuer: https://vouch.example.org  # optional: JWT-SVID iss and OIDC issuer (default: the server's listening URL)
+ *   sessions: sealed                # sealed (default: state sealed to the agent, use-once records in agents.db) or memory
+ *   sessionKeys: /etc/vouch/session-keys.yaml   # sealed-session keyring (server/session-keys.ts); or env VOUCH_SESSION_KEYS
  *
  * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
  * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE,
@@ -49,8 +51,12 @@ export interface ServerConfig {
   readonly limits: ServerLimits
   /** rate limits (defaults: limits-config.ts DEFAULT_RATE_LIMIT, on) */
   readonly rateLimit: RateLimitConfig
-  /** JWT-SVID `iss` and OIDC issuer (an https URL); default the request's origin */
+  /** JWT-SVID `iss` and OIDC issuer (an https URL); default the server's listening URL */
   readonly jwtIssuer?: string
+  /** where attestation sessions live: sealed to the agent (default) or in server memory */
+  readonly sessions: 'sealed' | 'memory'
+  /** the sealed-session keyring file (JSON or YAML list of {id, key, seal}); absent: env VOUCH_SESSION_KEYS, else a random key */
+  readonly sessionKeys?: string
 }
 
 /** Default lifetime of the listener certificate (tlsCertTtl): 30 days. */
@@ -80,6 +86,8 @@ const ENV: Record<string, string> = {
   VOUCH_CA_ROTATE_BEFORE: 'caRotateBefore',
   VOUCH_POLICY_WATCH: 'policyWatch',
   VOUCH_JWT_ISSUER: 'jwtIssuer',
+  VOUCH_SESSIONS: 'sessions',
+  VOUCH_SESSION_KEYS_FILE: 'sessionKeys',
 }
 
 const KNOWN = new Set([
@@ -98,6 +106,8 @@ const KNOWN = new Set([
   'limits',
   'rateLimit',
   'jwtIssuer',
+  'sessions',
+  'sessionKeys',
 ])
 
 /** '30d', '1h', '30m', '45s', '500ms', or a number of seconds. */
@@ -142,6 +152,12 @@ function jwtIssuer(v: unknown): string {
   if (u.protocol !== 'https:' || u.search !== '' || u.hash !== '')
     throw new ConfigError('jwtIssuer', `expected an https URL without query or fragment, found ${JSON.stringify(s)}`)
   return s.replace(/\/$/, '')
+}
+
+function sessionsMode(v: unknown): 'sealed' | 'memory' {
+  if (v === undefined || v === 'sealed') return 'sealed'
+  if (v === 'memory') return 'memory'
+  throw new ConfigError('sessions', `expected sealed or memory, found ${JSON.stringify(v)}`)
 }
 
 /** Config from YAML text and environment variables (env wins). */
@@ -195,6 +211,8 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     limits: parseLimits(raw.limits, env, fail, parseDuration),
     rateLimit: parseRateLimit(raw.rateLimit, env, fail, bool),
     ...(raw.jwtIssuer !== undefined ? { jwtIssuer: jwtIssuer(raw.jwtIssuer) } : {}),
+    sessions: sessionsMode(raw.sessions),
+    ...(raw.sessionKeys === undefined ? {} : { sessionKeys: str('sessionKeys', raw.sessionKeys) }),
   }
   const tlsTtl = config.tlsCertTtlMs ?? TLS_CERT_TTL_MS
   if (config.tlsRenewBeforeMs !== undefined && config.tlsRenewBeforeMs >= tlsTtl)

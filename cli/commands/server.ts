@@ -29,6 +29,8 @@ const KEY_DOCS: Record<string, string> = {
   caRotateBefore: 'rotate the server CA this long before it expires, warning from twice as long (default 365d)',
   limits: 'connection cap, handshake/header/request/idle/keep-alive timeouts (docs/protocol.md "Limits")',
   rateLimit: 'rate limits per client address and per attested identity, 429 with Retry-After (on by default)',
+  sessions: 'sealed (default: session state sealed to the agent, no server state per start) or memory',
+  sessionKeys: 'sealed-session keyring file, a list of {id, key (base64, 32 bytes), seal}; env VOUCH_SESSION_KEYS holds the list itself',
   policyWatch: 'watch the policy file and apply a valid new document with no restart (default true; SIGHUP rereads it)',
 }
 

@@ -20,6 +20,8 @@ import { defaultPlatform, type Platform } from '../platform.ts'
 import type { AttestationPolicy, AttestorConfig, BootPolicy, PolicySet } from '../policy/types.ts'
 import { createMemorySessionStore, type SessionStore, type SessionValue } from '../session/store.ts'
 import { isWellFormedSessionId, newSessionId } from '../session/id.ts'
+import { openSession, sealSession, type SessionKeyring } from '../session/sealed.ts'
+import type { UseOnceStore } from '../session/use-once.ts'
 import { isAttestorType, type AttestorType } from '../policy/attribute-keys.ts'
 import type { CheckedEvidence } from './attestor.ts'
 import { ATTESTORS } from './attestors.ts'
@@ -39,6 +41,16 @@ export interface AttestationVerifierOptions {
   /** when set, verdicts carry `spiffeId` = spiffe://<trustDomain><path> */
   readonly trustDomain?: string
   readonly sessionTtlMs?: number
+  /**
+   * Sealed sessions (core/session/sealed.ts): the session state is sealed into the session ID the
+   * agent carries back, and only answers write (a use-once record). Replaces `sessions`.
+   */
+  readonly sealedSessions?: SealedSessionsOptions
+}
+
+export interface SealedSessionsOptions {
+  readonly keyring: SessionKeyring
+  readonly useOnce: UseOnceStore
 }
 
 export interface StartRequest {
@@ -145,9 +157,37 @@ function providedTypes(request: StartRequest): AttestorType[] {
   return [...new Set(pm.filter(isAttestorType))]
 }
 
+async function takeStored(sessionId: string, sessions: SessionStore) {
+  if (!isWellFormedSessionId(sessionId)) throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
+  // taken (removed) first: whatever happens next, this session can never be answered again
+  const stored = await sessions.take(sessionId)
+  if (stored === undefined) throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
+  return stored
+}
+
+/**
+ * Opens a sealed session and claims its use-once record (before the expiry check, so an expired
+ * token is burned too): bad token, unknown key or already used -> UNKNOWN_SESSION; a retired
+ * key -> ERR_SESSION_KEY_RETIRED. Expiry is left to the caller (its failure carries the trail).
+ */
+async function openSealed(sessionId: string, sealed: SealedSessionsOptions, platform: Platform) {
+  let opened: Awaited<ReturnType<typeof openSession<SessionRecord>>>
+  try {
+    opened = await openSession<SessionRecord>(sessionId, sealed.keyring, platform)
+  } catch (e) {
+    if (e instanceof VerifyError) throw new AttestationFailure(e.code, e.message, [], { detail: { ...e.detail } })
+    throw e
+  }
+  if (!(await sealed.useOnce.claim(opened.useOnceId, opened.expiresAt)))
+    throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
+  return opened
+}
+
 export function createAttestationVerifier(options: AttestationVerifierOptions): AttestationVerifier {
   const platform = options.platform ?? defaultPlatform()
-  const sessions = options.sessions ?? createMemorySessionStore({ now: () => platform.now() })
+  const sealed = options.sealedSessions
+  if (sealed && options.sessions) throw new TypeError('createAttestationVerifier: give sessions or sealedSessions, not both')
+  const sessions = sealed ? undefined : (options.sessions ?? createMemorySessionStore({ now: () => platform.now() }))
   const ttl = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS
   const policies = options.policies.policies
 
@@ -264,7 +304,8 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           bootPolicies: Object.keys(boot).length > 0 ? (bootPolicies as unknown as { [type: string]: SessionValue }) : null,
           template: policy.spiffeIDTemplate,
         }
-        await sessions.put(sessionId, record, expiresAt)
+        if (sealed) return { sessionId: await sealSession(record, expiresAt, sealed.keyring, platform), expiresAt, challenges }
+        await sessions!.put(sessionId, record, expiresAt)
         return { sessionId, expiresAt, challenges }
       }
       throw firstFailure
@@ -274,10 +315,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       const binding = answerOptions.binding
       if (binding !== undefined && binding.length !== 32)
         throw new RangeError('answer: binding must be the 32-byte SHA-256 of the SPKI DER')
-      if (!isWellFormedSessionId(sessionId)) throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
-      // taken (removed) first: whatever happens next, this session can never be answered again
-      const stored = await sessions.take(sessionId)
-      if (stored === undefined) throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
+      const stored = sealed ? await openSealed(sessionId, sealed, platform) : await takeStored(sessionId, sessions!)
       const record = stored.value as SessionRecord
       if (record.v !== 2 || typeof record.attestors !== 'object' || record.attestors === null) {
         throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])

@@ -54,5 +54,9 @@ export interface CryptoProvider {
   ecdhEphemeral(peer: EcPublicKey): Promise<EcdhResult>
   /** AES-CFB128 encryption (full-block feedback), no padding; Web Crypto lacks it */
   aesCfbEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Promise<Uint8Array>
+  /** AES-GCM (NIST SP 800-38D), 12-byte IV, 16-byte tag appended: ciphertext || tag */
+  aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): Promise<Uint8Array>
+  /** AES-GCM decryption of ciphertext || tag; undefined when the tag does not verify (never throws for that) */
+  aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Uint8Array | undefined>
   randomBytes(n: number): Uint8Array
 }

@@ -35,6 +35,14 @@ export async function aesCfbEncryptViaCbc(subtle: SubtleCrypto, key: Uint8Array,
   return xorKeystream(data, new Uint8Array(await subtle.encrypt({ name: 'AES-CBC', iv: buf(iv) }, ck, cfbKeystreamInput(data))))
 }
 
+/** AES-GCM as the port uses it: a 128/192/256-bit key and a 96-bit IV. */
+export function checkGcmSizes(key: Uint8Array, iv: Uint8Array): void {
+  if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
+    throw new RangeError(`aes-gcm: key must be 16, 24 or 32 bytes, got ${key.length}`)
+  }
+  if (iv.length !== 12) throw new RangeError(`aes-gcm: iv must be 12 bytes, got ${iv.length}`)
+}
+
 /** The CBC input 0^16 || P_1 .. P_{n-1} whose output blocks are the CFB keystream of `data` (above). */
 export function cfbKeystreamInput(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const blocks = Math.ceil(data.length / 16)
@@ -162,6 +170,25 @@ export function createWebCryptoProvider(webCrypto: WebCrypto = globalThis.crypto
 
     async aesCfbEncrypt(key, iv, data) {
       return aesCfbEncryptViaCbc(subtle, key, iv, data)
+    },
+
+    async aesGcmEncrypt(key, iv, aad, data) {
+      checkGcmSizes(key, iv)
+      const k = await subtle.importKey('raw', buf(key), { name: 'AES-GCM' }, false, ['encrypt'])
+      return new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv: buf(iv), additionalData: buf(aad), tagLength: 128 }, k, buf(data)))
+    },
+
+    async aesGcmDecrypt(key, iv, aad, sealed) {
+      checkGcmSizes(key, iv)
+      if (sealed.length < 16) return undefined
+      const k = await subtle.importKey('raw', buf(key), { name: 'AES-GCM' }, false, ['decrypt'])
+      try {
+        return new Uint8Array(
+          await subtle.decrypt({ name: 'AES-GCM', iv: buf(iv), additionalData: buf(aad), tagLength: 128 }, k, buf(sealed)),
+        )
+      } catch {
+        return undefined
+      }
     },
 
     randomBytes(n) {

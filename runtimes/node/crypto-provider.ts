@@ -1,6 +1,7 @@
 import {
   constants,
   createCipheriv,
+  createDecipheriv,
   createECDH,
   createHash,
   createHmac,
@@ -9,11 +10,12 @@ import {
   publicEncrypt,
   randomFillSync,
   verify as nodeVerify,
+  type CipherGCMTypes,
   type KeyObject,
 } from 'node:crypto'
 import type { CryptoProvider, EcPublicKey, HashAlg, PublicKey } from '../../core/crypto/provider.ts'
 import type { Kernels } from '../../core/kernels/types.ts'
-import { cfbKeystreamInput, publicKeyToJwk, xorKeystream } from '../../core/crypto/webcrypto.ts'
+import { cfbKeystreamInput, checkGcmSizes, publicKeyToJwk, xorKeystream } from '../../core/crypto/webcrypto.ts'
 import { encodeBase64Buffer } from './base64.ts'
 
 const NODE_HASH: Record<HashAlg, string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' }
@@ -122,6 +124,24 @@ export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}
 
     async aesCfbEncrypt(key, iv, data) {
       return aesCfb(key, iv, data)
+    },
+
+    async aesGcmEncrypt(key, iv, aad, data) {
+      checkGcmSizes(key, iv)
+      const c = createCipheriv(`aes-${key.length * 8}-gcm` as CipherGCMTypes, key, iv, { authTagLength: 16 }).setAAD(aad)
+      return Buffer.concat([c.update(data), c.final(), c.getAuthTag()])
+    },
+
+    async aesGcmDecrypt(key, iv, aad, sealed) {
+      checkGcmSizes(key, iv)
+      if (sealed.length < 16) return undefined
+      const d = createDecipheriv(`aes-${key.length * 8}-gcm` as CipherGCMTypes, key, iv, { authTagLength: 16 })
+      d.setAAD(aad).setAuthTag(sealed.subarray(sealed.length - 16))
+      try {
+        return Buffer.concat([d.update(sealed.subarray(0, sealed.length - 16)), d.final()])
+      } catch {
+        return undefined
+      }
     },
 
     randomBytes(n) {

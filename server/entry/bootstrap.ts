@@ -23,6 +23,10 @@ import { Metrics } from '../metrics.ts'
 import { AgentRegistry } from '../registry/registry.ts'
 import type { SqlDatabase } from '../registry/sql.ts'
 import { createMemorySessionStore, type SessionValue } from '../../core/session/store.ts'
+import { makeRandomSessionKeyring, type SessionKeyring } from '../../core/session/sealed.ts'
+import type { UseOnceStore } from '../../core/session/use-once.ts'
+import { createSqlUseOnceStore } from '../registry/use-once.ts'
+import { parseSessionKeys } from '../session-keys.ts'
 import type { Hono } from 'hono'
 import { PolicyReloader } from './policy-reload.ts'
 
@@ -49,6 +53,8 @@ export interface BootstrapDeps {
   readonly subtle?: SubtleCrypto
   /** the mTLS client certificate chain of a request (the entry's TLS socket) */
   readonly clientCertificates?: ClientCertificates
+  /** where VOUCH_SESSION_KEYS is read (default process.env) */
+  readonly env?: Readonly<Record<string, string | undefined>>
 }
 
 export interface Bootstrapped {
@@ -58,6 +64,8 @@ export interface Bootstrapped {
   readonly registry: AgentRegistry
   readonly entries: EntryStore
   readonly jwtAuthority: JwtAuthority
+  /** use-once records of answered sealed sessions held now (0 with `sessions: memory`) */
+  usedSessions(): Promise<number>
   readonly logger: Logger
   readonly metrics: Metrics
   /** PEM cert chain and key for the listener when config.tls (the latest issued) */
@@ -150,20 +158,58 @@ async function loadOrCreateJwtAuthority(config: ServerConfig, subtle: SubtleCryp
   return authority
 }
 
+/** The keyring from `sessionKeys` (a file), else VOUCH_SESSION_KEYS, else one random key for this process. */
+function loadSessionKeyring(
+  config: ServerConfig,
+  env: Readonly<Record<string, string | undefined>>,
+  platform: Platform,
+  logger: Logger,
+): SessionKeyring {
+  if (config.sessionKeys !== undefined) {
+    const keyring = parseSessionKeys(readFileSync(config.sessionKeys, 'utf8'), 'sessionKeys')
+    logger.info('Session keys loaded', { source: 'file', keys: keyring.keys.size, sealKeyId: keyring.sealKey.id })
+    return keyring
+  }
+  const inline = env.VOUCH_SESSION_KEYS
+  if (inline !== undefined && inline.trim() !== '') {
+    const keyring = parseSessionKeys(inline, 'VOUCH_SESSION_KEYS')
+    logger.info('Session keys loaded', { source: 'env', keys: keyring.keys.size, sealKeyId: keyring.sealKey.id })
+    return keyring
+  }
+  logger.warn('Session keys: a random key for this process', {
+    detail: 'one replica only; sessions pending at a restart are refused. Set sessionKeys or VOUCH_SESSION_KEYS',
+  })
+  return makeRandomSessionKeyring(platform)
+}
+
 export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Promise<Bootstrapped> {
   const platform = deps.platform
   const subtle = deps.subtle ?? globalThis.crypto.subtle
   const write = deps.write ?? ((line: string) => void process.stdout.write(line + '\n'))
   const logger = createJsonLogger(write, () => platform.now())
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
-  const sessions = createMemorySessionStore<SessionValue>({ now: () => platform.now() })
+  const memory = config.sessions === 'memory' ? createMemorySessionStore<SessionValue>({ now: () => platform.now() }) : undefined
+  // sealed: the use-once records live in agents.db, opened below (answers only come once the app runs)
+  let usedSessions: UseOnceStore | undefined
+  const useOnce: UseOnceStore = {
+    claim: (id, expiresAt) => usedSessions!.claim(id, expiresAt),
+    size: () => usedSessions!.size(),
+  }
+  const keyring = memory ? undefined : loadSessionKeyring(config, deps.env ?? process.env, platform, logger)
+  const sessionsOption = keyring ? { sealedSessions: { keyring, useOnce } } : { sessions: memory! }
   const metrics = new Metrics()
   const policy = new PolicyReloader({
     path: config.policy,
     logger,
     now: () => platform.now(),
     makeVerifier: (policies) =>
-      createAttestationVerifier({ policies, sessions, platform, trustDomain: config.trustDomain, sessionTtlMs: config.sessionTtlMs }),
+      createAttestationVerifier({
+        policies,
+        ...sessionsOption,
+        platform,
+        trustDomain: config.trustDomain,
+        sessionTtlMs: config.sessionTtlMs,
+      }),
   })
   metrics.policy = () => ({ generation: policy.state.generation, sha256: policy.state.sha256, failures: policy.failures })
   const ca = await loadOrCreateCa(config, platform, subtle, logger)
@@ -173,13 +219,15 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   })
   const registry = new AgentRegistry(db)
   const entries = new EntryStore(db)
+  usedSessions = createSqlUseOnceStore(db, { now: () => platform.now() })
   if (registry.sequence(BUNDLE_SEQUENCE) === 0) registry.nextSequence(BUNDLE_SEQUENCE)
   ca.sequence = BigInt(registry.sequence(BUNDLE_SEQUENCE))
   let listenUrl: string | undefined
   const app = createApp({
     trustDomain: config.trustDomain,
     verifier: policy.verifier,
-    sessions,
+    // sealed sessions keep no state per start: nothing to count (the gauge reads 0)
+    sessions: memory ?? { active: () => 0 },
     ca,
     registry,
     platform,
@@ -262,6 +310,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     registry,
     entries,
     jwtAuthority,
+    usedSessions: () => (memory ? Promise.resolve(0) : useOnce.size()),
     logger,
     metrics,
     policy,

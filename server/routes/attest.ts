@@ -159,10 +159,21 @@ async function readSvidKey(body: Record<string, unknown>, sessionId: string, o: 
   return undefined
 }
 
+/** most started sessions tracked for metrics at once */
+export const MAX_PENDING = 10_000
+/**
+ * The metrics map's key for a session ID: its last 32 characters (a memory-mode ID whole; of a
+ * sealed session, its GCM tag and the end of its ciphertext), so an entry costs the same whatever
+ * the token's length.
+ */
+const pendingKey = (sessionId: string) => sessionId.slice(-32)
+
 export function attestRoutes(o: AttestRouteOptions): Hono {
   const app = new Hono()
   const clientOf: ClientAddressOf = o.clientAddress ?? ((c) => clientAddress(c) ?? 'unknown')
-  // attestor types and start time per session, for metrics; purged with the sessions
+  // attestor types and start time per session, for metrics; purged with the sessions, and bounded
+  // (a flood of starts that are never answered must not grow it: past the cap a start is not
+  // tracked and its answer is counted under attestor type "unknown")
   const pending = new Map<string, Pending>()
   const purge = (): void => {
     const t = o.platform.now()
@@ -207,7 +218,12 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         { providedMethods, evidence: body.evidence as Record<string, unknown> },
         admit ? { admit } : {},
       )
-      pending.set(started.sessionId, { types: Object.keys(started.challenges), startedAt: o.platform.now(), expiresAt: started.expiresAt })
+      if (pending.size < MAX_PENDING)
+        pending.set(pendingKey(started.sessionId), {
+          types: Object.keys(started.challenges),
+          startedAt: o.platform.now(),
+          expiresAt: started.expiresAt,
+        })
       return c.json({ sessionId: started.sessionId, expiresAt: new Date(started.expiresAt).toISOString(), challenges: started.challenges })
     } catch (e) {
       if (isVerifyError(e)) {
@@ -226,8 +242,8 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
       throw new AttestationError('ERR_EVIDENCE_MALFORMED', ANSWERS_NOT_OBJECT)
     const svidKey = await readSvidKey(body, sessionId, o)
     const spki = svidKey?.spki
-    const p = pending.get(sessionId)
-    pending.delete(sessionId)
+    const p = pending.get(pendingKey(sessionId))
+    pending.delete(pendingKey(sessionId))
     const types = p?.types ?? ['unknown']
     try {
       const binding = spki ? await o.platform.crypto.digest('SHA-256', spki) : undefined

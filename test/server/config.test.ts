@@ -17,7 +17,15 @@ describe('server config', () => {
       tls: true,
       limits: DEFAULT_LIMITS,
       rateLimit: DEFAULT_RATE_LIMIT,
+      sessions: 'sealed',
     })
+  })
+
+  it('sessions: sealed (default) or memory; sessionKeys a file; env overrides; anything else names the key', () => {
+    expect(parseServerConfig(BASE + 'sessions: memory\n').sessions).toBe('memory')
+    const c = parseServerConfig(BASE + 'sessionKeys: /etc/k.yaml\n', { VOUCH_SESSIONS: 'sealed', VOUCH_SESSION_KEYS_FILE: '/run/k.json' })
+    expect([c.sessions, c.sessionKeys]).toEqual(['sealed', '/run/k.json'])
+    expect(() => parseServerConfig(BASE + 'sessions: redis\n')).toThrow(/^config sessions: expected sealed or memory/)
   })
 
   it('reads every key and lets environment variables override them', () => {

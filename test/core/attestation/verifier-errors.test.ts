@@ -9,6 +9,8 @@ import { createAttestationVerifier, type AttestationVerifier } from '../../../co
 import { AttestationError, PolicyError, VerifyError } from '../../../core/errors.ts'
 import type { PolicySet } from '../../../core/policy/types.ts'
 import { createMemorySessionStore } from '../../../core/session/store.ts'
+import { makeRandomSessionKeyring } from '../../../core/session/sealed.ts'
+import { createMemoryUseOnceStore } from '../../../core/session/use-once.ts'
 import { withPlatform } from '../../../core/platform.ts'
 import { DEVID_ROOT, EK_INT, EK_ROOT, devidPolicy, ekHashOfPem, ekPolicy, policies } from './fixtures.ts'
 import { evidenceSet, LiveAgent, tpmt, vectorB64 } from './live-agent.ts'
@@ -206,11 +208,19 @@ describe('static checks refuse bent evidence before any challenge', () => {
   })
 })
 
-describe('answer-stage attacks against a live TPM', () => {
+// both session modes: the in-memory store, and sealed sessions with use-once records
+describe.each(['memory', 'sealed'] as const)('answer-stage attacks against a live TPM (%s sessions)', (mode) => {
   let v: AttestationVerifier
   let now = Date.now()
   beforeAll(() => {
-    v = createAttestationVerifier({ policies: HASH_TRUST, platform: withPlatform({ now: () => now }) })
+    const platform = withPlatform({ now: () => now })
+    v = createAttestationVerifier({
+      policies: HASH_TRUST,
+      platform,
+      ...(mode === 'sealed'
+        ? { sealedSessions: { keyring: makeRandomSessionKeyring(platform), useOnce: createMemoryUseOnceStore({ now: () => now }) } }
+        : {}),
+    })
   })
   const ev = devid() as Record<string, string>
   const spec = { devIdPub: ev.DevIDPub!, akPub: ev.AKPub!, ekPub: ev.EKPub! }

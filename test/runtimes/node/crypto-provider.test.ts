@@ -115,6 +115,22 @@ describe.each(providers)('%s provider', (_name, p) => {
     }
   })
 
+  it('AES-256-GCM equals OpenSSL (ciphertext || tag) and opens only the unaltered message', async () => {
+    const key = new Uint8Array(32).map((_, i) => i)
+    const iv = new Uint8Array(12).fill(9)
+    const aad = new Uint8Array([1, 2, 3])
+    for (const n of [0, 1, 16, 50]) {
+      const pt = new Uint8Array(n).map((_, i) => i * 7)
+      const sealed = await p.aesGcmEncrypt(key, iv, aad, pt)
+      const c = createCipheriv('aes-256-gcm', key, iv).setAAD(aad)
+      expect(Buffer.from(sealed)).toEqual(Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]))
+      expect(Buffer.from((await p.aesGcmDecrypt(key, iv, aad, sealed))!)).toEqual(Buffer.from(pt))
+      const bent = sealed.slice()
+      bent[bent.length - 1]! ^= 1
+      expect(await p.aesGcmDecrypt(key, iv, aad, bent)).toBeUndefined()
+    }
+  })
+
   it('randomBytes gives fresh bytes of the asked length', () => {
     const a = p.randomBytes(32)
     expect(a.length).toBe(32)

@@ -1,0 +1,57 @@
+/**
+ * The shared use-once store for sealed sessions: one row per answered session in
+ * `used_sessions(id PRIMARY KEY, expires_at)`. A claim is one statement,
+ * `INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id`: the primary key makes it atomic in the
+ * database, so of two concurrent claims (two replicas, two connections) exactly one returns a row.
+ * Portable SQL (SQLite >= 3.35 and PostgreSQL), through the SqlDatabase port only.
+ * Rows past expiry + grace are purged lazily, at most once per `purgeEveryMs`.
+ */
+import type { UseOnceStore } from '../../core/session/use-once.ts'
+import type { SqlDatabase } from './sql.ts'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS used_sessions (
+  id TEXT PRIMARY KEY,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS used_sessions_expires_at ON used_sessions (expires_at);
+`
+
+export interface SqlUseOnceStoreOptions {
+  /** clock (ms since the epoch); default Date.now */
+  readonly now?: () => number
+  /** how long a record is kept after its session's expiry; default 60 s */
+  readonly graceMs?: number
+  /** least time between two purges; default 10 s */
+  readonly purgeEveryMs?: number
+}
+
+export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreOptions = {}): UseOnceStore {
+  const now = options.now ?? (() => Date.now())
+  const graceMs = options.graceMs ?? 60_000
+  const purgeEveryMs = options.purgeEveryMs ?? 10_000
+  db.exec(SCHEMA)
+  let lastPurge = Number.NEGATIVE_INFINITY
+
+  function purge(): void {
+    const t = now()
+    if (t - lastPurge < purgeEveryMs) return
+    lastPurge = t
+    db.run('DELETE FROM used_sessions WHERE expires_at < ?', [t - graceMs])
+  }
+
+  return {
+    async claim(id, expiresAt) {
+      purge()
+      const row = db.get('INSERT INTO used_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id', [
+        id,
+        expiresAt,
+      ])
+      return row !== undefined
+    },
+    async size() {
+      purge()
+      return Number(db.get('SELECT COUNT(*) AS n FROM used_sessions')?.n ?? 0)
+    },
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The verifier with sealed sessions (core/session/sealed.ts) against a live swtpm: a start leaves
+ * no server state, another verifier holding the keyring (a restart, another replica) answers it,
+ * the use-once record refuses a replay even when two answers race, and a session sealed with a
+ * retired key gets its own message.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AttestationFailure } from '../../../core/attestation/checks.ts'
+import { createAttestationVerifier } from '../../../core/attestation/verifier.ts'
+import { fromBase64Url, toBase64Url } from '../../../core/bytes/encoding.ts'
+import { SESSION_KEY_RETIRED, UNKNOWN_SESSION } from '../../../core/messages.ts'
+import { isWellFormedSealedToken, makeSessionKeyring } from '../../../core/session/sealed.ts'
+import { createMemorySessionStore } from '../../../core/session/store.ts'
+import { createMemoryUseOnceStore } from '../../../core/session/use-once.ts'
+import { DEVID_ROOT, devidPolicy, ekHashOfPem, policies } from './fixtures.ts'
+import { evidenceSet, LiveAgent } from './live-agent.ts'
+
+let a: LiveAgent
+beforeAll(async () => {
+  a = await LiveAgent.start('tpm-a')
+})
+afterAll(async () => {
+  await a?.stop()
+})
+
+const POLICIES = policies(devidPolicy({ devIDCACerts: DEVID_ROOT, allowedEKHashes: [ekHashOfPem('tpm-a/ek-rsa.pem')] }))
+const ev = { ...evidenceSet('tpm-a-devid-rsa') } as Record<string, string>
+const spec = { devIdPub: ev.DevIDPub!, akPub: ev.AKPub!, ekPub: ev.EKPub! }
+const key = (b: number) => new Uint8Array(32).fill(b)
+const ringK1 = makeSessionKeyring([{ id: 'k1', key: key(1), seal: true }])
+
+function sealedVerifier(keyring = ringK1, useOnce = createMemoryUseOnceStore()) {
+  return createAttestationVerifier({ policies: POLICIES, sealedSessions: { keyring, useOnce } })
+}
+
+async function failure(p: Promise<unknown>): Promise<AttestationFailure> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  )
+  expect(e).toBeInstanceOf(AttestationFailure)
+  return e as AttestationFailure
+}
+
+describe('sealed sessions in the verifier', () => {
+  it('a start leaves no state; another verifier with the keyring and the shared use-once store answers it once', async () => {
+    const useOnce = createMemoryUseOnceStore()
+    const starter = sealedVerifier(ringK1, useOnce)
+    const s = await starter.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    expect(isWellFormedSealedToken(s.sessionId)).toBe(true)
+    expect(s.sessionId.length).toBeLessThan(8192)
+    expect(await useOnce.size()).toBe(0)
+    const honest = await a.answer(s.challenges.tpm_devid as Record<string, unknown>, spec)
+    const replica = sealedVerifier(ringK1, useOnce) // a restart, or another replica
+    const verdict = await replica.answer(s.sessionId, { tpm_devid: honest })
+    expect(verdict.ok).toBe(true)
+    expect(verdict.checks.find((c) => c.name === 'session')).toMatchObject({ ok: true })
+    expect(await useOnce.size()).toBe(1)
+    // replayed on either: unknown
+    for (const v of [starter, replica]) {
+      const e = await failure(v.answer(s.sessionId, { tpm_devid: honest }))
+      expect([e.code, e.message]).toEqual(['ERR_SESSION_UNKNOWN', UNKNOWN_SESSION])
+    }
+  })
+
+  it('two answers racing with one sealed session: exactly one passes, the other is unknown', async () => {
+    const v = sealedVerifier()
+    const s = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    const honest = await a.answer(s.challenges.tpm_devid as Record<string, unknown>, spec)
+    const results = await Promise.allSettled([v.answer(s.sessionId, { tpm_devid: honest }), v.answer(s.sessionId, { tpm_devid: honest })])
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult
+    expect([refused.reason.code, refused.reason.message]).toEqual(['ERR_SESSION_UNKNOWN', UNKNOWN_SESSION])
+  })
+
+  it('a session sealed with a retired key: its own message; a tampered or foreign token: unknown', async () => {
+    const s = await sealedVerifier().start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    const honest = await a.answer(s.challenges.tpm_devid as Record<string, unknown>, spec)
+    const rotatedOut = makeSessionKeyring([
+      { id: 'k2', key: key(2), seal: true },
+      { id: 'k1', key: key(1), retired: true },
+    ])
+    const e = await failure(sealedVerifier(rotatedOut).answer(s.sessionId, { tpm_devid: honest }))
+    expect([e.code, e.message]).toEqual(['ERR_SESSION_KEY_RETIRED', SESSION_KEY_RETIRED])
+    expect(e.detail).toEqual({ keyId: 'k1' })
+    const foreign = makeSessionKeyring([{ id: 'k2', key: key(2), seal: true }])
+    expect((await failure(sealedVerifier(foreign).answer(s.sessionId, { tpm_devid: honest }))).code).toBe('ERR_SESSION_UNKNOWN')
+    const bytes = fromBase64Url(s.sessionId)
+    bytes[bytes.length - 20]! ^= 1
+    expect((await failure(sealedVerifier().answer(toBase64Url(bytes), { tpm_devid: honest }))).code).toBe('ERR_SESSION_UNKNOWN')
+    // still listed for reading (not retired): the session is answered
+    const rotated = makeSessionKeyring([
+      { id: 'k2', key: key(2), seal: true },
+      { id: 'k1', key: key(1) },
+    ])
+    expect((await sealedVerifier(rotated).answer(s.sessionId, { tpm_devid: honest })).ok).toBe(true)
+  })
+
+  it('a memory-mode id is unknown to a sealed verifier, and sessions with sealedSessions is refused', async () => {
+    const e = await failure(sealedVerifier().answer('A'.repeat(32), {}))
+    expect([e.code, e.message]).toEqual(['ERR_SESSION_UNKNOWN', UNKNOWN_SESSION])
+    expect(() =>
+      createAttestationVerifier({
+        policies: POLICIES,
+        sessions: createMemorySessionStore(),
+        sealedSessions: { keyring: ringK1, useOnce: createMemoryUseOnceStore() },
+      }),
+    ).toThrow(TypeError)
+  })
+})
