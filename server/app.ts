@@ -12,7 +12,7 @@ import type { Logger } from './logging.ts'
 import { Metrics } from './metrics.ts'
 import { errorResponse, handleError } from './middleware/errors.ts'
 import { OPENAPI } from './openapi.ts'
-import type { AgentRegistry } from './registry/registry.ts'
+import type { AgentStore } from './registry/store.ts'
 import { attestRoutes } from './routes/attest.ts'
 import { bundleRoutes } from './routes/bundle.ts'
 import { observabilityRoutes } from './routes/observability.ts'
@@ -29,7 +29,7 @@ export interface AppOptions {
   readonly verifier: AttestationVerifier
   readonly sessions: MemorySessionStore<SessionValue>
   readonly ca: ServerCa
-  readonly registry: AgentRegistry
+  readonly registry: AgentStore
   readonly platform: Platform
   readonly logger: Logger
   readonly metrics?: Metrics

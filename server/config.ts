@@ -15,11 +15,13 @@
  *   policyWatch: true               # reread the policy file when it changes (default true; SIGHUP always rereads)
  *   limits: { ... }                 # connection cap and timeouts (server/limits-config.ts)
  *   rateLimit: { ... }              # per-address and per-identity rate limits (server/limits-config.ts)
+ *   database: postgres://vouch@db:5432/vouch   # optional: the agent registry on PostgreSQL, shared by
+ *                                   # replicas (default: SQLite, dataDir/agents.db)
  *
  * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
  * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE,
  * VOUCH_TLS_CERT_TTL, VOUCH_TLS_RENEW_BEFORE, VOUCH_CA_ROTATE_BEFORE, VOUCH_POLICY_WATCH,
- * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT.
+ * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT, VOUCH_DATABASE_URL.
  * Every validation error names its key.
  */
 import { parse as parseYaml } from 'yaml'
@@ -47,6 +49,8 @@ export interface ServerConfig {
   readonly limits: ServerLimits
   /** rate limits (defaults: limits-config.ts DEFAULT_RATE_LIMIT, on) */
   readonly rateLimit: RateLimitConfig
+  /** the agent registry's PostgreSQL URL (postgres://...); absent: SQLite in dataDir/agents.db */
+  readonly database?: string
 }
 
 export class ConfigError extends Error {
@@ -72,6 +76,7 @@ const ENV: Record<string, string> = {
   VOUCH_TLS_RENEW_BEFORE: 'tlsRenewBefore',
   VOUCH_CA_ROTATE_BEFORE: 'caRotateBefore',
   VOUCH_POLICY_WATCH: 'policyWatch',
+  VOUCH_DATABASE_URL: 'database',
 }
 
 const KNOWN = new Set([
@@ -89,7 +94,34 @@ const KNOWN = new Set([
   'policyWatch',
   'limits',
   'rateLimit',
+  'database',
 ])
+
+/** The URL with its password replaced, for error messages. */
+function redactUrl(v: string): string {
+  return v.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@')
+}
+
+/** A postgres:// (or postgresql://) URL naming a host and a database; the password never appears in an error. */
+export function parseDatabaseUrl(key: string, v: unknown): string {
+  const text = str(key, v).trim()
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new ConfigError(key, `expected a postgres://user@host:port/database URL, found ${JSON.stringify(redactUrl(text))}`)
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    throw new ConfigError(
+      key,
+      `expected a postgres:// URL (omit database for the embedded SQLite registry), found scheme ${JSON.stringify(url.protocol)}`,
+    )
+  if (url.hostname === '' && !url.searchParams.has('host'))
+    throw new ConfigError(key, `expected a host in the URL, found ${JSON.stringify(redactUrl(text))}`)
+  if (url.pathname.replace(/^\//, '') === '')
+    throw new ConfigError(key, `expected a database name in the URL path, found ${JSON.stringify(redactUrl(text))}`)
+  return text
+}
 
 /** '30d', '1h', '30m', '45s', '500ms', or a number of seconds. */
 export function parseDuration(key: string, v: unknown): number {
@@ -171,6 +203,7 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     ...(raw.policyWatch === undefined ? {} : { policyWatch: bool('policyWatch', raw.policyWatch) }),
     limits: parseLimits(raw.limits, env, fail, parseDuration),
     rateLimit: parseRateLimit(raw.rateLimit, env, fail, bool),
+    ...(raw.database === undefined || raw.database === '' ? {} : { database: parseDatabaseUrl('database', raw.database) }),
   }
   if (config.tlsCertTtlMs !== undefined && config.tlsRenewBeforeMs !== undefined && config.tlsRenewBeforeMs >= config.tlsCertTtlMs)
     throw new ConfigError(

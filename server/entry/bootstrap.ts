@@ -17,7 +17,8 @@ import { ServerCa, type ServerCaFiles } from '../ca/authority.ts'
 import { parseServerConfig, type ServerConfig } from '../config.ts'
 import { createJsonLogger, type Logger } from '../logging.ts'
 import { Metrics } from '../metrics.ts'
-import { AgentRegistry } from '../registry/registry.ts'
+import type { AgentStore } from '../registry/store.ts'
+import { openAgentStore } from './registry-open.ts'
 import type { SqlDatabase } from '../registry/sql.ts'
 import { createMemorySessionStore, type SessionValue } from '../../core/session/store.ts'
 import type { Hono } from 'hono'
@@ -49,7 +50,7 @@ export interface Bootstrapped {
   readonly config: ServerConfig
   readonly app: Hono
   readonly ca: ServerCa
-  readonly registry: AgentRegistry
+  readonly registry: AgentStore
   readonly logger: Logger
   readonly metrics: Metrics
   /** PEM cert chain and key for the listener when config.tls (the latest issued) */
@@ -145,13 +146,11 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   })
   metrics.policy = () => ({ generation: policy.state.generation, sha256: policy.state.sha256, failures: policy.failures })
   const ca = await loadOrCreateCa(config, platform, subtle, logger)
-  const registry = new AgentRegistry(
-    deps.openDatabase(join(config.dataDir, 'agents.db'), {
-      onStaleLock: (event) => logger.warn('Stale database lock cleared', { ...event }),
-    }),
-  )
-  if (registry.sequence(BUNDLE_SEQUENCE) === 0) registry.nextSequence(BUNDLE_SEQUENCE)
-  ca.sequence = BigInt(registry.sequence(BUNDLE_SEQUENCE))
+  const registry = await openAgentStore(config, deps.openDatabase, {
+    onStaleLock: (event) => logger.warn('Stale database lock cleared', { ...event }),
+  })
+  if ((await registry.sequence(BUNDLE_SEQUENCE)) === 0) await registry.nextSequence(BUNDLE_SEQUENCE)
+  ca.sequence = BigInt(await registry.sequence(BUNDLE_SEQUENCE))
   const app = createApp({
     trustDomain: config.trustDomain,
     verifier: policy.verifier,
@@ -193,7 +192,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     writeAtomic(paths.cross, rotated.crossPem, 0o644)
     writeAtomic(`${paths.key}.new`, rotated.files.privateKeyPem, 0o600)
     writeAtomic(`${paths.cert}.new`, rotated.files.certificatePem, 0o644)
-    ca.sequence = BigInt(registry.nextSequence(BUNDLE_SEQUENCE))
+    ca.sequence = BigInt(await registry.nextSequence(BUNDLE_SEQUENCE))
     renameSync(`${paths.key}.new`, paths.key)
     renameSync(`${paths.cert}.new`, paths.cert)
     logger.warn('Server CA rotated', {
@@ -241,7 +240,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     close: () => {
       clearInterval(timer)
       policy.close()
-      registry.close()
+      void Promise.resolve(registry.close()).catch(() => undefined)
     },
   }
 }
