@@ -147,6 +147,21 @@ export const ERROR_CATALOGUE = {
     ERR_EVENTLOG_EVENT_DATA: { status: 401, meaning: 'the data of a TCG event does not decode as its structure' },
     ERR_EVENTLOG_REPLAY_MISMATCH: { status: 401, meaning: 'an event log does not replay to the quoted PCR values' },
   },
+  /** registration entries and workload SVID issuance (server) */
+  entry: {
+    ERR_ENTRY_INVALID: { status: 400, meaning: 'a registration entry field does not validate (SPIFFE ID, parent, TTL, DNS name)' },
+    ERR_ENTRY_SELECTOR_INVALID: { status: 400, meaning: 'a selector is not type:value or names an unknown selector type' },
+    ERR_ENTRY_LIMIT: { status: 400, meaning: 'a registration entry exceeds a bound (selectors, DNS names, entries per parent)' },
+    ERR_ENTRY_NOT_FOUND: { status: 404, meaning: 'no registration entry with this ID' },
+    ERR_ENTRY_EXISTS: { status: 400, meaning: 'an entry with the same SPIFFE ID, parent and selectors exists' },
+    ERR_ENTRY_UNAUTHENTICATED: { status: 401, meaning: 'the caller presented no valid agent X.509-SVID (mTLS client certificate)' },
+    ERR_ENTRY_NOT_AUTHORIZED: { status: 403, meaning: 'the registration entry is not parented to the calling agent' },
+    ERR_ENTRY_CSR_INVALID: {
+      status: 400,
+      meaning: 'a workload certification request does not parse or its signature does not verify',
+    },
+    ERR_ENTRY_AUDIENCE_INVALID: { status: 400, meaning: 'a JWT-SVID request has no audience or an audience out of bounds' },
+  },
   /** what a server answers about a request itself */
   request: {
     ERR_REQUEST_MEDIA_TYPE: { status: 415, meaning: 'a request body is not of the media type the endpoint takes' },

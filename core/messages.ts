@@ -59,3 +59,6 @@ export const PATH_BAD_CHAR = 'path segment characters are limited to letters, nu
 // server requests
 export const INTERNAL_ERROR = 'internal server error'
 export const REQUEST_TOO_LARGE = 'request body is too large'
+export const REQUEST_BODY_NOT_JSON = 'request body: not valid JSON'
+export const REQUEST_BODY_NOT_OBJECT = 'request body: expected a JSON object'
+export const CSR_NOT_BASE64_DER = 'csr: expected base64 PKCS#10 DER'

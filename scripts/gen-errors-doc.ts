@@ -17,6 +17,7 @@ const CLASS: Record<keyof typeof ERROR_CATALOGUE, string> = {
   policy: '`PolicyError`',
   spiffe: '`SpiffeError`',
   eventlog: '`EventLogError`',
+  entry: 'server `EntryError`',
   request: 'server `RequestError`',
 }
 

@@ -16,10 +16,14 @@ import type { AgentStore } from './registry/store.ts'
 import { attestRoutes } from './routes/attest.ts'
 import { bundleRoutes } from './routes/bundle.ts'
 import { observabilityRoutes } from './routes/observability.ts'
+import { oidcRoutes } from './routes/oidc.ts'
+import { workloadRoutes, type ClientCertificates } from './routes/workload.ts'
+import type { JwtAuthority } from './ca/jwt-authority.ts'
+import type { EntryStore } from './registry/entries.ts'
 import type { MemorySessionStore, SessionValue } from '../core/session/store.ts'
 import { type ClientAddressOf, defaultClientAddress, rememberClientAddress } from './client-address.ts'
 import { DEFAULT_RATE_LIMIT, type RateLimitConfig } from './limits-config.ts'
-import { RateLimitError, TokenBucketLimiter } from './rate-limit.ts'
+import { addressRateKey, RateLimitError, TokenBucketLimiter } from './rate-limit.ts'
 import { LOG_MESSAGES } from './logging.ts'
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024
@@ -44,6 +48,14 @@ export interface AppOptions {
   readonly rateLimit?: RateLimitConfig
   /** the client address of a request (default: from the Node or Bun adapter, client-address.ts) */
   readonly clientAddress?: ClientAddressOf
+  /** registration entries: with them, the workload SVID routes (routes/workload.ts) */
+  readonly entries?: EntryStore
+  /** the request's mTLS client certificate chain (the runtime's TLS socket); none: workload routes answer 401 */
+  readonly clientCertificates?: ClientCertificates
+  /** the JWT-SVID signing key: in the bundle (`jwt-svid`), and OIDC discovery */
+  readonly jwtAuthority?: JwtAuthority
+  /** JWT-SVID `iss` and OIDC issuer; default the request's origin */
+  readonly jwtIssuer?: string
 }
 
 export function createApp(o: AppOptions): Hono {
@@ -62,7 +74,7 @@ export function createApp(o: AppOptions): Hono {
     // before the body is read: a refused request costs a map lookup
     app.use('/v1/*', async (c, next) => {
       const client = clientAddress(c)
-      const r = perAddress.take(client)
+      const r = perAddress.take(addressRateKey(client))
       if (!r.ok) {
         metrics.countRateLimited('address')
         if (r.first) o.logger.warn(LOG_MESSAGES.rateLimited, { client, scope: 'address', retryAfterSeconds: r.retryAfterSeconds })
@@ -94,10 +106,27 @@ export function createApp(o: AppOptions): Hono {
     }),
   )
   const refreshHint = Math.max(1, Math.floor(o.svidTtlMs / 2000))
-  app.route(
-    '/',
-    bundleRoutes(() => o.ca.bundle(o.trustDomain, o.bundleSequence ?? o.ca.sequence, refreshHint)),
-  )
+  const jwtAuthorities = o.jwtAuthority ? ([[o.jwtAuthority.kid, o.jwtAuthority.publicJwk]] as const) : []
+  // read per request: the CA rotates (bundleRoutes remakes its texts once per sequence number)
+  const bundle = () => o.ca.bundle(o.trustDomain, o.bundleSequence ?? o.ca.sequence, refreshHint, jwtAuthorities)
+  app.route('/', bundleRoutes(bundle))
+  if (o.entries)
+    app.route(
+      '/',
+      workloadRoutes({
+        bundle,
+        ca: o.ca,
+        registry: o.registry,
+        entries: o.entries,
+        platform: o.platform,
+        logger: o.logger,
+        svidTtlMs: o.svidTtlMs,
+        ...(o.clientCertificates ? { clientCertificates: o.clientCertificates } : {}),
+        ...(o.jwtAuthority ? { jwtAuthority: o.jwtAuthority } : {}),
+        ...(o.jwtIssuer ? { jwtIssuer: o.jwtIssuer } : {}),
+      }),
+    )
+  if (o.jwtAuthority) app.route('/', oidcRoutes({ jwtAuthority: o.jwtAuthority, ...(o.jwtIssuer ? { issuer: o.jwtIssuer } : {}) }))
   app.get('/v1/openapi.json', (c) => c.json(OPENAPI))
   app.route(
     '/',

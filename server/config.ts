@@ -15,16 +15,18 @@
  *   policyWatch: true               # reread the policy file when it changes (default true; SIGHUP always rereads)
  *   limits: { ... }                 # connection cap and timeouts (server/limits-config.ts)
  *   rateLimit: { ... }              # per-address and per-identity rate limits (server/limits-config.ts)
+ *   jwtIssuer: https://vouch.example.org  # optional: JWT-SVID iss and OIDC issuer (default: the request's origin)
  *   database: postgres://vouch@db:5432/vouch   # optional: the agent registry on PostgreSQL, shared by
  *                                   # replicas (default: SQLite, dataDir/agents.db)
  *
  * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
  * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE,
  * VOUCH_TLS_CERT_TTL, VOUCH_TLS_RENEW_BEFORE, VOUCH_CA_ROTATE_BEFORE, VOUCH_POLICY_WATCH,
- * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT, VOUCH_DATABASE_URL.
+ * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT, VOUCH_JWT_ISSUER, VOUCH_DATABASE_URL.
  * Every validation error names its key.
  */
 import { parse as parseYaml } from 'yaml'
+import { CA_VALIDITY_MS } from './ca/authority.ts'
 import { parseLimits, parseRateLimit, type RateLimitConfig, type ServerLimits } from './limits-config.ts'
 
 export interface ServerConfig {
@@ -49,9 +51,14 @@ export interface ServerConfig {
   readonly limits: ServerLimits
   /** rate limits (defaults: limits-config.ts DEFAULT_RATE_LIMIT, on) */
   readonly rateLimit: RateLimitConfig
+  /** JWT-SVID `iss` and OIDC issuer (an https URL); default the request's origin */
+  readonly jwtIssuer?: string
   /** the agent registry's PostgreSQL URL (postgres://...); absent: SQLite in dataDir/agents.db */
   readonly database?: string
 }
+
+/** Default lifetime of the listener certificate (tlsCertTtl): 30 days. */
+export const TLS_CERT_TTL_MS = 30 * 86_400_000
 
 export class ConfigError extends Error {
   constructor(
@@ -76,6 +83,7 @@ const ENV: Record<string, string> = {
   VOUCH_TLS_RENEW_BEFORE: 'tlsRenewBefore',
   VOUCH_CA_ROTATE_BEFORE: 'caRotateBefore',
   VOUCH_POLICY_WATCH: 'policyWatch',
+  VOUCH_JWT_ISSUER: 'jwtIssuer',
   VOUCH_DATABASE_URL: 'database',
 }
 
@@ -94,6 +102,7 @@ const KNOWN = new Set([
   'policyWatch',
   'limits',
   'rateLimit',
+  'jwtIssuer',
   'database',
 ])
 
@@ -153,6 +162,20 @@ function bool(key: string, v: unknown): boolean {
   throw new ConfigError(key, `expected true or false, found ${JSON.stringify(v)}`)
 }
 
+/** An https URL without query or fragment (OIDC Discovery §3: the issuer). */
+function jwtIssuer(v: unknown): string {
+  const s = str('jwtIssuer', v)
+  let u: URL
+  try {
+    u = new URL(s)
+  } catch {
+    throw new ConfigError('jwtIssuer', `expected an https URL, found ${JSON.stringify(s)}`)
+  }
+  if (u.protocol !== 'https:' || u.search !== '' || u.hash !== '')
+    throw new ConfigError('jwtIssuer', `expected an https URL without query or fragment, found ${JSON.stringify(s)}`)
+  return s.replace(/\/$/, '')
+}
+
 /** Config from YAML text and environment variables (env wins). */
 export function parseServerConfig(yamlText: string, env: Readonly<Record<string, string | undefined>> = {}): ServerConfig {
   let doc: unknown
@@ -203,12 +226,18 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     ...(raw.policyWatch === undefined ? {} : { policyWatch: bool('policyWatch', raw.policyWatch) }),
     limits: parseLimits(raw.limits, env, fail, parseDuration),
     rateLimit: parseRateLimit(raw.rateLimit, env, fail, bool),
+    ...(raw.jwtIssuer !== undefined ? { jwtIssuer: jwtIssuer(raw.jwtIssuer) } : {}),
     ...(raw.database === undefined || raw.database === '' ? {} : { database: parseDatabaseUrl('database', raw.database) }),
   }
-  if (config.tlsCertTtlMs !== undefined && config.tlsRenewBeforeMs !== undefined && config.tlsRenewBeforeMs >= config.tlsCertTtlMs)
+  const tlsTtl = config.tlsCertTtlMs ?? TLS_CERT_TTL_MS
+  if (config.tlsRenewBeforeMs !== undefined && config.tlsRenewBeforeMs >= tlsTtl)
+    throw new ConfigError('tlsRenewBefore', `must be shorter than tlsCertTtl (${tlsTtl} ms), found ${config.tlsRenewBeforeMs} ms`)
+  // a lead of half the CA lifetime or more would rotate again right after every rotation, and the
+  // retired roots (kept until they expire) would grow the bundle past what agents accept
+  if (config.caRotateBeforeMs !== undefined && config.caRotateBeforeMs >= CA_VALIDITY_MS / 2)
     throw new ConfigError(
-      'tlsRenewBefore',
-      `must be shorter than tlsCertTtl (${config.tlsCertTtlMs} ms), found ${config.tlsRenewBeforeMs} ms`,
+      'caRotateBefore',
+      `must be shorter than half the CA lifetime (${CA_VALIDITY_MS / 2 / 86_400_000}d), found ${config.caRotateBeforeMs / 86_400_000}d`,
     )
   if (ca.certFile !== undefined || ca.keyFile !== undefined) {
     return { ...config, ca: { certFile: str('ca.certFile', ca.certFile), keyFile: str('ca.keyFile', ca.keyFile) } }

@@ -1,5 +1,6 @@
 /** The v1 HTTP protocol (docs/protocol.md) as an OpenAPI 3.1 document, served at GET /v1/openapi.json. */
 import { AGENT_BANNED, NO_POLICY_AUTHORIZES, SESSION_EXPIRED } from '../core/messages.ts'
+import { ATTESTOR_TYPES } from '../core/policy/attribute-keys.ts'
 
 const error = { $ref: '#/components/schemas/Error' }
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } })
@@ -57,6 +58,67 @@ export const OPENAPI = {
         responses: { '200': { description: 'PEM', content: { 'application/x-pem-file': { schema: { type: 'string' } } } } },
       },
     },
+    '/v1/entries': {
+      get: {
+        summary: 'Registration entries parented to the calling agent (mTLS with its node X.509-SVID; docs/entries.md)',
+        responses: {
+          '200': { description: 'entries', content: { 'application/json': { schema: { type: 'object' } } } },
+          '401': errorResponse('no client certificate, or not the current SVID of a registered agent'),
+          '403': errorResponse('the agent is banned (ERR_AGENT_BANNED)'),
+        },
+      },
+    },
+    '/v1/svid/x509': {
+      post: {
+        summary: 'X.509-SVID for a registration entry of the calling agent (mTLS): entry ID and PKCS#10 CSR',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { type: 'object', required: ['entryId', 'csr'], properties: { entryId: { type: 'string' }, csr: b64 } },
+            },
+          },
+        },
+        responses: {
+          '200': { description: 'svid, bundle, expiresAt', content: { 'application/json': { schema: { type: 'object' } } } },
+          '400': errorResponse('malformed request or CSR (ERR_ENTRY_CSR_INVALID)'),
+          '401': errorResponse('no valid agent client certificate (ERR_ENTRY_UNAUTHENTICATED)'),
+          '403': errorResponse('the entry is not parented to the caller (ERR_ENTRY_NOT_AUTHORIZED), or the agent is banned'),
+          '404': errorResponse('no such entry'),
+        },
+      },
+    },
+    '/v1/svid/jwt': {
+      post: {
+        summary: 'JWT-SVID (ES256) for a registration entry of the calling agent (mTLS): entry ID and audience',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['entryId', 'audience'],
+                properties: {
+                  entryId: { type: 'string' },
+                  audience: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16 }] },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': { description: 'token, expiresAt', content: { 'application/json': { schema: { type: 'object' } } } },
+          '400': errorResponse('malformed request or audience'),
+          '401': errorResponse('no valid agent client certificate'),
+          '403': errorResponse('the entry is not parented to the caller, or the agent is banned'),
+          '404': errorResponse('no such entry'),
+        },
+      },
+    },
+    '/.well-known/openid-configuration': {
+      get: { summary: 'OIDC discovery for the JWT-SVID issuer', responses: { '200': { description: 'provider metadata' } } },
+    },
+    '/keys': { get: { summary: 'JWT-SVID signing keys as a JWK Set (the OIDC jwks_uri)', responses: { '200': { description: 'JWKS' } } } },
     '/v1/openapi.json': { get: { summary: 'this document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition' } } } },
     '/live': { get: { summary: 'liveness (also /livez)', responses: { '200': { description: 'alive' } } } },
@@ -78,7 +140,7 @@ export const OPENAPI = {
         type: 'object',
         required: ['providedMethods', 'evidence'],
         properties: {
-          providedMethods: { type: 'array', items: { type: 'string', enum: ['tpm_devid', 'tpm_ek'] }, minItems: 1, maxItems: 8 },
+          providedMethods: { type: 'array', items: { type: 'string', enum: [...ATTESTOR_TYPES] }, minItems: 1, maxItems: 8 },
           evidence: {
             type: 'object',
             description: 'per attestor type, SPIRE AttestationRequest JSON (PascalCase, base64)',

@@ -79,3 +79,26 @@ export class TokenBucketLimiter {
     return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / this.rule.ratePerSecond)), first }
   }
 }
+
+/**
+ * The key a client address is rate limited under: an IPv4 address as it is (an IPv4-mapped IPv6
+ * address as its IPv4 form), an IPv6 address by its /64. A host on IPv6 usually holds a whole /64,
+ * so keying by /128 would give it 2^64 fresh buckets, and let it evict everyone else's.
+ */
+export function addressRateKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  if (mapped) return mapped[1]!
+  if (!address.includes(':')) return address
+  const [head = '', tail] = address.split('::', 2)
+  const headGroups = head === '' ? [] : head.split(':')
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':')
+  const groups =
+    tail === undefined
+      ? headGroups
+      : [...headGroups, ...Array(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill('0'), ...tailGroups]
+  if (groups.length !== 8 || !groups.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return address
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`
+}

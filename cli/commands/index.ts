@@ -59,6 +59,26 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./ek-hash.ts')).ekHash,
   },
   {
+    path: ['entry', 'create'],
+    summary: 'create a registration entry (a workload SPIFFE ID under an agent)',
+    load: async () => (await import('./entry-registry.ts')).entryCreate,
+  },
+  {
+    path: ['entry', 'delete'],
+    summary: 'delete a registration entry',
+    load: async () => (await import('./entry-registry.ts')).entryDelete,
+  },
+  {
+    path: ['entry', 'list'],
+    summary: 'list registration entries',
+    load: async () => (await import('./entry-registry.ts')).entryList,
+  },
+  {
+    path: ['entry', 'show'],
+    summary: 'show one registration entry',
+    load: async () => (await import('./entry-registry.ts')).entryShow,
+  },
+  {
     path: ['policy', 'check'],
     summary: 'validate an AgentAttestation policy document and print every error with its path',
     load: async () => (await import('./policy-check.ts')).policyCheck,

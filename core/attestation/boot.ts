@@ -21,7 +21,7 @@ import type { AttestorType } from '../policy/attribute-keys.ts'
 import type { Selector } from './attributes.ts'
 import type { CheckLog } from './checks.ts'
 import { BOOT_STATES_PER_LOG, eventLogEntry } from './event-log-cache.ts'
-import { decodeBounded } from './evidence.ts'
+import { decodeBounded } from './decode.ts'
 import { parseTpmKeyCached } from './tpm-key-cache.ts'
 
 /** Bytes of the quote nonce (TPM2B_DATA of a SHA-256 AK holds up to 32+2). */

@@ -20,7 +20,7 @@ import { defaultPlatform, type Platform } from '../platform.ts'
 import type { AttestationPolicy, AttestorConfig, PolicySet } from '../policy/types.ts'
 import { createMemorySessionStore, type SessionStore, type SessionValue } from '../session/store.ts'
 import { isWellFormedSessionId, newSessionId } from '../session/id.ts'
-import { ATTESTOR_TYPES, isAttestorType, type AttestorType } from '../policy/attribute-keys.ts'
+import { isAttestorType, type AttestorType } from '../policy/attribute-keys.ts'
 import type { CheckedEvidence } from './attestor.ts'
 import { ATTESTORS } from './attestors.ts'
 import type { Selector } from './attributes.ts'
@@ -28,8 +28,6 @@ import { type BootSession, checkBootAnswer, decodeBootAnswer, makeBootChallenge 
 import { AttestationFailure, CheckLog, type Check, type ToleranceUse } from './checks.ts'
 import { ANSWERS_NOT_OBJECT, EVIDENCE_NOT_OBJECT, NO_POLICY_AUTHORIZES, SESSION_EXPIRED, UNKNOWN_SESSION } from '../messages.ts'
 import { renderSpiffeIdTemplate } from '../policy/spiffe-id-template.ts'
-import type { TpmDevidSession } from './tpm-devid.ts'
-import type { TpmEkSession } from './tpm-ek.ts'
 
 export const DEFAULT_SESSION_TTL_MS = 5 * 60 * 1000
 
@@ -92,7 +90,8 @@ export interface AttestationVerifier {
 
 interface SessionRecord {
   readonly [k: string]: SessionValue
-  readonly v: 1
+  /** 2: attestor sessions in `attestors` (a v1 record, from before, is an unknown session) */
+  readonly v: 2
   readonly policy: string
   readonly attestorTypes: AttestorType[]
   readonly attributes: Record<string, string>
@@ -101,8 +100,8 @@ interface SessionRecord {
   readonly certifyExtraData: string | null
   readonly tolerancesUsed: { check: string; tolerance: string }[]
   readonly checks: { name: string; ok: boolean; detail: string }[]
-  readonly tpm_devid: TpmDevidSession | null
-  readonly tpm_ek: TpmEkSession | null
+  /** per attestor type in the session: the state its answer is checked against (attestors.ts) */
+  readonly attestors: { readonly [type: string]: Readonly<Record<string, string>> }
   /** who the agent is (fingerprints, hashes), for the answer's failures */
   readonly agent: Record<string, string>
   /** per attestor type with a `boot` policy: its quote challenge (absent when no attestor has one) */
@@ -227,7 +226,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         const sessionId = newSessionId(platform)
         const expiresAt = platform.now() + ttl
         const record: SessionRecord = {
-          v: 1,
+          v: 2,
           policy: policy.name,
           attestorTypes: result.facts.map((f) => f.type),
           attributes: result.attributes,
@@ -236,8 +235,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           certifyExtraData: extra,
           tolerancesUsed: result.facts.flatMap((f) => f.facts.tolerancesUsed.map((t) => ({ check: t.check, tolerance: t.tolerance }))),
           checks: result.log.checks.map((c) => ({ ...c })),
-          tpm_devid: (attestorSessions.tpm_devid as TpmDevidSession | undefined) ?? null,
-          tpm_ek: (attestorSessions.tpm_ek as TpmEkSession | undefined) ?? null,
+          attestors: attestorSessions,
           agent: { ...result.log.agent } as Record<string, string>,
           boot: Object.keys(boot).length > 0 ? boot : null,
         }
@@ -256,6 +254,9 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       const stored = await sessions.take(sessionId)
       if (stored === undefined) throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
       const record = stored.value as SessionRecord
+      if (record.v !== 2 || typeof record.attestors !== 'object' || record.attestors === null) {
+        throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
+      }
       const log = new CheckLog()
       log.checks.push(...record.checks)
       if (record.agent) log.identify(record.agent)
@@ -267,9 +268,10 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       if (typeof answers !== 'object' || answers === null || Array.isArray(answers)) {
         throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', ANSWERS_NOT_OBJECT)
       }
-      for (const type of ATTESTOR_TYPES) {
-        const session = record[type]
-        if (session) await ATTESTORS[type].checkAnswer(log, session, answers[type], binding, platform)
+      // in registry order, whatever the order of the policy's attestors
+      for (const [type, attestor] of Object.entries(ATTESTORS)) {
+        const session = record.attestors[type]
+        if (session) await attestor.checkAnswer(log, session, answers[type], binding, platform)
       }
       let { attributes, selectors, spiffeIdPath } = record
       if (record.boot) {

@@ -16,6 +16,7 @@ import { parsePemBlocks, parsePemCertificates, toPem } from '../../core/bytes/pe
 import { isOnCurve } from '../../core/crypto/ec-point.ts'
 import type { PublicKey } from '../../core/crypto/provider.ts'
 import type { Platform } from '../../core/platform.ts'
+import type { PublicJwk } from '../../core/svid/jwk.ts'
 import { SpiffeBundle } from '../../core/svid/spiffe-bundle.ts'
 import { parseCertificate, type Certificate } from '../../core/x509/certificate.ts'
 import { commonName } from '../../core/x509/name.ts'
@@ -249,9 +250,12 @@ export class ServerCa {
     return key.kty === 'RSA' || isOnCurve(key)
   }
 
-  /** An X.509-SVID for `spiffeId` over the agent's key (SPKI DER). */
-  issueSvid(spki: Uint8Array, spiffeId: string, ttlMs: number): Promise<IssuedSvid> {
-    return this.issue(spki, ttlMs, { uris: [spiffeId] }, ['serverAuth', 'clientAuth'])
+  /** An X.509-SVID for `spiffeId` over the agent's (or a workload's) key (SPKI DER), with optional DNS SANs. */
+  issueSvid(spki: Uint8Array, spiffeId: string, ttlMs: number, dnsNames: readonly string[] = []): Promise<IssuedSvid> {
+    return this.issue(spki, ttlMs, { uris: [spiffeId], ...(dnsNames.length > 0 ? { dnsNames: [...dnsNames] } : {}) }, [
+      'serverAuth',
+      'clientAuth',
+    ])
   }
 
   /**
@@ -275,8 +279,18 @@ export class ServerCa {
     }
   }
 
-  /** The trust domain's SPIFFE bundle: `authorities()` as the X.509 authorities. */
-  bundle(trustDomain: string, sequence: bigint, refreshHintSeconds: number): SpiffeBundle {
-    return new SpiffeBundle(trustDomain, { x509Authorities: this.authorities(), sequenceNumber: sequence, refreshHintSeconds })
+  /** The trust domain's SPIFFE bundle: `authorities()` as the X.509 authorities, and the JWT authorities given. */
+  bundle(
+    trustDomain: string,
+    sequence: bigint,
+    refreshHintSeconds: number,
+    jwtAuthorities: readonly (readonly [string, PublicJwk])[] = [],
+  ): SpiffeBundle {
+    return new SpiffeBundle(trustDomain, {
+      x509Authorities: this.authorities(),
+      jwtAuthorities,
+      sequenceNumber: sequence,
+      refreshHintSeconds,
+    })
   }
 }

@@ -14,9 +14,13 @@ import { createAttestationVerifier } from '../../core/attestation/verifier.ts'
 import type { Platform } from '../../core/platform.ts'
 import { createApp } from '../app.ts'
 import { ServerCa, type ServerCaFiles } from '../ca/authority.ts'
+import { JwtAuthority } from '../ca/jwt-authority.ts'
+import { EntryStore } from '../registry/entries.ts'
+import type { ClientCertificates } from '../routes/workload.ts'
 import { parseServerConfig, type ServerConfig } from '../config.ts'
 import { createJsonLogger, type Logger } from '../logging.ts'
 import { Metrics } from '../metrics.ts'
+import { AgentRegistry } from '../registry/registry.ts'
 import type { AgentStore } from '../registry/store.ts'
 import { openAgentStore } from './registry-open.ts'
 import type { SqlDatabase } from '../registry/sql.ts'
@@ -24,7 +28,8 @@ import { createMemorySessionStore, type SessionValue } from '../../core/session/
 import type { Hono } from 'hono'
 import { PolicyReloader } from './policy-reload.ts'
 
-export const TLS_CERT_TTL_MS = 30 * 86_400_000
+import { TLS_CERT_TTL_MS } from '../config.ts'
+export { TLS_CERT_TTL_MS }
 export const CA_ROTATE_BEFORE_MS = 365 * 86_400_000
 /** the longest wait between two maintenance checks */
 export const MAINTENANCE_INTERVAL_MS = 3_600_000
@@ -44,6 +49,8 @@ export interface BootstrapDeps {
   /** one JSON log line (default: stdout) */
   readonly write?: (line: string) => void
   readonly subtle?: SubtleCrypto
+  /** the mTLS client certificate chain of a request (the entry's TLS socket) */
+  readonly clientCertificates?: ClientCertificates
 }
 
 export interface Bootstrapped {
@@ -51,6 +58,8 @@ export interface Bootstrapped {
   readonly app: Hono
   readonly ca: ServerCa
   readonly registry: AgentStore
+  readonly entries: EntryStore
+  readonly jwtAuthority: JwtAuthority
   readonly logger: Logger
   readonly metrics: Metrics
   /** PEM cert chain and key for the listener when config.tls (the latest issued) */
@@ -129,6 +138,18 @@ async function loadOrCreateCa(config: ServerConfig, platform: Platform, subtle: 
   return ca
 }
 
+/** The JWT-SVID signing key in `<dataDir>/ca/jwt.key` (PKCS#8 PEM, 0600), created on first start. */
+async function loadOrCreateJwtAuthority(config: ServerConfig, subtle: SubtleCrypto, logger: Logger): Promise<JwtAuthority> {
+  const dir = join(config.dataDir, 'ca')
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const keyPath = join(dir, 'jwt.key')
+  if (existsSync(keyPath)) return JwtAuthority.load(readFileSync(keyPath, 'utf8'), subtle)
+  const { authority, privateKeyPem } = await JwtAuthority.create(subtle)
+  writeAtomic(keyPath, privateKeyPem, 0o600)
+  logger.info('JWT-SVID signing key created', { path: keyPath, kid: authority.kid })
+  return authority
+}
+
 export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Promise<Bootstrapped> {
   const platform = deps.platform
   const subtle = deps.subtle ?? globalThis.crypto.subtle
@@ -146,9 +167,20 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   })
   metrics.policy = () => ({ generation: policy.state.generation, sha256: policy.state.sha256, failures: policy.failures })
   const ca = await loadOrCreateCa(config, platform, subtle, logger)
-  const registry = await openAgentStore(config, deps.openDatabase, {
+  const jwtAuthority = await loadOrCreateJwtAuthority(config, subtle, logger)
+  // the agent registry: PostgreSQL when config.database names one (shared by replicas), else the
+  // SQLite file; registration entries stay in the SQLite file either way (not shared yet)
+  const db = deps.openDatabase(join(config.dataDir, 'agents.db'), {
     onStaleLock: (event) => logger.warn('Stale database lock cleared', { ...event }),
   })
+  let registry: AgentStore
+  try {
+    registry = config.database === undefined ? new AgentRegistry(db) : await openAgentStore(config, deps.openDatabase)
+  } catch (e) {
+    db.close()
+    throw e
+  }
+  const entries = new EntryStore(db)
   if ((await registry.sequence(BUNDLE_SEQUENCE)) === 0) await registry.nextSequence(BUNDLE_SEQUENCE)
   ca.sequence = BigInt(await registry.sequence(BUNDLE_SEQUENCE))
   const app = createApp({
@@ -163,6 +195,10 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     svidTtlMs: config.svidTtlMs,
     policyState: () => ({ generation: policy.state.generation, sha256: policy.state.sha256 }),
     rateLimit: config.rateLimit,
+    entries,
+    jwtAuthority,
+    ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}),
+    ...(config.jwtIssuer ? { jwtIssuer: config.jwtIssuer } : {}),
   })
 
   const tlsTtl = config.tlsCertTtlMs ?? TLS_CERT_TTL_MS
@@ -191,8 +227,11 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     writeAtomic(paths.retired, rotated.retiredPem, 0o644)
     writeAtomic(paths.cross, rotated.crossPem, 0o644)
     writeAtomic(`${paths.key}.new`, rotated.files.privateKeyPem, 0o600)
-    writeAtomic(`${paths.cert}.new`, rotated.files.certificatePem, 0o644)
+    // the sequence goes up before the certificate's .new file (the commit marker a start finishes):
+    // a crash in between leaves a higher sequence over the old root, which is harmless, never the new
+    // root under the old sequence
     ca.sequence = BigInt(await registry.nextSequence(BUNDLE_SEQUENCE))
+    writeAtomic(`${paths.cert}.new`, rotated.files.certificatePem, 0o644)
     renameSync(`${paths.key}.new`, paths.key)
     renameSync(`${paths.cert}.new`, paths.cert)
     logger.warn('Server CA rotated', {
@@ -228,6 +267,8 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     app,
     ca,
     registry,
+    entries,
+    jwtAuthority,
     logger,
     metrics,
     policy,
@@ -240,7 +281,8 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     close: () => {
       clearInterval(timer)
       policy.close()
-      void Promise.resolve(registry.close()).catch(() => undefined)
+      db.close() // the SQLite registry's own database, or the entries' beside PostgreSQL
+      if (config.database !== undefined) void Promise.resolve(registry.close()).catch(() => undefined)
     },
   }
 }

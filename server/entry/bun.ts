@@ -33,19 +33,22 @@ export async function startBunServer(config: ServerConfig): Promise<{ url: strin
   // WASM kernels and the bounded attestation caches, as on Node (runtimes/node loadServerPlatform)
   const platform = createBunPlatform({ kernels: await loadKernels(), ...createAttestationCaches() })
   const b = await bootstrap(config, { platform, openDatabase: openSqliteBun })
-  let server = Bun.serve({
+  // one set of options for the first listener and every restart after a certificate renewal, so a
+  // renewed listener keeps the limits (Bun.serve takes the idle timeout in whole seconds, at most
+  // 255; it has no connection cap or header timeout of its own: docs/protocol.md "Limits", the
+  // per-address rate limit applies on Bun as on Node)
+  const serveOptions = (port: number, tls: { privateKeyPem: string; certificatePem: string } | undefined) => ({
     fetch: b.app.fetch,
     hostname: config.host,
-    port: config.port,
-    // Bun.serve takes whole seconds, at most 255; it has no connection cap or header timeout of
-    // its own (docs/protocol.md "Limits": the per-address rate limit applies on Bun as on Node)
+    port,
     idleTimeout: bunIdleTimeoutSeconds(config.limits.idleTimeoutMs),
-    ...(b.tls ? { tls: { key: b.tls.privateKeyPem, cert: b.tls.certificatePem } } : {}),
+    ...(tls ? { tls: { key: tls.privateKeyPem, cert: tls.certificatePem } } : {}),
   })
+  let server = Bun.serve(serveOptions(config.port, b.tls))
   const port = server.port
   b.onTlsRenewed((t) => {
     server.stop(false)
-    server = Bun.serve({ fetch: b.app.fetch, hostname: config.host, port, tls: { key: t.privateKeyPem, cert: t.certificatePem } })
+    server = Bun.serve(serveOptions(port, t))
   })
   const url = `${b.tls ? 'https' : 'http'}://${config.host}:${server.port}`
   b.logger.info('Server listening', { url, trustDomain: config.trustDomain })

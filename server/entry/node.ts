@@ -7,7 +7,10 @@
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+import type { Context } from 'hono'
 import { serve, type ServerType } from '@hono/node-server'
+import type { ServerCa } from '../ca/authority.ts'
 import { loadServerPlatform } from '../../runtimes/node/index.ts'
 import type { ServerConfig } from '../config.ts'
 import { bootstrap, type Bootstrapped, type BootstrapDeps } from './bootstrap.ts'
@@ -67,10 +70,33 @@ export function applyNodeLimits(server: HttpServer, l: ServerLimits): void {
   })
 }
 
+/**
+ * mTLS for the workload routes: ask for a client certificate issued by the server CA (every root
+ * of its bundle, so after a rotation the new root too), and accept none: attestation and the
+ * bundle stay open, and routes/workload.ts verifies the certificate itself.
+ */
+export function clientCertificateRequest(ca: ServerCa) {
+  return { requestCert: true, rejectUnauthorized: false, ca: ca.authoritiesPem() } as const
+}
+
 export interface RunningServer {
   readonly url: string
   readonly server: Bootstrapped
   close(): Promise<void>
+}
+
+/**
+ * The request's client certificate (DER), from the TLS socket @hono/node-server puts in
+ * `c.env.incoming`. Only the leaf: the server CA issues agent SVIDs directly from its root, and the
+ * workload routes verify it against the bundle themselves (the listener asks for a certificate but
+ * does not require one, so attestation and the bundle stay open to clients without one).
+ */
+export function nodeClientCertificates(c: Context): Uint8Array[] | undefined {
+  const socket = (c.env as { incoming?: { socket?: Partial<TLSSocket> } } | undefined)?.incoming?.socket
+  if (typeof socket?.getPeerCertificate !== 'function') return undefined
+  const peer = socket.getPeerCertificate(false)
+  if (!peer?.raw || peer.raw.length === 0) return undefined
+  return [new Uint8Array(peer.raw)]
 }
 
 export async function startNodeServer(config: ServerConfig, deps: Partial<BootstrapDeps> = {}): Promise<RunningServer> {
@@ -78,6 +104,7 @@ export async function startNodeServer(config: ServerConfig, deps: Partial<Bootst
     platform: deps.platform ?? (await loadServerPlatform()),
     openDatabase: deps.openDatabase ?? openSqliteWasm,
     ...(deps.write ? { write: deps.write } : {}),
+    clientCertificates: deps.clientCertificates ?? nodeClientCertificates,
   })
   const listening = new Promise<ServerType>((resolve) => {
     const s: ServerType = serve(
@@ -87,7 +114,7 @@ export async function startNodeServer(config: ServerConfig, deps: Partial<Bootst
         port: config.port,
         serverOptions: {
           ...nodeServerOptions(config.limits),
-          ...(b.tls ? { ...TLS_OPTIONS, key: b.tls.privateKeyPem, cert: b.tls.certificatePem } : {}),
+          ...(b.tls ? { ...TLS_OPTIONS, key: b.tls.privateKeyPem, cert: b.tls.certificatePem, ...clientCertificateRequest(b.ca) } : {}),
         },
         ...(b.tls ? { createServer: createHttpsServer } : {}),
       },
@@ -98,7 +125,14 @@ export async function startNodeServer(config: ServerConfig, deps: Partial<Bootst
   const server = await listening
   // a secure context made from key and cert alone would fall back to Node's default versions and ciphers
   if (b.tls)
-    b.onTlsRenewed((t) => (server as HttpsServer).setSecureContext({ ...TLS_OPTIONS, key: t.privateKeyPem, cert: t.certificatePem }))
+    b.onTlsRenewed((t) =>
+      (server as HttpsServer).setSecureContext({
+        ...TLS_OPTIONS,
+        key: t.privateKeyPem,
+        cert: t.certificatePem,
+        ...clientCertificateRequest(b.ca),
+      }),
+    )
   const port = (server.address() as AddressInfo).port
   const url = `${b.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   b.logger.info('Server listening', { url, trustDomain: config.trustDomain })

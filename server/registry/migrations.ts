@@ -11,6 +11,11 @@ export interface Migration {
   readonly version: number
   readonly description: string
   readonly sql: string
+  /**
+   * A column this migration adds, for databases where an earlier unversioned build already added
+   * it (the selectors column): the migration is then recorded without running its SQL.
+   */
+  readonly addsColumn?: { readonly table: string; readonly column: string }
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -34,6 +39,12 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
     version: 2,
     description: 'index of banned agents',
     sql: 'CREATE INDEX IF NOT EXISTS agents_banned ON agents (banned);',
+  },
+  {
+    version: 3,
+    description: 'agent selectors (registration entries)',
+    sql: "ALTER TABLE agents ADD COLUMN selectors TEXT NOT NULL DEFAULT '[]';",
+    addsColumn: { table: 'agents', column: 'selectors' },
   },
 ]
 

@@ -23,7 +23,13 @@ export async function migratePostgres(db: AsyncSqlDatabase, now: number = Date.n
     for (const m of pendingMigrations(applied)) {
       await conn.exec('BEGIN')
       try {
-        await conn.exec(m.sql)
+        const present =
+          m.addsColumn &&
+          (await conn.get(
+            'SELECT 1 AS ok FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?',
+            [m.addsColumn.table, m.addsColumn.column],
+          )) !== undefined
+        if (!present) await conn.exec(m.sql)
         await conn.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [m.version, now])
         await conn.exec('COMMIT')
       } catch (e) {
@@ -36,11 +42,11 @@ export async function migratePostgres(db: AsyncSqlDatabase, now: number = Date.n
   })
 }
 
-const UPSERT = `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at)
-  VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?)
+const UPSERT = `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
+  VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?)
   ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
     last_attested_at = excluded.last_attested_at, attestations = agents.attestations + 1,
-    svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at`
+    svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors`
 
 function upsert(q: AsyncSqlQueries, a: AttestationRecord): Promise<number> {
   return q.run(UPSERT, [

@@ -19,6 +19,8 @@ export interface AgentRecord {
   readonly banned: boolean
   readonly svidSerial: string | null
   readonly svidExpiresAt: number | null
+  /** the agent selectors of its latest attestation (`type:value`, e.g. `tpm_devid:subject:cn:...`) */
+  readonly selectors: readonly string[]
 }
 
 export interface AttestationRecord {
@@ -28,6 +30,8 @@ export interface AttestationRecord {
   readonly at: number
   readonly svidSerial?: string
   readonly svidExpiresAt?: number
+  /** agent selectors (`type:value`) */
+  readonly selectors?: readonly string[]
 }
 
 /** An agents row as a record (shared by the SQLite and PostgreSQL registries). */
@@ -42,6 +46,7 @@ export function toRecord(row: Record<string, SqlValue>): AgentRecord {
     banned: Number(row.banned) !== 0,
     svidSerial: row.svid_serial === null || row.svid_serial === undefined ? null : String(row.svid_serial),
     svidExpiresAt: row.svid_expires_at === null || row.svid_expires_at === undefined ? null : Number(row.svid_expires_at),
+    selectors: row.selectors === null || row.selectors === undefined ? [] : (JSON.parse(String(row.selectors)) as string[]),
   }
 }
 
@@ -56,7 +61,8 @@ export function migrateSqlite(db: SqlDatabase, now: number = Date.now()): void {
     db.exec(MIGRATIONS_TABLE)
     const applied = db.all('SELECT version FROM schema_migrations').map((r) => Number(r.version))
     for (const m of pendingMigrations(applied)) {
-      db.exec(m.sql)
+      const present = m.addsColumn && db.all(`PRAGMA table_info(${m.addsColumn.table})`).some((c) => c.name === m.addsColumn!.column)
+      if (!present) db.exec(m.sql)
       db.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [m.version, now])
     }
     db.exec('COMMIT')
@@ -133,12 +139,21 @@ export class AgentRegistry {
   /** Records a successful attestation (insert, or update keeping first time and banned flag). */
   recordAttestation(a: AttestationRecord): void {
     this.db.run(
-      `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at)
-       VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?)
+      `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
+       VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?)
        ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
          last_attested_at = excluded.last_attested_at, attestations = agents.attestations + 1,
-         svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at`,
-      [a.spiffeId, a.attestorType, JSON.stringify(a.attributes), a.at, a.at, a.svidSerial ?? null, a.svidExpiresAt ?? null],
+         svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors`,
+      [
+        a.spiffeId,
+        a.attestorType,
+        JSON.stringify(a.attributes),
+        a.at,
+        a.at,
+        a.svidSerial ?? null,
+        a.svidExpiresAt ?? null,
+        JSON.stringify(a.selectors ?? []),
+      ],
     )
   }
 

@@ -17,7 +17,14 @@ import { Hono } from 'hono'
 import { toPem } from '../../core/bytes/pem.ts'
 import { fromBase64 } from '../../core/bytes/encoding.ts'
 import { AttestationError, isVerifyError } from '../../core/errors.ts'
-import { AGENT_BANNED, ANSWERS_NOT_OBJECT, EVIDENCE_NOT_OBJECT } from '../../core/messages.ts'
+import {
+  AGENT_BANNED,
+  ANSWERS_NOT_OBJECT,
+  CSR_NOT_BASE64_DER,
+  EVIDENCE_NOT_OBJECT,
+  REQUEST_BODY_NOT_JSON,
+  REQUEST_BODY_NOT_OBJECT,
+} from '../../core/messages.ts'
 import type { AttestationVerifier } from '../../core/attestation/verifier.ts'
 import type { Platform } from '../../core/platform.ts'
 import type { PublicKey } from '../../core/crypto/provider.ts'
@@ -75,10 +82,10 @@ async function jsonBody(req: Request): Promise<Record<string, unknown>> {
   try {
     body = JSON.parse(text)
   } catch {
-    throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'request body: not valid JSON')
+    throw new AttestationError('ERR_EVIDENCE_MALFORMED', REQUEST_BODY_NOT_JSON)
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'request body: expected a JSON object')
+    throw new AttestationError('ERR_EVIDENCE_MALFORMED', REQUEST_BODY_NOT_OBJECT)
   return body as Record<string, unknown>
 }
 
@@ -125,7 +132,7 @@ async function readSvidKey(body: Record<string, unknown>, sessionId: string, o: 
     }
   }
   if (body.csr !== undefined) {
-    if (typeof body.csr !== 'string') throw new AttestationError('ERR_EVIDENCE_MALFORMED', 'csr: expected base64 PKCS#10 DER')
+    if (typeof body.csr !== 'string') throw new AttestationError('ERR_EVIDENCE_MALFORMED', CSR_NOT_BASE64_DER)
     const der = fromBase64(body.csr, 'csr')
     let csr: ReturnType<typeof parseCertificationRequest>
     try {
@@ -224,6 +231,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         spiffeId,
         attestorType: verdict.attestorTypes.join('+'),
         attributes: verdict.attributes,
+        selectors: verdict.selectors.map((s) => `${s.type}:${s.value}`),
         at: now,
         ...(svid ? { svidSerial: svid.serialHex, svidExpiresAt: svid.notAfter } : {}),
       })

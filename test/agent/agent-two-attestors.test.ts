@@ -1,6 +1,6 @@
 // `vouch agent --once` offering BOTH attestors (tpm_devid and tpm_ek) to a server whose only policy
 // requires both. The server issues one credential per attestor, each with its own secret
-// (core/attestation/tpm-devid.ts, tpm-ek.ts), so the agent must activate each credential and answer
+// (core/attestation/attestors/tpm-devid/, attestors/tpm-ek/), so the agent must activate each credential and answer
 // each with HMAC(its own secret, binding) (docs/protocol.md "Key binding").
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

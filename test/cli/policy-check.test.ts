@@ -67,7 +67,7 @@ spec:
     const r = await run(file('bad.yaml', bad))
     expect(r.code).toBe(1)
     expect(r.out).toEqual([
-      'spec.policies[0].requiredAttestors[0].config.colour: unknown key "colour"; expected one of devIDCACerts, endorsementCACerts, allowedEKHashes, tolerate',
+      'spec.policies[0].requiredAttestors[0].config.colour: unknown key "colour"; expected one of devIDCACerts, endorsementCACerts, allowedEKHashes, tolerate, boot',
       'spec.policies[0].requiredAttestors[0].config: devIDCACerts is required',
       'spec.policies[0].requiredAttestors[0].config.allowedEKHashes[0]: allowedEKHashes[0]: expected 64-char hex SHA-256 hash',
     ])

@@ -37,6 +37,8 @@ describe('server config', () => {
       ca: { certFile: '/c.pem', keyFile: '/k2' },
     })
     expect(parseServerConfig(BASE + 'svidTtl: 120\n').svidTtlMs).toBe(120_000)
+    expect(parseServerConfig(BASE + 'jwtIssuer: https://vouch.example.org/\n').jwtIssuer).toBe('https://vouch.example.org')
+    expect(parseServerConfig(BASE, { VOUCH_JWT_ISSUER: 'https://id.example.org/td' }).jwtIssuer).toBe('https://id.example.org/td')
   })
 
   it('names the key in every validation error', () => {
@@ -52,6 +54,8 @@ describe('server config', () => {
       [BASE + 'tls: maybe\n', {}, 'tls'],
       [BASE + 'tsl: false\n', {}, 'tsl'],
       [BASE + 'ca: { certFile: /c }\n', {}, 'ca.keyFile'],
+      [BASE + 'jwtIssuer: http://vouch.example.org\n', {}, 'jwtIssuer'],
+      [BASE, { VOUCH_JWT_ISSUER: 'https://x.example/?q=1' }, 'jwtIssuer'],
       ['[1, 2]', {}, '(file)'],
       ['a: [', {}, '(file)'],
     ]
@@ -87,6 +91,11 @@ describe('server config', () => {
       ['tlsCertTtl: soon\n', 'tlsCertTtl'],
       ['tlsCertTtl: 1h\ntlsRenewBefore: 1h\n', 'tlsRenewBefore'],
       ['caRotateBefore: 0\n', 'caRotateBefore'],
+      // half the 10-year CA lifetime or more would rotate again after every rotation
+      ['caRotateBefore: 1825d\n', 'caRotateBefore'],
+      ['caRotateBefore: 4000d\n', 'caRotateBefore'],
+      // checked against the default 30-day lifetime when only the lead is given
+      ['tlsRenewBefore: 30d\n', 'tlsRenewBefore'],
       ['policyWatch: often\n', 'policyWatch'],
     ] as const) {
       expect(() => parseServerConfig(BASE + yaml), yaml).toThrow(`config ${key}: `)

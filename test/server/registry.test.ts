@@ -41,6 +41,7 @@ describe.each(backends())('agent registry on $name', (backend) => {
       banned: false,
       svidSerial: null,
       svidExpiresAt: null,
+      selectors: [],
     })
     expect(await r2.get('spiffe://td/none')).toBeUndefined()
     expect(await r2.isBanned('spiffe://td/b')).toBe(true)

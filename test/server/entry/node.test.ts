@@ -16,7 +16,7 @@ import { verifyX509Svid } from '../../../core/svid/x509-svid.ts'
 import { createNodePlatform } from '../../../runtimes/node/index.ts'
 import { CA_VALIDITY_MS } from '../../../server/ca/authority.ts'
 import { loadConfigFile } from '../../../server/entry/bootstrap.ts'
-import { startNodeServer, type RunningServer } from '../../../server/entry/node.ts'
+import { clientCertificateRequest, startNodeServer, type RunningServer } from '../../../server/entry/node.ts'
 import { newKey } from '../../e2e/http-agent.ts'
 import { writeServerFiles } from '../../e2e/setup.ts'
 import { toPem } from '../../../core/bytes/pem.ts'
@@ -120,7 +120,11 @@ describe('listener certificate renewal', () => {
 
 describe('server CA rotation', () => {
   it('warns from twice caRotateBefore, and does not rotate yet', async () => {
-    const { s, logs } = await start('caRotateBefore: 1900d\n')
+    const { s, logs, clock } = await start('caRotateBefore: 1000d\n')
+    expect(logs.some((l) => l.msg === 'Server CA expires soon')).toBe(false)
+    // 1,999 days left: inside twice the lead (2,000 days), outside the lead itself
+    clock.offset = CA_VALIDITY_MS - 1999 * DAY
+    await s.server.maintain()
     expect(logs.some((l) => l.msg === 'Server CA expires soon' && l.level === 'warn')).toBe(true)
     expect((await bundleOf(s)).x509.authorities).toHaveLength(1)
   }, 30_000)
@@ -181,6 +185,15 @@ describe('server CA rotation', () => {
     const viaNew = await peerChain(s.url, newRoot)
     expect(viaNew.authorized).toBe(true)
     expect(s.server.ca.sequence).toBe(2n)
+  }, 30_000)
+
+  it('the client certificate request names every root of the bundle, the new one after a rotation', async () => {
+    const { s } = await start('')
+    const oldRoot = toPem('CERTIFICATE', s.server.ca.certificate.raw)
+    expect(clientCertificateRequest(s.server.ca)).toEqual({ requestCert: true, rejectUnauthorized: false, ca: oldRoot })
+    await s.server.rotateCa()
+    const { ca } = clientCertificateRequest(s.server.ca)
+    expect(ca).toBe(toPem('CERTIFICATE', s.server.ca.certificate.raw) + oldRoot)
   }, 30_000)
 
   it('a rotation cut short by a crash: finished at start once the new pair is whole, else the old CA stays alone', async () => {

@@ -92,6 +92,7 @@ describe.each(backends())('registry migrations on $name', (backend) => {
       banned: true,
       svidSerial: '0a',
       svidExpiresAt: 9000,
+      selectors: [],
     })
     expect(await r.commitAttestation({ spiffeId: 'spiffe://td/old', attestorType: 'tpm_ek', attributes: {}, at: 3000 })).toBe('banned')
     expect(await r.nextSequence('spiffe_sequence')).toBe(8)
@@ -101,6 +102,19 @@ describe.each(backends())('registry migrations on $name', (backend) => {
         ? await rawExec(backend.name, where, "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'agents_banned'")
         : await rawExec(backend.name, where, "SELECT indexname AS name FROM pg_indexes WHERE indexname = 'agents_banned'")
     expect(index).toHaveLength(1)
+    await r.close()
+  })
+
+  it.skipIf(backend.missing)('the unversioned schema with the selectors column already added is adopted too', async () => {
+    const where = await backend.fresh()
+    await rawExec(backend.name, where, PREVIOUS_SCHEMA)
+    await rawExec(backend.name, where, "ALTER TABLE agents ADD COLUMN selectors TEXT NOT NULL DEFAULT '[]'")
+    await rawExec(backend.name, where, `UPDATE agents SET selectors = '["tpm_ek:x"]'`)
+    const r = await backend.open(where)
+    expect(await versions(where)).toEqual(MIGRATIONS.map((m) => m.version))
+    expect((await r.get('spiffe://td/old'))?.selectors).toEqual(['tpm_ek:x'])
+    await r.recordAttestation({ spiffeId: 'spiffe://td/new', attestorType: 'tpm_ek', attributes: {}, at: 1, selectors: ['tpm_ek:y'] })
+    expect((await r.get('spiffe://td/new'))?.selectors).toEqual(['tpm_ek:y'])
     await r.close()
   })
 

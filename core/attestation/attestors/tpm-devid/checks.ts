@@ -18,40 +18,38 @@
  * SPIRE's agent sends none). The verifier records extraData in the verdict but does not require it
  * empty; freshness comes from the nonce and the activation, as in SPIRE.
  */
-import { fromBase64, toBase64, toHex } from '../bytes/encoding.ts'
-import { concatBytes } from '../bytes/equal.ts'
-import { checkActivatedSecret } from '../credential/activation.ts'
-import { makeCredential } from '../credential/make-credential.ts'
-import { ecdsaDerToP1363 } from '../crypto/ecdsa-signature.ts'
-import type { PublicKey } from '../crypto/provider.ts'
-import { VerifyError } from '../errors.ts'
-import type { Platform } from '../platform.ts'
-import { evaluateDevIdCertificateProfile } from '../devid/certificate.ts'
-import type { TpmDevidAttestorConfig } from '../policy/types.ts'
-import { parseCertificateCached } from '../x509/certificate-cache.ts'
-import { parsedBytesDigestHex } from '../x509/fingerprint.ts'
-import { serialNumberHex } from '../x509/path-validate.ts'
-import { curveFieldSize, parseSubjectPublicKeyInfo } from '../x509/spki.ts'
-import { verifyChain } from '../x509/verify.ts'
-import { tpmDevidAttributes, tpmDevidSelectors, type Selector } from './attributes.ts'
-import type { CheckLog, ToleranceUse } from './checks.ts'
-import { checkEk } from './ek-trust.ts'
+import { fromBase64, toBase64, toHex } from '../../../bytes/encoding.ts'
+import { concatBytes } from '../../../bytes/equal.ts'
+import { makeCredential } from '../../../credential/make-credential.ts'
+import { ecdsaDerToP1363 } from '../../../crypto/ecdsa-signature.ts'
+import type { PublicKey } from '../../../crypto/provider.ts'
+import { VerifyError } from '../../../errors.ts'
+import type { Platform } from '../../../platform.ts'
+import { evaluateDevIdCertificateProfile } from '../../../devid/certificate.ts'
+import type { TpmDevidAttestorConfig } from '../../../policy/types.ts'
+import { parseCertificateCached } from '../../../x509/certificate-cache.ts'
+import { parsedBytesDigestHex } from '../../../x509/fingerprint.ts'
+import { serialNumberHex } from '../../../x509/path-validate.ts'
+import { curveFieldSize, parseSubjectPublicKeyInfo } from '../../../x509/spki.ts'
+import { verifyChain } from '../../../x509/verify.ts'
+import { tpmDevidAttributes, tpmDevidSelectors, type Selector } from '../../attributes.ts'
+import type { CheckLog, ToleranceUse } from '../../checks.ts'
+import { ACTIVATION_SECRET_BYTES, checkActivation } from '../../activation.ts'
+import { checkEk } from '../../ek-trust.ts'
 import type { TpmDevidAnswer, TpmDevidEvidence } from './evidence.ts'
 import {
   AK_ATTRIBUTES_INVALID,
-  CREDENTIAL_SECRET_MISMATCH,
   DEVID_ATTRIBUTES_INVALID,
   DEVID_CERTIFICATION_FAILED,
   DEVID_CHAIN_FAILED,
   DEVID_KEY_MISMATCH,
   DEVID_SIGNATURE_FAILED,
   devIdUnsupportedHash,
-} from '../messages.ts'
-import { checkAkKey, checkDevIdKey, credentialEkOf, publicKeysMatch, tpmNameOf, verifyDevIdCertification, type TpmKey } from './tpm.ts'
-import { parseTpmKeyCached } from './tpm-key-cache.ts'
+} from '../../../messages.ts'
+import { checkAkKey, checkDevIdKey, credentialEkOf, publicKeysMatch, tpmNameOf, verifyDevIdCertification, type TpmKey } from '../../tpm.ts'
+import { parseTpmKeyCached } from '../../tpm-key-cache.ts'
 
 export const DEVID_NONCE_BYTES = 32
-export const ACTIVATION_SECRET_BYTES = 32
 
 /** What the static checks established; nothing secret. */
 export interface TpmDevidFacts {
@@ -191,29 +189,6 @@ export async function makeTpmDevidChallenge(
     challenge: { DevID: nonceB64, CredActivation: { Credential: b64(made.idObject), Secret: b64(made.encSecret) } },
     session: { nonce: nonceB64, secret: b64(secret), leafSpki: b64(facts.leafSpki) },
   }
-}
-
-/** The activation proof the agent must return: the secret, or HMAC-SHA256(secret, binding) (docs/protocol.md "Key binding"). */
-export async function activationProof(secret: Uint8Array, binding: Uint8Array | undefined, platform: Platform): Promise<Uint8Array> {
-  return binding ? platform.crypto.hmac('SHA-256', secret, binding) : secret
-}
-
-export async function checkActivation(
-  log: CheckLog,
-  name: string,
-  secretB64: string,
-  presented: Uint8Array,
-  binding: Uint8Array | undefined,
-  platform: Platform,
-): Promise<void> {
-  const expected = await activationProof(fromBase64(secretB64), binding, platform)
-  log.runSync(
-    name,
-    () => checkActivatedSecret(expected, presented, platform),
-    { code: 'ERR_CREDENTIAL_MISMATCH', message: CREDENTIAL_SECRET_MISMATCH },
-    () =>
-      binding ? 'HMAC of the activated secret over the key binding matches (constant time)' : 'activated secret matches (constant time)',
-  )
 }
 
 async function verifyDevIdSignature(key: PublicKey, message: Uint8Array, signature: Uint8Array, platform: Platform): Promise<boolean> {

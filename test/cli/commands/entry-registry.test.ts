@@ -1,0 +1,128 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { main } from '../../../cli/main.ts'
+
+async function run(argv: string[]) {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) })
+  return { code, out, err }
+}
+
+function serverConfig(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vouch-cli-entry-'))
+  const path = join(dir, 'server.yaml')
+  writeFileSync(path, `trustDomain: example.org\ndataDir: ${join(dir, 'data')}\npolicy: ${join(dir, 'policy.yaml')}\n`)
+  return path
+}
+
+const HASH = 'cd'.repeat(32)
+
+describe('vouch entry create|list|show|delete', () => {
+  it('creates (parent ID and parent selectors), lists, shows and deletes against the data dir of --server-config', async () => {
+    const cfg = serverConfig()
+    const created = await run([
+      'entry',
+      'create',
+      '--server-config',
+      cfg,
+      '--output',
+      'json',
+      '--spiffe-id',
+      'spiffe://example.org/web',
+      '--parent',
+      'spiffe://example.org/agent/1',
+      '--selector',
+      'unix:uid:1000',
+      `--selector=unix:sha256:${HASH}`,
+      '--x509-ttl',
+      '600',
+      '--jwt-ttl',
+      '300',
+      '--dns',
+      'web.example.org',
+      '--dns',
+      'www.example.org',
+    ])
+    expect(created.err).toEqual([])
+    expect(created.code).toBe(0)
+    const a = JSON.parse(created.out[0]!) as Record<string, unknown>
+    expect(a).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{32}$/),
+      spiffeId: 'spiffe://example.org/web',
+      parentId: 'spiffe://example.org/agent/1',
+      parentSelectors: [],
+      selectors: [`unix:sha256:${HASH}`, 'unix:uid:1000'],
+      x509SvidTtl: 600,
+      jwtSvidTtl: 300,
+      dnsNames: ['web.example.org', 'www.example.org'],
+      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    })
+    const fleet = await run([
+      'entry',
+      'create',
+      '--server-config',
+      cfg,
+      '--spiffe-id',
+      'spiffe://example.org/db',
+      '--parent-selector',
+      'tpm_devid:issuer:cn:Fleet CA',
+      '--selector',
+      'unix:gid:50',
+    ])
+    expect(fleet.code).toBe(0)
+    expect(fleet.out[0]).toMatch(/^created entry [0-9a-f]{32}\n/)
+    const bId = /^created entry ([0-9a-f]{32})/.exec(fleet.out[0]!)![1]!
+    const listed = await run(['entry', 'list', '--server-config', cfg])
+    expect(listed.out).toEqual([
+      `${bId}\tspiffe://example.org/db\ttpm_devid:issuer:cn:Fleet CA\tunix:gid:50`,
+      `${a.id}\tspiffe://example.org/web\tspiffe://example.org/agent/1\tunix:sha256:${HASH},unix:uid:1000`,
+    ])
+    expect(JSON.parse((await run(['entry', 'list', '--server-config', cfg, '--output', 'json'])).out[0]!)).toHaveLength(2)
+    expect(JSON.parse((await run(['entry', 'show', '--server-config', cfg, '--output', 'json', a.id as string])).out[0]!)).toEqual(a)
+    expect((await run(['entry', 'show', '--server-config', cfg, bId])).out[0]).toContain('parentSelectors: tpm_devid:issuer:cn:Fleet CA')
+    expect(await run(['entry', 'delete', '--server-config', cfg, a.id as string])).toEqual({
+      code: 0,
+      out: [`deleted entry ${a.id}`],
+      err: [],
+    })
+    expect(await run(['entry', 'show', '--server-config', cfg, a.id as string])).toEqual({
+      code: 1,
+      out: [],
+      err: [`vouch entry show: ERR_ENTRY_NOT_FOUND: no entry "${a.id}"`],
+    })
+    expect((await run(['entry', 'delete', '--server-config', cfg, a.id as string])).code).toBe(1)
+    expect((await run(['entry', 'list', '--server-config', cfg])).out).toHaveLength(1)
+  })
+
+  it('invalid entries exit 1 with the code and the field; usage mistakes exit 2', async () => {
+    const cfg = serverConfig()
+    const create = (...more: string[]) => run(['entry', 'create', '--server-config', cfg, ...more])
+    expect(await create('--spiffe-id', 'spiffe://other.org/web', '--parent', 'spiffe://example.org/a', '--selector', 'unix:uid:1')).toEqual(
+      {
+        code: 1,
+        out: [],
+        err: ['vouch entry create: ERR_ENTRY_INVALID: spiffeId: "spiffe://other.org/web" is not in trust domain "example.org"'],
+      },
+    )
+    expect(
+      (await create('--spiffe-id', 'spiffe://example.org/w', '--parent', 'spiffe://example.org/a', '--selector', 'k8s:ns:x')).err,
+    ).toEqual(['vouch entry create: ERR_ENTRY_SELECTOR_INVALID: selectors[0]: unknown workload selector type "k8s"; known: unix'])
+    const many = Array.from({ length: 33 }, (_, i) => ['--selector', `unix:uid:${i}`]).flat()
+    expect((await create('--spiffe-id', 'spiffe://example.org/w', '--parent', 'spiffe://example.org/a', ...many)).err[0]).toBe(
+      'vouch entry create: ERR_ENTRY_LIMIT: selectors: 33 selectors, at most 32',
+    )
+    const ok = ['--spiffe-id', 'spiffe://example.org/w', '--parent', 'spiffe://example.org/a', '--selector', 'unix:uid:1']
+    expect((await create(...ok)).code).toBe(0)
+    expect((await create(...ok)).err[0]).toMatch(/^vouch entry create: ERR_ENTRY_EXISTS: entry [0-9a-f]{32} has the same/)
+    expect((await create('--spiffe-id', 'spiffe://example.org/w', '--selector', 'unix:uid:1')).code).toBe(2)
+    expect((await create('--spiffe-id', 'spiffe://example.org/w', '--parent', 'spiffe://example.org/a')).err[0]).toMatch(
+      /--selector is required/,
+    )
+    expect((await create(...ok, '--x509-ttl', '1h')).err[0]).toMatch(/--x509-ttl expects whole seconds/)
+    expect((await run(['entry', 'show', '--server-config', cfg])).code).toBe(2)
+    expect((await run(['entry', 'list'])).err[0]).toMatch(/--server-config is required/)
+  })
+})
