@@ -57,6 +57,7 @@ function upsert(q: AsyncSqlQueries, a: AttestationRecord): Promise<number> {
     a.at,
     a.svidSerial ?? null,
     a.svidExpiresAt ?? null,
+    JSON.stringify(a.selectors ?? []),
   ])
 }
 
