@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages vouch's demo and tests use are present: swtpm, swtpm-tools,
-# tpm2-tools (a peer to agree with), libtss2-dev (the native TCTI bridge) and chromium (the
-# headless browser the tarball test runs the package in). As root it installs
+# tpm2-tools (a peer to agree with), libtss2-dev (the native TCTI bridge), chromium (the
+# headless browser the tarball test runs the package in) and postgresql (Debian's postgresql-15:
+# the tests start their own server from /usr/lib/postgresql/*/bin). As root it installs
 # what is missing and says so in one line; otherwise it stops with the exact apt-get line to run.
 set -eu
 need=()
@@ -12,6 +13,8 @@ command -v tpm2_createek >/dev/null 2>&1 || need+=(tpm2-tools)
 command -v xxd >/dev/null 2>&1 || need+=(xxd)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+pg_lib="${VOUCH_POSTGRES_LIB:-/usr/lib/postgresql}"
+ls "$pg_lib"/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 line="apt-get install -y --no-install-recommends ${need[*]}"
 if [ "$(id -u)" != 0 ]; then

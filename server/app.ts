@@ -12,7 +12,7 @@ import type { Logger } from './logging.ts'
 import { Metrics } from './metrics.ts'
 import { errorResponse, handleError } from './middleware/errors.ts'
 import { OPENAPI } from './openapi.ts'
-import type { AgentRegistry } from './registry/registry.ts'
+import type { AgentStore } from './registry/store.ts'
 import { attestRoutes } from './routes/attest.ts'
 import { bundleRoutes } from './routes/bundle.ts'
 import { observabilityRoutes } from './routes/observability.ts'
@@ -34,7 +34,7 @@ export interface AppOptions {
   /** the gauge of live sessions (an in-memory store; sealed sessions report 0) */
   readonly sessions: Pick<MemorySessionStore<SessionValue>, 'active'>
   readonly ca: ServerCa
-  readonly registry: AgentRegistry
+  readonly registry: AgentStore
   readonly platform: Platform
   readonly logger: Logger
   readonly metrics?: Metrics

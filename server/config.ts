@@ -18,11 +18,13 @@
  *   jwtIssuer: https://vouch.example.org  # optional: JWT-SVID iss and OIDC issuer (default: the server's listening URL)
  *   sessions: sealed                # sealed (default: state sealed to the agent, use-once records in agents.db) or memory
  *   sessionKeys: /etc/vouch/session-keys.yaml   # sealed-session keyring (server/session-keys.ts); or env VOUCH_SESSION_KEYS
+ *   database: postgres://vouch@db:5432/vouch   # optional: the agent registry on PostgreSQL, shared by
+ *                                   # replicas (default: SQLite, dataDir/agents.db)
  *
  * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
  * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE,
  * VOUCH_TLS_CERT_TTL, VOUCH_TLS_RENEW_BEFORE, VOUCH_CA_ROTATE_BEFORE, VOUCH_POLICY_WATCH,
- * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT, VOUCH_JWT_ISSUER.
+ * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT, VOUCH_JWT_ISSUER, VOUCH_DATABASE_URL.
  * Every validation error names its key.
  */
 import { parse as parseYaml } from 'yaml'
@@ -57,6 +59,8 @@ export interface ServerConfig {
   readonly sessions: 'sealed' | 'memory'
   /** the sealed-session keyring file (JSON or YAML list of {id, key, seal}); absent: env VOUCH_SESSION_KEYS, else a random key */
   readonly sessionKeys?: string
+  /** the agent registry's PostgreSQL URL (postgres://...); absent: SQLite in dataDir/agents.db */
+  readonly database?: string
 }
 
 /** Default lifetime of the listener certificate (tlsCertTtl): 30 days. */
@@ -88,6 +92,7 @@ const ENV: Record<string, string> = {
   VOUCH_JWT_ISSUER: 'jwtIssuer',
   VOUCH_SESSIONS: 'sessions',
   VOUCH_SESSION_KEYS_FILE: 'sessionKeys',
+  VOUCH_DATABASE_URL: 'database',
 }
 
 const KNOWN = new Set([
@@ -108,7 +113,34 @@ const KNOWN = new Set([
   'jwtIssuer',
   'sessions',
   'sessionKeys',
+  'database',
 ])
+
+/** The URL with its password replaced, for error messages. */
+function redactUrl(v: string): string {
+  return v.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@')
+}
+
+/** A postgres:// (or postgresql://) URL naming a host and a database; the password never appears in an error. */
+export function parseDatabaseUrl(key: string, v: unknown): string {
+  const text = str(key, v).trim()
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new ConfigError(key, `expected a postgres://user@host:port/database URL, found ${JSON.stringify(redactUrl(text))}`)
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    throw new ConfigError(
+      key,
+      `expected a postgres:// URL (omit database for the embedded SQLite registry), found scheme ${JSON.stringify(url.protocol)}`,
+    )
+  if (url.hostname === '' && !url.searchParams.has('host'))
+    throw new ConfigError(key, `expected a host in the URL, found ${JSON.stringify(redactUrl(text))}`)
+  if (url.pathname.replace(/^\//, '') === '')
+    throw new ConfigError(key, `expected a database name in the URL path, found ${JSON.stringify(redactUrl(text))}`)
+  return text
+}
 
 /** '30d', '1h', '30m', '45s', '500ms', or a number of seconds. */
 export function parseDuration(key: string, v: unknown): number {
@@ -213,6 +245,7 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     ...(raw.jwtIssuer !== undefined ? { jwtIssuer: jwtIssuer(raw.jwtIssuer) } : {}),
     sessions: sessionsMode(raw.sessions),
     ...(raw.sessionKeys === undefined ? {} : { sessionKeys: str('sessionKeys', raw.sessionKeys) }),
+    ...(raw.database === undefined || raw.database === '' ? {} : { database: parseDatabaseUrl('database', raw.database) }),
   }
   const tlsTtl = config.tlsCertTtlMs ?? TLS_CERT_TTL_MS
   if (config.tlsRenewBeforeMs !== undefined && config.tlsRenewBeforeMs >= tlsTtl)

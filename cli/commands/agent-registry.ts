@@ -1,24 +1,25 @@
 /**
- * `vouch agent list|show|ban|unban`: the agent registry, read and changed directly in the data
- * dir's SQLite database (agents.db), so it works with the server stopped or running (the server
- * reads the banned flag from the database on every attestation).
+ * `vouch agent list|show|ban|unban`: the agent registry, read and changed directly in the server's
+ * database (the config's `database:` PostgreSQL URL, else the data dir's SQLite agents.db), so it
+ * works with the server stopped or running (every replica reads the banned flag from the database
+ * on every attestation).
  */
-import { join } from 'node:path'
 import { parseArgs, option, UsageError, jsonOutput } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command, type Io } from '../command.ts'
 import { readText } from '../files.ts'
-import { AgentRegistry, type AgentRecord } from '../../server/registry/registry.ts'
+import type { AgentRecord } from '../../server/registry/registry.ts'
+import type { AgentStore } from '../../server/registry/store.ts'
+import { openAgentStore, type OpenSqlite } from '../../server/entry/registry-open.ts'
 import { ConfigError, parseServerConfig } from '../../server/config.ts'
-import type { SqlDatabase } from '../../server/registry/sql.ts'
 
 const COMMON = '--server-config FILE | --data-dir DIR  [--output json]'
 const HELP =
-  "  --server-config FILE  the server's config file (vouch server --config FILE): its dataDir holds agents.db\n" +
+  "  --server-config FILE  the server's config file (vouch server --config FILE): its database (or dataDir's agents.db)\n" +
   '  --data-dir DIR        the server data dir itself\n' +
   '  --config FILE         deprecated spelling of --server-config (warns on stderr; removed in the next release)'
 
-/** The server data dir named by --data-dir, or by the dataDir of --server-config (or the deprecated --config). */
-function dataDirOf(args: ReturnType<typeof parseArgs>, verb: string, io: Io): string {
+/** The server data dir named by --data-dir, or the dataDir and database of --server-config (or the deprecated --config). */
+function databaseOf(args: ReturnType<typeof parseArgs>, verb: string, io: Io): { dataDir: string; database?: string } {
   const dataDir = option(args, 'data-dir')
   const deprecated = option(args, 'config')
   if (deprecated !== undefined) {
@@ -29,9 +30,10 @@ function dataDirOf(args: ReturnType<typeof parseArgs>, verb: string, io: Io): st
   }
   const configPath = option(args, 'server-config') ?? deprecated
   if ((dataDir === undefined) === (configPath === undefined)) throw new UsageError('give one of --server-config or --data-dir')
-  if (dataDir !== undefined) return dataDir
+  if (dataDir !== undefined) return { dataDir }
   try {
-    return parseServerConfig(readText(configPath!, 'server config'), process.env).dataDir
+    const config = parseServerConfig(readText(configPath!, 'server config'), process.env)
+    return config.database === undefined ? { dataDir: config.dataDir } : { dataDir: config.dataDir, database: config.database }
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(`${configPath}: ${e.message}`, 'ERR_CONFIG')
     throw e
@@ -43,20 +45,19 @@ async function openRegistry(
   positionals: number,
   verb: string,
   io: Io,
-): Promise<{ registry: AgentRegistry; ids: string[]; json: boolean }> {
+): Promise<{ registry: AgentStore; ids: string[]; json: boolean }> {
   const args = parseArgs(argv, { options: ['server-config', 'config', 'data-dir', 'output'] })
   const output = jsonOutput(args) ? 'json' : 'text'
   if (args.positionals.length !== positionals) throw new UsageError(positionals === 0 ? 'unexpected arguments' : 'expected one SPIFFE ID')
-  const dataDir = dataDirOf(args, verb, io)
-  let db: SqlDatabase
-  if (process.versions.bun) {
-    const { openSqliteBun } = await import('../../server/entry/sqlite-bun.ts')
-    db = openSqliteBun(join(dataDir, 'agents.db'))
-  } else {
-    const { openSqliteWasm } = await import('../../server/entry/sqlite-wasm.ts')
-    db = openSqliteWasm(join(dataDir, 'agents.db'))
-  }
-  return { registry: new AgentRegistry(db), ids: args.positionals, json: output === 'json' }
+  const where = databaseOf(args, verb, io)
+  let openSqlite: OpenSqlite
+  if (where.database !== undefined)
+    openSqlite = () => {
+      throw new Error('unreachable: PostgreSQL configured')
+    }
+  else if (process.versions.bun) openSqlite = (await import('../../server/entry/sqlite-bun.ts')).openSqliteBun
+  else openSqlite = (await import('../../server/entry/sqlite-wasm.ts')).openSqliteWasm
+  return { registry: await openAgentStore(where, openSqlite), ids: args.positionals, json: output === 'json' }
 }
 
 function view(a: AgentRecord) {
@@ -79,14 +80,14 @@ export const agentList: Command = {
   async run(argv, io) {
     const { registry, json } = await openRegistry(argv, 0, 'list', io)
     try {
-      const agents = registry.list()
+      const agents = await registry.list()
       if (json) io.out(JSON.stringify(agents.map(view)))
       else
         for (const a of agents)
           io.out(`${a.spiffeId}\t${a.attestorType}\t${new Date(a.lastAttestedAt).toISOString()}${a.banned ? '\tBANNED' : ''}`)
       return EXIT_OK
     } finally {
-      registry.close()
+      await registry.close()
     }
   },
 }
@@ -97,7 +98,7 @@ export const agentShow: Command = {
   async run(argv, io) {
     const { registry, ids, json } = await openRegistry(argv, 1, 'show', io)
     try {
-      const a = registry.get(ids[0]!)
+      const a = await registry.get(ids[0]!)
       if (!a) {
         io.err(`vouch agent show: no agent ${ids[0]}`)
         return EXIT_INVALID
@@ -111,7 +112,7 @@ export const agentShow: Command = {
       )
       return EXIT_OK
     } finally {
-      registry.close()
+      await registry.close()
     }
   },
 }
@@ -124,14 +125,14 @@ function banCommand(banned: boolean): Command {
     async run(argv: string[], io: Io) {
       const { registry, ids, json } = await openRegistry(argv, 1, verb, io)
       try {
-        if (!registry.setBanned(ids[0]!, banned)) {
+        if (!(await registry.setBanned(ids[0]!, banned))) {
           io.err(`vouch agent ${verb}: no agent ${ids[0]}`)
           return EXIT_INVALID
         }
         io.out(json ? JSON.stringify({ spiffeId: ids[0], banned }) : `${banned ? 'banned' : 'unbanned'} ${ids[0]}`)
         return EXIT_OK
       } finally {
-        registry.close()
+        await registry.close()
       }
     },
   }

@@ -21,6 +21,8 @@ import { parseServerConfig, type ServerConfig } from '../config.ts'
 import { createJsonLogger, type Logger } from '../logging.ts'
 import { Metrics } from '../metrics.ts'
 import { AgentRegistry } from '../registry/registry.ts'
+import type { AgentStore } from '../registry/store.ts'
+import { openAgentStore } from './registry-open.ts'
 import type { SqlDatabase } from '../registry/sql.ts'
 import { createMemorySessionStore, type SessionValue } from '../../core/session/store.ts'
 import { makeRandomSessionKeyring, type SessionKeyring } from '../../core/session/sealed.ts'
@@ -61,7 +63,7 @@ export interface Bootstrapped {
   readonly config: ServerConfig
   readonly app: Hono
   readonly ca: ServerCa
-  readonly registry: AgentRegistry
+  readonly registry: AgentStore
   readonly entries: EntryStore
   readonly jwtAuthority: JwtAuthority
   /** use-once records of answered sealed sessions held now (0 with `sessions: memory`) */
@@ -214,14 +216,22 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   metrics.policy = () => ({ generation: policy.state.generation, sha256: policy.state.sha256, failures: policy.failures })
   const ca = await loadOrCreateCa(config, platform, subtle, logger)
   const jwtAuthority = await loadOrCreateJwtAuthority(config, subtle, logger)
+  // the agent registry: PostgreSQL when config.database names one (shared by replicas), else the
+  // SQLite file; registration entries stay in the SQLite file either way (not shared yet)
   const db = deps.openDatabase(join(config.dataDir, 'agents.db'), {
     onStaleLock: (event) => logger.warn('Stale database lock cleared', { ...event }),
   })
-  const registry = new AgentRegistry(db)
+  let registry: AgentStore
+  try {
+    registry = config.database === undefined ? new AgentRegistry(db) : await openAgentStore(config, deps.openDatabase)
+  } catch (e) {
+    db.close()
+    throw e
+  }
   const entries = new EntryStore(db)
   usedSessions = createSqlUseOnceStore(db, { now: () => platform.now() })
-  if (registry.sequence(BUNDLE_SEQUENCE) === 0) registry.nextSequence(BUNDLE_SEQUENCE)
-  ca.sequence = BigInt(registry.sequence(BUNDLE_SEQUENCE))
+  if ((await registry.sequence(BUNDLE_SEQUENCE)) === 0) await registry.nextSequence(BUNDLE_SEQUENCE)
+  ca.sequence = BigInt(await registry.sequence(BUNDLE_SEQUENCE))
   let listenUrl: string | undefined
   const app = createApp({
     trustDomain: config.trustDomain,
@@ -271,7 +281,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     // the sequence goes up before the certificate's .new file (the commit marker a start finishes):
     // a crash in between leaves a higher sequence over the old root, which is harmless, never the new
     // root under the old sequence
-    ca.sequence = BigInt(registry.nextSequence(BUNDLE_SEQUENCE))
+    ca.sequence = BigInt(await registry.nextSequence(BUNDLE_SEQUENCE))
     writeAtomic(`${paths.cert}.new`, rotated.files.certificatePem, 0o644)
     renameSync(`${paths.key}.new`, paths.key)
     renameSync(`${paths.cert}.new`, paths.cert)
@@ -326,7 +336,8 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     close: () => {
       clearInterval(timer)
       policy.close()
-      registry.close()
+      db.close() // the SQLite registry's own database, or the entries' beside PostgreSQL
+      if (config.database !== undefined) void Promise.resolve(registry.close()).catch(() => undefined)
     },
   }
 }

@@ -5,6 +5,7 @@
  * atomic and durable with synchronous=FULL), so a crash mid-attestation leaves either the old row
  * or the new one. The server commits attestation records in batches (commitAttestation).
  */
+import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.ts'
 import type { SqlDatabase, SqlValue } from './sql.ts'
 
 export interface AgentRecord {
@@ -33,22 +34,8 @@ export interface AttestationRecord {
   readonly selectors?: readonly string[]
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS agents (
-  spiffe_id TEXT PRIMARY KEY,
-  attestor_type TEXT NOT NULL,
-  attributes TEXT NOT NULL,
-  first_attested_at INTEGER NOT NULL,
-  last_attested_at INTEGER NOT NULL,
-  attestations INTEGER NOT NULL DEFAULT 1,
-  banned INTEGER NOT NULL DEFAULT 0,
-  svid_serial TEXT,
-  svid_expires_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-`
-
-function toRecord(row: Record<string, SqlValue>): AgentRecord {
+/** An agents row as a record (shared by the SQLite and PostgreSQL registries). */
+export function toRecord(row: Record<string, SqlValue>): AgentRecord {
   return {
     spiffeId: String(row.spiffe_id),
     attestorType: String(row.attestor_type),
@@ -63,13 +50,33 @@ function toRecord(row: Record<string, SqlValue>): AgentRecord {
   }
 }
 
+/**
+ * Applies the pending schema migrations (server/registry/migrations.ts) in one BEGIN IMMEDIATE
+ * transaction: SQLite's write lock serializes processes opening the file together, and a failed
+ * migration leaves the previous schema.
+ */
+export function migrateSqlite(db: SqlDatabase, now: number = Date.now()): void {
+  db.exec('BEGIN IMMEDIATE')
+  try {
+    db.exec(MIGRATIONS_TABLE)
+    const applied = db.all('SELECT version FROM schema_migrations').map((r) => Number(r.version))
+    for (const m of pendingMigrations(applied)) {
+      const present = m.addsColumn && db.all(`PRAGMA table_info(${m.addsColumn.table})`).some((c) => c.name === m.addsColumn!.column)
+      if (!present) db.exec(m.sql)
+      db.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [m.version, now])
+    }
+    db.exec('COMMIT')
+  } catch (e) {
+    db.exec('ROLLBACK')
+    throw e
+  }
+}
+
+/** The SQLite registry (synchronous); it satisfies AgentStore (server/registry/store.ts). */
 export class AgentRegistry {
   constructor(private readonly db: SqlDatabase) {
     db.exec('PRAGMA synchronous = FULL;')
-    db.exec(SCHEMA)
-    // added with registration entries: databases made before get the column
-    if (!db.all('PRAGMA table_info(agents)').some((c) => c.name === 'selectors'))
-      db.exec("ALTER TABLE agents ADD COLUMN selectors TEXT NOT NULL DEFAULT '[]'")
+    migrateSqlite(db)
   }
 
   get(spiffeId: string): AgentRecord | undefined {

@@ -12,3 +12,23 @@ export interface SqlDatabase {
   all(sql: string, params?: readonly SqlValue[]): Record<string, SqlValue>[]
   close(): void
 }
+
+/**
+ * The asynchronous counterpart, for a client/server database (PostgreSQL, server/entry/postgres.ts).
+ * Parameters are positional (`?`, rewritten by the driver). `transaction` runs `fn` on one
+ * connection between BEGIN and COMMIT (ROLLBACK when it throws); `withLock` holds a session-level
+ * advisory lock on one connection while `fn` runs.
+ */
+export interface AsyncSqlQueries {
+  exec(sql: string): Promise<void>
+  /** the number of rows changed */
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>
+  get(sql: string, params?: readonly SqlValue[]): Promise<Record<string, SqlValue> | undefined>
+  all(sql: string, params?: readonly SqlValue[]): Promise<Record<string, SqlValue>[]>
+}
+
+export interface AsyncSqlDatabase extends AsyncSqlQueries {
+  transaction<T>(fn: (tx: AsyncSqlQueries) => Promise<T>): Promise<T>
+  withLock<T>(lockId: number, fn: (conn: AsyncSqlQueries) => Promise<T>): Promise<T>
+  close(): Promise<void>
+}

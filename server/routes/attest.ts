@@ -38,12 +38,12 @@ import { RateLimitError, type TokenBucketLimiter } from '../rate-limit.ts'
 import { failureFields, LOG_MESSAGES, type Logger } from '../logging.ts'
 import type { Metrics } from '../metrics.ts'
 import { RequestError } from '../middleware/errors.ts'
-import type { AgentRegistry } from '../registry/registry.ts'
+import type { AgentStore } from '../registry/store.ts'
 
 export interface AttestRouteOptions {
   readonly verifier: AttestationVerifier
   readonly ca: ServerCa
-  readonly registry: AgentRegistry
+  readonly registry: AgentStore
   readonly platform: Platform
   readonly logger: Logger
   readonly metrics: Metrics

@@ -26,7 +26,8 @@ import { EntryError } from '../entries/errors.ts'
 import { isParentedTo, type RegistrationEntry } from '../entries/validate.ts'
 import type { Logger } from '../logging.ts'
 import type { EntryStore } from '../registry/entries.ts'
-import type { AgentRecord, AgentRegistry } from '../registry/registry.ts'
+import type { AgentRecord } from '../registry/registry.ts'
+import type { AgentStore } from '../registry/store.ts'
 
 /** JWT-SVID lifetime when the entry sets none (SPIRE's default) */
 export const DEFAULT_JWT_TTL_SECONDS = 300
@@ -40,7 +41,7 @@ export interface WorkloadRouteOptions {
   /** the server's current bundle (read per request: the CA rotates) */
   readonly bundle: () => SpiffeBundle
   readonly ca: ServerCa
-  readonly registry: AgentRegistry
+  readonly registry: AgentStore
   readonly entries: EntryStore
   readonly platform: Platform
   readonly logger: Logger
@@ -96,7 +97,7 @@ export function workloadRoutes(o: WorkloadRouteOptions): Hono {
       if (!isVerifyError(e)) throw e
       throw unauthenticated(`client certificate is not an X.509-SVID of this trust domain: ${e.code}: ${e.message}`)
     }
-    const agent = o.registry.get(id)
+    const agent = await o.registry.get(id)
     if (!agent) throw unauthenticated(`client certificate: ${id} is not a registered agent`)
     if (agent.banned) throw new AttestationError('ERR_AGENT_BANNED', AGENT_BANNED, { detail: { spiffeId: id } })
     if (agent.svidSerial === null || agent.svidSerial !== serial)

@@ -111,7 +111,7 @@ beforeAll(async () => {
   )
   expect(code, out.join('\n')).toBe(0)
   ids.own = (JSON.parse(out[0]!) as { id: string }).id
-  const issuerSelector = server.server.registry.get(agent.id)!.selectors.find((s) => s.startsWith('tpm_devid:issuer:cn:'))!
+  const issuerSelector = (await server.server.registry.get(agent.id))!.selectors.find((s) => s.startsWith('tpm_devid:issuer:cn:'))!
   ids.fleet = server.server.entries.create(
     checkEntryInput(
       { spiffeId: 'spiffe://example.org/fleet/db', parentSelectors: [issuerSelector], selectors: ['unix:gid:70'], jwtSvidTtlSeconds: 120 },
@@ -137,7 +137,7 @@ const bundle = async () => parseSpiffeBundle(TRUST_DOMAIN, JSON.stringify((await
 
 describe('workload SVIDs over mTLS with the node SVID', () => {
   it("the attested agent has its selectors recorded; GET /v1/entries lists its own and its fleet entries, not another parent's", async () => {
-    expect(server.server.registry.get(agent.id)!.selectors).toEqual(
+    expect((await server.server.registry.get(agent.id))!.selectors).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^tpm_devid:subject:cn:/),
         expect.stringMatching(/^tpm_devid:ca:fingerprint:[0-9a-f]{40}$/),

@@ -16,7 +16,7 @@ describe('scripts/ensure-system.sh', () => {
     // a PATH with only what the script itself needs, so every TPM tool looks missing
     bin = await mkdtemp(join(tmpdir(), 'vouch-ensure-'))
     await chmod(bin, 0o755) // readable by the unprivileged user below
-    for (const tool of ['bash', 'id', 'pkg-config', 'setpriv']) {
+    for (const tool of ['bash', 'id', 'pkg-config', 'setpriv', 'ls']) {
       const { stdout } = await run('bash', ['-c', `command -v ${tool}`])
       await symlink(stdout.trim(), join(bin, tool))
     }
@@ -39,7 +39,7 @@ describe('scripts/ensure-system.sh', () => {
       join(bin, 'setpriv'),
       ['--reuid=65534', '--regid=65534', '--clear-groups', join(bin, 'bash'), join(bin, 'ensure-system.sh')],
       {
-        env: { PATH: bin },
+        env: { PATH: bin, VOUCH_POSTGRES_LIB: join(bin, 'no-postgresql') },
       },
     ).then(
       () => undefined,
@@ -49,7 +49,7 @@ describe('scripts/ensure-system.sh', () => {
     const e = err as CommandError
     expect(e.code).toBe(1)
     expect(e.stderr.trim()).toBe(
-      'vouch: missing system packages; run as root: apt-get update && apt-get install -y --no-install-recommends swtpm swtpm-tools tpm2-tools xxd openssl chromium',
+      'vouch: missing system packages; run as root: apt-get update && apt-get install -y --no-install-recommends swtpm swtpm-tools tpm2-tools xxd openssl chromium postgresql',
     )
   })
 })

@@ -1,16 +1,23 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openSqliteWasm } from '../../server/entry/sqlite-wasm.ts'
 import { AgentRegistry } from '../../server/registry/registry.ts'
 import type { SqlDatabase } from '../../server/registry/sql.ts'
+import { backends } from '../support/registry-backends.ts'
 
-describe('agent registry on node-sqlite3-wasm', () => {
-  it('records attestations (first kept, last and count updated), bans, and survives reopening the file', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'vouch-reg-')), 'agents.db')
-    const r1 = new AgentRegistry(openSqliteWasm(path))
-    r1.recordAttestation({
+describe.each(backends())('agent registry on $name', (backend) => {
+  beforeAll(async () => {
+    if (!backend.missing) await backend.setup()
+  })
+  afterAll(() => backend.teardown())
+  const rec = (id: string, at: number) => ({ spiffeId: id, attestorType: 'tpm_devid', attributes: {}, at })
+
+  it.skipIf(backend.missing)('records attestations (first kept, last and count updated), bans, and survives reopening', async () => {
+    const where = await backend.fresh()
+    const r1 = await backend.open(where)
+    await r1.recordAttestation({
       spiffeId: 'spiffe://td/a',
       attestorType: 'tpm_devid',
       attributes: { k: 'v1' },
@@ -18,13 +25,13 @@ describe('agent registry on node-sqlite3-wasm', () => {
       svidSerial: '01',
       svidExpiresAt: 5000,
     })
-    r1.recordAttestation({ spiffeId: 'spiffe://td/a', attestorType: 'tpm_devid', attributes: { k: 'v2' }, at: 2000 })
-    r1.recordAttestation({ spiffeId: 'spiffe://td/b', attestorType: 'tpm_ek', attributes: {}, at: 1500 })
-    expect(r1.setBanned('spiffe://td/b', true)).toBe(true)
-    expect(r1.setBanned('spiffe://td/none', true)).toBe(false)
-    r1.close()
-    const r2 = new AgentRegistry(openSqliteWasm(path))
-    expect(r2.get('spiffe://td/a')).toEqual({
+    await r1.recordAttestation({ spiffeId: 'spiffe://td/a', attestorType: 'tpm_devid', attributes: { k: 'v2' }, at: 2000 })
+    await r1.recordAttestation({ spiffeId: 'spiffe://td/b', attestorType: 'tpm_ek', attributes: {}, at: 1500 })
+    expect(await r1.setBanned('spiffe://td/b', true)).toBe(true)
+    expect(await r1.setBanned('spiffe://td/none', true)).toBe(false)
+    await r1.close()
+    const r2 = await backend.open(where)
+    expect(await r2.get('spiffe://td/a')).toEqual({
       spiffeId: 'spiffe://td/a',
       attestorType: 'tpm_devid',
       attributes: { k: 'v2' },
@@ -36,18 +43,53 @@ describe('agent registry on node-sqlite3-wasm', () => {
       svidExpiresAt: null,
       selectors: [],
     })
-    expect(r2.isBanned('spiffe://td/b')).toBe(true)
+    expect(await r2.get('spiffe://td/none')).toBeUndefined()
+    expect(await r2.isBanned('spiffe://td/b')).toBe(true)
     // a re-attestation keeps the ban
-    r2.recordAttestation({ spiffeId: 'spiffe://td/b', attestorType: 'tpm_ek', attributes: {}, at: 3000 })
-    expect(r2.isBanned('spiffe://td/b')).toBe(true)
-    expect(r2.setBanned('spiffe://td/b', false)).toBe(true)
-    expect(r2.list().map((a) => [a.spiffeId, a.banned])).toEqual([
+    await r2.recordAttestation({ spiffeId: 'spiffe://td/b', attestorType: 'tpm_ek', attributes: {}, at: 3000 })
+    expect(await r2.isBanned('spiffe://td/b')).toBe(true)
+    expect(await r2.setBanned('spiffe://td/b', false)).toBe(true)
+    expect((await r2.list()).map((a) => [a.spiffeId, a.banned])).toEqual([
       ['spiffe://td/a', false],
       ['spiffe://td/b', false],
     ])
     expect(r2.ping()).toBe(true)
-    r2.close()
+    await r2.close()
     expect(r2.ping()).toBe(false)
+  })
+
+  it.skipIf(backend.missing)(
+    'commits a batch, refusing a banned agent inside it; a ban through one handle refuses on another',
+    async () => {
+      const where = await backend.fresh()
+      const a = await backend.open(where)
+      const b = await backend.open(where)
+      await a.commitAttestation(rec('spiffe://td/banned', 1))
+      expect(await b.setBanned('spiffe://td/banned', true)).toBe(true)
+      const outcomes = await Promise.all([
+        a.commitAttestation(rec('spiffe://td/banned', 5)),
+        a.commitAttestation(rec('spiffe://td/ok', 5)),
+        a.commitAttestation(rec('spiffe://td/ok', 6)),
+      ])
+      expect(outcomes).toEqual(['banned', 'recorded', 'recorded'])
+      expect(await b.get('spiffe://td/banned')).toMatchObject({ attestations: 1, lastAttestedAt: 1, banned: true })
+      expect(await b.get('spiffe://td/ok')).toMatchObject({ attestations: 2, firstAttestedAt: 5, lastAttestedAt: 6 })
+      await a.close()
+      await b.close()
+    },
+  )
+
+  it.skipIf(backend.missing)('persistent sequences count from 1 and never repeat across handles', async () => {
+    const where = await backend.fresh()
+    const a = await backend.open(where)
+    const b = await backend.open(where)
+    expect(await a.sequence('s')).toBe(0)
+    const got = [await a.nextSequence('s'), await b.nextSequence('s'), await a.nextSequence('s')]
+    expect(got).toEqual([1, 2, 3])
+    expect(await b.sequence('s')).toBe(3)
+    expect(await a.sequence('other')).toBe(0)
+    await a.close()
+    await b.close()
   })
 })
 

@@ -1,0 +1,79 @@
+/**
+ * AsyncSqlDatabase on PostgreSQL through the `pg` client (a connection pool). `pg` is imported
+ * here, lazily (openPostgres is itself imported only when `database:` is a postgres:// URL), so the
+ * SQLite default and `import 'vouch'` load nothing of it. `?` parameters become `$1, $2, ...`; the
+ * registry's SQL has no `?` inside literals. BIGINT columns come back as strings and the registry
+ * converts them with Number (ms timestamps and counts stay below 2^53).
+ */
+import type { AsyncSqlDatabase, AsyncSqlQueries, SqlValue } from '../registry/sql.ts'
+
+interface Queryable {
+  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, SqlValue>[]; rowCount: number | null }>
+}
+
+/** `?` placeholders as PostgreSQL's `$n`. */
+export function toPgPlaceholders(sql: string): string {
+  let n = 0
+  return sql.replace(/\?/g, () => `$${++n}`)
+}
+
+function queries(q: Queryable): AsyncSqlQueries {
+  return {
+    exec: async (sql) => void (await q.query(sql)),
+    run: async (sql, params = []) => (await q.query(toPgPlaceholders(sql), [...params])).rowCount ?? 0,
+    get: async (sql, params = []) => (await q.query(toPgPlaceholders(sql), [...params])).rows[0],
+    all: async (sql, params = []) => (await q.query(toPgPlaceholders(sql), [...params])).rows,
+  }
+}
+
+export interface PostgresOptions {
+  /** pool size (default 10) */
+  readonly max?: number
+}
+
+export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<AsyncSqlDatabase> {
+  // pg is an optional peer dependency: only a server configured with `database: postgres://` needs it
+  let pg: typeof import('pg').default
+  try {
+    pg = (await import('pg')).default
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e
+    throw new Error('database: postgres:// needs the pg package: run `npm install pg` beside vouch')
+  }
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 })
+  // an idle client losing its connection must not crash the process; the next query reports it
+  pool.on('error', () => undefined)
+  const withClient = async <T>(fn: (c: import('pg').PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect()
+    try {
+      return await fn(client)
+    } finally {
+      client.release()
+    }
+  }
+  return {
+    ...queries(pool as unknown as Queryable),
+    transaction: (fn) =>
+      withClient(async (c) => {
+        await c.query('BEGIN')
+        try {
+          const v = await fn(queries(c as unknown as Queryable))
+          await c.query('COMMIT')
+          return v
+        } catch (e) {
+          await c.query('ROLLBACK').catch(() => undefined)
+          throw e
+        }
+      }),
+    withLock: (lockId, fn) =>
+      withClient(async (c) => {
+        await c.query('SELECT pg_advisory_lock($1)', [lockId])
+        try {
+          return await fn(queries(c as unknown as Queryable))
+        } finally {
+          await c.query('SELECT pg_advisory_unlock($1)', [lockId]).catch(() => undefined)
+        }
+      }),
+    close: () => pool.end(),
+  }
+}

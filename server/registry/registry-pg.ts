@@ -1,0 +1,185 @@
+/**
+ * The agent registry on PostgreSQL, shared by several server replicas: the same tables and
+ * migrations as the SQLite registry (migrations.ts), applied at start under pg_advisory_lock.
+ * Every attestation batch is one transaction on one connection; a ban written by any replica (or
+ * `vouch agent ban`) is read by the next attestation's ban check on every replica. The bundle
+ * sequence is incremented by one atomic upsert, so two replicas never hand out the same value.
+ * `ping()` answers synchronously from the last background check (every PING_INTERVAL_MS) and
+ * from the outcome of the last query.
+ */
+import { MIGRATION_LOCK_ID, MIGRATIONS_TABLE, pendingMigrations } from './migrations.ts'
+import { type AgentRecord, type AttestationRecord, toRecord } from './registry.ts'
+import type { AsyncSqlDatabase, AsyncSqlQueries } from './sql.ts'
+import type { AgentStore } from './store.ts'
+
+const PING_INTERVAL_MS = 5_000
+
+/** Applies the pending migrations under the advisory lock, each in its own transaction. */
+export async function migratePostgres(db: AsyncSqlDatabase, now: number = Date.now()): Promise<number[]> {
+  return db.withLock(MIGRATION_LOCK_ID, async (conn) => {
+    await conn.exec(MIGRATIONS_TABLE)
+    const applied = (await conn.all('SELECT version FROM schema_migrations')).map((r) => Number(r.version))
+    const done: number[] = []
+    for (const m of pendingMigrations(applied)) {
+      await conn.exec('BEGIN')
+      try {
+        const present =
+          m.addsColumn &&
+          (await conn.get(
+            'SELECT 1 AS ok FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?',
+            [m.addsColumn.table, m.addsColumn.column],
+          )) !== undefined
+        if (!present) await conn.exec(m.sql)
+        await conn.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [m.version, now])
+        await conn.exec('COMMIT')
+      } catch (e) {
+        await conn.exec('ROLLBACK')
+        throw e
+      }
+      done.push(m.version)
+    }
+    return done
+  })
+}
+
+const UPSERT = `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
+  VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?)
+  ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
+    last_attested_at = excluded.last_attested_at, attestations = agents.attestations + 1,
+    svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors`
+
+function upsert(q: AsyncSqlQueries, a: AttestationRecord): Promise<number> {
+  return q.run(UPSERT, [
+    a.spiffeId,
+    a.attestorType,
+    JSON.stringify(a.attributes),
+    a.at,
+    a.at,
+    a.svidSerial ?? null,
+    a.svidExpiresAt ?? null,
+    JSON.stringify(a.selectors ?? []),
+  ])
+}
+
+async function banned(q: AsyncSqlQueries, spiffeId: string): Promise<boolean> {
+  const row = await q.get('SELECT banned FROM agents WHERE spiffe_id = ?', [spiffeId])
+  return row !== undefined && Number(row.banned) !== 0
+}
+
+export class PgAgentRegistry implements AgentStore {
+  private healthy = true
+  private closed = false
+  private readonly timer: ReturnType<typeof setInterval>
+  private queue: { record: AttestationRecord; resolve: (outcome: 'recorded' | 'banned') => void; reject: (error: unknown) => void }[] = []
+
+  private constructor(private readonly db: AsyncSqlDatabase) {
+    this.timer = setInterval(() => void this.check(), PING_INTERVAL_MS)
+    this.timer.unref?.()
+  }
+
+  /** Migrates the database (under the advisory lock) and returns the registry over it. */
+  static async open(db: AsyncSqlDatabase): Promise<PgAgentRegistry> {
+    await migratePostgres(db)
+    return new PgAgentRegistry(db)
+  }
+
+  private async track<T>(p: Promise<T>): Promise<T> {
+    try {
+      const v = await p
+      this.healthy = true
+      return v
+    } catch (e) {
+      this.healthy = false
+      throw e
+    }
+  }
+
+  private async check(): Promise<void> {
+    if (this.closed) return
+    await this.track(this.db.get('SELECT 1 AS ok')).catch(() => undefined)
+  }
+
+  async get(spiffeId: string): Promise<AgentRecord | undefined> {
+    const row = await this.track(this.db.get('SELECT * FROM agents WHERE spiffe_id = ?', [spiffeId]))
+    return row ? toRecord(row) : undefined
+  }
+
+  async list(): Promise<AgentRecord[]> {
+    return (await this.track(this.db.all('SELECT * FROM agents ORDER BY spiffe_id'))).map(toRecord)
+  }
+
+  isBanned(spiffeId: string): Promise<boolean> {
+    return this.track(banned(this.db, spiffeId))
+  }
+
+  /** As AgentRegistry.commitAttestation: records arriving while a commit is pending share its transaction. */
+  commitAttestation(a: AttestationRecord): Promise<'recorded' | 'banned'> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ record: a, resolve, reject })
+      if (this.queue.length === 1) setTimeout(() => void this.flush(), 0)
+    })
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue
+    this.queue = []
+    let outcomes: ('recorded' | 'banned')[]
+    try {
+      outcomes = await this.track(
+        this.db.transaction(async (tx) => {
+          const out: ('recorded' | 'banned')[] = []
+          for (const b of batch) {
+            if (await banned(tx, b.record.spiffeId)) out.push('banned')
+            else {
+              await upsert(tx, b.record)
+              out.push('recorded')
+            }
+          }
+          return out
+        }),
+      )
+    } catch (e) {
+      for (const b of batch) b.reject(e)
+      return
+    }
+    batch.forEach((b, i) => {
+      b.resolve(outcomes[i]!)
+    })
+  }
+
+  async recordAttestation(a: AttestationRecord): Promise<void> {
+    await this.track(upsert(this.db, a))
+  }
+
+  async setBanned(spiffeId: string, isBanned: boolean): Promise<boolean> {
+    const changed = await this.track(this.db.run('UPDATE agents SET banned = ? WHERE spiffe_id = ?', [isBanned ? 1 : 0, spiffeId]))
+    return changed > 0
+  }
+
+  async sequence(key: string): Promise<number> {
+    const row = await this.track(this.db.get('SELECT value FROM meta WHERE key = ?', [key]))
+    return row ? Number(row.value) : 0
+  }
+
+  async nextSequence(key: string): Promise<number> {
+    const row = await this.track(
+      this.db.get(
+        `INSERT INTO meta (key, value) VALUES (?, '1')
+         ON CONFLICT(key) DO UPDATE SET value = (CAST(meta.value AS BIGINT) + 1)::TEXT RETURNING value`,
+        [key],
+      ),
+    )
+    return Number(row!.value)
+  }
+
+  ping(): boolean {
+    return !this.closed && this.healthy
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.timer)
+    await this.db.close()
+  }
+}

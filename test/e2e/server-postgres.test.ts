@@ -1,0 +1,84 @@
+/**
+ * End to end on one PostgreSQL: two Node servers (A and B, each its own data dir and CA, one
+ * shared `database:`) and a live fixture swtpm agent. An agent attested through A is listed by
+ * `vouch agent list` with B's config; a ban made with A's config refuses the agent's next
+ * attestation on B, and the unban lets it through again. The bundle sequence is shared too.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { main } from '../../cli/main.ts'
+import { createNodePlatform } from '../../runtimes/node/index.ts'
+import { loadConfigFile } from '../../server/entry/bootstrap.ts'
+import { type RunningServer, startNodeServer } from '../../server/entry/node.ts'
+import { evidenceSet, LiveAgent } from '../core/attestation/live-agent.ts'
+import { postgresMissing, startPostgres, type TestPostgres } from '../support/postgres.ts'
+import { attestOverHttp } from './http-agent.ts'
+import { writeServerFiles } from './setup.ts'
+
+const missing = postgresMissing()
+let pg: TestPostgres | undefined
+let agent: LiveAgent | undefined
+let serverA: RunningServer | undefined
+let serverB: RunningServer | undefined
+let filesA: ReturnType<typeof writeServerFiles>
+let filesB: ReturnType<typeof writeServerFiles>
+const logs: Record<string, unknown>[] = []
+
+const cli = async (argv: string[]) => {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) })
+  return { code, out, err }
+}
+const start = (configPath: string) =>
+  startNodeServer(loadConfigFile(configPath, {}), {
+    platform: createNodePlatform(),
+    write: (l) => logs.push(JSON.parse(l) as Record<string, unknown>),
+  })
+
+describe.skipIf(missing)('e2e (Node): two servers on one PostgreSQL', () => {
+  beforeAll(async () => {
+    pg = await startPostgres()
+    const url = await pg.createDatabase('vouch_e2e')
+    filesA = writeServerFiles({ extra: `database: ${url}\n` })
+    filesB = writeServerFiles({ extra: `database: ${url}\n` })
+    agent = await LiveAgent.start('tpm-a')
+    // A and B start together: the migrations run once, under the advisory lock
+    ;[serverA, serverB] = await Promise.all([start(filesA.configPath), start(filesB.configPath)])
+  }, 120_000)
+  afterAll(async () => {
+    await serverA?.close()
+    await serverB?.close()
+    await agent?.stop()
+    pg?.stop()
+  })
+
+  it('attested on A, listed through B; a ban through A refuses on B; the unban through B lets it through on A', async () => {
+    const evidence = evidenceSet('tpm-a-devid-rsa') as Record<string, string>
+    const ok = await attestOverHttp(serverA!.url, agent!, evidence)
+    expect(ok.answer?.status, JSON.stringify(ok.answer?.body ?? ok.start.body)).toBe(200)
+    const id = ok.answer!.body.spiffeId as string
+    const listed = await cli(['agent', 'list', '--server-config', filesB.configPath])
+    expect(listed.code).toBe(0)
+    expect(listed.out).toHaveLength(1)
+    expect(listed.out[0]).toMatch(new RegExp(`^${id.replace(/[.]/g, '\\.')}\\ttpm_devid\\t`))
+    expect(listed.out[0]).not.toMatch(/BANNED/)
+    expect((await cli(['agent', 'ban', '--server-config', filesA.configPath, id])).out).toEqual([`banned ${id}`])
+    const refused = await attestOverHttp(serverB!.url, agent!, evidence)
+    expect(refused.answer).toEqual({ status: 403, body: { code: 'ERR_AGENT_BANNED', message: 'agent is banned' } })
+    const shown = await cli(['agent', 'show', '--server-config', filesA.configPath, '--output', 'json', id])
+    expect(JSON.parse(shown.out[0]!)).toMatchObject({ spiffeId: id, banned: true, attestations: 1 })
+    expect((await cli(['agent', 'unban', '--server-config', filesB.configPath, id])).code).toBe(0)
+    const again = await attestOverHttp(serverA!.url, agent!, evidence)
+    expect(again.answer?.status).toBe(200)
+    const after = await cli(['agent', 'show', '--server-config', filesB.configPath, '--output', 'json', id])
+    expect(JSON.parse(after.out[0]!)).toMatchObject({ banned: false, attestations: 2 })
+  })
+
+  it('both servers report the shared database ready', async () => {
+    for (const s of [serverA!, serverB!]) {
+      const r = await fetch(`${s.url}/ready`)
+      expect(r.status).toBe(200)
+      expect(((await r.json()) as { checks: Record<string, boolean> }).checks.database).toBe(true)
+    }
+  })
+})

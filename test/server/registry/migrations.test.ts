@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openPostgres } from '../../../server/entry/postgres.ts'
+import { openSqliteWasm } from '../../../server/entry/sqlite-wasm.ts'
+import { MIGRATIONS, pendingMigrations, SCHEMA_VERSION } from '../../../server/registry/migrations.ts'
+import { migratePostgres, PgAgentRegistry } from '../../../server/registry/registry-pg.ts'
+import { AgentRegistry } from '../../../server/registry/registry.ts'
+import { backends } from '../../support/registry-backends.ts'
+
+/** The schema the registry created before versioned migrations (no schema_migrations table). */
+const PREVIOUS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS agents (
+  spiffe_id TEXT PRIMARY KEY,
+  attestor_type TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  first_attested_at INTEGER NOT NULL,
+  last_attested_at INTEGER NOT NULL,
+  attestations INTEGER NOT NULL DEFAULT 1,
+  banned INTEGER NOT NULL DEFAULT 0,
+  svid_serial TEXT,
+  svid_expires_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO agents VALUES ('spiffe://td/old', 'tpm_ek', '{"k":"v"}', 1000, 2000, 3, 1, '0a', 9000);
+INSERT INTO meta VALUES ('spiffe_sequence', '7');
+`
+
+/** Runs SQL on the raw database of a backend location, outside the registry. */
+async function rawExec(name: string, where: string, sql: string): Promise<Record<string, unknown>[]> {
+  if (name === 'sqlite') {
+    const db = openSqliteWasm(where)
+    try {
+      if (/^\s*SELECT/i.test(sql)) return db.all(sql)
+      db.exec(sql)
+      return []
+    } finally {
+      db.close()
+    }
+  }
+  const db = await openPostgres(where)
+  try {
+    if (/^\s*SELECT/i.test(sql)) return await db.all(sql)
+    await db.exec(sql)
+    return []
+  } finally {
+    await db.close()
+  }
+}
+
+describe('pendingMigrations', () => {
+  it('lists what is not applied, in order, and refuses a database newer than this build', () => {
+    expect(pendingMigrations([]).map((m) => m.version)).toEqual(MIGRATIONS.map((m) => m.version))
+    expect(pendingMigrations([1]).map((m) => m.version)).toEqual(MIGRATIONS.slice(1).map((m) => m.version))
+    expect(pendingMigrations(MIGRATIONS.map((m) => m.version))).toEqual([])
+    expect(() => pendingMigrations([SCHEMA_VERSION + 1])).toThrow(/schema version \d+, newer than this build's/)
+  })
+})
+
+describe.each(backends())('registry migrations on $name', (backend) => {
+  beforeAll(async () => {
+    if (!backend.missing) await backend.setup()
+  })
+  afterAll(() => backend.teardown())
+
+  const versions = async (where: string) =>
+    (await rawExec(backend.name, where, 'SELECT version FROM schema_migrations ORDER BY version')).map((r) => Number(r.version))
+
+  it.skipIf(backend.missing)('an empty database is migrated to the current version, once', async () => {
+    const where = await backend.fresh()
+    const r = await backend.open(where)
+    await r.recordAttestation({ spiffeId: 'spiffe://td/a', attestorType: 'tpm_devid', attributes: {}, at: 1 })
+    await r.close()
+    expect(await versions(where)).toEqual(MIGRATIONS.map((m) => m.version))
+    // reopening applies nothing again and keeps the data
+    const again = await backend.open(where)
+    expect(await versions(where)).toEqual(MIGRATIONS.map((m) => m.version))
+    expect((await again.list()).map((a) => a.spiffeId)).toEqual(['spiffe://td/a'])
+    await again.close()
+  })
+
+  it.skipIf(backend.missing)('the previous (unversioned) schema is adopted with its rows, bans and sequence', async () => {
+    const where = await backend.fresh()
+    await rawExec(backend.name, where, PREVIOUS_SCHEMA)
+    const r = await backend.open(where)
+    expect(await versions(where)).toEqual(MIGRATIONS.map((m) => m.version))
+    expect(await r.get('spiffe://td/old')).toEqual({
+      spiffeId: 'spiffe://td/old',
+      attestorType: 'tpm_ek',
+      attributes: { k: 'v' },
+      firstAttestedAt: 1000,
+      lastAttestedAt: 2000,
+      attestations: 3,
+      banned: true,
+      svidSerial: '0a',
+      svidExpiresAt: 9000,
+      selectors: [],
+    })
+    expect(await r.commitAttestation({ spiffeId: 'spiffe://td/old', attestorType: 'tpm_ek', attributes: {}, at: 3000 })).toBe('banned')
+    expect(await r.nextSequence('spiffe_sequence')).toBe(8)
+    // the index of migration 2 exists
+    const index =
+      backend.name === 'sqlite'
+        ? await rawExec(backend.name, where, "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'agents_banned'")
+        : await rawExec(backend.name, where, "SELECT indexname AS name FROM pg_indexes WHERE indexname = 'agents_banned'")
+    expect(index).toHaveLength(1)
+    await r.close()
+  })
+
+  it.skipIf(backend.missing)('the unversioned schema with the selectors column already added is adopted too', async () => {
+    const where = await backend.fresh()
+    await rawExec(backend.name, where, PREVIOUS_SCHEMA)
+    await rawExec(backend.name, where, "ALTER TABLE agents ADD COLUMN selectors TEXT NOT NULL DEFAULT '[]'")
+    await rawExec(backend.name, where, `UPDATE agents SET selectors = '["tpm_ek:x"]'`)
+    const r = await backend.open(where)
+    expect(await versions(where)).toEqual(MIGRATIONS.map((m) => m.version))
+    expect((await r.get('spiffe://td/old'))?.selectors).toEqual(['tpm_ek:x'])
+    await r.recordAttestation({ spiffeId: 'spiffe://td/new', attestorType: 'tpm_ek', attributes: {}, at: 1, selectors: ['tpm_ek:y'] })
+    expect((await r.get('spiffe://td/new'))?.selectors).toEqual(['tpm_ek:y'])
+    await r.close()
+  })
+
+  it.skipIf(backend.missing)('a database from a newer build is refused at open and left untouched', async () => {
+    const where = await backend.fresh()
+    await rawExec(backend.name, where, 'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)')
+    await rawExec(backend.name, where, `INSERT INTO schema_migrations VALUES (${SCHEMA_VERSION + 1}, 0)`)
+    await expect(backend.open(where)).rejects.toThrow(/newer than this build's/)
+    expect(await versions(where)).toEqual([SCHEMA_VERSION + 1])
+  })
+})
+
+const [, pgBackend] = backends()
+describe('PostgreSQL migrations under pg_advisory_lock', () => {
+  beforeAll(async () => {
+    if (!pgBackend!.missing) await pgBackend!.setup()
+  })
+  afterAll(() => pgBackend!.teardown())
+
+  it.skipIf(pgBackend!.missing)('replicas starting together migrate once: one applies every version, the others none', async () => {
+    const url = await pgBackend!.fresh()
+    const dbs = await Promise.all([1, 2, 3, 4].map(() => openPostgres(url)))
+    const applied = await Promise.all(dbs.map((db) => migratePostgres(db)))
+    expect(applied.flat().sort()).toEqual(MIGRATIONS.map((m) => m.version))
+    expect(applied.filter((a) => a.length > 0)).toHaveLength(1)
+    await Promise.all(dbs.map((db) => db.close()))
+    const r = await PgAgentRegistry.open(await openPostgres(url))
+    expect(await r.list()).toEqual([])
+    await r.close()
+  })
+})
+
+describe('SQLite migrations inside one transaction', () => {
+  it('a failing migration leaves the previous schema (no schema_migrations rows, no tables)', async () => {
+    const where = await backends()[0]!.fresh()
+    const db = openSqliteWasm(where)
+    // a table named like migration 2's index makes it fail after migration 1 ran in the same transaction
+    db.exec('CREATE TABLE agents_banned (x INTEGER)')
+    expect(() => new AgentRegistry(db)).toThrow()
+    expect(db.all("SELECT name FROM sqlite_master WHERE name IN ('agents', 'schema_migrations')")).toEqual([])
+    db.close()
+  })
+})
