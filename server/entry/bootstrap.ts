@@ -23,11 +23,11 @@ import { Metrics } from '../metrics.ts'
 import { AgentRegistry } from '../registry/registry.ts'
 import type { AgentStore } from '../registry/store.ts'
 import { openAgentStore } from './registry-open.ts'
-import type { SqlDatabase } from '../registry/sql.ts'
+import type { AsyncSqlQueries, SqlDatabase } from '../registry/sql.ts'
 import { createMemorySessionStore, type SessionValue } from '../../core/session/store.ts'
 import { makeRandomSessionKeyring, type SessionKeyring } from '../../core/session/sealed.ts'
 import type { UseOnceStore } from '../../core/session/use-once.ts'
-import { createSqlUseOnceStore } from '../registry/use-once.ts'
+import { createAsyncSqlUseOnceStore, createSqlUseOnceStore } from '../registry/use-once.ts'
 import { parseSessionKeys } from '../session-keys.ts'
 import type { Hono } from 'hono'
 import { PolicyReloader } from './policy-reload.ts'
@@ -229,7 +229,11 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     throw e
   }
   const entries = new EntryStore(db)
-  usedSessions = createSqlUseOnceStore(db, { now: () => platform.now() })
+  // the use-once records live where replicas share them: the PostgreSQL registry when there is one
+  const shared = (registry as { readonly queries?: AsyncSqlQueries }).queries
+  usedSessions = shared
+    ? createAsyncSqlUseOnceStore(shared, { now: () => platform.now() })
+    : createSqlUseOnceStore(db, { now: () => platform.now() })
   if ((await registry.sequence(BUNDLE_SEQUENCE)) === 0) await registry.nextSequence(BUNDLE_SEQUENCE)
   ca.sequence = BigInt(await registry.sequence(BUNDLE_SEQUENCE))
   let listenUrl: string | undefined

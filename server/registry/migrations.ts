@@ -46,6 +46,12 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
     sql: "ALTER TABLE agents ADD COLUMN selectors TEXT NOT NULL DEFAULT '[]';",
     addsColumn: { table: 'agents', column: 'selectors' },
   },
+  {
+    version: 4,
+    description: 'use-once records of answered sealed sessions (server/registry/use-once.ts)',
+    sql: `CREATE TABLE IF NOT EXISTS used_sessions (id TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS used_sessions_expires_at ON used_sessions (expires_at);`,
+  },
 ]
 
 /** The schema version this build expects (the highest migration). */

@@ -72,6 +72,11 @@ export class PgAgentRegistry implements AgentStore {
   private readonly timer: ReturnType<typeof setInterval>
   private queue: { record: AttestationRecord; resolve: (outcome: 'recorded' | 'banned') => void; reject: (error: unknown) => void }[] = []
 
+  /** the database's queries, for the other tables replicas share (the use-once records) */
+  get queries(): AsyncSqlQueries {
+    return this.db
+  }
+
   private constructor(private readonly db: AsyncSqlDatabase) {
     this.timer = setInterval(() => void this.check(), PING_INTERVAL_MS)
     this.timer.unref?.()

@@ -7,7 +7,7 @@
  * Rows past expiry + grace are purged lazily, at most once per `purgeEveryMs`.
  */
 import type { UseOnceStore } from '../../core/session/use-once.ts'
-import type { SqlDatabase } from './sql.ts'
+import type { AsyncSqlQueries, SqlDatabase } from './sql.ts'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS used_sessions (
@@ -52,6 +52,40 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
     async size() {
       purge()
       return Number(db.get('SELECT COUNT(*) AS n FROM used_sessions')?.n ?? 0)
+    },
+  }
+}
+
+/**
+ * The same store on a client/server database (PostgreSQL, the AgentStore of several replicas): the
+ * table comes from migration 4 (server/registry/migrations.ts); the claim is the same one statement,
+ * atomic across connections and replicas.
+ */
+export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseOnceStoreOptions = {}): UseOnceStore {
+  const now = options.now ?? (() => Date.now())
+  const graceMs = options.graceMs ?? 60_000
+  const purgeEveryMs = options.purgeEveryMs ?? 10_000
+  let lastPurge = Number.NEGATIVE_INFINITY
+
+  async function purge(): Promise<void> {
+    const t = now()
+    if (t - lastPurge < purgeEveryMs) return
+    lastPurge = t
+    await db.run('DELETE FROM used_sessions WHERE expires_at < ?', [t - graceMs])
+  }
+
+  return {
+    async claim(id, expiresAt) {
+      await purge()
+      const row = await db.get('INSERT INTO used_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id', [
+        id,
+        expiresAt,
+      ])
+      return row !== undefined
+    },
+    async size() {
+      await purge()
+      return Number((await db.get('SELECT COUNT(*) AS n FROM used_sessions'))?.n ?? 0)
     },
   }
 }

@@ -46,6 +46,8 @@ export interface AttestOptions {
   readonly foreignKey?: Uint8Array
   /** the keyProof to send with publicKey: omitted (`false`), these bytes, or (default) a signature */
   readonly keyProof?: false | Uint8Array
+  /** send the answer to another server (a replica) than the one that gave the challenge */
+  readonly answerBase?: string
 }
 
 /** A fresh P-256 key's CSR (DER) and SPKI (DER), both written by openssl. */
@@ -127,6 +129,6 @@ export async function attestOverHttp(
         publicKey: Buffer.from(sent).toString('base64'),
         ...(keyProof ? { keyProof: Buffer.from(keyProof).toString('base64') } : {}),
       }
-  const answer = await post(`${base}/v1/attest/${sessionId}/answer`, answerBody, f)
+  const answer = await post(`${o.answerBase ?? base}/v1/attest/${sessionId}/answer`, answerBody, f)
   return { start, answer, answerBody, sessionId, keyPair, spki }
 }

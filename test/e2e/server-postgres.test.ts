@@ -4,6 +4,10 @@
  * `vouch agent list` with B's config; a ban made with A's config refuses the agent's next
  * attestation on B, and the unban lets it through again. The bundle sequence is shared too.
  */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from '../../cli/main.ts'
 import { createNodePlatform } from '../../runtimes/node/index.ts'
@@ -11,7 +15,7 @@ import { loadConfigFile } from '../../server/entry/bootstrap.ts'
 import { type RunningServer, startNodeServer } from '../../server/entry/node.ts'
 import { evidenceSet, LiveAgent } from '../core/attestation/live-agent.ts'
 import { postgresMissing, startPostgres, type TestPostgres } from '../support/postgres.ts'
-import { attestOverHttp } from './http-agent.ts'
+import { attestOverHttp, post } from './http-agent.ts'
 import { writeServerFiles } from './setup.ts'
 
 const missing = postgresMissing()
@@ -39,8 +43,11 @@ describe.skipIf(missing)('e2e (Node): two servers on one PostgreSQL', () => {
   beforeAll(async () => {
     pg = await startPostgres()
     const url = await pg.createDatabase('vouch_e2e')
-    filesA = writeServerFiles({ extra: `database: ${url}\n` })
-    filesB = writeServerFiles({ extra: `database: ${url}\n` })
+    // one sealed-session keyring for both replicas (as every replica of one service holds it)
+    const keys = join(mkdtempSync(join(tmpdir(), 'vouch-keys-')), 'session-keys.yaml')
+    writeFileSync(keys, `- { id: k1, key: ${randomBytes(32).toString('base64')}, seal: true }\n`, { mode: 0o600 })
+    filesA = writeServerFiles({ extra: `database: ${url}\nsessionKeys: ${keys}\n` })
+    filesB = writeServerFiles({ extra: `database: ${url}\nsessionKeys: ${keys}\n` })
     agent = await LiveAgent.start('tpm-a')
     // A and B start together: the migrations run once, under the advisory lock
     ;[serverA, serverB] = await Promise.all([start(filesA.configPath), start(filesB.configPath)])
@@ -72,6 +79,19 @@ describe.skipIf(missing)('e2e (Node): two servers on one PostgreSQL', () => {
     expect(again.answer?.status).toBe(200)
     const after = await cli(['agent', 'show', '--server-config', filesB.configPath, '--output', 'json', id])
     expect(JSON.parse(after.out[0]!)).toMatchObject({ banned: false, attestations: 2 })
+  })
+
+  it('a session started on A is answered on B; the same answer replayed on A, or on B, is refused (use-once records in PostgreSQL)', async () => {
+    const evidence = evidenceSet('tpm-a-devid-rsa') as Record<string, string>
+    const crossed = await attestOverHttp(serverA!.url, agent!, evidence, { answerBase: serverB!.url })
+    expect(crossed.answer?.status, JSON.stringify(crossed.answer?.body ?? crossed.start.body)).toBe(200)
+    const path = `/v1/attest/${crossed.sessionId}/answer`
+    const [onA, onB] = await Promise.all([
+      post(`${serverA!.url}${path}`, crossed.answerBody),
+      post(`${serverB!.url}${path}`, crossed.answerBody),
+    ])
+    expect([onA.status, onB.status]).toEqual([404, 404])
+    expect(onA.body).toEqual({ code: 'ERR_SESSION_UNKNOWN', message: 'unknown session ID' })
   })
 
   it('both servers report the shared database ready', async () => {
