@@ -11,7 +11,7 @@ import { EXIT_OK, type Command } from '../command.ts'
 import { EntryError } from '../../server/entries/errors.ts'
 import { parseServerConfig } from '../../server/config.ts'
 import { checkEntryInput, type RegistrationEntry } from '../../server/entries/validate.ts'
-import { EntryStore } from '../../server/registry/entries.ts'
+import { EntryStore, entryJson } from '../../server/registry/entries.ts'
 import type { SqlDatabase } from '../../server/registry/sql.ts'
 
 const COMMON = '--server-config FILE [--output json]'
@@ -64,17 +64,7 @@ async function openEntries(configPath: string): Promise<Opened> {
 }
 
 export function entryView(e: RegistrationEntry) {
-  return {
-    id: e.id,
-    spiffeId: e.spiffeId,
-    parentId: e.parentId,
-    parentSelectors: e.parentSelectors,
-    selectors: e.selectors,
-    x509SvidTtl: e.x509SvidTtlSeconds,
-    jwtSvidTtl: e.jwtSvidTtlSeconds,
-    dnsNames: e.dnsNames,
-    createdAt: new Date(e.createdAt).toISOString(),
-  }
+  return { ...entryJson(e), createdAt: new Date(e.createdAt).toISOString() }
 }
 
 function text(e: RegistrationEntry): string {

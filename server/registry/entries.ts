@@ -146,3 +146,17 @@ export class EntryStore {
     return [...byId, ...bySelectors]
   }
 }
+
+/** An entry as JSON, for the agent (`GET /v1/entries`) and the operator (`vouch entry --output json`). */
+export function entryJson(e: RegistrationEntry) {
+  return {
+    id: e.id,
+    spiffeId: e.spiffeId,
+    parentId: e.parentId,
+    parentSelectors: e.parentSelectors,
+    selectors: e.selectors,
+    x509SvidTtl: e.x509SvidTtlSeconds,
+    jwtSvidTtl: e.jwtSvidTtlSeconds,
+    dnsNames: e.dnsNames,
+  }
+}

@@ -25,7 +25,7 @@ import type { JwtAuthority } from '../ca/jwt-authority.ts'
 import { EntryError } from '../entries/errors.ts'
 import { isParentedTo, type RegistrationEntry } from '../entries/validate.ts'
 import type { Logger } from '../logging.ts'
-import type { EntryStore } from '../registry/entries.ts'
+import { type EntryStore, entryJson } from '../registry/entries.ts'
 import type { AgentRecord } from '../registry/registry.ts'
 import type { AgentStore } from '../registry/store.ts'
 
@@ -68,19 +68,6 @@ async function jsonObject(req: Request): Promise<Record<string, unknown>> {
   return body as Record<string, unknown>
 }
 
-export function workloadEntryView(e: RegistrationEntry) {
-  return {
-    id: e.id,
-    spiffeId: e.spiffeId,
-    parentId: e.parentId,
-    parentSelectors: e.parentSelectors,
-    selectors: e.selectors,
-    x509SvidTtl: e.x509SvidTtlSeconds,
-    jwtSvidTtl: e.jwtSvidTtlSeconds,
-    dnsNames: e.dnsNames,
-  }
-}
-
 export function workloadRoutes(o: WorkloadRouteOptions): Hono {
   const app = new Hono()
 
@@ -118,7 +105,7 @@ export function workloadRoutes(o: WorkloadRouteOptions): Hono {
 
   app.get('/v1/entries', async (c) => {
     const agent = await authenticate(c)
-    return c.json({ entries: o.entries.listForAgent(agent.spiffeId, agent.selectors).map(workloadEntryView) })
+    return c.json({ entries: o.entries.listForAgent(agent.spiffeId, agent.selectors).map(entryJson) })
   })
 
   app.post('/v1/svid/x509', async (c) => {
