@@ -73,40 +73,18 @@ export function parseTpmsAttest(bytes: Uint8Array, what = 'TPMS_ATTEST'): TPMS_A
   if (safeByte > 1) throw new Tpm2Error('ERR_TPM2_MALFORMED', `${what}: clockInfo.safe is ${safeByte}, expected 0 or 1`)
   const firmwareVersion = r.u64('firmwareVersion')
   const clockInfo = { clock, resetCount, restartCount, safe: safeByte === 1 }
+  const head = { raw: bytes, magic, qualifiedSigner, extraData, clockInfo, firmwareVersion }
   let attest: TPMS_ATTEST
   switch (type) {
     case TPM_ST.ATTEST_CERTIFY:
-      attest = {
-        raw: bytes,
-        magic,
-        qualifiedSigner,
-        extraData,
-        clockInfo,
-        firmwareVersion,
-        type,
-        attested: { name: readName(r, 'attested.name'), qualifiedName: readName(r, 'attested.qualifiedName') },
-      }
+      attest = { ...head, type, attested: { name: readName(r, 'attested.name'), qualifiedName: readName(r, 'attested.qualifiedName') } }
       break
     case TPM_ST.ATTEST_QUOTE:
-      attest = {
-        raw: bytes,
-        magic,
-        qualifiedSigner,
-        extraData,
-        clockInfo,
-        firmwareVersion,
-        type,
-        attested: { pcrSelect: readPcrSelection(r), pcrDigest: readDigest(r, 'attested.pcrDigest') },
-      }
+      attest = { ...head, type, attested: { pcrSelect: readPcrSelection(r), pcrDigest: readDigest(r, 'attested.pcrDigest') } }
       break
     case TPM_ST.ATTEST_CREATION:
       attest = {
-        raw: bytes,
-        magic,
-        qualifiedSigner,
-        extraData,
-        clockInfo,
-        firmwareVersion,
+        ...head,
         type,
         attested: { objectName: readName(r, 'attested.objectName'), creationHash: readDigest(r, 'attested.creationHash') },
       }

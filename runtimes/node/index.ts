@@ -1,7 +1,7 @@
 import { jsKernels } from '../../core/kernels/js.ts'
 import type { Kernels } from '../../core/kernels/types.ts'
 import type { Platform } from '../../core/platform.ts'
-import { loadWasmKernels } from '../../wasm/load.ts'
+import { loadKernelsReported } from '../kernel-loading.ts'
 import { createAttestationCaches } from '../../core/attestation/caches.ts'
 import { decodeBase64Canonical, encodeBase64Buffer } from './base64.ts'
 import { createNodeCryptoProvider } from './crypto-provider.ts'
@@ -25,12 +25,13 @@ export function createNodePlatform(overrides: Partial<Platform> = {}): Platform 
 }
 
 /**
- * The WASM kernels when they load, else the JS twin (same results either way). Loaded once, on the
- * first call, never at import time.
+ * The WASM kernels when they load, else the JS twin (same results either way; the fallback is
+ * reported as on every platform, runtimes/kernel-loading.ts). Loaded once, on the first call, never
+ * at import time.
  */
 let kernels: Promise<Kernels> | undefined
 export function loadKernels(): Promise<Kernels> {
-  kernels ??= loadWasmKernels().catch(() => jsKernels)
+  kernels ??= loadKernelsReported().then((r) => r.kernels)
   return kernels
 }
 

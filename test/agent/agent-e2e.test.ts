@@ -8,21 +8,15 @@ import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { main } from '../../cli/main.ts'
-import type { Io } from '../../cli/command.ts'
 import { toPem } from '../../core/bytes/pem.ts'
 import { makeCertificate } from '../../core/x509/make-certificate.ts'
 import { parseCertificate } from '../../core/x509/certificate.ts'
 import { parseServerConfig } from '../../server/config.ts'
 import { startNodeServer, type RunningServer } from '../../server/entry/node.ts'
 import { startSwtpm, type Swtpm } from '../support/swtpm.ts'
+import { capture } from './harness.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-function capture(): Io & { outs: string[]; errs: string[] } {
-  const outs: string[] = []
-  const errs: string[] = []
-  return { outs, errs, out: (l) => outs.push(l), err: (l) => errs.push(l) }
-}
-
 let tpm: Swtpm
 let dir: string
 let server: RunningServer

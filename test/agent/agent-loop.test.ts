@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
-import { parseServerConfig } from '../../server/config.ts'
-import { startNodeServer, type RunningServer } from '../../server/entry/node.ts'
+import type { RunningServer } from '../../server/entry/node.ts'
+import { startPolicyServer } from './harness.ts'
 import { startSwtpm, type Swtpm } from '../support/swtpm.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -20,33 +20,15 @@ let child: ChildProcess | undefined
 beforeAll(async () => {
   tpm = await startSwtpm({ name: 'agent-loop' })
   dir = await mkdtemp(join(tmpdir(), 'vouch-agent-loop-'))
-  await writeFile(
-    join(dir, 'policy.yaml'),
-    stringify({
-      section: 'AgentAttestation',
-      schema: 'v1',
-      spec: {
-        policies: [
-          {
-            name: 'ek',
-            requiredAttestors: [{ type: 'tpm_ek', config: { endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem } }],
-          },
-        ],
+  server = await startPolicyServer(
+    dir,
+    [
+      {
+        name: 'ek',
+        requiredAttestors: [{ type: 'tpm_ek', config: { endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem } }],
       },
-    }),
-  )
-  server = await startNodeServer(
-    parseServerConfig(
-      stringify({
-        trustDomain: 'example.org',
-        listen: '127.0.0.1:0',
-        dataDir: join(dir, 'server'),
-        policy: join(dir, 'policy.yaml'),
-        tls: true,
-        svidTtl: '4s',
-      }),
-    ),
-    { write: () => {} },
+    ],
+    { svidTtl: '4s' },
   )
 }, 60_000)
 

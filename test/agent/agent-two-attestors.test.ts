@@ -8,18 +8,11 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { main } from '../../cli/main.ts'
-import type { Io } from '../../cli/command.ts'
 import { toPem } from '../../core/bytes/pem.ts'
 import { makeCertificate } from '../../core/x509/make-certificate.ts'
-import { parseServerConfig } from '../../server/config.ts'
-import { startNodeServer, type RunningServer } from '../../server/entry/node.ts'
+import type { RunningServer } from '../../server/entry/node.ts'
 import { startSwtpm, type Swtpm } from '../support/swtpm.ts'
-
-function capture(): Io & { outs: string[]; errs: string[] } {
-  const outs: string[] = []
-  const errs: string[] = []
-  return { outs, errs, out: (l) => outs.push(l), err: (l) => errs.push(l) }
-}
+import { capture, startPolicyServer } from './harness.ts'
 
 let tpm: Swtpm
 let dir: string
@@ -44,37 +37,16 @@ beforeAll(async () => {
   await writeFile(join(dir, 'ca.pem'), toPem('CERTIFICATE', caDer))
   await writeFile(join(dir, 'ca.key'), toPem('PRIVATE KEY', new Uint8Array(await crypto.subtle.exportKey('pkcs8', kp.privateKey))))
   const ekCas = tpm.ekCa.rootPem + tpm.ekCa.intermediatePem
-  await writeFile(
-    join(dir, 'policy.yaml'),
-    stringify({
-      section: 'AgentAttestation',
-      schema: 'v1',
-      spec: {
-        policies: [
-          {
-            name: 'both',
-            spiffeIDTemplate: '/agent/both/{{tpm_devid.certificate.serial_number}}',
-            requiredAttestors: [
-              { type: 'tpm_devid', config: { devIDCACerts: toPem('CERTIFICATE', caDer), endorsementCACerts: ekCas } },
-              { type: 'tpm_ek', config: { endorsementCACerts: ekCas } },
-            ],
-          },
-        ],
-      },
-    }),
-  )
-  server = await startNodeServer(
-    parseServerConfig(
-      stringify({
-        trustDomain: 'example.org',
-        listen: '127.0.0.1:0',
-        dataDir: join(dir, 'server'),
-        policy: join(dir, 'policy.yaml'),
-        tls: true,
-      }),
-    ),
-    { write: () => {} },
-  )
+  server = await startPolicyServer(dir, [
+    {
+      name: 'both',
+      spiffeIDTemplate: '/agent/both/{{tpm_devid.certificate.serial_number}}',
+      requiredAttestors: [
+        { type: 'tpm_devid', config: { devIDCACerts: toPem('CERTIFICATE', caDer), endorsementCACerts: ekCas } },
+        { type: 'tpm_ek', config: { endorsementCACerts: ekCas } },
+      ],
+    },
+  ])
   const io = capture()
   const code = await main(
     [

@@ -8,17 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
-import type { Io } from '../../cli/command.ts'
 import { main } from '../../cli/main.ts'
-import { parseServerConfig } from '../../server/config.ts'
-import { type RunningServer, startNodeServer } from '../../server/entry/node.ts'
+import type { RunningServer } from '../../server/entry/node.ts'
 import { type Swtpm, startSwtpm } from '../support/swtpm.ts'
-
-function capture(): Io & { outs: string[]; errs: string[] } {
-  const outs: string[] = []
-  const errs: string[] = []
-  return { outs, errs, out: (l) => outs.push(l), err: (l) => errs.push(l) }
-}
+import { capture, startPolicyServer } from './harness.ts'
 
 let tpm384: Swtpm
 let tpm3072: Swtpm
@@ -28,34 +21,13 @@ let server: RunningServer
 beforeAll(async () => {
   ;[tpm384, tpm3072] = await Promise.all([startSwtpm({ name: 'ek-p384' }), startSwtpm({ name: 'ek-rsa3072', rsaKeySize: 3072 })])
   dir = await mkdtemp(join(tmpdir(), 'vouch-high-ek-'))
-  await writeFile(
-    join(dir, 'policy.yaml'),
-    stringify({
-      section: 'AgentAttestation',
-      schema: 'v1',
-      spec: {
-        policies: [
-          {
-            name: 'ek',
-            spiffeIDTemplate: '/agent/ek/{{tpm_ek.public_hash}}',
-            requiredAttestors: [{ type: 'tpm_ek', config: { endorsementCACerts: tpm384.ekCa.rootPem + tpm384.ekCa.intermediatePem } }],
-          },
-        ],
-      },
-    }),
-  )
-  server = await startNodeServer(
-    parseServerConfig(
-      stringify({
-        trustDomain: 'example.org',
-        listen: '127.0.0.1:0',
-        dataDir: join(dir, 'server'),
-        policy: join(dir, 'policy.yaml'),
-        tls: true,
-      }),
-    ),
-    { write: () => {} },
-  )
+  server = await startPolicyServer(dir, [
+    {
+      name: 'ek',
+      spiffeIDTemplate: '/agent/ek/{{tpm_ek.public_hash}}',
+      requiredAttestors: [{ type: 'tpm_ek', config: { endorsementCACerts: tpm384.ekCa.rootPem + tpm384.ekCa.intermediatePem } }],
+    },
+  ])
 }, 120_000)
 
 afterAll(async () => {

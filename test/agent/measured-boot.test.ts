@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
-import type { Io } from '../../cli/command.ts'
 import { main } from '../../cli/main.ts'
 import { toHex } from '../../core/bytes/encoding.ts'
 import { toPem } from '../../core/bytes/pem.ts'
@@ -22,12 +21,7 @@ import { events, expectedPcrs, sha256, writeEventLog, type LogEvent } from '../s
 import { freePort } from '../support/free-port.ts'
 import { startSwtpm, type Swtpm } from '../support/swtpm.ts'
 import { Tpm2Tools } from '../support/tpm2-tools.ts'
-
-function capture(): Io & { outs: string[]; errs: string[] } {
-  const outs: string[] = []
-  const errs: string[] = []
-  return { outs, errs, out: (l) => outs.push(l), err: (l) => errs.push(l) }
-}
+import { capture } from './harness.ts'
 
 let tpm: Swtpm
 let dir: string

@@ -6,6 +6,7 @@ import { promisify } from 'node:util'
 import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { gceQuoteVector, stmicroEkChainVector } from '../../support/real-tpm-vectors.ts'
 import { bundleJson, makeJwtAuthority, mintJwtSvid, TestCa, toPemChain } from '../../support/spiffe-ca.ts'
 import { runPortableSuite, type PortableResults, type PortableVectors } from './suite.ts'
 
@@ -20,12 +21,6 @@ let vectors: PortableVectors
 let vectorsPath: string
 
 beforeAll(async () => {
-  const gce = 'test/vectors/real-tpm/google-go-tpm-tools/derived/gce-cos-85-nonce9009/'
-  const pcrs = JSON.parse(readFileSync(join(root, gce, 'expected.json'), 'utf8')).quotes.sha256.pcrs as Record<string, string>
-  const ek = JSON.parse(readFileSync(join(root, 'test/vectors/real-tpm-ek/cases.json'), 'utf8'))
-  const st = ek.cases.find((c: { id: string }) => c.id === 'ek-st_sha256_with_rsa_der.ff_padded.der')
-  const ekDir = 'test/vectors/real-tpm-ek/'
-  const pemToB64 = (p: string) => readFileSync(join(root, ekDir, p), 'utf8').replace(/-----[^-]+-----|\s/g, '')
   const ca = TestCa.root('portable.test', 'p256').childCa('portable.test')
   const svid = ca.issue('spiffe://portable.test/workload')
   const authority = await makeJwtAuthority('ES256', 'k1')
@@ -33,21 +28,8 @@ beforeAll(async () => {
     claims: { sub: 'spiffe://portable.test/api', aud: ['edge'], exp: Math.floor(Date.now() / 1000) + 600 },
   })
   vectors = {
-    quote: {
-      ak: b64(gce + 'ak_pub.tpmt_public.bin'),
-      attest: b64(gce + 'quote_sha256.tpms_attest.bin'),
-      signature: b64(gce + 'quote_sha256.tpmt_signature.bin'),
-      nonce: Buffer.from('9009', 'hex').toString('base64'),
-      pcrs: Object.keys(pcrs)
-        .sort((a, b) => +a - +b)
-        .map((k) => Buffer.from(pcrs[k]!, 'hex').toString('base64')),
-    },
-    ekChain: {
-      leaf: b64(ekDir + st.leaf),
-      intermediates: st.intermediates.map(pemToB64),
-      anchor: pemToB64(st.anchor),
-      at: Date.parse(ek.at),
-    },
+    quote: gceQuoteVector(),
+    ekChain: stmicroEkChainVector(),
     credential: {
       ekPublic: b64('test/vectors/swtpm/tpm-a/ek-rsa.pub'),
       akPublic: b64('test/vectors/swtpm/tpm-a/ak-rsa.pub'),
@@ -131,7 +113,7 @@ describe('the portable suite on every runtime', () => {
         {
           name: 'wasm',
           setup(b) {
-            b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: './kernels.wasm', external: true }))
+            b.onResolve({ filter: /\.wasm$/ }, (_a) => ({ path: './kernels.wasm', external: true }))
           },
         },
       ],
