@@ -9,6 +9,40 @@ export function toHex(bytes: Uint8Array): string {
   return s
 }
 
+const HEX_CODES = new Uint8Array(512)
+for (let i = 0; i < 256; i++) {
+  HEX_CODES[2 * i] = HEX_PAIRS[i]!.charCodeAt(0)
+  HEX_CODES[2 * i + 1] = HEX_PAIRS[i]!.charCodeAt(1)
+}
+
+/**
+ * toHex of each view, for many at once (a dbx's hundreds of hashes): the digits of all of them
+ * as ASCII bytes, one native decode, then slices. The strings come out flat, where toHex's
+ * concatenations leave a rope that each later hash or compare must flatten first.
+ */
+export function toHexEach(views: readonly Uint8Array[]): string[] {
+  let n = 0
+  for (const v of views) n += v.length
+  const codes = new Uint8Array(n * 2)
+  let o = 0
+  for (const v of views) {
+    for (let i = 0; i < v.length; i++) {
+      const b = v[i]! << 1
+      codes[o++] = HEX_CODES[b]!
+      codes[o++] = HEX_CODES[b + 1]!
+    }
+  }
+  const all = asciiDecoder.decode(codes)
+  const out: string[] = new Array(views.length)
+  let at = 0
+  for (let k = 0; k < views.length; k++) {
+    const end = at + views[k]!.length * 2
+    out[k] = all.slice(at, end)
+    at = end
+  }
+  return out
+}
+
 /** Strict hex: even length, [0-9a-fA-F] only. */
 export function fromHex(text: string, what = 'hex'): Uint8Array<ArrayBuffer> {
   if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) {

@@ -9,7 +9,7 @@
 // applications (their digest is the PE image hash); GRUB's and systemd's text events give the
 // kernel command line. Retyping an event therefore cannot change the verdict.
 import { bytesEqual } from '../bytes/equal.ts'
-import { toHex } from '../bytes/encoding.ts'
+import { toHex, toHexEach } from '../bytes/encoding.ts'
 import { isVerifyError } from '../errors.ts'
 import { defaultPlatform, type Platform } from '../platform.ts'
 import { parseCertificate } from '../x509/certificate.ts'
@@ -147,15 +147,15 @@ async function signatureEntry(
 async function database(v: UefiVariableData, platform: Platform): Promise<SignatureDatabase> {
   const certificates: SignatureEntry[] = []
   const hashCounts: Record<string, number> = {}
-  const sha256Hashes: string[] = []
+  const sha256: Uint8Array[] = []
   for (const s of parseEfiSignatureLists(v.data)) {
     if (s.kind === 'x509') certificates.push(await signatureEntry(s, platform))
     else {
       hashCounts[s.kind] = (hashCounts[s.kind] ?? 0) + 1
-      if (s.kind === 'sha256') sha256Hashes.push(toHex(s.data))
+      if (s.kind === 'sha256') sha256.push(s.data)
     }
   }
-  return { certificates, hashCounts, sha256Hashes }
+  return { certificates, hashCounts, sha256Hashes: toHexEach(sha256) }
 }
 
 const TEXT_PREFIXES: readonly { prefix: string; kind: 'cmdline' | 'grub' }[] = [
@@ -165,18 +165,23 @@ const TEXT_PREFIXES: readonly { prefix: string; kind: 'cmdline' | 'grub' }[] = [
   { prefix: 'grub_cmd ', kind: 'grub' },
 ]
 
+function startsWith(data: Uint8Array, prefix: string): boolean {
+  if (data.length < prefix.length) return false
+  for (let i = 0; i < prefix.length; i++) if (data[i] !== prefix.charCodeAt(i)) return false
+  return true
+}
+
 /** GRUB logs `prefix + text + NUL` and extends H(text), with or without the NUL by distribution. */
 async function grubText(e: TcgEvent, platform: Platform): Promise<{ kind: 'cmdline' | 'grub'; text: string } | undefined> {
+  // the prefixes are printable ASCII: only data that starts with one is decoded as a whole
+  const match = TEXT_PREFIXES.find((p) => startsWith(e.data, p.prefix))
+  if (match === undefined) return undefined
   const ascii = decodeAscii(e.data)
   if (ascii === undefined) return undefined
-  for (const { prefix, kind } of TEXT_PREFIXES) {
-    if (!ascii.startsWith(prefix)) continue
-    const body = e.data.subarray(prefix.length)
-    const trimmed = body.length > 0 && body[body.length - 1] === 0 ? body.subarray(0, body.length - 1) : body
-    if ((await dataMatchesDigests(e, trimmed, platform)) || (await dataMatchesDigests(e, body, platform))) {
-      return { kind, text: ascii.slice(prefix.length) }
-    }
-    return undefined
+  const body = e.data.subarray(match.prefix.length)
+  const trimmed = body.length > 0 && body[body.length - 1] === 0 ? body.subarray(0, body.length - 1) : body
+  if ((await dataMatchesDigests(e, trimmed, platform)) || (await dataMatchesDigests(e, body, platform))) {
+    return { kind: match.kind, text: ascii.slice(match.prefix.length) }
   }
   return undefined
 }
@@ -208,8 +213,9 @@ export async function evaluateBootState(log: EventLog, options: EvaluateBootStat
       reportedPcr.add(e.pcr)
       continue
     }
-    const covered = await dataMatchesDigests(e, e.data, platform)
+    // whether the data is what the firmware extended: hashed only where the reading depends on it
     if (e.pcr === 7) {
+      const covered = await dataMatchesDigests(e, e.data, platform)
       let data = e.data
       if (!covered) {
         const cut = shimQuirk ? e.data.subarray(0, e.data.length - 1) : undefined
@@ -264,7 +270,7 @@ export async function evaluateBootState(log: EventLog, options: EvaluateBootStat
       continue
     }
     if (e.pcr === 4) {
-      if (covered) continue // separator, EFI action strings: their data is what was measured
+      if (await dataMatchesDigests(e, e.data, platform)) continue // separator, EFI action strings: their data is what was measured
       let devicePath: string | undefined
       try {
         devicePath = parseUefiImageLoadEvent(e.data).devicePath
@@ -291,7 +297,13 @@ export async function evaluateBootState(log: EventLog, options: EvaluateBootStat
       else grubCommands.push(grub.text)
       continue
     }
-    if (e.pcr === 12 && covered && e.data.length % 2 === 0 && e.data.length >= 2 && e.data[1] === 0) {
+    if (
+      e.pcr === 12 &&
+      e.data.length % 2 === 0 &&
+      e.data.length >= 2 &&
+      e.data[1] === 0 &&
+      (await dataMatchesDigests(e, e.data, platform))
+    ) {
       // systemd-stub: the kernel command line, UTF-16LE, extended as is
       kernelCommandLines.push(decodeUtf16le(e.data))
     }

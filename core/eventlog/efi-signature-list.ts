@@ -1,6 +1,6 @@
 // EFI_SIGNATURE_LIST (UEFI 2.10 §32.4.1): the content of PK, KEK, db and dbx, and (as one
 // EFI_SIGNATURE_DATA) of an EV_EFI_VARIABLE_AUTHORITY event.
-import { formatGuid, GUID } from './guid.ts'
+import { formatGuid, GUID, sameGuid } from './guid.ts'
 import { leReader } from './le-reader.ts'
 
 export interface EfiSignatureData {
@@ -26,6 +26,8 @@ const KINDS: Readonly<Record<string, EfiSignatureData['kind']>> = {
 export function parseEfiSignatureLists(bytes: Uint8Array, maxEntries = 100000): EfiSignatureData[] {
   const r = leReader(bytes, 'EFI_SIGNATURE_LIST')
   const out: EfiSignatureData[] = []
+  let owner = ''
+  let ownerAt = -1
   while (r.remaining > 0) {
     const start = r.offset
     const type = formatGuid(r.take(16, 'SignatureType'))
@@ -42,10 +44,18 @@ export function parseEfiSignatureLists(bytes: Uint8Array, maxEntries = 100000): 
     const count = (body - headerSize) / signatureSize
     if (out.length + count > maxEntries) throw r.error(`more than ${maxEntries} signatures`, start)
     const kind = KINDS[type] ?? 'other'
+    // the list's signatures lie within the bytes (SignatureListSize was checked against them):
+    // read in place, and a dbx's hundreds of entries of one owner format that GUID once
+    const first = r.offset
     for (let i = 0; i < count; i++) {
-      const owner = formatGuid(r.take(16, 'SignatureOwner'))
-      out.push({ type, kind, owner, data: r.take(signatureSize - 16, 'SignatureData') })
+      const at = first + i * signatureSize
+      if (ownerAt < 0 || !sameGuid(bytes, ownerAt, at)) {
+        owner = formatGuid(bytes, at)
+        ownerAt = at
+      }
+      out.push({ type, kind, owner, data: bytes.subarray(at + 16, at + signatureSize) })
     }
+    r.take(count * signatureSize, 'EFI_SIGNATURE_DATA')
   }
   return out
 }

@@ -1,12 +1,41 @@
 // EFI_GUID (UEFI 2.10 Appendix A): the first three fields little-endian, the last eight bytes as is.
-import { toHex } from '../bytes/encoding.ts'
 
-/** `8be4df61-93ca-11d2-aa0d-00e098032b8c` from 16 bytes. */
-export function formatGuid(b: Uint8Array): string {
-  const h = (i: number, j: number): string => toHex(b.subarray(i, j))
-  // a copy: on a Node Buffer, slice() is a view and reverse() would rewrite the caller's log
-  const rev = (i: number, j: number): string => toHex(Uint8Array.from(b.subarray(i, j)).reverse())
-  return `${rev(0, 4)}-${rev(4, 6)}-${rev(6, 8)}-${h(8, 10)}-${h(10, 16)}`
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+/**
+ * `8be4df61-93ca-11d2-aa0d-00e098032b8c` from the 16 bytes at `at` (a dbx holds hundreds of
+ * owners: one string built from a table, no views or copies).
+ */
+export function formatGuid(b: Uint8Array, at = 0): string {
+  if (at < 0 || b.length - at < 16) throw new RangeError(`formatGuid: 16 bytes needed at offset ${at}, ${b.length - at} left`)
+  return (
+    HEX[b[at + 3]!]! +
+    HEX[b[at + 2]!]! +
+    HEX[b[at + 1]!]! +
+    HEX[b[at]!]! +
+    '-' +
+    HEX[b[at + 5]!]! +
+    HEX[b[at + 4]!]! +
+    '-' +
+    HEX[b[at + 7]!]! +
+    HEX[b[at + 6]!]! +
+    '-' +
+    HEX[b[at + 8]!]! +
+    HEX[b[at + 9]!]! +
+    '-' +
+    HEX[b[at + 10]!]! +
+    HEX[b[at + 11]!]! +
+    HEX[b[at + 12]!]! +
+    HEX[b[at + 13]!]! +
+    HEX[b[at + 14]!]! +
+    HEX[b[at + 15]!]!
+  )
+}
+
+/** Whether the 16 bytes at `a` and at `b` of `bytes` are the same GUID. */
+export function sameGuid(bytes: Uint8Array, a: number, b: number): boolean {
+  for (let i = 0; i < 16; i++) if (bytes[a + i] !== bytes[b + i]) return false
+  return true
 }
 
 export const GUID = {

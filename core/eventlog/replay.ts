@@ -7,7 +7,7 @@ import { concatBytes } from '../bytes/equal.ts'
 import { toHex } from '../bytes/encoding.ts'
 import { defaultPlatform, type Platform } from '../platform.ts'
 import { EV, bankName } from './event-types.ts'
-import { bankHash, digestOf } from './hash.ts'
+import { bankHash, digestNow, digestOf } from './hash.ts'
 import type { EventLog, TcgEvent } from './parse.ts'
 
 export interface ReplayBank {
@@ -52,6 +52,12 @@ export function initialPcr(index: number, size: number, startupLocality: number 
   return v
 }
 
+/** The event's digest in bank `alg`, if it carries one. */
+function digestFor(e: TcgEvent, alg: number): Uint8Array | undefined {
+  for (let i = 0; i < e.digests.length; i++) if (e.digests[i]!.alg === alg) return e.digests[i]!.digest
+  return undefined
+}
+
 /** Replays every bank of a parsed log that vouch can hash and every extending event carries. */
 export async function replayEventLog(log: EventLog, platform: Platform = defaultPlatform()): Promise<ReplayResult> {
   let startupLocality: number | undefined
@@ -70,18 +76,24 @@ export async function replayEventLog(log: EventLog, platform: Platform = default
       banks.push({ alg, name: bankName(alg), replayed: false, reason: 'unsupported-hash', pcrs })
       continue
     }
-    if (log.events.some((e) => e.type !== EV.NO_ACTION && !e.digests.some((d) => d.alg === alg))) {
+    if (log.events.some((e) => e.type !== EV.NO_ACTION && digestFor(e, alg) === undefined)) {
       // a hand-cut or truncated-bank log: the Spec ID event lists the bank, an event does not carry it
       banks.push({ alg, name: bankName(alg), replayed: false, reason: 'missing-digest', pcrs })
       continue
     }
     const size = (log.specId?.algorithms.find((a) => a.alg === alg)?.digestSize ?? 20) as number
     if (startupLocality !== undefined || hcrtm) pcrs.set(0, initialPcr(0, size, startupLocality, hcrtm))
+    // PCR || digest in one reused buffer; a kernel extends without an await (SHA-1, SHA-256, SM3)
+    let input = new Uint8Array(0)
     for (const e of log.events) {
       if (e.type === EV.NO_ACTION) continue
-      const d = e.digests.find((x) => x.alg === alg)!
+      const d = digestFor(e, alg)!
       const prev = pcrs.get(e.pcr) ?? initialPcr(e.pcr, size, startupLocality, hcrtm)
-      pcrs.set(e.pcr, await digestOf(alg, concatBytes(prev, d.digest), platform))
+      const n = prev.length + d.length
+      if (input.length !== n) input = new Uint8Array(n)
+      input.set(prev, 0)
+      input.set(d, prev.length)
+      pcrs.set(e.pcr, digestNow(alg, input, platform) ?? (await digestOf(alg, concatBytes(prev, d), platform)))
     }
     banks.push({ alg, name: bankName(alg), replayed: true, pcrs: new Map([...pcrs].sort((a, b) => a[0] - b[0])) })
   }

@@ -15,14 +15,19 @@ export function decodeUtf16le(b: Uint8Array): string {
 export function decodeAscii(b: Uint8Array): string | undefined {
   let end = b.length
   while (end > 0 && b[end - 1] === 0) end--
-  let s = ''
   for (let i = 0; i < end; i++) {
     const c = b[i]!
     if ((c < 0x20 && c !== 9 && c !== 10 && c !== 13) || c > 0x7e) return undefined
-    s += String.fromCharCode(c)
+  }
+  // checked ASCII: the codes make the string directly, in chunks that stay far below any argument limit
+  let s = ''
+  for (let i = 0; i < end; i += ASCII_CHUNK) {
+    s += String.fromCharCode.apply(null, b.subarray(i, Math.min(end, i + ASCII_CHUNK)) as unknown as number[])
   }
   return s
 }
+
+const ASCII_CHUNK = 4096
 
 /** Text with control characters escaped, for terminal output. */
 export function printable(s: string): string {

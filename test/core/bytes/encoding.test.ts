@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { fromBase64, fromBase64Url, fromHex, toBase64, toBase64Url, toHex } from '../../../core/bytes/encoding.ts'
+import { fromBase64, fromBase64Url, fromHex, toBase64, toBase64Url, toHex, toHexEach } from '../../../core/bytes/encoding.ts'
 import { parsePemBlocks, parsePemCertificates, toPem } from '../../../core/bytes/pem.ts'
 import { VerifyError } from '../../../core/errors.ts'
 
@@ -13,6 +13,16 @@ describe('hex and base64', () => {
         expect(fromBase64Url(toBase64Url(b))).toEqual(b)
       }),
     )
+  })
+
+  it('toHexEach gives toHex of each view, views of one buffer included', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 70 }), { maxLength: 40 }), (views) => {
+        expect(toHexEach(views)).toEqual(views.map(toHex))
+      }),
+    )
+    const buf = Uint8Array.from({ length: 256 }, (_, i) => i)
+    expect(toHexEach([buf.subarray(250), buf.subarray(0, 3), buf.subarray(9, 9)])).toEqual(['fafbfcfdfeff', '000102', ''])
   })
 
   it('matches RFC 4648 test vectors', () => {
