@@ -20,7 +20,7 @@ import { parseTpmtSignature } from '../tpm2/signature.ts'
 import type { AttestorType } from '../policy/attribute-keys.ts'
 import type { Selector } from './attributes.ts'
 import type { CheckLog } from './checks.ts'
-import { BOOT_STATES_PER_LOG, eventLogEntry } from './event-log-cache.ts'
+import { BOOT_STATES_PER_LOG, decodeEventLogText, eventLogEntry } from './event-log-cache.ts'
 import { decodeBounded } from './decode.ts'
 import { parseTpmKeyCached } from './tpm-key-cache.ts'
 
@@ -111,7 +111,11 @@ function malformed(message: string): AttestationError {
 }
 
 /** The answer's `Quote` object; undefined when absent (null or missing). */
-export function decodeBootAnswer(v: unknown, what: string, platform?: Pick<Platform, 'decodeBase64'>): BootAnswer | undefined {
+export function decodeBootAnswer(
+  v: unknown,
+  what: string,
+  platform?: Pick<Platform, 'decodeBase64' | 'eventLogs'>,
+): BootAnswer | undefined {
   if (v === undefined || v === null) return undefined
   if (typeof v !== 'object' || Array.isArray(v)) throw malformed(`${what}: expected an object`)
   const o = v as Record<string, unknown>
@@ -124,7 +128,7 @@ export function decodeBootAnswer(v: unknown, what: string, platform?: Pick<Platf
     attest: decodeBounded(o.Attest, `${what}.Attest`, BOOT_ANSWER_LIMITS.attest, decode),
     signature: decodeBounded(o.Signature, `${what}.Signature`, BOOT_ANSWER_LIMITS.signature, decode),
     pcrValues: values.map((x, i) => decodeBounded(x, `${what}.PCRValues[${i}]`, BOOT_ANSWER_LIMITS.pcrValue, decode)),
-    eventLog: decodeBounded(o.EventLog, `${what}.EventLog`, BOOT_ANSWER_LIMITS.eventLog, decode),
+    eventLog: decodeEventLogText(o.EventLog, `${what}.EventLog`, BOOT_ANSWER_LIMITS.eventLog, platform),
   }
 }
 
@@ -134,8 +138,9 @@ const QUOTE_CODES: Readonly<Record<string, CodeOf<'attestation'>>> = {
   ERR_QUOTE_PCR_SELECTION: 'ERR_BOOT_QUOTE_SELECTION',
 }
 
+const BANK_OF_ALG = new Map((Object.keys(PCR_BANKS) as PcrBankName[]).map((b) => [PCR_BANKS[b].alg, b]))
 function bankOf(alg: number): PcrBankName | undefined {
-  return (Object.keys(PCR_BANKS) as PcrBankName[]).find((b) => PCR_BANKS[b].alg === alg)
+  return BANK_OF_ALG.get(alg)
 }
 
 function describeSelection(s: readonly { bank: string; pcrs: readonly number[] }[]): string {
@@ -192,8 +197,15 @@ export async function checkBootAnswer(
   }
   log.pass(`${p}.quote.selection`, want)
   const values = new Map<string, Uint8Array>()
+  const expected: { alg: number; pcr: number; value: Uint8Array }[] = []
   let k = 0
-  for (const s of quoted.pcrSelect) for (const i of s.pcrs) values.set(`${bankOf(s.hash)}.${i}`, quoted.pcrValues[k++]!)
+  for (const s of quoted.pcrSelect) {
+    for (const pcr of s.pcrs) {
+      const value = quoted.pcrValues[k++]!
+      values.set(`${bankOf(s.hash)}.${pcr}`, value)
+      expected.push({ alg: s.hash, pcr, value })
+    }
+  }
 
   // 2. the event log replays to the quoted values; its boot state is read from the PCRs it verified
   const entry = log.runSync(
@@ -205,9 +217,6 @@ export async function checkBootAnswer(
   const parsed = entry.log
   entry.replay ??= replayEventLog(parsed, platform)
   const replay = await entry.replay
-  const expected = quoted.pcrSelect.flatMap((s, si) =>
-    s.pcrs.map((pcr) => ({ alg: s.hash, pcr, value: values.get(`${bankOf(quoted.pcrSelect[si]!.hash)}.${pcr}`)! })),
-  )
   const check = await checkReplay(replay, expected, { quirks: policy.quirks, platform })
   if (!check.ok) {
     const bad = check.pcrs.find((c) => c.status === 'mismatch')
@@ -387,9 +396,10 @@ function bootFacts(type: AttestorType, state: BootState, values: Map<string, Uin
   const attributes: Record<string, string> = { [`${p}.secure_boot`]: state.secureBoot }
   const selectors: Selector[] = [{ type: selectorType, value: `boot:secure_boot:${state.secureBoot}` }]
   for (const [key, v] of values) {
-    attributes[`${p}.pcr.${key}`] = toHex(v)
-    const [bank, index] = key.split('.')
-    selectors.push({ type: selectorType, value: `boot:pcr:${bank}:${index}:${toHex(v)}` })
+    const hex = toHex(v)
+    attributes[`${p}.pcr.${key}`] = hex
+    const dot = key.indexOf('.')
+    selectors.push({ type: selectorType, value: `boot:pcr:${key.slice(0, dot)}:${key.slice(dot + 1)}:${hex}` })
   }
   const pk = state.pk?.certificates[0]?.sha256
   if (pk) {

@@ -65,6 +65,17 @@ async function withQuirk(quirk: QuirkName, alg: number, start: Uint8Array, platf
   return v
 }
 
+/** Hex of replayed PCR values: a cached replay is compared with every quote of its log, so each value is written once. */
+const REPLAYED_HEX = new WeakMap<Uint8Array, string>()
+function replayedHex(v: Uint8Array): string {
+  let hex = REPLAYED_HEX.get(v)
+  if (hex === undefined) {
+    hex = toHex(v)
+    REPLAYED_HEX.set(v, hex)
+  }
+  return hex
+}
+
 /** Checks each expected PCR value against the replay. Never throws for a mismatch: see `ok` and `pcrs`. */
 export async function checkReplay(
   replay: ReplayResult,
@@ -77,19 +88,23 @@ export async function checkReplay(
   const pcrs: PcrCheck[] = []
   const used = new Set<QuirkName>()
   for (const want of expected) {
-    const base = { bank: bankName(want.alg), alg: want.alg, pcr: want.pcr, expected: toHex(want.value) }
-    const bank = replay.banks.find((b) => b.alg === want.alg)
-    if (!bank?.replayed) {
-      pcrs.push({ ...base, status: 'bank-not-replayed' })
+    const bank = bankName(want.alg)
+    const replayed = replay.banks.find((b) => b.alg === want.alg)
+    if (!replayed?.replayed) {
+      pcrs.push({ bank, alg: want.alg, pcr: want.pcr, expected: toHex(want.value), status: 'bank-not-replayed' })
       continue
     }
-    const found = bank.pcrs.get(want.pcr) ?? initialPcr(want.pcr, want.value.length, replay.startupLocality, replay.hcrtm)
+    const logged = replayed.pcrs.get(want.pcr)
+    const found = logged ?? initialPcr(want.pcr, want.value.length, replay.startupLocality, replay.hcrtm)
+    const foundHex = logged ? replayedHex(logged) : toHex(found)
     if (found.length === want.value.length && bytesEqual(found, want.value)) {
-      pcrs.push({ ...base, found: toHex(found), status: 'match' })
+      // equal bytes: the expected value's hex is the replayed one's
+      pcrs.push({ bank, alg: want.alg, pcr: want.pcr, expected: foundHex, found: foundHex, status: 'match' })
       continue
     }
+    const base = { bank, alg: want.alg, pcr: want.pcr, expected: toHex(want.value) }
     if (!extended.has(want.pcr)) {
-      pcrs.push({ ...base, found: toHex(found), status: 'not-in-log' })
+      pcrs.push({ ...base, found: foundHex, status: 'not-in-log' })
       continue
     }
     let matched: PcrCheck | undefined
@@ -102,13 +117,16 @@ export async function checkReplay(
         break
       }
     }
-    pcrs.push(matched ?? { ...base, found: toHex(found), status: 'mismatch' })
+    pcrs.push(matched ?? { ...base, found: foundHex, status: 'mismatch' })
   }
-  const verified: number[] = []
-  for (const index of replay.extendedPcrs) {
-    const checks = pcrs.filter((c) => c.pcr === index && c.status !== 'bank-not-replayed')
-    if (checks.length > 0 && checks.every((c) => c.status === 'match' || c.status === 'match-with-quirk')) verified.push(index)
+  // per PCR: whether any bank was checked, and whether every checked bank matched
+  const checked = new Map<number, boolean>()
+  for (const c of pcrs) {
+    if (c.status === 'bank-not-replayed') continue
+    const ok = c.status === 'match' || c.status === 'match-with-quirk'
+    checked.set(c.pcr, (checked.get(c.pcr) ?? true) && ok)
   }
+  const verified = replay.extendedPcrs.filter((index) => checked.get(index) === true)
   const ok = !pcrs.some((c) => c.status === 'mismatch') && verified.length > 0
   return { ok, pcrs, verifiedPcrs: verified, quirksUsed: [...used] }
 }
