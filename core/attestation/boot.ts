@@ -169,9 +169,18 @@ export async function checkBootAnswer(
     async () => {
       const attest = parseTpmsAttest(answer.attest, 'boot quote')
       const signature = parseTpmtSignature(answer.signature, 'boot quote signature')
-      const ak = parseTpmKeyCached(fromBase64(session.akPub), 'AK public', platform).pub
+      const ak = parseTpmKeyCached(platform.decodeBase64?.(session.akPub) ?? fromBase64(session.akPub), 'AK public', platform).pub
       try {
-        return await verifyQuote({ ak, attest, signature, nonce: fromBase64(session.nonce), pcrValues: answer.pcrValues }, { platform })
+        return await verifyQuote(
+          {
+            ak,
+            attest,
+            signature,
+            nonce: platform.decodeBase64?.(session.nonce) ?? fromBase64(session.nonce),
+            pcrValues: answer.pcrValues,
+          },
+          { platform },
+        )
       } catch (e) {
         if (!(e instanceof VerifyError)) throw e
         const code = QUOTE_CODES[e.code]

@@ -9,36 +9,33 @@ export function toHex(bytes: Uint8Array): string {
   return s
 }
 
-const HEX_CODES = new Uint8Array(512)
+/** Both hex digits of a byte as one 16-bit unit, in this host's byte order (written through a Uint16Array). */
+const HEX_UNITS = new Uint16Array(256)
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
 for (let i = 0; i < 256; i++) {
-  HEX_CODES[2 * i] = HEX_PAIRS[i]!.charCodeAt(0)
-  HEX_CODES[2 * i + 1] = HEX_PAIRS[i]!.charCodeAt(1)
+  const hi = HEX_PAIRS[i]!.charCodeAt(0)
+  const lo = HEX_PAIRS[i]!.charCodeAt(1)
+  HEX_UNITS[i] = LITTLE_ENDIAN ? hi | (lo << 8) : (hi << 8) | lo
 }
 
 /**
- * toHex of each view, for many at once (a dbx's hundreds of hashes): the digits of all of them
- * as ASCII bytes, one native decode, then slices. The strings come out flat, where toHex's
- * concatenations leave a rope that each later hash or compare must flatten first.
+ * toHex of each view, for many at once (a dbx's hundreds of hashes): each view's digits written as
+ * ASCII into one scratch buffer and decoded natively. The strings come out flat, where toHex's
+ * concatenations leave a rope that the first hash or compare of each must flatten (a dbx's hashes
+ * go straight into a Set).
  */
 export function toHexEach(views: readonly Uint8Array[]): string[] {
-  let n = 0
-  for (const v of views) n += v.length
-  const codes = new Uint8Array(n * 2)
-  let o = 0
-  for (const v of views) {
-    for (let i = 0; i < v.length; i++) {
-      const b = v[i]! << 1
-      codes[o++] = HEX_CODES[b]!
-      codes[o++] = HEX_CODES[b + 1]!
-    }
-  }
-  const all = asciiDecoder.decode(codes)
+  let longest = 0
+  for (const v of views) if (v.length > longest) longest = v.length
+  const units = new Uint16Array(longest)
+  const digits = new Uint8Array(units.buffer)
   const out: string[] = new Array(views.length)
-  let at = 0
+  let window = digits.subarray(0, 0)
   for (let k = 0; k < views.length; k++) {
-    const end = at + views[k]!.length * 2
-    out[k] = all.slice(at, end)
-    at = end
+    const v = views[k]!
+    for (let i = 0; i < v.length; i++) units[i] = HEX_UNITS[v[i]!]!
+    if (window.length !== v.length * 2) window = digits.subarray(0, v.length * 2)
+    out[k] = asciiDecoder.decode(window)
   }
   return out
 }
