@@ -6,7 +6,7 @@
  * (core/eventlog) and checked against the policy. Every refusal names the PCR, the bank and what
  * differed. Attributes `<type>.boot.*` and `boot:` selectors come out of it.
  */
-import { fromBase64, toBase64, toHex } from '../bytes/encoding.ts'
+import { fromBase64, toBase64 } from '../bytes/encoding.ts'
 import { AttestationError, type CodeOf, type ErrorCode, VerifyError } from '../errors.ts'
 import { evaluateBootState, type BootState } from '../eventlog/boot-state.ts'
 import { checkReplay } from '../eventlog/check-replay.ts'
@@ -205,14 +205,14 @@ export async function checkBootAnswer(
     )
   }
   log.pass(`${p}.quote.selection`, want)
-  const values = new Map<string, Uint8Array>()
+  // the quoted values as `bank.index`, in quote order
+  const keys: string[] = []
   const expected: { alg: number; pcr: number; value: Uint8Array }[] = []
   let k = 0
   for (const s of quoted.pcrSelect) {
     for (const pcr of s.pcrs) {
-      const value = quoted.pcrValues[k++]!
-      values.set(`${bankOf(s.hash)}.${pcr}`, value)
-      expected.push({ alg: s.hash, pcr, value })
+      keys.push(`${bankOf(s.hash)}.${pcr}`)
+      expected.push({ alg: s.hash, pcr, value: quoted.pcrValues[k++]! })
     }
   }
 
@@ -238,6 +238,10 @@ export async function checkBootAnswer(
         : `${type}: the event log extends none of the quoted PCRs (${want})`,
     )
   }
+  // each quoted value in hex, from the check (one PcrCheck per expected value, in order; a match
+  // reuses the replayed value's hex, which a cached replay writes once)
+  const values = new Map<string, string>()
+  for (let i = 0; i < keys.length; i++) values.set(keys[i]!, check.pcrs[i]!.expected)
   log.pass(
     `${p}.replay`,
     `verified PCRs ${check.verifiedPcrs.join(',')}${check.quirksUsed.length ? `; quirks ${check.quirksUsed.join(',')}` : ''}`,
@@ -276,13 +280,13 @@ function checkSecureBoot(log: CheckLog, p: string, type: string, policy: BootPol
   log.pass(`${p}.secure_boot`, state.secureBoot)
 }
 
-function checkPcrs(log: CheckLog, p: string, type: string, policy: BootPolicy, values: Map<string, Uint8Array>): void {
+function checkPcrs(log: CheckLog, p: string, type: string, policy: BootPolicy, values: Map<string, string>): void {
   let n = 0
   for (const [bank, byIndex] of Object.entries(policy.pcrs) as [PcrBankName, Record<string, readonly string[]>][]) {
     for (const [index, allowed] of Object.entries(byIndex)) {
       const v = values.get(`${bank}.${index}`)
-      const hex = v ? toHex(v) : 'not quoted'
-      if (!v || !allowed.includes(hex)) {
+      const hex = v ?? 'not quoted'
+      if (v === undefined || !allowed.includes(hex)) {
         fail(
           log,
           `${p}.pcrs`,
@@ -399,13 +403,12 @@ function checkKernelCommandLine(log: CheckLog, p: string, type: string, policy: 
   log.pass(`${p}.kernel_cmdline`, `${state.kernelCommandLines.length} command lines match`)
 }
 
-function bootFacts(type: AttestorType, state: BootState, values: Map<string, Uint8Array>): BootFacts {
+function bootFacts(type: AttestorType, state: BootState, values: Map<string, string>): BootFacts {
   const p = `${type}.boot`
   const selectorType = type === 'tpm_ek' ? 'tpm' : type
   const attributes: Record<string, string> = { [`${p}.secure_boot`]: state.secureBoot }
   const selectors: Selector[] = [{ type: selectorType, value: `boot:secure_boot:${state.secureBoot}` }]
-  for (const [key, v] of values) {
-    const hex = toHex(v)
+  for (const [key, hex] of values) {
     attributes[`${p}.pcr.${key}`] = hex
     const dot = key.indexOf('.')
     selectors.push({ type: selectorType, value: `boot:pcr:${key.slice(0, dot)}:${key.slice(dot + 1)}:${hex}` })
