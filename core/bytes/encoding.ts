@@ -19,23 +19,20 @@ for (let i = 0; i < 256; i++) {
 }
 
 /**
- * toHex of each view, for many at once (a dbx's hundreds of hashes): each view's digits written as
- * ASCII into one scratch buffer and decoded natively. The strings come out flat, where toHex's
- * concatenations leave a rope that the first hash or compare of each must flatten (a dbx's hashes
- * go straight into a Set).
+ * toHex of `length` bytes of `source` at each of `starts`, for many at once (a dbx's hundreds of
+ * hashes, read in place): each one's digits written as ASCII into one scratch buffer and decoded
+ * natively. The strings come out flat, where toHex's concatenations leave a rope that the first
+ * hash or compare of each must flatten (a dbx's hashes go straight into a Set).
  */
-export function toHexEach(views: readonly Uint8Array[]): string[] {
-  let longest = 0
-  for (const v of views) if (v.length > longest) longest = v.length
-  const units = new Uint16Array(longest)
+export function toHexAt(source: Uint8Array, starts: readonly number[], length: number): string[] {
+  const units = new Uint16Array(length)
   const digits = new Uint8Array(units.buffer)
-  const out: string[] = new Array(views.length)
-  let window = digits.subarray(0, 0)
-  for (let k = 0; k < views.length; k++) {
-    const v = views[k]!
-    for (let i = 0; i < v.length; i++) units[i] = HEX_UNITS[v[i]!]!
-    if (window.length !== v.length * 2) window = digits.subarray(0, v.length * 2)
-    out[k] = asciiDecoder.decode(window)
+  const out: string[] = new Array(starts.length)
+  for (let k = 0; k < starts.length; k++) {
+    const at = starts[k]!
+    if (at < 0 || at + length > source.length) throw new RangeError(`toHexAt: ${length} bytes at ${at} exceed ${source.length}`)
+    for (let i = 0; i < length; i++) units[i] = HEX_UNITS[source[at + i]!]!
+    out[k] = asciiDecoder.decode(digits)
   }
   return out
 }

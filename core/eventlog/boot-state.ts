@@ -9,18 +9,18 @@
 // applications (their digest is the PE image hash); GRUB's and systemd's text events give the
 // kernel command line. Retyping an event therefore cannot change the verdict.
 import { bytesEqual } from '../bytes/equal.ts'
-import { toHex, toHexEach } from '../bytes/encoding.ts'
+import { toHex, toHexAt } from '../bytes/encoding.ts'
 import { isVerifyError } from '../errors.ts'
 import { defaultPlatform, type Platform } from '../platform.ts'
 import { parseCertificate } from '../x509/certificate.ts'
 import { fingerprintSha256 } from '../x509/fingerprint.ts'
 import { formatName } from '../x509/name.ts'
 import { parseUefiImageLoadEvent } from './device-path.ts'
-import { type EfiSignatureData, parseEfiSignatureData, parseEfiSignatureLists } from './efi-signature-list.ts'
+import { type EfiSignatureData, locateEfiSignatureLists, parseEfiSignatureData } from './efi-signature-list.ts'
 import { type UefiVariableData, parseUefiVariableData } from './efi-variable.ts'
 import { EV, bankName } from './event-types.ts'
-import { GUID } from './guid.ts'
-import { bankHash, digestOf } from './hash.ts'
+import { formatGuid, GUID } from './guid.ts'
+import { bankHash, digestNow, digestOf } from './hash.ts'
 import type { EventLog, TcgEvent } from './parse.ts'
 import type { QuirkName } from './quirks.ts'
 import { decodeAscii, decodeUtf16le } from './text.ts'
@@ -119,7 +119,21 @@ function isSeparatorData(d: Uint8Array): boolean {
   return d.length === 4 && (d.every((b) => b === 0) || d.every((b) => b === 0xff))
 }
 
-async function dataMatchesDigests(e: TcgEvent, data: Uint8Array, platform: Platform): Promise<boolean> {
+/** Whether every digest vouch can compute equals the hash of `data` (at least one); undefined when a hash needs the provider. */
+function dataMatchesNow(e: TcgEvent, data: Uint8Array, platform: Platform): boolean | undefined {
+  let checked = 0
+  for (const d of e.digests) {
+    if (!bankHash(d.alg)) continue
+    const h = digestNow(d.alg, data, platform)
+    if (h === undefined) return undefined
+    if (!bytesEqual(h, d.digest)) return false
+    checked++
+  }
+  return checked > 0
+}
+
+/** dataMatchesNow through the provider's hashes. */
+async function dataMatchesLater(e: TcgEvent, data: Uint8Array, platform: Platform): Promise<boolean> {
   let checked = 0
   for (const d of e.digests) {
     if (!bankHash(d.alg)) continue
@@ -147,15 +161,31 @@ async function signatureEntry(
 async function database(v: UefiVariableData, platform: Platform): Promise<SignatureDatabase> {
   const certificates: SignatureEntry[] = []
   const hashCounts: Record<string, number> = {}
-  const sha256: Uint8Array[] = []
-  for (const s of parseEfiSignatureLists(v.data)) {
-    if (s.kind === 'x509') certificates.push(await signatureEntry(s, platform))
-    else {
-      hashCounts[s.kind] = (hashCounts[s.kind] ?? 0) + 1
-      if (s.kind === 'sha256') sha256.push(s.data)
+  const sha256Hashes: string[] = []
+  for (const list of locateEfiSignatureLists(v.data)) {
+    if (list.count === 0) continue
+    if (list.kind === 'x509') {
+      for (let i = 0; i < list.count; i++) {
+        const at = list.first + i * list.signatureSize
+        const data = v.data.subarray(at + 16, at + list.signatureSize)
+        certificates.push(await signatureEntry({ kind: 'x509', owner: formatGuid(v.data, at), data }, platform))
+      }
+      continue
+    }
+    hashCounts[list.kind] = (hashCounts[list.kind] ?? 0) + list.count
+    if (list.kind === 'sha256' && list.signatureSize === 48) {
+      // the hashes are read in place: owner GUID (16 bytes), then the 32-byte hash
+      const starts: number[] = new Array(list.count)
+      for (let i = 0; i < list.count; i++) starts[i] = list.first + i * 48 + 16
+      for (const hex of toHexAt(v.data, starts, 32)) sha256Hashes.push(hex)
+    } else if (list.kind === 'sha256') {
+      for (let i = 0; i < list.count; i++) {
+        const at = list.first + i * list.signatureSize
+        sha256Hashes.push(toHex(v.data.subarray(at + 16, at + list.signatureSize)))
+      }
     }
   }
-  return { certificates, hashCounts, sha256Hashes: toHexEach(sha256) }
+  return { certificates, hashCounts, sha256Hashes }
 }
 
 const TEXT_PREFIXES: readonly { prefix: string; kind: 'cmdline' | 'grub' }[] = [
@@ -172,15 +202,19 @@ function startsWith(data: Uint8Array, prefix: string): boolean {
 }
 
 /** GRUB logs `prefix + text + NUL` and extends H(text), with or without the NUL by distribution. */
-async function grubText(e: TcgEvent, platform: Platform): Promise<{ kind: 'cmdline' | 'grub'; text: string } | undefined> {
-  // the prefixes are printable ASCII: only data that starts with one is decoded as a whole
-  const match = TEXT_PREFIXES.find((p) => startsWith(e.data, p.prefix))
-  if (match === undefined) return undefined
+async function grubText(
+  e: TcgEvent,
+  match: (typeof TEXT_PREFIXES)[number],
+  platform: Platform,
+): Promise<{ kind: 'cmdline' | 'grub'; text: string } | undefined> {
   const ascii = decodeAscii(e.data)
   if (ascii === undefined) return undefined
   const body = e.data.subarray(match.prefix.length)
   const trimmed = body.length > 0 && body[body.length - 1] === 0 ? body.subarray(0, body.length - 1) : body
-  if ((await dataMatchesDigests(e, trimmed, platform)) || (await dataMatchesDigests(e, body, platform))) {
+  if (
+    (dataMatchesNow(e, trimmed, platform) ?? (await dataMatchesLater(e, trimmed, platform))) ||
+    (dataMatchesNow(e, body, platform) ?? (await dataMatchesLater(e, body, platform)))
+  ) {
     return { kind: match.kind, text: ascii.slice(match.prefix.length) }
   }
   return undefined
@@ -215,11 +249,11 @@ export async function evaluateBootState(log: EventLog, options: EvaluateBootStat
     }
     // whether the data is what the firmware extended: hashed only where the reading depends on it
     if (e.pcr === 7) {
-      const covered = await dataMatchesDigests(e, e.data, platform)
+      const covered = dataMatchesNow(e, e.data, platform) ?? (await dataMatchesLater(e, e.data, platform))
       let data = e.data
       if (!covered) {
         const cut = shimQuirk ? e.data.subarray(0, e.data.length - 1) : undefined
-        if (!cut || !(await dataMatchesDigests(e, cut, platform))) {
+        if (!cut || !(dataMatchesNow(e, cut, platform) ?? (await dataMatchesLater(e, cut, platform)))) {
           uncounted.push({ event: e.index, pcr: 7, reason: 'digest-mismatch' })
           continue
         }
@@ -270,7 +304,7 @@ export async function evaluateBootState(log: EventLog, options: EvaluateBootStat
       continue
     }
     if (e.pcr === 4) {
-      if (await dataMatchesDigests(e, e.data, platform)) continue // separator, EFI action strings: their data is what was measured
+      if (dataMatchesNow(e, e.data, platform) ?? (await dataMatchesLater(e, e.data, platform))) continue // separator, EFI action strings: their data is what was measured
       let devicePath: string | undefined
       try {
         devicePath = parseUefiImageLoadEvent(e.data).devicePath
@@ -291,7 +325,9 @@ export async function evaluateBootState(log: EventLog, options: EvaluateBootStat
       }
       continue
     }
-    const grub = await grubText(e, platform)
+    // the prefixes are printable ASCII: only data that starts with one is decoded as a whole
+    const prefix = TEXT_PREFIXES.find((x) => startsWith(e.data, x.prefix))
+    const grub = prefix === undefined ? undefined : await grubText(e, prefix, platform)
     if (grub) {
       if (grub.kind === 'cmdline') kernelCommandLines.push(grub.text)
       else grubCommands.push(grub.text)
@@ -302,7 +338,7 @@ export async function evaluateBootState(log: EventLog, options: EvaluateBootStat
       e.data.length % 2 === 0 &&
       e.data.length >= 2 &&
       e.data[1] === 0 &&
-      (await dataMatchesDigests(e, e.data, platform))
+      (dataMatchesNow(e, e.data, platform) ?? (await dataMatchesLater(e, e.data, platform)))
     ) {
       // systemd-stub: the kernel command line, UTF-16LE, extended as is
       kernelCommandLines.push(decodeUtf16le(e.data))

@@ -22,12 +22,24 @@ const KINDS: Readonly<Record<string, EfiSignatureData['kind']>> = {
   [GUID.CERT_X509_SHA256]: 'x509-sha256',
 }
 
-/** Every EFI_SIGNATURE_DATA of a concatenation of EFI_SIGNATURE_LISTs (an empty variable is no lists). */
-export function parseEfiSignatureLists(bytes: Uint8Array, maxEntries = 100000): EfiSignatureData[] {
+/** One EFI_SIGNATURE_LIST, located: its signatures are `count` records of `signatureSize` bytes from `first`. */
+export interface EfiSignatureListSpan {
+  readonly type: string
+  readonly kind: EfiSignatureData['kind']
+  /** offset of the first EFI_SIGNATURE_DATA (owner GUID, then data) in the bytes */
+  readonly first: number
+  readonly count: number
+  readonly signatureSize: number
+}
+
+/**
+ * The EFI_SIGNATURE_LISTs of a variable, checked and located but not copied out: a dbx's hundreds
+ * of hashes are then read in place (every record lies within the bytes).
+ */
+export function locateEfiSignatureLists(bytes: Uint8Array, maxEntries = 100000): EfiSignatureListSpan[] {
   const r = leReader(bytes, 'EFI_SIGNATURE_LIST')
-  const out: EfiSignatureData[] = []
-  let owner = ''
-  let ownerAt = -1
+  const out: EfiSignatureListSpan[] = []
+  let entries = 0
   while (r.remaining > 0) {
     const start = r.offset
     const type = formatGuid(r.take(16, 'SignatureType'))
@@ -42,11 +54,21 @@ export function parseEfiSignatureLists(bytes: Uint8Array, maxEntries = 100000): 
     }
     r.take(headerSize, 'SignatureHeader')
     const count = (body - headerSize) / signatureSize
-    if (out.length + count > maxEntries) throw r.error(`more than ${maxEntries} signatures`, start)
-    const kind = KINDS[type] ?? 'other'
-    // the list's signatures lie within the bytes (SignatureListSize was checked against them):
-    // read in place, and a dbx's hundreds of entries of one owner format that GUID once
-    const first = r.offset
+    if (entries + count > maxEntries) throw r.error(`more than ${maxEntries} signatures`, start)
+    entries += count
+    out.push({ type, kind: KINDS[type] ?? 'other', first: r.offset, count, signatureSize })
+    r.take(count * signatureSize, 'EFI_SIGNATURE_DATA')
+  }
+  return out
+}
+
+/** Every EFI_SIGNATURE_DATA of a concatenation of EFI_SIGNATURE_LISTs (an empty variable is no lists). */
+export function parseEfiSignatureLists(bytes: Uint8Array, maxEntries = 100000): EfiSignatureData[] {
+  const out: EfiSignatureData[] = []
+  // a dbx's hundreds of entries of one owner format that GUID once
+  let owner = ''
+  let ownerAt = -1
+  for (const { type, kind, first, count, signatureSize } of locateEfiSignatureLists(bytes, maxEntries)) {
     for (let i = 0; i < count; i++) {
       const at = first + i * signatureSize
       if (ownerAt < 0 || !sameGuid(bytes, ownerAt, at)) {
@@ -55,7 +77,6 @@ export function parseEfiSignatureLists(bytes: Uint8Array, maxEntries = 100000): 
       }
       out.push({ type, kind, owner, data: bytes.subarray(at + 16, at + signatureSize) })
     }
-    r.take(count * signatureSize, 'EFI_SIGNATURE_DATA')
   }
   return out
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { fromBase64, fromBase64Url, fromHex, toBase64, toBase64Url, toHex, toHexEach } from '../../../core/bytes/encoding.ts'
+import { fromBase64, fromBase64Url, fromHex, toBase64, toBase64Url, toHex, toHexAt } from '../../../core/bytes/encoding.ts'
 import { parsePemBlocks, parsePemCertificates, toPem } from '../../../core/bytes/pem.ts'
 import { VerifyError } from '../../../core/errors.ts'
 
@@ -15,14 +15,17 @@ describe('hex and base64', () => {
     )
   })
 
-  it('toHexEach gives toHex of each view, views of one buffer included', () => {
+  it('toHexAt gives toHex of each run of bytes, read in place, and refuses a run past the end', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ maxLength: 70 }), { maxLength: 40 }), (views) => {
-        expect(toHexEach(views)).toEqual(views.map(toHex))
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 200 }), fc.array(fc.nat()), fc.nat(40), (source, picks, n) => {
+        const length = Math.min(n, source.length)
+        const starts = picks.map((x) => x % (source.length - length + 1))
+        expect(toHexAt(source, starts, length)).toEqual(starts.map((s) => toHex(source.subarray(s, s + length))))
       }),
     )
     const buf = Uint8Array.from({ length: 256 }, (_, i) => i)
-    expect(toHexEach([buf.subarray(250), buf.subarray(0, 3), buf.subarray(9, 9)])).toEqual(['fafbfcfdfeff', '000102', ''])
+    expect(toHexAt(buf.subarray(250), [0, 3], 3)).toEqual(['fafbfc', 'fdfeff'])
+    expect(() => toHexAt(buf.subarray(250), [4], 3)).toThrow(RangeError)
   })
 
   it('matches RFC 4648 test vectors', () => {
