@@ -305,7 +305,9 @@ const DBX_SETS = new WeakMap<BootState, ReadonlySet<string>>()
 function dbxEntries(state: BootState): ReadonlySet<string> {
   let set = DBX_SETS.get(state)
   if (!set) {
-    set = new Set([...(state.dbx?.sha256Hashes ?? []), ...(state.dbx?.certificates ?? []).map((c) => c.sha256 ?? '')])
+    const entries = new Set(state.dbx?.sha256Hashes)
+    for (const c of state.dbx?.certificates ?? []) entries.add(c.sha256 ?? '')
+    set = entries
     DBX_SETS.set(state, set)
   }
   return set
