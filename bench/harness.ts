@@ -1,7 +1,8 @@
 // A small harness for async work with N operations in flight, the thing benchmark.js cannot
-// measure (see docs/decisions.md). Each measurement: warm-up, then `samples` windows of
-// `sampleMs`; reports the median ops/s with the [min, max] spread of the windows and the CPU
-// microseconds per op (user+sys over all threads, so thread-pool work counts).
+// measure (see docs/decisions.md). Each measurement: warm-up (a time and an operation count, see
+// WarmupOptions), then `samples` windows of `sampleMs`; reports the median ops/s with the [min,
+// max] spread of the windows and the CPU microseconds per op (user+sys over all threads, so
+// thread-pool work counts).
 
 export interface Measurement {
   name: string
@@ -15,11 +16,25 @@ export interface Measurement {
   samples: number[]
 }
 
-export interface MeasureOptions {
+export interface MeasureOptions extends WarmupOptions {
   concurrency?: number
   sampleMs?: number
   samples?: number
+}
+
+/**
+ * Warm-up before the first window: at least `warmupMs` AND at least `warmupOps` operations (so
+ * the JIT reaches its steady state: vouch's attestation path keeps V8's optimizing compiler busy
+ * for its first ~4,000 operations, 138 optimizations in operations 500-1,500 of the boot row, and on
+ * a loaded machine 100 ms was 20 operations), but never longer than `warmupMaxMs`.
+ */
+export interface WarmupOptions {
+  /** default 100 */
   warmupMs?: number
+  /** default 2000, or WARMUP_OPS */
+  warmupOps?: number
+  /** default 8000 (or warmupMs when longer), or WARMUP_MAX_MS */
+  warmupMaxMs?: number
 }
 
 const median = (xs: number[]) => {
@@ -45,14 +60,28 @@ async function window(fn: () => unknown, concurrency: number, ms: number): Promi
   return { ops, wallMs, cpuUs: cpu.user + cpu.system }
 }
 
+/** A function warmed up once is given one short window before later measurements (its code is optimized already). */
+const warmed = new WeakSet<() => unknown>()
+
+async function warmUp(fn: () => unknown, concurrency: number, options: WarmupOptions): Promise<void> {
+  const warmupMs = options.warmupMs ?? 100
+  if (warmed.has(fn)) {
+    await window(fn, concurrency, Math.min(warmupMs, 100))
+    return
+  }
+  const warmupOps = options.warmupOps ?? Number(process.env.WARMUP_OPS ?? 2000)
+  const maxMs = Math.max(warmupMs, options.warmupMaxMs ?? Number(process.env.WARMUP_MAX_MS ?? 8000))
+  const t0 = performance.now()
+  let ops = 0
+  do {
+    ops += (await window(fn, concurrency, Math.min(100, warmupMs))).ops
+  } while ((ops < warmupOps || performance.now() - t0 < warmupMs) && performance.now() - t0 < maxMs)
+  warmed.add(fn)
+}
+
 export async function measure(name: string, fn: () => unknown, options: MeasureOptions = {}): Promise<Measurement> {
-  const {
-    concurrency = 1,
-    sampleMs = Number(process.env.SAMPLE_MS ?? 250),
-    samples = Number(process.env.SAMPLES ?? 5),
-    warmupMs = 100,
-  } = options
-  await window(fn, concurrency, warmupMs)
+  const { concurrency = 1, sampleMs = Number(process.env.SAMPLE_MS ?? 250), samples = Number(process.env.SAMPLES ?? 5) } = options
+  await warmUp(fn, concurrency, options)
   const rates: number[] = []
   const cpus: number[] = []
   for (let i = 0; i < samples; i++) {
@@ -89,10 +118,10 @@ export interface Contender {
  */
 export async function measureInterleaved(
   contenders: readonly Contender[],
-  options: { rounds?: number; sampleMs?: number; warmupMs?: number } = {},
+  options: { rounds?: number; sampleMs?: number } & WarmupOptions = {},
 ): Promise<Measurement[]> {
-  const { rounds = Number(process.env.ROUNDS ?? 7), sampleMs = Number(process.env.SAMPLE_MS ?? 250), warmupMs = 100 } = options
-  for (const c of contenders) await window(c.fn, c.concurrency ?? 1, warmupMs)
+  const { rounds = Number(process.env.ROUNDS ?? 7), sampleMs = Number(process.env.SAMPLE_MS ?? 250) } = options
+  for (const c of contenders) await warmUp(c.fn, c.concurrency ?? 1, options)
   const rates = contenders.map(() => [] as number[])
   const cpus = contenders.map(() => [] as number[])
   for (let r = 0; r < rounds; r++) {

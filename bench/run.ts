@@ -92,7 +92,7 @@ interface RowContenders {
 async function measureRow(item: string, c: RowContenders): Promise<void> {
   if (!wanted(item)) return
   log(`  ${item} ...`)
-  const opts = quick ? { rounds: 2, sampleMs: 40, warmupMs: 20 } : {}
+  const opts = quick ? { rounds: 2, sampleMs: 40, warmupMs: 20, warmupOps: 0 } : {}
   const group1 = [c.floor, ...(c.floorCached ? [c.floorCached] : []), c.vouch, ...(c.vouchCached ? [c.vouchCached] : [])]
   const m1 = await measureInterleaved(group1, opts)
   const floor = m1[0]!
