@@ -54,6 +54,8 @@ export interface HttpBenchOptions {
    * tenth of its settled rate while the JIT and its caches warm, and takes seconds to settle
    */
   readonly warmupMs?: number
+  /** operations each side runs before the first window as well (harness WarmupOptions; default 2000) */
+  readonly warmupOps?: number
 }
 
 export type Send = (path: string, body: unknown) => Promise<{ status: number; body: Record<string, unknown> }>
@@ -248,6 +250,7 @@ export async function measureHttp(options: HttpBenchOptions = {}): Promise<HttpB
       ],
       {
         warmupMs: options.warmupMs ?? 5000,
+        ...(options.warmupOps !== undefined ? { warmupOps: options.warmupOps } : {}),
         ...(options.rounds !== undefined ? { rounds: options.rounds } : {}),
         ...(options.sampleMs !== undefined ? { sampleMs: options.sampleMs } : {}),
       },
