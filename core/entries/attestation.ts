@@ -8,6 +8,8 @@ export {
   type StartRequest,
   type StartResult,
   type AnswerOptions,
+  type StartOptions,
+  type SealedSessionsOptions,
   type Verdict,
 } from '../attestation/verifier.ts'
 export { createAttestationCaches, type AttestationCaches, type AttestationCacheOptions } from '../attestation/caches.ts'
@@ -48,6 +50,17 @@ export {
   type MemorySessionStore,
   type MemorySessionStoreOptions,
 } from '../session/store.ts'
+// sealed sessions: the keyring their state is sealed under, and the use-once store that makes them single-use
+export {
+  makeSessionKeyring,
+  SESSION_KEY_BYTES,
+  MAX_SEALED_TOKEN_CHARS,
+  type SessionKey,
+  type SessionKeyring,
+} from '../session/sealed.ts'
+export { createMemoryUseOnceStore, type UseOnceStore, type MemoryUseOnceStoreOptions } from '../session/use-once.ts'
+// the key an agent asks to have certified: which keys qualify, and its proof of possession
+export { checkSvidKey, verifySvidKeyProof, makeSvidKeyProofMessage } from '../attestation/svid-key.ts'
 export {
   checkDevIdCertificateProfile,
   evaluateDevIdCertificateProfile,
