@@ -3,16 +3,21 @@
  * records), bundled by esbuild the way wrangler bundles it, with `vouch` resolved through the
  * package's `exports` (to the sources). A live swtpm agent (tpm-a, RSA DevID) attests over HTTP:
  * the X.509-SVID verifies against the bundle the Worker returns; a replayed answer, one of two
- * simultaneous answers and a tampered sealed session are "unknown session ID"; a start no policy
- * authorizes is ERR_POLICY_DENIED. The Durable Object itself: 40 claims of one id at once, one
- * wins; a record past its expiry + grace is deleted by the alarm.
+ * simultaneous answers and a tampered sealed session are "unknown session ID". The CLI agent
+ * (`vouch agent --once --insecure-http`, tpm_ek on a fresh swtpm) attests too. Refusals keep their
+ * codes (ERR_EK_UNTRUSTED, ERR_POLICY_DENIED). The Durable Object itself: 40 claims of one id at
+ * once, one wins; a record past its expiry + grace is deleted by the alarm.
  */
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build, type Plugin } from 'esbuild'
 import { Miniflare } from 'miniflare'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
+import { main } from '../../cli/main.ts'
 import { toPem } from '../../core/bytes/pem.ts'
 import { NO_POLICY_AUTHORIZES, UNKNOWN_SESSION } from '../../core/messages.ts'
 import { parseX509Bundle } from '../../core/svid/x509-bundle.ts'
@@ -21,7 +26,9 @@ import { makeCertificate } from '../../core/x509/make-certificate.ts'
 import { evidenceSet, LiveAgent } from '../core/attestation/live-agent.ts'
 import { attestOverHttp, post } from '../e2e/http-agent.ts'
 import { policyDocument, TEMPLATE, TRUST_DOMAIN } from '../e2e/setup.ts'
+import { capture } from '../agent/harness.ts'
 import { freePort } from '../support/free-port.ts'
+import { startSwtpm, type Swtpm } from '../support/swtpm.ts'
 
 const ROOT = join(import.meta.dirname, '../..')
 const EXAMPLE = join(ROOT, 'examples/cloudflare-worker-attest')
@@ -89,11 +96,29 @@ let mf: Miniflare
 let url: string
 let ca: { certPem: string; keyPem: string }
 let bundleBytes = 0
+/** a fresh swtpm (its EK certificate from a local CA) for the CLI agent, attesting with tpm_ek */
+let tpm: Swtpm
+let dir: string
 
 beforeAll(async () => {
-  const [code, made, live, port] = await Promise.all([bundleWorker(), makeCa(), LiveAgent.start('tpm-a'), freePort()])
+  const [code, made, live, fresh, port, tmp] = await Promise.all([
+    bundleWorker(),
+    makeCa(),
+    LiveAgent.start('tpm-a'),
+    startSwtpm({ name: 'worker-attest' }),
+    freePort(),
+    mkdtemp(join(tmpdir(), 'vouch-worker-attest-')),
+  ])
   ca = made
   agent = live
+  tpm = fresh
+  dir = tmp
+  const policy = policyDocument() as { spec: { policies: Record<string, unknown>[] } }
+  policy.spec.policies.push({
+    name: 'tpm_ek_policy',
+    spiffeIDTemplate: '/agent/tpm_ek/{{tpm_ek.public_hash}}',
+    requiredAttestors: [{ type: 'tpm_ek', config: { endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem } }],
+  })
   bundleBytes = Buffer.byteLength(code)
   mf = new Miniflare({
     host: '127.0.0.1',
@@ -107,7 +132,7 @@ beforeAll(async () => {
     durableObjects: { USE_ONCE: { className: 'UseOnceRecords', useSQLite: true } },
     bindings: {
       TRUST_DOMAIN,
-      POLICY: JSON.stringify(policyDocument()),
+      POLICY: JSON.stringify(policy),
       CA_CERT: ca.certPem,
       CA_KEY: ca.keyPem,
       SESSION_KEYS: JSON.stringify([{ id: 'k1', key: Buffer.alloc(32, 7).toString('base64'), seal: true }]),
@@ -118,7 +143,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await mf?.dispose()
-  await agent?.stop()
+  await Promise.all([agent?.stop(), tpm?.stop()])
+  if (dir) await rm(dir, { recursive: true, force: true })
 })
 
 const unknownSession = { status: 404, body: { code: 'ERR_SESSION_UNKNOWN', message: UNKNOWN_SESSION } }
@@ -184,8 +210,32 @@ describe('examples/cloudflare-worker-attest in workerd (Miniflare), a live swtpm
     expect((await post(`${url}/v1/attest/${sessionId}/answer`, answerBody)).status).toBe(200)
   })
 
-  it('a start no policy authorizes: ERR_POLICY_DENIED (403) with the seed message; other routes ERR_ROUTE_NOT_FOUND', async () => {
-    const r = await post(`${url}/v1/attest`, { providedMethods: ['tpm_ek'], evidence: { tpm_ek: { EKPub: ev.EKPub, AKPub: ev.AKPub } } })
+  it('`vouch agent --once --insecure-http` (tpm_ek, a fresh swtpm) attests against the Worker and writes an SVID that verifies', async () => {
+    const svidDir = join(dir, 'svid')
+    const config = join(dir, 'agent.yaml')
+    await writeFile(join(dir, 'bundle.pem'), ca.certPem)
+    await writeFile(
+      config,
+      stringify({
+        agent: { server: url, tpm: tpm.tcti, svidDir, trustBundlePath: join(dir, 'bundle.pem'), attestors: [{ type: 'tpm_ek' }] },
+      }),
+    )
+    const io = capture()
+    expect(await main(['agent', '--config', config, '--once', '--insecure-http'], io), io.errs.join('\n')).toBe(0)
+    const svid = await readFile(join(svidDir, 'svid.pem'), 'utf8')
+    const verified = await verifyX509Svid(svid, parseX509Bundle(TRUST_DOMAIN, await readFile(join(svidDir, 'bundle.pem'), 'utf8')))
+    expect(verified.id.toString()).toMatch(new RegExp(`^spiffe://${TRUST_DOMAIN}/agent/tpm_ek/[0-9a-f]{64}$`))
+  }, 30_000)
+
+  it('policy refusals keep their stable codes: an EK outside every CA, a method no policy takes; other routes ERR_ROUTE_NOT_FOUND', async () => {
+    // tpm-a's EK certificate is from the fixture EK CA, which the tpm_ek policy does not trust
+    const ek = await post(`${url}/v1/attest`, {
+      providedMethods: ['tpm_ek'],
+      evidence: { tpm_ek: { EKCert: ev.EKCert, EKPub: ev.EKPub, AKPub: ev.AKPub } },
+    })
+    expect(ek.status).toBe(401)
+    expect(ek.body.code).toBe('ERR_EK_UNTRUSTED')
+    const r = await post(`${url}/v1/attest`, { providedMethods: ['x509pop'], evidence: {} })
     expect(r).toEqual({ status: 403, body: { code: 'ERR_POLICY_DENIED', message: NO_POLICY_AUTHORIZES } })
     const bad = await post(`${url}/v1/attest`, { providedMethods: 'tpm_devid', evidence: {} })
     expect(bad).toMatchObject({ status: 400, body: { code: 'ERR_EVIDENCE_MALFORMED' } })
