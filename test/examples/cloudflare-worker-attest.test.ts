@@ -68,6 +68,19 @@ async function bundleWorker(): Promise<string> {
   return out.outputFiles[0]!.text
 }
 
+/**
+ * The Durable Object as wrangler.toml declares it (what an operator deploys): its binding, its
+ * class, and a `new_sqlite_classes` migration for that class.
+ */
+function durableObjectFromConfig(): { binding: string; className: string } {
+  const toml = readFileSync(join(EXAMPLE, 'wrangler.toml'), 'utf8')
+  const binding = /\[\[durable_objects\.bindings\]\]\s*name = "(\w+)"\s*class_name = "(\w+)"/.exec(toml)
+  const sqlite = /new_sqlite_classes = \["(\w+)"\]/.exec(toml)
+  if (!binding || !sqlite || sqlite[1] !== binding[2])
+    throw new Error('wrangler.toml: no Durable Object binding with a new_sqlite_classes migration')
+  return { binding: binding[1]!, className: binding[2]! }
+}
+
 /** A P-256 CA: its certificate and PKCS#8 key, PEM. */
 async function makeCa(): Promise<{ certPem: string; keyPem: string }> {
   const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
@@ -113,6 +126,8 @@ beforeAll(async () => {
   agent = live
   tpm = fresh
   dir = tmp
+  const useOnce = durableObjectFromConfig()
+  expect(useOnce).toEqual({ binding: 'USE_ONCE', className: 'UseOnceRecords' })
   const policy = policyDocument() as { spec: { policies: Record<string, unknown>[] } }
   policy.spec.policies.push({
     name: 'tpm_ek_policy',
@@ -129,7 +144,7 @@ beforeAll(async () => {
       { type: 'CompiledWasm', path: '/worker/kernels.wasm', contents: readFileSync(join(ROOT, 'wasm/kernels.wasm')) },
     ],
     compatibilityDate: '2026-01-01',
-    durableObjects: { USE_ONCE: { className: 'UseOnceRecords', useSQLite: true } },
+    durableObjects: { [useOnce.binding]: { className: useOnce.className, useSQLite: true } },
     bindings: {
       TRUST_DOMAIN,
       POLICY: JSON.stringify(policy),
