@@ -7,6 +7,7 @@
  * nodenext and bundler resolution without DOM, publint and are-the-types-wrong.
  */
 import { execFileSync } from 'node:child_process'
+import { createHmac, X509Certificate } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type Server as HttpServer } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -14,6 +15,9 @@ import { extname, join } from 'node:path'
 import { Miniflare } from 'miniflare'
 import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeSvidKeyProofMessage } from '../../core/attestation/svid-key.ts'
+import { toPem } from '../../core/bytes/pem.ts'
+import { makeCertificate } from '../../core/x509/make-certificate.ts'
 import { evidenceSet } from '../core/attestation/live-agent.ts'
 import { ekPolicy } from '../core/attestation/fixtures.ts'
 import { startEkAgent } from './ek-agent.ts'
@@ -196,6 +200,85 @@ describe.concurrent('vouch from its tarball', () => {
         await mf.dispose()
       }
     })
+  })
+
+  it('examples/cloudflare-worker-attest: start and answer in workerd with a live swtpm (tpm_ek), an X.509-SVID from the CA bindings, the replay refused by the Durable Object', async () => {
+    const b = await bundle(app, 'examples/cloudflare-worker-attest/src/index.ts', 'workerd')
+    figure('Worker attestation example bundle', `${b.bytes} bytes, ${b.gzipBytes} gzip (+ kernels.wasm)`)
+    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
+    const caDer = await makeCertificate(
+      {
+        subject: [{ type: 'CN', value: 'package.test worker CA' }],
+        notBefore: Date.now() - 60_000,
+        notAfter: Date.now() + 86_400_000,
+        publicKey: new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey)),
+        basicConstraints: { cA: true },
+        keyUsage: ['keyCertSign', 'cRLSign'],
+      },
+      pair.privateKey,
+    )
+    const ekCa = ['ek-ca/swtpm-localca-rootca-cert.pem', 'ek-ca/issuercert.pem']
+      .map((p) => readFileSync(join(ROOT, 'test/vectors/swtpm', p), 'utf8'))
+      .join('')
+    const dir = join(app, 'workerd', 'attest')
+    const mf = new Miniflare({
+      modulesRoot: dir,
+      modules: [
+        { type: 'ESModule', path: join(dir, 'worker.mjs'), contents: b.code },
+        {
+          type: 'CompiledWasm',
+          path: join(dir, 'kernels.wasm'),
+          contents: readFileSync(join(app, 'node_modules/vouch/wasm/kernels.wasm')),
+        },
+      ],
+      compatibilityDate: '2026-01-01',
+      durableObjects: { USE_ONCE: { className: 'UseOnceRecords', useSQLite: true } },
+      bindings: {
+        TRUST_DOMAIN: 'package.test',
+        POLICY: JSON.stringify({ section: 'AgentAttestation', schema: 'v1', spec: { policies: [ekPolicy({ endorsementCACerts: ekCa })] } }),
+        CA_CERT: toPem('CERTIFICATE', caDer),
+        CA_KEY: toPem('PRIVATE KEY', new Uint8Array(await crypto.subtle.exportKey('pkcs8', pair.privateKey))),
+        SESSION_KEYS: JSON.stringify([{ id: 'k1', key: Buffer.alloc(32, 9).toString('base64'), seal: true }]),
+      },
+    })
+    const agent = await startEkAgent()
+    try {
+      const post = async (path: string, body: unknown) => {
+        const res = await mf.dispatchFetch(`http://worker${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+        return { status: res.status, body: (await res.json()) as AttestReply & { svid: string[] } }
+      }
+      const started = await post('/v1/attest', { providedMethods: ['tpm_ek'], evidence: { tpm_ek: evidenceSet('tpm-a-ek') } })
+      expect(started.status, JSON.stringify(started.body)).toBe(200)
+      const sessionId = started.body.sessionId
+      const key = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign'])) as CryptoKeyPair
+      const spki = new Uint8Array(await crypto.subtle.exportKey('spki', key.publicKey))
+      const binding = new Uint8Array(await crypto.subtle.digest('SHA-256', spki))
+      const keyProof = await crypto.subtle.sign(
+        { name: 'ECDSA', hash: 'SHA-256' },
+        key.privateKey,
+        makeSvidKeyProofMessage(sessionId, binding),
+      )
+      // the activation proof binds the key: HMAC-SHA256(activated secret, binding) (docs/protocol.md "Key binding")
+      const secret = Buffer.from((await agent.answer(started.body.challenges.tpm_ek!)).CredActivation, 'base64')
+      const body = {
+        answers: { tpm_ek: { CredActivation: createHmac('sha256', secret).update(binding).digest('base64') } },
+        publicKey: Buffer.from(spki).toString('base64'),
+        keyProof: Buffer.from(keyProof).toString('base64'),
+      }
+      const answered = await post(`/v1/attest/${sessionId}/answer`, body)
+      expect(answered.status, JSON.stringify(answered.body)).toBe(200)
+      expect(answered.body).toMatchObject({ policy: 'tpm_ek_policy', spiffeId: expect.stringMatching(/^spiffe:\/\/package\.test\//) })
+      const leaf = new X509Certificate(answered.body.svid[0]!)
+      expect(leaf.verify(new X509Certificate(toPem('CERTIFICATE', caDer)).publicKey)).toBe(true)
+      expect(leaf.subjectAltName).toBe(`URI:${answered.body.spiffeId}`)
+      expect(await post(`/v1/attest/${sessionId}/answer`, body)).toMatchObject({ status: 404, body: { code: 'ERR_SESSION_UNKNOWN' } })
+    } finally {
+      await Promise.all([mf.dispose(), agent.stop()])
+    }
   })
 
   describe.concurrent('headless Chromium: the program and examples/browser, bundled by esbuild from the installed package', () => {
@@ -394,7 +477,7 @@ describe.concurrent('vouch from its tarball', () => {
             types: [],
             noEmit: true,
           },
-          files: ['cloudflare-worker/src/index.ts', 'browser/main.ts'],
+          files: ['cloudflare-worker/src/index.ts', 'cloudflare-worker-attest/src/index.ts', 'browser/main.ts'],
         }),
       })
       const [tsc, deno] = await Promise.all([
