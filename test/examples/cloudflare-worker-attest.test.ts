@@ -14,7 +14,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build, type Plugin } from 'esbuild'
-import { Miniflare } from 'miniflare'
+import { Miniflare, type MiniflareOptions } from 'miniflare'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { main } from '../../cli/main.ts'
@@ -106,6 +106,8 @@ async function makeCa(): Promise<{ certPem: string; keyPem: string }> {
 const ev = evidenceSet('tpm-a-devid-rsa') as Record<string, string>
 let agent: LiveAgent
 let mf: Miniflare
+/** the Worker's Miniflare options (without the port) */
+let options: MiniflareOptions & { bindings: Record<string, string> }
 let url: string
 let ca: { certPem: string; keyPem: string }
 let bundleBytes = 0
@@ -135,9 +137,8 @@ beforeAll(async () => {
     requiredAttestors: [{ type: 'tpm_ek', config: { endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem } }],
   })
   bundleBytes = Buffer.byteLength(code)
-  mf = new Miniflare({
+  options = {
     host: '127.0.0.1',
-    port,
     modulesRoot: '/worker',
     modules: [
       { type: 'ESModule', path: '/worker/index.mjs', contents: code },
@@ -152,7 +153,8 @@ beforeAll(async () => {
       CA_KEY: ca.keyPem,
       SESSION_KEYS: JSON.stringify([{ id: 'k1', key: Buffer.alloc(32, 7).toString('base64'), seal: true }]),
     },
-  })
+  } satisfies MiniflareOptions
+  mf = new Miniflare({ ...options, port })
   url = (await mf.ready).toString().replace(/\/$/, '')
 }, 60_000)
 
@@ -254,9 +256,34 @@ describe('examples/cloudflare-worker-attest in workerd (Miniflare), a live swtpm
     expect(r).toEqual({ status: 403, body: { code: 'ERR_POLICY_DENIED', message: NO_POLICY_AUTHORIZES } })
     const bad = await post(`${url}/v1/attest`, { providedMethods: 'tpm_devid', evidence: {} })
     expect(bad).toMatchObject({ status: 400, body: { code: 'ERR_EVIDENCE_MALFORMED' } })
+    // bounded bodies: a declared length past 256 KiB, and a chunked body that runs past it
+    const big = JSON.stringify({ providedMethods: ['tpm_devid'], evidence: { pad: 'x'.repeat(300_000) } })
+    expect(await post(`${url}/v1/attest`, JSON.parse(big))).toMatchObject({ status: 413, body: { code: 'ERR_INPUT_TOO_LARGE' } })
+    const chunked = await fetch(`${url}/v1/attest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new Blob([big]).stream(),
+      duplex: 'half',
+    } as RequestInit)
+    expect(chunked.status).toBe(413)
     const res = await fetch(`${url}/v1/bundle`)
     expect({ status: res.status, body: await res.json() }).toMatchObject({ status: 404, body: { code: 'ERR_ROUTE_NOT_FOUND' } })
   })
+})
+
+it('a wrong binding: every request is ERR_INTERNAL (500), the caller learns nothing of the configuration', async () => {
+  const broken = new Miniflare({
+    ...options,
+    port: await freePort(),
+    bindings: { ...options.bindings, SESSION_KEYS: '[{"id":"k1","key":"c2VjcmV0","seal":true}]' },
+  })
+  try {
+    const url = (await broken.ready).toString().replace(/\/$/, '')
+    const r = await post(`${url}/v1/attest`, { providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    expect(r).toEqual({ status: 500, body: { code: 'ERR_INTERNAL', message: 'internal server error' } })
+  } finally {
+    await broken.dispose()
+  }
 })
 
 describe('examples/cloudflare-worker-attest: the use-once Durable Object', () => {

@@ -23,15 +23,38 @@ const ANSWER_PATH = /^\/v1\/attest\/([^/]+)\/answer$/
 
 const malformed = (message: string) => new AttestationError('ERR_EVIDENCE_MALFORMED', message)
 
+/** The body, refused past MAX_BODY_BYTES whether or not it declares its length (a chunked body is read no further). */
+async function readBounded(request: Request): Promise<Uint8Array> {
+  const tooLarge = () => new VerifyError('ERR_INPUT_TOO_LARGE', `request body is larger than ${MAX_BODY_BYTES} bytes`)
+  if (Number(request.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) throw tooLarge()
+  if (!request.body) return new Uint8Array(0)
+  const chunks: Uint8Array[] = []
+  let length = 0
+  const reader = request.body.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    length += value.length
+    if (length > MAX_BODY_BYTES) {
+      await reader.cancel()
+      throw tooLarge()
+    }
+    chunks.push(value)
+  }
+  const bytes = new Uint8Array(length)
+  let at = 0
+  for (const c of chunks) {
+    bytes.set(c, at)
+    at += c.length
+  }
+  return bytes
+}
+
 async function jsonBody(request: Request): Promise<Record<string, unknown>> {
   const type = request.headers.get('content-type') ?? ''
   if (type !== '' && !/^application\/json\b/i.test(type))
     throw new VerifyError('ERR_REQUEST_MEDIA_TYPE', `content-type: expected application/json, found ${type.slice(0, 60)}`)
-  const declared = Number(request.headers.get('content-length') ?? 0)
-  const tooLarge = () => new VerifyError('ERR_INPUT_TOO_LARGE', `request body is larger than ${MAX_BODY_BYTES} bytes`)
-  if (declared > MAX_BODY_BYTES) throw tooLarge()
-  const bytes = new Uint8Array(await request.arrayBuffer())
-  if (bytes.length > MAX_BODY_BYTES) throw tooLarge()
+  const bytes = await readBounded(request)
   let body: unknown
   try {
     body = JSON.parse(new TextDecoder().decode(bytes))
