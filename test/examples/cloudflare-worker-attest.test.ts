@@ -5,8 +5,10 @@
  * the X.509-SVID verifies against the bundle the Worker returns; a replayed answer, one of two
  * simultaneous answers and a tampered sealed session are "unknown session ID". The CLI agent
  * (`vouch agent --once --insecure-http`, tpm_ek on a fresh swtpm) attests too. Refusals keep their
- * codes (ERR_EK_UNTRUSTED, ERR_POLICY_DENIED). The Durable Object itself: 40 claims of one id at
- * once, one wins; a record past its expiry + grace is deleted by the alarm.
+ * codes (ERR_EK_UNTRUSTED, ERR_POLICY_DENIED); bodies are bounded. Redeployed with rotated
+ * SESSION_KEYS the Worker still answers a session sealed with the old key, and refuses it (410) once
+ * that key is retired; a wrong binding is ERR_INTERNAL. The Durable Object itself: 40 claims of one
+ * id at once, one wins; a record past its expiry + grace is deleted by the alarm.
  */
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -19,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { main } from '../../cli/main.ts'
 import { toPem } from '../../core/bytes/pem.ts'
-import { NO_POLICY_AUTHORIZES, UNKNOWN_SESSION } from '../../core/messages.ts'
+import { NO_POLICY_AUTHORIZES, SESSION_KEY_RETIRED, UNKNOWN_SESSION } from '../../core/messages.ts'
 import { parseX509Bundle } from '../../core/svid/x509-bundle.ts'
 import { verifyX509Svid } from '../../core/svid/x509-svid.ts'
 import { makeCertificate } from '../../core/x509/make-certificate.ts'
@@ -191,34 +193,15 @@ describe('examples/cloudflare-worker-attest in workerd (Miniflare), a live swtpm
   })
 
   it('two answers at the same moment: exactly one SVID, the other unknown session ID', async () => {
-    let sessionId = ''
-    let answerBody: Record<string, unknown> | undefined
     // the agent's answer, held back and then sent twice at once
-    await attestOverHttp(url, agent, ev, {
-      fetch: async (input, init) => {
-        const target = String(input)
-        if (!target.endsWith('/answer')) return fetch(input, init)
-        sessionId = target.split('/').at(-2)!
-        answerBody = JSON.parse(String(init!.body)) as Record<string, unknown>
-        return Response.json({ held: true })
-      },
-    })
+    const { sessionId, answerBody } = await heldAnswer()
     const results = await Promise.all([1, 2].map(() => post(`${url}/v1/attest/${sessionId}/answer`, answerBody)))
     expect(results.map((r) => r.status).sort()).toEqual([200, 404])
     expect(results.find((r) => r.status === 404)).toEqual(unknownSession)
   })
 
   it('a tampered sealed session is unknown session ID, and does not burn the genuine one', async () => {
-    let sessionId = ''
-    let answerBody: Record<string, unknown> | undefined
-    await attestOverHttp(url, agent, ev, {
-      fetch: async (input, init) => {
-        if (!String(input).endsWith('/answer')) return fetch(input, init)
-        sessionId = String(input).split('/').at(-2)!
-        answerBody = JSON.parse(String(init!.body)) as Record<string, unknown>
-        return Response.json({ held: true })
-      },
-    })
+    const { sessionId, answerBody } = await heldAnswer()
     for (const at of [3, 40, Math.floor(sessionId.length / 2), sessionId.length - 5]) {
       const c = sessionId[at] === 'A' ? 'B' : 'A'
       const tampered = sessionId.slice(0, at) + c + sessionId.slice(at + 1)
@@ -271,19 +254,55 @@ describe('examples/cloudflare-worker-attest in workerd (Miniflare), a live swtpm
   })
 })
 
-it('a wrong binding: every request is ERR_INTERNAL (500), the caller learns nothing of the configuration', async () => {
-  const broken = new Miniflare({
-    ...options,
-    port: await freePort(),
-    bindings: { ...options.bindings, SESSION_KEYS: '[{"id":"k1","key":"c2VjcmV0","seal":true}]' },
-  })
+/** The Worker again with other bindings (a redeploy), for `use`. */
+async function withBindings(bindings: Record<string, string>, use: (url: string) => Promise<void>): Promise<void> {
+  const other = new Miniflare({ ...options, port: await freePort(), bindings: { ...options.bindings, ...bindings } })
   try {
-    const url = (await broken.ready).toString().replace(/\/$/, '')
-    const r = await post(`${url}/v1/attest`, { providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
-    expect(r).toEqual({ status: 500, body: { code: 'ERR_INTERNAL', message: 'internal server error' } })
+    await use((await other.ready).toString().replace(/\/$/, ''))
   } finally {
-    await broken.dispose()
+    await other.dispose()
   }
+}
+
+/** A session started on the Worker (key k1), and the answer the agent would send. */
+async function heldAnswer(): Promise<{ sessionId: string; answerBody: Record<string, unknown> }> {
+  let held: { sessionId: string; answerBody: Record<string, unknown> } | undefined
+  await attestOverHttp(url, agent, ev, {
+    fetch: async (input, init) => {
+      if (!String(input).endsWith('/answer')) return fetch(input, init)
+      held = { sessionId: String(input).split('/').at(-2)!, answerBody: JSON.parse(String(init!.body)) as Record<string, unknown> }
+      return Response.json({ held: true })
+    },
+  })
+  return held!
+}
+
+const key = (id: string, byte: number, flags: Record<string, boolean> = {}) => ({
+  id,
+  key: Buffer.alloc(32, byte).toString('base64'),
+  ...flags,
+})
+
+it('key rotation across a redeploy: k2 seals and k1 still opens (200); once k1 is retired, its sessions get ERR_SESSION_KEY_RETIRED (410)', async () => {
+  const first = await heldAnswer()
+  const second = await heldAnswer()
+  await withBindings({ SESSION_KEYS: JSON.stringify([key('k2', 8, { seal: true }), key('k1', 7)]) }, async (rotated) => {
+    const r = await post(`${rotated}/v1/attest/${first.sessionId}/answer`, first.answerBody)
+    expect(r.status, JSON.stringify(r.body)).toBe(200)
+  })
+  await withBindings({ SESSION_KEYS: JSON.stringify([key('k2', 8, { seal: true }), key('k1', 7, { retired: true })]) }, async (retired) => {
+    expect(await post(`${retired}/v1/attest/${second.sessionId}/answer`, second.answerBody)).toEqual({
+      status: 410,
+      body: { code: 'ERR_SESSION_KEY_RETIRED', message: SESSION_KEY_RETIRED },
+    })
+  })
+})
+
+it('a wrong binding: every request is ERR_INTERNAL (500), the caller learns nothing of the configuration', async () => {
+  await withBindings({ SESSION_KEYS: JSON.stringify([{ id: 'k1', key: 'c2VjcmV0', seal: true }]) }, async (broken) => {
+    const r = await post(`${broken}/v1/attest`, { providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    expect(r).toEqual({ status: 500, body: { code: 'ERR_INTERNAL', message: 'internal server error' } })
+  })
 })
 
 describe('examples/cloudflare-worker-attest: the use-once Durable Object', () => {
