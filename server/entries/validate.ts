@@ -22,7 +22,7 @@ export const MAX_ENTRIES = 100_000
 
 /** Workload selector types (what an agent observes of a process) and their value shapes. */
 export const WORKLOAD_SELECTOR_TYPES = ['unix'] as const
-/** Agent selector types, as the verifier produces them (core/attestation/attributes.ts: SPIRE's names). */
+/** Agent selector types, as the verifier produces them (core/attestor/attributes.ts: SPIRE's names). */
 export const AGENT_SELECTOR_TYPES = ['tpm_devid', 'tpm'] as const
 
 export interface EntryInput {
