@@ -68,6 +68,13 @@ export interface Attestor<
   readonly defaultSpiffeIdTemplate: string
   /** the selector type of its selectors (SPIRE's plugin name), also that of its `boot:` selectors */
   readonly selectorType: string
+  /**
+   * a problem with `value` as a selector of `selectorType` that a registration entry names (the
+   * server's parent selectors), or undefined when it is a selector this attestor produces
+   */
+  checkSelectorValue(value: string): string | undefined
+  /** the attribute that identifies the attested machine (what a server rate-limits per identity) */
+  readonly identityAttribute: string
 
   // --- verifier side
   /** check name of the challenge and what it says on success */

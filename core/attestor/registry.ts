@@ -28,8 +28,10 @@ function checkAttestor(a: AnyAttestor): void {
   for (const k of a.configKeys) {
     if (RESERVED_CONFIG_KEYS.includes(k)) throw new TypeError(`attestor ${t}: config key "${k}" is read by the policy layer`)
   }
+  if (!a.attributeKeys.includes(a.identityAttribute))
+    throw new TypeError(`attestor ${t}: the identity attribute ${JSON.stringify(a.identityAttribute)} is not one of its attribute keys`)
   if (!a.defaultSpiffeIdTemplate.startsWith('/')) throw new TypeError(`attestor ${t}: the default SPIFFE ID template must start with "/"`)
-  for (const f of ['parseConfig', 'checkEvidence', 'makeChallenge', 'checkAnswer'] as const) {
+  for (const f of ['parseConfig', 'checkSelectorValue', 'checkEvidence', 'makeChallenge', 'checkAnswer'] as const) {
     if (typeof a[f] !== 'function') throw new TypeError(`attestor ${t}: ${f} is not a function`)
   }
 }

@@ -27,6 +27,18 @@ export const TPM_DEVID_DEFAULT_SPIFFE_ID_TEMPLATE = '/agents/tpm-devid/{{tpm_dev
 /** The selector type (SPIRE's plugin name). */
 export const TPM_DEVID_SELECTOR_TYPE = 'tpm_devid'
 
+const HEX40 = /^[0-9a-f]{40}$/
+
+/** A registration entry's `tpm_devid:` selector: `subject:cn:<name>`, `issuer:cn:<name>` or `ca:fingerprint:<sha1 hex>`. */
+export function checkTpmDevidSelectorValue(value: string): string | undefined {
+  for (const prefix of ['subject:cn:', 'issuer:cn:']) {
+    if (value.startsWith(prefix)) return value.length === prefix.length ? `tpm_devid:${prefix} needs a common name` : undefined
+  }
+  if (value.startsWith('ca:fingerprint:'))
+    return HEX40.test(value.slice(15)) ? undefined : 'tpm_devid:ca:fingerprint: needs 40 lowercase hex digits (SHA-1)'
+  return 'tpm_devid selectors are subject:cn:<name>, issuer:cn:<name> or ca:fingerprint:<sha1 hex>'
+}
+
 /** The leaf certificate's attributes, then the EK's (prefix `tpm_devid.ek`). */
 export async function tpmDevidAttributes(leaf: Certificate, ek: EkFacts, platform: Platform): Promise<Record<string, string>> {
   const out: Record<string, string> = {

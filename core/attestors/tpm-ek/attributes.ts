@@ -14,6 +14,13 @@ export const TPM_EK_DEFAULT_SPIFFE_ID_TEMPLATE = '/agents/tpm-ek/{{tpm_ek.public
 /** The selector type: SPIRE's EK-only plugin is `tpm`. */
 export const TPM_EK_SELECTOR_TYPE = 'tpm'
 
+/** A registration entry's `tpm:` selector: `pub_hash:<64 lowercase hex digits>`. */
+export function checkTpmEkSelectorValue(value: string): string | undefined {
+  return value.startsWith('pub_hash:') && /^[0-9a-f]{64}$/.test(value.slice(9))
+    ? undefined
+    : 'tpm selectors are pub_hash:<64 lowercase hex digits> (SHA-256 of the EK public key)'
+}
+
 /** Type `tpm`, value `pub_hash:<hash>`. */
 export function tpmEkSelectors(publicHash: string): Selector[] {
   return [{ type: TPM_EK_SELECTOR_TYPE, value: `pub_hash:${publicHash}` }]

@@ -2,7 +2,7 @@
 import type { Attestor } from '../../attestor/attestor.ts'
 import { decoded } from '../../attestor/decoded.ts'
 import { EK_TRUST_REQUIRED } from '../../messages.ts'
-import { TPM_EK_ATTRIBUTE_KEYS, TPM_EK_DEFAULT_SPIFFE_ID_TEMPLATE, TPM_EK_SELECTOR_TYPE } from './attributes.ts'
+import { checkTpmEkSelectorValue, TPM_EK_ATTRIBUTE_KEYS, TPM_EK_DEFAULT_SPIFFE_ID_TEMPLATE, TPM_EK_SELECTOR_TYPE } from './attributes.ts'
 import { checkTpmEkAnswer, checkTpmEkEvidence, makeTpmEkChallenge, type TpmEkFacts, type TpmEkSession } from './checks.ts'
 import { parseTpmEkConfig, TPM_EK_CONFIG_KEYS, TPM_EK_TOLERANCES, type TpmEkAttestorConfig } from './config.ts'
 import { decodeTpmEkAnswer, decodeTpmEkEvidence } from './evidence.ts'
@@ -17,6 +17,8 @@ export const tpmEkAttestor: Attestor<'tpm_ek', TpmEkAttestorConfig, TpmEkFacts, 
   attributeKeys: TPM_EK_ATTRIBUTE_KEYS,
   defaultSpiffeIdTemplate: TPM_EK_DEFAULT_SPIFFE_ID_TEMPLATE,
   selectorType: TPM_EK_SELECTOR_TYPE,
+  checkSelectorValue: checkTpmEkSelectorValue,
+  identityAttribute: 'tpm_ek.public_hash',
   challengeDetail: 'credential for the EK bound to Name(AK)',
   async checkEvidence(log, evidence, config, platform) {
     const ev = decoded(log, 'tpm_ek.evidence', () => decodeTpmEkEvidence(evidence, platform))

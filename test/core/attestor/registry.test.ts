@@ -65,6 +65,9 @@ describe('createAttestorRegistry', () => {
     expect(bad({ attributeKeys: ['token_id'] })).toThrow('attribute key "token_id" does not start with "join_token."')
     expect(bad({ configKeys: ['tokenHashes', 'boot'] })).toThrow('config key "boot" is read by the policy layer')
     expect(bad({ defaultSpiffeIdTemplate: 'agents/x' })).toThrow('must start with "/"')
+    expect(bad({ identityAttribute: 'join_token.nope' })).toThrow(
+      'the identity attribute "join_token.nope" is not one of its attribute keys',
+    )
     expect(bad({ checkAnswer: undefined as never })).toThrow('checkAnswer is not a function')
   })
 })

@@ -25,6 +25,8 @@ export const joinTokenAttestor: Attestor<'join_token', JoinTokenConfig, JoinToke
   attributeKeys: ['join_token.token_id'],
   defaultSpiffeIdTemplate: '/agents/join-token/{{join_token.token_id}}',
   selectorType: 'join_token',
+  checkSelectorValue: (value) => (/^token_id:[0-9a-f]{16}$/.test(value) ? undefined : 'join_token selectors are token_id:<16 hex digits>'),
+  identityAttribute: 'join_token.token_id',
   challengeDetail: '32-byte nonce',
   async checkEvidence(log, evidence, config, platform) {
     const token = decoded(log, 'join_token.evidence', () => decodeJoinTokenEvidence(evidence, platform))
