@@ -15,12 +15,12 @@
  * attestor's `config` holds is the attestor's (core/attestors/<type>/config.ts); this layer knows
  * attestors only through a registry (core/attestor/registry.ts).
  */
+import type { AttestorConfig } from '../attestor/config.ts'
 import type { Certificate } from '../x509/certificate.ts'
 
 export type { AttestorType } from './attribute-keys.ts'
 export type { AttestorConfig, EkTrustConfig, ProfileTolerance } from '../attestor/config.ts'
 export type { BootPolicy, PcrBankName } from '../attestor/boot-policy.ts'
-import type { AttestorConfig } from '../attestor/config.ts'
 
 export interface AttestationPolicy {
   readonly name: string
