@@ -331,7 +331,15 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         throw new RangeError('answer: binding must be the 32-byte SHA-256 of the SPKI DER')
       const stored = sealed ? await openSealed(sessionId, sealed, platform) : await takeStored(sessionId, sessions!)
       const record = stored.value as SessionRecord
-      if (record.v !== 2 || typeof record.attestors !== 'object' || record.attestors === null) {
+      // a session started under another registry (a store or keyring shared with a verifier that
+      // has other attestors) is unknown here: an attestor's answer is never skipped for want of it
+      if (
+        record.v !== 2 ||
+        typeof record.attestors !== 'object' ||
+        record.attestors === null ||
+        !record.attestorTypes.every((t) => attestors.has(t)) ||
+        !Object.keys(record.attestors).every((t) => attestors.has(t))
+      ) {
         throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
       }
       const log = new CheckLog()

@@ -12,6 +12,7 @@ import {
   BUILTIN_ATTESTORS,
   createAttestationVerifier,
   createAttestorRegistry,
+  createMemorySessionStore,
   parsePolicyDocument,
   validatePolicyDocument,
 } from '../../../core/entries/attestation.ts'
@@ -176,6 +177,18 @@ describe('a third attestor in the verifier', () => {
     expect((wrong as AttestationFailure).check).toBe('join_token.proof')
     const malformed = await v.start({ providedMethods: ['join_token'], evidence: { join_token: { Token: 7 } } }).catch((e: unknown) => e)
     expect((malformed as VerifyError).code).toBe('ERR_EVIDENCE_MALFORMED')
+  })
+
+  it('a session started with its attestor is unknown to a verifier without it (shared store): its answer is never skipped', async () => {
+    const sessions = createMemorySessionStore()
+    const withIt = createAttestationVerifier({ policies: set, attestors: REGISTRY, sessions })
+    const ekOnly = parsePolicyDocument(
+      doc({ name: 'ek', requiredAttestors: [{ type: 'tpm_ek', config: { allowedEKHashes: ['ab'.repeat(32)] } }] }),
+    )
+    const without = createAttestationVerifier({ policies: ekOnly, sessions })
+    const started = await withIt.start({ providedMethods: ['join_token'], evidence: { join_token: { Token: b64(TOKEN) } } })
+    const e = await without.answer(started.sessionId, {}).catch((x: unknown) => x)
+    expect((e as VerifyError).code).toBe('ERR_SESSION_UNKNOWN')
   })
 
   describe('next to tpm_ek on swtpm', () => {
