@@ -5,7 +5,7 @@
  * certificates; `redact` drops any field whose name says it could be one, as a second fence, and
  * bounds every value (`boundLogValue`). Request lines carry `client`, the client address.
  */
-import { AttestationFailure } from '../core/attestation/checks.ts'
+import { AttestationFailure } from '../core/attestor/checks.ts'
 import type { VerifyError } from '../core/errors.ts'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { ekAttributes, serialHex, tpmDevidSelectors, tpmEkSelectors } from '../../../core/attestation/attributes.ts'
+import { ekAttributes, serialHex } from '../../../core/attestor/attributes.ts'
+import { tpmDevidSelectors } from '../../../core/attestors/tpm-devid/attributes.ts'
+import { tpmEkSelectors } from '../../../core/attestors/tpm-ek/attributes.ts'
 import { defaultPlatform } from '../../../core/platform.ts'
 import { parseCertificate } from '../../../core/x509/certificate.ts'
-import { DEVID_INT, DEVID_ROOT, pemToDer, sha1Hex } from './fixtures.ts'
-import { vector } from './live-agent.ts'
+import { DEVID_INT, DEVID_ROOT, pemToDer, sha1Hex } from '../attestation/fixtures.ts'
+import { vector } from '../attestation/live-agent.ts'
 
 describe('attributes and selectors', () => {
   it('serial numbers are lowercase hex of the value (leading 00 octets dropped)', () => {

@@ -6,13 +6,13 @@
  * named tolerance, which the verdict then reports.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AttestationFailure } from '../../../core/attestation/checks.ts'
+import type { AttestationFailure } from '../../../core/attestor/checks.ts'
 import { createAttestationVerifier } from '../../../core/attestation/verifier.ts'
 import { OID } from '../../../core/der/oid.ts'
 import { VerifyError } from '../../../core/errors.ts'
-import { DEVID_ROOT, devidPolicy, ekPolicy, policies } from './fixtures.ts'
-import { evidenceSet, LiveAgent, tpmt } from './live-agent.ts'
-import { b64, makeTestEkCa, TCG_RSA_EK, type Overrides, type TestEkCa } from './profile-certs.ts'
+import { DEVID_ROOT, devidPolicy, ekPolicy, policies } from '../attestation/fixtures.ts'
+import { evidenceSet, LiveAgent, tpmt } from '../attestation/live-agent.ts'
+import { b64, makeTestEkCa, TCG_RSA_EK, type Overrides, type TestEkCa } from '../attestation/profile-certs.ts'
 
 let ca: TestEkCa
 let a: LiveAgent

@@ -2,8 +2,8 @@
  * The tpm_ek wire decoders: its evidence and its answer (docs/protocol.md), on the shared bounded
  * decoders of core/attestation/decode.ts.
  */
-import type { Platform } from '../../../platform.ts'
-import { asObject, certList, EVIDENCE_LIMITS, optional, required } from '../../decode.ts'
+import type { Platform } from '../../platform.ts'
+import { asObject, certList, EVIDENCE_LIMITS, optional, required } from '../../attestor/decode.ts'
 
 export interface TpmEkEvidence {
   readonly ekCert?: Uint8Array

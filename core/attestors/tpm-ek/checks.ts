@@ -5,18 +5,19 @@
  * checked (restricted signing key). Attributes: tpm_ek.public_hash, and with an EK certificate its
  * serial number and TPM identity.
  */
-import { toBase64 } from '../../../bytes/encoding.ts'
-import { makeCredential } from '../../../credential/make-credential.ts'
-import type { Platform } from '../../../platform.ts'
-import type { TpmEkAttestorConfig } from '../../../policy/types.ts'
-import { ekAttributes, tpmEkSelectors, type Selector } from '../../attributes.ts'
-import type { CheckLog, ToleranceUse } from '../../checks.ts'
-import { ACTIVATION_SECRET_BYTES, checkActivation } from '../../activation.ts'
-import { checkEk } from '../../ek-trust.ts'
+import { toBase64 } from '../../bytes/encoding.ts'
+import { makeCredential } from '../../credential/make-credential.ts'
+import type { Platform } from '../../platform.ts'
+import type { TpmEkAttestorConfig } from './config.ts'
+import { ekAttributes, type Selector } from '../../attestor/attributes.ts'
+import { tpmEkSelectors } from './attributes.ts'
+import type { CheckLog, ToleranceUse } from '../../attestor/checks.ts'
+import { ACTIVATION_SECRET_BYTES, checkActivation } from '../../attestor/activation.ts'
+import { checkEk } from '../../attestor/ek-trust.ts'
 import type { TpmEkAnswer, TpmEkEvidence } from './evidence.ts'
-import { AK_ATTRIBUTES_INVALID } from '../../../messages.ts'
-import { checkAkKey, credentialEkOf, tpmNameOf, type TpmKey } from '../../tpm.ts'
-import { parseTpmKeyCached } from '../../tpm-key-cache.ts'
+import { AK_ATTRIBUTES_INVALID } from '../../messages.ts'
+import { checkAkKey, credentialEkOf, tpmNameOf, type TpmKey } from '../../attestor/tpm.ts'
+import { parseTpmKeyCached } from '../../attestor/tpm-key-cache.ts'
 
 export interface TpmEkFacts {
   readonly attributes: Record<string, string>

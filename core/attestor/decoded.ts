@@ -1,5 +1,5 @@
 /** An attestor's decode step, recorded on the check log as `<type>.evidence` or `<type>.answer`. */
-import type { CheckLog } from '../checks.ts'
+import type { CheckLog } from './checks.ts'
 
 const WELL_FORMED = () => 'well-formed, within size bounds'
 

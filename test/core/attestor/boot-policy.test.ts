@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { bootSelection } from '../../../core/attestation/boot.ts'
-import { validateBootPolicy } from '../../../core/policy/validate-boot.ts'
+import { validateBootPolicy } from '../../../core/attestor/boot-policy.ts'
 
 describe('validateBootPolicy', () => {
   const issues = (v: unknown) => {

@@ -18,24 +18,25 @@
  * SPIRE's agent sends none). The verifier records extraData in the verdict but does not require it
  * empty; freshness comes from the nonce and the activation, as in SPIRE.
  */
-import { fromBase64, toBase64, toHex } from '../../../bytes/encoding.ts'
-import { concatBytes } from '../../../bytes/equal.ts'
-import { makeCredential } from '../../../credential/make-credential.ts'
-import { ecdsaDerToP1363 } from '../../../crypto/ecdsa-signature.ts'
-import type { PublicKey } from '../../../crypto/provider.ts'
-import { VerifyError } from '../../../errors.ts'
-import type { Platform } from '../../../platform.ts'
-import { evaluateDevIdCertificateProfile } from '../../../devid/certificate.ts'
-import type { TpmDevidAttestorConfig } from '../../../policy/types.ts'
-import { parseCertificateCached } from '../../../x509/certificate-cache.ts'
-import { parsedBytesDigestHex } from '../../../x509/fingerprint.ts'
-import { serialNumberHex } from '../../../x509/path-validate.ts'
-import { curveFieldSize, parseSubjectPublicKeyInfo } from '../../../x509/spki.ts'
-import { verifyChain } from '../../../x509/verify.ts'
-import { tpmDevidAttributes, tpmDevidSelectors, type Selector } from '../../attributes.ts'
-import type { CheckLog, ToleranceUse } from '../../checks.ts'
-import { ACTIVATION_SECRET_BYTES, checkActivation } from '../../activation.ts'
-import { checkEk } from '../../ek-trust.ts'
+import { fromBase64, toBase64, toHex } from '../../bytes/encoding.ts'
+import { concatBytes } from '../../bytes/equal.ts'
+import { makeCredential } from '../../credential/make-credential.ts'
+import { ecdsaDerToP1363 } from '../../crypto/ecdsa-signature.ts'
+import type { PublicKey } from '../../crypto/provider.ts'
+import { VerifyError } from '../../errors.ts'
+import type { Platform } from '../../platform.ts'
+import { evaluateDevIdCertificateProfile } from '../../devid/certificate.ts'
+import type { TpmDevidAttestorConfig } from './config.ts'
+import { parseCertificateCached } from '../../x509/certificate-cache.ts'
+import { parsedBytesDigestHex } from '../../x509/fingerprint.ts'
+import { serialNumberHex } from '../../x509/path-validate.ts'
+import { curveFieldSize, parseSubjectPublicKeyInfo } from '../../x509/spki.ts'
+import { verifyChain } from '../../x509/verify.ts'
+import type { Selector } from '../../attestor/attributes.ts'
+import { tpmDevidAttributes, tpmDevidSelectors } from './attributes.ts'
+import type { CheckLog, ToleranceUse } from '../../attestor/checks.ts'
+import { ACTIVATION_SECRET_BYTES, checkActivation } from '../../attestor/activation.ts'
+import { checkEk } from '../../attestor/ek-trust.ts'
 import type { TpmDevidAnswer, TpmDevidEvidence } from './evidence.ts'
 import {
   AK_ATTRIBUTES_INVALID,
@@ -45,9 +46,17 @@ import {
   DEVID_KEY_MISMATCH,
   DEVID_SIGNATURE_FAILED,
   devIdUnsupportedHash,
-} from '../../../messages.ts'
-import { checkAkKey, checkDevIdKey, credentialEkOf, publicKeysMatch, tpmNameOf, verifyDevIdCertification, type TpmKey } from '../../tpm.ts'
-import { parseTpmKeyCached } from '../../tpm-key-cache.ts'
+} from '../../messages.ts'
+import {
+  checkAkKey,
+  checkDevIdKey,
+  credentialEkOf,
+  publicKeysMatch,
+  tpmNameOf,
+  verifyDevIdCertification,
+  type TpmKey,
+} from '../../attestor/tpm.ts'
+import { parseTpmKeyCached } from '../../attestor/tpm-key-cache.ts'
 
 export const DEVID_NONCE_BYTES = 32
 

@@ -1,9 +1,34 @@
 /**
- * Validation of `config.boot` of a TPM attestor (core/policy/types.ts BootPolicy). Problems are
- * reported through `add(path, message)` like the rest of the policy document.
+ * The `boot` block of an attestor's policy config (measured boot, core/attestation/boot.ts): its
+ * shape, its validation and the attributes it adds. An attestor that quotes with an attested AK
+ * accepts the block (`Attestor.boot`). Problems are reported through `add(path, message)` like the
+ * rest of the policy document.
  */
 import { isQuirkName, QUIRKS, type QuirkName } from '../eventlog/quirks.ts'
-import type { BootPolicy, PcrBankName } from './types.ts'
+
+/** The PCR banks a boot policy may name, lowercase as in `pcrs:`. */
+export type PcrBankName = 'sha1' | 'sha256' | 'sha384' | 'sha512'
+
+/**
+ * `config.boot` of an attestor. Hex values are lowercase. Every list is an allow list unless its
+ * name says otherwise; an absent key checks nothing.
+ */
+export interface BootPolicy {
+  /** `required`: the verified log must show the SecureBoot variable set to 1 */
+  readonly secureBoot: 'required' | 'optional'
+  /** allowed values per bank and PCR index */
+  readonly pcrs: Readonly<Partial<Record<PcrBankName, Readonly<Record<number, readonly string[]>>>>>
+  /** SHA-256 fingerprints of the certificates the db may hold (allowed) and may not hold (forbidden) */
+  readonly db: { readonly allowed?: readonly string[]; readonly forbidden?: readonly string[] }
+  /** SHA-256 entries the dbx must hold (revocations that must be applied) */
+  readonly dbx: { readonly required?: readonly string[] }
+  /** allowed SHA-256 (Authenticode) digests of boot applications */
+  readonly bootApplications?: readonly string[]
+  /** a regular expression every measured kernel command line must match (whole line) */
+  readonly kernelCommandLine?: string
+  /** event log quirks tolerated (core/eventlog/quirks.ts) */
+  readonly quirks: readonly QuirkName[]
+}
 
 export const PCR_BANKS: Readonly<Record<PcrBankName, { alg: number; size: number }>> = {
   sha1: { alg: 0x0004, size: 20 },
@@ -145,4 +170,15 @@ export function validateBootPolicy(add: Add, path: string, v: unknown): BootPoli
     }
   }
   return out
+}
+
+/**
+ * Attributes of an attestor with a `boot` policy (core/attestation/boot.ts), known only once the
+ * quote is answered: secure boot state, every quoted PCR value, the PK and db fingerprints.
+ */
+export function bootAttributeKeys(type: string): string[] {
+  const p = `${type}.boot`
+  const keys = [`${p}.secure_boot`, `${p}.pk.fingerprint`, `${p}.db.fingerprints`]
+  for (const bank of Object.keys(PCR_BANKS)) for (let i = 0; i < 24; i++) keys.push(`${p}.pcr.${bank}.${i}`)
+  return keys
 }

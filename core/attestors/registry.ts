@@ -1,0 +1,23 @@
+/**
+ * vouch's own attestors, one line each (docs/architecture.md "How to add an attestor"). Each lives
+ * in its own folder here (config, attributes, decoders, checks, challenge, its Attestor object in
+ * index.ts); the policy layer and the verifier know attestors only through a registry.
+ */
+import type { AnyAttestor } from '../attestor/attestor.ts'
+import { createAttestorRegistry } from '../attestor/registry.ts'
+import { tpmDevidAttestor } from './tpm-devid/index.ts'
+import { tpmEkAttestor } from './tpm-ek/index.ts'
+
+// biome-ignore format: one line per attestor
+export const BUILTIN_ATTESTORS = createAttestorRegistry([
+  tpmDevidAttestor,
+  tpmEkAttestor,
+])
+
+/** The type names of the built-in attestors. */
+export type BuiltinAttestorType = (typeof BUILTIN_ATTESTORS.types)[number]
+
+/** The built-in attestors as a record by type (the registry's attestors; kept for the `vouch/attestation` API). */
+export const ATTESTORS: { readonly [T in BuiltinAttestorType]: AnyAttestor } = Object.freeze(
+  Object.fromEntries(BUILTIN_ATTESTORS.attestors.map((a) => [a.type, a])) as { [T in BuiltinAttestorType]: AnyAttestor },
+)
