@@ -21,6 +21,7 @@
  * call of {@link tlsClientOptions}.
  */
 import tls from 'node:tls'
+import { SpiffeError } from '../../core/errors.ts'
 import { toPem } from '../../core/bytes/pem.ts'
 import { bytesEqual } from '../../core/bytes/equal.ts'
 import type { BundleSet } from '../../core/svid/bundle-set.ts'
@@ -109,7 +110,7 @@ function checkPeerInHandshake(cert: tls.PeerCertificate, bundles: X509BundleSour
     const leaf = parseCertificate(new Uint8Array(cert.raw))
     const id = checkX509SvidLeaf(leaf)
     const bundle = bundles.getX509Bundle(id.trustDomain)
-    if (bundle === undefined) return new Error(`no x509 bundle for trust domain "${id.trustDomain}"`)
+    if (bundle === undefined) return new SpiffeError('ERR_BUNDLE_NOT_FOUND', `no x509 bundle for trust domain "${id.trustDomain}"`)
     let c = cert as tls.DetailedPeerCertificate | undefined
     let anchored = false
     const seen = new Set<string>()
@@ -119,7 +120,9 @@ function checkPeerInHandshake(cert: tls.PeerCertificate, bundles: X509BundleSour
       if (bundle.authorities.some((a) => bytesEqual(a.raw, der))) anchored = true
       c = c.issuerCertificate
     }
-    if (!anchored) return new Error(`the peer chain does not end at an authority of trust domain "${id.trustDomain}"`)
+    if (!anchored) {
+      return new SpiffeError('ERR_SVID_UNTRUSTED', `the peer chain does not end at an authority of trust domain "${id.trustDomain}"`)
+    }
     authorizer(id)
     return undefined
   } catch (e) {

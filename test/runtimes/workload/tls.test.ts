@@ -212,3 +212,53 @@ describe('peer validation by the server (catalogue XV, role server)', () => {
     })
   }
 })
+
+describe('peer validation by the client (catalogue XV, role client)', () => {
+  const peer = (id: string, spec: SvidSpec = {}) => ca.issue(id, { key: testKey('p256', 2), ...spec }).chain
+
+  /** A raw TLS server presenting a hand-made chain (what no X509Source would serve). */
+  async function rawServer(chain: Uint8Array[]): Promise<number> {
+    const server = tls.createServer(
+      { cert: toPemChain(chain), key: testKey('p256', 2).privateKey.export({ type: 'pkcs8', format: 'pem' }) },
+      (s) => s.end('served\n'),
+    )
+    server.on('tlsClientError', () => {})
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    return (server.address() as AddressInfo).port
+  }
+
+  it('XV-1, XV-2: accepts a plain server SVID and one through an intermediate', async () => {
+    const b = await workload(B, { keyIndex: 5 })
+    const inter = ca.childCa(TD, 'p256', 1)
+    for (const chain of [peer(A), inter.issue(A, { key: testKey('p256', 2) }).chain]) {
+      const conn = await connectTls(b.source, matchId(A), { host: '127.0.0.1', port: await rawServer(chain) })
+      expect(conn.peer.id.toString()).toBe(A)
+      expect(await readAll(conn.socket)).toBe('served\n')
+    }
+  })
+
+  // the code of the refusal: OpenSSL's (chain, validity) or vouch's (SVID rules in checkServerIdentity)
+  const refused: [string, () => Uint8Array[], string][] = [
+    ['XV-5 untrusted CA', () => TestCa.root(TD, 'p256', 3).issue(A, { key: testKey('p256', 2) }).chain, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
+    [
+      'XV-6 expired',
+      () => peer(A, { notBefore: new Date(Date.now() - 7200_000), notAfter: new Date(Date.now() - 3600_000) }),
+      'CERT_HAS_EXPIRED',
+    ],
+    ['XV-8 leaf cA=true', () => peer(A, { ca: true, keyUsage: ['digitalSignature'] }), 'ERR_SVID_INVALID'],
+    ['XV-9 leaf keyCertSign', () => peer(A, { keyUsage: ['digitalSignature', 'keyCertSign'] }), 'ERR_SVID_INVALID'],
+    ['XV-11 two URI SANs', () => peer(A, { uris: [A, C] }), 'ERR_SVID_INVALID'],
+    ['XV-12 no URI SAN', () => peer(A, { uris: [], dns: ['frontend.example.org'] }), 'ERR_SVID_INVALID'],
+    ['XV-14 no path', () => peer(`spiffe://${TD}`), 'ERR_SVID_INVALID'],
+    ['XV-15 trust domain without a bundle', () => peer('spiffe://other.example.org/x'), 'ERR_BUNDLE_NOT_FOUND'],
+  ]
+  for (const [name, chain, code] of refused) {
+    it(`${name}: the client refuses the server in the handshake (${code})`, async () => {
+      const b = await workload(B, { keyIndex: 5 })
+      const port = await rawServer(chain())
+      await expect(connectTls(b.source, matchAny(), { host: '127.0.0.1', port })).rejects.toMatchObject({ code })
+    })
+  }
+})
