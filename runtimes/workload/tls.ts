@@ -182,11 +182,14 @@ export function createTlsServer(
 ): tls.Server {
   const server = tls.createServer({ ...options.tls, ...tlsServerOptions(source) })
   const unsubscribe = source.onUpdate(() => {
+    let options: tls.SecureContextOptions
     try {
-      server.setSecureContext(identityContextOptions(source))
+      options = identityContextOptions(source)
     } catch {
-      // no SVID right now (withdrawn): keep the last context; SNICallback refuses new handshakes
+      // no SVID right now (withdrawn, SPIFFE Workload API §5.5): present nothing, so handshakes fail
+      options = {}
     }
+    server.setSecureContext(options)
   })
   server.on('close', unsubscribe)
   server.on('secureConnection', (socket) => {

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net'
 import tls from 'node:tls'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { matchAny, matchId, matchMemberOf } from '../../../core/svid/match.ts'
+import { GrpcStatus } from '../../../core/workload/grpc-status.ts'
 import { WorkloadApiMethod } from '../../../core/workload/service.ts'
 import { X509Source } from '../../../runtimes/workload/sources.ts'
 import { type VerifiedConnection, connectTls, createTlsServer } from '../../../runtimes/workload/tls.ts'
@@ -155,6 +156,30 @@ describe('mTLS between two workloads with SVIDs from the Workload API', () => {
   })
 })
 
+describe('withdrawal (catalogue WA-4)', () => {
+  it('WA-4: after PermissionDenied the server stops presenting the SVID, and presents it again after recovery', async () => {
+    const a = await workload(A)
+    const b = await workload(B, { keyIndex: 5 })
+    const srv = await serve(a.source, matchMemberOf(TD))
+    ;(await connectTls(b.source, matchId(A), { host: '127.0.0.1', port: srv.port })).socket.destroy()
+    const withdrawn = new Promise<void>((resolve) => a.source.onUpdate(resolve))
+    a.api.endAll(WorkloadApiMethod.fetchX509Svid, GrpcStatus.PERMISSION_DENIED, 'entry deleted')
+    await withdrawn
+    await expect(connectTls(b.source, matchId(A), { host: '127.0.0.1', port: srv.port })).rejects.toBeInstanceOf(Error)
+    await expect(connectTls(b.source, matchId(A), { host: '127.0.0.1', port: srv.port, servername: 'frontend' })).rejects.toBeInstanceOf(
+      Error,
+    )
+    expect(srv.accepted).toHaveLength(1)
+    await vi.waitFor(() => expect(a.api.openCalls(WorkloadApiMethod.fetchX509Svid)).toHaveLength(1))
+    const back = new Promise<void>((resolve) => a.source.onUpdate(resolve))
+    a.api.push(WorkloadApiMethod.fetchX509Svid, x509Response([svidMessage(ca, A)]))
+    await back
+    const again = await connectTls(b.source, matchId(A), { host: '127.0.0.1', port: srv.port })
+    expect(again.peer.id.toString()).toBe(A)
+    again.socket.destroy()
+  })
+})
+
 describe('peer validation by the server (catalogue XV, role server)', () => {
   const peer = (id: string, spec: SvidSpec = {}) => ca.issue(id, { key: testKey('p256', 2), ...spec }).chain
 
@@ -229,10 +254,16 @@ describe('peer validation by the client (catalogue XV, role client)', () => {
     return (server.address() as AddressInfo).port
   }
 
-  it('XV-1, XV-2: accepts a plain server SVID and one through an intermediate', async () => {
+  it('XV-1, XV-2, XV-3, XV-4: accepts a plain server SVID, one through an intermediate, with DNS SANs, with an empty subject', async () => {
     const b = await workload(B, { keyIndex: 5 })
     const inter = ca.childCa(TD, 'p256', 1)
-    for (const chain of [peer(A), inter.issue(A, { key: testKey('p256', 2) }).chain]) {
+    const chains = [
+      peer(A),
+      inter.issue(A, { key: testKey('p256', 2) }).chain,
+      peer(A, { dns: ['frontend.example.org'] }),
+      peer(A, { subject: [], sanCritical: true }),
+    ]
+    for (const chain of chains) {
       const conn = await connectTls(b.source, matchId(A), { host: '127.0.0.1', port: await rawServer(chain) })
       expect(conn.peer.id.toString()).toBe(A)
       expect(await readAll(conn.socket)).toBe('served\n')
@@ -247,10 +278,17 @@ describe('peer validation by the client (catalogue XV, role client)', () => {
       () => peer(A, { notBefore: new Date(Date.now() - 7200_000), notAfter: new Date(Date.now() - 3600_000) }),
       'CERT_HAS_EXPIRED',
     ],
+    [
+      'XV-7 not yet valid',
+      () => peer(A, { notBefore: new Date(Date.now() + 3600_000), notAfter: new Date(Date.now() + 7200_000) }),
+      'CERT_NOT_YET_VALID',
+    ],
     ['XV-8 leaf cA=true', () => peer(A, { ca: true, keyUsage: ['digitalSignature'] }), 'ERR_SVID_INVALID'],
     ['XV-9 leaf keyCertSign', () => peer(A, { keyUsage: ['digitalSignature', 'keyCertSign'] }), 'ERR_SVID_INVALID'],
+    ['XV-10 leaf cRLSign', () => peer(A, { keyUsage: ['digitalSignature', 'cRLSign'] }), 'ERR_SVID_INVALID'],
     ['XV-11 two URI SANs', () => peer(A, { uris: [A, C] }), 'ERR_SVID_INVALID'],
     ['XV-12 no URI SAN', () => peer(A, { uris: [], dns: ['frontend.example.org'] }), 'ERR_SVID_INVALID'],
+    ['XV-13 a URI SAN that is not spiffe://', () => peer(A, { uris: ['https://example.org/frontend'] }), 'ERR_SVID_INVALID'],
     ['XV-14 no path', () => peer(`spiffe://${TD}`), 'ERR_SVID_INVALID'],
     ['XV-15 trust domain without a bundle', () => peer('spiffe://other.example.org/x'), 'ERR_BUNDLE_NOT_FOUND'],
   ]
