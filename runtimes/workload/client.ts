@@ -10,6 +10,7 @@
  */
 import http2 from 'node:http2'
 import net from 'node:net'
+import { WORKLOAD_CLIENT_CLOSED } from '../../core/messages.ts'
 import { WorkloadError, isVerifyError } from '../../core/errors.ts'
 import { DEFAULT_MAX_MESSAGE_BYTES, GrpcDeframer, frameMessage } from '../../core/workload/grpc-frame.ts'
 import {
@@ -118,7 +119,7 @@ export class WorkloadApiClient {
    * `onEnd` the final status, exactly once, unless the call is closed first.
    */
   call(method: WorkloadApiMethod, request: Uint8Array, handlers: StreamHandlers): StreamCall {
-    if (this.closed) throw new WorkloadError('ERR_WORKLOAD_CLOSED', 'workload api client is closed')
+    if (this.closed) throw new WorkloadError('ERR_WORKLOAD_CLOSED', WORKLOAD_CLIENT_CLOSED)
     let ended = false
     let cancelled = false
     const end = (status: CallStatus) => {

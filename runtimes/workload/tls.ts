@@ -193,7 +193,7 @@ export function createTlsServer(
   })
   server.on('close', unsubscribe)
   server.on('secureConnection', (socket) => {
-    socket.pause()
+    // no 'data' listener until onConnection: what the peer sends meanwhile stays buffered
     verifyTlsPeer(socket, source, authorizer, options).then(
       (peer) => onConnection({ socket, peer }),
       (e) => {

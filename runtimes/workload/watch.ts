@@ -12,6 +12,7 @@
  * - INVALID_ARGUMENT is final: no retry (Workload Endpoint §6: the client sent something the
  *   server will refuse again), the watch fails.
  */
+import { WORKLOAD_CLIENT_CLOSED } from '../../core/messages.ts'
 import { WorkloadError } from '../../core/errors.ts'
 import { GrpcStatus } from '../../core/workload/grpc-status.ts'
 import type { WorkloadApiMethod } from '../../core/workload/service.ts'
@@ -67,7 +68,7 @@ export class StreamWatch<T> {
     if (this.stopped) return
     if (this.client.isClosed) {
       this.stopped = true
-      this.handlers.onError(new WorkloadError('ERR_WORKLOAD_CLOSED', 'workload api client is closed'), true)
+      this.handlers.onError(new WorkloadError('ERR_WORKLOAD_CLOSED', WORKLOAD_CLIENT_CLOSED), true)
       return
     }
     this.call = this.client.call(this.method, this.request, {

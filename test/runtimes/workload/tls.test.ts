@@ -12,7 +12,7 @@ import { matchAny, matchId, matchMemberOf } from '../../../core/svid/match.ts'
 import { GrpcStatus } from '../../../core/workload/grpc-status.ts'
 import { WorkloadApiMethod } from '../../../core/workload/service.ts'
 import { X509Source } from '../../../runtimes/workload/sources.ts'
-import { type VerifiedConnection, connectTls, createTlsServer } from '../../../runtimes/workload/tls.ts'
+import { type VerifiedConnection, connectTls, createTlsServer, tlsClientOptions, verifyTlsPeer } from '../../../runtimes/workload/tls.ts'
 import { type SvidSpec, TestCa, testKey, toPemChain } from '../../support/spiffe-ca.ts'
 import { TestWorkloadApiServer } from '../../support/workload-api-server.ts'
 import { type SvidMessageOptions, svidMessage, x509Response } from '../../support/workload-svids.ts'
@@ -112,6 +112,27 @@ describe('mTLS between two workloads with SVIDs from the Workload API', () => {
     expect(await readAll(conn.socket)).toBe(`hello ${B}\n`)
     expect(srv.accepted.map((c) => c.peer.id.toString())).toEqual([B])
     expect(srv.refused).toEqual([])
+  })
+
+  it('bytes the client sends before the server verified it reach the application afterwards', async () => {
+    const a = await workload(A)
+    const b = await workload(B, { keyIndex: 5 })
+    const server = createTlsServer(a.source, matchId(B), ({ socket, peer }) => {
+      socket.setEncoding('utf8')
+      socket.once('data', (d) => socket.end(`${peer.id} said ${d}`))
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: (server.address() as AddressInfo).port,
+      ...tlsClientOptions(b.source, matchId(A)),
+    })
+    socket.write('ping')
+    await once(socket, 'secureConnect')
+    expect((await verifyTlsPeer(socket, b.source, matchId(A))).id.toString()).toBe(A)
+    expect(await readAll(socket)).toBe(`${B} said ping`)
   })
 
   it('the client refuses a server with the wrong ID inside the handshake', async () => {
