@@ -21,6 +21,15 @@ import { type CallStatus, type StreamCall, type WorkloadApiClient, statusError }
 /** Responses waiting to be checked, at most (the rest are dropped, oldest first). */
 export const MAX_PENDING_MESSAGES = 8
 
+/**
+ * The delay before retry number `attempt` (0 first): `initialMs · 2^attempt` capped at `maxMs`, drawn
+ * uniformly from the upper half of that ceiling (`random` in [0, 1)).
+ */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30))
+  return ceiling / 2 + random() * (ceiling / 2)
+}
+
 export interface BackoffOptions {
   /** first delay, ms; default 1000 */
   readonly initialMs?: number
@@ -143,9 +152,7 @@ export class StreamWatch<T> {
     }
     if (status.code === GrpcStatus.PERMISSION_DENIED) this.handlers.onWithdrawn()
     this.handlers.onError(error, false)
-    const ceiling = Math.min(this.maxMs, this.initialMs * 2 ** Math.min(this.attempt, 30))
-    this.attempt++
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2)
+    const delay = backoffDelay(this.attempt++, this.initialMs, this.maxMs)
     this.timer = setTimeout(() => this.open(), delay)
   }
 
