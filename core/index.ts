@@ -21,6 +21,7 @@ export {
   EkError,
   DevIdError,
   EventLogError,
+  WorkloadError,
   ERROR_CATALOGUE,
   errorStatus,
   type ErrorCode,

@@ -4,18 +4,19 @@
  * index.ts); the policy layer and the verifier know attestors only through a registry.
  */
 import type { AnyAttestor } from '../attestor/attestor.ts'
-import { createAttestorRegistry } from '../attestor/registry.ts'
+import { type AttestorRegistry, createAttestorRegistry } from '../attestor/registry.ts'
 import { tpmDevidAttestor } from './tpm-devid/index.ts'
 import { tpmEkAttestor } from './tpm-ek/index.ts'
 
+/** The type names of the built-in attestors. */
+export type BuiltinAttestorType = 'tpm_devid' | 'tpm_ek'
+
+/** vouch's built-in attestors (its type names are checked against BuiltinAttestorType). */
 // biome-ignore format: one line per attestor
-export const BUILTIN_ATTESTORS = createAttestorRegistry([
+export const BUILTIN_ATTESTORS: AttestorRegistry<BuiltinAttestorType> = createAttestorRegistry([
   tpmDevidAttestor,
   tpmEkAttestor,
 ])
-
-/** The type names of the built-in attestors. */
-export type BuiltinAttestorType = (typeof BUILTIN_ATTESTORS.types)[number]
 
 /** The built-in attestors as a record by type (the registry's attestors; kept for the `vouch/attestation` API). */
 export const ATTESTORS: { readonly [T in BuiltinAttestorType]: AnyAttestor } = Object.freeze(
