@@ -8,15 +8,17 @@ import { type AttestorRegistry, createAttestorRegistry } from '../attestor/regis
 import { tpmDevidAttestor } from './tpm-devid/index.ts'
 import { tpmEkAttestor } from './tpm-ek/index.ts'
 
-/** The type names of the built-in attestors. */
-export type BuiltinAttestorType = 'tpm_devid' | 'tpm_ek'
-
-/** vouch's built-in attestors (its type names are checked against BuiltinAttestorType). */
 // biome-ignore format: one line per attestor
-export const BUILTIN_ATTESTORS: AttestorRegistry<BuiltinAttestorType> = createAttestorRegistry([
+const BUILTINS = [
   tpmDevidAttestor,
   tpmEkAttestor,
-])
+] as const
+
+/** The type names of the built-in attestors. */
+export type BuiltinAttestorType = (typeof BUILTINS)[number]['type']
+
+/** vouch's built-in attestors. */
+export const BUILTIN_ATTESTORS: AttestorRegistry<BuiltinAttestorType> = createAttestorRegistry(BUILTINS)
 
 /** The built-in attestors as a record by type (the registry's attestors; kept for the `vouch/attestation` API). */
 export const ATTESTORS: { readonly [T in BuiltinAttestorType]: AnyAttestor } = Object.freeze(
