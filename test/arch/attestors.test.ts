@@ -47,8 +47,8 @@ describe('attestors are modules', () => {
       expect(existsSync(join(folders, folderOf(type), 'index.ts')), `attestors/${folderOf(type)}/index.ts`).toBe(true)
       expect(registry).toContain(`'./${folderOf(type)}/index.ts'`)
     }
-    // the registry's list: one identifier per line, as many as there are attestors
-    const list = registry.match(/createAttestorRegistry\(\[([\s\S]*?)\]\)/)![1]!
+    // the registry's BUILTINS list: one identifier per line, as many as there are attestors
+    const list = registry.match(/const BUILTINS = \[([\s\S]*?)\] as const/)![1]!
     expect(
       list
         .split('\n')
