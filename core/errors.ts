@@ -198,6 +198,27 @@ export const ERROR_CATALOGUE = {
     },
     ERR_ENTRY_AUDIENCE_INVALID: { status: 400, meaning: 'a JWT-SVID request has no audience or an audience out of bounds' },
   },
+  /** the SPIFFE Workload API: its protobuf messages, gRPC framing and the client (core/workload/, runtimes/workload/) */
+  workload: {
+    ERR_WORKLOAD_MALFORMED: {
+      status: 400,
+      meaning: 'a Workload API protobuf message does not decode (truncated, overlong varint, bad wire type, invalid UTF-8)',
+    },
+    ERR_WORKLOAD_FRAME_INVALID: {
+      status: 400,
+      meaning: 'a gRPC length-prefixed message is invalid (compressed flag set, truncated at the end of the stream)',
+    },
+    ERR_WORKLOAD_RESPONSE_INVALID: {
+      status: 400,
+      meaning: 'a Workload API response decodes but breaks the SPIFFE Workload API rules (a required field is empty)',
+    },
+    ERR_WORKLOAD_ENDPOINT_INVALID: {
+      status: 400,
+      meaning: 'the Workload API endpoint address (SPIFFE_ENDPOINT_SOCKET) is missing or not a valid unix: or tcp: URI',
+    },
+    ERR_WORKLOAD_STATUS: { status: 503, meaning: 'the Workload API answered a call with a gRPC status other than OK' },
+    ERR_WORKLOAD_CLOSED: { status: 503, meaning: 'the Workload API client or source was closed' },
+  },
   /** what a server answers about a request itself */
   request: {
     ERR_REQUEST_MEDIA_TYPE: { status: 415, meaning: 'a request body is not of the media type the endpoint takes' },
@@ -318,6 +339,9 @@ export class SpiffeError extends VerifyError<CodeOf<'spiffe'>> {
 }
 export class EventLogError extends VerifyError<CodeOf<'eventlog'>> {
   static override readonly family = 'eventlog'
+}
+export class WorkloadError extends VerifyError<CodeOf<'workload'>> {
+  static override readonly family = 'workload'
 }
 export function isVerifyError(e: unknown): e is VerifyError {
   return e instanceof VerifyError

@@ -19,6 +19,7 @@ const CLASS: Record<keyof typeof ERROR_CATALOGUE, string> = {
   spiffe: '`SpiffeError`',
   eventlog: '`EventLogError`',
   entry: 'server `EntryError`',
+  workload: '`WorkloadError`',
   request: 'server `RequestError`',
 }
 
