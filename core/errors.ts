@@ -158,7 +158,8 @@ export const ERROR_CATALOGUE = {
     ERR_WORKLOAD_API_NO_IDENTITY: { status: 403, meaning: 'no registration entry matches the calling workload (PermissionDenied)' },
     ERR_WORKLOAD_API_CALLER_UNVERIFIED: {
       status: 403,
-      meaning: 'the caller could not be attested: no peer credentials, it exited, or it changed uid/gid since connecting (PermissionDenied)',
+      meaning:
+        'the caller could not be attested: no peer credentials, it exited, or it changed uid/gid since connecting (PermissionDenied)',
     },
     ERR_WORKLOAD_API_REQUEST_INVALID: {
       status: 400,

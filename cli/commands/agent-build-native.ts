@@ -8,7 +8,7 @@ import { PEERCRED_ADDON_PATH } from '../../agent/workload/api/peercred.ts'
 
 const USAGE =
   'vouch agent build-native\n' +
-  '  builds the agent\'s native addons: the peer-credential addon (SO_PEERCRED; the Workload API attests\n' +
+  "  builds the agent's native addons: the peer-credential addon (SO_PEERCRED; the Workload API attests\n" +
   '  workloads by it and does not start without it) and, when libtss2-dev is installed, the TCTI bridge\n' +
   '  (N-API over libtss2-tctildr) that lets the agent reach a TPM through any TCTI (device:, swtpm:, mssim:,\n' +
   '  tabrmd:). Needs python3, make and a C++ compiler (Debian: apt-get install libtss2-dev python3 make g++).\n' +
@@ -29,9 +29,7 @@ export const agentBuildNative: Command = {
     const { missing, tss2 } = missingPrerequisites()
     if (missing.length > 0) {
       const all = tss2 ? missing : ['libtss2-dev (pkg-config tss2-tctildr)', ...missing]
-      io.err(
-        `vouch: cannot build the native TCTI bridge: missing ${all.join(', ')} (Debian: apt-get install libtss2-dev python3 make g++)`,
-      )
+      io.err(`vouch: cannot build the native TCTI bridge: missing ${all.join(', ')} (Debian: apt-get install libtss2-dev python3 make g++)`)
       return EXIT_INVALID
     }
     if (!tss2) io.err('vouch: libtss2-dev (pkg-config tss2-tctildr) is missing: building the peer-credential addon only')

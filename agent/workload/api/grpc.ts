@@ -170,7 +170,8 @@ export function serveGrpcStream<P>(
     },
     async single() {
       const m = await next()
-      if (m === undefined) throw new GrpcCallError(GrpcStatus.INVALID_ARGUMENT, 'ERR_WORKLOAD_API_REQUEST_INVALID: the call carried no request message')
+      if (m === undefined)
+        throw new GrpcCallError(GrpcStatus.INVALID_ARGUMENT, 'ERR_WORKLOAD_API_REQUEST_INVALID: the call carried no request message')
       return m
     },
     send(message) {

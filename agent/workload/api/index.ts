@@ -132,7 +132,10 @@ export async function startWorkloadApi(options: WorkloadApiOptions): Promise<Wor
   h2.on('stream', (stream: ServerHttp2Stream, headers) => {
     const refuse = (status: number, message: string) => {
       try {
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message) }, { endStream: true })
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(status), 'grpc-message': encodeGrpcMessage(message) },
+          { endStream: true },
+        )
       } catch {
         stream.close()
       }
@@ -145,13 +148,19 @@ export async function startWorkloadApi(options: WorkloadApiOptions): Promise<Wor
       return
     }
     const ct = headers['content-type']
-    if (typeof ct !== 'string' || !(ct === 'application/grpc' || ct.startsWith('application/grpc+') || ct.startsWith('application/grpc;'))) {
+    if (
+      typeof ct !== 'string' ||
+      !(ct === 'application/grpc' || ct.startsWith('application/grpc+') || ct.startsWith('application/grpc;'))
+    ) {
       stream.respond({ ':status': 415 }, { endStream: true })
       return
     }
     const handler = handlers.get(String(headers[':path'] ?? ''))
     if (!handler) {
-      return refuse(GrpcStatus.UNIMPLEMENTED, `ERR_WORKLOAD_API_METHOD_UNKNOWN: no method ${JSON.stringify(String(headers[':path'] ?? '').slice(0, 200))} on the agent socket`)
+      return refuse(
+        GrpcStatus.UNIMPLEMENTED,
+        `ERR_WORKLOAD_API_METHOD_UNKNOWN: no method ${JSON.stringify(String(headers[':path'] ?? '').slice(0, 200))} on the agent socket`,
+      )
     }
     serveGrpcStream(stream, headers, peer, handler, streamOptions, stop.signal)
   })

@@ -47,7 +47,10 @@ function checkRequest(req: DiscoveryRequest): void {
     )
   }
   if (req.resourceNames.length > MAX_SDS_RESOURCE_NAMES) {
-    throw new WorkloadApiError('ERR_WORKLOAD_API_LIMIT', `at most ${MAX_SDS_RESOURCE_NAMES} resource names, found ${req.resourceNames.length}`)
+    throw new WorkloadApiError(
+      'ERR_WORKLOAD_API_LIMIT',
+      `at most ${MAX_SDS_RESOURCE_NAMES} resource names, found ${req.resourceNames.length}`,
+    )
   }
   if (req.resourceNames.some((n) => n.length > MAX_SDS_RESOURCE_NAME_CHARS)) {
     throw new WorkloadApiError('ERR_WORKLOAD_API_LIMIT', `a resource name is longer than ${MAX_SDS_RESOURCE_NAME_CHARS} characters`)

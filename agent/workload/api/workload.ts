@@ -56,7 +56,10 @@ const invalid = (message: string) => new WorkloadApiError('ERR_WORKLOAD_API_REQU
 export function checkSecurityHeader(call: GrpcCall<Peer>): void {
   const v = call.headers[WORKLOAD_API_HEADER]
   if (v !== WORKLOAD_API_HEADER_VALUE) {
-    throw new WorkloadApiError('ERR_WORKLOAD_API_SECURITY_HEADER', `security header missing from request: ${WORKLOAD_API_HEADER}: true is required`)
+    throw new WorkloadApiError(
+      'ERR_WORKLOAD_API_SECURITY_HEADER',
+      `security header missing from request: ${WORKLOAD_API_HEADER}: true is required`,
+    )
   }
 }
 
@@ -168,7 +171,10 @@ export function workloadApiHandlers(ctx: ServiceContext): Map<string, GrpcHandle
     const { svids } = await attestEntitled(ctx, call.peer)
     const selected = req.spiffeId === '' ? svids : svids.filter((s) => s.entry.spiffeId === req.spiffeId)
     if (selected.length === 0) {
-      throw new WorkloadApiError('ERR_WORKLOAD_API_NO_IDENTITY', `no identity issued: the workload is not entitled to ${JSON.stringify(req.spiffeId)}`)
+      throw new WorkloadApiError(
+        'ERR_WORKLOAD_API_NO_IDENTITY',
+        `no identity issued: the workload is not entitled to ${JSON.stringify(req.spiffeId)}`,
+      )
     }
     const seen = new Set<string>()
     const out: { spiffeId: string; svid: string; hint: string }[] = []

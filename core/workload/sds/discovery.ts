@@ -77,7 +77,8 @@ function decodeBuildVersion(bytes: Uint8Array, what: string): SemanticVersion {
   const r = new ProtoReader(bytes, what)
   let version: SemanticVersion = { major: 0, minor: 0, patch: 0 }
   for (const k of r.fields()) {
-    if (k.field === 1 && k.wireType === WireType.lengthDelimited) version = decodeSemanticVersion(r.lengthDelimited('version'), `${what}.version`)
+    if (k.field === 1 && k.wireType === WireType.lengthDelimited)
+      version = decodeSemanticVersion(r.lengthDelimited('version'), `${what}.version`)
     else r.skip(k)
   }
   return version
@@ -96,7 +97,9 @@ export function decodeEnvoyNode(bytes: Uint8Array, what = 'Node'): EnvoyNode {
     else if (k.field === 6) userAgentName = r.string('user_agent_name')
     else if (k.field === 7) version = { userAgentVersion: r.string('user_agent_version') }
     else if (k.field === 8) {
-      version = { userAgentBuildVersion: decodeBuildVersion(r.lengthDelimited('user_agent_build_version'), `${what}.user_agent_build_version`) }
+      version = {
+        userAgentBuildVersion: decodeBuildVersion(r.lengthDelimited('user_agent_build_version'), `${what}.user_agent_build_version`),
+      }
     } else r.skip(k)
   }
   return { id, cluster, userAgentName, ...version }
