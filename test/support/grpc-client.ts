@@ -113,6 +113,7 @@ export class GrpcTestClient {
       const session = h2connect('http://localhost', { createConnection: () => netConnect(socketPath) })
       session.once('connect', () => resolve(new GrpcTestClient(session)))
       session.once('error', reject)
+      session.once('close', () => reject(new Error('the connection closed before HTTP/2 was set up')))
     })
   }
 

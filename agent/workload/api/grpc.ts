@@ -194,11 +194,17 @@ export function serveGrpcStream<P>(
     if (stream.destroyed || stream.closed) return
     const trailers: Record<string, string> = { 'grpc-status': String(status) }
     if (message !== '') trailers['grpc-message'] = encodeGrpcMessage(message)
+    // a caller still sending after the status is stopped with RST_STREAM(NO_ERROR), which nghttp2
+    // queues behind the status (gRPC PROTOCOL-HTTP2)
+    const stopCaller = () => {
+      if (!ended && !stream.closed) stream.close(0)
+    }
     try {
       if (headersSent) {
         stream.once('wantTrailers', () => {
           try {
             stream.sendTrailers(trailers)
+            stopCaller()
           } catch {
             stream.close()
           }
@@ -206,6 +212,7 @@ export function serveGrpcStream<P>(
         stream.end()
       } else {
         stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true })
+        stopCaller()
       }
     } catch {
       stream.close()
