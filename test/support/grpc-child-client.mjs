@@ -1,12 +1,18 @@
 // A gRPC client in its own process (node:http2 only, no imports from the repository), for tests that
 // need a caller with another uid, or one that changes uid after connecting. Usage:
 //   node grpc-child-client.mjs '<json>'  with { socket, method, request (hex), header (bool),
-//   setuidAfterConnect (number, optional), messages (how many response messages to wait for) }
+//   setuidAfterConnect (number, optional), become ({ uid, gid, groups } applied before connecting,
+//   optional), messages (how many response messages to wait for) }
 // Prints one JSON line: { status, message, messages: [hex...], pid, uid }.
 import { connect } from 'node:http2'
 import { connect as netConnect } from 'node:net'
 
 const opts = JSON.parse(process.argv[2])
+if (opts.become) {
+  process.setgroups(opts.become.groups)
+  process.setgid(opts.become.gid)
+  process.setuid(opts.become.uid)
+}
 const session = connect('http://localhost', { createConnection: () => netConnect(opts.socket) })
 session.on('error', (e) => {
   console.log(JSON.stringify({ status: -1, message: e.message, messages: [], pid: process.pid, uid: process.getuid() }))

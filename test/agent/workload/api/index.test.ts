@@ -63,6 +63,7 @@ beforeAll(async () => {
       entry('e-exe', ID_EXE, [`unix:uid:${UID}`, `unix:gid:${GID}`, `unix:path:${NODE}`, `unix:sha256:${NODE_SHA256}`]),
       entry('e-wrong-hash', 'spiffe://example.org/wrong-hash', [`unix:uid:${UID}`, `unix:sha256:${'0'.repeat(64)}`]),
       entry('e-other-uid', 'spiffe://example.org/other', [`unix:uid:${UID + 4242}`]),
+      entry('e-group', 'spiffe://example.org/by-group', [`unix:uid:${NOBODY}`, 'unix:gid:4321']),
     ],
     federated: [{ trustDomain: 'partner.test', x509Authorities: [federatedCa.cert.der], jwtAuthorities: new Map() }],
   })
@@ -175,6 +176,14 @@ describe('FetchX509SVID', () => {
     expect(other.messages).toEqual([])
     expect(other.status).toBe(GrpcStatus.PERMISSION_DENIED)
     expect(other.message).toMatch(/^ERR_WORKLOAD_API_NO_IDENTITY: no identity issued/)
+  })
+
+  ROOT_ONLY('a supplementary group matches unix:gid: (nobody in group 4321 gets the group entry, nobody alone does not)', async () => {
+    const member = await runChild({ method: WorkloadApiMethod.fetchX509Svid, become: { uid: NOBODY, gid: NOBODY, groups: [4321] } })
+    expect(member.uid).toBe(NOBODY)
+    expect(decodeX509SvidResponse(unhex(member.messages[0]!)).svids.map((s) => s.spiffeId)).toEqual(['spiffe://example.org/by-group'])
+    const outsider = await runChild({ method: WorkloadApiMethod.fetchX509Svid, become: { uid: NOBODY, gid: NOBODY, groups: [] } })
+    expect(outsider.status).toBe(GrpcStatus.PERMISSION_DENIED)
   })
 
   ROOT_ONLY('a caller that changes its uid after connecting is refused: the kernel recorded another uid at connect()', async () => {
