@@ -46,6 +46,15 @@ export interface Caller {
   readonly groups: readonly number[]
 }
 
+/** The caller as read from /proc, with its executable's path and digest read on first use. */
+export interface CallerFacts {
+  readonly caller: Caller
+  /** the effective gid and the supplementary groups, as decimal strings */
+  readonly gids: ReadonlySet<string>
+  path(): Promise<string | undefined>
+  digest(): Promise<string | undefined>
+}
+
 export interface AttestResult {
   readonly caller: Caller
   /** the SVIDs whose entry matches the caller, in the source's order */
@@ -166,8 +175,13 @@ export class CallerAttestor {
     }
   }
 
-  /** The SVIDs whose entry matches the caller of `peer`, read now. */
-  async attest(peer: Peer, svids: readonly WorkloadX509Svid[]): Promise<AttestResult> {
+  /**
+   * What the caller of `peer` is now: /proc/<pid>/status read and cross-checked against SO_PEERCRED;
+   * the executable's path and digest are read on first use and kept. A stream takes these facts once
+   * at its start (as the SPIRE agent computes a stream's selectors once) and matches them again after
+   * every change with {@link match}.
+   */
+  async facts(peer: Peer): Promise<CallerFacts> {
     const { pid } = peer.credentials
     await this.checkSameProcess(peer)
     const statusText = await readFile(`${this.proc}/${pid}/status`, 'latin1').catch(() => undefined)
@@ -179,39 +193,44 @@ export class CallerAttestor {
         { pid },
       )
     }
-    const caller: Caller = { pid, uid: status.uid, gid: status.gid, groups: status.groups }
-    const gids = new Set([status.gid, ...status.groups].map(String))
     let exePath: Promise<string | undefined> | undefined
     let exeDigest: Promise<string | undefined> | undefined
-    const path = () => (exePath ??= this.readExePath(pid))
-    const digest = () => (exeDigest ??= this.readExeDigest(pid))
-    const matched: WorkloadX509Svid[] = []
-    for (const svid of svids) {
-      if (await this.matches(svid.entry.selectors, caller, gids, path, digest)) matched.push(svid)
+    return {
+      caller: { pid, uid: status.uid, gid: status.gid, groups: status.groups },
+      gids: new Set([status.gid, ...status.groups].map(String)),
+      path: () => (exePath ??= this.readExePath(pid)),
+      digest: () => (exeDigest ??= this.readExeDigest(pid)),
     }
-    // the reads above were of the caller only if it is still the process that connected
-    await this.checkSameProcess(peer)
-    return { caller, svids: matched }
   }
 
-  private async matches(
-    selectors: readonly string[],
-    caller: Caller,
-    gids: ReadonlySet<string>,
-    path: () => Promise<string | undefined>,
-    digest: () => Promise<string | undefined>,
-  ): Promise<boolean> {
+  /** The SVIDs whose entry `facts` match; the caller must still be the process that connected. */
+  async match(peer: Peer, facts: CallerFacts, svids: readonly WorkloadX509Svid[]): Promise<AttestResult> {
+    const matched: WorkloadX509Svid[] = []
+    for (const svid of svids) {
+      if (await this.matches(svid.entry.selectors, facts)) matched.push(svid)
+    }
+    // the /proc reads were of the caller only if it is still the process that connected
+    await this.checkSameProcess(peer)
+    return { caller: facts.caller, svids: matched }
+  }
+
+  /** {@link facts} then {@link match}: the SVIDs whose entry matches the caller of `peer`, read now. */
+  async attest(peer: Peer, svids: readonly WorkloadX509Svid[]): Promise<AttestResult> {
+    return this.match(peer, await this.facts(peer), svids)
+  }
+
+  private async matches(selectors: readonly string[], facts: CallerFacts): Promise<boolean> {
     if (selectors.length === 0) return false
     const parsed = selectors.map(parseSelector)
     if (parsed.some((s) => s === undefined)) return false
     const all = parsed as Selector[]
     // cheap ones first, so an entry another uid holds never costs a hash
     for (const s of all) {
-      if (s.kind === 'uid' && s.value !== String(caller.uid)) return false
-      if (s.kind === 'gid' && !gids.has(s.value)) return false
+      if (s.kind === 'uid' && s.value !== String(facts.caller.uid)) return false
+      if (s.kind === 'gid' && !facts.gids.has(s.value)) return false
     }
-    for (const s of all) if (s.kind === 'path' && (await path()) !== s.value) return false
-    for (const s of all) if (s.kind === 'sha256' && (await digest()) !== s.value) return false
+    for (const s of all) if (s.kind === 'path' && (await facts.path()) !== s.value) return false
+    for (const s of all) if (s.kind === 'sha256' && (await facts.digest()) !== s.value) return false
     return true
   }
 

@@ -14,6 +14,7 @@
  *   (`maxBufferedBytes`).
  */
 import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
+import { setMaxListeners } from 'node:events'
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises'
 import { createServer as createH2Server, type Http2Session, type ServerHttp2Stream } from 'node:http2'
 import { dirname } from 'node:path'
@@ -121,6 +122,8 @@ export async function startWorkloadApi(options: WorkloadApiOptions): Promise<Wor
   const handlers = new Map<string, GrpcHandler<Peer>>([...workloadApiHandlers(ctx), ...sdsHandlers(ctx)])
 
   const stop = new AbortController()
+  // every open call listens for the stop: as many as connections x streams, all bounded
+  setMaxListeners(0, stop.signal)
   const sessions = new Set<Http2Session>()
   const sockets = new Set<Socket>()
   const h2 = createH2Server({ settings: { maxConcurrentStreams: maxStreams }, maxSessionMemory: 16 })

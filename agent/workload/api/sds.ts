@@ -156,6 +156,7 @@ async function streamSecrets(ctx: ServiceContext, call: GrpcCall<Peer>): Promise
   let lastNonce = ''
   let lastRequest: DiscoveryRequest | undefined
   try {
+    const facts = await ctx.attestor.facts(call.peer)
     for (;;) {
       const event = events.shift()
       if (event === undefined) {
@@ -186,7 +187,7 @@ async function streamSecrets(ctx: ServiceContext, call: GrpcCall<Peer>): Promise
         version++
         if (lastRequest === undefined) continue
       }
-      const { svids } = await ctx.attestor.attest(call.peer, ctx.source.x509Svids())
+      const { svids } = await ctx.attestor.match(call.peer, facts, ctx.source.x509Svids())
       const resources = buildSecrets(ctx, svids, lastRequest.resourceNames)
       if (call.signal.aborted) return
       lastNonce = nonce()

@@ -8,10 +8,12 @@
  *    (none → PermissionDenied "no identity issued"): a workload only ever receives what it matches,
  *    whatever it sends.
  *
- * FetchX509SVID, FetchX509Bundles and FetchJWTBundles are streams: the first response goes out at
- * once, then the caller is attested again and a new response pushed after every change the source
- * reports (rotation, bundle change), unless it is byte-identical to the last one. A caller that no
- * longer matches any entry gets PermissionDenied and the stream ends.
+ * FetchX509SVID, FetchX509Bundles and FetchJWTBundles are streams: the caller is read from /proc
+ * once at the start (as SPIRE computes a stream's selectors once), the first response goes out at
+ * once, and after every change the source reports (rotation, bundle change) the entries are matched
+ * again, the caller checked to still be the process that connected, and a new response pushed
+ * unless it is byte-identical to the last one. A caller that no longer matches any entry gets
+ * PermissionDenied and the stream ends.
  */
 import { isVerifyError, WorkloadApiError } from '../../../core/errors.ts'
 import { verifyJwtSvid } from '../../../core/svid/jwt-svid.ts'
@@ -33,7 +35,7 @@ import {
 } from '../../../core/workload/index.ts'
 import type { Logger } from '../../log.ts'
 import type { WorkloadIdentitySource, WorkloadX509Svid } from '../source.ts'
-import type { AttestResult, CallerAttestor, Peer } from './attest.ts'
+import type { AttestResult, CallerAttestor, CallerFacts, Peer } from './attest.ts'
 import { type BundleViews, concatDer } from './bundles.ts'
 import type { GrpcCall, GrpcHandler } from './grpc.ts'
 
@@ -63,9 +65,10 @@ export function checkSecurityHeader(call: GrpcCall<Peer>): void {
   }
 }
 
-/** The caller's SVIDs, or PermissionDenied when it matches no entry. */
-export async function attestEntitled(ctx: ServiceContext, peer: Peer): Promise<AttestResult> {
-  const result = await ctx.attestor.attest(peer, ctx.source.x509Svids())
+/** The caller's SVIDs, or PermissionDenied when it matches no entry (`facts`: a stream's, read at its start). */
+export async function attestEntitled(ctx: ServiceContext, peer: Peer, facts?: CallerFacts): Promise<AttestResult> {
+  const svids = ctx.source.x509Svids()
+  const result = facts ? await ctx.attestor.match(peer, facts, svids) : await ctx.attestor.attest(peer, svids)
   if (result.svids.length === 0) {
     throw new WorkloadApiError('ERR_WORKLOAD_API_NO_IDENTITY', 'no identity issued: no registration entry matches the calling workload', {
       detail: { pid: result.caller.pid, uid: result.caller.uid },
@@ -102,6 +105,7 @@ export async function pushOnChange(
   call.signal.addEventListener('abort', onAbort, { once: true })
   let last: Uint8Array | undefined
   try {
+    const facts = await ctx.attestor.facts(call.peer)
     while (!call.signal.aborted) {
       if (!dirty) {
         await new Promise<void>((resolve) => {
@@ -110,7 +114,7 @@ export async function pushOnChange(
         continue
       }
       dirty = false
-      const message = build(await attestEntitled(ctx, call.peer))
+      const message = build(await attestEntitled(ctx, call.peer, facts))
       if (call.signal.aborted) break
       if (last === undefined || !sameBytes(last, message)) {
         call.send(message)
