@@ -23,6 +23,19 @@ if (process.argv.includes('--if-missing') && built('vouch_peercred') && (built('
 if (!tss2) {
   console.log('vouch: libtss2-tctildr not found (install libtss2-dev for the native TCTI bridge); using pure transports')
 }
+// node-gyp's rebuild starts by removing build/: without a toolchain it would delete working addons
+const has = (cmd, ...a) => spawnSync(cmd, a, { stdio: 'ignore' }).status === 0
+const missing = [
+  has('python3', '--version') || has('python', '--version') ? undefined : 'python3',
+  has('make', '--version') ? undefined : 'make',
+  has('c++', '--version') || has('g++', '--version') ? undefined : 'a C++ compiler',
+].filter(Boolean)
+if (missing.length > 0) {
+  console.log(
+    `vouch: native addons not built (missing ${missing.join(', ')}); using pure transports, and the Workload API cannot start (no peer credentials)`,
+  )
+  process.exit(strict ? 1 : 0)
+}
 // node-gyp: npm's bundled one (npm_config_node_gyp inside npm scripts, else next to this node's npm), else PATH
 const bundled = [
   process.env.npm_config_node_gyp,
