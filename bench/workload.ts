@@ -25,6 +25,8 @@ export interface LatencyStats {
 
 export interface WorkloadBenchResult {
   readonly roundTrip: LatencyStats
+  /** connect, FetchX509SVID, first response: a new connection per call */
+  readonly roundTripNewConnection: LatencyStats
   /** per stream: rotation → new SVID received */
   readonly rotationPerStream: LatencyStats
   /** per round: rotation → the last of the 100 streams has it */
@@ -69,17 +71,29 @@ export async function measureWorkloadApi(
   const server = await startServer(socketPath)
   const clients: GrpcTestClient[] = []
   try {
-    // ---- round trip, 1 in flight, warm
-    const c = await GrpcTestClient.connect(socketPath)
+    // ---- round trip, 1 in flight, warm. A streaming call ends by the client's RST_STREAM(CANCEL);
+    // nghttp2 bounds how fast a client may reset streams (the HTTP/2 "rapid reset" defence, a burst
+    // of 1000), so the connection is renewed every RESETS_PER_CONNECTION calls.
+    const RESETS_PER_CONNECTION = 500
+    let c = await GrpcTestClient.connect(socketPath)
     clients.push(c)
-    const once = async () => {
-      const s = c.open(WorkloadApiMethod.fetchX509Svid, new Uint8Array())
+    let onConnection = 0
+    const fetchOnce = async (client: GrpcTestClient) => {
+      const s = client.open(WorkloadApiMethod.fetchX509Svid, new Uint8Array())
       const m = await s.next()
-      if (!m || decodeX509SvidResponse(m).svids.length !== 2)
-        throw new Error(
-          `workload bench: the caller did not get its two SVIDs: ${m ? decodeX509SvidResponse(m).svids.map((x) => x.spiffeId) : JSON.stringify(await s.done)}`,
-        )
+      if (!m || decodeX509SvidResponse(m).svids.length !== 2) {
+        throw new Error(`workload bench: the caller did not get its two SVIDs: ${m ? 'a short response' : JSON.stringify(await s.done)}`)
+      }
       s.cancel()
+    }
+    const once = async () => {
+      if (++onConnection > RESETS_PER_CONNECTION) {
+        c.destroy()
+        c = await GrpcTestClient.connect(socketPath)
+        clients.push(c)
+        onConnection = 1
+      }
+      await fetchOnce(c)
     }
     for (let i = 0; i < warmup; i++) await once()
     const rt: number[] = []
@@ -87,6 +101,15 @@ export async function measureWorkloadApi(
       const t = performance.now()
       await once()
       rt.push(performance.now() - t)
+    }
+    // ---- the same with a new connection per call (a workload that starts, connects and fetches)
+    const rtConnect: number[] = []
+    for (let i = 0; i < Math.ceil(calls / 4); i++) {
+      const t = performance.now()
+      const fresh = await GrpcTestClient.connect(socketPath)
+      await fetchOnce(fresh)
+      rtConnect.push(performance.now() - t)
+      fresh.destroy()
     }
 
     // ---- rotation pushed to N open streams
@@ -117,6 +140,7 @@ export async function measureWorkloadApi(
     for (const s of streams) s.cancel()
     return {
       roundTrip: stats(rt),
+      roundTripNewConnection: stats(rtConnect),
       rotationPerStream: stats(perStream),
       rotationAllStreams: stats(allStreams),
       streams: streamCount,
