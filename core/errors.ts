@@ -219,6 +219,10 @@ export const ERROR_CATALOGUE = {
     },
     ERR_WORKLOAD_STATUS: { status: 503, meaning: 'the Workload API answered a call with a gRPC status other than OK' },
     ERR_WORKLOAD_CLOSED: { status: 503, meaning: 'the Workload API client or source was closed' },
+    ERR_WORKLOAD_NO_IDENTITY: {
+      status: 503,
+      meaning: 'a Workload API source holds no SVID or bundle yet, or the Workload API withdrew it (PermissionDenied)',
+    },
   },
   /** what a server answers about a request itself */
   request: {

@@ -4,7 +4,8 @@
  * ValidateJWTSVIDResponse (its claims a google.protobuf.Struct, here a JSON object).
  *
  * Same contract as ./x509-svid.ts: `decode*` check the wire and throw `ERR_WORKLOAD_MALFORMED`,
- * `encode*` omit proto3 defaults; the SPIFFE required-field rules are in ./check.ts.
+ * `encode*` omit proto3 defaults; the SPIFFE required-field rules are applied by the client
+ * (runtimes/workload/updates.ts).
  */
 import { decodeEmpty, readBytesMapEntry, writeBytesMap } from './fields.ts'
 import { type JsonObject, decodeStruct, encodeStruct } from './struct.ts'

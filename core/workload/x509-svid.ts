@@ -3,9 +3,9 @@
  * X509SVIDRequest, X509SVIDResponse, X509SVID, X509BundlesRequest, X509BundlesResponse.
  *
  * `decode*` take the bytes of one message (the payload of a gRPC frame) and return it, or throw
- * `ERR_WORKLOAD_MALFORMED`; they check the wire only. Whether required fields are set (the SPIFFE
- * rules a client applies before using a response) is {@link checkX509SvidResponse} and friends in
- * ./check.ts. `encode*` write what protoc-generated encoders write (defaults omitted, fields in
+ * `ERR_WORKLOAD_MALFORMED`; they check the wire only. Whether required fields are set and the
+ * SVIDs verify (the SPIFFE rules a client applies before using a response) is the client's job
+ * (runtimes/workload/updates.ts). `encode*` write what protoc-generated encoders write (defaults omitted, fields in
  * number order). Bytes fields are copies, never views into the input.
  */
 import { decodeEmpty, readBytesMapEntry, writeBytesMap } from './fields.ts'

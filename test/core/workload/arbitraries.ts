@@ -4,8 +4,8 @@ import type { JwtSvidMessage, ValidateJwtSvidResponse } from '../../../core/work
 import type { JsonObject, JsonValue } from '../../../core/workload/struct.ts'
 import type { X509SvidMessage } from '../../../core/workload/x509-svid.ts'
 
-const text = fc.string({ unit: 'grapheme', maxLength: 24 })
-const bytes = fc.uint8Array({ maxLength: 48 })
+const text = fc.string({ unit: 'binary', maxLength: 16 })
+const bytes = fc.uint8Array({ maxLength: 32 })
 const bytesMap = fc.array(fc.tuple(text, bytes), { maxLength: 4 }).map((entries) => new Map(entries))
 
 export const x509Svid: fc.Arbitrary<X509SvidMessage> = fc.record({
