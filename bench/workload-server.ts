@@ -28,6 +28,7 @@ const api = await startWorkloadApi({
   socketPath,
   source,
   maxConnections: 4096,
+  maxConnectionsPerUid: 4096,
   logger: jsonLogger((l) => process.stderr.write(`${l}\n`), 'warn'),
 })
 process.on('message', (m: { kind: string }) => {

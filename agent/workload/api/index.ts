@@ -9,7 +9,8 @@
  *   unattested callers.
  * - A stale socket file (nobody accepts on it) is removed; a live one (another agent serves it) or a
  *   non-socket file at the path is an error.
- * - Bounds: connections (`maxConnections`), concurrent calls per connection
+ * - Bounds: connections (`maxConnections`, and `maxConnectionsPerUid` so that one local user cannot
+ *   take them all), concurrent calls per connection
  *   (`maxStreamsPerConnection`), request message size (`maxMessageBytes`), unsent bytes per stream
  *   (`maxBufferedBytes`).
  */
@@ -33,6 +34,8 @@ export const DEFAULT_SOCKET_PATH = '/run/vouch/agent.sock'
 /** world-connectable: authorization is by peer credentials, per call */
 export const DEFAULT_SOCKET_MODE = 0o777
 export const DEFAULT_MAX_CONNECTIONS = 1024
+/** so that one local user cannot take every connection from the others */
+export const DEFAULT_MAX_CONNECTIONS_PER_UID = 256
 export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 32
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
 export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024
@@ -45,6 +48,7 @@ export interface WorkloadApiOptions {
   /** default {@link DEFAULT_SOCKET_MODE} (0777) */
   readonly socketMode?: number
   readonly maxConnections?: number
+  readonly maxConnectionsPerUid?: number
   readonly maxStreamsPerConnection?: number
   readonly maxMessageBytes?: number
   readonly maxBufferedBytes?: number
@@ -126,6 +130,8 @@ export async function startWorkloadApi(options: WorkloadApiOptions): Promise<Wor
   setMaxListeners(0, stop.signal)
   const sessions = new Set<Http2Session>()
   const sockets = new Set<Socket>()
+  const perUid = new Map<number, number>()
+  const maxPerUid = options.maxConnectionsPerUid ?? DEFAULT_MAX_CONNECTIONS_PER_UID
   const h2 = createH2Server({ settings: { maxConcurrentStreams: maxStreams }, maxSessionMemory: 16 })
   h2.on('session', (session) => {
     sessions.add(session)
@@ -181,9 +187,21 @@ export async function startWorkloadApi(options: WorkloadApiOptions): Promise<Wor
       socket.destroy()
       return
     }
+    const uid = peer.credentials.uid
+    const held = perUid.get(uid) ?? 0
+    if (held >= maxPerUid) {
+      logger?.log('warn', 'workload api: connection refused, too many connections from this uid', { uid, max: maxPerUid })
+      peer.close()
+      socket.destroy()
+      return
+    }
+    perUid.set(uid, held + 1)
     sockets.add(socket)
     socket.once('close', () => {
       sockets.delete(socket)
+      const n = (perUid.get(uid) ?? 1) - 1
+      if (n > 0) perUid.set(uid, n)
+      else perUid.delete(uid)
       peer.close()
     })
     socket.on('error', () => {})

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto'
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { connect } from 'node:net'
 import { join, resolve } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type WorkloadApi, startWorkloadApi } from '../../../../agent/workload/api/index.ts'
@@ -401,6 +402,50 @@ describe('bounds and shutdown', () => {
     } finally {
       await small.close()
     }
+  })
+
+  it('bounds the connections of one uid, so one local user cannot take them all', async () => {
+    const api2 = await startWorkloadApi({ socketPath: join(dir, 'peruid.sock'), source, maxConnectionsPerUid: 2 })
+    try {
+      const a = await GrpcTestClient.connect(api2.socketPath)
+      const b = await GrpcTestClient.connect(api2.socketPath)
+      clients.push(a, b)
+      await a.open(WorkloadApiMethod.fetchX509Bundles, new Uint8Array()).next()
+      await b.open(WorkloadApiMethod.fetchX509Bundles, new Uint8Array()).next()
+      const third = await GrpcTestClient.connect(api2.socketPath).then(
+        async (x) => {
+          clients.push(x)
+          return (await x.open(WorkloadApiMethod.fetchX509Bundles, new Uint8Array()).done).status
+        },
+        () => -2,
+      )
+      expect(third).toBeLessThan(0)
+      b.destroy()
+      for (let i = 0; i < 50 && api2.connections() > 1; i++) await new Promise((r) => setTimeout(r, 10))
+      const again = await GrpcTestClient.connect(api2.socketPath) // a slot is free again
+      clients.push(again)
+      expect(decodeX509BundlesResponse((await again.open(WorkloadApiMethod.fetchX509Bundles, new Uint8Array()).next())!).bundles.size).toBe(
+        2,
+      )
+    } finally {
+      await api2.close()
+    }
+  })
+
+  it('a client that speaks HTTP/1.1 is dropped; the socket keeps serving', async () => {
+    const raw = connect(api.socketPath)
+    const closed = new Promise<string>((r) => {
+      let got = ''
+      raw.on('data', (d) => {
+        got += d.toString('latin1')
+      })
+      raw.on('close', () => r(got))
+      raw.on('error', () => {})
+    })
+    raw.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    expect(await closed).not.toMatch(/^HTTP\/1\.1 200/)
+    const c = await client()
+    expect(decodeX509SvidResponse((await c.open(WorkloadApiMethod.fetchX509Svid, new Uint8Array()).next())!).svids).toHaveLength(2)
   })
 
   it('close() ends open streams with Unavailable, unsubscribes from the source and removes the socket', async () => {
