@@ -3,6 +3,7 @@
 // FetchSecrets, SPIRE's default names, and refusals.
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -184,6 +185,40 @@ describe('StreamSecrets', () => {
       status: GrpcStatus.INVALID_ARGUMENT,
       message: expect.stringMatching(/^ERR_WORKLOAD_MALFORMED: DiscoveryRequest: /),
     })
+  })
+})
+
+describe('the secrets work in a TLS stack as Envoy would use them', () => {
+  it('two SDS certificates and the ROOTCA validation context make a mutual TLS handshake (node:tls / OpenSSL)', async () => {
+    const c = await client()
+    const r = await c.unary(SdsMethod.fetchSecrets, request([FRONT, BACK, 'ROOTCA']), NO_HEADER)
+    const got = secrets(decodeDiscoveryResponse(r.messages[0]!))
+    const pair = (id: string) => ({
+      cert: text(inline(got.get(id)!.tlsCertificate!.certificateChain)),
+      key: text(inline(got.get(id)!.tlsCertificate!.privateKey)),
+    })
+    const ca = text(inline(got.get('ROOTCA')!.validationContext!.trustedCa))
+    const server = createTlsServer({ ...pair(BACK), ca, requestCert: true, rejectUnauthorized: true }, (socket) => {
+      socket.end(`hello ${(socket.getPeerCertificate() as { subjectaltname?: string }).subjectaltname}`)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const port = (server.address() as { port: number }).port
+      const answer = await new Promise<{ said: string; serverSan: string | undefined }>((resolve, reject) => {
+        // SPIFFE X.509-SVIDs carry no DNS name: the peer is checked by its URI SAN instead
+        const socket = tlsConnect({ ...pair(FRONT), ca, host: '127.0.0.1', port, checkServerIdentity: () => undefined }, () => {
+          let said = ''
+          socket.on('data', (d) => {
+            said += d
+          })
+          socket.on('end', () => resolve({ said, serverSan: (socket.getPeerCertificate() as { subjectaltname?: string }).subjectaltname }))
+        })
+        socket.on('error', reject)
+      })
+      expect(answer).toEqual({ said: `hello URI:${FRONT}`, serverSan: `URI:${BACK}` })
+    } finally {
+      server.close()
+    }
   })
 })
 
