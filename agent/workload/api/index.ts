@@ -88,6 +88,16 @@ async function clearSocketPath(path: string): Promise<void> {
   await unlink(path)
 }
 
+/** Creates the socket's directory and any missing parent 0755, whatever the umask (so workloads of every user can reach the socket). */
+async function makeSocketDirectory(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true, mode: 0o755 })
+  if (first === undefined) return
+  for (let d = dir; ; d = dirname(d)) {
+    await chmod(d, 0o755)
+    if (d === first || d === dirname(d)) break
+  }
+}
+
 /** Starts the Workload API and SDS on a unix socket. */
 export async function startWorkloadApi(options: WorkloadApiOptions): Promise<WorkloadApi> {
   const socketPath = options.socketPath ?? DEFAULT_SOCKET_PATH
@@ -210,7 +220,7 @@ export async function startWorkloadApi(options: WorkloadApiOptions): Promise<Wor
   })
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS
 
-  await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 })
+  await makeSocketDirectory(dirname(socketPath))
   await clearSocketPath(socketPath)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

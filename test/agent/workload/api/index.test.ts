@@ -126,6 +126,18 @@ describe('the agent socket', () => {
     expect(statSync(join(dir, 'run', 'vouch')).mode & 0o777).toBe(0o755)
   })
 
+  it('the directories it creates are 0755 and the socket 0777 whatever the umask', async () => {
+    const old = process.umask(0o077)
+    try {
+      const strict = await startWorkloadApi({ socketPath: join(dir, 'umask', 'a', 'b', 'agent.sock'), source })
+      for (const d of ['umask', 'umask/a', 'umask/a/b']) expect(statSync(join(dir, d)).mode & 0o777, d).toBe(0o755)
+      expect(statSync(strict.socketPath).mode & 0o777).toBe(0o777)
+      await strict.close()
+    } finally {
+      process.umask(old)
+    }
+  })
+
   it('replaces a stale socket, refuses a live one and a file that is not a socket', async () => {
     const stale = join(dir, 'stale.sock')
     // a process that bound the socket and died without removing it
