@@ -6,6 +6,8 @@
  *   the first one also as `default`; the chain and the PKCS#8 key go inline as PEM;
  * - a `validation_context` secret per trust domain, named by its SPIFFE ID (`spiffe://example.org`),
  *   the agent's own one also as `ROOTCA`; its `trusted_ca` is the X.509 authorities inline as PEM;
+ * - `ALL`: one validation context with Envoy's SPIFFE certificate validator
+ *   (`envoy.tls.cert_validator.spiffe`) holding every trust domain, each trusted only for its own IDs;
  * - no resource names asks for everything the caller may have; a name the caller is not entitled to
  *   is InvalidArgument "workload is not authorized for the requested identities", as SPIRE answers.
  *
@@ -25,10 +27,14 @@ import {
   decodeDiscoveryRequest,
   encodeDiscoveryResponse,
   encodeSecret,
+  encodeSpiffeCertValidatorConfig,
+  SDS_ALL_BUNDLES_NAME,
   SDS_DEFAULT_BUNDLE_NAME,
   SDS_DEFAULT_SVID_NAME,
   SdsMethod,
   SECRET_TYPE_URL,
+  SPIFFE_VALIDATOR_NAME,
+  SPIFFE_VALIDATOR_TYPE_URL,
 } from '../../../core/workload/sds/index.ts'
 import type { WorkloadX509Svid } from '../source.ts'
 import type { Peer } from './attest.ts'
@@ -80,6 +86,22 @@ export function buildSecrets(ctx: ServiceContext, svids: readonly WorkloadX509Sv
   if (views.own !== undefined && wanted.has(SDS_DEFAULT_BUNDLE_NAME)) {
     validation(SDS_DEFAULT_BUNDLE_NAME, views.own)
     wanted.delete(SDS_DEFAULT_BUNDLE_NAME)
+  }
+  if (wanted.has(SDS_ALL_BUNDLES_NAME) && views.x509Authorities.size > 0) {
+    // every trust domain, each trusted only for its own SPIFFE IDs (Envoy's SPIFFE validator)
+    const trustDomains = [...views.x509Authorities]
+      .map(([id, cas]) => ({ name: id.slice('spiffe://'.length), trustBundle: { inlineBytes: certificatesPem(cas) } }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    const typedConfig = { typeUrl: SPIFFE_VALIDATOR_TYPE_URL, value: encodeSpiffeCertValidatorConfig({ trustDomains }) }
+    out.push(
+      secretAny(
+        encodeSecret({
+          name: SDS_ALL_BUNDLES_NAME,
+          validationContext: { customValidatorConfig: { name: SPIFFE_VALIDATOR_NAME, typedConfig } },
+        }),
+      ),
+    )
+    wanted.delete(SDS_ALL_BUNDLES_NAME)
   }
   const certificate = (name: string, svid: WorkloadX509Svid) =>
     out.push(

@@ -8,14 +8,16 @@
  *   `otherType` (their content skipped).
  * - TlsCertificate: `certificate_chain = 1`, `private_key = 2` (DataSource each); its other fields
  *   (password, OCSP staple, key provider, watched directory...) are skipped.
- * - CertificateValidationContext: `trusted_ca = 1` (DataSource); the others (SAN matchers, SPKI and
- *   hash pins, custom validator...) are skipped.
+ * - CertificateValidationContext: `trusted_ca = 1` (DataSource) and `custom_validator_config = 12`
+ *   (TypedExtensionConfig, ./spiffe-validator.ts); the others (SAN matchers, SPKI and hash pins,
+ *   CRLs...) are skipped.
  *
  * A message field that appears twice keeps the last occurrence (protobuf would merge the two; no
  * encoder vouch talks to repeats them).
  */
 import { ProtoReader, ProtoWriter, WireType } from '../wire.ts'
 import { type DataSource, decodeDataSource, encodeDataSource } from './data-source.ts'
+import { decodeTypedExtensionConfig, encodeTypedExtensionConfig, type TypedExtensionConfig } from './spiffe-validator.ts'
 
 export interface TlsCertificate {
   /** field 1: the certificate chain, PEM, leaf first */
@@ -27,6 +29,8 @@ export interface TlsCertificate {
 export interface CertificateValidationContext {
   /** field 1: the CA certificates that verify a peer, PEM */
   readonly trustedCa?: DataSource
+  /** field 12: a certificate validator extension (the SPIFFE validator) */
+  readonly customValidatorConfig?: TypedExtensionConfig
 }
 
 export interface Secret {
@@ -64,17 +68,21 @@ export function encodeTlsCertificate(cert: TlsCertificate): Uint8Array {
 export function decodeCertificateValidationContext(bytes: Uint8Array, what = 'CertificateValidationContext'): CertificateValidationContext {
   const r = new ProtoReader(bytes, what)
   let trustedCa: DataSource | undefined
+  let customValidatorConfig: TypedExtensionConfig | undefined
   for (const k of r.fields()) {
     if (k.field === 1 && k.wireType === WireType.lengthDelimited) {
       trustedCa = decodeDataSource(r.lengthDelimited('trusted_ca'), `${what}.trusted_ca`)
+    } else if (k.field === 12 && k.wireType === WireType.lengthDelimited) {
+      customValidatorConfig = decodeTypedExtensionConfig(r.lengthDelimited('custom_validator_config'), `${what}.custom_validator_config`)
     } else r.skip(k)
   }
-  return trustedCa ? { trustedCa } : {}
+  return { ...(trustedCa ? { trustedCa } : {}), ...(customValidatorConfig ? { customValidatorConfig } : {}) }
 }
 
 export function encodeCertificateValidationContext(context: CertificateValidationContext): Uint8Array {
   const w = new ProtoWriter()
   if (context.trustedCa) w.message(1, encodeDataSource(context.trustedCa))
+  if (context.customValidatorConfig) w.message(12, encodeTypedExtensionConfig(context.customValidatorConfig))
   return w.finish()
 }
 

@@ -20,3 +20,5 @@ export const SECRET_TYPE_URL = 'type.googleapis.com/envoy.extensions.transport_s
 export const SDS_DEFAULT_SVID_NAME = 'default'
 /** SPIRE's name for the validation context of the agent's own trust domain. */
 export const SDS_DEFAULT_BUNDLE_NAME = 'ROOTCA'
+/** SPIRE's name for a validation context that trusts every trust domain through the SPIFFE validator. */
+export const SDS_ALL_BUNDLES_NAME = 'ALL'

@@ -17,6 +17,7 @@ import {
   type Secret,
   decodeDiscoveryResponse,
   decodeSecret,
+  decodeSpiffeCertValidatorConfig,
   encodeDiscoveryRequest,
 } from '../../../../core/workload/sds/index.ts'
 import { GrpcTestClient } from '../../../support/grpc-client.ts'
@@ -148,6 +149,19 @@ describe('StreamSecrets', () => {
     checkTlsCertificate(got.get('default'), FRONT)
     expect(new X509Certificate(text(inline(got.get('ROOTCA')!.validationContext!.trustedCa))).raw).toEqual(Buffer.from(source.ca.cert.der))
     s.cancel()
+  })
+
+  it("`ALL`: one validation context with the SPIFFE validator and every trust domain (SPIRE's name)", async () => {
+    const c = await client()
+    const r = await c.unary(SdsMethod.fetchSecrets, request(['ALL']), NO_HEADER)
+    const all = secrets(decodeDiscoveryResponse(r.messages[0]!)).get('ALL')!
+    const custom = all.validationContext!.customValidatorConfig!
+    expect(custom.name).toBe('envoy.tls.cert_validator.spiffe')
+    expect(custom.typedConfig!.typeUrl).toBe('type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.SPIFFECertValidatorConfig')
+    const config = decodeSpiffeCertValidatorConfig(custom.typedConfig!.value)
+    expect(config.trustDomains.map((t) => t.name)).toEqual(['example.org', 'partner.test'])
+    const own = new X509Certificate(text(inline(config.trustDomains[0]!.trustBundle)))
+    expect(own.raw).toEqual(Buffer.from(source.ca.cert.der))
   })
 
   it('no names: every certificate the caller matches and every trust domain (federated included)', async () => {

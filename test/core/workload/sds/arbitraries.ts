@@ -4,6 +4,7 @@ import type { AnyMessage } from '../../../../core/workload/sds/any.ts'
 import type { DataSource } from '../../../../core/workload/sds/data-source.ts'
 import type { DiscoveryRequest, DiscoveryResponse, EnvoyNode, RpcStatus } from '../../../../core/workload/sds/discovery.ts'
 import type { CertificateValidationContext, Secret, TlsCertificate } from '../../../../core/workload/sds/secret.ts'
+import type { SpiffeCertValidatorConfig, TypedExtensionConfig } from '../../../../core/workload/sds/spiffe-validator.ts'
 
 const text = fc.string({ unit: 'grapheme', maxLength: 24 })
 const bytes = fc.uint8Array({ maxLength: 48 })
@@ -22,7 +23,17 @@ export const tlsCertificate: fc.Arbitrary<TlsCertificate> = fc.record(
   { certificateChain: dataSource, privateKey: dataSource },
   { requiredKeys: [] },
 )
-export const validationContext: fc.Arbitrary<CertificateValidationContext> = fc.record({ trustedCa: dataSource }, { requiredKeys: [] })
+export const typedExtensionConfig: fc.Arbitrary<TypedExtensionConfig> = fc.record(
+  { name: text, typedConfig: anyMessage },
+  { requiredKeys: ['name'] },
+)
+export const spiffeValidatorConfig: fc.Arbitrary<SpiffeCertValidatorConfig> = fc.record({
+  trustDomains: fc.array(fc.record({ name: text, trustBundle: dataSource }, { requiredKeys: ['name'] }), { maxLength: 3 }),
+})
+export const validationContext: fc.Arbitrary<CertificateValidationContext> = fc.record(
+  { trustedCa: dataSource, customValidatorConfig: typedExtensionConfig },
+  { requiredKeys: [] },
+)
 
 export const secret: fc.Arbitrary<Secret> = fc.oneof(
   fc.record({ name: text }),

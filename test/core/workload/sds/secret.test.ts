@@ -46,10 +46,10 @@ describe('envoy.extensions.transport_sockets.tls.v3.Secret', () => {
     expect(decodeSecret(new ProtoWriter().message(3, new Uint8Array()).finish())).toEqual({ name: '', otherType: 'session_ticket_keys' })
   })
 
-  it('fields vouch does not model (password, SAN matchers, custom validator) are skipped', () => {
+  it('fields vouch does not model (password, SAN matchers, SPKI pins) are skipped', () => {
     const tls = new ProtoWriter().message(3, fromHex('1a0170')).message(1, fromHex('1201aa')).message(7, fromHex('0a012f')).finish()
     expect(decodeTlsCertificate(tls)).toEqual({ certificateChain: { inlineBytes: fromHex('aa') } })
-    const vc = new ProtoWriter().message(9, fromHex('0a0178')).message(12, fromHex('0a00')).string(3, 'spki').finish()
+    const vc = new ProtoWriter().message(9, fromHex('0a0178')).message(15, fromHex('0a00')).string(3, 'spki').finish()
     expect(decodeCertificateValidationContext(vc)).toEqual({})
   })
 
