@@ -14,7 +14,7 @@
  * (never a stack trace).
  */
 import type { Http2ServerRequest, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
-import { isVerifyError, type ErrorCode } from '../../../core/errors.ts'
+import { isVerifyError, WorkloadApiError, type ErrorCode } from '../../../core/errors.ts'
 import { encodeGrpcMessage, frameMessage, GrpcDeframer, GrpcStatus, type GrpcStatusCode } from '../../../core/workload/index.ts'
 import type { Logger } from '../../log.ts'
 
@@ -37,6 +37,9 @@ export interface GrpcCall<P> {
 }
 
 export type GrpcHandler<P> = (call: GrpcCall<P>) => Promise<void>
+
+/** request messages received and not yet read by the handler, per call */
+const MAX_QUEUED_MESSAGES = 64
 
 /** The gRPC status of a vouch error code on the agent socket. */
 export function grpcStatusOf(code: ErrorCode): GrpcStatusCode {
@@ -120,7 +123,9 @@ export function serveGrpcStream<P>(
     try {
       for (const m of deframer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) queue.push(m)
       // a caller that streams messages faster than the handler reads them is bounded too
-      if (queue.length > 64) throw new GrpcCallError(GrpcStatus.RESOURCE_EXHAUSTED, 'too many unread request messages')
+      if (queue.length > MAX_QUEUED_MESSAGES) {
+        throw new WorkloadApiError('ERR_WORKLOAD_API_LIMIT', `more than ${MAX_QUEUED_MESSAGES} request messages are waiting to be read`)
+      }
     } catch (err) {
       inputError = err
       stream.pause()
@@ -170,8 +175,7 @@ export function serveGrpcStream<P>(
     },
     async single() {
       const m = await next()
-      if (m === undefined)
-        throw new GrpcCallError(GrpcStatus.INVALID_ARGUMENT, 'ERR_WORKLOAD_API_REQUEST_INVALID: the call carried no request message')
+      if (m === undefined) throw new WorkloadApiError('ERR_WORKLOAD_API_REQUEST_INVALID', 'the call carried no request message')
       return m
     },
     send(message) {
@@ -181,7 +185,7 @@ export function serveGrpcStream<P>(
         headersSent = true
       }
       if (stream.writableLength > options.maxBufferedBytes) {
-        throw new GrpcCallError(GrpcStatus.RESOURCE_EXHAUSTED, 'ERR_WORKLOAD_API_LIMIT: the caller does not read its stream')
+        throw new WorkloadApiError('ERR_WORKLOAD_API_LIMIT', 'the caller does not read its stream')
       }
       stream.write(frameMessage(message))
     },
