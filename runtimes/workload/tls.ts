@@ -193,9 +193,16 @@ export function createTlsServer(
   })
   server.on('close', unsubscribe)
   server.on('secureConnection', (socket) => {
-    // no 'data' listener until onConnection: what the peer sends meanwhile stays buffered
+    // no 'data' listener until onConnection: what the peer sends meanwhile stays buffered; a reset
+    // during the verification must not become an uncaught 'error'
+    const ignore = () => {}
+    socket.on('error', ignore)
     verifyTlsPeer(socket, source, authorizer, options).then(
-      (peer) => onConnection({ socket, peer }),
+      (peer) => {
+        socket.off('error', ignore)
+        if (socket.destroyed) return
+        onConnection({ socket, peer })
+      },
       (e) => {
         options.onRefused?.(e, socket)
         socket.destroy()

@@ -18,6 +18,18 @@ import { GrpcStatus } from '../../core/workload/grpc-status.ts'
 import type { WorkloadApiMethod } from '../../core/workload/service.ts'
 import { type CallStatus, type StreamCall, type WorkloadApiClient, statusError } from './client.ts'
 
+/** Responses waiting to be checked, at most (the rest are dropped, oldest first). */
+export const MAX_PENDING_MESSAGES = 8
+
+/**
+ * The delay before retry number `attempt` (0 first): `initialMs · 2^attempt` capped at `maxMs`, drawn
+ * uniformly from the upper half of that ceiling (`random` in [0, 1)).
+ */
+export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30))
+  return ceiling / 2 + random() * (ceiling / 2)
+}
+
 export interface BackoffOptions {
   /** first delay, ms; default 1000 */
   readonly initialMs?: number
@@ -41,8 +53,14 @@ export class StreamWatch<T> {
   private timer: ReturnType<typeof setTimeout> | undefined
   private attempt = 0
   private stopped = false
-  /** messages are checked one after the other, in order, even when a check is async */
-  private queue: Promise<void> = Promise.resolve()
+  /**
+   * Received messages and the end of the call, checked one after the other, in order, even when a
+   * check is async. Each response carries the whole state, so when more than
+   * {@link MAX_PENDING_MESSAGES} wait, the oldest are dropped (reported): memory stays bounded
+   * whatever the server sends.
+   */
+  private readonly pending: ({ message: Uint8Array } | { end: CallStatus })[] = []
+  private pumping = false
   private readonly initialMs: number
   private readonly maxMs: number
 
@@ -72,27 +90,53 @@ export class StreamWatch<T> {
       return
     }
     this.call = this.client.call(this.method, this.request, {
-      onMessage: (m) => {
-        this.queue = this.queue.then(async () => {
-          if (this.stopped) return
-          let value: T
-          try {
-            value = await this.handlers.accept(m)
-          } catch (e) {
-            if (!this.stopped) this.handlers.onError(e, false)
-            return
-          }
-          if (this.stopped) return
-          this.attempt = 0
-          this.handlers.onUpdate(value)
-        })
+      onMessage: (message) => {
+        if (this.pending.filter((p) => 'message' in p).length >= MAX_PENDING_MESSAGES) {
+          const oldest = this.pending.findIndex((p) => 'message' in p)
+          this.pending.splice(oldest, 1)
+          this.handlers.onError(
+            new WorkloadError(
+              'ERR_WORKLOAD_RESPONSE_INVALID',
+              `${this.method}: more than ${MAX_PENDING_MESSAGES} responses wait to be checked; the oldest was dropped`,
+            ),
+            false,
+          )
+        }
+        this.pending.push({ message })
+        void this.pump()
       },
       onEnd: (status) => {
         this.call = undefined
         // the messages received before the end are applied first
-        this.queue = this.queue.then(() => this.ended(status))
+        this.pending.push({ end: status })
+        void this.pump()
       },
     })
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return
+    this.pumping = true
+    try {
+      for (let item = this.pending.shift(); item !== undefined && !this.stopped; item = this.pending.shift()) {
+        if ('end' in item) {
+          this.ended(item.end)
+          continue
+        }
+        let value: T
+        try {
+          value = await this.handlers.accept(item.message)
+        } catch (e) {
+          if (!this.stopped) this.handlers.onError(e, false)
+          continue
+        }
+        if (this.stopped) return
+        this.attempt = 0
+        this.handlers.onUpdate(value)
+      }
+    } finally {
+      this.pumping = false
+    }
   }
 
   private ended(status: CallStatus): void {
@@ -108,14 +152,13 @@ export class StreamWatch<T> {
     }
     if (status.code === GrpcStatus.PERMISSION_DENIED) this.handlers.onWithdrawn()
     this.handlers.onError(error, false)
-    const ceiling = Math.min(this.maxMs, this.initialMs * 2 ** Math.min(this.attempt, 30))
-    this.attempt++
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2)
+    const delay = backoffDelay(this.attempt++, this.initialMs, this.maxMs)
     this.timer = setTimeout(() => this.open(), delay)
   }
 
   stop(): void {
     this.stopped = true
+    this.pending.length = 0
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
     this.call?.close()

@@ -9,12 +9,13 @@ import { WorkloadError } from '../../../core/errors.ts'
 import { verifyX509Svid } from '../../../core/svid/x509-svid.ts'
 import { matchId } from '../../../core/svid/match.ts'
 import { parseTrustDomain } from '../../../core/svid/spiffe-id.ts'
+import { frameMessage } from '../../../core/workload/grpc-frame.ts'
 import { GrpcStatus } from '../../../core/workload/grpc-status.ts'
 import { WorkloadApiMethod } from '../../../core/workload/service.ts'
 import { X509Source, createX509Source, type SourceOptions } from '../../../runtimes/workload/sources.ts'
 import { TestCa } from '../../support/spiffe-ca.ts'
 import { TestWorkloadApiServer } from '../../support/workload-api-server.ts'
-import { svidMessage, x509Response } from '../../support/workload-svids.ts'
+import { concatDer, svidMessage, x509Response } from '../../support/workload-svids.ts'
 
 const TD = 'example.org'
 const A = `spiffe://${TD}/workload-a`
@@ -312,6 +313,21 @@ describe('X509Source: stream ends, retries and backoff', () => {
     await pushWhenOpen(s, x509Response([svidMessage(ca, A)]))
     await src.ready
     expect(src.getX509Svid().id.toString()).toBe(A)
+  })
+
+  it('a flood of responses is bounded: the oldest waiting ones are dropped (reported), the last one is served', async () => {
+    const s = await server()
+    const errors: unknown[] = []
+    const src = source(s, { onError: (e) => errors.push(e) })
+    await pushWhenOpen(s, x509Response([svidMessage(ca, A)]))
+    await src.ready
+    const [call] = s.openCalls(FETCH)
+    const frames = Array.from({ length: 30 }, (_, i) => frameMessage(x509Response([svidMessage(ca, A, { hint: `h${i}` })])))
+    const last = new Promise<void>((resolve) => src.onUpdate(() => src.getX509Svid().hint === 'h29' && resolve()))
+    call!.writeRaw(concatDer(frames))
+    await last
+    expect(errors.length).toBeGreaterThanOrEqual(1)
+    expect(errors.every((e) => /more than 8 responses wait to be checked/.test((e as Error).message))).toBe(true)
   })
 
   it('close() cancels the stream, and reads after close fail', async () => {
