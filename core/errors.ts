@@ -149,6 +149,41 @@ export const ERROR_CATALOGUE = {
     ERR_EVENTLOG_EVENT_DATA: { status: 401, meaning: 'the data of a TCG event does not decode as its structure' },
     ERR_EVENTLOG_REPLAY_MISMATCH: { status: 401, meaning: 'an event log does not replay to the quoted PCR values' },
   },
+  /** the agent's SPIFFE Workload API and Envoy SDS server (agent/workload/api/); gRPC status in the comment */
+  workloadApi: {
+    ERR_WORKLOAD_API_SECURITY_HEADER: {
+      status: 400,
+      meaning: 'a Workload API call lacks the `workload.spiffe.io: true` metadata (InvalidArgument)',
+    },
+    ERR_WORKLOAD_API_NO_IDENTITY: { status: 403, meaning: 'no registration entry matches the calling workload (PermissionDenied)' },
+    ERR_WORKLOAD_API_CALLER_UNVERIFIED: {
+      status: 403,
+      meaning:
+        'the caller could not be attested: no peer credentials, it exited, or it changed uid/gid since connecting (PermissionDenied)',
+    },
+    ERR_WORKLOAD_API_REQUEST_INVALID: {
+      status: 400,
+      meaning: 'a Workload API or SDS request does not decode or lacks a required field (InvalidArgument)',
+    },
+    ERR_WORKLOAD_API_JWT_INVALID: { status: 401, meaning: 'ValidateJWTSVID: the token does not validate (InvalidArgument)' },
+    ERR_WORKLOAD_API_METHOD_UNKNOWN: { status: 404, meaning: 'no such gRPC service or method on the agent socket (Unimplemented)' },
+    ERR_WORKLOAD_API_LIMIT: {
+      status: 429,
+      meaning: 'a connection, stream or message bound of the agent socket is reached (ResourceExhausted)',
+    },
+    ERR_WORKLOAD_API_UNAVAILABLE: {
+      status: 503,
+      meaning: 'the agent has no identity material to answer with yet, or the server refused a JWT-SVID (Unavailable)',
+    },
+    ERR_WORKLOAD_API_SDS_NOT_AUTHORIZED: {
+      status: 403,
+      meaning: 'SDS: a requested secret is not one the workload is entitled to (InvalidArgument, as SPIRE answers)',
+    },
+    ERR_WORKLOAD_API_NATIVE_MISSING: {
+      status: 501,
+      meaning: 'the Workload API cannot start: the peer-credential addon is not built or not supported here',
+    },
+  },
   /** registration entries and workload SVID issuance (server) */
   entry: {
     ERR_ENTRY_INVALID: { status: 400, meaning: 'a registration entry field does not validate (SPIFFE ID, parent, TTL, DNS name)' },
@@ -297,6 +332,9 @@ export class DevIdError extends VerifyError<CodeOf<'devid'>> {
 }
 export class AttestationError extends VerifyError<CodeOf<'attestation'>> {
   static override readonly family = 'attestation'
+}
+export class WorkloadApiError extends VerifyError<CodeOf<'workloadApi'>> {
+  static override readonly family = 'workloadApi'
 }
 export class PolicyError extends VerifyError<CodeOf<'policy'>> {
   static override readonly family = 'policy'

@@ -13,6 +13,7 @@ const CLASS: Record<keyof typeof ERROR_CATALOGUE, string> = {
   credential: '`CredentialError`',
   ek: '`EkError`',
   devid: '`DevIdError`',
+  workloadApi: '`WorkloadApiError`',
   attestation: '`AttestationError`',
   policy: '`PolicyError`',
   spiffe: '`SpiffeError`',
