@@ -22,6 +22,7 @@ export {
   DevIdError,
   EventLogError,
   WorkloadError,
+  WorkloadApiError,
   ERROR_CATALOGUE,
   errorStatus,
   type ErrorCode,
