@@ -8,18 +8,20 @@
  */
 import { execFileSync } from 'node:child_process'
 import { createHmac, X509Certificate } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type Server as HttpServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { extname, join } from 'node:path'
 import { Miniflare } from 'miniflare'
 import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startWorkloadApi, type WorkloadApi } from '../../agent/workload/api/index.ts'
 import { makeSvidKeyProofMessage } from '../../core/attestation/svid-key.ts'
 import { toPem } from '../../core/bytes/pem.ts'
 import { makeCertificate } from '../../core/x509/make-certificate.ts'
 import { evidenceSet } from '../core/attestation/live-agent.ts'
 import { ekPolicy } from '../core/attestation/fixtures.ts'
+import { entry, MemorySource } from '../support/workload-source.ts'
 import { startEkAgent } from './ek-agent.ts'
 import { BIN, bundle, exec, makeProject, type Packed, packOnce, startServer, writeFiles } from './project.ts'
 import { makeProgramVectors, type ProgramVectors, ROOT } from './vectors.ts'
@@ -139,6 +141,49 @@ describe.concurrent('vouch from its tarball', () => {
     it('Deno, through npm:vouch from node_modules (nodeModulesDir: manual)', async () => {
       expectProgramPassed(await runProgramWith(BIN.deno, ['run', '--quiet', '--allow-read', '--allow-env']), 'wasm')
     })
+  })
+
+  describe.concurrent("vouch/workload from the installed package, against the agent's Workload API socket", () => {
+    const ID = 'spiffe://example.org/web'
+    let dir: string
+    let source: MemorySource
+    let api: WorkloadApi
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'vouch-tarball-wl-'))
+      chmodSync(dir, 0o755)
+      source = await MemorySource.create({ entries: [entry('web', ID, [`unix:uid:${process.getuid!()}`])] })
+      api = await startWorkloadApi({ socketPath: join(dir, 'agent.sock'), source })
+      writeFiles(app, {
+        'workload-client.mjs': [
+          "import { createJwtSource, createX509Source } from 'vouch/workload'",
+          'const address = process.argv[2]',
+          'const x509 = await createX509Source({ address })',
+          'const jwt = await createJwtSource({ address })',
+          "const token = await jwt.fetchJwtSvid({ audience: 'spiffe://example.org/db' })",
+          "const valid = await jwt.validateJwtSvid(token.token, 'spiffe://example.org/db')",
+          'let refused',
+          "try { await jwt.validateJwtSvid(token.token.slice(0, -4) + 'AAAA', 'spiffe://example.org/db') } catch (e) { refused = e.code }",
+          'console.log(JSON.stringify({ x509: x509.getX509Svid().id.toString(), chain: x509.getX509Svid().verifiedChain.length, jwt: valid.id.toString(), refused }))',
+          'x509.close()',
+          'jwt.close()',
+        ].join('\n'),
+      })
+    })
+    afterAll(async () => {
+      await api?.close()
+      if (dir) rmSync(dir, { recursive: true, force: true })
+    })
+
+    for (const [name, bin] of [
+      ['Node 20', () => BIN.node20],
+      ['Node 22', () => BIN.node22],
+      ['Bun', () => BIN.bun],
+    ] as const) {
+      it(`${name}: an X.509-SVID and a JWT-SVID fetched and verified, a forged token refused`, async () => {
+        const { stdout } = await exec(bin(), ['workload-client.mjs', `unix://${api.socketPath}`], { cwd: app, timeout: 60_000 })
+        expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ x509: ID, chain: 2, jwt: ID, refused: 'ERR_JWT_SVID_SIGNATURE' })
+      })
+    }
   })
 
   describe.concurrent('workerd (Miniflare): a bundled Worker with the precompiled WASM kernels', () => {
