@@ -31,6 +31,7 @@ import { measureInterleaved, pairedRatio, runtimeName, type Contender, type Meas
 import { renderChart, type RunResult } from './chart.ts'
 import { attestOnce, BOOT_WORK, buildBootWorkload, buildWorkloads, TPM_DEVID_WORK } from './workloads.ts'
 import { measureHttp, type HttpBenchResult } from './http-bench.ts'
+import { measureWorkers, workersBenchMissing, type WorkersBenchResult } from './workers-bench.ts'
 
 /** Each ratio comes from contenders measured together (one measureInterleaved call). */
 export interface RowRatios {
@@ -268,6 +269,20 @@ if (runtimeName().startsWith('node') && !process.argv.includes('--no-http') && w
   )
 }
 
+// HTTP workers: `vouch server` with 1 and 2 workers on PostgreSQL, the load generator here
+let workers: WorkersBenchResult | undefined
+if (runtimeName().startsWith('node') && !process.argv.includes('--no-http') && wanted('HTTP workers')) {
+  const missing = workersBenchMissing()
+  if (missing) log(`  HTTP workers: skipped (${missing})`)
+  else {
+    log('  HTTP workers (vouch server, 1 and 2 workers, sealed sessions on PostgreSQL) ...')
+    workers = await measureWorkers(quick ? { rounds: 2, sampleMs: 250, warmupMs: 500 } : {})
+    log(
+      `    1 worker ${Math.round(workers.one.opsPerSec)}/s, 2 workers ${Math.round(workers.two.opsPerSec)}/s: ${workers.ratio.toFixed(2)}x on ${workers.cores} cores`,
+    )
+  }
+}
+
 // ------------------------------------------------------------------ report
 const fmt = (x: Measurement | undefined) => (x ? `${Math.round(x.opsPerSec).toLocaleString('en-US')}/s` : '-')
 const times = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(0)}x`)
@@ -296,6 +311,15 @@ if (http) {
     )
   }
 }
+if (workers) {
+  lines.push(
+    '',
+    `| HTTP workers, tpm_devid, sealed sessions on PostgreSQL, ${workers.concurrency} in flight, ${workers.cores} cores | attestations/s | 2 workers / 1 worker |`,
+    '|---|---|---|',
+    `| vouch server, 1 worker | ${Math.round(workers.one.opsPerSec).toLocaleString('en-US')}/s | - |`,
+    `| vouch server, 2 workers | ${Math.round(workers.two.opsPerSec).toLocaleString('en-US')}/s | ${workers.ratio.toFixed(2)}x |`,
+  )
+}
 console.log(lines.join('\n'))
 const meta = {
   runtime: runtimeName(),
@@ -310,7 +334,10 @@ const meta = {
 // one results file per runtime; the chart draws every runtime measured so far
 const runtime = runtimeName().split(' ')[0]!
 mkdirSync('bench/out', { recursive: true })
-writeFileSync(`bench/out/results-${runtime}.json`, JSON.stringify({ meta, rows, ...(http ? { http } : {}) }, null, 1))
+writeFileSync(
+  `bench/out/results-${runtime}.json`,
+  JSON.stringify({ meta, rows, ...(http ? { http } : {}), ...(workers ? { workers } : {}) }, null, 1),
+)
 writeFileSync(`bench/out/table-${runtime}.md`, `${JSON.stringify(meta)}\n\n${lines.join('\n')}\n`)
 const runs: RunResult[] = readdirSync('bench/out')
   .filter((f) => /^results-\w+\.json$/.test(f))
