@@ -102,6 +102,10 @@ export const serverCommand: Command = {
           write: (line) => io.out(line),
           role: 'worker',
           logFields: { worker: Number(process.env[WORKER_ID_ENV]), pid: process.pid },
+        }).catch((e: unknown) => {
+          // the error is printed as usual; then leave, as the channel to the primary keeps this process alive
+          setImmediate(() => process.exit(process.exitCode ?? 1))
+          throw e
         })
         process.send?.({ vouch: 'listening', url: s.url })
         await stopped

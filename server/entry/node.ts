@@ -113,7 +113,7 @@ export async function startNodeServer(config: ServerConfig, deps: Partial<Bootst
     ...(deps.logFields ? { logFields: deps.logFields } : {}),
     ...(deps.env ? { env: deps.env } : {}),
   })
-  const listening = new Promise<ServerType>((resolve) => {
+  const listening = new Promise<ServerType>((resolve, reject) => {
     const s: ServerType = serve(
       {
         fetch: b.app.fetch,
@@ -127,9 +127,14 @@ export async function startNodeServer(config: ServerConfig, deps: Partial<Bootst
       },
       () => resolve(s),
     )
+    // a listen that fails (the port taken) is the start's error, not an unhandled event
+    s.once('error', reject)
     applyNodeLimits(s as HttpServer, config.limits)
   })
-  const server = await listening
+  const server = await listening.catch((e: unknown) => {
+    b.close()
+    throw e
+  })
   // a secure context made from key and cert alone would fall back to Node's default versions and ciphers
   if (b.tls)
     b.onTlsRenewed((t) =>

@@ -7,9 +7,10 @@
  * SIGHUP reaches both workers; a worker killed with SIGKILL is restarted and the service keeps
  * attesting; new CA files plus SIGHUP restart the workers onto the new CA; SIGTERM stops all.
  */
+import { spawnSync } from 'node:child_process'
 import { request } from 'node:http'
-import { rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createNodePlatform } from '../../runtimes/node/index.ts'
 import { ServerCa } from '../../server/ca/authority.ts'
@@ -134,6 +135,30 @@ describe.skipIf(missing)('e2e (Node): vouch server with workers: 2 on PostgreSQL
       expect(pem.replace(/\s/g, '')).toContain(next.certificatePem.replace(/-----[A-Z ]+-----|\s/g, ''))
     }
   }, 30_000)
+
+  it('a worker that cannot listen (the port taken) fails the start: exit 2 with the reason, no worker left', () => {
+    const other = writeServerFiles({ extra: `database: ${pg!.url('vouch_workers')}\nworkers: 2\n` })
+    const port = new URL(server!.url).port
+    writeFileSync(other.configPath, readFileSync(other.configPath, 'utf8').replace('127.0.0.1:0', `127.0.0.1:${port}`))
+    const root = resolve(import.meta.dirname, '../..')
+    const r = spawnSync(process.execPath, [join(root, 'bin/vouch.mjs'), 'server', '--config', other.configPath], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    })
+    rmSync(other.dir, { recursive: true, force: true })
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain(`vouch server: bind EADDRINUSE 127.0.0.1:${port}`)
+    expect(r.stderr).toMatch(/vouch server: worker [12] exited \(code 2\) before it listened/)
+    expect(r.stderr).not.toMatch(/\n\s+at /) // no stack trace
+    const pids = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => (JSON.parse(l) as { pid?: number }).pid)
+      .filter((p): p is number => typeof p === 'number')
+    expect(new Set(pids).size).toBe(2)
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(/ESRCH/)
+  }, 40_000)
 
   it('SIGTERM stops every worker, then the primary (exit 0)', async () => {
     const pids = [...new Set(linesOf('Worker listening').map((l) => l.pid as number))]
