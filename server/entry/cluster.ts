@@ -46,16 +46,38 @@ export interface ListeningMessage {
   readonly url: string
 }
 
+export interface RestartPolicy {
+  readonly baseMs: number
+  readonly maxMs: number
+  readonly maxFailures: number
+  readonly stableMs: number
+}
+
+export const RESTART_POLICY: RestartPolicy = {
+  baseMs: RESTART_BASE_MS,
+  maxMs: RESTART_MAX_MS,
+  maxFailures: RESTART_MAX_FAILURES,
+  stableMs: STABLE_MS,
+}
+
 /** The delay before restarting a slot after its `failures`-th failure in a row (1-based). */
-export function restartDelayMs(failures: number): number {
-  return Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** Math.max(0, failures - 1))
+export function restartDelayMs(failures: number, policy: RestartPolicy = RESTART_POLICY): number {
+  return Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, failures - 1))
+}
+
+export interface ClusterOptions {
+  /** one JSON log line */
+  readonly write: (line: string) => void
+  /** the worker's script (default: this process's, as `vouch server` runs it) */
+  readonly exec?: string
+  readonly restart?: Partial<RestartPolicy>
 }
 
 export interface ClusterPrimary {
   readonly url: string
   /** resolves with an exit code when the service stops on its own (a worker kept failing) */
   readonly failed: Promise<number>
-  /** the pids of the workers running now, by slot */
+  /** the pids of the workers alive now, by slot */
   pids(): number[]
   close(): Promise<void>
 }
@@ -91,7 +113,9 @@ function waitExit(w: Worker, graceMs: number): Promise<void> {
   })
 }
 
-export async function startClusterPrimary(config: ServerConfig, o: { write: (line: string) => void }): Promise<ClusterPrimary> {
+export async function startClusterPrimary(config: ServerConfig, o: ClusterOptions): Promise<ClusterPrimary> {
+  const policy: RestartPolicy = { ...RESTART_POLICY, ...o.restart }
+  if (o.exec) cluster.setupPrimary({ exec: o.exec, args: [] })
   const env: Record<string, string | undefined> = { ...process.env }
   // one keyring for every worker: a session sealed by one is opened by another
   let generatedKeys: string | undefined
@@ -138,12 +162,12 @@ export async function startClusterPrimary(config: ServerConfig, o: { write: (lin
     })
 
   const scheduleRestart = (slot: Slot, pid: number | undefined, code: number | null, signal: string | null) => {
-    if (slot.failures > RESTART_MAX_FAILURES) {
+    if (slot.failures > policy.maxFailures) {
       log.error('Worker keeps failing: stopping the server', { worker: slot.id, failures: slot.failures - 1 })
       resolveFailed(1)
       return
     }
-    const delay = restartDelayMs(slot.failures)
+    const delay = restartDelayMs(slot.failures, policy)
     log.warn('Worker exited', { worker: slot.id, pid, code, signal, restartInMs: delay })
     slot.timer = setTimeout(() => {
       slot.timer = undefined
@@ -164,7 +188,7 @@ export async function startClusterPrimary(config: ServerConfig, o: { write: (lin
   const onExit = (slot: Slot, w: Worker, code: number | null, signal: string | null) => {
     if (phase !== 'running' || slot.worker !== w) return
     slot.worker = undefined
-    slot.failures = Date.now() - slot.startedAt >= STABLE_MS ? 1 : slot.failures + 1
+    slot.failures = Date.now() - slot.startedAt >= policy.stableMs ? 1 : slot.failures + 1
     scheduleRestart(slot, w.process.pid, code, signal)
   }
 
@@ -232,7 +256,7 @@ export async function startClusterPrimary(config: ServerConfig, o: { write: (lin
   return {
     url,
     failed,
-    pids: () => slots.flatMap((s) => (s.worker?.process.pid ? [s.worker.process.pid] : [])),
+    pids: () => slots.flatMap((s) => (s.worker && !s.worker.isDead() && s.worker.process.pid ? [s.worker.process.pid] : [])),
     close: async () => {
       phase = 'stopping'
       clearInterval(caTimer)
