@@ -277,8 +277,11 @@ if (runtimeName().startsWith('node') && !process.argv.includes('--no-http') && w
   else {
     log('  HTTP workers (vouch server, 1 and 2 workers, sealed sessions on PostgreSQL) ...')
     workers = await measureWorkers(quick ? { rounds: 2, sampleMs: 250, warmupMs: 500 } : {})
+    const cpu = workers.cpuMsPerAttestation
     log(
-      `    1 worker ${Math.round(workers.one.opsPerSec)}/s, 2 workers ${Math.round(workers.two.opsPerSec)}/s: ${workers.ratio.toFixed(2)}x on ${workers.cores} cores`,
+      `    1 worker ${Math.round(workers.one.opsPerSec)}/s, 2 workers ${Math.round(workers.two.opsPerSec)}/s: ${workers.ratio.toFixed(2)}x on ${workers.cores} cores` +
+        (cpu ? `; server CPU per attestation ${cpu.one.toFixed(2)} ms and ${cpu.two.toFixed(2)} ms` : '') +
+        `; the load generator's ${(workers.one.cpuUsPerOp / 1000).toFixed(2)} ms and ${(workers.two.cpuUsPerOp / 1000).toFixed(2)} ms`,
     )
   }
 }
@@ -314,10 +317,10 @@ if (http) {
 if (workers) {
   lines.push(
     '',
-    `| HTTP workers, tpm_devid, sealed sessions on PostgreSQL, ${workers.concurrency} in flight, ${workers.cores} cores | attestations/s | 2 workers / 1 worker |`,
-    '|---|---|---|',
-    `| vouch server, 1 worker | ${Math.round(workers.one.opsPerSec).toLocaleString('en-US')}/s | - |`,
-    `| vouch server, 2 workers | ${Math.round(workers.two.opsPerSec).toLocaleString('en-US')}/s | ${workers.ratio.toFixed(2)}x |`,
+    `| HTTP workers, tpm_devid, sealed sessions on PostgreSQL, ${workers.concurrency} in flight, ${workers.cores} cores | attestations/s | 2 workers / 1 worker | server CPU per attestation | load generator CPU per attestation |`,
+    '|---|---|---|---|---|',
+    `| vouch server, 1 worker | ${Math.round(workers.one.opsPerSec).toLocaleString('en-US')}/s | - | ${workers.cpuMsPerAttestation ? `${workers.cpuMsPerAttestation.one.toFixed(2)} ms` : '-'} | ${(workers.one.cpuUsPerOp / 1000).toFixed(2)} ms |`,
+    `| vouch server, 2 workers | ${Math.round(workers.two.opsPerSec).toLocaleString('en-US')}/s | ${workers.ratio.toFixed(2)}x | ${workers.cpuMsPerAttestation ? `${workers.cpuMsPerAttestation.two.toFixed(2)} ms` : '-'} | ${(workers.two.cpuUsPerOp / 1000).toFixed(2)} ms |`,
   )
 }
 console.log(lines.join('\n'))

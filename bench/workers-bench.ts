@@ -7,7 +7,7 @@
 // a key proof for that session) and a refused one stops the benchmark.
 import { spawn } from 'node:child_process'
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { makeSvidKeyProofMessage } from '../core/attestation/svid-key.ts'
@@ -26,6 +26,29 @@ export interface WorkersBenchResult {
   readonly ratio: number
   readonly cores: number
   readonly concurrency: number
+  /**
+   * CPU ms the server's processes (the primary and its workers) spent per attestation over the
+   * whole measurement, from /proc: the cost per attestation, which the machine's other load does
+   * not change the way it changes a rate
+   */
+  readonly cpuMsPerAttestation?: { readonly one: number; readonly two: number }
+}
+
+/** utime + stime (ms) of a process and its descendants, from /proc (Linux); undefined elsewhere. */
+export function processTreeCpuMs(pid: number): number | undefined {
+  const TICK_MS = 10 // USER_HZ is 100 on Linux
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    let ms = (Number(f[11]) + Number(f[12])) * TICK_MS
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim()
+      for (const child of children ? children.split(' ') : []) ms += processTreeCpuMs(Number(child)) ?? 0
+    }
+    return ms
+  } catch {
+    return undefined
+  }
 }
 
 export interface WorkersBenchOptions {
@@ -35,7 +58,7 @@ export interface WorkersBenchOptions {
   readonly warmupMs?: number
 }
 
-function spawnBenchServer(configPath: string): Promise<{ url: string; stop(): Promise<void> }> {
+function spawnBenchServer(configPath: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/workers-server.ts'), configPath], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,6 +77,7 @@ function spawnBenchServer(configPath: string): Promise<{ url: string; stop(): Pr
       clearTimeout(timer)
       resolveUrl({
         url: m[1]!,
+        pid: proc.pid!,
         stop: async () => {
           if (proc.exitCode === null) proc.kill('SIGTERM')
           await exited
@@ -73,7 +97,7 @@ export async function measureWorkers(options: WorkersBenchOptions = {}): Promise
   const dir = mkdtempSync(join(tmpdir(), 'vouch-workers-bench-'))
   const pg = await startPostgres()
   const agent = await LiveAgent.start('tpm-a')
-  const servers: { url: string; stop(): Promise<void> }[] = []
+  const servers: { url: string; pid: number; stop(): Promise<void> }[] = []
   const clients: { close(): void }[] = []
   try {
     const policy = join(dir, 'policy.json')
@@ -119,22 +143,48 @@ export async function measureWorkers(options: WorkersBenchOptions = {}): Promise
         'base64',
       ),
     })
-    const viaOne = attestation(one, evidence, answerBody)
-    const viaTwo = attestation(two, evidence, answerBody)
-    await viaOne()
-    await viaTwo()
+    const counted = (fn: () => Promise<void>) => {
+      const c = { n: 0, fn: async () => (await fn(), c.n++) }
+      return c
+    }
+    const viaOne = counted(attestation(one, evidence, answerBody))
+    const viaTwo = counted(attestation(two, evidence, answerBody))
+    // warm both (JIT, caches, connections) before the CPU count starts: a fresh server process
+    // starts near a tenth of its settled rate, and two workers warm on half the requests each
+    const warm = async (fn: () => Promise<unknown>, ms: number) => {
+      const end = performance.now() + ms
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (performance.now() < end) await fn()
+        }),
+      )
+    }
+    for (const c of [viaOne, viaTwo]) await warm(c.fn, options.warmupMs ?? 5000)
+    const cpu0 = servers.map((s) => processTreeCpuMs(s.pid))
+    const n0 = [viaOne.n, viaTwo.n]
     const [m1, m2] = await measureInterleaved(
       [
-        { name: '1 worker', fn: viaOne, concurrency },
-        { name: '2 workers', fn: viaTwo, concurrency },
+        { name: '1 worker', fn: viaOne.fn, concurrency },
+        { name: '2 workers', fn: viaTwo.fn, concurrency },
       ],
       {
-        warmupMs: options.warmupMs ?? 5000,
+        warmupMs: 250,
         ...(options.rounds !== undefined ? { rounds: options.rounds } : {}),
         ...(options.sampleMs !== undefined ? { sampleMs: options.sampleMs } : {}),
       },
     )
-    return { one: m1!, two: m2!, ratio: pairedRatio(m2!, m1!), cores: cpus().length, concurrency }
+    const cpu1 = servers.map((s) => processTreeCpuMs(s.pid))
+    const perOp = (i: number, n: number) =>
+      cpu0[i] === undefined || cpu1[i] === undefined ? Number.NaN : (cpu1[i]! - cpu0[i]!) / Math.max(1, n - n0[i]!)
+    const cpuMs = { one: perOp(0, viaOne.n), two: perOp(1, viaTwo.n) }
+    return {
+      one: m1!,
+      two: m2!,
+      ratio: pairedRatio(m2!, m1!),
+      cores: cpus().length,
+      concurrency,
+      ...(Number.isNaN(cpuMs.one) || Number.isNaN(cpuMs.two) ? {} : { cpuMsPerAttestation: cpuMs }),
+    }
   } finally {
     for (const c of clients) c.close()
     for (const s of servers) await s.stop()
