@@ -142,6 +142,9 @@ export async function startClusterPrimary(config: ServerConfig, o: ClusterOption
     resolveFailed = r
   })
   const slots: Slot[] = Array.from({ length: config.workers }, (_, i) => ({ id: i + 1, startedAt: 0, failures: 0 }))
+  // workers that listen: they handle SIGHUP (one still starting would die of it, and reads the
+  // policy as it is anyway)
+  const ready = new WeakSet<Worker>()
 
   const fork = (slot: Slot): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -152,6 +155,7 @@ export async function startClusterPrimary(config: ServerConfig, o: ClusterOption
       w.on('message', (m: Partial<ListeningMessage> | undefined) => {
         if (m?.vouch !== 'listening' || typeof m.url !== 'string') return
         listened = true
+        ready.add(w)
         resolve(m.url)
       })
       w.once('exit', (code, signal) => {
@@ -206,19 +210,28 @@ export async function startClusterPrimary(config: ServerConfig, o: ClusterOption
   const rollingRestart = async (reason: string) => {
     for (const slot of slots) {
       if (phase !== 'running') return
+      // a slot waiting for its restart gets the new CA from that restart
+      if (!slot.worker || slot.timer) continue
       const old = slot.worker
       try {
         await fork(slot)
       } catch (e) {
+        if (phase !== 'running') return
         log.error('Worker restart failed; the old one stays', { worker: slot.id, reason, error: (e as Error).message })
         slot.worker = old
+        if (old.isDead()) {
+          // it died while its replacement was starting: restart it as any other
+          slot.worker = undefined
+          slot.failures++
+          scheduleRestart(slot, old.process.pid, old.process.exitCode, old.process.signalCode)
+        }
         continue
       }
-      if (old && !old.isDead()) {
+      if (!old.isDead()) {
         old.process.kill('SIGTERM')
         await waitExit(old, STOP_GRACE_MS)
       }
-      log.info('Worker replaced', { worker: slot.id, reason, pid: slot.worker?.process.pid, previousPid: old?.process.pid })
+      log.info('Worker replaced', { worker: slot.id, reason, pid: slot.worker?.process.pid, previousPid: old.process.pid })
     }
   }
   const checkCa = (reason: string) => {
@@ -232,7 +245,7 @@ export async function startClusterPrimary(config: ServerConfig, o: ClusterOption
     })
   }
   const onHup = () => {
-    for (const s of slots) if (s.worker && !s.worker.isDead()) s.worker.process.kill('SIGHUP')
+    for (const s of slots) if (s.worker && ready.has(s.worker) && !s.worker.isDead()) s.worker.process.kill('SIGHUP')
     checkCa('SIGHUP')
   }
   process.on('SIGHUP', onHup)
