@@ -5,9 +5,9 @@
  * longer than the test, so passing means the wait path was not taken.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openSqliteWasm, processStart, type StaleLockEvent } from '../../../server/entry/sqlite-wasm.ts'
 import { AgentRegistry } from '../../../server/registry/registry.ts'
@@ -127,6 +127,7 @@ describe('node-sqlite3-wasm: a writer killed inside a transaction (why workers >
       expect(existsSync(`${path}-journal`)).toBe(true)
     } finally {
       db.close()
+      rmSync(dirname(path), { recursive: true, force: true })
     }
   })
 })
