@@ -28,6 +28,7 @@ let tpms: Swtpm[] = []
 let a: Child | undefined
 let b: Child | undefined
 let dir: string
+let serverDirs: string[] = []
 
 describe.skipIf(missing)('e2e: agents fail over from a replica killed mid-burst', () => {
   beforeAll(async () => {
@@ -51,16 +52,15 @@ describe.skipIf(missing)('e2e: agents fail over from a replica killed mid-burst'
       },
     }
     const extra = `database: ${url}\nsessionKeys: ${join(dir, 'keys.yaml')}\nca: { certFile: ${join(dir, 'ca.pem')}, keyFile: ${join(dir, 'ca.key')} }\n`
-    ;[a, b] = await Promise.all([
-      spawnServer('node', writeServerFiles({ tls: true, policy, extra }).configPath),
-      spawnServer('node', writeServerFiles({ tls: true, policy, extra }).configPath),
-    ])
+    const replicas = [writeServerFiles({ tls: true, policy, extra }), writeServerFiles({ tls: true, policy, extra })]
+    serverDirs = replicas.map((r) => r.dir)
+    ;[a, b] = await Promise.all(replicas.map((r) => spawnServer('node', r.configPath)))
   }, 120_000)
   afterAll(async () => {
     await Promise.all([a?.kill('SIGKILL'), b?.kill('SIGKILL')])
     await Promise.all(tpms.map((t) => t.stop()))
     pg?.stop()
-    if (dir) rmSync(dir, { recursive: true, force: true })
+    for (const d of [dir, ...serverDirs]) if (d) rmSync(d, { recursive: true, force: true })
   })
 
   it('every agent completes through B', async () => {
