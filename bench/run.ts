@@ -32,6 +32,7 @@ import { renderChart, type RunResult } from './chart.ts'
 import { attestOnce, BOOT_WORK, buildBootWorkload, buildWorkloads, TPM_DEVID_WORK } from './workloads.ts'
 import { measureHttp, type HttpBenchResult } from './http-bench.ts'
 import { measureWorkloadApi, type WorkloadBenchResult } from './workload.ts'
+import { measureWorkers, workersBenchMissing, type WorkersBenchResult } from './workers-bench.ts'
 
 /** Each ratio comes from contenders measured together (one measureInterleaved call). */
 export interface RowRatios {
@@ -279,6 +280,23 @@ if (runtimeName().startsWith('node') && !process.argv.includes('--no-workload') 
   )
 }
 
+// HTTP workers: `vouch server` with 1 and 2 workers on PostgreSQL, the load generator here
+let workers: WorkersBenchResult | undefined
+if (runtimeName().startsWith('node') && !process.argv.includes('--no-http') && wanted('HTTP workers')) {
+  const missing = workersBenchMissing()
+  if (missing) log(`  HTTP workers: skipped (${missing})`)
+  else {
+    log('  HTTP workers (vouch server, 1 and 2 workers, sealed sessions on PostgreSQL) ...')
+    workers = await measureWorkers(quick ? { rounds: 2, sampleMs: 250, warmupMs: 500 } : {})
+    const cpu = workers.cpuMsPerAttestation
+    log(
+      `    1 worker ${Math.round(workers.one.opsPerSec)}/s, 2 workers ${Math.round(workers.two.opsPerSec)}/s: ${workers.ratio.toFixed(2)}x on ${workers.cores} cores` +
+        (cpu ? `; server CPU per attestation ${cpu.one.toFixed(2)} ms and ${cpu.two.toFixed(2)} ms` : '') +
+        `; the load generator's ${(workers.one.cpuUsPerOp / 1000).toFixed(2)} ms and ${(workers.two.cpuUsPerOp / 1000).toFixed(2)} ms`,
+    )
+  }
+}
+
 // ------------------------------------------------------------------ report
 const fmt = (x: Measurement | undefined) => (x ? `${Math.round(x.opsPerSec).toLocaleString('en-US')}/s` : '-')
 const times = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(0)}x`)
@@ -319,6 +337,15 @@ if (workload) {
     `| rotation pushed to ${workload.streams} open streams: until the last stream has it | ${workload.rotationAllStreams.samples} | ${ms(workload.rotationAllStreams.p50Ms)} | ${ms(workload.rotationAllStreams.p99Ms)} |`,
   )
 }
+if (workers) {
+  lines.push(
+    '',
+    `| HTTP workers, tpm_devid, sealed sessions on PostgreSQL, ${workers.concurrency} in flight, ${workers.cores} cores | attestations/s | 2 workers / 1 worker | server CPU per attestation | load generator CPU per attestation |`,
+    '|---|---|---|---|---|',
+    `| vouch server, 1 worker | ${Math.round(workers.one.opsPerSec).toLocaleString('en-US')}/s | - | ${workers.cpuMsPerAttestation ? `${workers.cpuMsPerAttestation.one.toFixed(2)} ms` : '-'} | ${(workers.one.cpuUsPerOp / 1000).toFixed(2)} ms |`,
+    `| vouch server, 2 workers | ${Math.round(workers.two.opsPerSec).toLocaleString('en-US')}/s | ${workers.ratio.toFixed(2)}x | ${workers.cpuMsPerAttestation ? `${workers.cpuMsPerAttestation.two.toFixed(2)} ms` : '-'} | ${(workers.two.cpuUsPerOp / 1000).toFixed(2)} ms |`,
+  )
+}
 console.log(lines.join('\n'))
 const meta = {
   runtime: runtimeName(),
@@ -335,7 +362,7 @@ const runtime = runtimeName().split(' ')[0]!
 mkdirSync('bench/out', { recursive: true })
 writeFileSync(
   `bench/out/results-${runtime}.json`,
-  JSON.stringify({ meta, rows, ...(http ? { http } : {}), ...(workload ? { workload } : {}) }, null, 1),
+  JSON.stringify({ meta, rows, ...(http ? { http } : {}), ...(workload ? { workload } : {}), ...(workers ? { workers } : {}) }, null, 1),
 )
 writeFileSync(`bench/out/table-${runtime}.md`, `${JSON.stringify(meta)}\n\n${lines.join('\n')}\n`)
 const runs: RunResult[] = readdirSync('bench/out')
