@@ -7,6 +7,7 @@
  */
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.ts'
 import type { SqlDatabase, SqlValue } from './sql.ts'
+import { type SqlWriteBatch, writeBatchFor } from './write-batch.ts'
 
 export interface AgentRecord {
   readonly spiffeId: string
@@ -74,9 +75,12 @@ export function migrateSqlite(db: SqlDatabase, now: number = Date.now()): void {
 
 /** The SQLite registry (synchronous); it satisfies AgentStore (server/registry/store.ts). */
 export class AgentRegistry {
+  private readonly writes: SqlWriteBatch
+
   constructor(private readonly db: SqlDatabase) {
     db.exec('PRAGMA synchronous = FULL;')
     migrateSqlite(db)
+    this.writes = writeBatchFor(db)
   }
 
   get(spiffeId: string): AgentRecord | undefined {
@@ -89,50 +93,23 @@ export class AgentRegistry {
   }
 
   isBanned(spiffeId: string): boolean {
-    return this.get(spiffeId)?.banned === true
+    const row = this.db.get('SELECT banned FROM agents WHERE spiffe_id = ?', [spiffeId])
+    return row !== undefined && Number(row.banned) !== 0
   }
-
-  private queue: { record: AttestationRecord; resolve: (outcome: 'recorded' | 'banned') => void; reject: (error: unknown) => void }[] = []
 
   /**
    * Records a successful attestation unless the agent is banned, and resolves once that is
    * committed: 'recorded', or 'banned' (nothing written). Records that arrive while a commit is
-   * pending share it: one transaction (one lock, one set of fsyncs with synchronous=FULL) per
-   * batch for the ban checks and the writes, not two statements per attestation; nothing is
-   * acknowledged before it is durable. A failed batch is rolled back and every caller in it rejected.
+   * pending share it, with the use-once claims on the same connection (write-batch.ts): one
+   * transaction (one lock, one set of fsyncs with synchronous=FULL) per batch for the ban checks
+   * and the writes, not two statements per attestation; nothing is acknowledged before it is
+   * durable. A failed batch is rolled back and every caller in it rejected.
    */
   commitAttestation(a: AttestationRecord): Promise<'recorded' | 'banned'> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ record: a, resolve, reject })
-      if (this.queue.length === 1) setTimeout(() => this.flush(), 0)
-    })
-  }
-
-  private flush(): void {
-    const batch = this.queue
-    this.queue = []
-    const outcomes: ('recorded' | 'banned')[] = []
-    try {
-      this.db.exec('BEGIN IMMEDIATE')
-      try {
-        for (const b of batch) {
-          if (this.isBanned(b.record.spiffeId)) outcomes.push('banned')
-          else {
-            this.recordAttestation(b.record)
-            outcomes.push('recorded')
-          }
-        }
-        this.db.exec('COMMIT')
-      } catch (e) {
-        this.db.exec('ROLLBACK')
-        throw e
-      }
-    } catch (e) {
-      for (const b of batch) b.reject(e)
-      return
-    }
-    batch.forEach((b, i) => {
-      b.resolve(outcomes[i]!)
+    return this.writes.run(() => {
+      if (this.isBanned(a.spiffeId)) return 'banned'
+      this.recordAttestation(a)
+      return 'recorded'
     })
   }
 

@@ -5,9 +5,14 @@
  * database, so of two concurrent claims (two replicas, two connections) exactly one returns a row.
  * Portable SQL (SQLite >= 3.35 and PostgreSQL), through the SqlDatabase port only.
  * Rows past expiry + grace are purged lazily, at most once per `purgeEveryMs`.
+ *
+ * On SQLite a claim joins the connection's write batch (write-batch.ts): the claims of answers
+ * arriving together, and the attestation records being committed, share one transaction and its
+ * fsyncs; each claim resolves once that transaction is committed.
  */
 import type { UseOnceStore } from '../../core/session/use-once.ts'
 import type { AsyncSqlQueries, SqlDatabase } from './sql.ts'
+import { writeBatchFor } from './write-batch.ts'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS used_sessions (
@@ -31,6 +36,7 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
   const graceMs = options.graceMs ?? 60_000
   const purgeEveryMs = options.purgeEveryMs ?? 10_000
   db.exec(SCHEMA)
+  const writes = writeBatchFor(db)
   let lastPurge = Number.NEGATIVE_INFINITY
 
   function purge(): void {
@@ -41,13 +47,15 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
   }
 
   return {
-    async claim(id, expiresAt) {
-      purge()
-      const row = db.get('INSERT INTO used_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id', [
-        id,
-        expiresAt,
-      ])
-      return row !== undefined
+    claim(id, expiresAt) {
+      return writes.run(() => {
+        purge()
+        const row = db.get('INSERT INTO used_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id', [
+          id,
+          expiresAt,
+        ])
+        return row !== undefined
+      })
     },
     async size() {
       purge()
