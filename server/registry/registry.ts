@@ -73,6 +73,25 @@ export function migrateSqlite(db: SqlDatabase, now: number = Date.now()): void {
   }
 }
 
+const UPSERT = `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
+       VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?)
+       ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
+         last_attested_at = excluded.last_attested_at, attestations = agents.attestations + 1,
+         svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors`
+
+function upsertParams(a: AttestationRecord): SqlValue[] {
+  return [
+    a.spiffeId,
+    a.attestorType,
+    JSON.stringify(a.attributes),
+    a.at,
+    a.at,
+    a.svidSerial ?? null,
+    a.svidExpiresAt ?? null,
+    JSON.stringify(a.selectors ?? []),
+  ]
+}
+
 /** The SQLite registry (synchronous); it satisfies AgentStore (server/registry/store.ts). */
 export class AgentRegistry {
   private readonly writes: SqlWriteBatch
@@ -106,32 +125,22 @@ export class AgentRegistry {
    * durable. A failed batch is rolled back and every caller in it rejected.
    */
   commitAttestation(a: AttestationRecord): Promise<'recorded' | 'banned'> {
-    return this.writes.run(() => {
-      if (this.isBanned(a.spiffeId)) return 'banned'
-      this.recordAttestation(a)
-      return 'recorded'
+    return this.writes.run<'recorded' | 'banned'>({
+      run: () => {
+        if (this.isBanned(a.spiffeId)) return 'banned'
+        this.recordAttestation(a)
+        return 'recorded'
+      },
+      // the same as one statement (for the driver's writer connection): the upsert skips a banned
+      // row, and RETURNING yields a row only when something was written
+      statement: { sql: `${UPSERT} WHERE agents.banned = 0 RETURNING spiffe_id`, params: upsertParams(a) },
+      fromRow: (row) => (row === undefined ? 'banned' : 'recorded'),
     })
   }
 
   /** Records a successful attestation (insert, or update keeping first time and banned flag). */
   recordAttestation(a: AttestationRecord): void {
-    this.db.run(
-      `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
-       VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?)
-       ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
-         last_attested_at = excluded.last_attested_at, attestations = agents.attestations + 1,
-         svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors`,
-      [
-        a.spiffeId,
-        a.attestorType,
-        JSON.stringify(a.attributes),
-        a.at,
-        a.at,
-        a.svidSerial ?? null,
-        a.svidExpiresAt ?? null,
-        JSON.stringify(a.selectors ?? []),
-      ],
-    )
+    this.db.run(UPSERT, upsertParams(a))
   }
 
   /** Sets the banned flag; false when there is no such agent. */

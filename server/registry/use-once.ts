@@ -11,7 +11,7 @@
  * fsyncs; each claim resolves once that transaction is committed.
  */
 import type { UseOnceStore } from '../../core/session/use-once.ts'
-import type { AsyncSqlQueries, SqlDatabase } from './sql.ts'
+import type { AsyncSqlQueries, SqlDatabase, SqlStatement } from './sql.ts'
 import { writeBatchFor } from './write-batch.ts'
 
 const SCHEMA = `
@@ -39,26 +39,29 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
   const writes = writeBatchFor(db)
   let lastPurge = Number.NEGATIVE_INFINITY
 
-  function purge(): void {
+  const purgeStatement = (): SqlStatement | undefined => {
     const t = now()
-    if (t - lastPurge < purgeEveryMs) return
+    if (t - lastPurge < purgeEveryMs) return undefined
     lastPurge = t
-    db.run('DELETE FROM used_sessions WHERE expires_at < ?', [t - graceMs])
+    return { sql: 'DELETE FROM used_sessions WHERE expires_at < ?', params: [t - graceMs] }
   }
+  const CLAIM = 'INSERT INTO used_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id'
 
   return {
     claim(id, expiresAt) {
-      return writes.run(() => {
-        purge()
-        const row = db.get('INSERT INTO used_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id', [
-          id,
-          expiresAt,
-        ])
-        return row !== undefined
+      const purge = purgeStatement()
+      if (purge)
+        void writes.run({ run: () => db.run(purge.sql, purge.params), statement: purge, fromRow: () => undefined }).catch(() => undefined)
+      const statement = { sql: CLAIM, params: [id, expiresAt] }
+      return writes.run({
+        run: () => db.get(statement.sql, statement.params) !== undefined,
+        statement,
+        fromRow: (row) => row !== undefined,
       })
     },
     async size() {
-      purge()
+      const purge = purgeStatement()
+      if (purge) db.run(purge.sql, purge.params)
       return Number(db.get('SELECT COUNT(*) AS n FROM used_sessions')?.n ?? 0)
     },
   }
