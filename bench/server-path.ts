@@ -43,6 +43,9 @@ export interface ServerPathResult {
   readonly app: Measurement
   /** app (sealed, SQLite) / verifier alone */
   readonly appOfVerifier: number
+  /** the same app with 4x the agents in flight (the commits' latency shared by more attestations) */
+  readonly app4x: Measurement
+  readonly app4xOfVerifier: number
   /** verifier with sealed sessions / verifier alone */
   readonly sealedOfVerifier: number
   /** the PostgreSQL group: app on PostgreSQL and app on SQLite, measured together */
@@ -165,14 +168,17 @@ export async function measureServerPath(options: ServerPathOptions = {}): Promis
       trustDomain: 'example.org',
       sealedSessions: { keyring: makeRandomSessionKeyring(platform), useOnce: createMemoryUseOnceStore({ now: () => platform.now() }) },
     })
-    const c = (name: string, fn: () => unknown): Contender => ({ name, fn, concurrency })
+    const c = (name: string, fn: () => unknown, inFlight = concurrency): Contender => ({ name, fn, concurrency: inFlight })
 
-    log('    verifier alone, verifier with sealed sessions, in-process app (sealed, SQLite) ...')
-    const [verifier, verifierSealed, app] = await measureInterleaved(
+    log('    verifier alone, verifier with sealed sessions, in-process app (sealed, SQLite; 16 and 64 in flight) ...')
+    const [verifier, verifierSealed, app, app64] = await measureInterleaved(
       [
         c('verifier alone (in-memory sessions)', verifierWith(memory)),
         c('verifier, sealed sessions (use-once in memory)', verifierWith(sealed)),
         c('in-process app (app.request; sealed, SQLite)', appAttestation(viaSqlite)),
+        // two durable commits per attestation (the use-once claim, the record): at 16 in flight their
+        // latency can bound the rate; more agents in flight share each commit
+        c('in-process app, 4x the agents in flight', appAttestation(viaSqlite), concurrency * 4),
       ],
       opts,
     )
@@ -183,6 +189,8 @@ export async function measureServerPath(options: ServerPathOptions = {}): Promis
       verifierSealed: verifierSealed!,
       app: app!,
       appOfVerifier: pairedRatio(app!, verifier!),
+      app4x: app64!,
+      app4xOfVerifier: pairedRatio(app64!, verifier!),
       sealedOfVerifier: pairedRatio(verifierSealed!, verifier!),
       loadBefore,
       loadAfter: [],
