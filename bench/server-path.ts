@@ -16,13 +16,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Hono } from 'hono'
-import { makeSvidKeyProofMessage } from '../core/attestation/svid-key.ts'
+import { makeSvidKeyProofMessage, verifySvidKeyProof } from '../core/attestation/svid-key.ts'
 import { createAttestationVerifier } from '../core/attestation/verifier.ts'
 import { parsePolicyDocument } from '../core/policy/validate.ts'
 import type { Platform } from '../core/platform.ts'
 import { makeRandomSessionKeyring } from '../core/session/sealed.ts'
 import { createMemorySessionStore } from '../core/session/store.ts'
 import { createMemoryUseOnceStore } from '../core/session/use-once.ts'
+import { parseSubjectPublicKeyInfo } from '../core/x509/spki.ts'
 import { loadServerPlatform } from '../runtimes/node/index.ts'
 import { parseServerConfig } from '../server/config.ts'
 import { bootstrap, type Bootstrapped } from '../server/entry/bootstrap.ts'
@@ -48,6 +49,9 @@ export interface ServerPathResult {
   readonly app4xOfVerifier: number
   /** verifier with sealed sessions / verifier alone */
   readonly sealedOfVerifier: number
+  /** the sealed verifier plus the key proof check and SVID issuance (no framework, no database) */
+  readonly verifierSvid: Measurement
+  readonly svidOfVerifier: number
   /** the PostgreSQL group: app on PostgreSQL and app on SQLite, measured together */
   readonly postgres?: { readonly pg: Measurement; readonly sqlite: Measurement; readonly pgOfSqlite: number }
   /** why the PostgreSQL group did not run */
@@ -168,13 +172,30 @@ export async function measureServerPath(options: ServerPathOptions = {}): Promis
       trustDomain: 'example.org',
       sealedSessions: { keyring: makeRandomSessionKeyring(platform), useOnce: createMemoryUseOnceStore({ now: () => platform.now() }) },
     })
+    // the sealed verifier plus what the answer route adds in crypto: the agent's key proof (signed
+    // here, verified by the server) and the X.509-SVID issued by the server CA; no framework, no database
+    const svidKey = parseSubjectPublicKeyInfo(new Uint8Array(spki))
+    const withSvid = async () => {
+      const s = await sealed.start(request)
+      const proof = sign('sha256', makeSvidKeyProofMessage(s.sessionId, binding), { key: privateKey, dsaEncoding: 'ieee-p1363' })
+      const verdict = await sealed.answer(s.sessionId, answers, {
+        binding,
+        proveKey: async () => {
+          await verifySvidKeyProof(svidKey, s.sessionId, binding, proof, platform)
+          return 'keyProof verifies'
+        },
+      })
+      if (!verdict.ok) throw new Error('server path bench: the verifier refused the answer')
+      await sqliteApp.ca.issueSvid(new Uint8Array(spki), verdict.spiffeId!, 3_600_000)
+    }
     const c = (name: string, fn: () => unknown, inFlight = concurrency): Contender => ({ name, fn, concurrency: inFlight })
 
-    log('    verifier alone, verifier with sealed sessions, in-process app (sealed, SQLite; 16 and 64 in flight) ...')
-    const [verifier, verifierSealed, app, app64] = await measureInterleaved(
+    log('    verifier alone, sealed, + key proof and SVID; in-process app (sealed, SQLite; 16 and 64 in flight) ...')
+    const [verifier, verifierSealed, verifierSvid, app, app64] = await measureInterleaved(
       [
         c('verifier alone (in-memory sessions)', verifierWith(memory)),
         c('verifier, sealed sessions (use-once in memory)', verifierWith(sealed)),
+        c('verifier, sealed, + key proof and SVID issuance', withSvid),
         c('in-process app (app.request; sealed, SQLite)', appAttestation(viaSqlite)),
         // two durable commits per attestation (the use-once claim, the record): at 16 in flight their
         // latency can bound the rate; more agents in flight share each commit
@@ -192,6 +213,8 @@ export async function measureServerPath(options: ServerPathOptions = {}): Promis
       app4x: app64!,
       app4xOfVerifier: pairedRatio(app64!, verifier!),
       sealedOfVerifier: pairedRatio(verifierSealed!, verifier!),
+      verifierSvid: verifierSvid!,
+      svidOfVerifier: pairedRatio(verifierSvid!, verifier!),
       loadBefore,
       loadAfter: [],
     }
