@@ -241,9 +241,11 @@ function writerThread(path: string, options: SqliteWasmOptions) {
     })
     return w
   }
+  let closed = false
   return {
     transaction: (statements: readonly SqlStatement[]) =>
       new Promise<(Record<string, SqlValue> | undefined)[]>((resolve, reject) => {
+        if (closed) return reject(new Error('SQLite writer: the database is closed'))
         worker ??= start()
         const id = next++
         pending.set(id, { resolve, reject })
@@ -251,6 +253,7 @@ function writerThread(path: string, options: SqliteWasmOptions) {
         worker.postMessage({ id, statements })
       }),
     close: () => {
+      closed = true
       const w = worker
       worker = undefined
       if (!w) return

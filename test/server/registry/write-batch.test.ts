@@ -118,5 +118,7 @@ describe('SQLite write batch on the writer thread (openSqliteWasm writerThread)'
     // rolled back: y was not recorded, and the next batch works
     expect(await used.claim('y', 1000)).toBe(true)
     db.close()
+    // closed: a write is refused, no writer thread is started again
+    await expect(used.claim('z', 1000)).rejects.toThrow(/closed/)
   })
 })
