@@ -259,13 +259,17 @@ export async function measureServerPath(options: ServerPathOptions = {}): Promis
     result.loadAfter = await loadAverage()
     return result
   } finally {
+    // each step runs whatever the one before did: no server, swtpm or PostgreSQL is left behind
+    await agent.stop().catch(() => undefined)
     client?.close()
-    await server?.stop()
+    await server?.stop().catch(() => undefined)
     for (const b of started) b.close()
     // the PostgreSQL registry closes its pool asynchronously: give it a moment before the server stops
     await new Promise((r) => setTimeout(r, 200))
-    pg?.stop()
-    await agent.stop()
-    rmSync(dir, { recursive: true, force: true })
+    try {
+      pg?.stop()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   }
 }
