@@ -33,6 +33,7 @@ import { attestOnce, BOOT_WORK, buildBootWorkload, buildWorkloads, TPM_DEVID_WOR
 import { measureHttp, type HttpBenchResult } from './http-bench.ts'
 import { measureWorkloadApi, type WorkloadBenchResult } from './workload.ts'
 import { measureWorkers, workersBenchMissing, type WorkersBenchResult } from './workers-bench.ts'
+import { measureServerPath, SERVER_PATH_ROW, type ServerPathResult } from './server-path.ts'
 
 /** Each ratio comes from contenders measured together (one measureInterleaved call). */
 export interface RowRatios {
@@ -257,6 +258,25 @@ await quoteRow()
 await tpmDevidRows()
 await bootRow()
 
+// The server path (issue 13): the verifier alone, the in-process app (sealed, SQLite), PostgreSQL
+// against SQLite, HTTP; Node only (the app boots on node:fs, node-sqlite3-wasm and a tsx child)
+let serverPath: ServerPathResult | undefined
+if (runtimeName().startsWith('node') && wanted(SERVER_PATH_ROW)) {
+  log(`  ${SERVER_PATH_ROW} ...`)
+  serverPath = await measureServerPath({
+    ...(quick ? { rounds: 2, sampleMs: 150, warmupMs: 300 } : {}),
+    http: !process.argv.includes('--no-http'),
+    log,
+  })
+  const sp = serverPath
+  log(
+    `    in-process app ${pct(sp.appOfVerifier)} of the verifier alone (${Math.round(sp.app.opsPerSec)}/s against ${Math.round(sp.verifier.opsPerSec)}/s), ${pct(sp.app4xOfVerifier)} with ${sp.app4x.concurrency} in flight; sealed sessions alone ${pct(sp.sealedOfVerifier)}, + key proof and SVID ${pct(sp.svidOfVerifier)}` +
+      (sp.postgres ? `; PostgreSQL ${pct(sp.postgres.pgOfSqlite)} of SQLite` : `; PostgreSQL skipped (${sp.postgresSkipped})`) +
+      (sp.http ? `; HTTP ${pct(sp.http.httpOfApp)} of the in-process app (${Math.round(sp.http.http.opsPerSec)}/s)` : '') +
+      `; load average ${sp.loadBefore.join(' ')} -> ${sp.loadAfter.join(' ')}`,
+  )
+}
+
 // HTTP end to end (Node: the server child runs on Node with tsx)
 let http: HttpBenchResult | undefined
 if (runtimeName().startsWith('node') && !process.argv.includes('--no-http') && wanted('HTTP end to end')) {
@@ -346,6 +366,29 @@ if (workers) {
     `| vouch server, 2 workers | ${Math.round(workers.two.opsPerSec).toLocaleString('en-US')}/s | ${workers.ratio.toFixed(2)}x | ${workers.cpuMsPerAttestation ? `${workers.cpuMsPerAttestation.two.toFixed(2)} ms` : '-'} | ${(workers.two.cpuUsPerOp / 1000).toFixed(2)} ms |`,
   )
 }
+if (serverPath) {
+  const sp = serverPath
+  const rate = (m: Measurement) => `${Math.round(m.opsPerSec).toLocaleString('en-US')}/s`
+  const cpu = (m: Measurement) => `${Math.round(m.cpuUsPerOp)} µs`
+  lines.push(
+    '',
+    `| server path, tpm_devid (RSA DevID, AK, EK; P-256 DevID CA), 16 in flight | attestations/s | ratio | CPU per attestation |`,
+    '|---|---|---|---|',
+    `| verifier alone (in-memory sessions) | ${rate(sp.verifier)} | 100% | ${cpu(sp.verifier)} |`,
+    `| verifier, sealed sessions | ${rate(sp.verifierSealed)} | ${pct(sp.sealedOfVerifier)} of the verifier | ${cpu(sp.verifierSealed)} |`,
+    `| verifier, sealed, + key proof check and SVID issuance (no framework, no database) | ${rate(sp.verifierSvid)} | ${pct(sp.svidOfVerifier)} of the verifier | ${cpu(sp.verifierSvid)} |`,
+    `| in-process app (sealed, SQLite) | ${rate(sp.app)} | ${pct(sp.appOfVerifier)} of the verifier | ${cpu(sp.app)} |`,
+    `| the same app, ${sp.app4x.concurrency} in flight | ${rate(sp.app4x)} | ${pct(sp.app4xOfVerifier)} of the verifier | ${cpu(sp.app4x)} |`,
+    sp.postgres
+      ? `| in-process app, PostgreSQL (its SQLite twin: ${rate(sp.postgres.sqlite)}) | ${rate(sp.postgres.pg)} | ${pct(sp.postgres.pgOfSqlite)} of SQLite | ${cpu(sp.postgres.pg)} |`
+      : `| in-process app, PostgreSQL | skipped: ${sp.postgresSkipped} | - | - |`,
+    sp.http
+      ? `| HTTP, one server process (in process: ${rate(sp.http.inProcess)}) | ${rate(sp.http.http)} | ${pct(sp.http.httpOfApp)} of the in-process app | - |`
+      : `| HTTP | skipped: ${sp.httpSkipped} | - | - |`,
+    '',
+    `load average ${sp.loadBefore.join(' ')} before, ${sp.loadAfter.join(' ')} after`,
+  )
+}
 console.log(lines.join('\n'))
 const meta = {
   runtime: runtimeName(),
@@ -362,7 +405,18 @@ const runtime = runtimeName().split(' ')[0]!
 mkdirSync('bench/out', { recursive: true })
 writeFileSync(
   `bench/out/results-${runtime}.json`,
-  JSON.stringify({ meta, rows, ...(http ? { http } : {}), ...(workload ? { workload } : {}), ...(workers ? { workers } : {}) }, null, 1),
+  JSON.stringify(
+    {
+      meta,
+      rows,
+      ...(http ? { http } : {}),
+      ...(workload ? { workload } : {}),
+      ...(workers ? { workers } : {}),
+      ...(serverPath ? { serverPath } : {}),
+    },
+    null,
+    1,
+  ),
 )
 writeFileSync(`bench/out/table-${runtime}.md`, `${JSON.stringify(meta)}\n\n${lines.join('\n')}\n`)
 const runs: RunResult[] = readdirSync('bench/out')

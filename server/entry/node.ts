@@ -106,7 +106,8 @@ export function nodeClientCertificates(c: Context): Uint8Array[] | undefined {
 export async function startNodeServer(config: ServerConfig, deps: Partial<BootstrapDeps> = {}): Promise<RunningServer> {
   const b = await bootstrap(config, {
     platform: deps.platform ?? (await loadServerPlatform()),
-    openDatabase: deps.openDatabase ?? openSqliteWasm,
+    // batched registry writes commit on the driver's writer thread: this one never waits on fsync
+    openDatabase: deps.openDatabase ?? ((path, o) => openSqliteWasm(path, { ...o, writerThread: true })),
     ...(deps.write ? { write: deps.write } : {}),
     clientCertificates: deps.clientCertificates ?? nodeClientCertificates,
     ...(deps.role ? { role: deps.role } : {}),
