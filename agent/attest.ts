@@ -24,7 +24,8 @@ import {
 } from '../core/attestation/wire.ts'
 import { checkBundleUpdate, parseCertificatesPem } from './bundle-update.ts'
 import { checkServerScheme, type AgentConfig, type AttestorConfig, DEFAULT_EVENT_LOG_PATH, type TpmDevIdConfig } from './config.ts'
-import { AgentHttpClient, type AnswerResponse } from './http.ts'
+import { type FailoverOptions, ServerPool } from './failover.ts'
+import { AgentHttpClient, type AnswerResponse, ProtocolError } from './http.ts'
 import type { Logger } from './log.ts'
 import { TpmClient } from './tpm/client.ts'
 import { openTransport } from './tpm/open.ts'
@@ -41,6 +42,8 @@ export interface AttestSummary {
   reattestAfter: string
   attestors: string[]
   transport: string
+  /** the server that answered (one of agent.servers) */
+  server: string
   svidPath: string
   keyPath: string
   bundlePath: string
@@ -86,6 +89,8 @@ export interface AttestDeps {
   readonly platform?: Platform
   /** for tests: a transport instead of `agent.tpm` */
   readonly transport?: TpmTransport
+  /** backoff and attempts between agent.servers (agent/failover.ts defaults) */
+  readonly failover?: FailoverOptions
 }
 
 async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
@@ -101,9 +106,13 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
   const devIdCfg = cfg.attestors.find((a): a is TpmDevIdConfig => a.type === 'tpm_devid')
   const first: AttestorConfig = devIdCfg ?? cfg.attestors[0]!
   const files = devIdCfg ? await loadDevIdFiles(devIdCfg) : undefined
-  checkServerScheme(cfg.server, cfg.insecureHttp === true)
-  if (new URL(cfg.server).protocol === 'http:')
-    log.log('warn', 'Insecure HTTP: evidence and SVID travel unencrypted to an unauthenticated server', { server: cfg.server })
+  const servers = cfg.servers?.length ? cfg.servers : [cfg.server]
+  for (const server of servers) checkServerScheme(server, cfg.insecureHttp === true)
+  const insecure = servers.filter((server) => new URL(server).protocol === 'http:')
+  if (insecure.length > 0)
+    log.log('warn', 'Insecure HTTP: evidence and SVID travel unencrypted to an unauthenticated server', {
+      server: insecure.length === 1 ? insecure[0] : insecure,
+    })
   const current = await currentTrust(cfg, log)
   const caPem = current.pem || undefined
 
@@ -144,44 +153,67 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
           evidence.tpm_ek = encodeTpmEkEvidence({ ...(ekCert ? { ekCert } : {}), ekPub: pubs.ekPub, akPub: pubs.akPub })
         }
       }
-      log.log('debug', 'Sending Login', { attestors: methods, server: cfg.server })
-      const http = new AgentHttpClient(cfg.server, caPem, undefined, cfg.insecureHttp === true)
-      const challenge = await http.attest(methods, evidence)
-      log.log('info', 'Connected to server', { server: cfg.server, attestors: methods })
+      const pool = new ServerPool(
+        servers,
+        (server) => new AgentHttpClient(server, caPem, undefined, cfg.insecureHttp === true),
+        log,
+        deps.failover,
+      )
+      let verdict: AnswerResponse
+      let keyPair: CryptoKeyPair
+      let answeredBy: string
+      for (let round = 1; ; round++) {
+        log.log('debug', 'Sending Login', { attestors: methods, server: pool.server })
+        const started = await pool.run('attest', (http) => http.attest(methods, evidence))
+        const challenge = started.value
+        log.log('info', 'Connected to server', { server: started.server, attestors: methods })
 
-      // the new SVID key, bound into both proofs
-      const keyPair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
-      const spki = new Uint8Array(await crypto.subtle.exportKey('spki', keyPair.publicKey))
-      const binding = await platform.crypto.digest('SHA-256', spki)
+        // the new SVID key, bound into both proofs
+        keyPair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
+        const spki = new Uint8Array(await crypto.subtle.exportKey('spki', keyPair.publicKey))
+        const binding = await platform.crypto.digest('SHA-256', spki)
 
-      // each attestor's challenge carries its own credential and secret: activate each one
-      const answers: Record<string, unknown> = {}
-      for (const m of methods) {
-        const ch = challenge.challenges[m]
-        if (!ch) throw new Error(`server sent no challenge for ${m}`)
-        const secret = await session.activateCredential(
-          fromBase64(ch.CredActivation.Credential, 'Credential'),
-          fromBase64(ch.CredActivation.Secret, 'Secret'),
+        // each attestor's challenge carries its own credential and secret: activate each one
+        const answers: Record<string, unknown> = {}
+        for (const m of methods) {
+          const ch = challenge.challenges[m]
+          if (!ch) throw new Error(`server sent no challenge for ${m}`)
+          const secret = await session.activateCredential(
+            fromBase64(ch.CredActivation.Credential, 'Credential'),
+            fromBase64(ch.CredActivation.Secret, 'Secret'),
+          )
+          const proof = await platform.crypto.hmac('SHA-256', secret, binding)
+          const quote = ch.Quote ? await answerBootQuote(session, ch.Quote, cfg.attestors.find((a) => a.type === m)!, log) : undefined
+          if (m === 'tpm_devid') {
+            const nonce = fromBase64(ch.DevID ?? '', 'DevID nonce')
+            const sig = await session.signWithDevId(concatBytes(nonce, binding))
+            answers[m] = encodeAnswer({ devIdSignature: sig, credActivation: proof, ...(quote ? { quote } : {}) })
+          } else {
+            answers[m] = encodeAnswer({ credActivation: proof, ...(quote ? { quote } : {}) })
+          }
+        }
+        // proof that this agent holds the new key: its signature over the session binding
+        const keyProof = new Uint8Array(
+          await crypto.subtle.sign(
+            { name: 'ECDSA', hash: 'SHA-256' },
+            keyPair.privateKey,
+            makeSvidKeyProofMessage(challenge.sessionId, binding),
+          ),
         )
-        const proof = await platform.crypto.hmac('SHA-256', secret, binding)
-        const quote = ch.Quote ? await answerBootQuote(session, ch.Quote, cfg.attestors.find((a) => a.type === m)!, log) : undefined
-        if (m === 'tpm_devid') {
-          const nonce = fromBase64(ch.DevID ?? '', 'DevID nonce')
-          const sig = await session.signWithDevId(concatBytes(nonce, binding))
-          answers[m] = encodeAnswer({ devIdSignature: sig, credActivation: proof, ...(quote ? { quote } : {}) })
-        } else {
-          answers[m] = encodeAnswer({ credActivation: proof, ...(quote ? { quote } : {}) })
+        // any replica of the service answers a sealed session: the answer may fail over too
+        try {
+          const answered = await pool.run('answer', (http) => http.answer(challenge.sessionId, answers, spki, keyProof))
+          verdict = answered.value
+          answeredBy = answered.server
+          break
+        } catch (e) {
+          // the answer moved to another server, which does not know the session (the first may
+          // have taken the answer before it failed, or keeps sessions in memory): start again, once
+          const unknown = e instanceof ProtocolError && e.status === 404 && e.code === 'ERR_SESSION_UNKNOWN'
+          if (!unknown || round > 1 || pool.server === started.server) throw e
+          log.log('warn', 'Session unknown after a failover: attesting again', { startedOn: started.server, server: pool.server })
         }
       }
-      // proof that this agent holds the new key: its signature over the session binding
-      const keyProof = new Uint8Array(
-        await crypto.subtle.sign(
-          { name: 'ECDSA', hash: 'SHA-256' },
-          keyPair.privateKey,
-          makeSvidKeyProofMessage(challenge.sessionId, binding),
-        ),
-      )
-      const verdict: AnswerResponse = await http.answer(challenge.sessionId, answers, spki, keyProof)
       const svidChain = verdict.svid.flatMap((p) => parsePemCertificates(p, 'svid'))
       const update = await checkBundleUpdate({ current: current.certificates, receivedPem: verdict.bundle, svidChain, platform })
       if (update.firstUse)
@@ -197,6 +229,7 @@ export async function attestOnce(cfg: AgentConfig, deps: AttestDeps): Promise<At
         reattestAfter: verdict.reattestAfter,
         attestors: methods,
         transport: transport.description,
+        server: answeredBy,
         ...paths,
       }
     } finally {

@@ -34,8 +34,13 @@ export const DEFAULT_EVENT_LOG_PATH = '/sys/kernel/security/tpm0/binary_bios_mea
 export type AttestorConfig = TpmDevIdConfig | TpmEkConfig
 
 export interface AgentConfig {
-  /** server base URL, e.g. https://127.0.0.1:8081 */
+  /** server base URL, e.g. https://127.0.0.1:8081 (the first of `servers`) */
   readonly server: string
+  /**
+   * every URL of the service, tried in this order (agent.servers, or agent.server alone); the
+   * agent fails over between them (agent/failover.ts)
+   */
+  readonly servers: readonly string[]
   /** PEM bundle the server's TLS certificate must chain to (required for https) */
   readonly trustBundlePath?: string
   /**
@@ -55,9 +60,16 @@ export interface AgentConfig {
 
 export class ConfigError extends Error {}
 
+/** The most URLs agent.servers may list. */
+export const MAX_SERVERS = 16
+
 /** Every key parseAgentConfig reads, with what it is: what `vouch agent --help` lists. */
 export const AGENT_CONFIG_KEYS: readonly { readonly key: string; readonly doc: string }[] = [
-  { key: 'agent.server', doc: 'the vouch server URL, e.g. https://vouch.example:8081 (required)' },
+  { key: 'agent.server', doc: 'the vouch server URL, e.g. https://vouch.example:8081 (this or servers is required)' },
+  {
+    key: 'agent.servers',
+    doc: `replicas of one vouch service, a list of up to ${MAX_SERVERS} URLs: on no answer, 5xx or 429 the agent moves to the next (jittered backoff, Retry-After honoured); a 4xx refusal is final`,
+  },
   { key: 'agent.trustBundlePath', doc: "PEM the server's TLS certificate must chain to (its dataDir/ca/ca.pem); required for https" },
   { key: 'agent.tpm', doc: 'TPM device or TCTI: /dev/tpmrm0, swtpm:host=...,port=..., mssim:..., tabrmd: (default: auto-detect)' },
   { key: 'agent.tpmBridge', doc: 'auto | pure | native (the libtss2-tctildr addon); default auto' },
@@ -128,6 +140,30 @@ function attestor(raw: unknown, i: number): AttestorConfig {
   }
 }
 
+/** agent.server (one URL) or agent.servers (a list), not both; each a URL. */
+function serverList(a: Record<string, unknown>): string[] {
+  if (a.server !== undefined && a.servers !== undefined) throw new ConfigError('agent.server and agent.servers: give one of them')
+  let list: string[]
+  if (a.servers !== undefined) {
+    if (!Array.isArray(a.servers) || a.servers.length === 0 || a.servers.length > MAX_SERVERS)
+      throw new ConfigError(`agent.servers must list 1 to ${MAX_SERVERS} server URLs`)
+    list = a.servers.map((v, i) => str(v, `agent.servers[${i}]`))
+  } else {
+    const server = str(a.server, 'agent.server')
+    if (!server) throw new ConfigError('agent.server is required')
+    list = [server]
+  }
+  list.forEach((server, i) => {
+    try {
+      new URL(server)
+    } catch {
+      throw new ConfigError(`${a.servers === undefined ? 'agent.server' : `agent.servers[${i}]`} "${server}" is not a URL`)
+    }
+  })
+  if (new Set(list).size !== list.length) throw new ConfigError('agent.servers lists a URL twice')
+  return list
+}
+
 export interface AgentConfigOverrides {
   /** --insecure-http: as agent.insecureHttp: true */
   readonly insecureHttp?: boolean
@@ -142,13 +178,7 @@ export function parseAgentConfig(text: string, source = 'config', overrides: Age
   }
   const a = (doc as { agent?: Record<string, unknown> } | null)?.agent
   if (!a || typeof a !== 'object') throw new ConfigError(`${source}: agent is required`)
-  const server = str(a.server, 'agent.server')
-  if (!server) throw new ConfigError('agent.server is required')
-  try {
-    new URL(server)
-  } catch {
-    throw new ConfigError(`agent.server "${server}" is not a URL`)
-  }
+  const servers = serverList(a)
   const list = a.attestors
   if (!Array.isArray(list) || list.length === 0) throw new ConfigError('agent.attestors must list at least one attestor')
   const bridge = str(a.tpmBridge, 'agent.tpmBridge') || 'auto'
@@ -158,9 +188,10 @@ export function parseAgentConfig(text: string, source = 'config', overrides: Age
   const level = str(a.logLevel, 'agent.logLevel') || 'info'
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new ConfigError('agent.logLevel must be debug, info, warn or error')
   const attestors = list.map(attestor)
-  checkServerScheme(server, insecure)
+  for (const server of servers) checkServerScheme(server, insecure)
   return {
-    server,
+    server: servers[0]!,
+    servers,
     trustBundlePath: str(a.trustBundlePath, 'agent.trustBundlePath') || undefined,
     insecureHttp: insecure,
     tpm: str(a.tpm, 'agent.tpm') || undefined,

@@ -16,9 +16,22 @@ export class ProtocolError extends Error {
     readonly status: number,
     readonly code: string | undefined,
     message: string,
+    /** the response's Retry-After header, as sent (agent/failover.ts reads it) */
+    readonly retryAfter?: string,
   ) {
     super(message)
     this.name = 'ProtocolError'
+  }
+}
+
+/** The request got no HTTP answer: refused, reset, timed out, or the TLS handshake failed. */
+export class ConnectionError extends Error {
+  constructor(
+    readonly origin: string,
+    cause: Error,
+  ) {
+    super(`${origin}: ${cause.message}`, { cause })
+    this.name = 'ConnectionError'
   }
 }
 
@@ -67,6 +80,8 @@ export class AgentHttpClient {
         },
         (res) => {
           const chunks: Buffer[] = []
+          // the server gone in the middle of its response
+          res.on('error', (e) => reject(new ConnectionError(url.origin, e)))
           res.on('data', (c: Buffer) => chunks.push(c))
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8')
@@ -79,18 +94,20 @@ export class AgentHttpClient {
             const status = res.statusCode ?? 0
             if (status >= 200 && status < 300 && json) return resolve(json as T)
             const e = (json ?? {}) as { code?: string; message?: string }
+            const retryAfter = res.headers['retry-after']
             reject(
               new ProtocolError(
                 status,
                 e.code,
                 `${url.pathname}: HTTP ${status}${e.code ? ` ${e.code}` : ''}: ${e.message ?? text.slice(0, 200)}`,
+                typeof retryAfter === 'string' ? retryAfter : undefined,
               ),
             )
           })
         },
       )
-      r.on('timeout', () => r.destroy(new Error(`${url.origin}: no answer in ${this.timeoutMs} ms`)))
-      r.on('error', reject)
+      r.on('timeout', () => r.destroy(new Error(`no answer in ${this.timeoutMs} ms`)))
+      r.on('error', (e) => reject(new ConnectionError(url.origin, e)))
       r.end(data)
     })
   }

@@ -31,6 +31,9 @@ import { measureInterleaved, pairedRatio, runtimeName, type Contender, type Meas
 import { renderChart, type RunResult } from './chart.ts'
 import { attestOnce, BOOT_WORK, buildBootWorkload, buildWorkloads, TPM_DEVID_WORK } from './workloads.ts'
 import { measureHttp, type HttpBenchResult } from './http-bench.ts'
+import { measureWorkloadApi, type WorkloadBenchResult } from './workload.ts'
+import { measureWorkers, workersBenchMissing, type WorkersBenchResult } from './workers-bench.ts'
+import { measureServerPath, SERVER_PATH_ROW, type ServerPathResult } from './server-path.ts'
 
 /** Each ratio comes from contenders measured together (one measureInterleaved call). */
 export interface RowRatios {
@@ -255,6 +258,25 @@ await quoteRow()
 await tpmDevidRows()
 await bootRow()
 
+// The server path (issue 13): the verifier alone, the in-process app (sealed, SQLite), PostgreSQL
+// against SQLite, HTTP; Node only (the app boots on node:fs, node-sqlite3-wasm and a tsx child)
+let serverPath: ServerPathResult | undefined
+if (runtimeName().startsWith('node') && wanted(SERVER_PATH_ROW)) {
+  log(`  ${SERVER_PATH_ROW} ...`)
+  serverPath = await measureServerPath({
+    ...(quick ? { rounds: 2, sampleMs: 150, warmupMs: 300 } : {}),
+    http: !process.argv.includes('--no-http'),
+    log,
+  })
+  const sp = serverPath
+  log(
+    `    in-process app ${pct(sp.appOfVerifier)} of the verifier alone (${Math.round(sp.app.opsPerSec)}/s against ${Math.round(sp.verifier.opsPerSec)}/s), ${pct(sp.app4xOfVerifier)} with ${sp.app4x.concurrency} in flight; sealed sessions alone ${pct(sp.sealedOfVerifier)}, + key proof and SVID ${pct(sp.svidOfVerifier)}` +
+      (sp.postgres ? `; PostgreSQL ${pct(sp.postgres.pgOfSqlite)} of SQLite` : `; PostgreSQL skipped (${sp.postgresSkipped})`) +
+      (sp.http ? `; HTTP ${pct(sp.http.httpOfApp)} of the in-process app (${Math.round(sp.http.http.opsPerSec)}/s)` : '') +
+      `; load average ${sp.loadBefore.join(' ')} -> ${sp.loadAfter.join(' ')}`,
+  )
+}
+
 // HTTP end to end (Node: the server child runs on Node with tsx)
 let http: HttpBenchResult | undefined
 if (runtimeName().startsWith('node') && !process.argv.includes('--no-http') && wanted('HTTP end to end')) {
@@ -266,6 +288,33 @@ if (runtimeName().startsWith('node') && !process.argv.includes('--no-http') && w
     `    ${Math.round(http.http.opsPerSec)}/s over HTTP, ${Math.round(http.inProcess.opsPerSec)}/s through the same app in process: ${Math.round(http.ratio * 100)}%` +
       (verifierOnly ? `; the verifier alone (cached) did ${Math.round(verifierOnly.opsPerSec)}/s` : ''),
   )
+}
+
+// The agent socket: the Workload API (Node: the server child runs on Node with tsx; `--only=workload`)
+let workload: WorkloadBenchResult | undefined
+if (runtimeName().startsWith('node') && !process.argv.includes('--no-workload') && (wanted('Workload API') || only === 'workload')) {
+  log('  Workload API on the agent socket (server in its own process) ...')
+  workload = await measureWorkloadApi(quick ? { calls: 300, warmup: 50, rounds: 5 } : {})
+  log(
+    `    FetchX509SVID round trip p50 ${workload.roundTrip.p50Ms.toFixed(2)} ms, p99 ${workload.roundTrip.p99Ms.toFixed(2)} ms; rotation to ${workload.streams} streams: per stream p50 ${workload.rotationPerStream.p50Ms.toFixed(1)} ms, p99 ${workload.rotationPerStream.p99Ms.toFixed(1)} ms`,
+  )
+}
+
+// HTTP workers: `vouch server` with 1 and 2 workers on PostgreSQL, the load generator here
+let workers: WorkersBenchResult | undefined
+if (runtimeName().startsWith('node') && !process.argv.includes('--no-http') && wanted('HTTP workers')) {
+  const missing = workersBenchMissing()
+  if (missing) log(`  HTTP workers: skipped (${missing})`)
+  else {
+    log('  HTTP workers (vouch server, 1 and 2 workers, sealed sessions on PostgreSQL) ...')
+    workers = await measureWorkers(quick ? { rounds: 2, sampleMs: 250, warmupMs: 500 } : {})
+    const cpu = workers.cpuMsPerAttestation
+    log(
+      `    1 worker ${Math.round(workers.one.opsPerSec)}/s, 2 workers ${Math.round(workers.two.opsPerSec)}/s: ${workers.ratio.toFixed(2)}x on ${workers.cores} cores` +
+        (cpu ? `; server CPU per attestation ${cpu.one.toFixed(2)} ms and ${cpu.two.toFixed(2)} ms` : '') +
+        `; the load generator's ${(workers.one.cpuUsPerOp / 1000).toFixed(2)} ms and ${(workers.two.cpuUsPerOp / 1000).toFixed(2)} ms`,
+    )
+  }
 }
 
 // ------------------------------------------------------------------ report
@@ -296,6 +345,50 @@ if (http) {
     )
   }
 }
+if (workload) {
+  const ms = (x: number) => `${x.toFixed(2)} ms`
+  lines.push(
+    '',
+    '| Workload API on the agent socket (server in its own process) | samples | p50 | p99 |',
+    '|---|---|---|---|',
+    `| FetchX509SVID round trip, warm cache, 1 in flight (attested by uid, path, sha256) | ${workload.roundTrip.samples} | ${ms(workload.roundTrip.p50Ms)} | ${ms(workload.roundTrip.p99Ms)} |`,
+    `| the same, a new connection per call (connect, SO_PEERCRED, fetch) | ${workload.roundTripNewConnection.samples} | ${ms(workload.roundTripNewConnection.p50Ms)} | ${ms(workload.roundTripNewConnection.p99Ms)} |`,
+    `| rotation pushed to ${workload.streams} open streams: each stream's new SVID | ${workload.rotationPerStream.samples} | ${ms(workload.rotationPerStream.p50Ms)} | ${ms(workload.rotationPerStream.p99Ms)} |`,
+    `| rotation pushed to ${workload.streams} open streams: until the last stream has it | ${workload.rotationAllStreams.samples} | ${ms(workload.rotationAllStreams.p50Ms)} | ${ms(workload.rotationAllStreams.p99Ms)} |`,
+  )
+}
+if (workers) {
+  lines.push(
+    '',
+    `| HTTP workers, tpm_devid, sealed sessions on PostgreSQL, ${workers.concurrency} in flight, ${workers.cores} cores | attestations/s | 2 workers / 1 worker | server CPU per attestation | load generator CPU per attestation |`,
+    '|---|---|---|---|---|',
+    `| vouch server, 1 worker | ${Math.round(workers.one.opsPerSec).toLocaleString('en-US')}/s | - | ${workers.cpuMsPerAttestation ? `${workers.cpuMsPerAttestation.one.toFixed(2)} ms` : '-'} | ${(workers.one.cpuUsPerOp / 1000).toFixed(2)} ms |`,
+    `| vouch server, 2 workers | ${Math.round(workers.two.opsPerSec).toLocaleString('en-US')}/s | ${workers.ratio.toFixed(2)}x | ${workers.cpuMsPerAttestation ? `${workers.cpuMsPerAttestation.two.toFixed(2)} ms` : '-'} | ${(workers.two.cpuUsPerOp / 1000).toFixed(2)} ms |`,
+  )
+}
+if (serverPath) {
+  const sp = serverPath
+  const rate = (m: Measurement) => `${Math.round(m.opsPerSec).toLocaleString('en-US')}/s`
+  const cpu = (m: Measurement) => `${Math.round(m.cpuUsPerOp)} µs`
+  lines.push(
+    '',
+    `| server path, tpm_devid (RSA DevID, AK, EK; P-256 DevID CA), 16 in flight | attestations/s | ratio | CPU per attestation |`,
+    '|---|---|---|---|',
+    `| verifier alone (in-memory sessions) | ${rate(sp.verifier)} | 100% | ${cpu(sp.verifier)} |`,
+    `| verifier, sealed sessions | ${rate(sp.verifierSealed)} | ${pct(sp.sealedOfVerifier)} of the verifier | ${cpu(sp.verifierSealed)} |`,
+    `| verifier, sealed, + key proof check and SVID issuance (no framework, no database) | ${rate(sp.verifierSvid)} | ${pct(sp.svidOfVerifier)} of the verifier | ${cpu(sp.verifierSvid)} |`,
+    `| in-process app (sealed, SQLite) | ${rate(sp.app)} | ${pct(sp.appOfVerifier)} of the verifier | ${cpu(sp.app)} |`,
+    `| the same app, ${sp.app4x.concurrency} in flight | ${rate(sp.app4x)} | ${pct(sp.app4xOfVerifier)} of the verifier | ${cpu(sp.app4x)} |`,
+    sp.postgres
+      ? `| in-process app, PostgreSQL (its SQLite twin: ${rate(sp.postgres.sqlite)}) | ${rate(sp.postgres.pg)} | ${pct(sp.postgres.pgOfSqlite)} of SQLite | ${cpu(sp.postgres.pg)} |`
+      : `| in-process app, PostgreSQL | skipped: ${sp.postgresSkipped} | - | - |`,
+    sp.http
+      ? `| HTTP, one server process (in process: ${rate(sp.http.inProcess)}) | ${rate(sp.http.http)} | ${pct(sp.http.httpOfApp)} of the in-process app | - |`
+      : `| HTTP | skipped: ${sp.httpSkipped} | - | - |`,
+    '',
+    `load average ${sp.loadBefore.join(' ')} before, ${sp.loadAfter.join(' ')} after`,
+  )
+}
 console.log(lines.join('\n'))
 const meta = {
   runtime: runtimeName(),
@@ -310,7 +403,21 @@ const meta = {
 // one results file per runtime; the chart draws every runtime measured so far
 const runtime = runtimeName().split(' ')[0]!
 mkdirSync('bench/out', { recursive: true })
-writeFileSync(`bench/out/results-${runtime}.json`, JSON.stringify({ meta, rows, ...(http ? { http } : {}) }, null, 1))
+writeFileSync(
+  `bench/out/results-${runtime}.json`,
+  JSON.stringify(
+    {
+      meta,
+      rows,
+      ...(http ? { http } : {}),
+      ...(workload ? { workload } : {}),
+      ...(workers ? { workers } : {}),
+      ...(serverPath ? { serverPath } : {}),
+    },
+    null,
+    1,
+  ),
+)
 writeFileSync(`bench/out/table-${runtime}.md`, `${JSON.stringify(meta)}\n\n${lines.join('\n')}\n`)
 const runs: RunResult[] = readdirSync('bench/out')
   .filter((f) => /^results-\w+\.json$/.test(f))

@@ -47,19 +47,17 @@ ${(text('ek-ca/swtpm-localca-rootca-cert.pem') + text('ek-ca/issuercert.pem')).r
   return parsePolicyDocument(doc)
 }
 
-/** Randomness that repeats: the same nonce, secret and seed every attestation. */
+/**
+ * Randomness that repeats where the challenge draws it: the same nonce, activation secret and
+ * OAEP seed (32 bytes each) every attestation. Every other draw comes from the platform: session
+ * IDs (24 bytes), a sealed session's use-once ID (16) and IV (12), SVID serials (16).
+ */
 export function fixedRandom(platform: Platform): Platform {
-  let n = 0
   return withPlatform(
     {
       crypto: {
         ...platform.crypto,
-        randomBytes: (size: number) => {
-          // session IDs (24 bytes) must differ; nonces, secrets and seeds repeat
-          const out = new Uint8Array(size).fill(0x5a)
-          if (size === 24) new DataView(out.buffer).setUint32(0, n++)
-          return out
-        },
+        randomBytes: (size: number) => (size === 32 ? new Uint8Array(32).fill(0x5a) : platform.crypto.randomBytes(size)),
       },
     },
     platform,

@@ -21,6 +21,8 @@ export {
   EkError,
   DevIdError,
   EventLogError,
+  WorkloadError,
+  WorkloadApiError,
   ERROR_CATALOGUE,
   errorStatus,
   type ErrorCode,

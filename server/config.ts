@@ -20,11 +20,13 @@
  *   sessionKeys: /etc/vouch/session-keys.yaml   # sealed-session keyring (server/session-keys.ts); or env VOUCH_SESSION_KEYS
  *   database: postgres://vouch@db:5432/vouch   # optional: the agent registry on PostgreSQL, shared by
  *                                   # replicas (default: SQLite, dataDir/agents.db)
+ *   workers: 2                      # processes sharing the listening socket (default 1; Node only;
+ *                                   # more than 1 needs sessions: sealed and database: postgres://...)
  *
  * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
  * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE,
  * VOUCH_TLS_CERT_TTL, VOUCH_TLS_RENEW_BEFORE, VOUCH_CA_ROTATE_BEFORE, VOUCH_POLICY_WATCH,
- * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT, VOUCH_JWT_ISSUER, VOUCH_DATABASE_URL.
+ * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT, VOUCH_JWT_ISSUER, VOUCH_DATABASE_URL, VOUCH_WORKERS.
  * Every validation error names its key.
  */
 import { parse as parseYaml } from 'yaml'
@@ -61,7 +63,12 @@ export interface ServerConfig {
   readonly sessionKeys?: string
   /** the agent registry's PostgreSQL URL (postgres://...); absent: SQLite in dataDir/agents.db */
   readonly database?: string
+  /** processes serving the listening socket on this machine (node:cluster); default 1 */
+  readonly workers: number
 }
+
+/** The most `workers` a config may ask for. */
+export const MAX_WORKERS = 256
 
 /** Default lifetime of the listener certificate (tlsCertTtl): 30 days. */
 export const TLS_CERT_TTL_MS = 30 * 86_400_000
@@ -93,6 +100,7 @@ const ENV: Record<string, string> = {
   VOUCH_SESSIONS: 'sessions',
   VOUCH_SESSION_KEYS_FILE: 'sessionKeys',
   VOUCH_DATABASE_URL: 'database',
+  VOUCH_WORKERS: 'workers',
 }
 
 const KNOWN = new Set([
@@ -114,6 +122,7 @@ const KNOWN = new Set([
   'sessions',
   'sessionKeys',
   'database',
+  'workers',
 ])
 
 /** The URL with its password replaced, for error messages. */
@@ -192,6 +201,36 @@ function sessionsMode(v: unknown): 'sealed' | 'memory' {
   throw new ConfigError('sessions', `expected sealed or memory, found ${JSON.stringify(v)}`)
 }
 
+function workerCount(v: unknown): number {
+  if (v === undefined) return 1
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : Number.NaN
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS)
+    throw new ConfigError('workers', `expected a whole number from 1 to ${MAX_WORKERS}, found ${JSON.stringify(v)}`)
+  return n
+}
+
+/**
+ * What more than one worker needs: every worker must answer a session another one started
+ * (sealed sessions, the use-once records in a store they all share), and the agent registry must
+ * be safe when a worker dies inside a write. node-sqlite3-wasm (the Node SQLite driver) locks with
+ * a lock directory and, holding that lock itself, never sees an interrupted write's journal as hot:
+ * a process killed inside a transaction leaves its half-written pages for every other process
+ * (test/server/entry/sqlite-wasm.test.ts shows it). So workers > 1 takes PostgreSQL.
+ */
+function checkWorkers(config: ServerConfig): void {
+  if (config.workers === 1) return
+  if (config.sessions === 'memory')
+    throw new ConfigError(
+      'workers',
+      `${config.workers} workers need sessions: sealed (a session started on one worker must be answerable on another; sessions: memory keeps it in one process)`,
+    )
+  if (config.database === undefined)
+    throw new ConfigError(
+      'workers',
+      `${config.workers} workers need database: postgres://... (the embedded SQLite driver does not recover a write interrupted by a worker's crash for the other workers, and the use-once records must be shared)`,
+    )
+}
+
 /** Config from YAML text and environment variables (env wins). */
 export function parseServerConfig(yamlText: string, env: Readonly<Record<string, string | undefined>> = {}): ServerConfig {
   let doc: unknown
@@ -246,7 +285,9 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     sessions: sessionsMode(raw.sessions),
     ...(raw.sessionKeys === undefined ? {} : { sessionKeys: str('sessionKeys', raw.sessionKeys) }),
     ...(raw.database === undefined || raw.database === '' ? {} : { database: parseDatabaseUrl('database', raw.database) }),
+    workers: workerCount(raw.workers),
   }
+  checkWorkers(config)
   const tlsTtl = config.tlsCertTtlMs ?? TLS_CERT_TTL_MS
   if (config.tlsRenewBeforeMs !== undefined && config.tlsRenewBeforeMs >= tlsTtl)
     throw new ConfigError('tlsRenewBefore', `must be shorter than tlsCertTtl (${tlsTtl} ms), found ${config.tlsRenewBeforeMs} ms`)

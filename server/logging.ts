@@ -5,7 +5,7 @@
  * certificates; `redact` drops any field whose name says it could be one, as a second fence, and
  * bounds every value (`boundLogValue`). Request lines carry `client`, the client address.
  */
-import { AttestationFailure } from '../core/attestation/checks.ts'
+import { AttestationFailure } from '../core/attestor/checks.ts'
 import type { VerifyError } from '../core/errors.ts'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -60,10 +60,13 @@ function redact(fields: LogFields): Record<string, unknown> {
   return out
 }
 
-/** A logger writing one JSON line per entry to `write`. */
-export function createJsonLogger(write: (line: string) => void, now: () => number = () => Date.now()): Logger {
+/**
+ * A logger writing one JSON line per entry to `write`; `base` fields follow `msg` on every line
+ * (a worker's `worker` and `pid`).
+ */
+export function createJsonLogger(write: (line: string) => void, now: () => number = () => Date.now(), base: LogFields = {}): Logger {
   const log = (level: LogLevel, msg: string, fields: LogFields = {}): void => {
-    write(JSON.stringify({ time: new Date(now()).toISOString(), level, msg, ...redact(fields) }))
+    write(JSON.stringify({ time: new Date(now()).toISOString(), level, msg, ...base, ...redact(fields) }))
   }
   return {
     log,

@@ -7,10 +7,11 @@ import { readText } from '../files.ts'
 
 const USAGE =
   'vouch agent --config FILE [--once] [--insecure-http] [--output json]\n' +
-  "  attests this machine's TPM to the vouch server (agent.server) and writes its X.509-SVID\n" +
+  "  attests this machine's TPM to the vouch server (agent.server, or agent.servers: replicas it fails over\n" +
+  '  between) and writes its X.509-SVID\n' +
   '  (agent.svidDir/svid.pem, svid.key.pem, bundle.pem). --once: attest once, print a JSON summary,\n' +
   '  exit 0 (or 1 with the error). Without --once: attest again at half the SVID lifetime.\n' +
-  '  --insecure-http: allow an http:// agent.server (test benches only; warns on every attestation).\n' +
+  '  --insecure-http: allow http:// servers (test benches only; warns on every attestation).\n' +
   '  JSON-lines logs go to stderr. --output json: errors as JSON on stdout too.'
 
 function configKeysHelp(): string {

@@ -8,8 +8,8 @@ import { encodeCredentialFile } from '../../core/credential/credential-file.ts'
 import { credentialEkFromPublicKey, type CredentialEk } from '../../core/credential/ek.ts'
 import { makeCredential } from '../../core/credential/make-credential.ts'
 import { isVerifyError } from '../../core/errors.ts'
-// TPMT_PUBLIC reading: core/attestation/tpm.ts today (switch to core/tpm2/public.ts when it lands)
-import { credentialEkOf, parseTpmKey } from '../../core/attestation/tpm.ts'
+// TPMT_PUBLIC reading: core/attestor/tpm.ts today (switch to core/tpm2/public.ts when it lands)
+import { credentialEkOf, parseTpmKey } from '../../core/attestor/tpm.ts'
 import { parseCertificate } from '../../core/x509/certificate.ts'
 import { parseSubjectPublicKeyInfo } from '../../core/x509/spki.ts'
 

@@ -1,8 +1,10 @@
 /**
  * `vouch server --config FILE`: starts the attestation server (Node: @hono/node-server; Bun:
  * Bun.serve) and writes JSON lines, and only JSON lines, to stdout: its logs, the first of them
- * `{"msg":"Server listening","url":...}`. Stops on SIGINT/SIGTERM.
+ * `{"msg":"Server listening","url":...}`. Stops on SIGINT/SIGTERM. With `workers: N` (Node) this
+ * process is the primary of N workers (server/entry/cluster.ts), each of them this same command.
  */
+import cluster from 'node:cluster'
 import { jsonOutput, parseArgs, requireOption, UsageError } from '../args.ts'
 import { EXIT_OK, type Command } from '../command.ts'
 import { readText } from '../files.ts'
@@ -32,6 +34,9 @@ const KEY_DOCS: Record<string, string> = {
   sessions: 'sealed (default: session state sealed to the agent, no server state per start) or memory',
   sessionKeys: 'sealed-session keyring file, a list of {id, key (base64, 32 bytes), seal}; env VOUCH_SESSION_KEYS holds the list itself',
   policyWatch: 'watch the policy file and apply a valid new document with no restart (default true; SIGHUP rereads it)',
+  database: 'the agent registry and use-once records on PostgreSQL (postgres://...), shared by replicas; default SQLite in dataDir',
+  workers:
+    'processes sharing the listening socket (Node; default 1); more than 1 needs sessions: sealed and database. Rate limits and the connection cap are per worker',
 }
 
 function configKeysHelp(): string {
@@ -44,6 +49,7 @@ function configKeysHelp(): string {
     '',
     'stdout: JSON lines only ({time, level, msg, ...}); the first says "Server listening" with the url.',
     'SIGHUP rereads the policy file; a document that does not validate is refused and the old one stays.',
+    'With workers, SIGHUP reaches every worker, and changed CA files restart the workers one at a time.',
   ].join('\n')
 }
 
@@ -80,10 +86,39 @@ export const serverCommand: Command = {
       if (e instanceof ConfigError) throw new UsageError(e.message, 'ERR_CONFIG')
       throw e
     }
+    if (config.workers > 1 && process.versions.bun)
+      throw new UsageError(
+        `config workers: ${config.workers} workers are not supported on Bun (vouch shares the listening socket through node:cluster, which Bun cannot do); run the server on Node, or several Bun servers behind a load balancer`,
+        'ERR_CONFIG',
+      )
     // listen for the signals first: a supervisor may stop the server as soon as it logs its URL
     const { stopped, cancel } = waitForSignal()
     try {
-      if (process.versions.bun) {
+      if (cluster.isWorker) {
+        // one of the primary's workers: serve, tell the primary, stop on its SIGTERM
+        const { startNodeServer } = await import('../../server/entry/node.ts')
+        const { WORKER_ID_ENV } = await import('../../server/entry/cluster.ts')
+        const s = await startNodeServer(config, {
+          write: (line) => io.out(line),
+          role: 'worker',
+          logFields: { worker: Number(process.env[WORKER_ID_ENV]), pid: process.pid },
+        }).catch((e: unknown) => {
+          // the error is printed as usual; then leave, as the channel to the primary keeps this process alive
+          setImmediate(() => process.exit(process.exitCode ?? 1))
+          throw e
+        })
+        process.send?.({ vouch: 'listening', url: s.url })
+        await stopped
+        // the primary sends no more connections once this listener closes; open requests finish
+        await s.close({ drainMs: 5_000 })
+        process.disconnect?.()
+      } else if (config.workers > 1) {
+        const { startClusterPrimary } = await import('../../server/entry/cluster.ts')
+        const primary = await startClusterPrimary(config, { write: (line) => io.out(line) })
+        const code = await Promise.race([stopped.then(() => EXIT_OK), primary.failed])
+        await primary.close()
+        return code
+      } else if (process.versions.bun) {
         const { startBunServer } = await import('../../server/entry/bun.ts')
         const s = await startBunServer(config)
         await stopped

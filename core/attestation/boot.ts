@@ -12,17 +12,15 @@ import { evaluateBootState, type BootState } from '../eventlog/boot-state.ts'
 import { checkReplay } from '../eventlog/check-replay.ts'
 import { replayEventLog } from '../eventlog/replay.ts'
 import type { Platform } from '../platform.ts'
-import type { BootPolicy, PcrBankName } from '../policy/types.ts'
-import { PCR_BANKS } from '../policy/validate-boot.ts'
+import { type BootPolicy, PCR_BANKS, type PcrBankName } from '../attestor/boot-policy.ts'
 import { verifyQuote } from '../quote/verify.ts'
 import { parseTpmsAttest } from '../tpm2/attest.ts'
 import { parseTpmtSignature } from '../tpm2/signature.ts'
-import type { AttestorType } from '../policy/attribute-keys.ts'
-import type { Selector } from './attributes.ts'
-import type { CheckLog } from './checks.ts'
+import type { Selector } from '../attestor/attributes.ts'
+import type { CheckLog } from '../attestor/checks.ts'
 import { BOOT_STATES_PER_LOG, decodeEventLogText, eventLogEntry } from './event-log-cache.ts'
-import { decodeBounded } from './decode.ts'
-import { parseTpmKeyCached } from './tpm-key-cache.ts'
+import { decodeBounded } from '../attestor/decode.ts'
+import { parseTpmKeyCached } from '../attestor/tpm-key-cache.ts'
 
 /** Bytes of the quote nonce (TPM2B_DATA of a SHA-256 AK holds up to 32+2). */
 export const BOOT_NONCE_BYTES = 32
@@ -151,14 +149,15 @@ function fail(log: CheckLog, name: string, code: ErrorCode, message: string): ne
   throw log.fail(name, code, message)
 }
 
-/** Checks the boot answer of one attestor (`type`) against its session and policy. */
+/** Checks the boot answer of one attestor (`type`, whose selectors are of `selectorType`) against its session and policy. */
 export async function checkBootAnswer(
   log: CheckLog,
-  type: AttestorType,
+  type: string,
   session: BootSession,
   policy: BootPolicy,
   answer: BootAnswer | undefined,
   platform: Platform,
+  selectorType: string = type,
 ): Promise<BootFacts> {
   const p = `${type}.boot`
   if (!answer) fail(log, `${p}.quote`, 'ERR_BOOT_QUOTE_MISSING', `${type}: the policy has a boot block and the answer carries no Quote`)
@@ -265,7 +264,7 @@ export async function checkBootAnswer(
   checkDatabases(log, p, type, policy, state)
   checkBootApplications(log, p, type, policy, state)
   checkKernelCommandLine(log, p, type, policy, state)
-  return bootFacts(type, state, values)
+  return bootFacts(type, selectorType, state, values)
 }
 
 function checkSecureBoot(log: CheckLog, p: string, type: string, policy: BootPolicy, state: BootState): void {
@@ -405,9 +404,8 @@ function checkKernelCommandLine(log: CheckLog, p: string, type: string, policy: 
   log.pass(`${p}.kernel_cmdline`, `${state.kernelCommandLines.length} command lines match`)
 }
 
-function bootFacts(type: AttestorType, state: BootState, values: Map<string, string>): BootFacts {
+function bootFacts(type: string, selectorType: string, state: BootState, values: Map<string, string>): BootFacts {
   const p = `${type}.boot`
-  const selectorType = type === 'tpm_ek' ? 'tpm' : type
   const attributes: Record<string, string> = { [`${p}.secure_boot`]: state.secureBoot }
   const selectors: Selector[] = [{ type: selectorType, value: `boot:secure_boot:${state.secureBoot}` }]
   for (const [key, hex] of values) {

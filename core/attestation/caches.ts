@@ -10,7 +10,7 @@ import type { VerifiedSignatureCache } from '../x509/path-build.ts'
 import { createVerifiedSignatureCache } from '../x509/verified-cache.ts'
 import type { ParsedBytesCache } from '../platform-caches.ts'
 import { createEventLogCache } from './event-log-cache.ts'
-import { createTpmKeyCache, type TpmKeyCache } from './tpm-key-cache.ts'
+import { createTpmKeyCache, type TpmKeyCache } from '../attestor/tpm-key-cache.ts'
 
 export interface AttestationCacheOptions {
   /** parsed certificates held; default 1024 */

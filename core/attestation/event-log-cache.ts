@@ -17,7 +17,7 @@ import { type EventLog, parseEventLog } from '../eventlog/parse.ts'
 import type { ReplayResult } from '../eventlog/replay.ts'
 import type { Platform } from '../platform.ts'
 import type { ParsedBytesCache } from '../platform-caches.ts'
-import { decodeBounded } from './decode.ts'
+import { decodeBounded } from '../attestor/decode.ts'
 
 /** What is remembered of one log; `replay` and `states` fill on first use. */
 export interface EventLogEntry {

@@ -1,7 +1,13 @@
 /**
- * The evidence and answer decoders of every attestor, gathered under their former path: the shared
- * bounded decoding is in decode.ts, each attestor's shapes in attestors/<type>/evidence.ts.
+ * The evidence and answer decoders of the built-in attestors, gathered under their former path: the
+ * shared bounded decoding is in core/attestor/decode.ts, each attestor's shapes in
+ * core/attestors/<type>/evidence.ts.
  */
-export { decodeBounded, EVIDENCE_LIMITS } from './decode.ts'
-export { decodeTpmDevidAnswer, decodeTpmDevidEvidence, type TpmDevidAnswer, type TpmDevidEvidence } from './attestors/tpm-devid/evidence.ts'
-export { decodeTpmEkAnswer, decodeTpmEkEvidence, type TpmEkAnswer, type TpmEkEvidence } from './attestors/tpm-ek/evidence.ts'
+export { decodeBounded, EVIDENCE_LIMITS } from '../attestor/decode.ts'
+export {
+  decodeTpmDevidAnswer,
+  decodeTpmDevidEvidence,
+  type TpmDevidAnswer,
+  type TpmDevidEvidence,
+} from '../attestors/tpm-devid/evidence.ts'
+export { decodeTpmEkAnswer, decodeTpmEkEvidence, type TpmEkAnswer, type TpmEkEvidence } from '../attestors/tpm-ek/evidence.ts'

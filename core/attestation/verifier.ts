@@ -17,17 +17,19 @@
  */
 import { PolicyError, VerifyError } from '../errors.ts'
 import { defaultPlatform, type Platform } from '../platform.ts'
-import type { AttestationPolicy, AttestorConfig, BootPolicy, PolicySet } from '../policy/types.ts'
+import type { AttestationPolicy, PolicySet } from '../policy/types.ts'
 import { createMemorySessionStore, type SessionStore, type SessionValue } from '../session/store.ts'
 import { isWellFormedSessionId, newSessionId } from '../session/id.ts'
 import { openSession, sealSession, type SessionKeyring } from '../session/sealed.ts'
 import type { UseOnceStore } from '../session/use-once.ts'
-import { isAttestorType, type AttestorType } from '../policy/attribute-keys.ts'
-import type { CheckedEvidence } from './attestor.ts'
-import { ATTESTORS } from './attestors.ts'
-import type { Selector } from './attributes.ts'
+import type { CheckedEvidence } from '../attestor/attestor.ts'
+import type { Selector } from '../attestor/attributes.ts'
+import type { BootPolicy } from '../attestor/boot-policy.ts'
+import { type AgentIdentity, AttestationFailure, CheckLog, type Check, type ToleranceUse } from '../attestor/checks.ts'
+import type { AttestorConfig } from '../attestor/config.ts'
+import type { AttestorRegistry } from '../attestor/registry.ts'
+import { BUILTIN_ATTESTORS } from '../attestors/registry.ts'
 import { type BootSession, checkBootAnswer, decodeBootAnswer, makeBootChallenge } from './boot.ts'
-import { type AgentIdentity, AttestationFailure, CheckLog, type Check, type ToleranceUse } from './checks.ts'
 import { ANSWERS_NOT_OBJECT, EVIDENCE_NOT_OBJECT, NO_POLICY_AUTHORIZES, SESSION_EXPIRED, UNKNOWN_SESSION } from '../messages.ts'
 import { renderSpiffeIdTemplate } from '../policy/spiffe-id-template.ts'
 
@@ -35,6 +37,11 @@ export const DEFAULT_SESSION_TTL_MS = 5 * 60 * 1000
 
 export interface AttestationVerifierOptions {
   readonly policies: PolicySet
+  /**
+   * the attestors the policies name, by type (default: vouch's own, BUILTIN_ATTESTORS): the
+   * registry the policy document was validated with
+   */
+  readonly attestors?: AttestorRegistry
   /** default: an in-memory store (capacity 10,000) on the platform clock */
   readonly sessions?: SessionStore
   readonly platform?: Platform
@@ -91,7 +98,7 @@ export interface AnswerOptions {
 
 export interface Verdict {
   readonly ok: true
-  readonly attestorTypes: readonly AttestorType[]
+  readonly attestorTypes: readonly string[]
   /** the policy that authorized the agent */
   readonly policy: string
   readonly attributes: Readonly<Record<string, string>>
@@ -115,7 +122,7 @@ interface SessionRecord {
   /** 2: attestor sessions in `attestors` (a v1 record, from before, is an unknown session) */
   readonly v: 2
   readonly policy: string
-  readonly attestorTypes: AttestorType[]
+  readonly attestorTypes: string[]
   readonly attributes: Record<string, string>
   readonly selectors: { type: string; value: string }[]
   readonly spiffeIdPath: string
@@ -137,7 +144,7 @@ interface SessionRecord {
 }
 
 /** One attestor's checked evidence: its facts, and the attested AK and boot policy for the quote challenge. */
-type Facts = CheckedEvidence & { type: AttestorType }
+type Facts = CheckedEvidence & { type: string }
 
 const hasBoot = (policy: AttestationPolicy) => policy.requiredAttestors.some((a) => a.boot !== undefined)
 
@@ -145,7 +152,7 @@ function malformedRequest(message: string): AttestationFailure {
   return new AttestationFailure('ERR_EVIDENCE_MALFORMED', message, [])
 }
 
-function providedTypes(request: StartRequest): AttestorType[] {
+function providedTypes(request: StartRequest, attestors: AttestorRegistry): string[] {
   if (typeof request !== 'object' || request === null) throw malformedRequest('attestation request: expected an object')
   const pm = request.providedMethods
   if (!Array.isArray(pm) || pm.length === 0 || pm.length > 8 || !pm.every((m) => typeof m === 'string')) {
@@ -154,7 +161,7 @@ function providedTypes(request: StartRequest): AttestorType[] {
   if (typeof request.evidence !== 'object' || request.evidence === null || Array.isArray(request.evidence)) {
     throw malformedRequest(EVIDENCE_NOT_OBJECT)
   }
-  return [...new Set(pm.filter(isAttestorType))]
+  return [...new Set(pm.filter((m) => attestors.has(m)))]
 }
 
 async function takeStored(sessionId: string, sessions: SessionStore) {
@@ -190,9 +197,16 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
   const sessions = sealed ? undefined : (options.sessions ?? createMemorySessionStore({ now: () => platform.now() }))
   const ttl = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS
   const policies = options.policies.policies
+  const attestors = options.attestors ?? BUILTIN_ATTESTORS
+  for (const policy of policies) {
+    for (const a of policy.requiredAttestors) {
+      if (!attestors.has(a.type))
+        throw new TypeError(`createAttestationVerifier: policy ${policy.name} requires attestor type ${a.type}, which is not registered`)
+    }
+  }
 
   async function checkAttestor(log: CheckLog, config: AttestorConfig, evidence: Readonly<Record<string, unknown>>): Promise<Facts> {
-    const checked = await ATTESTORS[config.type].checkEvidence(log, evidence[config.type], config, platform)
+    const checked = await attestors.get(config.type)!.checkEvidence(log, evidence[config.type], config, platform)
     return { type: config.type, ...checked }
   }
 
@@ -231,7 +245,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         undefined,
         (q) => (q ? 'well-formed, within size bounds' : 'absent'),
       )
-      const facts = await checkBootAnswer(log, type, session, bootPolicy, quote, platform)
+      const facts = await checkBootAnswer(log, type, session, bootPolicy, quote, platform, attestors.get(type)!.selectorType)
       Object.assign(attributes, facts.attributes)
       selectors.push(...facts.selectors)
     }
@@ -240,7 +254,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
 
   return {
     async start(request, startOptions = {}) {
-      const provided = providedTypes(request)
+      const provided = providedTypes(request, attestors)
       const candidates = policies.filter((p) => p.requiredAttestors.every((a) => provided.includes(a.type)))
       if (candidates.length === 0) {
         throw new PolicyError('ERR_POLICY_DENIED', NO_POLICY_AUTHORIZES, { detail: { providedMethods: provided.join(',') } })
@@ -262,7 +276,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         const boot: Record<string, BootSession> = {}
         const bootPolicies: Record<string, BootPolicy> = {}
         for (const f of result.facts) {
-          const attestor = ATTESTORS[f.type]
+          const attestor = attestors.get(f.type)!
           const c = await result.log.run(
             `${f.type}.challenge`,
             () => attestor.makeChallenge(f.facts, platform),
@@ -317,7 +331,15 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         throw new RangeError('answer: binding must be the 32-byte SHA-256 of the SPKI DER')
       const stored = sealed ? await openSealed(sessionId, sealed, platform) : await takeStored(sessionId, sessions!)
       const record = stored.value as SessionRecord
-      if (record.v !== 2 || typeof record.attestors !== 'object' || record.attestors === null) {
+      // a session started under another registry (a store or keyring shared with a verifier that
+      // has other attestors) is unknown here: an attestor's answer is never skipped for want of it
+      if (
+        record.v !== 2 ||
+        typeof record.attestors !== 'object' ||
+        record.attestors === null ||
+        !record.attestorTypes.every((t) => attestors.has(t)) ||
+        !Object.keys(record.attestors).every((t) => attestors.has(t))
+      ) {
         throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
       }
       const log = new CheckLog()
@@ -332,9 +354,9 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
         throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', ANSWERS_NOT_OBJECT)
       }
       // in registry order, whatever the order of the policy's attestors
-      for (const [type, attestor] of Object.entries(ATTESTORS)) {
-        const session = record.attestors[type]
-        if (session) await attestor.checkAnswer(log, session, answers[type], binding, platform)
+      for (const attestor of attestors.attestors) {
+        const session = record.attestors[attestor.type]
+        if (session) await attestor.checkAnswer(log, session, answers[attestor.type], binding, platform)
       }
       let { attributes, selectors, spiffeIdPath } = record
       if (record.boot) {

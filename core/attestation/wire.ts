@@ -1,13 +1,17 @@
 /**
  * The v1 wire format in one place (docs/protocol.md): the JSON shapes of evidence, challenges and
  * answers per attestor type, the encoders an agent uses to build them and the decoders the verifier
- * uses to read them (evidence.ts, boot.ts). SPIRE's Go-JSON conventions: PascalCase keys, standard
+ * uses to read them (each attestor's from its folder, core/attestors/<type>/; the boot quote's
+ * from boot.ts). SPIRE's Go-JSON conventions: PascalCase keys, standard
  * padded base64, absent = missing or null.
  */
 import { toBase64 } from '../bytes/encoding.ts'
 
 export { decodeTpmDevidAnswer, decodeTpmDevidEvidence, decodeTpmEkAnswer, decodeTpmEkEvidence, EVIDENCE_LIMITS } from './evidence.ts'
 export { BOOT_ANSWER_LIMITS, decodeBootAnswer } from './boot.ts'
+// each attestor's evidence encoder lives in its folder (core/attestors/<type>/wire.ts)
+export { encodeTpmDevidEvidence } from '../attestors/tpm-devid/wire.ts'
+export { encodeTpmEkEvidence } from '../attestors/tpm-ek/wire.ts'
 
 /** The `CredActivation` of a challenge: TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET bodies, base64. */
 export interface WireCredActivation {
@@ -21,7 +25,7 @@ export interface WireQuoteChallenge {
   readonly PCRs: Readonly<Record<string, readonly number[]>>
 }
 
-/** A challenge of tpm_devid (`DevID` nonce) or tpm_ek (no `DevID`). */
+/** A challenge of a TPM attestor: a `DevID` nonce when it certifies a DevID, the credential, the boot quote when asked. */
 export interface WireChallenge {
   readonly DevID?: string
   readonly CredActivation: WireCredActivation
@@ -34,30 +38,6 @@ export interface WireQuoteAnswer {
   readonly Signature: string
   readonly PCRValues: readonly string[]
   readonly EventLog: string
-}
-
-export function encodeTpmDevidEvidence(e: {
-  devIdCerts: readonly Uint8Array[]
-  devIdPub: Uint8Array
-  ekCert?: Uint8Array
-  ekPub: Uint8Array
-  akPub: Uint8Array
-  certifiedDevId: Uint8Array
-  certificationSignature: Uint8Array
-}): Record<string, unknown> {
-  return {
-    DevIDCert: e.devIdCerts.map(toBase64),
-    DevIDPub: toBase64(e.devIdPub),
-    ...(e.ekCert ? { EKCert: toBase64(e.ekCert) } : {}),
-    EKPub: toBase64(e.ekPub),
-    AKPub: toBase64(e.akPub),
-    CertifiedDevID: toBase64(e.certifiedDevId),
-    CertificationSignature: toBase64(e.certificationSignature),
-  }
-}
-
-export function encodeTpmEkEvidence(e: { ekCert?: Uint8Array; ekPub: Uint8Array; akPub: Uint8Array }): Record<string, unknown> {
-  return { ...(e.ekCert ? { EKCert: toBase64(e.ekCert) } : {}), EKPub: toBase64(e.ekPub), AKPub: toBase64(e.akPub) }
 }
 
 export function encodeQuoteAnswer(q: {
@@ -74,7 +54,7 @@ export function encodeQuoteAnswer(q: {
   }
 }
 
-/** The answer of one attestor: the activation proof, the DevID signature (tpm_devid) and the boot quote when asked. */
+/** The answer of one TPM attestor: the activation proof, the DevID signature (when challenged with a DevID nonce) and the boot quote when asked. */
 export function encodeAnswer(a: {
   credActivation: Uint8Array
   devIdSignature?: Uint8Array

@@ -59,4 +59,10 @@ export interface CryptoProvider {
   /** AES-GCM decryption of ciphertext || tag; undefined when the tag does not verify (never throws for that) */
   aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Uint8Array | undefined>
   randomBytes(n: number): Uint8Array
+  /**
+   * Optional: signs `data` with a private key given as PKCS#8 DER (ECDSA: P1363 r||s, as `verify`
+   * takes it). A provider imports the key once per bytes object; a server keeps the object. A
+   * provider without it leaves signing to Web Crypto (server/ca falls back to a CryptoKey).
+   */
+  sign?(scheme: SignatureScheme, pkcs8: Uint8Array, data: Uint8Array): Promise<Uint8Array>
 }

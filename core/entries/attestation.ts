@@ -1,5 +1,6 @@
-// vouch/attestation: the tpm_devid and tpm_ek attestation verifier (start: evidence -> challenge;
-// answer: proofs -> verdict), its policy documents, its session store interface and its caches.
+// vouch/attestation: the attestation verifier (start: evidence -> challenge; answer: proofs ->
+// verdict) with its attestors (tpm_devid, tpm_ek, and any registered with createAttestorRegistry),
+// its policy documents, its session store interface and its caches.
 export {
   createAttestationVerifier,
   DEFAULT_SESSION_TTL_MS,
@@ -8,12 +9,14 @@ export {
   type StartRequest,
   type StartResult,
   type AnswerOptions,
+  type StartOptions,
+  type SealedSessionsOptions,
   type Verdict,
 } from '../attestation/verifier.ts'
 export { createAttestationCaches, type AttestationCaches, type AttestationCacheOptions } from '../attestation/caches.ts'
 export { ATTESTOR_TYPES, ATTRIBUTE_KEYS, DEFAULT_SPIFFE_ID_TEMPLATES, type AttestorType } from '../policy/attribute-keys.ts'
-export type { Selector } from '../attestation/attributes.ts'
-export type { Check, ToleranceUse } from '../attestation/checks.ts'
+export type { Selector } from '../attestor/attributes.ts'
+export { AttestationFailure, CheckLog, type AgentIdentity, type Check, type ToleranceUse } from '../attestor/checks.ts'
 export {
   EVIDENCE_LIMITS,
   type TpmDevidEvidence,
@@ -27,13 +30,12 @@ export {
   POLICY_LIMITS,
   PROFILE_TOLERANCES_BY_TYPE,
   type PolicyValidation,
+  type PolicyValidationOptions,
 } from '../policy/validate.ts'
 export type {
   PolicySet,
   AttestationPolicy,
   AttestorConfig,
-  TpmDevidAttestorConfig,
-  TpmEkAttestorConfig,
   EkTrustConfig,
   PolicyIssue,
   ProfileTolerance,
@@ -48,6 +50,17 @@ export {
   type MemorySessionStore,
   type MemorySessionStoreOptions,
 } from '../session/store.ts'
+// sealed sessions: the keyring their state is sealed under, and the use-once store that makes them single-use
+export {
+  makeSessionKeyring,
+  SESSION_KEY_BYTES,
+  MAX_SEALED_TOKEN_CHARS,
+  type SessionKey,
+  type SessionKeyring,
+} from '../session/sealed.ts'
+export { createMemoryUseOnceStore, type UseOnceStore, type MemoryUseOnceStoreOptions } from '../session/use-once.ts'
+// the key an agent asks to have certified: which keys qualify, and its proof of possession
+export { checkSvidKey, verifySvidKeyProof, makeSvidKeyProofMessage } from '../attestation/svid-key.ts'
 export {
   checkDevIdCertificateProfile,
   evaluateDevIdCertificateProfile,
@@ -58,8 +71,25 @@ export {
   type DevIdProfileResult,
   type DevIdProfileTolerance,
 } from '../devid/index.ts'
-export type { Attestor, AttestorFacts, CheckedEvidence } from '../attestation/attestor.ts'
-export { ATTESTORS } from '../attestation/attestors.ts'
+export type { TpmDevidAttestorConfig } from '../attestors/tpm-devid/config.ts'
+export type { TpmEkAttestorConfig } from '../attestors/tpm-ek/config.ts'
+// attestors as modules: the interface, registries, and what an attestor is built from
+export type { AnyAttestor, Attestor, AttestorConfigBody, AttestorFacts, CheckedEvidence } from '../attestor/attestor.ts'
+export { createAttestorRegistry, type AttestorRegistry } from '../attestor/registry.ts'
+export { ATTESTORS, BUILTIN_ATTESTORS, type BuiltinAttestorType } from '../attestors/registry.ts'
+export {
+  CONFIG_LIMITS,
+  expectString,
+  joinPath,
+  parseCertificateBundle,
+  parseEkTrustConfig,
+  splitAnchors,
+  type ConfigContext,
+  type ConfigObject,
+  type ToleranceGroup,
+} from '../attestor/config.ts'
+export { decoded } from '../attestor/decoded.ts'
+export { decodeBounded } from '../attestor/decode.ts'
 export { bootSelection, BOOT_ANSWER_LIMITS, type BootSelection, type BootAnswer } from '../attestation/boot.ts'
-export { validateBootPolicy } from '../policy/validate-boot.ts'
+export { bootAttributeKeys, validateBootPolicy } from '../attestor/boot-policy.ts'
 export * as wire from '../attestation/wire.ts'

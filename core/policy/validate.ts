@@ -4,25 +4,26 @@
  * print them all; unknown keys and wrong types are problems too. The seed's messages are used
  * verbatim where it names one (messages.ts).
  */
+import type { AnyAttestor } from '../attestor/attestor.ts'
+import { bootAttributeKeys, validateBootPolicy, type BootPolicy } from '../attestor/boot-policy.ts'
 import {
-  ATTRIBUTE_KEYS,
-  DEFAULT_SPIFFE_ID_TEMPLATES,
-  isAttestorType,
-  ATTESTOR_TYPES,
-  type AttestorType,
-  bootAttributeKeys,
-} from './attribute-keys.ts'
+  type AttestorConfig,
+  CONFIG_LIMITS,
+  type ConfigObject,
+  isConfigObject as isObj,
+  joinPath as join,
+  type ProfileTolerance,
+  typeName,
+  expectString,
+} from '../attestor/config.ts'
+import type { AttestorRegistry } from '../attestor/registry.ts'
+import { BUILTIN_ATTESTORS } from '../attestors/registry.ts'
+import { PolicyError } from '../errors.ts'
+import type { AttestorType } from './attribute-keys.ts'
 import { checkSpiffeIdTemplate } from './spiffe-id-template.ts'
-import { parsePemCertificates } from '../bytes/pem.ts'
-import { bytesEqual } from '../bytes/equal.ts'
-import { EK_TOLERANCES } from '../der/tolerance.ts'
-import { DEVID_PROFILE_TOLERANCES } from '../devid/certificate.ts'
-import { EK_PROFILE_TOLERANCES } from '../ek/certificate.ts'
-import { PolicyError, VerifyError } from '../errors.ts'
-import { parseCertificate, type Certificate } from '../x509/certificate.ts'
-import { badEkHash, DEVID_CA_NO_PEM, DEVID_CA_REQUIRED, EK_CA_NO_PEM, EK_TRUST_REQUIRED } from '../messages.ts'
-import type { AttestationPolicy, AttestorConfig, BootPolicy, PolicyIssue, PolicySet, ProfileTolerance } from './types.ts'
-import { validateBootPolicy } from './validate-boot.ts'
+import type { AttestationPolicy, PolicyIssue, PolicySet } from './types.ts'
+
+export { splitAnchors } from '../attestor/config.ts'
 
 export interface PolicyValidation {
   /** present when there are no issues */
@@ -30,30 +31,22 @@ export interface PolicyValidation {
   readonly issues: readonly PolicyIssue[]
 }
 
-/** Upper bounds that keep a hostile document from costing much. */
-export const POLICY_LIMITS = { policies: 256, attestorsPerPolicy: 8, pemBytes: 256 * 1024, certificates: 64, ekHashes: 100_000 } as const
+export interface PolicyValidationOptions {
+  /** the attestors a policy may require (default: vouch's own, BUILTIN_ATTESTORS) */
+  readonly attestors?: AttestorRegistry
+}
 
-type Obj = Record<string, unknown>
+/** Upper bounds that keep a hostile document from costing much. */
+export const POLICY_LIMITS = { policies: 256, attestorsPerPolicy: 8, ...CONFIG_LIMITS } as const
+
+type Obj = ConfigObject
 
 class Collector {
   readonly issues: PolicyIssue[] = []
+  constructor(readonly attestors: AttestorRegistry) {}
   add(path: string, message: string): void {
     this.issues.push({ path, message })
   }
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null'
-  if (Array.isArray(v)) return 'array'
-  return typeof v
-}
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-function join(path: string, key: string | number): string {
-  return typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`
 }
 
 function checkKeys(c: Collector, path: string, obj: Obj, allowed: readonly string[]): void {
@@ -68,123 +61,35 @@ function expectObject(c: Collector, path: string, v: unknown): Obj | undefined {
   return undefined
 }
 
-function expectString(c: Collector, path: string, v: unknown): string | undefined {
-  if (typeof v === 'string') return v
-  c.add(path, `expected a string, found ${typeName(v)}`)
-  return undefined
-}
+const toleranceNames = (a: AnyAttestor): readonly string[] => a.tolerances.flatMap((g) => g.names)
 
-/** The certificates of a PEM bundle; undefined (and an issue) when none parse. */
-function parseBundle(c: Collector, path: string, text: string, noneMessage: string, ek: boolean): Certificate[] | undefined {
-  if (text.length > POLICY_LIMITS.pemBytes) {
-    c.add(path, `PEM text of ${text.length} characters exceeds the maximum of ${POLICY_LIMITS.pemBytes}`)
-    return undefined
-  }
-  let ders: Uint8Array[]
-  try {
-    ders = parsePemCertificates(text, path)
-  } catch (e) {
-    if (!(e instanceof VerifyError)) throw e
-    ders = []
-  }
-  const certs: Certificate[] = []
-  const failures: string[] = []
-  ders.slice(0, POLICY_LIMITS.certificates).forEach((der, i) => {
-    try {
-      certs.push(parseCertificate(der, ek ? { tolerate: EK_TOLERANCES } : {}))
-    } catch (e) {
-      if (!(e instanceof VerifyError)) throw e
-      failures.push(`certificate ${i} does not parse: ${e.message}`)
-    }
-  })
-  if (ders.length > POLICY_LIMITS.certificates)
-    c.add(path, `${ders.length} certificates exceed the maximum of ${POLICY_LIMITS.certificates}`)
-  if (certs.length === 0) {
-    c.add(path, noneMessage)
-    return undefined
-  }
-  const key = path.slice(path.lastIndexOf('.') + 1)
-  for (const f of failures) c.add(path, `${key}: ${f}`)
-  return certs
-}
+/** The profile tolerances each built-in attestor type can turn on (its folder's `tolerances`). */
+export const PROFILE_TOLERANCES_BY_TYPE: Readonly<Record<AttestorType, readonly ProfileTolerance[]>> = Object.freeze(
+  Object.fromEntries(BUILTIN_ATTESTORS.attestors.map((a) => [a.type, toleranceNames(a)])) as Record<AttestorType, ProfileTolerance[]>,
+)
 
-/** Self-issued certificates are anchors, the rest intermediates; with no self-issued one, all are anchors (SPIRE's pool semantics). */
-export function splitAnchors(certs: readonly Certificate[]): { anchors: Certificate[]; intermediates: Certificate[] } {
-  const selfIssued = certs.filter((x) => bytesEqual(x.subjectRaw, x.issuerRaw))
-  if (selfIssued.length === 0) return { anchors: [...certs], intermediates: [] }
-  return { anchors: selfIssued, intermediates: certs.filter((x) => !selfIssued.includes(x)) }
-}
-
-const HEX64 = /^[0-9a-fA-F]{64}$/
-
-function validateEkTrust(
-  c: Collector,
-  path: string,
-  cfg: Obj,
-): {
-  endorsementAnchors?: Certificate[]
-  endorsementIntermediates?: Certificate[]
-  allowedEKHashes?: string[]
-} {
-  const out: { endorsementAnchors?: Certificate[]; endorsementIntermediates?: Certificate[]; allowedEKHashes?: string[] } = {}
-  const ca = cfg.endorsementCACerts
-  const hashes = cfg.allowedEKHashes
-  if (ca === undefined && hashes === undefined) c.add(path, EK_TRUST_REQUIRED)
-  if (ca !== undefined) {
-    const p = join(path, 'endorsementCACerts')
-    const text = expectString(c, p, ca)
-    if (text !== undefined) {
-      const certs = parseBundle(c, p, text, EK_CA_NO_PEM, true)
-      if (certs) {
-        const { anchors, intermediates } = splitAnchors(certs)
-        out.endorsementAnchors = anchors
-        out.endorsementIntermediates = intermediates
-      }
-    }
-  }
-  if (hashes !== undefined) {
-    const p = join(path, 'allowedEKHashes')
-    if (!Array.isArray(hashes)) c.add(p, `expected an array of strings, found ${typeName(hashes)}`)
-    else if (hashes.length > POLICY_LIMITS.ekHashes) c.add(p, `${hashes.length} hashes exceed the maximum of ${POLICY_LIMITS.ekHashes}`)
-    else {
-      const list: string[] = []
-      hashes.forEach((h, i) => {
-        if (typeof h === 'string' && HEX64.test(h)) list.push(h.toLowerCase())
-        else c.add(join(p, i), badEkHash(i))
-      })
-      out.allowedEKHashes = list
-    }
-  }
-  return out
-}
-
-const DEVID_KEYS = ['devIDCACerts', 'endorsementCACerts', 'allowedEKHashes', 'tolerate', 'boot'] as const
-const EK_KEYS = ['endorsementCACerts', 'allowedEKHashes', 'tolerate', 'boot'] as const
-
-/** The profile tolerances an attestor type can turn on: the EK's for both, the DevID leaf's for tpm_devid. */
-export const PROFILE_TOLERANCES_BY_TYPE: Readonly<Record<AttestorType, readonly ProfileTolerance[]>> = Object.freeze({
-  tpm_devid: [...EK_PROFILE_TOLERANCES, ...DEVID_PROFILE_TOLERANCES],
-  tpm_ek: [...EK_PROFILE_TOLERANCES],
-})
-
-/** `config.tolerate`: an array of distinct tolerance names that apply to the attestor type. */
-function validateTolerances(c: Collector, path: string, v: unknown, type: AttestorType): ProfileTolerance[] | undefined {
+/**
+ * `config.tolerate`: an array of distinct tolerance names that apply to the attestor. A name only
+ * other attestors know is named as theirs, with what it relaxes.
+ */
+function validateTolerances(c: Collector, path: string, v: unknown, attestor: AnyAttestor): ProfileTolerance[] | undefined {
   if (v === undefined) return undefined
   if (!Array.isArray(v)) {
     c.add(path, `expected an array of tolerance names, found ${typeName(v)}`)
     return undefined
   }
-  const known = PROFILE_TOLERANCES_BY_TYPE[type]
+  const known = toleranceNames(attestor)
   const out: ProfileTolerance[] = []
   v.forEach((t, i) => {
     const p = join(path, i)
     if (typeof t !== 'string') c.add(p, `expected a tolerance name, found ${typeName(t)}`)
-    else if (!(known as readonly string[]).includes(t)) {
-      const other = type === 'tpm_ek' && (DEVID_PROFILE_TOLERANCES as readonly string[]).includes(t)
+    else if (!known.includes(t)) {
+      const owners = c.attestors.attestors.filter((a) => toleranceNames(a).includes(t))
+      const group = owners[0]?.tolerances.find((g) => (g.names as readonly string[]).includes(t))
       c.add(
         p,
-        other
-          ? `tolerance ${JSON.stringify(t)} applies to tpm_devid only (the DevID certificate)`
+        group
+          ? `tolerance ${JSON.stringify(t)} applies to ${owners.map((a) => a.type).join(', ')} only (${group.of})`
           : `unknown tolerance ${JSON.stringify(t)}; expected one of ${known.join(', ')}`,
       )
     } else if (out.includes(t as ProfileTolerance)) c.add(p, `tolerance ${JSON.stringify(t)} is listed twice`)
@@ -193,10 +98,11 @@ function validateTolerances(c: Collector, path: string, v: unknown, type: Attest
   return out
 }
 
-function bootOf(c: Collector, cp: string, cfg: Obj): BootPolicy | undefined {
-  return cfg.boot === undefined ? undefined : validateBootPolicy((p, m) => c.add(p, m), join(cp, 'boot'), cfg.boot)
-}
-
+/**
+ * One `requiredAttestors` entry: the type must be registered; its `config` keys are the attestor's
+ * own (`configKeys`), `tolerate` when it has tolerances and `boot` when it supports measured boot.
+ * The attestor parses its keys, then this layer `tolerate` and `boot`.
+ */
 function validateAttestor(c: Collector, path: string, v: unknown): AttestorConfig | undefined {
   const a = expectObject(c, path, v)
   if (!a) return undefined
@@ -206,47 +112,27 @@ function validateAttestor(c: Collector, path: string, v: unknown): AttestorConfi
     c.add(join(path, 'type'), 'type is required')
     return undefined
   }
-  if (!isAttestorType(type)) {
-    c.add(join(path, 'type'), `unknown attestor type ${JSON.stringify(type)}; expected one of ${ATTESTOR_TYPES.join(', ')}`)
+  const attestor = c.attestors.get(typeof type === 'string' ? type : '')
+  if (!attestor) {
+    c.add(join(path, 'type'), `unknown attestor type ${JSON.stringify(type)}; expected one of ${c.attestors.types.join(', ')}`)
     return undefined
   }
   const cp = join(path, 'config')
   if (a.config === undefined || a.config === null) {
-    c.add(cp, type === 'tpm_devid' ? DEVID_CA_REQUIRED : EK_TRUST_REQUIRED)
+    c.add(cp, attestor.configRequired)
     return undefined
   }
   const cfg = expectObject(c, cp, a.config)
   if (!cfg) return undefined
   const before = c.issues.length
-  if (type === 'tpm_devid') {
-    checkKeys(c, cp, cfg, DEVID_KEYS)
-    let devid: { anchors: Certificate[]; intermediates: Certificate[] } | undefined
-    if (cfg.devIDCACerts === undefined) c.add(cp, DEVID_CA_REQUIRED)
-    else {
-      const p = join(cp, 'devIDCACerts')
-      const text = expectString(c, p, cfg.devIDCACerts)
-      const certs = text === undefined ? undefined : parseBundle(c, p, text, DEVID_CA_NO_PEM, false)
-      if (certs) devid = splitAnchors(certs)
-    }
-    const ek = validateEkTrust(c, cp, cfg)
-    const tolerate = validateTolerances(c, join(cp, 'tolerate'), cfg.tolerate, type)
-    const boot = bootOf(c, cp, cfg)
-    if (c.issues.length > before || !devid) return undefined
-    return {
-      type,
-      devIDAnchors: devid.anchors,
-      devIDIntermediates: devid.intermediates,
-      ...ek,
-      ...(tolerate ? { tolerate } : {}),
-      ...(boot ? { boot } : {}),
-    }
-  }
-  checkKeys(c, cp, cfg, EK_KEYS)
-  const ek = validateEkTrust(c, cp, cfg)
-  const tolerate = validateTolerances(c, join(cp, 'tolerate'), cfg.tolerate, type)
-  const boot = bootOf(c, cp, cfg)
-  if (c.issues.length > before) return undefined
-  return { type, ...ek, ...(tolerate ? { tolerate } : {}), ...(boot ? { boot } : {}) }
+  const tolerates = attestor.tolerances.length > 0
+  checkKeys(c, cp, cfg, [...attestor.configKeys, ...(tolerates ? ['tolerate'] : []), ...(attestor.boot ? ['boot'] : [])])
+  const body = attestor.parseConfig(c, cp, cfg)
+  const tolerate = tolerates ? validateTolerances(c, join(cp, 'tolerate'), cfg.tolerate, attestor) : undefined
+  const boot: BootPolicy | undefined =
+    attestor.boot && cfg.boot !== undefined ? validateBootPolicy((p, m) => c.add(p, m), join(cp, 'boot'), cfg.boot) : undefined
+  if (c.issues.length > before || !body) return undefined
+  return { type: attestor.type, ...body, ...(tolerate ? { tolerate } : {}), ...(boot ? { boot } : {}) }
 }
 
 function validatePolicy(c: Collector, path: string, v: unknown, names: Set<string>): AttestationPolicy | undefined {
@@ -266,7 +152,7 @@ function validatePolicy(c: Collector, path: string, v: unknown, names: Set<strin
   }
   const ap = join(path, 'requiredAttestors')
   const attestors: AttestorConfig[] = []
-  const types: AttestorType[] = []
+  const types: string[] = []
   if (p.requiredAttestors === undefined) c.add(ap, 'requiredAttestors is required')
   else if (!Array.isArray(p.requiredAttestors)) c.add(ap, `expected an array, found ${typeName(p.requiredAttestors)}`)
   else if (p.requiredAttestors.length === 0) c.add(ap, 'requiredAttestors must list at least one attestor')
@@ -274,7 +160,7 @@ function validatePolicy(c: Collector, path: string, v: unknown, names: Set<strin
     c.add(ap, `${p.requiredAttestors.length} attestors exceed the maximum of ${POLICY_LIMITS.attestorsPerPolicy}`)
   } else {
     p.requiredAttestors.forEach((a, i) => {
-      const t = isObj(a) && isAttestorType(a.type) ? a.type : undefined
+      const t = isObj(a) && c.attestors.has(a.type) ? a.type : undefined
       if (t && types.includes(t)) c.add(join(join(ap, i), 'type'), `attestor type ${t} is listed twice in one policy`)
       if (t) types.push(t)
       const cfg = validateAttestor(c, join(ap, i), a)
@@ -287,19 +173,19 @@ function validatePolicy(c: Collector, path: string, v: unknown, names: Set<strin
     template = expectString(c, tp, p.spiffeIDTemplate)
     if (template !== undefined && types.length > 0) {
       const allowed = [
-        ...types.flatMap((t) => ATTRIBUTE_KEYS[t]),
+        ...types.flatMap((t) => c.attestors.get(t)!.attributeKeys),
         ...attestors.filter((a) => a.boot).flatMap((a) => bootAttributeKeys(a.type)),
       ]
       for (const problem of checkSpiffeIdTemplate(template, allowed)) c.add(tp, problem)
     }
   }
   if (c.issues.length > before || name === undefined) return undefined
-  return { name, requiredAttestors: attestors, spiffeIDTemplate: template ?? DEFAULT_SPIFFE_ID_TEMPLATES[types[0]!] }
+  return { name, requiredAttestors: attestors, spiffeIDTemplate: template ?? c.attestors.get(types[0]!)!.defaultSpiffeIdTemplate }
 }
 
 /** Validates a policy document; collects every issue. Never throws for bad input. */
-export function validatePolicyDocument(doc: unknown): PolicyValidation {
-  const c = new Collector()
+export function validatePolicyDocument(doc: unknown, options: PolicyValidationOptions = {}): PolicyValidation {
+  const c = new Collector(options.attestors ?? BUILTIN_ATTESTORS)
   const root = expectObject(c, '', doc)
   if (!root) return { issues: c.issues.map((i) => (i.path === '' ? { path: '$', message: i.message } : i)) }
   checkKeys(c, '', root, ['section', 'schema', 'spec'])
@@ -333,8 +219,8 @@ export function validatePolicyDocument(doc: unknown): PolicyValidation {
  * The policy set of a document, or PolicyError ERR_POLICY_INVALID whose message is the first
  * issue's (a seed message where the seed names one) and whose detail has its path and the count.
  */
-export function parsePolicyDocument(doc: unknown): PolicySet {
-  const v = validatePolicyDocument(doc)
+export function parsePolicyDocument(doc: unknown, options: PolicyValidationOptions = {}): PolicySet {
+  const v = validatePolicyDocument(doc, options)
   if (v.policySet) return v.policySet
   const first = v.issues[0]!
   throw new PolicyError('ERR_POLICY_INVALID', first.message, { detail: { path: first.path, issues: v.issues.length } })

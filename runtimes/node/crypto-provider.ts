@@ -5,10 +5,12 @@ import {
   createECDH,
   createHash,
   createHmac,
+  createPrivateKey,
   createPublicKey,
   getCiphers,
   publicEncrypt,
   randomFillSync,
+  sign as nodeSign,
   verify as nodeVerify,
   type CipherGCMTypes,
   type KeyObject,
@@ -65,6 +67,8 @@ export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}
   }
 
   const random = createRandomPool()
+  // signing keys (the server CA's), imported once per PKCS#8 bytes object
+  const privateKeys = new WeakMap<Uint8Array, KeyObject>()
 
   return {
     name: kernels ? 'node:crypto+wasm-kernels' : 'node:crypto',
@@ -146,6 +150,20 @@ export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}
 
     randomBytes(n) {
       return random.take(n)
+    },
+
+    // synchronous one-shot node:crypto: no Web Crypto job, no threadpool round trip
+    async sign(scheme, pkcs8, data) {
+      let k = privateKeys.get(pkcs8)
+      if (!k) {
+        k = createPrivateKey({ key: Buffer.from(pkcs8.buffer, pkcs8.byteOffset, pkcs8.byteLength), format: 'der', type: 'pkcs8' })
+        privateKeys.set(pkcs8, k)
+      }
+      const hash = NODE_HASH[scheme.hash]
+      if (scheme.name === 'ECDSA') return nodeSign(hash, data, { key: k, dsaEncoding: 'ieee-p1363' })
+      if (scheme.name === 'RSA-PSS')
+        return nodeSign(hash, data, { key: k, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.saltLength })
+      return nodeSign(hash, data, k)
     },
   }
 }

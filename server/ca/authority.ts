@@ -3,7 +3,9 @@
  * X.509-SVIDs (X509-SVID.md §4: one SPIFFE ID URI SAN, cA false, digitalSignature, no
  * keyCertSign/cRLSign) and the server's own TLS certificate. Validity starts 10 s in the past for
  * clock skew. Keys are Web Crypto CryptoKeys; this folder is the only server code that touches
- * SubtleCrypto (key generation, PKCS#8 import/export), through an injected `subtle`.
+ * SubtleCrypto (key generation, PKCS#8 import/export), through an injected `subtle`. Certificates
+ * are signed through the platform's crypto provider where it signs (signer.ts: node:crypto on
+ * Node and Bun), else with the CryptoKey.
  *
  * Rotation (`rotate`): a new root (its CN names its generation) takes over issuing; the old root
  * stays in the bundle until it expires (overlap), and a cross certificate (the new root's subject
@@ -20,7 +22,8 @@ import type { PublicJwk } from '../../core/svid/jwk.ts'
 import { SpiffeBundle } from '../../core/svid/spiffe-bundle.ts'
 import { parseCertificate, type Certificate } from '../../core/x509/certificate.ts'
 import { commonName } from '../../core/x509/name.ts'
-import { keyIdentifier, makeCertificate } from '../../core/x509/make-certificate.ts'
+import { type CertificateSigner, keyIdentifier, makeCertificate } from '../../core/x509/make-certificate.ts'
+import { providerSigner } from './signer.ts'
 
 export const CLOCK_SKEW_MS = 10_000
 export const CA_VALIDITY_MS = 10 * 365 * 86_400_000
@@ -83,7 +86,8 @@ export class ServerCa {
 
   private constructor(
     private current: Certificate,
-    private key: CryptoKey,
+    /** what signs: the platform provider from the key's PKCS#8 where it can (signer.ts), else `key` */
+    private signer: CryptoKey | CertificateSigner,
     private ski: Uint8Array,
     private readonly platform: Platform,
     private readonly subtle: SubtleCrypto,
@@ -137,7 +141,7 @@ export class ServerCa {
     if (!certificate.basicConstraints?.cA) throw new Error('server CA certificate: basicConstraints cA is not true')
     const key = await importPkcs8(subtle, keyBlock.der)
     const ski = certificate.subjectKeyIdentifier ?? (await keyIdentifier(certificate.spki, platform))
-    const ca = new ServerCa(certificate, key, ski, platform, subtle)
+    const ca = new ServerCa(certificate, providerSigner(key, keyBlock.der, platform) ?? key, ski, platform, subtle)
     // a retired copy of the current root, or a cross certificate for another key, is what a crash
     // in the middle of a rotation leaves: dropped
     if (files.retiredPem?.trim())
@@ -176,12 +180,12 @@ export class ServerCa {
         subjectKeyIdentifier: true,
         authorityKeyIdentifier: this.ski,
       },
-      this.key,
+      this.signer,
       { platform: this.platform, subtle: this.subtle },
     )
     this.retired = [this.current, ...this.retired].filter((c) => c.notAfter > now)
     this.current = next.current
-    this.key = next.key
+    this.signer = next.signer
     this.ski = next.ski
     this.cross = cross
     return {
@@ -235,7 +239,7 @@ export class ServerCa {
         subjectKeyIdentifier: true,
         authorityKeyIdentifier: this.ski,
       },
-      this.key,
+      this.signer,
       { platform: this.platform, subtle: this.subtle },
     )
     return { der, notBefore, notAfter, serialHex: [...serial].map((b) => b.toString(16).padStart(2, '0')).join('') }

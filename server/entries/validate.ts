@@ -5,6 +5,7 @@
  * that type's shape, every list and string is bounded; each failure is a VerifyError with an
  * ERR_ENTRY_* code (or ERR_SPIFFE_ID_INVALID from the SPIFFE ID parser) whose message names the field.
  */
+import { BUILTIN_ATTESTORS } from '../../core/attestors/registry.ts'
 import { SpiffeError } from '../../core/errors.ts'
 import { EntryError } from './errors.ts'
 import { parseSpiffeId } from '../../core/svid/spiffe-id.ts'
@@ -22,8 +23,8 @@ export const MAX_ENTRIES = 100_000
 
 /** Workload selector types (what an agent observes of a process) and their value shapes. */
 export const WORKLOAD_SELECTOR_TYPES = ['unix'] as const
-/** Agent selector types, as the verifier produces them (core/attestation/attributes.ts: SPIRE's names). */
-export const AGENT_SELECTOR_TYPES = ['tpm_devid', 'tpm'] as const
+/** Agent selector types, as the verifier's attestors produce them (each attestor's `selectorType`: SPIRE's names). */
+export const AGENT_SELECTOR_TYPES: readonly string[] = [...new Set(BUILTIN_ATTESTORS.attestors.map((a) => a.selectorType))]
 
 export interface EntryInput {
   readonly spiffeId: string
@@ -64,7 +65,6 @@ function badSelector(field: string, message: string): EntryError {
 
 const UINT32 = /^(0|[1-9]\d{0,9})$/
 const HEX64 = /^[0-9a-f]{64}$/
-const HEX40 = /^[0-9a-f]{40}$/
 
 /** printable, no whitespace at either end, no control characters */
 function checkText(field: string, v: string): void {
@@ -93,24 +93,14 @@ function checkUnixValue(field: string, value: string): void {
   }
 }
 
-/** `tpm_devid:subject:cn:X`, `tpm_devid:issuer:cn:X`, `tpm_devid:ca:fingerprint:<40 hex>`, `tpm:pub_hash:<64 hex>` */
+/** An agent selector's value, as the attestor that produces selectors of `type` checks it (core/attestors/<type>/attributes.ts). */
 function checkAgentValue(field: string, type: string, value: string): void {
-  if (type === 'tpm') {
-    if (!value.startsWith('pub_hash:') || !HEX64.test(value.slice(9)))
-      throw badSelector(field, 'tpm selectors are pub_hash:<64 lowercase hex digits> (SHA-256 of the EK public key)')
+  for (const a of BUILTIN_ATTESTORS.attestors) {
+    if (a.selectorType !== type) continue
+    const problem = a.checkSelectorValue(value)
+    if (problem !== undefined) throw badSelector(field, problem)
     return
   }
-  for (const prefix of ['subject:cn:', 'issuer:cn:']) {
-    if (value.startsWith(prefix)) {
-      if (value.length === prefix.length) throw badSelector(field, `tpm_devid:${prefix} needs a common name`)
-      return
-    }
-  }
-  if (value.startsWith('ca:fingerprint:')) {
-    if (!HEX40.test(value.slice(15))) throw badSelector(field, 'tpm_devid:ca:fingerprint: needs 40 lowercase hex digits (SHA-1)')
-    return
-  }
-  throw badSelector(field, 'tpm_devid selectors are subject:cn:<name>, issuer:cn:<name> or ca:fingerprint:<sha1 hex>')
 }
 
 /** Splits and checks one selector of `kind`; returns it unchanged (the canonical form is the text). */

@@ -18,7 +18,7 @@ import { JwtAuthority } from '../ca/jwt-authority.ts'
 import { EntryStore } from '../registry/entries.ts'
 import type { ClientCertificates } from '../routes/workload.ts'
 import { parseServerConfig, type ServerConfig } from '../config.ts'
-import { createJsonLogger, type Logger } from '../logging.ts'
+import { createJsonLogger, type LogFields, type Logger } from '../logging.ts'
 import { Metrics } from '../metrics.ts'
 import { AgentRegistry } from '../registry/registry.ts'
 import type { AgentStore } from '../registry/store.ts'
@@ -57,6 +57,15 @@ export interface BootstrapDeps {
   readonly clientCertificates?: ClientCertificates
   /** where VOUCH_SESSION_KEYS is read (default process.env) */
   readonly env?: Readonly<Record<string, string | undefined>>
+  /**
+   * `single` (default): one process does everything. With `workers: N` (server/entry/cluster.ts)
+   * the `primary` prepares what every worker shares (data dir, CA, JWT key, migrations), rotates
+   * the CA and serves nothing: no policy watch, no listener certificate. A `worker` serves and
+   * renews its own listener certificate but leaves CA rotation to the primary.
+   */
+  readonly role?: 'single' | 'primary' | 'worker'
+  /** fields on every log line (a worker's id and pid) */
+  readonly logFields?: LogFields
 }
 
 export interface Bootstrapped {
@@ -188,7 +197,8 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   const platform = deps.platform
   const subtle = deps.subtle ?? globalThis.crypto.subtle
   const write = deps.write ?? ((line: string) => void process.stdout.write(line + '\n'))
-  const logger = createJsonLogger(write, () => platform.now())
+  const role = deps.role ?? 'single'
+  const logger = createJsonLogger(write, () => platform.now(), deps.logFields)
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const memory = config.sessions === 'memory' ? createMemorySessionStore<SessionValue>({ now: () => platform.now() }) : undefined
   // sealed: the use-once records live in agents.db, opened below (answers only come once the app runs)
@@ -259,7 +269,8 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   const tlsTtl = config.tlsCertTtlMs ?? TLS_CERT_TTL_MS
   const renewBefore = config.tlsRenewBeforeMs ?? Math.floor(tlsTtl / 3)
   const rotateBefore = config.caRotateBeforeMs ?? CA_ROTATE_BEFORE_MS
-  let tls: TlsMaterial | undefined = config.tls ? await ca.issueTls(config.host, tlsTtl) : undefined
+  const listens = role !== 'primary'
+  let tls: TlsMaterial | undefined = config.tls && listens ? await ca.issueTls(config.host, tlsTtl) : undefined
   const listeners: ((t: TlsMaterial) => void)[] = []
   metrics.certificates = () => ({
     caNotAfter: ca.certificate.notAfter,
@@ -267,7 +278,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     bundleSequence: ca.sequence,
   })
   const renewTls = async (reason: string) => {
-    if (!config.tls) return
+    if (!config.tls || !listens) return
     tls = await ca.issueTls(config.host, tlsTtl)
     logger.info('Listener certificate renewed', { reason, notAfter: new Date(tls.notAfter).toISOString() })
     for (const l of listeners) l(tls)
@@ -297,15 +308,21 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     await renewTls('server CA rotated')
   }
   let warnedCa = false
+  // workers leave the rotation to the primary, which restarts them onto the new CA
+  const rotates = !config.ca && role !== 'worker'
   const maintain = async () => {
     const now = platform.now()
     const caLeft = ca.certificate.notAfter - now
-    if (caLeft < rotateBefore && !config.ca) await rotateCa()
+    if (caLeft < rotateBefore && rotates) await rotateCa()
     else if (caLeft < 2 * rotateBefore && !warnedCa) {
       warnedCa = true
       logger.warn('Server CA expires soon', {
         notAfter: new Date(ca.certificate.notAfter).toISOString(),
-        rotation: config.ca ? 'manual (ca.certFile)' : new Date(ca.certificate.notAfter - rotateBefore).toISOString(),
+        rotation: config.ca
+          ? 'manual (ca.certFile)'
+          : role === 'worker'
+            ? 'by the primary'
+            : new Date(ca.certificate.notAfter - rotateBefore).toISOString(),
       })
     }
     if (tls && now >= tls.notAfter - renewBefore) await renewTls('expires soon')
@@ -316,7 +333,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     maintain().catch((e: unknown) => logger.error('Maintenance failed', { error: (e as Error).message }))
   }, interval)
   timer.unref?.()
-  policy.watch({ file: config.policyWatch ?? true, sighup: true })
+  if (listens) policy.watch({ file: config.policyWatch ?? true, sighup: true })
   return {
     config,
     app,

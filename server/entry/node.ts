@@ -82,7 +82,11 @@ export function clientCertificateRequest(ca: ServerCa) {
 export interface RunningServer {
   readonly url: string
   readonly server: Bootstrapped
-  close(): Promise<void>
+  /**
+   * Stops the listener. With `drainMs`, requests in flight may finish for that long (idle
+   * connections close at once) before the rest are cut; without, every connection is cut now.
+   */
+  close(options?: { drainMs?: number }): Promise<void>
 }
 
 /**
@@ -102,11 +106,15 @@ export function nodeClientCertificates(c: Context): Uint8Array[] | undefined {
 export async function startNodeServer(config: ServerConfig, deps: Partial<BootstrapDeps> = {}): Promise<RunningServer> {
   const b = await bootstrap(config, {
     platform: deps.platform ?? (await loadServerPlatform()),
-    openDatabase: deps.openDatabase ?? openSqliteWasm,
+    // batched registry writes commit on the driver's writer thread: this one never waits on fsync
+    openDatabase: deps.openDatabase ?? ((path, o) => openSqliteWasm(path, { ...o, writerThread: true })),
     ...(deps.write ? { write: deps.write } : {}),
     clientCertificates: deps.clientCertificates ?? nodeClientCertificates,
+    ...(deps.role ? { role: deps.role } : {}),
+    ...(deps.logFields ? { logFields: deps.logFields } : {}),
+    ...(deps.env ? { env: deps.env } : {}),
   })
-  const listening = new Promise<ServerType>((resolve) => {
+  const listening = new Promise<ServerType>((resolve, reject) => {
     const s: ServerType = serve(
       {
         fetch: b.app.fetch,
@@ -120,9 +128,14 @@ export async function startNodeServer(config: ServerConfig, deps: Partial<Bootst
       },
       () => resolve(s),
     )
+    // a listen that fails (the port taken) is the start's error, not an unhandled event
+    s.once('error', reject)
     applyNodeLimits(s as HttpServer, config.limits)
   })
-  const server = await listening
+  const server = await listening.catch((e: unknown) => {
+    b.close()
+    throw e
+  })
   // a secure context made from key and cert alone would fall back to Node's default versions and ciphers
   if (b.tls)
     b.onTlsRenewed((t) =>
@@ -136,14 +149,22 @@ export async function startNodeServer(config: ServerConfig, deps: Partial<Bootst
   const port = (server.address() as AddressInfo).port
   const url = `${b.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   b.setListenUrl(url)
-  b.logger.info('Server listening', { url, trustDomain: config.trustDomain })
+  // a worker's listening is one of several: the primary says "Server listening" once all are
+  b.logger.info(deps.role === 'worker' ? 'Worker listening' : 'Server listening', { url, trustDomain: config.trustDomain })
   return {
     url,
     server: b,
-    close: () =>
+    close: (options = {}) =>
       new Promise<void>((resolve) => {
-        ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
+        const s = server as { closeAllConnections?: () => void; closeIdleConnections?: () => void }
+        let timer: ReturnType<typeof setTimeout> | undefined
+        if (options.drainMs === undefined) s.closeAllConnections?.()
+        else {
+          s.closeIdleConnections?.()
+          timer = setTimeout(() => s.closeAllConnections?.(), options.drainMs)
+        }
         server.close(() => {
+          clearTimeout(timer)
           b.close()
           resolve()
         })

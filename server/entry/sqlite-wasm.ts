@@ -22,7 +22,8 @@ import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writ
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import sqlite from 'node-sqlite3-wasm'
-import type { SqlDatabase, SqlValue } from '../registry/sql.ts'
+import { Worker } from 'node:worker_threads'
+import type { SqlDatabase, SqlStatement, SqlValue } from '../registry/sql.ts'
 
 export interface SqliteWasmOptions {
   /** how long a statement waits for another process's lock; default 2000 ms */
@@ -31,6 +32,14 @@ export interface SqliteWasmOptions {
   readonly staleLockMs?: number
   /** told each time a lock is removed as stale, and why */
   readonly onStaleLock?: (event: StaleLockEvent) => void
+  /**
+   * Commit batched writes (SqlDatabase.writeTransaction) on a writer thread with its own connection
+   * (sqlite-writer.ts, started on first use), so this thread never waits on fsync, the journal or the
+   * lock directory. The server's registry turns it on (server/entry/node.ts); default off.
+   */
+  readonly writerThread?: boolean
+  /** register this process in `<db>.owners` (default true; the writer thread's connection does not) */
+  readonly registerOwner?: boolean
 }
 
 export interface StaleLockEvent {
@@ -160,7 +169,7 @@ export function openSqliteWasm(path: string, options: SqliteWasmOptions = {}): S
     return true
   }
   clearIfStale('open')
-  self = registerOwner(path)
+  if (options.registerOwner !== false) self = registerOwner(path)
   const db = new sqlite.Database(path)
   db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 2000))}`)
   const retry = <T>(op: () => T): T => {
@@ -171,14 +180,86 @@ export function openSqliteWasm(path: string, options: SqliteWasmOptions = {}): S
       return op()
     }
   }
+  const writer = options.writerThread ? writerThread(path, options) : undefined
   return {
+    ...(writer ? { writeTransaction: writer.transaction } : {}),
     exec: (sql) => retry(() => db.exec(sql)),
     run: (sql, params = []) => retry(() => void db.run(sql, params as SqlValue[])),
     get: (sql, params = []) => retry(() => (db.get(sql, params as SqlValue[]) as Record<string, SqlValue> | null) ?? undefined),
     all: (sql, params = []) => retry(() => db.all(sql, params as SqlValue[]) as Record<string, SqlValue>[]),
     close: () => {
+      writer?.close()
       db.close()
       if (self) rmSync(self, { force: true })
+    },
+  }
+}
+
+interface WriterReply {
+  readonly id: number
+  readonly rows?: (Record<string, SqlValue> | undefined)[]
+  readonly error?: string
+}
+
+/**
+ * The writer thread of a connection: started on the first transaction, kept referenced only while
+ * one is pending (an idle writer does not hold the process open). A thread that dies rejects what
+ * was pending; the next transaction starts a new one.
+ */
+function writerThread(path: string, options: SqliteWasmOptions) {
+  let worker: Worker | undefined
+  let next = 0
+  const pending = new Map<number, { resolve: (rows: (Record<string, SqlValue> | undefined)[]) => void; reject: (e: Error) => void }>()
+  const fail = (e: Error) => {
+    for (const p of pending.values()) p.reject(e)
+    pending.clear()
+    worker = undefined
+  }
+  const start = (): Worker => {
+    // compiled: sqlite-writer.js beside this file; from source (tsx, vitest): the .ts, loaded
+    // through tsx's loader registered in the thread first (a thread does not inherit it)
+    const workerData = { path, busyTimeoutMs: options.busyTimeoutMs ?? 2000, staleLockMs: options.staleLockMs ?? 10_000 }
+    const w = import.meta.url.endsWith('.ts')
+      ? new Worker(
+          `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./sqlite-writer.ts', import.meta.url).href)}) })`,
+          { eval: true, workerData },
+        )
+      : new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData })
+    w.on('message', (m: WriterReply) => {
+      const p = pending.get(m.id)
+      if (!p) return
+      pending.delete(m.id)
+      if (pending.size === 0) w.unref()
+      if (m.error !== undefined) p.reject(new Error(m.error))
+      else p.resolve(m.rows ?? [])
+    })
+    w.on('error', (e) => {
+      if (worker === w) fail(e)
+    })
+    w.on('exit', (code) => {
+      if (worker === w) fail(new Error(`SQLite writer thread exited (${code})`))
+    })
+    return w
+  }
+  let closed = false
+  return {
+    transaction: (statements: readonly SqlStatement[]) =>
+      new Promise<(Record<string, SqlValue> | undefined)[]>((resolve, reject) => {
+        if (closed) return reject(new Error('SQLite writer: the database is closed'))
+        worker ??= start()
+        const id = next++
+        pending.set(id, { resolve, reject })
+        worker.ref()
+        worker.postMessage({ id, statements })
+      }),
+    close: () => {
+      closed = true
+      const w = worker
+      worker = undefined
+      if (!w) return
+      // the thread finishes what is queued, closes its connection and exits
+      w.postMessage({ close: true })
+      w.unref()
     },
   }
 }

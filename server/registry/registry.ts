@@ -7,6 +7,7 @@
  */
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.ts'
 import type { SqlDatabase, SqlValue } from './sql.ts'
+import { type SqlWriteBatch, writeBatchFor } from './write-batch.ts'
 
 export interface AgentRecord {
   readonly spiffeId: string
@@ -72,11 +73,33 @@ export function migrateSqlite(db: SqlDatabase, now: number = Date.now()): void {
   }
 }
 
+const UPSERT = `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
+       VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?)
+       ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
+         last_attested_at = excluded.last_attested_at, attestations = agents.attestations + 1,
+         svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors`
+
+function upsertParams(a: AttestationRecord): SqlValue[] {
+  return [
+    a.spiffeId,
+    a.attestorType,
+    JSON.stringify(a.attributes),
+    a.at,
+    a.at,
+    a.svidSerial ?? null,
+    a.svidExpiresAt ?? null,
+    JSON.stringify(a.selectors ?? []),
+  ]
+}
+
 /** The SQLite registry (synchronous); it satisfies AgentStore (server/registry/store.ts). */
 export class AgentRegistry {
+  private readonly writes: SqlWriteBatch
+
   constructor(private readonly db: SqlDatabase) {
     db.exec('PRAGMA synchronous = FULL;')
     migrateSqlite(db)
+    this.writes = writeBatchFor(db)
   }
 
   get(spiffeId: string): AgentRecord | undefined {
@@ -89,72 +112,35 @@ export class AgentRegistry {
   }
 
   isBanned(spiffeId: string): boolean {
-    return this.get(spiffeId)?.banned === true
+    const row = this.db.get('SELECT banned FROM agents WHERE spiffe_id = ?', [spiffeId])
+    return row !== undefined && Number(row.banned) !== 0
   }
-
-  private queue: { record: AttestationRecord; resolve: (outcome: 'recorded' | 'banned') => void; reject: (error: unknown) => void }[] = []
 
   /**
    * Records a successful attestation unless the agent is banned, and resolves once that is
    * committed: 'recorded', or 'banned' (nothing written). Records that arrive while a commit is
-   * pending share it: one transaction (one lock, one set of fsyncs with synchronous=FULL) per
-   * batch for the ban checks and the writes, not two statements per attestation; nothing is
-   * acknowledged before it is durable. A failed batch is rolled back and every caller in it rejected.
+   * pending share it, with the use-once claims on the same connection (write-batch.ts): one
+   * transaction (one lock, one set of fsyncs with synchronous=FULL) per batch for the ban checks
+   * and the writes, not two statements per attestation; nothing is acknowledged before it is
+   * durable. A failed batch is rolled back and every caller in it rejected.
    */
   commitAttestation(a: AttestationRecord): Promise<'recorded' | 'banned'> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ record: a, resolve, reject })
-      if (this.queue.length === 1) setTimeout(() => this.flush(), 0)
-    })
-  }
-
-  private flush(): void {
-    const batch = this.queue
-    this.queue = []
-    const outcomes: ('recorded' | 'banned')[] = []
-    try {
-      this.db.exec('BEGIN IMMEDIATE')
-      try {
-        for (const b of batch) {
-          if (this.isBanned(b.record.spiffeId)) outcomes.push('banned')
-          else {
-            this.recordAttestation(b.record)
-            outcomes.push('recorded')
-          }
-        }
-        this.db.exec('COMMIT')
-      } catch (e) {
-        this.db.exec('ROLLBACK')
-        throw e
-      }
-    } catch (e) {
-      for (const b of batch) b.reject(e)
-      return
-    }
-    batch.forEach((b, i) => {
-      b.resolve(outcomes[i]!)
+    return this.writes.run<'recorded' | 'banned'>({
+      run: () => {
+        if (this.isBanned(a.spiffeId)) return 'banned'
+        this.recordAttestation(a)
+        return 'recorded'
+      },
+      // the same as one statement (for the driver's writer connection): the upsert skips a banned
+      // row, and RETURNING yields a row only when something was written
+      statement: { sql: `${UPSERT} WHERE agents.banned = 0 RETURNING spiffe_id`, params: upsertParams(a) },
+      fromRow: (row) => (row === undefined ? 'banned' : 'recorded'),
     })
   }
 
   /** Records a successful attestation (insert, or update keeping first time and banned flag). */
   recordAttestation(a: AttestationRecord): void {
-    this.db.run(
-      `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
-       VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?)
-       ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
-         last_attested_at = excluded.last_attested_at, attestations = agents.attestations + 1,
-         svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors`,
-      [
-        a.spiffeId,
-        a.attestorType,
-        JSON.stringify(a.attributes),
-        a.at,
-        a.at,
-        a.svidSerial ?? null,
-        a.svidExpiresAt ?? null,
-        JSON.stringify(a.selectors ?? []),
-      ],
-    )
+    this.db.run(UPSERT, upsertParams(a))
   }
 
   /** Sets the banned flag; false when there is no such agent. */

@@ -5,12 +5,24 @@
  */
 export type SqlValue = string | number | null
 
+export interface SqlStatement {
+  readonly sql: string
+  readonly params: readonly SqlValue[]
+}
+
 export interface SqlDatabase {
   exec(sql: string): void
   run(sql: string, params?: readonly SqlValue[]): void
   get(sql: string, params?: readonly SqlValue[]): Record<string, SqlValue> | undefined
   all(sql: string, params?: readonly SqlValue[]): Record<string, SqlValue>[]
   close(): void
+  /**
+   * Optional: runs the statements in order in one BEGIN IMMEDIATE ... COMMIT on a connection of its
+   * own to the same file, off the calling thread (the Node driver's writer thread, sqlite-wasm.ts),
+   * so the caller never waits on the file system; ROLLBACK and reject when one fails. Resolves with
+   * each statement's first row. The write batch (write-batch.ts) uses it when present.
+   */
+  writeTransaction?(statements: readonly SqlStatement[]): Promise<(Record<string, SqlValue> | undefined)[]>
 }
 
 /**

@@ -5,9 +5,14 @@
  * database, so of two concurrent claims (two replicas, two connections) exactly one returns a row.
  * Portable SQL (SQLite >= 3.35 and PostgreSQL), through the SqlDatabase port only.
  * Rows past expiry + grace are purged lazily, at most once per `purgeEveryMs`.
+ *
+ * On SQLite a claim joins the connection's write batch (write-batch.ts): the claims of answers
+ * arriving together, and the attestation records being committed, share one transaction and its
+ * fsyncs; each claim resolves once that transaction is committed.
  */
 import type { UseOnceStore } from '../../core/session/use-once.ts'
-import type { AsyncSqlQueries, SqlDatabase } from './sql.ts'
+import type { AsyncSqlQueries, SqlDatabase, SqlStatement } from './sql.ts'
+import { writeBatchFor } from './write-batch.ts'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS used_sessions (
@@ -31,41 +36,54 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
   const graceMs = options.graceMs ?? 60_000
   const purgeEveryMs = options.purgeEveryMs ?? 10_000
   db.exec(SCHEMA)
+  const writes = writeBatchFor(db)
   let lastPurge = Number.NEGATIVE_INFINITY
 
-  function purge(): void {
+  const purgeStatement = (): SqlStatement | undefined => {
     const t = now()
-    if (t - lastPurge < purgeEveryMs) return
+    if (t - lastPurge < purgeEveryMs) return undefined
     lastPurge = t
-    db.run('DELETE FROM used_sessions WHERE expires_at < ?', [t - graceMs])
+    return { sql: 'DELETE FROM used_sessions WHERE expires_at < ?', params: [t - graceMs] }
   }
+  const CLAIM = 'INSERT INTO used_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id'
 
   return {
-    async claim(id, expiresAt) {
-      purge()
-      const row = db.get('INSERT INTO used_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id', [
-        id,
-        expiresAt,
-      ])
-      return row !== undefined
+    claim(id, expiresAt) {
+      const purge = purgeStatement()
+      if (purge)
+        void writes.run({ run: () => db.run(purge.sql, purge.params), statement: purge, fromRow: () => undefined }).catch(() => undefined)
+      const statement = { sql: CLAIM, params: [id, expiresAt] }
+      return writes.run({
+        run: () => db.get(statement.sql, statement.params) !== undefined,
+        statement,
+        fromRow: (row) => row !== undefined,
+      })
     },
     async size() {
-      purge()
+      const purge = purgeStatement()
+      if (purge) db.run(purge.sql, purge.params)
       return Number(db.get('SELECT COUNT(*) AS n FROM used_sessions')?.n ?? 0)
     },
   }
 }
 
+/** most claims in one multi-row statement */
+const MAX_CLAIMS_PER_STATEMENT = 500
+
 /**
  * The same store on a client/server database (PostgreSQL, the AgentStore of several replicas): the
- * table comes from migration 4 (server/registry/migrations.ts); the claim is the same one statement,
- * atomic across connections and replicas.
+ * table comes from migration 4 (server/registry/migrations.ts). Claims that arrive together go in
+ * one statement, `INSERT ... VALUES (...), (...) ON CONFLICT (id) DO NOTHING RETURNING id` (one round
+ * trip and one commit per batch, not per answer), still atomic across connections and replicas: a
+ * claim is true only when its id comes back. The same id twice in one batch: the first claim wins,
+ * the later ones are false without being sent.
  */
 export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseOnceStoreOptions = {}): UseOnceStore {
   const now = options.now ?? (() => Date.now())
   const graceMs = options.graceMs ?? 60_000
   const purgeEveryMs = options.purgeEveryMs ?? 10_000
   let lastPurge = Number.NEGATIVE_INFINITY
+  let queue: { id: string; expiresAt: number; resolve: (claimed: boolean) => void; reject: (e: unknown) => void }[] = []
 
   async function purge(): Promise<void> {
     const t = now()
@@ -74,14 +92,38 @@ export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseO
     await db.run('DELETE FROM used_sessions WHERE expires_at < ?', [t - graceMs])
   }
 
-  return {
-    async claim(id, expiresAt) {
+  async function flush(): Promise<void> {
+    const batch = queue
+    queue = []
+    const first = new Map<string, (typeof batch)[number]>()
+    for (const c of batch) {
+      if (first.has(c.id)) c.resolve(false)
+      else first.set(c.id, c)
+    }
+    const claims = [...first.values()]
+    try {
       await purge()
-      const row = await db.get('INSERT INTO used_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id', [
-        id,
-        expiresAt,
-      ])
-      return row !== undefined
+      const won = new Set<string>()
+      for (let i = 0; i < claims.length; i += MAX_CLAIMS_PER_STATEMENT) {
+        const part = claims.slice(i, i + MAX_CLAIMS_PER_STATEMENT)
+        const rows = await db.all(
+          `INSERT INTO used_sessions (id, expires_at) VALUES ${part.map(() => '(?, ?)').join(', ')} ON CONFLICT (id) DO NOTHING RETURNING id`,
+          part.flatMap((c) => [c.id, c.expiresAt]),
+        )
+        for (const r of rows) won.add(String(r.id))
+      }
+      for (const c of claims) c.resolve(won.has(c.id))
+    } catch (e) {
+      for (const c of claims) c.reject(e)
+    }
+  }
+
+  return {
+    claim(id, expiresAt) {
+      return new Promise((resolve, reject) => {
+        queue.push({ id, expiresAt, resolve, reject })
+        if (queue.length === 1) setTimeout(() => void flush(), 0)
+      })
     },
     async size() {
       await purge()

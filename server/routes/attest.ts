@@ -16,6 +16,7 @@
 import { Hono } from 'hono'
 import { toPem } from '../../core/bytes/pem.ts'
 import { fromBase64 } from '../../core/bytes/encoding.ts'
+import { BUILTIN_ATTESTORS } from '../../core/attestors/registry.ts'
 import { AttestationError, isVerifyError } from '../../core/errors.ts'
 import {
   AGENT_BANNED,
@@ -54,12 +55,16 @@ export interface AttestRouteOptions {
   readonly perIdentity?: TokenBucketLimiter
 }
 
-/** The identity a verdict attests, for its rate limit: the DevID fingerprint, else the EK hash, else the SPIFFE ID. */
+/**
+ * The identity a verdict attests, for its rate limit: the identity attribute of the first attestor
+ * in registry order that has one (the DevID fingerprint before the EK hash), else the SPIFFE ID.
+ */
 export function attestedIdentity(v: Pick<Verdict, 'attributes' | 'spiffeIdPath'>): string {
-  const a = v.attributes
-  return (
-    a['tpm_devid.certificate.fingerprint'] ?? a['tpm_ek.public_hash'] ?? a['tpm_devid.ek.public_hash'] ?? `spiffe-path:${v.spiffeIdPath}`
-  )
+  for (const attestor of BUILTIN_ATTESTORS.attestors) {
+    const id = v.attributes[attestor.identityAttribute]
+    if (id !== undefined) return id
+  }
+  return `spiffe-path:${v.spiffeIdPath}`
 }
 
 /** The SVID key of an answer, parsed and checked; `prove` runs its signature check once the session is found. */

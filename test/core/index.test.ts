@@ -57,6 +57,7 @@ describe('public API (package export ".")', () => {
       './bun': 'runtimes/bun/index.ts',
       './deno': 'runtimes/deno/index.ts',
       './edge': 'runtimes/edge/index.ts',
+      './workload': 'runtimes/workload/index.ts',
     }
     const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json' && k !== './wasm/kernels.wasm')
     expect(subpaths.sort()).toEqual(Object.keys(sourceOf).sort())

@@ -61,7 +61,7 @@ export async function makeProject(tarball: string): Promise<string> {
   )
   await exec(BIN.npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: app })
   for (const f of ['program.mjs', 'run-program.mjs']) cpSync(join(ROOT, 'test/package', f), join(app, f))
-  for (const example of ['cloudflare-worker', 'deno-server', 'browser', 'bun-server']) {
+  for (const example of ['cloudflare-worker', 'cloudflare-worker-attest', 'deno-server', 'browser', 'bun-server']) {
     // sources only: the example's own package.json would make it a separate project
     cpSync(join(ROOT, 'examples', example), join(app, 'examples', example), {
       recursive: true,

@@ -7,15 +7,21 @@
  * nodenext and bundler resolution without DOM, publint and are-the-types-wrong.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createHmac, X509Certificate } from 'node:crypto'
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type Server as HttpServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { extname, join } from 'node:path'
 import { Miniflare } from 'miniflare'
 import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startWorkloadApi, type WorkloadApi } from '../../agent/workload/api/index.ts'
+import { makeSvidKeyProofMessage } from '../../core/attestation/svid-key.ts'
+import { toPem } from '../../core/bytes/pem.ts'
+import { makeCertificate } from '../../core/x509/make-certificate.ts'
 import { evidenceSet } from '../core/attestation/live-agent.ts'
 import { ekPolicy } from '../core/attestation/fixtures.ts'
+import { entry, MemorySource } from '../support/workload-source.ts'
 import { startEkAgent } from './ek-agent.ts'
 import { BIN, bundle, exec, makeProject, type Packed, packOnce, startServer, writeFiles } from './project.ts'
 import { makeProgramVectors, type ProgramVectors, ROOT } from './vectors.ts'
@@ -137,6 +143,49 @@ describe.concurrent('vouch from its tarball', () => {
     })
   })
 
+  describe.concurrent("vouch/workload from the installed package, against the agent's Workload API socket", () => {
+    const ID = 'spiffe://example.org/web'
+    let dir: string
+    let source: MemorySource
+    let api: WorkloadApi
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'vouch-tarball-wl-'))
+      chmodSync(dir, 0o755)
+      source = await MemorySource.create({ entries: [entry('web', ID, [`unix:uid:${process.getuid!()}`])] })
+      api = await startWorkloadApi({ socketPath: join(dir, 'agent.sock'), source })
+      writeFiles(app, {
+        'workload-client.mjs': [
+          "import { createJwtSource, createX509Source } from 'vouch/workload'",
+          'const address = process.argv[2]',
+          'const x509 = await createX509Source({ address })',
+          'const jwt = await createJwtSource({ address })',
+          "const token = await jwt.fetchJwtSvid({ audience: 'spiffe://example.org/db' })",
+          "const valid = await jwt.validateJwtSvid(token.token, 'spiffe://example.org/db')",
+          'let refused',
+          "try { await jwt.validateJwtSvid(token.token.slice(0, -4) + 'AAAA', 'spiffe://example.org/db') } catch (e) { refused = e.code }",
+          'console.log(JSON.stringify({ x509: x509.getX509Svid().id.toString(), chain: x509.getX509Svid().verifiedChain.length, jwt: valid.id.toString(), refused }))',
+          'x509.close()',
+          'jwt.close()',
+        ].join('\n'),
+      })
+    })
+    afterAll(async () => {
+      await api?.close()
+      if (dir) rmSync(dir, { recursive: true, force: true })
+    })
+
+    for (const [name, bin] of [
+      ['Node 20', () => BIN.node20],
+      ['Node 22', () => BIN.node22],
+      ['Bun', () => BIN.bun],
+    ] as const) {
+      it(`${name}: an X.509-SVID and a JWT-SVID fetched and verified, a forged token refused`, async () => {
+        const { stdout } = await exec(bin(), ['workload-client.mjs', `unix://${api.socketPath}`], { cwd: app, timeout: 60_000 })
+        expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ x509: ID, chain: 2, jwt: ID, refused: 'ERR_JWT_SVID_SIGNATURE' })
+      })
+    }
+  })
+
   describe.concurrent('workerd (Miniflare): a bundled Worker with the precompiled WASM kernels', () => {
     async function worker(entry: string, bindings: Record<string, string> = {}) {
       const b = await bundle(app, entry, 'workerd')
@@ -196,6 +245,85 @@ describe.concurrent('vouch from its tarball', () => {
         await mf.dispose()
       }
     })
+  })
+
+  it('examples/cloudflare-worker-attest: start and answer in workerd with a live swtpm (tpm_ek), an X.509-SVID from the CA bindings, the replay refused by the Durable Object', async () => {
+    const b = await bundle(app, 'examples/cloudflare-worker-attest/src/index.ts', 'workerd')
+    figure('Worker attestation example bundle', `${b.bytes} bytes, ${b.gzipBytes} gzip (+ kernels.wasm)`)
+    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
+    const caDer = await makeCertificate(
+      {
+        subject: [{ type: 'CN', value: 'package.test worker CA' }],
+        notBefore: Date.now() - 60_000,
+        notAfter: Date.now() + 86_400_000,
+        publicKey: new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey)),
+        basicConstraints: { cA: true },
+        keyUsage: ['keyCertSign', 'cRLSign'],
+      },
+      pair.privateKey,
+    )
+    const ekCa = ['ek-ca/swtpm-localca-rootca-cert.pem', 'ek-ca/issuercert.pem']
+      .map((p) => readFileSync(join(ROOT, 'test/vectors/swtpm', p), 'utf8'))
+      .join('')
+    const dir = join(app, 'workerd', 'attest')
+    const mf = new Miniflare({
+      modulesRoot: dir,
+      modules: [
+        { type: 'ESModule', path: join(dir, 'worker.mjs'), contents: b.code },
+        {
+          type: 'CompiledWasm',
+          path: join(dir, 'kernels.wasm'),
+          contents: readFileSync(join(app, 'node_modules/vouch/wasm/kernels.wasm')),
+        },
+      ],
+      compatibilityDate: '2026-01-01',
+      durableObjects: { USE_ONCE: { className: 'UseOnceRecords', useSQLite: true } },
+      bindings: {
+        TRUST_DOMAIN: 'package.test',
+        POLICY: JSON.stringify({ section: 'AgentAttestation', schema: 'v1', spec: { policies: [ekPolicy({ endorsementCACerts: ekCa })] } }),
+        CA_CERT: toPem('CERTIFICATE', caDer),
+        CA_KEY: toPem('PRIVATE KEY', new Uint8Array(await crypto.subtle.exportKey('pkcs8', pair.privateKey))),
+        SESSION_KEYS: JSON.stringify([{ id: 'k1', key: Buffer.alloc(32, 9).toString('base64'), seal: true }]),
+      },
+    })
+    const agent = await startEkAgent()
+    try {
+      const post = async (path: string, body: unknown) => {
+        const res = await mf.dispatchFetch(`http://worker${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+        return { status: res.status, body: (await res.json()) as AttestReply & { svid: string[] } }
+      }
+      const started = await post('/v1/attest', { providedMethods: ['tpm_ek'], evidence: { tpm_ek: evidenceSet('tpm-a-ek') } })
+      expect(started.status, JSON.stringify(started.body)).toBe(200)
+      const sessionId = started.body.sessionId
+      const key = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign'])) as CryptoKeyPair
+      const spki = new Uint8Array(await crypto.subtle.exportKey('spki', key.publicKey))
+      const binding = new Uint8Array(await crypto.subtle.digest('SHA-256', spki))
+      const keyProof = await crypto.subtle.sign(
+        { name: 'ECDSA', hash: 'SHA-256' },
+        key.privateKey,
+        makeSvidKeyProofMessage(sessionId, binding),
+      )
+      // the activation proof binds the key: HMAC-SHA256(activated secret, binding) (docs/protocol.md "Key binding")
+      const secret = Buffer.from((await agent.answer(started.body.challenges.tpm_ek!)).CredActivation, 'base64')
+      const body = {
+        answers: { tpm_ek: { CredActivation: createHmac('sha256', secret).update(binding).digest('base64') } },
+        publicKey: Buffer.from(spki).toString('base64'),
+        keyProof: Buffer.from(keyProof).toString('base64'),
+      }
+      const answered = await post(`/v1/attest/${sessionId}/answer`, body)
+      expect(answered.status, JSON.stringify(answered.body)).toBe(200)
+      expect(answered.body).toMatchObject({ policy: 'tpm_ek_policy', spiffeId: expect.stringMatching(/^spiffe:\/\/package\.test\//) })
+      const leaf = new X509Certificate(answered.body.svid[0]!)
+      expect(leaf.verify(new X509Certificate(toPem('CERTIFICATE', caDer)).publicKey)).toBe(true)
+      expect(leaf.subjectAltName).toBe(`URI:${answered.body.spiffeId}`)
+      expect(await post(`/v1/attest/${sessionId}/answer`, body)).toMatchObject({ status: 404, body: { code: 'ERR_SESSION_UNKNOWN' } })
+    } finally {
+      await Promise.all([mf.dispose(), agent.stop()])
+    }
   })
 
   describe.concurrent('headless Chromium: the program and examples/browser, bundled by esbuild from the installed package', () => {
@@ -394,7 +522,7 @@ describe.concurrent('vouch from its tarball', () => {
             types: [],
             noEmit: true,
           },
-          files: ['cloudflare-worker/src/index.ts', 'browser/main.ts'],
+          files: ['cloudflare-worker/src/index.ts', 'cloudflare-worker-attest/src/index.ts', 'browser/main.ts'],
         }),
       })
       const [tsc, deno] = await Promise.all([

@@ -8,6 +8,7 @@ import { withPlatform } from '../../core/platform.ts'
 import { parseX509Svid } from '../../core/svid/x509-svid.ts'
 import { KEY_USAGE, parseCertificate, verifyChain } from '../../core/x509/index.ts'
 import { ServerCa } from '../../server/ca/authority.ts'
+import { createNodeCryptoProvider } from '../../runtimes/node/crypto-provider.ts'
 
 const subtle = globalThis.crypto.subtle
 const NOW = Date.UTC(2026, 5, 1)
@@ -86,6 +87,15 @@ describe('server CA', () => {
     )
     const svid = await ca.issueSvid(await agentSpki(), 'spiffe://example.org/b', 600_000)
     expect(new X509Certificate(svid.der).verify(new X509Certificate(readFileSync(crt)).publicKey)).toBe(true)
+    // the same key signing through node:crypto (the provider path): the same algorithm, a valid signature
+    const viaProvider = await ServerCa.load(
+      { certificatePem: readFileSync(crt, 'utf8'), privateKeyPem: readFileSync(key, 'utf8') },
+      withPlatform({ crypto: createNodeCryptoProvider() }),
+      subtle,
+    )
+    const svid2 = await viaProvider.issueSvid(await agentSpki(), 'spiffe://example.org/b', 600_000)
+    expect(new X509Certificate(svid2.der).verify(new X509Certificate(readFileSync(crt)).publicKey)).toBe(true)
+    expect(parseCertificate(svid2.der).signatureAlgorithm).toEqual(parseCertificate(svid.der).signatureAlgorithm)
     const leafCrt = join(dir, 'leaf.pem')
     execFileSync(
       'openssl',
@@ -115,6 +125,29 @@ describe('server CA', () => {
         subtle,
       ),
     ).rejects.toThrow(/cA is not true/)
+  })
+
+  it("signs through the platform provider where it signs (node:crypto), with the same profile; rotation's cross certificate too", async () => {
+    const provider = createNodeCryptoProvider()
+    let signed = 0
+    const counting = withPlatform({
+      now: () => NOW,
+      crypto: { ...provider, sign: (scheme, key, data) => (signed++, provider.sign!(scheme, key, data)) },
+    })
+    const { ca, files } = await ServerCa.create('example.org', counting, subtle)
+    const before = signed
+    const svid = await ca.issueSvid(await agentSpki(), 'spiffe://example.org/p', 3_600_000)
+    expect(signed).toBe(before + 1)
+    const root = new X509Certificate(files.certificatePem)
+    const leaf = new X509Certificate(svid.der)
+    expect(leaf.verify(root.publicKey)).toBe(true)
+    expect(parseCertificate(svid.der).signatureAlgorithm.scheme).toEqual({ name: 'ECDSA', hash: 'SHA-256' })
+    await verifyChain({ leaf: svid.der, anchors: [ca.certificate.raw], at: NOW })
+    const rotated = await ca.rotate('example.org')
+    expect(new X509Certificate(rotated.crossPem).verify(root.publicKey)).toBe(true)
+    const next = await ca.issueSvid(await agentSpki(), 'spiffe://example.org/p', 3_600_000)
+    expect(new X509Certificate(next.der).verify(new X509Certificate(rotated.files.certificatePem).publicKey)).toBe(true)
+    expect(new X509Certificate(next.der).verify(root.publicKey)).toBe(false)
   })
 
   it('issues the TLS certificate for the listen host (IPv4 and DNS) chaining to the root', async () => {

@@ -18,6 +18,7 @@ describe('server config', () => {
       limits: DEFAULT_LIMITS,
       rateLimit: DEFAULT_RATE_LIMIT,
       sessions: 'sealed',
+      workers: 1,
     })
   })
 

@@ -1,9 +1,12 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openSqliteWasm } from '../../server/entry/sqlite-wasm.ts'
-import { createSqlUseOnceStore } from '../../server/registry/use-once.ts'
+import { openPostgres } from '../../server/entry/postgres.ts'
+import { PgAgentRegistry } from '../../server/registry/registry-pg.ts'
+import { createAsyncSqlUseOnceStore, createSqlUseOnceStore } from '../../server/registry/use-once.ts'
+import { postgresMissing, startPostgres, type TestPostgres } from '../support/postgres.ts'
 
 const dbPath = () => join(mkdtempSync(join(tmpdir(), 'vouch-use-once-')), 'agents.db')
 
@@ -42,5 +45,45 @@ describe('SQL use-once store on node-sqlite3-wasm', () => {
     t = 151
     expect(await s.size()).toBe(0)
     db.close()
+  })
+})
+
+describe.skipIf(postgresMissing() !== undefined)('SQL use-once store on PostgreSQL (claims batched into one statement)', () => {
+  let pg: TestPostgres
+  beforeAll(async () => {
+    pg = await startPostgres()
+  }, 120_000)
+  afterAll(() => pg?.stop())
+
+  const open = async () => {
+    const db = await openPostgres(await pg.createDatabase(`vouch_use_once_${process.pid}_${Math.random().toString(36).slice(2, 8)}`))
+    const registry = await PgAgentRegistry.open(db) // migration 4 makes used_sessions
+    return { registry }
+  }
+
+  it('claims arriving together: one true per id (an id repeated in one batch, and two stores racing), records kept', async () => {
+    const { registry } = await open()
+    const a = createAsyncSqlUseOnceStore(registry.queries, { now: () => 0 })
+    const ids = ['a', 'b', 'c', 'a', 'b', 'a']
+    const first = await Promise.all(ids.map((id) => a.claim(id, 1000)))
+    expect(first).toEqual([true, true, true, false, false, false])
+    expect(await a.claim('a', 1000)).toBe(false)
+    // 50 concurrent claims of one new id through two stores (two batches, racing in the database)
+    const b = createAsyncSqlUseOnceStore(registry.queries, { now: () => 0 })
+    const raced = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).claim('x', 1000)))
+    expect(raced.filter(Boolean)).toHaveLength(1)
+    expect(await a.size()).toBe(4)
+    await registry.close()
+  })
+
+  it('more claims than one statement holds: every distinct id is claimed once', async () => {
+    const { registry } = await open()
+    const s = createAsyncSqlUseOnceStore(registry.queries, { now: () => 0 })
+    const ids = Array.from({ length: 1200 }, (_, i) => `id-${i % 1100}`)
+    const results = await Promise.all(ids.map((id) => s.claim(id, 1000)))
+    expect(results.filter(Boolean)).toHaveLength(1100)
+    expect(results.slice(1100).every((r) => r === false)).toBe(true)
+    expect(await s.size()).toBe(1100)
+    await registry.close()
   })
 })

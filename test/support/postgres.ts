@@ -46,7 +46,12 @@ function asUser(cmd: string, args: string[]): string {
   return execFileSync(file, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 })
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface StartPostgresOptions {
+  /** durable commits (fsync on), as in production; default off (tests need no durability) */
+  readonly fsync?: boolean
+}
+
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
   const bin = binDir()!
   const root = process.getuid?.() === 0
   const dir = mkdtempSync(join(tmpdir(), 'vouch-pg-'))
@@ -72,7 +77,7 @@ export async function startPostgres(): Promise<TestPostgres> {
         '-t',
         '30',
         '-o',
-        `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off`,
+        `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=${options.fsync ? 'on' : 'off'}`,
         'start',
       ])
       break

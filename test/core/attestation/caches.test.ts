@@ -5,10 +5,10 @@
  * still fails at its check. Real swtpm evidence with a live fixture TPM answering.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AttestationFailure } from '../../../core/attestation/checks.ts'
+import { AttestationFailure } from '../../../core/attestor/checks.ts'
 import { createAttestationCaches } from '../../../core/attestation/caches.ts'
-import { tpmNameOf } from '../../../core/attestation/tpm.ts'
-import { parseTpmKeyCached } from '../../../core/attestation/tpm-key-cache.ts'
+import { tpmNameOf } from '../../../core/attestor/tpm.ts'
+import { parseTpmKeyCached } from '../../../core/attestor/tpm-key-cache.ts'
 import { createAttestationVerifier, type Verdict } from '../../../core/attestation/verifier.ts'
 import { defaultPlatform, withPlatform, type Platform } from '../../../core/platform.ts'
 import { DEVID_ROOT, EK_INT, EK_ROOT, devidPolicy, policies } from './fixtures.ts'

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { decodeTpmDevidAnswer, decodeTpmDevidEvidence, decodeTpmEkEvidence, EVIDENCE_LIMITS } from '../../../core/attestation/evidence.ts'
-import { checkAkKey, checkDevIdKey, parseTpmKey, verifyDevIdCertification } from '../../../core/attestation/tpm.ts'
+import { checkAkKey, checkDevIdKey, parseTpmKey, verifyDevIdCertification } from '../../../core/attestor/tpm.ts'
 import { VerifyError } from '../../../core/errors.ts'
 import { defaultPlatform } from '../../../core/platform.ts'
 import { evidenceSet, vector } from './live-agent.ts'
@@ -74,7 +74,7 @@ describe('evidence decoding', () => {
   })
 })
 
-describe('TPM structures the attestors read (core/attestation/tpm.ts)', () => {
+describe('TPM structures the attestors read (core/attestor/tpm.ts)', () => {
   const platform = defaultPlatform()
   const devid = b64(good.DevIDPub)
   const ak = b64(good.AKPub)

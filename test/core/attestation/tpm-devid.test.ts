@@ -6,7 +6,7 @@
  * `devid-other-eku`, admits a serverAuth-only leaf and is reported in the verdict (live TPM).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AttestationFailure } from '../../../core/attestation/checks.ts'
+import type { AttestationFailure } from '../../../core/attestor/checks.ts'
 import { createAttestationVerifier } from '../../../core/attestation/verifier.ts'
 import { OID } from '../../../core/der/oid.ts'
 import { VerifyError } from '../../../core/errors.ts'

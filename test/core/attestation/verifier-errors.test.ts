@@ -4,7 +4,7 @@
  * reaches the answer step.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AttestationFailure } from '../../../core/attestation/checks.ts'
+import { AttestationFailure } from '../../../core/attestor/checks.ts'
 import { createAttestationVerifier, type AttestationVerifier } from '../../../core/attestation/verifier.ts'
 import { AttestationError, PolicyError, VerifyError } from '../../../core/errors.ts'
 import type { PolicySet } from '../../../core/policy/types.ts'

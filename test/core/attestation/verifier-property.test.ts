@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseTpmKey, publicKeysMatch } from '../../../core/attestation/tpm.ts'
+import { parseTpmKey, publicKeysMatch } from '../../../core/attestor/tpm.ts'
 import { createAttestationVerifier } from '../../../core/attestation/verifier.ts'
 import { VerifyError } from '../../../core/errors.ts'
 import { DEVID_ROOT, EK_INT, EK_ROOT, devidPolicy, policies } from './fixtures.ts'

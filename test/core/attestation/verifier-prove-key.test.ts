@@ -4,7 +4,7 @@
  * code and the check `svid_key.possession`; its detail joins the trail.
  */
 import { describe, expect, it } from 'vitest'
-import { AttestationFailure } from '../../../core/attestation/checks.ts'
+import { AttestationFailure } from '../../../core/attestor/checks.ts'
 import { createAttestationVerifier } from '../../../core/attestation/verifier.ts'
 import { AttestationError } from '../../../core/errors.ts'
 import { withPlatform } from '../../../core/platform.ts'

@@ -5,7 +5,7 @@
  * retired key gets its own message.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AttestationFailure } from '../../../core/attestation/checks.ts'
+import { AttestationFailure } from '../../../core/attestor/checks.ts'
 import { createAttestationVerifier } from '../../../core/attestation/verifier.ts'
 import { fromBase64Url, toBase64Url } from '../../../core/bytes/encoding.ts'
 import { SESSION_KEY_RETIRED, UNKNOWN_SESSION } from '../../../core/messages.ts'

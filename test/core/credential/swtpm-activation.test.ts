@@ -10,7 +10,7 @@ import { encodeCredentialFile, parseCredentialFile } from '../../../core/credent
 import { toHex } from '../../../core/bytes/encoding.ts'
 import { main } from '../../../cli/main.ts'
 import { ekFromTpmtPublicHex } from './soft-tpm.ts'
-import { credentialEkOf, parseTpmKey } from '../../../core/attestation/tpm.ts'
+import { credentialEkOf, parseTpmKey } from '../../../core/attestor/tpm.ts'
 import type { CredentialEk } from '../../../core/credential/ek.ts'
 import { NV_EK_CERT_ECC_P256, NV_EK_CERT_RSA, startSwtpm, type Swtpm } from '../../support/swtpm.ts'
 

@@ -4,6 +4,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { parsePolicyDocument, PROFILE_TOLERANCES_BY_TYPE, splitAnchors, validatePolicyDocument } from '../../../core/policy/validate.ts'
 import { PolicyError } from '../../../core/errors.ts'
+import type { TpmDevidAttestorConfig } from '../../../core/attestors/tpm-devid/config.ts'
 
 const V = join(import.meta.dirname, '../../vectors/swtpm')
 const devidRoot = readFileSync(join(V, 'devid-ca/root.pem'), 'utf8')
@@ -33,7 +34,7 @@ describe('policy document validation', () => {
     const p = set.policies[0]!
     expect(p.name).toBe('tpm_devid_policy')
     expect(p.spiffeIDTemplate).toBe('/agents/tpm-devid/{{tpm_devid.certificate.fingerprint}}')
-    const a = p.requiredAttestors[0]!
+    const a = p.requiredAttestors[0]! as TpmDevidAttestorConfig
     expect(a.type).toBe('tpm_devid')
     if (a.type !== 'tpm_devid') throw new Error('type')
     expect(a.devIDAnchors).toHaveLength(1)
@@ -45,7 +46,7 @@ describe('policy document validation', () => {
 
   it('treats every certificate as an anchor when none is self-issued (SPIRE pool semantics)', () => {
     const set = parsePolicyDocument(doc({ devIDCACerts: devidInt, allowedEKHashes: [HASH] }))
-    const a = set.policies[0]!.requiredAttestors[0]!
+    const a = set.policies[0]!.requiredAttestors[0]! as TpmDevidAttestorConfig
     if (a.type !== 'tpm_devid') throw new Error('type')
     expect(a.devIDAnchors).toHaveLength(1)
     expect(a.devIDIntermediates).toHaveLength(0)

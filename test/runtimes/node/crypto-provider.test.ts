@@ -186,3 +186,49 @@ describe('AES-CFB without a CFB cipher (Deno)', () => {
     }
   })
 })
+
+describe('node:crypto provider signing (sign, the server CA path)', () => {
+  const p = createNodeCryptoProvider()
+  const pkcs8 = (k: import('node:crypto').KeyObject) => new Uint8Array(k.export({ format: 'der', type: 'pkcs8' }))
+
+  it('ECDSA P-256, P-384 and RSA (PKCS#1 v1.5, PSS) signatures verify with node:crypto; P1363 r||s for ECDSA', async () => {
+    const { verify } = await import('node:crypto')
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' })
+    const cases = [
+      { pair: ec, scheme: { name: 'ECDSA', hash: 'SHA-256' } as const, size: 64, opts: { dsaEncoding: 'ieee-p1363' as const } },
+      { pair: p384, scheme: { name: 'ECDSA', hash: 'SHA-384' } as const, size: 96, opts: { dsaEncoding: 'ieee-p1363' as const } },
+      { pair: rsa, scheme: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const, size: 256, opts: {} },
+      {
+        pair: rsa,
+        scheme: { name: 'RSA-PSS', hash: 'SHA-256', saltLength: 32 } as const,
+        size: 256,
+        opts: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+      },
+    ]
+    for (const c of cases) {
+      const key = pkcs8(c.pair.privateKey)
+      const sig = await p.sign!(c.scheme, key, msg)
+      expect(sig.length).toBe(c.size)
+      const hash = c.scheme.hash.replace('-', '').toLowerCase()
+      expect(verify(hash, msg, { key: c.pair.publicKey, ...c.opts }, sig)).toBe(true)
+      const bent = Uint8Array.from(msg)
+      bent[0]! ^= 1
+      expect(verify(hash, bent, { key: c.pair.publicKey, ...c.opts }, sig)).toBe(false)
+      // a second call on the same bytes object (the imported key is reused) signs as well
+      expect(verify(hash, msg, { key: c.pair.publicKey, ...c.opts }, await p.sign!(c.scheme, key, msg))).toBe(true)
+    }
+    // and the provider's own verify accepts its ECDSA signature
+    expect(
+      await p.verify(
+        { name: 'ECDSA', hash: 'SHA-256' },
+        ecPub,
+        msg,
+        await p.sign!({ name: 'ECDSA', hash: 'SHA-256' }, pkcs8(ec.privateKey), msg),
+      ),
+    ).toBe(true)
+  })
+
+  it('bytes that are not a PKCS#8 private key are refused (throws), not signed with', async () => {
+    await expect(p.sign!({ name: 'ECDSA', hash: 'SHA-256' }, new Uint8Array(40).fill(1), msg)).rejects.toThrow()
+  })
+})

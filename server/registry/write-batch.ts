@@ -1,0 +1,113 @@
+/**
+ * Group commit on one SQLite connection. With synchronous=FULL every transaction costs a set of
+ * fsyncs (and, on node-sqlite3-wasm, a journal file and a lock directory made and removed), so
+ * writes that arrive together share one transaction: the use-once claims of answers coming in and
+ * the attestation records of answers going out (server/registry/use-once.ts, registry.ts) queue
+ * here and are run in order in one BEGIN IMMEDIATE ... COMMIT. Each caller is answered only after
+ * the COMMIT; when an operation fails, the whole batch is rolled back and every caller in it
+ * rejected (the next batch is unaffected).
+ *
+ * Two ways to run a batch, with the same outcome:
+ * - on this thread (`op.run`, the SqlDatabase's own statements), flushed on the next timer turn;
+ * - as statements (`op.statement`) on the driver's writer connection (SqlDatabase.writeTransaction,
+ *   another thread): the caller's thread never blocks on the file system, and while one batch is
+ *   being committed the next one gathers, so a batch grows with the wait (group commit).
+ *
+ * One batch per connection object (`writeBatchFor`), so every store over the same connection
+ * shares it.
+ */
+import type { SqlDatabase, SqlStatement, SqlValue } from './sql.ts'
+
+export interface WriteOp<T> {
+  /** the write on this thread's connection, inside the batch's transaction */
+  readonly run: (db: SqlDatabase) => T
+  /** the same write as one statement, for a writer connection elsewhere */
+  readonly statement: SqlStatement
+  /** the result from the statement's first row */
+  readonly fromRow: (row: Record<string, SqlValue> | undefined) => T
+}
+
+interface Pending {
+  readonly op: WriteOp<unknown>
+  readonly resolve: (value: unknown) => void
+  readonly reject: (error: unknown) => void
+}
+
+export class SqlWriteBatch {
+  private queue: Pending[] = []
+  private committing = false
+
+  constructor(private readonly db: SqlDatabase) {}
+
+  /** Runs `op` in the next batch's transaction; resolves with its result once that batch is committed. */
+  run<T>(op: WriteOp<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ op: op as WriteOp<unknown>, resolve: resolve as (value: unknown) => void, reject })
+      if (this.queue.length === 1 && !this.committing) setTimeout(() => this.flush(), 0)
+    })
+  }
+
+  private flush(): void {
+    const batch = this.queue
+    this.queue = []
+    if (batch.length === 0) return
+    if (this.db.writeTransaction) this.commitElsewhere(batch, this.db.writeTransaction.bind(this.db))
+    else this.commitHere(batch)
+  }
+
+  private commitElsewhere(batch: Pending[], writeTransaction: NonNullable<SqlDatabase['writeTransaction']>): void {
+    this.committing = true
+    writeTransaction(batch.map((p) => p.op.statement))
+      .then(
+        (rows) => {
+          batch.forEach((p, i) => {
+            try {
+              p.resolve(p.op.fromRow(rows[i]))
+            } catch (e) {
+              p.reject(e)
+            }
+          })
+        },
+        (e: unknown) => {
+          for (const p of batch) p.reject(e)
+        },
+      )
+      .finally(() => {
+        this.committing = false
+        // what gathered while this batch was being committed goes next, at once
+        if (this.queue.length > 0) this.flush()
+      })
+  }
+
+  private commitHere(batch: Pending[]): void {
+    const results: unknown[] = []
+    try {
+      this.db.exec('BEGIN IMMEDIATE')
+      try {
+        for (const p of batch) results.push(p.op.run(this.db))
+        this.db.exec('COMMIT')
+      } catch (e) {
+        this.db.exec('ROLLBACK')
+        throw e
+      }
+    } catch (e) {
+      for (const p of batch) p.reject(e)
+      return
+    }
+    batch.forEach((p, i) => {
+      p.resolve(results[i])
+    })
+  }
+}
+
+const batches = new WeakMap<SqlDatabase, SqlWriteBatch>()
+
+/** The write batch of a connection (made on first use). */
+export function writeBatchFor(db: SqlDatabase): SqlWriteBatch {
+  let b = batches.get(db)
+  if (!b) {
+    b = new SqlWriteBatch(db)
+    batches.set(db, b)
+  }
+  return b
+}

@@ -1,0 +1,170 @@
+/**
+ * `vouch server` with `workers: 2` on a real PostgreSQL (a child process: the primary and its two
+ * node:cluster workers), a live fixture swtpm agent, and no session keys configured (the primary
+ * makes one keyring and gives it to both workers). Every request goes on a new connection, so the
+ * primary hands consecutive requests to alternate workers: a session started on one worker is
+ * answered by the other, which the log lines show (each worker's lines carry its id and pid).
+ * SIGHUP reaches both workers; a worker killed with SIGKILL is restarted and the service keeps
+ * attesting; new CA files plus SIGHUP restart the workers onto the new CA; SIGTERM stops all.
+ */
+import { spawnSync } from 'node:child_process'
+import { request } from 'node:http'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createNodePlatform } from '../../runtimes/node/index.ts'
+import { ServerCa } from '../../server/ca/authority.ts'
+import { evidenceSet, LiveAgent } from '../core/attestation/live-agent.ts'
+import { postgresMissing, startPostgres, type TestPostgres } from '../support/postgres.ts'
+import { attestOverHttp } from './http-agent.ts'
+import { policyDocument, writeServerFiles } from './setup.ts'
+import { spawnServer, type Child } from './spawn-server.ts'
+
+const missing = postgresMissing()
+let pg: TestPostgres | undefined
+let agent: LiveAgent | undefined
+let server: Child | undefined
+let files: ReturnType<typeof writeServerFiles>
+
+/** fetch over node:http on a new connection each time (agent: false), so requests spread over the workers */
+const freshFetch = ((url: string, init: RequestInit = {}) =>
+  new Promise<Response>((resolve, reject) => {
+    const req = request(url, { method: init.method ?? 'GET', headers: init.headers as Record<string, string>, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0 })))
+    })
+    req.on('error', reject)
+    if (init.body !== undefined) req.write(init.body as string)
+    req.end()
+  })) as typeof fetch
+
+type Line = Record<string, unknown> & { msg: string }
+const lines = (): Line[] =>
+  server!
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Line]
+      } catch {
+        return []
+      }
+    })
+const linesOf = (msg: string) => lines().filter((l) => l.msg === msg)
+
+async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${server!.output().slice(-3000)}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+const evidence = () => evidenceSet('tpm-a-devid-rsa') as Record<string, string>
+
+describe.skipIf(missing)('e2e (Node): vouch server with workers: 2 on PostgreSQL', () => {
+  beforeAll(async () => {
+    pg = await startPostgres()
+    const url = await pg.createDatabase('vouch_workers')
+    files = writeServerFiles({ extra: `database: ${url}\nworkers: 2\npolicyWatch: false\n` })
+    agent = await LiveAgent.start('tpm-a')
+    server = await spawnServer('node', files.configPath)
+  }, 120_000)
+  afterAll(async () => {
+    await server?.kill('SIGKILL')
+    await agent?.stop()
+    pg?.stop()
+    if (files) rmSync(files.dir, { recursive: true, force: true })
+  })
+
+  it('two workers listen; a session started on one is answered by the other', async () => {
+    const listening = linesOf('Worker listening')
+    expect(listening.map((l) => l.worker).sort()).toEqual([1, 2])
+    expect(new Set(listening.map((l) => l.pid)).size).toBe(2)
+    expect(listening.every((l) => l.pid !== server!.proc.pid)).toBe(true)
+    expect(linesOf('Server listening')).toMatchObject([{ url: server!.url, workers: 2 }])
+    for (let i = 0; i < 3; i++) {
+      const r = await attestOverHttp(server!.url, agent!, evidence(), { fetch: freshFetch })
+      expect(r.answer?.status, JSON.stringify(r.answer?.body ?? r.start.body)).toBe(200)
+    }
+    const starts = linesOf('Login started with multi-attestation support')
+    const answers = linesOf('Authorization received and verified')
+    expect(starts).toHaveLength(3)
+    expect(answers).toHaveLength(3)
+    // requests alternate between the workers: every session crossed from one to the other
+    const crossed = starts.filter((s, i) => s.worker !== answers[i]!.worker)
+    expect(crossed.length).toBeGreaterThan(0)
+    expect(new Set([...starts, ...answers].map((l) => l.pid))).toEqual(new Set(listening.map((l) => l.pid)))
+  }, 30_000)
+
+  it('SIGHUP to the primary reaches every worker (each rereads the policy)', async () => {
+    const doc = policyDocument()
+    ;(doc.spec.policies[0] as { name: string }).name = 'tpm_devid_policy_v2'
+    writeFileSync(files.policy, JSON.stringify(doc))
+    process.kill(server!.proc.pid!, 'SIGHUP')
+    await until('Policy applied on both workers', () => new Set(linesOf('Policy applied').map((l) => l.worker)).size === 2)
+    expect(linesOf('Policy applied').every((l) => l.generation === 2 && l.reason === 'SIGHUP')).toBe(true)
+    const r = await attestOverHttp(server!.url, agent!, evidence(), { fetch: freshFetch })
+    expect(r.answer?.body.policy).toBe('tpm_devid_policy_v2')
+  }, 20_000)
+
+  it('a worker killed with SIGKILL is restarted; the service keeps attesting', async () => {
+    const victim = linesOf('Worker listening').find((l) => l.worker === 1)!.pid as number
+    process.kill(victim, 'SIGKILL')
+    await until('the worker restarted', () => linesOf('Worker restarted').length === 1)
+    expect(linesOf('Worker exited')).toMatchObject([{ worker: 1, pid: victim, signal: 'SIGKILL', restartInMs: 250 }])
+    const again = linesOf('Worker listening').filter((l) => l.worker === 1)
+    expect(again).toHaveLength(2)
+    expect(again[1]!.pid).not.toBe(victim)
+    for (let i = 0; i < 2; i++) {
+      const r = await attestOverHttp(server!.url, agent!, evidence(), { fetch: freshFetch })
+      expect(r.answer?.status).toBe(200)
+    }
+  }, 20_000)
+
+  it('new CA files and SIGHUP: the workers are replaced one at a time and serve the new CA', async () => {
+    const { files: next } = await ServerCa.create('example.org', createNodePlatform(), globalThis.crypto.subtle)
+    writeFileSync(join(files.dataDir, 'ca', 'ca.key'), next.privateKeyPem, { mode: 0o600 })
+    writeFileSync(join(files.dataDir, 'ca', 'ca.pem'), next.certificatePem)
+    process.kill(server!.proc.pid!, 'SIGHUP')
+    await until('both workers replaced', () => linesOf('Worker replaced').length === 2, 20_000)
+    for (let i = 0; i < 2; i++) {
+      const pem = await (await freshFetch(`${server!.url}/v1/bundle.pem`)).text()
+      expect(pem.replace(/\s/g, '')).toContain(next.certificatePem.replace(/-----[A-Z ]+-----|\s/g, ''))
+    }
+  }, 30_000)
+
+  it('a worker that cannot listen (the port taken) fails the start: exit 2 with the reason, no worker left', () => {
+    const other = writeServerFiles({ extra: `database: ${pg!.url('vouch_workers')}\nworkers: 2\n` })
+    const port = new URL(server!.url).port
+    writeFileSync(other.configPath, readFileSync(other.configPath, 'utf8').replace('127.0.0.1:0', `127.0.0.1:${port}`))
+    const root = resolve(import.meta.dirname, '../..')
+    const r = spawnSync(process.execPath, [join(root, 'bin/vouch.mjs'), 'server', '--config', other.configPath], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    })
+    rmSync(other.dir, { recursive: true, force: true })
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain(`vouch server: bind EADDRINUSE 127.0.0.1:${port}`)
+    expect(r.stderr).toMatch(/vouch server: worker [12] exited \(code 2\) before it listened/)
+    expect(r.stderr).not.toMatch(/\n\s+at /) // no stack trace
+    const pids = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => (JSON.parse(l) as { pid?: number }).pid)
+      .filter((p): p is number => typeof p === 'number')
+    expect(new Set(pids).size).toBe(2)
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(/ESRCH/)
+  }, 40_000)
+
+  it('SIGTERM stops every worker, then the primary (exit 0)', async () => {
+    const pids = [...new Set(linesOf('Worker listening').map((l) => l.pid as number))]
+    const exited = new Promise<number | null>((r) => server!.proc.once('exit', (code) => r(code)))
+    server!.proc.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(/ESRCH/)
+  }, 20_000)
+})
