@@ -1,8 +1,9 @@
 /**
  * The caches a long-running verifier (a server) puts on its platform: verified CA signatures,
- * parsed certificates and parsed TPM keys. Together they remove the parsing and the CA signature
- * checks that a re-attesting agent would otherwise repeat; every leaf signature, TPM check and
- * MakeCredential still runs each time. All bounded (docs/performance.md).
+ * parsed certificates, parsed TPM keys and event logs (parsed, replayed and read for boot state,
+ * by their bytes and by their base64 text). Together they remove the parsing and the CA signature
+ * checks that a re-attesting agent would otherwise repeat; every leaf signature, TPM check, quote
+ * and MakeCredential still runs each time. All bounded (docs/performance.md).
  */
 import type { Platform } from '../platform.ts'
 import { type CertificateCache, createCertificateCache } from '../x509/certificate-cache.ts'
@@ -17,7 +18,7 @@ export interface AttestationCacheOptions {
   readonly certificates?: number
   /** parsed TPM keys held; default 1024 */
   readonly tpmKeys?: number
-  /** parsed and replayed event logs held; default 64 */
+  /** parsed and replayed event logs held (and as many by base64 text); default 64 */
   readonly eventLogs?: number
 }
 
