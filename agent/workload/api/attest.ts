@@ -184,15 +184,7 @@ export class CallerAttestor {
   async facts(peer: Peer): Promise<CallerFacts> {
     const { pid } = peer.credentials
     await this.checkSameProcess(peer)
-    const statusText = await readFile(`${this.proc}/${pid}/status`, 'latin1').catch(() => undefined)
-    const status = statusText === undefined ? undefined : parseProcStatus(statusText)
-    if (!status) throw denied(`the calling process (pid ${pid}) exited or its /proc status is unreadable`, { pid })
-    if (status.uid !== peer.credentials.uid || status.gid !== peer.credentials.gid) {
-      throw denied(
-        `the calling process (pid ${pid}) now runs as uid ${status.uid} gid ${status.gid}, not the uid ${peer.credentials.uid} gid ${peer.credentials.gid} it connected with; reconnect`,
-        { pid },
-      )
-    }
+    const status = await this.readStatus(peer)
     let exePath: Promise<string | undefined> | undefined
     let exeDigest: Promise<string | undefined> | undefined
     return {
@@ -209,9 +201,31 @@ export class CallerAttestor {
     for (const svid of svids) {
       if (await this.matches(svid.entry.selectors, facts)) matched.push(svid)
     }
+    // a stream matches again with the facts of its start: the caller must still run as it did
+    // then (a process that dropped from root to nobody gets no more of root's SVIDs)
+    const status = await this.readStatus(peer)
+    const { caller } = facts
+    if (status.groups.length !== caller.groups.length || status.groups.some((g, i) => g !== caller.groups[i])) {
+      throw denied(`the calling process (pid ${caller.pid}) changed its groups since it was attested; reconnect`, { pid: caller.pid })
+    }
     // the /proc reads were of the caller only if it is still the process that connected
     await this.checkSameProcess(peer)
     return { caller: facts.caller, svids: matched }
+  }
+
+  /** /proc/<pid>/status, whose effective uid and gid must still be SO_PEERCRED's. */
+  private async readStatus(peer: Peer): Promise<{ uid: number; gid: number; groups: number[] }> {
+    const { pid } = peer.credentials
+    const statusText = await readFile(`${this.proc}/${pid}/status`, 'latin1').catch(() => undefined)
+    const status = statusText === undefined ? undefined : parseProcStatus(statusText)
+    if (!status) throw denied(`the calling process (pid ${pid}) exited or its /proc status is unreadable`, { pid })
+    if (status.uid !== peer.credentials.uid || status.gid !== peer.credentials.gid) {
+      throw denied(
+        `the calling process (pid ${pid}) now runs as uid ${status.uid} gid ${status.gid}, not the uid ${peer.credentials.uid} gid ${peer.credentials.gid} it connected with; reconnect`,
+        { pid },
+      )
+    }
+    return status
   }
 
   /** {@link facts} then {@link match}: the SVIDs whose entry matches the caller of `peer`, read now. */
