@@ -55,9 +55,12 @@ export class GrpcDeframer {
     const pending = this.end - this.start
     if (this.end + chunk.length > this.buffer.length) {
       const needed = pending + chunk.length
-      // compact in place while that leaves half the buffer free, else grow to twice what is needed:
-      // either way the next move is at least half a buffer of appends away (amortised linear)
-      const grown = 2 * needed <= this.buffer.length ? this.buffer : new Uint8Array(Math.max(2 * needed, 64))
+      // compact in place while that leaves half the buffer free (or the buffer already holds a
+      // largest message), else grow to twice what is needed, never past a largest message unless a
+      // chunk needs it: copying stays amortised linear and memory near the bound
+      const limit = this.maxMessageBytes + GRPC_FRAME_HEADER_BYTES
+      const inPlace = needed <= this.buffer.length && (2 * needed <= this.buffer.length || this.buffer.length >= limit)
+      const grown = inPlace ? this.buffer : new Uint8Array(Math.max(needed, Math.min(Math.max(2 * needed, 64), limit)))
       if (grown === this.buffer) grown.copyWithin(0, this.start, this.end)
       else grown.set(this.buffer.subarray(this.start, this.end))
       this.buffer = grown
