@@ -19,6 +19,7 @@
  *   uid/gid after connecting, gets PermissionDenied; it reconnects as what it is now.
  */
 import { createHash } from 'node:crypto'
+import { readlinkSync } from 'node:fs'
 import { open, readFile, readlink } from 'node:fs/promises'
 import type { Socket } from 'node:net'
 import { WorkloadApiError } from '../../../core/errors.ts'
@@ -35,6 +36,8 @@ export interface Peer {
   readonly credentials: PeerCredentials
   /** /proc/<pid>/stat start time read at accept (the check when no pidfd is available) */
   readonly startTime: Promise<string | undefined>
+  /** readlink /proc/<pid>/exe at accept: a caller that exec()s another program afterwards is refused */
+  readonly exe?: string | undefined
   close(): void
 }
 
@@ -163,10 +166,20 @@ export class CallerAttestor {
       credentials.pidfd < 0
         ? readFile(`${this.proc}/${credentials.pid}/stat`, 'latin1').then(parseStartTime, () => undefined)
         : Promise.resolve(undefined)
+    // what the caller runs now, synchronously (a readlink on /proc touches no other file system):
+    // unix:path and unix:sha256 read /proc/<pid>/exe later, and a caller that connected and then
+    // exec()s a program it wants the entry of, handing the connection to a child, must not pass
+    let exe: string | undefined
+    try {
+      exe = readlinkSync(`${this.proc}/${credentials.pid}/exe`)
+    } catch {
+      exe = undefined
+    }
     let closed = false
     return {
       credentials,
       startTime,
+      exe,
       close: () => {
         if (closed) return
         closed = true
@@ -258,12 +271,24 @@ export class CallerAttestor {
         throw denied(`cannot poll the caller's pidfd: ${(err as Error).message}`, { pid })
       }
       if (exited) throw denied(`the calling process (pid ${pid}) exited before it was attested`, { pid })
+      await this.checkSameProgram(peer)
       return
     }
     const now = await readFile(`${this.proc}/${pid}/stat`, 'latin1').then(parseStartTime, () => undefined)
     const then = await peer.startTime
     if (then === undefined || now !== then) {
       throw denied(`the calling process (pid ${pid}) exited before it was attested`, { pid })
+    }
+    await this.checkSameProgram(peer)
+  }
+
+  /** The caller still runs the program it ran when it connected (no exec since). */
+  private async checkSameProgram(peer: Peer): Promise<void> {
+    if (!('exe' in peer)) return
+    const { pid } = peer.credentials
+    const now = await readlink(`${this.proc}/${pid}/exe`).catch(() => undefined)
+    if (now !== peer.exe) {
+      throw denied(`the calling process (pid ${pid}) runs another program than when it connected; reconnect`, { pid })
     }
   }
 
