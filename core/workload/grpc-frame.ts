@@ -32,7 +32,11 @@ export function frameMessage(message: Uint8Array): Uint8Array {
  */
 export class GrpcDeframer {
   readonly maxMessageBytes: number
+  // received bytes live in buffer[start, end); the buffer grows by doubling, so a message that
+  // arrives in many small chunks costs linear copying, not a copy of all pending bytes per chunk
   private buffer: Uint8Array = new Uint8Array(0)
+  private start = 0
+  private end = 0
   private failed: WorkloadError | undefined
 
   constructor(maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES) {
@@ -44,20 +48,35 @@ export class GrpcDeframer {
 
   /** Bytes received but not yet part of a complete message. */
   get pendingBytes(): number {
-    return this.buffer.length
+    return this.end - this.start
+  }
+
+  private append(chunk: Uint8Array): void {
+    const pending = this.end - this.start
+    if (this.end + chunk.length > this.buffer.length) {
+      const needed = pending + chunk.length
+      // compact in place while that leaves half the buffer free (or the buffer already holds a
+      // largest message), else grow to twice what is needed, never past a largest message unless a
+      // chunk needs it: copying stays amortised linear and memory near the bound
+      const limit = this.maxMessageBytes + GRPC_FRAME_HEADER_BYTES
+      const inPlace = needed <= this.buffer.length && (2 * needed <= this.buffer.length || this.buffer.length >= limit)
+      const grown = inPlace ? this.buffer : new Uint8Array(Math.max(needed, Math.min(Math.max(2 * needed, 64), limit)))
+      if (grown === this.buffer) grown.copyWithin(0, this.start, this.end)
+      else grown.set(this.buffer.subarray(this.start, this.end))
+      this.buffer = grown
+      this.start = 0
+      this.end = pending
+    }
+    this.buffer.set(chunk, this.end)
+    this.end += chunk.length
   }
 
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.failed !== undefined) throw this.failed
-    if (chunk.length > 0) {
-      const joined = new Uint8Array(this.buffer.length + chunk.length)
-      joined.set(this.buffer)
-      joined.set(chunk, this.buffer.length)
-      this.buffer = joined
-    }
+    if (chunk.length > 0) this.append(chunk)
     const out: Uint8Array[] = []
-    let at = 0
-    while (this.buffer.length - at >= GRPC_FRAME_HEADER_BYTES) {
+    while (this.end - this.start >= GRPC_FRAME_HEADER_BYTES) {
+      const at = this.start
       const flag = this.buffer[at]!
       if (flag !== 0) {
         this.failed =
@@ -77,21 +96,26 @@ export class GrpcDeframer {
         )
         throw this.failed
       }
-      if (this.buffer.length - at - GRPC_FRAME_HEADER_BYTES < length) break
-      const start = at + GRPC_FRAME_HEADER_BYTES
-      out.push(this.buffer.slice(start, start + length))
-      at = start + length
+      if (this.end - at - GRPC_FRAME_HEADER_BYTES < length) break
+      const from = at + GRPC_FRAME_HEADER_BYTES
+      out.push(this.buffer.slice(from, from + length))
+      this.start = from + length
     }
-    if (at > 0) this.buffer = this.buffer.slice(at)
+    if (this.start === this.end) {
+      this.start = 0
+      this.end = 0
+      // a large message's buffer is not kept once it is consumed
+      if (this.buffer.length > 64 * 1024) this.buffer = new Uint8Array(0)
+    }
     return out
   }
 
   /** The body ended: throws if it ended inside a message. */
   finish(): void {
     if (this.failed !== undefined) throw this.failed
-    if (this.buffer.length > 0) {
+    if (this.end > this.start) {
       this.failed = new WorkloadError('ERR_WORKLOAD_FRAME_INVALID', GRPC_FRAME_TRUNCATED, {
-        detail: { pendingBytes: this.buffer.length },
+        detail: { pendingBytes: this.end - this.start },
       })
       throw this.failed
     }

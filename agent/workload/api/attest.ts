@@ -19,6 +19,7 @@
  *   uid/gid after connecting, gets PermissionDenied; it reconnects as what it is now.
  */
 import { createHash } from 'node:crypto'
+import { readlinkSync } from 'node:fs'
 import { open, readFile, readlink } from 'node:fs/promises'
 import type { Socket } from 'node:net'
 import { WorkloadApiError } from '../../../core/errors.ts'
@@ -35,6 +36,8 @@ export interface Peer {
   readonly credentials: PeerCredentials
   /** /proc/<pid>/stat start time read at accept (the check when no pidfd is available) */
   readonly startTime: Promise<string | undefined>
+  /** readlink /proc/<pid>/exe at accept: a caller that exec()s another program afterwards is refused */
+  readonly exe?: string | undefined
   close(): void
 }
 
@@ -163,10 +166,20 @@ export class CallerAttestor {
       credentials.pidfd < 0
         ? readFile(`${this.proc}/${credentials.pid}/stat`, 'latin1').then(parseStartTime, () => undefined)
         : Promise.resolve(undefined)
+    // what the caller runs now, synchronously (a readlink on /proc touches no other file system):
+    // unix:path and unix:sha256 read /proc/<pid>/exe later, and a caller that connected and then
+    // exec()s a program it wants the entry of, handing the connection to a child, must not pass
+    let exe: string | undefined
+    try {
+      exe = readlinkSync(`${this.proc}/${credentials.pid}/exe`)
+    } catch {
+      exe = undefined
+    }
     let closed = false
     return {
       credentials,
       startTime,
+      exe,
       close: () => {
         if (closed) return
         closed = true
@@ -184,15 +197,7 @@ export class CallerAttestor {
   async facts(peer: Peer): Promise<CallerFacts> {
     const { pid } = peer.credentials
     await this.checkSameProcess(peer)
-    const statusText = await readFile(`${this.proc}/${pid}/status`, 'latin1').catch(() => undefined)
-    const status = statusText === undefined ? undefined : parseProcStatus(statusText)
-    if (!status) throw denied(`the calling process (pid ${pid}) exited or its /proc status is unreadable`, { pid })
-    if (status.uid !== peer.credentials.uid || status.gid !== peer.credentials.gid) {
-      throw denied(
-        `the calling process (pid ${pid}) now runs as uid ${status.uid} gid ${status.gid}, not the uid ${peer.credentials.uid} gid ${peer.credentials.gid} it connected with; reconnect`,
-        { pid },
-      )
-    }
+    const status = await this.readStatus(peer)
     let exePath: Promise<string | undefined> | undefined
     let exeDigest: Promise<string | undefined> | undefined
     return {
@@ -209,9 +214,31 @@ export class CallerAttestor {
     for (const svid of svids) {
       if (await this.matches(svid.entry.selectors, facts)) matched.push(svid)
     }
+    // a stream matches again with the facts of its start: the caller must still run as it did
+    // then (a process that dropped from root to nobody gets no more of root's SVIDs)
+    const status = await this.readStatus(peer)
+    const { caller } = facts
+    if (status.groups.length !== caller.groups.length || status.groups.some((g, i) => g !== caller.groups[i])) {
+      throw denied(`the calling process (pid ${caller.pid}) changed its groups since it was attested; reconnect`, { pid: caller.pid })
+    }
     // the /proc reads were of the caller only if it is still the process that connected
     await this.checkSameProcess(peer)
     return { caller: facts.caller, svids: matched }
+  }
+
+  /** /proc/<pid>/status, whose effective uid and gid must still be SO_PEERCRED's. */
+  private async readStatus(peer: Peer): Promise<{ uid: number; gid: number; groups: number[] }> {
+    const { pid } = peer.credentials
+    const statusText = await readFile(`${this.proc}/${pid}/status`, 'latin1').catch(() => undefined)
+    const status = statusText === undefined ? undefined : parseProcStatus(statusText)
+    if (!status) throw denied(`the calling process (pid ${pid}) exited or its /proc status is unreadable`, { pid })
+    if (status.uid !== peer.credentials.uid || status.gid !== peer.credentials.gid) {
+      throw denied(
+        `the calling process (pid ${pid}) now runs as uid ${status.uid} gid ${status.gid}, not the uid ${peer.credentials.uid} gid ${peer.credentials.gid} it connected with; reconnect`,
+        { pid },
+      )
+    }
+    return status
   }
 
   /** {@link facts} then {@link match}: the SVIDs whose entry matches the caller of `peer`, read now. */
@@ -244,12 +271,24 @@ export class CallerAttestor {
         throw denied(`cannot poll the caller's pidfd: ${(err as Error).message}`, { pid })
       }
       if (exited) throw denied(`the calling process (pid ${pid}) exited before it was attested`, { pid })
+      await this.checkSameProgram(peer)
       return
     }
     const now = await readFile(`${this.proc}/${pid}/stat`, 'latin1').then(parseStartTime, () => undefined)
     const then = await peer.startTime
     if (then === undefined || now !== then) {
       throw denied(`the calling process (pid ${pid}) exited before it was attested`, { pid })
+    }
+    await this.checkSameProgram(peer)
+  }
+
+  /** The caller still runs the program it ran when it connected (no exec since). */
+  private async checkSameProgram(peer: Peer): Promise<void> {
+    if (!('exe' in peer)) return
+    const { pid } = peer.credentials
+    const now = await readlink(`${this.proc}/${pid}/exe`).catch(() => undefined)
+    if (now !== peer.exe) {
+      throw denied(`the calling process (pid ${pid}) runs another program than when it connected; reconnect`, { pid })
     }
   }
 

@@ -44,6 +44,8 @@ import type { ServiceContext } from './workload.ts'
 
 export const MAX_SDS_RESOURCE_NAMES = 256
 export const MAX_SDS_RESOURCE_NAME_CHARS = 2048
+/** discovery requests read from a stream and waiting to be handled */
+export const MAX_SDS_QUEUED_REQUESTS = 64
 
 function checkRequest(req: DiscoveryRequest): void {
   if (req.typeUrl !== '' && req.typeUrl !== SECRET_TYPE_URL) {
@@ -153,10 +155,13 @@ type Event = { kind: 'request'; request: DiscoveryRequest } | { kind: 'update' }
 
 async function streamSecrets(ctx: ServiceContext, call: GrpcCall<Peer>): Promise<void> {
   const events: Event[] = []
+  // requests read from the call and not yet handled (the gRPC layer's bound stops at this reader)
+  let queuedRequests = 0
   let wake: (() => void) | undefined
   const push = (e: Event) => {
     // updates coalesce: one pending update covers any number of changes
     if (e.kind === 'update' && events.some((x) => x.kind === 'update')) return
+    if (e.kind === 'request') queuedRequests++
     events.push(e)
     const w = wake
     wake = undefined
@@ -167,7 +172,15 @@ async function streamSecrets(ctx: ServiceContext, call: GrpcCall<Peer>): Promise
   call.signal.addEventListener('abort', onAbort, { once: true })
   void (async () => {
     try {
-      for await (const m of call.messages()) push({ kind: 'request', request: decodeDiscoveryRequest(m) })
+      for await (const m of call.messages()) {
+        if (queuedRequests >= MAX_SDS_QUEUED_REQUESTS) {
+          throw new WorkloadApiError(
+            'ERR_WORKLOAD_API_LIMIT',
+            `more than ${MAX_SDS_QUEUED_REQUESTS} discovery requests are waiting to be handled`,
+          )
+        }
+        push({ kind: 'request', request: decodeDiscoveryRequest(m) })
+      }
       push({ kind: 'end' })
     } catch (error) {
       push({ kind: 'end', error })
@@ -181,6 +194,7 @@ async function streamSecrets(ctx: ServiceContext, call: GrpcCall<Peer>): Promise
     const facts = await ctx.attestor.facts(call.peer)
     for (;;) {
       const event = events.shift()
+      if (event?.kind === 'request') queuedRequests--
       if (event === undefined) {
         await new Promise<void>((resolve) => {
           wake = resolve

@@ -11,7 +11,8 @@
  * FetchX509SVID, FetchX509Bundles and FetchJWTBundles are streams: the caller is read from /proc
  * once at the start (as SPIRE computes a stream's selectors once), the first response goes out at
  * once, and after every change the source reports (rotation, bundle change) the entries are matched
- * again, the caller checked to still be the process that connected, and a new response pushed
+ * again, the caller checked to still be the process that connected and to run as the same uid,
+ * gid and groups (read from /proc again), and a new response pushed
  * unless it is byte-identical to the last one. A caller that no longer matches any entry gets
  * PermissionDenied and the stream ends.
  */

@@ -101,3 +101,29 @@ describe('gRPC length-prefixed messages', () => {
     )
   })
 })
+
+// Security review (2026-12-06): HTTP/2 lets a caller send a request as 1-byte DATA frames; each
+// reaches push() as its own chunk. Copying every pending byte on every chunk made one 64 KiB
+// message cost ~2 GiB of copying (~260 ms of the agent's event loop, for ~640 KB on the wire).
+describe('a message that arrives one byte at a time', () => {
+  it('costs copying linear in its size', () => {
+    const n = 64 * 1024
+    const framed = frameMessage(new Uint8Array(n).fill(7))
+    const d = new GrpcDeframer(n)
+    let copied = 0
+    const set = Uint8Array.prototype.set
+    Uint8Array.prototype.set = function (this: Uint8Array, source: ArrayLike<number>, offset?: number) {
+      copied += source.length
+      return set.call(this, source, offset)
+    } as typeof set
+    const got: Uint8Array[] = []
+    try {
+      for (let i = 0; i < framed.length; i++) got.push(...d.push(framed.subarray(i, i + 1)))
+    } finally {
+      Uint8Array.prototype.set = set
+    }
+    expect(got).toHaveLength(1)
+    expect(got[0]!.every((b) => b === 7) && got[0]!.length === n).toBe(true)
+    expect(copied).toBeLessThan(8 * framed.length)
+  })
+})

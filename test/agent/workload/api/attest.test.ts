@@ -2,7 +2,7 @@
 // addon on real sockets (SO_PEERCRED, the pidfd, a caller that exits before it is attested).
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { closeSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs'
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -158,5 +158,103 @@ describe('the peer-credential addon on a real socket', () => {
       message: expect.stringMatching(new RegExp(`calling process \\(pid ${child.pid}\\) exited`)),
     })
     peer.close()
+  })
+})
+
+// Security review (2026-12-06): unix:path and unix:sha256 are read from /proc/<pid>/exe when the call
+// comes, but the process that connected may have exec'd another program since (same pid, same
+// pidfd, same uid) and handed the connection to a forked child first. The entry of that program
+// must not go to the connection.
+describe('a caller that execs another program after connecting', () => {
+  it("does not get that program's entry (unix:path)", async () => {
+    const asNobody = process.getuid!() === 0
+    chmodSync(dir, 0o755)
+    chmodSync(socketPath, 0o777)
+    const attestor = new CallerAttestor({ addon })
+    const got = new Promise<Socket>((r) => {
+      onAccept = r
+    })
+    // connect, keep the connection in a forked child (which would read the answer), exec sleep
+    const script = [
+      'import os, socket, sys, time',
+      's = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+      's.connect(sys.argv[1])',
+      'os.set_inheritable(s.fileno(), True)',
+      'if os.fork() == 0:',
+      '    time.sleep(30)',
+      '    os._exit(0)',
+      "os.execv('/usr/bin/sleep', ['sleep', '30'])",
+    ].join('\n')
+    const child = spawn('/usr/bin/python3', ['-c', script, socketPath], {
+      stdio: 'ignore',
+      detached: true,
+      ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
+    })
+    try {
+      const s = await got
+      const peer = attestor.peer(s)
+      expect(peer.credentials.pid).toBe(child.pid)
+      let exe = ''
+      for (let i = 0; i < 300 && exe !== '/usr/bin/sleep'; i++) {
+        await new Promise((r) => setTimeout(r, 10))
+        try {
+          exe = readlinkSync(`/proc/${child.pid}/exe`)
+        } catch {}
+      }
+      expect(exe).toBe('/usr/bin/sleep')
+      const r = await attestor.attest(peer, [svid('sleep', ['unix:path:/usr/bin/sleep'])]).catch((e: unknown) => e)
+      const granted = r instanceof Error ? [] : (r as { svids: WorkloadX509Svid[] }).svids.map((x) => x.entry.id)
+      expect(granted).toEqual([])
+      peer.close()
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL')
+      } catch {}
+    }
+  })
+})
+
+// Security review (2026-12-06): a stream's caller facts are read once at its start; match() after a
+// rotation checks only that the pidfd still runs. A root process that opens FetchX509SVID and then
+// drops to nobody (a supervisor that setuid()s and runs a user's program with the fd inherited)
+// keeps receiving root's entries, with their private keys, on every rotation. attest.ts:19 says a
+// caller that changes its uid/gid after connecting gets PermissionDenied.
+describe('a stream whose caller changes its uid after the stream started', () => {
+  it.runIf(process.getuid!() === 0)('gets no further SVIDs of its former uid', async () => {
+    const attestor = new CallerAttestor({ addon })
+    const got = new Promise<Socket>((r) => {
+      onAccept = r
+    })
+    const script = [
+      'import os, socket, sys, time',
+      's = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+      's.connect(sys.argv[1])',
+      'sys.stdin.readline()',
+      'os.setgroups([])',
+      'os.setgid(65534)',
+      'os.setuid(65534)',
+      'time.sleep(30)',
+    ].join('\n')
+    const child = spawn('/usr/bin/python3', ['-c', script, socketPath], { stdio: ['pipe', 'ignore', 'ignore'] })
+    try {
+      const peer = attestor.peer(await got)
+      const facts = await attestor.facts(peer)
+      const rootEntry = [svid('root', ['unix:uid:0'])]
+      expect((await attestor.match(peer, facts, rootEntry)).svids).toHaveLength(1)
+      child.stdin!.write('go\n')
+      let uid = ''
+      for (let i = 0; i < 300 && uid !== '65534'; i++) {
+        await new Promise((r) => setTimeout(r, 10))
+        uid = /^Uid:\s+\d+\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, 'latin1'))?.[1] ?? ''
+      }
+      expect(uid).toBe('65534')
+      // the rotation push: the stream matches again with the facts of its start
+      const r = await attestor.match(peer, facts, rootEntry).catch((e: unknown) => e)
+      const granted = r instanceof Error ? [] : (r as { svids: WorkloadX509Svid[] }).svids.map((x) => x.entry.id)
+      expect(granted).toEqual([])
+      peer.close()
+    } finally {
+      child.kill('SIGKILL')
+    }
   })
 })

@@ -20,6 +20,10 @@ import {
   decodeSpiffeCertValidatorConfig,
   encodeDiscoveryRequest,
 } from '../../../../core/workload/sds/index.ts'
+import type { CallerAttestor, Peer } from '../../../../agent/workload/api/attest.ts'
+import { BundleViews } from '../../../../agent/workload/api/bundles.ts'
+import type { GrpcCall } from '../../../../agent/workload/api/grpc.ts'
+import { sdsHandlers } from '../../../../agent/workload/api/sds.ts'
 import { GrpcTestClient } from '../../../support/grpc-client.ts'
 import { TestCa } from '../../../support/spiffe-ca.ts'
 import { MemorySource, entry } from '../../../support/workload-source.ts'
@@ -253,5 +257,59 @@ describe('FetchSecrets and DeltaSecrets', () => {
       GrpcStatus.UNIMPLEMENTED,
       'ERR_WORKLOAD_API_METHOD_UNKNOWN: DeltaSecrets is not implemented; use StreamSecrets',
     ])
+  })
+})
+
+// Security review (2026-12-06): StreamSecrets reads the request messages into its own event list
+// while it waits (reading /proc, hashing the executable): the gRPC layer's bound of 64 waiting
+// messages per call does not hold there, and a caller that streams requests meanwhile grows the
+// agent's memory without bound.
+describe('StreamSecrets requests waiting to be handled', () => {
+  it('are bounded: past the bound the call ends with ERR_WORKLOAD_API_LIMIT', async () => {
+    const source = await MemorySource.create({ entries: [] })
+    let release: () => void = () => {}
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const facts = {
+      caller: { pid: 1, uid: 0, gid: 0, groups: [] },
+      gids: new Set<string>(),
+      path: async () => undefined,
+      digest: async () => undefined,
+    }
+    const attestor = {
+      facts: async () => {
+        await gate
+        return facts
+      },
+      match: async () => ({ caller: facts.caller, svids: [] }),
+    } as unknown as CallerAttestor
+    const handlers = sdsHandlers({ source, attestor, views: () => new BundleViews(source.bundles()) })
+    const request = encodeDiscoveryRequest({ versionInfo: '', resourceNames: [], typeUrl: SECRET_TYPE_URL, responseNonce: '' })
+    const total = 5000
+    let read = 0
+    const sent: Uint8Array[] = []
+    const call = {
+      method: SdsMethod.streamSecrets,
+      headers: {},
+      peer: undefined as unknown as Peer,
+      signal: new AbortController().signal,
+      messages: () => ({
+        async *[Symbol.asyncIterator]() {
+          for (; read < total; read++) yield request
+        },
+      }),
+      single: async () => request,
+      send: (m: Uint8Array) => void sent.push(m),
+    } as GrpcCall<Peer>
+    const done = handlers.get(SdsMethod.streamSecrets)!(call).then(
+      () => 'ok',
+      (e: { code?: string }) => e.code,
+    )
+    // the caller's requests arrive while the stream still reads the caller from /proc
+    for (let i = 0; i < 1000 && read < total; i++) await new Promise((r) => setImmediate(r))
+    release()
+    expect(await done).toBe('ERR_WORKLOAD_API_LIMIT')
+    expect(read).toBeLessThan(total)
   })
 })
