@@ -180,6 +180,11 @@ export function checkEntryInput(input: EntryInput, trustDomain: string): EntrySp
   const parentSelectors = hasSelectors ? checkSelectors('parentSelectors', input.parentSelectors, 'agent') : []
   const selectors = checkSelectors('selectors', input.selectors, 'workload')
   if (selectors.length === 0) throw invalid('selectors: an entry needs at least one workload selector')
+  // a program's path or hash says what runs, not who runs it: a process that connects and then execs
+  // the named program would pass on them alone (docs/workload-api.md "Who may call")
+  const names = (kind: string) => selectors.some((s) => s.startsWith(`unix:${kind}:`))
+  if ((names('path') || names('sha256')) && !names('uid') && !names('gid'))
+    throw invalid('selectors: unix:path and unix:sha256 name a program, not who runs it; add a unix:uid or unix:gid selector')
   const dns = input.dnsNames ?? []
   if (!Array.isArray(dns)) throw invalid('dnsNames: expected a list of DNS names')
   if (dns.length > MAX_DNS_NAMES) throw new EntryError('ERR_ENTRY_LIMIT', `dnsNames: ${dns.length} names, at most ${MAX_DNS_NAMES}`)

@@ -70,6 +70,13 @@ describe('checkEntryInput', () => {
       /^selectors\[0\]: unix:sha256 needs 64/,
     )
     expect(codeOf(() => checkEntryInput({ ...base, selectors: ['unix:path:relative'] }, TD))[1]).toMatch(/absolute path/)
+    // a program alone is not an identity: a path or hash selector needs a uid or gid beside it
+    for (const alone of [['unix:path:/usr/bin/db'], [`unix:sha256:${HASH}`], ['unix:path:/usr/bin/db', `unix:sha256:${HASH}`]])
+      expect(codeOf(() => checkEntryInput({ ...base, selectors: alone }, TD))).toEqual([
+        'ERR_ENTRY_INVALID',
+        'selectors: unix:path and unix:sha256 name a program, not who runs it; add a unix:uid or unix:gid selector',
+      ])
+    expect(checkEntryInput({ ...base, selectors: ['unix:gid:0', 'unix:path:/usr/bin/db'] }, TD).selectors).toHaveLength(2)
     expect(codeOf(() => checkEntryInput({ ...base, selectors: ['unix:pid:1'] }, TD))[1]).toMatch(/unknown unix selector "pid"/)
     expect(codeOf(() => checkEntryInput({ ...base, selectors: ['uid'] }, TD))[1]).toMatch(/^selectors\[0\]: expected type:value/)
     expect(codeOf(() => checkEntryInput({ ...base, selectors: [] }, TD))).toEqual([
