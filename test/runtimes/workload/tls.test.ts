@@ -183,6 +183,8 @@ describe('withdrawal (catalogue WA-4)', () => {
     const b = await workload(B, { keyIndex: 5 })
     const srv = await serve(a.source, matchMemberOf(TD))
     ;(await connectTls(b.source, matchId(A), { host: '127.0.0.1', port: srv.port })).socket.destroy()
+    // the server verifies its side after the client's handshake is done: wait for it to accept
+    await vi.waitFor(() => expect(srv.accepted).toHaveLength(1))
     const withdrawn = new Promise<void>((resolve) => a.source.onUpdate(resolve))
     a.api.endAll(WorkloadApiMethod.fetchX509Svid, GrpcStatus.PERMISSION_DENIED, 'entry deleted')
     await withdrawn
