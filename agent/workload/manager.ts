@@ -158,6 +158,7 @@ export class WorkloadManager implements WorkloadIdentitySource {
     if (fresh) return { spiffeId: fresh.spiffeId, token: fresh.token }
     let p = this.jwtInflight.get(key)
     if (!p) {
+      if (this.jwtInflight.size >= this.jwts.maxSize) throw new Error(`more than ${this.jwts.maxSize} JWT-SVID requests in flight`)
       p = this.issueJwt(entry, audience, key).finally(() => this.jwtInflight.delete(key))
       this.jwtInflight.set(key, p)
     }

@@ -263,6 +263,33 @@ describe('WorkloadManager against the vouch server over mTLS', () => {
   })
 })
 
+describe('WorkloadManager across a server CA rotation', () => {
+  it('announces the new bundle, and SVIDs issued after it chain to the new root through the cross certificate', async () => {
+    const { m, changes } = manager()
+    await m.setNodeCredentials(node)
+    const before = m.bundles()[0]!.x509Authorities
+    await server.server.rotateCa()
+    changes.length = 0
+    await m.sync()
+    expect(changes).toEqual(['bundles'])
+    const after = m.bundles()[0]!.x509Authorities
+    expect(after).toHaveLength(before.length + 1)
+    expect(after).toEqual(expect.arrayContaining([...before]))
+    // SVIDs issued after the rotation (a fresh manager issues at once): signed by the new root, with the cross certificate
+    const fresh = manager()
+    expect((await fresh.m.setNodeCredentials(node)).failed).toEqual([])
+    const bundle = await serverBundle()
+    expect(fresh.m.x509Svids()).toHaveLength(listed().length)
+    for (const s of fresh.m.x509Svids()) {
+      expect(s.chain.length).toBe(2)
+      const v = await verifyX509Svid(s.chain, bundle, { platform })
+      expect(v.verifiedChain.at(-1)!.raw).toEqual(
+        after.find((a) => !before.some((b) => Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0)),
+      )
+    }
+  })
+})
+
 async function waitFor(check: () => boolean, ms: number): Promise<void> {
   const until = Date.now() + ms
   while (!check()) {
