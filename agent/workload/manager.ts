@@ -33,6 +33,8 @@ export const DEFAULT_REFRESH_INTERVAL_MS = 30_000
 export const DEFAULT_BACKOFF = Object.freeze({ initialMs: 1_000, maxMs: 60_000 })
 /** an SVID is never renewed sooner than this after its issuance (a lifetime shorter than the server's back-dating) */
 export const MIN_ROTATION_MS = 1_000
+/** X.509-SVID requests in flight during one sync */
+export const ISSUE_CONCURRENCY = 4
 /** the SPIFFE Workload API bound on audiences, as the server's */
 export const MAX_JWT_AUDIENCES = 16
 
@@ -309,26 +311,31 @@ export class WorkloadManager implements WorkloadIdentitySource {
     const issued: string[] = []
     const failed: string[] = []
     let firstError: unknown
-    for (const e of due) {
-      try {
-        const svid = await this.issueX509(node, e)
-        // the entry may have been deleted by a concurrent refresh: only keep what is still listed
-        if (!this.entries.some((x) => x.id === e.id)) continue
-        this.svids.set(e.id, svid)
-        issued.push(e.id)
-        changed = true
-        this.o.log.log('info', 'Workload SVID issued', {
-          entryId: e.id,
-          spiffeId: e.spiffeId,
-          notAfter: svid.notAfter.toISOString(),
-          rotateAt: new Date(svid.rotateAt).toISOString(),
-        })
-      } catch (err) {
-        failed.push(e.id)
-        firstError ??= err
-        this.o.log.log('warn', 'Workload SVID not issued', { entryId: e.id, spiffeId: e.spiffeId, error: errorMessage(err) })
+    // a few requests at a time: one TLS connection, one key and one signature each
+    const queue = [...due]
+    const worker = async () => {
+      for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
+        try {
+          const svid = await this.issueX509(node, e)
+          // the entry may have been deleted by a concurrent refresh: only keep what is still listed
+          if (!this.entries.some((x) => x.id === e!.id)) continue
+          this.svids.set(e.id, svid)
+          issued.push(e.id)
+          changed = true
+          this.o.log.log('info', 'Workload SVID issued', {
+            entryId: e.id,
+            spiffeId: e.spiffeId,
+            notAfter: svid.notAfter.toISOString(),
+            rotateAt: new Date(svid.rotateAt).toISOString(),
+          })
+        } catch (err) {
+          failed.push(e.id)
+          firstError ??= err
+          this.o.log.log('warn', 'Workload SVID not issued', { entryId: e.id, spiffeId: e.spiffeId, error: errorMessage(err) })
+        }
       }
     }
+    await Promise.all(Array.from({ length: Math.min(ISSUE_CONCURRENCY, queue.length) }, worker))
     if (changed) this.emit('svids')
     const report = { entries: parsed.entries.length, issued, dropped, failed }
     if (firstError !== undefined)
