@@ -31,6 +31,7 @@ import { measureInterleaved, pairedRatio, runtimeName, type Contender, type Meas
 import { renderChart, type RunResult } from './chart.ts'
 import { attestOnce, BOOT_WORK, buildBootWorkload, buildWorkloads, TPM_DEVID_WORK } from './workloads.ts'
 import { measureHttp, type HttpBenchResult } from './http-bench.ts'
+import { measureWorkloadApi, type WorkloadBenchResult } from './workload.ts'
 
 /** Each ratio comes from contenders measured together (one measureInterleaved call). */
 export interface RowRatios {
@@ -268,6 +269,16 @@ if (runtimeName().startsWith('node') && !process.argv.includes('--no-http') && w
   )
 }
 
+// The agent socket: the Workload API (Node: the server child runs on Node with tsx; `--only=workload`)
+let workload: WorkloadBenchResult | undefined
+if (runtimeName().startsWith('node') && !process.argv.includes('--no-workload') && (wanted('Workload API') || only === 'workload')) {
+  log('  Workload API on the agent socket (server in its own process) ...')
+  workload = await measureWorkloadApi(quick ? { calls: 300, warmup: 50, rounds: 5 } : {})
+  log(
+    `    FetchX509SVID round trip p50 ${workload.roundTrip.p50Ms.toFixed(2)} ms, p99 ${workload.roundTrip.p99Ms.toFixed(2)} ms; rotation to ${workload.streams} streams: per stream p50 ${workload.rotationPerStream.p50Ms.toFixed(1)} ms, p99 ${workload.rotationPerStream.p99Ms.toFixed(1)} ms`,
+  )
+}
+
 // ------------------------------------------------------------------ report
 const fmt = (x: Measurement | undefined) => (x ? `${Math.round(x.opsPerSec).toLocaleString('en-US')}/s` : '-')
 const times = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(0)}x`)
@@ -296,6 +307,18 @@ if (http) {
     )
   }
 }
+if (workload) {
+  const ms = (x: number) => `${x.toFixed(2)} ms`
+  lines.push(
+    '',
+    '| Workload API on the agent socket (server in its own process) | samples | p50 | p99 |',
+    '|---|---|---|---|',
+    `| FetchX509SVID round trip, warm cache, 1 in flight (attested by uid, path, sha256) | ${workload.roundTrip.samples} | ${ms(workload.roundTrip.p50Ms)} | ${ms(workload.roundTrip.p99Ms)} |`,
+    `| the same, a new connection per call (connect, SO_PEERCRED, fetch) | ${workload.roundTripNewConnection.samples} | ${ms(workload.roundTripNewConnection.p50Ms)} | ${ms(workload.roundTripNewConnection.p99Ms)} |`,
+    `| rotation pushed to ${workload.streams} open streams: each stream's new SVID | ${workload.rotationPerStream.samples} | ${ms(workload.rotationPerStream.p50Ms)} | ${ms(workload.rotationPerStream.p99Ms)} |`,
+    `| rotation pushed to ${workload.streams} open streams: until the last stream has it | ${workload.rotationAllStreams.samples} | ${ms(workload.rotationAllStreams.p50Ms)} | ${ms(workload.rotationAllStreams.p99Ms)} |`,
+  )
+}
 console.log(lines.join('\n'))
 const meta = {
   runtime: runtimeName(),
@@ -310,7 +333,10 @@ const meta = {
 // one results file per runtime; the chart draws every runtime measured so far
 const runtime = runtimeName().split(' ')[0]!
 mkdirSync('bench/out', { recursive: true })
-writeFileSync(`bench/out/results-${runtime}.json`, JSON.stringify({ meta, rows, ...(http ? { http } : {}) }, null, 1))
+writeFileSync(
+  `bench/out/results-${runtime}.json`,
+  JSON.stringify({ meta, rows, ...(http ? { http } : {}), ...(workload ? { workload } : {}) }, null, 1),
+)
 writeFileSync(`bench/out/table-${runtime}.md`, `${JSON.stringify(meta)}\n\n${lines.join('\n')}\n`)
 const runs: RunResult[] = readdirSync('bench/out')
   .filter((f) => /^results-\w+\.json$/.test(f))

@@ -149,6 +149,41 @@ export const ERROR_CATALOGUE = {
     ERR_EVENTLOG_EVENT_DATA: { status: 401, meaning: 'the data of a TCG event does not decode as its structure' },
     ERR_EVENTLOG_REPLAY_MISMATCH: { status: 401, meaning: 'an event log does not replay to the quoted PCR values' },
   },
+  /** the agent's SPIFFE Workload API and Envoy SDS server (agent/workload/api/); gRPC status in the comment */
+  workloadApi: {
+    ERR_WORKLOAD_API_SECURITY_HEADER: {
+      status: 400,
+      meaning: 'a Workload API call lacks the `workload.spiffe.io: true` metadata (InvalidArgument)',
+    },
+    ERR_WORKLOAD_API_NO_IDENTITY: { status: 403, meaning: 'no registration entry matches the calling workload (PermissionDenied)' },
+    ERR_WORKLOAD_API_CALLER_UNVERIFIED: {
+      status: 403,
+      meaning:
+        'the caller could not be attested: no peer credentials, it exited, or it changed uid/gid since connecting (PermissionDenied)',
+    },
+    ERR_WORKLOAD_API_REQUEST_INVALID: {
+      status: 400,
+      meaning: 'a Workload API or SDS request does not decode or lacks a required field (InvalidArgument)',
+    },
+    ERR_WORKLOAD_API_JWT_INVALID: { status: 401, meaning: 'ValidateJWTSVID: the token does not validate (InvalidArgument)' },
+    ERR_WORKLOAD_API_METHOD_UNKNOWN: { status: 404, meaning: 'no such gRPC service or method on the agent socket (Unimplemented)' },
+    ERR_WORKLOAD_API_LIMIT: {
+      status: 429,
+      meaning: 'a connection, stream or message bound of the agent socket is reached (ResourceExhausted)',
+    },
+    ERR_WORKLOAD_API_UNAVAILABLE: {
+      status: 503,
+      meaning: 'the agent has no identity material to answer with yet, or the server refused a JWT-SVID (Unavailable)',
+    },
+    ERR_WORKLOAD_API_SDS_NOT_AUTHORIZED: {
+      status: 403,
+      meaning: 'SDS: a requested secret is not one the workload is entitled to (InvalidArgument, as SPIRE answers)',
+    },
+    ERR_WORKLOAD_API_NATIVE_MISSING: {
+      status: 501,
+      meaning: 'the Workload API cannot start: the peer-credential addon is not built or not supported here',
+    },
+  },
   /** registration entries and workload SVID issuance (server) */
   entry: {
     ERR_ENTRY_INVALID: { status: 400, meaning: 'a registration entry field does not validate (SPIFFE ID, parent, TTL, DNS name)' },
@@ -163,6 +198,31 @@ export const ERROR_CATALOGUE = {
       meaning: 'a workload certification request does not parse or its signature does not verify',
     },
     ERR_ENTRY_AUDIENCE_INVALID: { status: 400, meaning: 'a JWT-SVID request has no audience or an audience out of bounds' },
+  },
+  /** the SPIFFE Workload API: its protobuf messages, gRPC framing and the client (core/workload/, runtimes/workload/) */
+  workload: {
+    ERR_WORKLOAD_MALFORMED: {
+      status: 400,
+      meaning: 'a Workload API protobuf message does not decode (truncated, overlong varint, bad wire type, invalid UTF-8)',
+    },
+    ERR_WORKLOAD_FRAME_INVALID: {
+      status: 400,
+      meaning: 'a gRPC length-prefixed message is invalid (compressed flag set, truncated at the end of the stream)',
+    },
+    ERR_WORKLOAD_RESPONSE_INVALID: {
+      status: 400,
+      meaning: 'a Workload API response decodes but breaks the SPIFFE Workload API rules (a required field is empty)',
+    },
+    ERR_WORKLOAD_ENDPOINT_INVALID: {
+      status: 400,
+      meaning: 'the Workload API endpoint address (SPIFFE_ENDPOINT_SOCKET) is missing or not a valid unix: or tcp: URI',
+    },
+    ERR_WORKLOAD_STATUS: { status: 503, meaning: 'the Workload API answered a call with a gRPC status other than OK' },
+    ERR_WORKLOAD_CLOSED: { status: 503, meaning: 'the Workload API client or source was closed' },
+    ERR_WORKLOAD_NO_IDENTITY: {
+      status: 503,
+      meaning: 'a Workload API source holds no SVID or bundle yet, or the Workload API withdrew it (PermissionDenied)',
+    },
   },
   /** what a server answers about a request itself */
   request: {
@@ -273,6 +333,9 @@ export class DevIdError extends VerifyError<CodeOf<'devid'>> {
 export class AttestationError extends VerifyError<CodeOf<'attestation'>> {
   static override readonly family = 'attestation'
 }
+export class WorkloadApiError extends VerifyError<CodeOf<'workloadApi'>> {
+  static override readonly family = 'workloadApi'
+}
 export class PolicyError extends VerifyError<CodeOf<'policy'>> {
   static override readonly family = 'policy'
 }
@@ -281,6 +344,9 @@ export class SpiffeError extends VerifyError<CodeOf<'spiffe'>> {
 }
 export class EventLogError extends VerifyError<CodeOf<'eventlog'>> {
   static override readonly family = 'eventlog'
+}
+export class WorkloadError extends VerifyError<CodeOf<'workload'>> {
+  static override readonly family = 'workload'
 }
 export function isVerifyError(e: unknown): e is VerifyError {
   return e instanceof VerifyError

@@ -63,3 +63,9 @@ export const REQUEST_TOO_LARGE = 'request body is too large'
 export const REQUEST_BODY_NOT_JSON = 'request body: not valid JSON'
 export const REQUEST_BODY_NOT_OBJECT = 'request body: expected a JSON object'
 export const CSR_NOT_BASE64_DER = 'csr: expected base64 PKCS#10 DER'
+
+// the SPIFFE Workload API wire (core/workload/)
+export const WORKLOAD_MESSAGE_DEPTH = 'messages or groups nest deeper than 64 levels'
+export const GRPC_FRAME_COMPRESSED = 'gRPC message: compressed flag set, but no grpc-encoding was negotiated'
+export const GRPC_FRAME_TRUNCATED = 'gRPC stream ended inside a length-prefixed message'
+export const WORKLOAD_CLIENT_CLOSED = 'workload api client is closed'

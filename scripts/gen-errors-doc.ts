@@ -13,11 +13,13 @@ const CLASS: Record<keyof typeof ERROR_CATALOGUE, string> = {
   credential: '`CredentialError`',
   ek: '`EkError`',
   devid: '`DevIdError`',
+  workloadApi: '`WorkloadApiError`',
   attestation: '`AttestationError`',
   policy: '`PolicyError`',
   spiffe: '`SpiffeError`',
   eventlog: '`EventLogError`',
   entry: 'server `EntryError`',
+  workload: '`WorkloadError`',
   request: 'server `RequestError`',
 }
 

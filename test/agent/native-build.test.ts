@@ -1,4 +1,4 @@
-// The native TCTI bridge from source (toolchain-lab §8): agent/native is copied to a scratch package and
+// The native addons from source (toolchain-lab §8): agent/native is copied to a scratch package and
 // built with npm's bundled node-gyp (`npm run`, as the install step does; `npx node-gyp` is refused),
 // the fresh .node is loaded and talks to a live swtpm through the `swtpm:` TCTI exactly as the pure
 // raw-TCP transport does, under Node, Bun and Deno. And the install step never fails: without pkg-config/libtss2 it exits 0
@@ -6,12 +6,14 @@
 import { spawnSync } from 'node:child_process'
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { connect, createServer, type Socket } from 'node:net'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as cmd from '../../core/tpm2/command/index.ts'
 import { TPM_RH } from '../../core/tpm2/constants.ts'
 import { TcpTransport } from '../../agent/tpm/transport.ts'
 import { NativeTctiTransport } from '../../agent/tpm/native.ts'
+import { loadPeerCredAddon } from '../../agent/workload/api/peercred.ts'
 import { TpmClient } from '../../agent/tpm/client.ts'
 import { startSwtpm, type Swtpm } from '../support/swtpm.ts'
 
@@ -32,10 +34,12 @@ afterAll(async () => {
 
 describe("native bridge built from source with npm's node-gyp", () => {
   let addonPath: string
+  let peercredPath: string
 
   it('builds agent/native in a scratch package', async () => {
     await cp(join(ROOT, 'agent', 'native', 'binding.gyp'), join(scratch, 'binding.gyp'))
     await cp(join(ROOT, 'agent', 'native', 'tcti.cc'), join(scratch, 'tcti.cc'))
+    await cp(join(ROOT, 'agent', 'native', 'peercred.cc'), join(scratch, 'peercred.cc'))
     await writeFile(
       join(scratch, 'package.json'),
       JSON.stringify({ name: 'vouch-native-scratch', private: true, scripts: { build: 'node-gyp rebuild' } }),
@@ -49,6 +53,7 @@ describe("native bridge built from source with npm's node-gyp", () => {
     const ms = performance.now() - t0
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0)
     addonPath = join(scratch, 'build', 'Release', 'vouch_tcti.node')
+    peercredPath = join(scratch, 'build', 'Release', 'vouch_peercred.node')
     console.log(`native bridge build (npm run build -> node-gyp rebuild): ${(ms / 1000).toFixed(1)} s`)
   }, 180_000)
 
@@ -121,6 +126,30 @@ describe("native bridge built from source with npm's node-gyp", () => {
       expect(() => t.transmit(getRandom.bytes)).toThrow(/TCTI is closed/)
     }
   }, 30_000)
+
+  it('the same build makes the peer-credential addon (no libtss2 in it): SO_PEERCRED of a real unix socket', async () => {
+    const dir = await mkdtemp(join(scratch, 'sock-'))
+    const path = join(dir, 's.sock')
+    const accepted = new Promise<Socket>((resolveSocket) => {
+      const server = createServer((s) => {
+        resolveSocket(s)
+        server.close()
+      })
+      server.listen(path)
+    })
+    await new Promise((r) => setTimeout(r, 20))
+    const client = connect(path)
+    const s = await accepted
+    const mod = loadPeerCredAddon(peercredPath)
+    expect(mod).toBeDefined()
+    const creds = mod!.peerCredentials((s as unknown as { _handle: { fd: number } })._handle.fd)
+    expect(creds).toMatchObject({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() })
+    mod!.closeFd(creds.pidfd)
+    s.destroy()
+    client.destroy()
+    const ldd = spawnSync('ldd', [peercredPath], { encoding: 'utf8' })
+    expect(ldd.stdout).not.toMatch(/tss2/)
+  })
 
   it('a bad TCTI string is a clear error, not a crash', () => {
     const mod = createRequire(import.meta.url)(addonPath) as { Tcti: new (conf: string) => unknown }

@@ -1,0 +1,162 @@
+// Workload attestation from peer credentials: the /proc parsers, the selector grammar, and the real
+// addon on real sockets (SO_PEERCRED, the pidfd, a caller that exits before it is attested).
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { closeSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CallerAttestor, parseProcStatus, parseSelector, parseStartTime } from '../../../../agent/workload/api/attest.ts'
+import { loadPeerCredAddon, type PeerCredAddon } from '../../../../agent/workload/api/peercred.ts'
+import type { WorkloadX509Svid } from '../../../../agent/workload/source.ts'
+import { entry } from '../../../support/workload-source.ts'
+
+let dir: string
+let server: Server
+let socketPath: string
+let addon: PeerCredAddon
+const accepted: Socket[] = []
+let onAccept: ((s: Socket) => void) | undefined
+
+beforeAll(async () => {
+  const a = loadPeerCredAddon()
+  if (!a) throw new Error('the peer-credential addon is not built (npm ci builds it: scripts/build-native.mjs)')
+  addon = a
+  dir = mkdtempSync(join(tmpdir(), 'vouch-attest-'))
+  socketPath = join(dir, 's.sock')
+  server = createServer((s) => {
+    accepted.push(s)
+    onAccept?.(s)
+  })
+  await new Promise<void>((r) => server.listen(socketPath, r))
+})
+afterAll(async () => {
+  for (const s of accepted) s.destroy()
+  await new Promise((r) => server.close(r))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** Connects from this process and returns the server's side of the connection. */
+async function acceptFromSelf(): Promise<{ server: Socket; client: Socket }> {
+  const got = new Promise<Socket>((r) => {
+    onAccept = r
+  })
+  const client = connect(socketPath)
+  return { server: await got, client }
+}
+
+const svid = (id: string, selectors: string[]): WorkloadX509Svid => ({
+  entry: entry(id, `spiffe://example.org/${id}`, selectors),
+  chain: [],
+  privateKey: new Uint8Array(),
+  notBefore: new Date(0),
+  notAfter: new Date(0),
+})
+
+describe('parsers', () => {
+  it('/proc/<pid>/status: the effective uid and gid and the supplementary groups', () => {
+    const own = parseProcStatus(readFileSync('/proc/self/status', 'latin1'))
+    expect(own).toEqual({ uid: process.geteuid!(), gid: process.getegid!(), groups: expect.any(Array) })
+    const text = 'Name:\tx\nUid:\t1000\t1001\t1002\t1003\nGid:\t20\t21\t22\t23\nGroups:\t4 24 27 \nNgid:\t0\n'
+    expect(parseProcStatus(text)).toEqual({ uid: 1001, gid: 21, groups: [4, 24, 27] })
+    expect(parseProcStatus('Uid:\t1\t2\t3\t4\nGid:\t5\t6\t7\t8\nGroups:\t\n')).toEqual({ uid: 2, gid: 6, groups: [] })
+    expect(parseProcStatus('Uid:\t1\t2\nGroups:\t1\n')).toBeUndefined() // no Gid line
+    expect(parseProcStatus('Uid:\t1\tx\nGid:\t1\t1\n')).toBeUndefined()
+  })
+
+  it('/proc/<pid>/stat: field 22 (starttime), whatever the command name holds', () => {
+    expect(parseStartTime(readFileSync('/proc/self/stat', 'latin1'))).toMatch(/^\d+$/)
+    const fields = Array.from({ length: 50 }, (_, i) => String(i + 3))
+    expect(parseStartTime(`42 (evil) (name) ${fields.join(' ')}`)).toBe('22')
+    expect(parseStartTime('42 no parentheses')).toBeUndefined()
+    expect(parseStartTime('42 (x) S 1')).toBeUndefined()
+  })
+
+  it('selectors: unix:uid|gid (decimal), unix:path, unix:sha256; anything else matches nothing', () => {
+    expect(parseSelector('unix:uid:1000')).toEqual({ kind: 'uid', value: '1000' })
+    expect(parseSelector('unix:path:/usr/bin/x:y')).toEqual({ kind: 'path', value: '/usr/bin/x:y' })
+    for (const bad of ['unix:uid:01', 'unix:uid:-1', 'unix:uid:', 'unix:user:root', 'k8s:ns:default', 'unix', 'unix:gid:1e3']) {
+      expect(parseSelector(bad), bad).toBeUndefined()
+    }
+  })
+})
+
+describe('the peer-credential addon on a real socket', () => {
+  it('SO_PEERCRED names this process; the pidfd is SO_PEERPIDFD or pidfd_open, and it says "running"', async () => {
+    const { server: s, client } = await acceptFromSelf()
+    const fd = (s as unknown as { _handle: { fd: number } })._handle.fd
+    const creds = addon.peerCredentials(fd)
+    console.log(`peer pidfd from ${creds.pidfdSource}`)
+    expect(creds).toMatchObject({ pid: process.pid, uid: process.getuid!(), gid: process.getgid!() })
+    expect(['SO_PEERPIDFD', 'pidfd_open']).toContain(creds.pidfdSource)
+    expect(addon.pidfdExited(creds.pidfd)).toBe(false)
+    addon.closeFd(creds.pidfd)
+    client.destroy()
+  })
+
+  it('bad arguments are errors, not crashes', () => {
+    expect(() => addon.peerCredentials(-1)).toThrow(/out of range/)
+    expect(() => addon.peerCredentials('3' as unknown as number)).toThrow(/expected a file descriptor number/)
+    const file = openSync('/proc/self/status', 'r')
+    try {
+      expect(() => addon.peerCredentials(file)).toThrow(/getsockopt\(SO_PEERCRED\) failed: Socket operation on non-socket/)
+    } finally {
+      closeSync(file)
+    }
+  })
+
+  it('matches entries: all selectors must hold; path and sha256 of the running executable', async () => {
+    const attestor = new CallerAttestor({ addon })
+    const { server: s, client } = await acceptFromSelf()
+    const peer = attestor.peer(s)
+    const exe = realpathSync(process.execPath)
+    const sha = createHash('sha256').update(readFileSync(exe)).digest('hex')
+    const uid = `unix:uid:${process.getuid!()}`
+    const r = await attestor.attest(peer, [
+      svid('uid', [uid]),
+      svid('uid-and-wrong-gid', [uid, 'unix:gid:4242']),
+      svid('path', [uid, `unix:path:${exe}`]),
+      svid('wrong-path', [uid, '/usr/bin/false']),
+      svid('sha', [`unix:sha256:${sha}`]),
+      svid('wrong-sha', [`unix:sha256:${'a'.repeat(64)}`]),
+      svid('no-selectors', []),
+      svid('unknown-selector', [uid, 'docker:label:x']),
+    ])
+    expect(r.svids.map((x) => x.entry.id)).toEqual(['uid', 'path', 'sha'])
+    expect(r.caller).toMatchObject({ pid: process.pid, uid: process.getuid!() })
+    // the digest is cached by inode and times: a second attestation answers the same
+    expect((await attestor.attest(peer, [svid('sha', [`unix:sha256:${sha}`])])).svids).toHaveLength(1)
+    peer.close()
+    peer.close() // idempotent
+    client.destroy()
+  })
+
+  it('a caller that exited before it was attested is refused (its pid could be anyone now)', async () => {
+    const attestor = new CallerAttestor({ addon })
+    const got = new Promise<Socket>((r) => {
+      onAccept = r
+    })
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const c = require('net').connect(${JSON.stringify(socketPath)}); c.on('connect', () => console.log('up')); setInterval(() => {}, 1000)`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    const s = await got
+    const peer = attestor.peer(s)
+    expect(peer.credentials.pid).toBe(child.pid)
+    const ok = await attestor.attest(peer, [svid('uid', [`unix:uid:${process.getuid!()}`])])
+    expect(ok.svids).toHaveLength(1)
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGKILL')
+    await exited
+    await expect(attestor.attest(peer, [svid('uid', [`unix:uid:${process.getuid!()}`])])).rejects.toMatchObject({
+      code: 'ERR_WORKLOAD_API_CALLER_UNVERIFIED',
+      message: expect.stringMatching(new RegExp(`calling process \\(pid ${child.pid}\\) exited`)),
+    })
+    peer.close()
+  })
+})
