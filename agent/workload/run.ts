@@ -27,7 +27,10 @@ export async function nodeCredentialsOf(cfg: AgentConfig, s: AttestSummary): Pro
     readFile(s.bundlePath, 'utf8'),
     cfg.trustBundlePath ? readFile(cfg.trustBundlePath, 'utf8') : Promise.resolve(''),
   ])
-  const serverCaPem = [trustPem, bundlePem].filter((t) => t !== '').map((t) => (t.endsWith('\n') ? t : `${t}\n`)).join('')
+  const serverCaPem = [trustPem, bundlePem]
+    .filter((t) => t !== '')
+    .map((t) => (t.endsWith('\n') ? t : `${t}\n`))
+    .join('')
   return { spiffeId: s.spiffeId, certificatePem, privateKeyPem, serverCaPem }
 }
 
