@@ -33,6 +33,20 @@ export const DEFAULT_EVENT_LOG_PATH = '/sys/kernel/security/tpm0/binary_bios_mea
 
 export type AttestorConfig = TpmDevIdConfig | TpmEkConfig
 
+/** Where the SPIFFE Workload API listens when agent.workloadApi names no socketPath. */
+export const DEFAULT_WORKLOAD_SOCKET = '/run/vouch/agent.sock'
+
+/** agent.workloadApi: the SPIFFE Workload API and Envoy SDS on a unix socket (absent: off). */
+export interface WorkloadApiConfig {
+  readonly socketPath: string
+  /** how often entries and the bundle are fetched again, seconds (default 30) */
+  readonly refreshIntervalSeconds: number
+  /** entries kept for this agent (default 1,000) */
+  readonly maxEntries: number
+  /** JWT-SVIDs cached (default 1,000) */
+  readonly maxJwtSvids: number
+}
+
 export interface AgentConfig {
   /** server base URL, e.g. https://127.0.0.1:8081 (the first of `servers`) */
   readonly server: string
@@ -56,6 +70,8 @@ export interface AgentConfig {
   readonly svidDir: string
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
   readonly attestors: readonly AttestorConfig[]
+  /** the Workload API for workloads on this node; undefined: not served */
+  readonly workloadApi?: WorkloadApiConfig
 }
 
 export class ConfigError extends Error {}
@@ -75,6 +91,13 @@ export const AGENT_CONFIG_KEYS: readonly { readonly key: string; readonly doc: s
   { key: 'agent.tpmBridge', doc: 'auto | pure | native (the libtss2-tctildr addon); default auto' },
   { key: 'agent.svidDir', doc: 'where svid.pem, svid.key.pem (0600) and bundle.pem are written (default .)' },
   { key: 'agent.logLevel', doc: 'debug | info | warn | error (default info); JSON lines on stderr' },
+  {
+    key: 'agent.workloadApi.socketPath',
+    doc: `serve the SPIFFE Workload API and Envoy SDS on this unix socket (default ${DEFAULT_WORKLOAD_SOCKET} when workloadApi is set; absent: off)`,
+  },
+  { key: 'agent.workloadApi.refreshIntervalSeconds', doc: 'fetch registration entries and the bundle again this often (default 30)' },
+  { key: 'agent.workloadApi.maxEntries', doc: 'registration entries kept for this agent, at most (default 1000)' },
+  { key: 'agent.workloadApi.maxJwtSvids', doc: 'JWT-SVIDs cached, at most (default 1000)' },
   { key: 'agent.attestors[].type', doc: 'tpm_devid or tpm_ek (at least one attestor)' },
   { key: 'agent.attestors[].config.devIDCertPath', doc: 'tpm_devid: DevID certificate PEM, leaf first, then intermediates (required)' },
   { key: 'agent.attestors[].config.devIDPubPath', doc: 'tpm_devid: the DevID TPMT_PUBLIC, with or without the TPM2B size (required)' },
@@ -164,6 +187,33 @@ function serverList(a: Record<string, unknown>): string[] {
   return list
 }
 
+function positiveInt(v: unknown, key: string, def: number, max: number): number {
+  if (v === undefined || v === null) return def
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > max) throw new ConfigError(`${key} must be an integer in 1..${max}`)
+  return v
+}
+
+function workloadApi(raw: unknown, servers: readonly string[]): WorkloadApiConfig | undefined {
+  if (raw === undefined || raw === null || raw === false) return undefined
+  const w = raw === true ? {} : raw
+  if (typeof w !== 'object' || Array.isArray(w))
+    throw new ConfigError('agent.workloadApi must be a mapping (e.g. socketPath: /run/vouch/agent.sock)')
+  const c = w as Record<string, unknown>
+  for (const k of Object.keys(c))
+    if (!['socketPath', 'refreshIntervalSeconds', 'maxEntries', 'maxJwtSvids'].includes(k))
+      throw new ConfigError(`agent.workloadApi.${k}: unknown key (socketPath, refreshIntervalSeconds, maxEntries, maxJwtSvids)`)
+  const socketPath = str(c.socketPath, 'agent.workloadApi.socketPath') || DEFAULT_WORKLOAD_SOCKET
+  if (!socketPath.startsWith('/')) throw new ConfigError(`agent.workloadApi.socketPath must be an absolute path, found "${socketPath}"`)
+  if (servers.some((server) => new URL(server).protocol !== 'https:'))
+    throw new ConfigError('agent.workloadApi needs an https:// agent.server: workload SVIDs are fetched over mTLS with the node SVID')
+  return {
+    socketPath,
+    refreshIntervalSeconds: positiveInt(c.refreshIntervalSeconds, 'agent.workloadApi.refreshIntervalSeconds', 30, 86_400),
+    maxEntries: positiveInt(c.maxEntries, 'agent.workloadApi.maxEntries', 1_000, 100_000),
+    maxJwtSvids: positiveInt(c.maxJwtSvids, 'agent.workloadApi.maxJwtSvids', 1_000, 100_000),
+  }
+}
+
 export interface AgentConfigOverrides {
   /** --insecure-http: as agent.insecureHttp: true */
   readonly insecureHttp?: boolean
@@ -189,6 +239,7 @@ export function parseAgentConfig(text: string, source = 'config', overrides: Age
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new ConfigError('agent.logLevel must be debug, info, warn or error')
   const attestors = list.map(attestor)
   for (const server of servers) checkServerScheme(server, insecure)
+  const api = workloadApi(a.workloadApi, servers)
   return {
     server: servers[0]!,
     servers,
@@ -199,6 +250,7 @@ export function parseAgentConfig(text: string, source = 'config', overrides: Age
     svidDir: str(a.svidDir, 'agent.svidDir') || '.',
     logLevel: level as AgentConfig['logLevel'],
     attestors,
+    ...(api ? { workloadApi: api } : {}),
   }
 }
 

@@ -1,6 +1,8 @@
 import { attestOnce } from '../../agent/attest.ts'
 import { AGENT_CONFIG_KEYS, ConfigError, parseAgentConfig } from '../../agent/config.ts'
 import { jsonLogger } from '../../agent/log.ts'
+import { startWorkloadApi } from '../../agent/workload/api/index.ts'
+import { WorkloadServices } from '../../agent/workload/run.ts'
 import { jsonOutput, parseArgs, requireOption, UsageError } from '../args.ts'
 import { EXIT_INVALID, EXIT_OK, type Command } from '../command.ts'
 import { readText } from '../files.ts'
@@ -12,7 +14,11 @@ const USAGE =
   '  (agent.svidDir/svid.pem, svid.key.pem, bundle.pem). --once: attest once, print a JSON summary,\n' +
   '  exit 0 (or 1 with the error). Without --once: attest again at half the SVID lifetime.\n' +
   '  --insecure-http: allow http:// servers (test benches only; warns on every attestation).\n' +
-  '  JSON-lines logs go to stderr. --output json: errors as JSON on stdout too.'
+  '  JSON-lines logs go to stderr. --output json: errors as JSON on stdout too.\n' +
+  '  With agent.workloadApi (not with --once): after the first attestation, fetches the SVIDs of the\n' +
+  '  registration entries this agent is the parent of over mTLS with its node SVID, keeps them in memory,\n' +
+  '  renews them at half their lifetime, and serves the SPIFFE Workload API and Envoy SDS on\n' +
+  '  agent.workloadApi.socketPath (docs/workload-walkthrough.md).'
 
 function configKeysHelp(): string {
   const ATTESTOR = 'agent.attestors[].'
@@ -60,16 +66,54 @@ export const agentCommand: Command = {
         return EXIT_INVALID
       }
     }
+    const w = cfg.workloadApi
+    const workloads = w ? new WorkloadServices({ ...cfg, workloadApi: w }, log, startWorkloadApi) : undefined
+    // with a Workload API, SIGTERM/SIGINT close it (open calls end, the socket is removed) before exit
+    let stopRequested = false
+    let wake: (() => void) | undefined
+    const onSignal = () => {
+      stopRequested = true
+      wake?.()
+    }
+    if (workloads) for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, onSignal)
+    const pause = (ms: number) =>
+      new Promise<void>((r) => {
+        const t = setTimeout(r, ms)
+        wake = () => {
+          clearTimeout(t)
+          r()
+        }
+      })
     for (;;) {
       let waitMs = 30_000
+      let summary
       try {
-        const s = await attestOnce(cfg, { log })
-        log.log('info', 'SVID written', { spiffeId: s.spiffeId, expiresAt: s.expiresAt, reattestAfter: s.reattestAfter })
-        waitMs = Math.max(1_000, Date.parse(s.reattestAfter) - Date.now())
+        summary = await attestOnce(cfg, { log })
+        log.log('info', 'SVID written', { spiffeId: summary.spiffeId, expiresAt: summary.expiresAt, reattestAfter: summary.reattestAfter })
+        waitMs = Math.max(1_000, Date.parse(summary.reattestAfter) - Date.now())
       } catch (e) {
         log.log('error', 'Attestation failed', { error: (e as Error).message, retryInMs: waitMs })
       }
-      await sleep(waitMs)
+      if (summary && workloads) {
+        try {
+          await workloads.afterAttestation(summary)
+        } catch (e) {
+          // the socket cannot be served (path taken, no peer-credential addon): nothing to retry
+          const msg = (e as Error).message
+          log.log('error', 'Workload API failed', { error: msg })
+          await workloads.close()
+          for (const sig of ['SIGTERM', 'SIGINT'] as const) process.off(sig, onSignal)
+          io.err(`vouch agent: ${msg}`)
+          return EXIT_INVALID
+        }
+      }
+      if (!stopRequested) await (workloads ? pause(waitMs) : sleep(waitMs))
+      if (stopRequested && workloads) {
+        for (const sig of ['SIGTERM', 'SIGINT'] as const) process.off(sig, onSignal)
+        await workloads.close()
+        log.log('info', 'Agent stopped')
+        return EXIT_OK
+      }
     }
   },
 }

@@ -5,7 +5,7 @@ import type { CommandEntry } from '../command.ts'
 export const commands: CommandEntry[] = [
   {
     path: ['agent'],
-    summary: 'run the node agent: TPM attestation to the vouch server, SVID on disk',
+    summary: 'run the node agent: TPM attestation to the vouch server, SVID on disk; the Workload API (workloadApi)',
     load: async () => (await import('./agent.ts')).agentCommand,
   },
   {

@@ -123,7 +123,8 @@ function isCryptoKey(k: WebCryptoKey | CertificateSigner): k is WebCryptoKey {
   return typeof (k as CertificateSigner).sign !== 'function'
 }
 
-function signerFor(key: CryptoKey, options: MakeCertificateOptions): CertificateSigner {
+/** The {@link CertificateSigner} of a Web Crypto private key (RSASSA-PKCS1-v1_5 or ECDSA on P-256/384/521). */
+export function signerFor(key: CryptoKey, options: MakeCertificateOptions = {}): CertificateSigner {
   const subtle = (options.subtle as SubtleCrypto | undefined) ?? globalThis.crypto.subtle
   const alg = key.algorithm as { name: string; namedCurve?: string }
   if (key.type !== 'private') throw new TypeError('issuerPrivateKey must be a private key')

@@ -142,3 +142,35 @@ describe('agent config: server scheme', () => {
     expect(() => parseAgentConfig(base('http://a', '  insecureHttp: "yes"\n'))).toThrow('agent.insecureHttp must be true or false')
   })
 })
+
+describe('agent config: workloadApi', () => {
+  const base = (block: string, server = 'https://a') => `agent:\n  server: ${server}\n  attestors: [{ type: tpm_ek }]\n${block}`
+  it('absent: off, so agents without it are unchanged', () => {
+    expect(parseAgentConfig(base('')).workloadApi).toBeUndefined()
+    expect('workloadApi' in parseAgentConfig(base(''))).toBe(false)
+  })
+  it('present: the socket (default /run/vouch/agent.sock) and bounds with their defaults', () => {
+    expect(parseAgentConfig(base('  workloadApi: { socketPath: /tmp/w.sock, maxEntries: 10 }\n')).workloadApi).toEqual({
+      socketPath: '/tmp/w.sock',
+      refreshIntervalSeconds: 30,
+      maxEntries: 10,
+      maxJwtSvids: 1000,
+    })
+    expect(parseAgentConfig(base('  workloadApi: {}\n')).workloadApi?.socketPath).toBe('/run/vouch/agent.sock')
+  })
+  it('names what is wrong', () => {
+    expect(() => parseAgentConfig(base('  workloadApi: { socketPath: rel.sock }\n'))).toThrow(
+      new ConfigError('agent.workloadApi.socketPath must be an absolute path, found "rel.sock"'),
+    )
+    expect(() => parseAgentConfig(base('  workloadApi: { socket: /x }\n'))).toThrow(
+      'agent.workloadApi.socket: unknown key (socketPath, refreshIntervalSeconds, maxEntries, maxJwtSvids)',
+    )
+    expect(() => parseAgentConfig(base('  workloadApi: { maxEntries: 0 }\n'))).toThrow(
+      'agent.workloadApi.maxEntries must be an integer in 1..100000',
+    )
+    expect(() => parseAgentConfig(base('  workloadApi: [1]\n'))).toThrow(/agent\.workloadApi must be a mapping/)
+    expect(() => parseAgentConfig(base('  insecureHttp: true\n  workloadApi: {}\n', 'http://a'))).toThrow(
+      'agent.workloadApi needs an https:// agent.server: workload SVIDs are fetched over mTLS with the node SVID',
+    )
+  })
+})
