@@ -183,10 +183,13 @@ describe('a caller that execs another program after connecting', () => {
       'if os.fork() == 0:',
       '    time.sleep(30)',
       '    os._exit(0)',
+      // exec only once the agent has accepted (an exec before the accept is the documented race
+      // that the entry rule closes: a path selector needs a uid or gid selector beside it)
+      'sys.stdin.readline()',
       "os.execv('/usr/bin/sleep', ['sleep', '30'])",
     ].join('\n')
     const child = spawn('/usr/bin/python3', ['-c', script, socketPath], {
-      stdio: 'ignore',
+      stdio: ['pipe', 'ignore', 'ignore'],
       detached: true,
       ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
     })
@@ -194,6 +197,7 @@ describe('a caller that execs another program after connecting', () => {
       const s = await got
       const peer = attestor.peer(s)
       expect(peer.credentials.pid).toBe(child.pid)
+      child.stdin!.write('exec\n')
       let exe = ''
       for (let i = 0; i < 300 && exe !== '/usr/bin/sleep'; i++) {
         await new Promise((r) => setTimeout(r, 10))
