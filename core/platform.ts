@@ -37,6 +37,14 @@ export interface Platform {
   decodeBase64?(text: string): Uint8Array | undefined
   /** optional fast path for standard padded base64 of `bytes`, equal to core's toBase64 (runtimes/node: Buffer) */
   encodeBase64?(bytes: Uint8Array): string
+  /**
+   * optional fast path for unpadded base64url (RFC 4648 §5, the sealed session tokens): the bytes
+   * when `text` is its canonical encoding, else undefined (core's strict decoder then decides), as
+   * decodeBase64 for base64
+   */
+  decodeBase64Url?(text: string): Uint8Array | undefined
+  /** optional fast path for unpadded base64url of `bytes`, equal to core's toBase64Url (runtimes/node: Buffer) */
+  encodeBase64Url?(bytes: Uint8Array): string
 }
 
 let cached: Platform | undefined

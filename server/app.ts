@@ -4,7 +4,6 @@
  * registry, the clock (platform), the logger.
  */
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import type { AttestationVerifier } from '../core/attestation/verifier.ts'
 import type { Platform } from '../core/platform.ts'
 import type { ServerCa } from './ca/authority.ts'
@@ -25,6 +24,8 @@ import { type ClientAddressOf, defaultClientAddress, rememberClientAddress } fro
 import { DEFAULT_RATE_LIMIT, type RateLimitConfig } from './limits-config.ts'
 import { addressRateKey, RateLimitError, TokenBucketLimiter } from './rate-limit.ts'
 import { LOG_MESSAGES } from './logging.ts'
+import { requestPath } from './request-path.ts'
+import { bodyLimit } from './body-limit.ts'
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
@@ -66,7 +67,8 @@ export interface AppOptions {
 export function createApp(o: AppOptions): Hono {
   const issuer = (): string | undefined => (typeof o.jwtIssuer === 'function' ? o.jwtIssuer() : o.jwtIssuer)
   const metrics = o.metrics ?? new Metrics()
-  const app = new Hono()
+  // the path found by native string searches (request-path.ts): an answer's path holds its sealed session ID
+  const app = new Hono({ getPath: requestPath })
   const client = rememberClientAddress(o.clientAddress ?? defaultClientAddress)
   const clientAddress = client.of
   app.use('*', client.middleware)

@@ -99,7 +99,7 @@ export async function sealSession(value: unknown, expiresAt: number, keyring: Se
   out.set(h)
   out.set(iv, h.length)
   out.set(ct, h.length + IV_BYTES)
-  const token = toBase64Url(out)
+  const token = platform.encodeBase64Url?.(out) ?? toBase64Url(out)
   if (token.length > MAX_SEALED_TOKEN_CHARS) throw new RangeError('sealSession: the sealed state is too large')
   return token
 }
@@ -113,12 +113,14 @@ const unknown = () => new AttestationError('ERR_SESSION_UNKNOWN', UNKNOWN_SESSIO
  */
 export async function openSession<T>(token: string, keyring: SessionKeyring, platform: Platform, now?: number): Promise<OpenedSession<T>> {
   if (!isWellFormedSealedToken(token)) throw unknown()
-  let bytes: Uint8Array
-  try {
-    bytes = fromBase64Url(token)
-  } catch {
-    throw unknown()
-  }
+  // the platform's native decoder when it has one (canonical encodings only), else core's
+  let bytes = platform.decodeBase64Url?.(token)
+  if (bytes === undefined)
+    try {
+      bytes = fromBase64Url(token)
+    } catch {
+      throw unknown()
+    }
   if (bytes.length < 2 || bytes[0] !== SEALED_VERSION) throw unknown()
   const idLength = bytes[1]!
   const headerLength = 2 + idLength + 8 + USE_ONCE_ID_BYTES

@@ -3,6 +3,9 @@ import { Buffer } from 'node:buffer'
 const STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 const VALUE = new Int8Array(128).fill(-1)
 for (let i = 0; i < 64; i++) VALUE[STD.charCodeAt(i)] = i
+const URL_SAFE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+const VALUE_URL = new Int8Array(128).fill(-1)
+for (let i = 0; i < 64; i++) VALUE_URL[URL_SAFE.charCodeAt(i)] = i
 
 /**
  * Platform.decodeBase64 on Buffer (Node and Bun): native decoding, accepting exactly the
@@ -31,4 +34,29 @@ export function decodeBase64Canonical(text: string): Uint8Array | undefined {
 /** Platform.encodeBase64 on Buffer: standard padded base64 of a view, without copying it first. */
 export function encodeBase64Buffer(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64')
+}
+
+/**
+ * Platform.decodeBase64Url on Buffer: unpadded base64url (RFC 4648 §5), exactly the canonical
+ * encodings core's fromBase64Url accepts. Buffer's decoder also takes '+', '/' and '=' and skips
+ * characters outside the alphabet, so those are refused and the decoded length checked (a skipped
+ * character shortens it), with the unused low bits of a final partial group zero.
+ */
+export function decodeBase64UrlCanonical(text: string): Uint8Array | undefined {
+  const n = text.length
+  const rest = n % 4
+  if (rest === 1 || text.indexOf('+') !== -1 || text.indexOf('/') !== -1 || text.indexOf('=') !== -1) return undefined
+  const out = Buffer.from(text, 'base64url')
+  if (out.length !== (n - rest) * 0.75 + (rest === 0 ? 0 : rest - 1)) return undefined
+  if (rest !== 0) {
+    // the last character carries unused low bits: 4 of them after 2 characters, 2 after 3
+    const v = VALUE_URL[text.charCodeAt(n - 1)] ?? -1
+    if (v < 0 || (v & (rest === 2 ? 0x0f : 0x03)) !== 0) return undefined
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.length)
+}
+
+/** Platform.encodeBase64Url on Buffer: unpadded base64url of a view, without copying it first. */
+export function encodeBase64UrlBuffer(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64url')
 }

@@ -3,10 +3,10 @@ import type { Kernels } from '../../core/kernels/types.ts'
 import type { Platform } from '../../core/platform.ts'
 import { loadKernelsReported } from '../kernel-loading.ts'
 import { createAttestationCaches } from '../../core/attestation/caches.ts'
-import { decodeBase64Canonical, encodeBase64Buffer } from './base64.ts'
+import { decodeBase64Canonical, decodeBase64UrlCanonical, encodeBase64Buffer, encodeBase64UrlBuffer } from './base64.ts'
 import { createNodeCryptoProvider } from './crypto-provider.ts'
 
-export { createNodeCryptoProvider, decodeBase64Canonical, encodeBase64Buffer }
+export { createNodeCryptoProvider, decodeBase64Canonical, decodeBase64UrlCanonical, encodeBase64Buffer, encodeBase64UrlBuffer }
 
 /**
  * The fast platform for Node: node:crypto provider (short SHA-256 and HMAC through the kernels
@@ -20,6 +20,8 @@ export function createNodePlatform(overrides: Partial<Platform> = {}): Platform 
     kernels,
     decodeBase64: decodeBase64Canonical,
     encodeBase64: encodeBase64Buffer,
+    decodeBase64Url: decodeBase64UrlCanonical,
+    encodeBase64Url: encodeBase64UrlBuffer,
     ...overrides,
   })
 }

@@ -10,13 +10,24 @@
  * Two ways to run a batch, with the same outcome:
  * - on this thread (`op.run`, the SqlDatabase's own statements), flushed on the next timer turn;
  * - as statements (`op.statement`) on the driver's writer connection (SqlDatabase.writeTransaction,
- *   another thread): the caller's thread never blocks on the file system, and while one batch is
- *   being committed the next one gathers, so a batch grows with the wait (group commit).
+ *   another thread), sent at the end of the event loop's turn: the caller's thread never blocks on
+ *   the file system, and while one batch is being committed the next one gathers, so a batch grows
+ *   with the wait (group commit).
  *
  * One batch per connection object (`writeBatchFor`), so every store over the same connection
  * shares it.
  */
 import type { SqlDatabase, SqlStatement, SqlValue } from './sql.ts'
+
+/**
+ * When a batch for a writer elsewhere is sent: at the end of this turn of the event loop
+ * (setImmediate, Node and Bun), not on a timer, whose 1 ms minimum every batch started on an idle
+ * writer waited out (measured: 30-50% more attestations/s through the in-process app at 16 in
+ * flight); while a batch is being committed the next one gathers for as long as that commit takes
+ * anyway. A batch committed on this thread keeps the timer: it blocks the thread, so it waits for
+ * what the next timer turn brings.
+ */
+const defer: (f: () => void) => void = typeof setImmediate === 'function' ? (f) => void setImmediate(f) : (f) => void setTimeout(f, 0)
 
 export interface WriteOp<T> {
   /** the write on this thread's connection, inside the batch's transaction */
@@ -43,7 +54,10 @@ export class SqlWriteBatch {
   run<T>(op: WriteOp<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op: op as WriteOp<unknown>, resolve: resolve as (value: unknown) => void, reject })
-      if (this.queue.length === 1 && !this.committing) setTimeout(() => this.flush(), 0)
+      if (this.queue.length === 1 && !this.committing) {
+        if (this.db.writeTransaction) defer(() => this.flush())
+        else setTimeout(() => this.flush(), 0)
+      }
     })
   }
 

@@ -12,6 +12,7 @@ import {
   openSession,
   sealSession,
 } from '../../../core/session/sealed.ts'
+import { createNodePlatform } from '../../../runtimes/node/index.ts'
 
 const platform: Platform = defaultPlatform()
 const key = (b: number) => new Uint8Array(32).fill(b)
@@ -141,6 +142,41 @@ describe('sealed sessions', () => {
           expect(r).toEqual({ code: 'ERR_SESSION_UNKNOWN', message: UNKNOWN_SESSION })
         },
       ),
+      { numRuns: 10_000 },
+    )
+  })
+
+  it("a platform's base64url fast path (Node's Buffer) seals and opens as core does; a token spelt another way is refused", async () => {
+    const node = createNodePlatform()
+    expect(node.decodeBase64Url).toBeDefined()
+    const token = await sealSession(value, 2_000_000_000_000, ringA, node)
+    expect((await openSession(token, ringA, platform)).value).toEqual(value)
+    const viaCore = await sealSession(value, 2_000_000_000_000, ringA, platform)
+    const opened = await openSession(viaCore, ringA, node)
+    expect(opened.value).toEqual(value)
+    expect(opened.useOnceId).toBe((await openSession(viaCore, ringA, platform)).useOnceId)
+    // the last character's lowest bit flipped (an unused bit when the length is not a multiple of 4),
+    // padded, in the standard alphabet, with a space
+    const bent = [
+      token.slice(0, -1) + String.fromCharCode(token.charCodeAt(token.length - 1) ^ 1),
+      `${token}=`,
+      token.replaceAll('-', '+').replaceAll('_', '/'),
+      `${token.slice(0, 100)} ${token.slice(100)}`,
+    ]
+    for (const t of bent) {
+      if (t === token) continue
+      for (const p of [node, platform])
+        expect(await refusedWith(openSession(t, ringA, p))).toEqual({ code: 'ERR_SESSION_UNKNOWN', message: UNKNOWN_SESSION })
+    }
+  })
+
+  it('property on the Node platform: any string or any bytes -> unknown session (10,000 runs)', async () => {
+    const node = createNodePlatform()
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 200 }), fc.uint8Array({ maxLength: 400 }).map(toBase64Url)), async (token) => {
+        const r = await refusedWith(openSession(token, ringA, node, 0))
+        expect(r).toEqual({ code: 'ERR_SESSION_UNKNOWN', message: UNKNOWN_SESSION })
+      }),
       { numRuns: 10_000 },
     )
   })

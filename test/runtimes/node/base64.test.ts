@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { fromBase64, toBase64 } from '../../../core/bytes/encoding.ts'
+import { fromBase64, fromBase64Url, toBase64, toBase64Url } from '../../../core/bytes/encoding.ts'
 import { decodeTpmDevidEvidence } from '../../../core/attestation/evidence.ts'
-import { decodeBase64Canonical, encodeBase64Buffer } from '../../../runtimes/node/base64.ts'
+import {
+  decodeBase64Canonical,
+  decodeBase64UrlCanonical,
+  encodeBase64Buffer,
+  encodeBase64UrlBuffer,
+} from '../../../runtimes/node/base64.ts'
 import { createNodePlatform } from '../../../runtimes/node/index.ts'
 
 const core = (text: string) => {
@@ -107,5 +112,65 @@ describe('Node base64 encoder (Platform.encodeBase64)', () => {
 
   it('is what createNodePlatform puts on the platform', () => {
     expect(createNodePlatform().encodeBase64).toBe(encodeBase64Buffer)
+  })
+})
+
+const coreUrl = (text: string) => {
+  try {
+    return fromBase64Url(text)
+  } catch {
+    return undefined
+  }
+}
+
+describe('Node base64url fast path (Platform.decodeBase64Url, encodeBase64Url)', () => {
+  it('accepts exactly what core accepts, with the same bytes (padding, the standard alphabet, whitespace refused)', () => {
+    const text = fc.string({
+      unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n\té'.split('')),
+      maxLength: 48,
+    })
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(decodeBase64UrlCanonical(t)).toEqual(coreUrl(t))
+      }),
+      { numRuns: 20_000 },
+    )
+    for (const t of ['', 'Zg', 'Zh', 'Zg==', 'Zm9', 'Zm8', 'Zm9v-_', 'Zm9v+/', 'Z', 'Zm9vY', 'Zg\n', ' Zg'])
+      expect(decodeBase64UrlCanonical(t), t).toEqual(coreUrl(t))
+  })
+
+  it('agrees with core on canonical encodings bent by one character: replaced, inserted or deleted', () => {
+    const odd = fc.constantFrom(
+      ...'AZaz09+/=-_ \n\t\r\0é\u0100\u{1F600}.*'.split(''),
+      ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'.split(''),
+    )
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(), odd, fc.constantFrom('replace', 'insert', 'delete'), (b, at, ch, how) => {
+        const good = toBase64Url(b)
+        const i = good.length === 0 ? 0 : at % good.length
+        const t =
+          how === 'replace'
+            ? good.slice(0, i) + ch + good.slice(i + 1)
+            : how === 'insert'
+              ? good.slice(0, i) + ch + good.slice(i)
+              : good.slice(0, i) + good.slice(i + 1)
+        expect(decodeBase64UrlCanonical(t)).toEqual(coreUrl(t))
+      }),
+      { numRuns: 50_000 },
+    )
+  })
+
+  it('encodes as core does and decodes its own encoding of random bytes (views included) into a plain Uint8Array', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(8), (b, cut) => {
+        const view = b.subarray(Math.min(cut, b.length))
+        const text = encodeBase64UrlBuffer(view)
+        expect(text).toBe(toBase64Url(view))
+        const out = decodeBase64UrlCanonical(text)!
+        expect(out).toEqual(new Uint8Array(view))
+        expect(Object.getPrototypeOf(out)).toBe(Uint8Array.prototype)
+      }),
+      { numRuns: 1000 },
+    )
   })
 })
