@@ -124,7 +124,8 @@ function isCryptoKey(k: WebCryptoKey | CertificateSigner): k is WebCryptoKey {
 }
 
 /** The {@link CertificateSigner} of a Web Crypto private key (RSASSA-PKCS1-v1_5 or ECDSA on P-256/384/521). */
-export function signerFor(key: CryptoKey, options: MakeCertificateOptions = {}): CertificateSigner {
+export function signerFor(webKey: WebCryptoKey, options: MakeCertificateOptions = {}): CertificateSigner {
+  const key = webKey as CryptoKey
   const subtle = (options.subtle as SubtleCrypto | undefined) ?? globalThis.crypto.subtle
   const alg = key.algorithm as { name: string; namedCurve?: string }
   if (key.type !== 'private') throw new TypeError('issuerPrivateKey must be a private key')
@@ -216,7 +217,7 @@ export async function makeCertificate(
   options: MakeCertificateOptions = {},
 ): Promise<Uint8Array<ArrayBuffer>> {
   const platform = options.platform ?? defaultPlatform()
-  const signer = isCryptoKey(issuerPrivateKey) ? signerFor(issuerPrivateKey as CryptoKey, options) : issuerPrivateKey
+  const signer = isCryptoKey(issuerPrivateKey) ? signerFor(issuerPrivateKey, options) : issuerPrivateKey
   const spki = template.publicKey instanceof Uint8Array ? template.publicKey : encodeSubjectPublicKeyInfo(template.publicKey)
   const notBefore = toMs(template.notBefore)
   const notAfter = toMs(template.notAfter)

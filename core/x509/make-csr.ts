@@ -22,7 +22,7 @@ export async function makeCertificationRequest(
   const signer =
     typeof (privateKey as CertificateSigner).sign === 'function'
       ? (privateKey as CertificateSigner)
-      : signerFor(privateKey as CryptoKey, options)
+      : signerFor(privateKey as WebCryptoKey, options)
   const info = encodeSequence(encodeSmallInteger(0), encodeName(subject), spki, NO_ATTRIBUTES)
   return encodeSequence(info, signer.algorithmIdentifier, encodeBitString(await signer.sign(info)))
 }
