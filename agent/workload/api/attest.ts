@@ -30,6 +30,16 @@ import type { PeerCredAddon, PeerCredentials } from './peercred.ts'
 /** The default bound of an executable hashed for `unix:sha256:` (SPIRE's workload_size_limit, as a bound). */
 export const DEFAULT_MAX_EXECUTABLE_BYTES = 512 * 1024 * 1024
 const DIGEST_CACHE_ENTRIES = 1024
+/** How long a `unix:sha256:` match may wait for the executable's digest (queue and read); past it the selector does not match. */
+export const DEFAULT_EXECUTABLE_DIGEST_TIMEOUT_MS = 5_000
+/** Digests waiting for the one hash in flight; more are not computed (their selector does not match). */
+export const MAX_QUEUED_EXECUTABLE_DIGESTS = 64
+
+/**
+ * Reads the digest of the executable of `pid` (the default opens /proc/<pid>/exe and hashes it).
+ * `signal` aborts when the caller stopped waiting: a reader should stop reading then.
+ */
+export type ExecutableDigestReader = (pid: number, signal: AbortSignal) => Promise<string | undefined>
 
 /** One connection's caller, as the kernel recorded it; {@link close} when the connection closes. */
 export interface Peer {
@@ -70,6 +80,10 @@ export interface CallerAttestorOptions {
   /** /proc (tests may not change it on a real system; it exists for other mount layouts) */
   readonly procRoot?: string
   readonly maxExecutableBytes?: number
+  /** default {@link DEFAULT_EXECUTABLE_DIGEST_TIMEOUT_MS} */
+  readonly executableDigestTimeoutMs?: number
+  /** replaces the hash of /proc/<pid>/exe (tests inject a slow reader) */
+  readonly readExecutableDigest?: ExecutableDigestReader
 }
 
 /** `unix:<kind>:<value>`; anything else is a selector no caller has. */
@@ -141,12 +155,19 @@ export class CallerAttestor {
   private readonly proc: string
   private readonly maxExecutableBytes: number
   private readonly digests = new Map<string, string>()
+  private readonly digestTimeoutMs: number
+  private readonly readDigest: ExecutableDigestReader
+  /** the one executable hash in flight (settles when the read itself ends, not at the deadline) */
+  private digestInFlight = false
+  private readonly digestQueue: (() => void)[] = []
 
   constructor(options: CallerAttestorOptions) {
     this.addon = options.addon
     this.logger = options.logger
     this.proc = options.procRoot ?? '/proc'
     this.maxExecutableBytes = options.maxExecutableBytes ?? DEFAULT_MAX_EXECUTABLE_BYTES
+    this.digestTimeoutMs = options.executableDigestTimeoutMs ?? DEFAULT_EXECUTABLE_DIGEST_TIMEOUT_MS
+    this.readDigest = options.readExecutableDigest ?? ((pid, signal) => this.readExeDigest(pid, signal))
   }
 
   /**
@@ -204,7 +225,7 @@ export class CallerAttestor {
       caller: { pid, uid: status.uid, gid: status.gid, groups: status.groups },
       gids: new Set([status.gid, ...status.groups].map(String)),
       path: () => (exePath ??= this.readExePath(pid)),
-      digest: () => (exeDigest ??= this.readExeDigest(pid)),
+      digest: () => (exeDigest ??= this.boundedExeDigest(pid)),
     }
   }
 
@@ -301,8 +322,69 @@ export class CallerAttestor {
     }
   }
 
+  /**
+   * The executable's digest with at most one hash in flight (a program on a stalled FUSE or NFS mount
+   * holds one libuv threadpool thread, never all of them), a bounded queue behind it, and a deadline
+   * for queue and read together: past it, or with the queue full, the digest is undefined (a
+   * `unix:sha256:` selector does not match) and it is logged. A read past its deadline keeps its slot
+   * until it ends.
+   */
+  private boundedExeDigest(pid: number): Promise<string | undefined> {
+    if (this.digestInFlight && this.digestQueue.length >= MAX_QUEUED_EXECUTABLE_DIGESTS) {
+      this.logger?.log('warn', 'workload api: too many caller executables waiting to be hashed; unix:sha256 does not match', {
+        pid,
+        queued: this.digestQueue.length,
+      })
+      return Promise.resolve(undefined)
+    }
+    return new Promise((resolve) => {
+      const stopped = new AbortController()
+      let settled = false
+      const settle = (v: string | undefined) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve(v)
+      }
+      const start = () => {
+        if (settled) return this.releaseDigestSlot()
+        let read: Promise<string | undefined>
+        try {
+          read = this.readDigest(pid, stopped.signal)
+        } catch {
+          read = Promise.resolve(undefined)
+        }
+        read.then(settle, () => settle(undefined)).finally(() => this.releaseDigestSlot())
+      }
+      const timer = setTimeout(() => {
+        if (settled) return
+        const i = this.digestQueue.indexOf(start)
+        if (i >= 0) this.digestQueue.splice(i, 1)
+        stopped.abort()
+        this.logger?.log('warn', 'workload api: hashing the caller executable timed out; unix:sha256 does not match', {
+          pid,
+          timeoutMs: this.digestTimeoutMs,
+        })
+        settle(undefined)
+      }, this.digestTimeoutMs)
+      timer.unref?.()
+      if (this.digestInFlight) {
+        this.digestQueue.push(start)
+      } else {
+        this.digestInFlight = true
+        start()
+      }
+    })
+  }
+
+  private releaseDigestSlot(): void {
+    const next = this.digestQueue.shift()
+    if (next) next()
+    else this.digestInFlight = false
+  }
+
   /** SHA-256 (lowercase hex) of the file the process runs, or undefined when it cannot be read or is too large. */
-  private async readExeDigest(pid: number): Promise<string | undefined> {
+  private async readExeDigest(pid: number, signal: AbortSignal): Promise<string | undefined> {
     let handle: Awaited<ReturnType<typeof open>> | undefined
     try {
       handle = await open(`${this.proc}/${pid}/exe`, 'r')
@@ -318,6 +400,7 @@ export class CallerAttestor {
       const buf = Buffer.allocUnsafe(1024 * 1024)
       let total = 0
       for (;;) {
+        if (signal.aborted) return undefined
         const { bytesRead } = await handle.read(buf, 0, buf.length, null)
         if (bytesRead === 0) break
         total += bytesRead

@@ -7,7 +7,14 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CallerAttestor, parseProcStatus, parseSelector, parseStartTime } from '../../../../agent/workload/api/attest.ts'
+import {
+  CallerAttestor,
+  MAX_QUEUED_EXECUTABLE_DIGESTS,
+  parseProcStatus,
+  parseSelector,
+  parseStartTime,
+} from '../../../../agent/workload/api/attest.ts'
+import type { Logger } from '../../../../agent/log.ts'
 import { loadPeerCredAddon, type PeerCredAddon } from '../../../../agent/workload/api/peercred.ts'
 import type { WorkloadX509Svid } from '../../../../agent/workload/source.ts'
 import { entry } from '../../../support/workload-source.ts'
@@ -259,6 +266,91 @@ describe('a stream whose caller changes its uid after the stream started', () =>
       peer.close()
     } finally {
       child.kill('SIGKILL')
+    }
+  })
+})
+
+// Security review (2026-12-06): hashing the caller's executable for unix:sha256 reads a file the caller
+// chose; on a stalled FUSE or NFS mount the read never ends and holds a libuv threadpool thread. At
+// most one hash is in flight, the others wait in a bounded queue, and a deadline ends the wait (the
+// selector does not match). A slow reader is injected: the real one would need a stalled mount.
+describe('hashing the caller executable is bounded', () => {
+  /** Waits (a few event-loop turns) until `cond` holds or gives up; the assertion after it decides. */
+  async function until(cond: () => boolean, turns = 20): Promise<void> {
+    for (let i = 0; i < turns && !cond(); i++) await new Promise((r) => setImmediate(r))
+  }
+
+  function recordingLogger(): { logger: Logger; lines: string[] } {
+    const lines: string[] = []
+    return { lines, logger: { log: (_level, message) => void lines.push(message) } as Logger }
+  }
+
+  it('one hash in flight; past the deadline unix:sha256 does not match, and it is logged', async () => {
+    const { logger, lines } = recordingLogger()
+    const reads: { pid: number; signal: AbortSignal; resolve: (v: string | undefined) => void }[] = []
+    const attestor = new CallerAttestor({
+      addon,
+      logger,
+      executableDigestTimeoutMs: 100,
+      readExecutableDigest: (pid, signal) => new Promise((resolve) => reads.push({ pid, signal, resolve })),
+    })
+    const { server: s, client } = await acceptFromSelf()
+    const peer = attestor.peer(s)
+    const sha = 'ab'.repeat(32)
+    const entries = [svid('sha', [`unix:sha256:${sha}`])]
+    try {
+      // three calls at once: one read starts, the other two wait behind it; the read never ends
+      const results = await Promise.all([1, 2, 3].map(() => attestor.attest(peer, entries)))
+      expect(results.map((r) => r.svids.length)).toEqual([0, 0, 0])
+      expect(reads).toHaveLength(1)
+      expect(reads[0]!.pid).toBe(process.pid)
+      expect(reads[0]!.signal.aborted).toBe(true) // the reader is told to stop
+      expect(lines.filter((l) => /hashing the caller executable timed out/.test(l))).toHaveLength(3)
+      // the stuck read keeps its slot until it ends: a new call reads nothing meanwhile
+      const facts = await attestor.facts(peer)
+      const waiting = attestor.match(peer, facts, entries)
+      await until(() => lines.length > 3 || reads.length > 1)
+      expect(reads).toHaveLength(1)
+      reads[0]!.resolve(undefined)
+      // the slot is free again: the waiting call reads now, and a digest in time matches
+      await until(() => reads.length === 2)
+      expect(reads).toHaveLength(2)
+      reads[1]!.resolve(sha)
+      expect((await waiting).svids.map((x) => x.entry.id)).toEqual(['sha'])
+    } finally {
+      peer.close()
+      client.destroy()
+    }
+  })
+
+  it(`at most ${MAX_QUEUED_EXECUTABLE_DIGESTS} digests wait; more are refused at once (no match), and it is logged`, async () => {
+    const { logger, lines } = recordingLogger()
+    const reads: ((v: string | undefined) => void)[] = []
+    const attestor = new CallerAttestor({
+      addon,
+      logger,
+      executableDigestTimeoutMs: 60_000,
+      readExecutableDigest: () => new Promise((resolve) => reads.push(resolve)),
+    })
+    const { server: s, client } = await acceptFromSelf()
+    const peer = attestor.peer(s)
+    try {
+      const facts = await Promise.all(Array.from({ length: MAX_QUEUED_EXECUTABLE_DIGESTS + 2 }, () => attestor.facts(peer)))
+      const digests = facts.map((f) => f.digest())
+      // one in flight, MAX queued, the last refused without waiting for the deadline
+      expect(reads).toHaveLength(1)
+      expect(await digests[digests.length - 1]).toBeUndefined()
+      expect(lines.filter((l) => /too many caller executables waiting/.test(l))).toHaveLength(1)
+      // each queued digest runs in turn, one at a time
+      for (let i = 0; i <= MAX_QUEUED_EXECUTABLE_DIGESTS; i++) {
+        await until(() => reads.length === i + 1)
+        expect(reads).toHaveLength(i + 1)
+        reads[i]!(`${i}`)
+      }
+      expect(await Promise.all(digests.slice(0, -1))).toEqual(Array.from({ length: MAX_QUEUED_EXECUTABLE_DIGESTS + 1 }, (_, i) => `${i}`))
+    } finally {
+      peer.close()
+      client.destroy()
     }
   })
 })
