@@ -83,6 +83,8 @@ export function statusOfError(err: unknown, logger: Logger | undefined, method: 
 export interface GrpcStreamOptions {
   readonly maxMessageBytes: number
   readonly maxBufferedBytes: number
+  /** a call whose first request message (or half-close) has not arrived by then ends with ResourceExhausted */
+  readonly requestTimeoutMs?: number
   readonly logger?: Logger
 }
 
@@ -118,10 +120,31 @@ export function serveGrpcStream<P>(
     w?.()
   }
 
+  // a caller must send its request in time: an open stream that never does holds a slot for nothing
+  let requested = false
+  const requestTimer =
+    options.requestTimeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          if (requested || finished) return
+          const message = `ERR_WORKLOAD_API_LIMIT: no request message within ${options.requestTimeoutMs} ms`
+          inputError = new WorkloadApiError('ERR_WORKLOAD_API_LIMIT', message.slice('ERR_WORKLOAD_API_LIMIT: '.length))
+          finish(GrpcStatus.RESOURCE_EXHAUSTED, message)
+          controller.abort()
+        }, options.requestTimeoutMs)
+  const requestArrived = () => {
+    requested = true
+    if (requestTimer !== undefined) clearTimeout(requestTimer)
+  }
+  controller.signal.addEventListener('abort', requestArrived, { once: true })
+
   stream.on('data', (chunk: Buffer) => {
     if (inputError !== undefined || ended) return
     try {
-      for (const m of deframer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) queue.push(m)
+      for (const m of deframer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
+        queue.push(m)
+        requestArrived()
+      }
       // a caller that streams messages faster than the handler reads them is bounded too
       if (queue.length > MAX_QUEUED_MESSAGES) {
         throw new WorkloadApiError('ERR_WORKLOAD_API_LIMIT', `more than ${MAX_QUEUED_MESSAGES} request messages are waiting to be read`)
@@ -141,6 +164,7 @@ export function serveGrpcStream<P>(
       }
     }
     ended = true
+    requestArrived()
     notify()
   })
   controller.signal.addEventListener('abort', notify, { once: true })

@@ -12,11 +12,15 @@
  * - Bounds: connections (`maxConnections`, and `maxConnectionsPerUid` so that one local user cannot
  *   take them all), concurrent calls per connection
  *   (`maxStreamsPerConnection`), request message size (`maxMessageBytes`), unsent bytes per stream
- *   (`maxBufferedBytes`).
+ *   (`maxBufferedBytes`), time: a connection with no open call (`idleTimeoutMs`), a call that has not
+ *   sent its request (`requestTimeoutMs`).
+ * - The socket's directory must be the agent's own (owned by its uid or root, writable by nobody
+ *   else), and no directory above it writable by others without the sticky bit: else another user
+ *   could take the socket path.
  */
 import { connect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import { setMaxListeners } from 'node:events'
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises'
+import { chmod, lstat, mkdir, realpath, stat, unlink } from 'node:fs/promises'
 import { createServer as createH2Server, type Http2Session, type ServerHttp2Stream } from 'node:http2'
 import { dirname } from 'node:path'
 import { WorkloadApiError } from '../../../core/errors.ts'
@@ -39,6 +43,10 @@ export const DEFAULT_MAX_CONNECTIONS_PER_UID = 256
 export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 32
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
 export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024
+/** a connection with no open call is closed after this long */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
+/** a call must send its request message (or half-close) within this long */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 
 export interface WorkloadApiOptions {
   readonly source: WorkloadIdentitySource
@@ -54,6 +62,12 @@ export interface WorkloadApiOptions {
   readonly maxBufferedBytes?: number
   /** bound of an executable hashed for `unix:sha256:` selectors (default 512 MiB) */
   readonly maxExecutableBytes?: number
+  /** how long a `unix:sha256:` match waits for the executable's digest (default 5 s); past it the selector does not match */
+  readonly executableDigestTimeoutMs?: number
+  /** a connection with no open call is closed after this long (default {@link DEFAULT_IDLE_TIMEOUT_MS}) */
+  readonly idleTimeoutMs?: number
+  /** a call that has not sent its request message by then ends with ResourceExhausted (default {@link DEFAULT_REQUEST_TIMEOUT_MS}) */
+  readonly requestTimeoutMs?: number
   /** the peer-credential addon (default: agent/native/build/Release/vouch_peercred.node) */
   readonly peerCredAddonPath?: string
 }
@@ -98,6 +112,31 @@ async function makeSocketDirectory(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Refuses a socket directory another user could take the socket path in: the directory itself must
+ * be owned by the agent's uid or root and writable by nobody else (a sticky world-writable directory
+ * such as /tmp is refused too: another user could bind the path first), and every directory above it
+ * must be owned by the agent's uid or root and, when group or others may write it, sticky (else they
+ * could rename the socket's directory away and put their own in its place).
+ */
+export async function checkSocketDirectory(dir: string, uid = process.geteuid?.() ?? 0): Promise<void> {
+  const real = await realpath(dir)
+  for (let d = real, own = true; ; d = dirname(d), own = false) {
+    const st = await stat(d)
+    const where = own ? 'the socket directory' : 'a directory above the socket'
+    if (st.uid !== uid && st.uid !== 0) {
+      throw new Error(`workload api: ${where} ${d} is owned by uid ${st.uid}, not the agent (uid ${uid}) or root; refusing to serve there`)
+    }
+    const othersWrite = (st.mode & 0o022) !== 0
+    if (othersWrite && (own || (st.mode & 0o1000) === 0)) {
+      throw new Error(
+        `workload api: ${where} ${d} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}) is writable by other users; another user could take the socket path (use a directory only the agent may write, such as /run/vouch)`,
+      )
+    }
+    if (d === dirname(d)) break
+  }
+}
+
 /** Starts the Workload API and SDS on a unix socket. */
 export async function startWorkloadApi(options: WorkloadApiOptions): Promise<WorkloadApi> {
   const socketPath = options.socketPath ?? DEFAULT_SOCKET_PATH
@@ -110,17 +149,22 @@ export async function startWorkloadApi(options: WorkloadApiOptions): Promise<Wor
       `the Workload API needs the caller's peer credentials and cannot start: ${peerCredUnavailableReason(addonPath)}`,
     )
   }
+  await makeSocketDirectory(dirname(socketPath))
+  await checkSocketDirectory(dirname(socketPath))
   const maxStreams = options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS_PER_CONNECTION
   const streamOptions = {
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     ...(logger ? { logger } : {}),
   }
   const attestor = new CallerAttestor({
     addon,
     ...(logger ? { logger } : {}),
     ...(options.maxExecutableBytes !== undefined ? { maxExecutableBytes: options.maxExecutableBytes } : {}),
+    ...(options.executableDigestTimeoutMs !== undefined ? { executableDigestTimeoutMs: options.executableDigestTimeoutMs } : {}),
   })
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
 
   // bundle views are rebuilt lazily after a bundle change
   let views: BundleViews | undefined
@@ -145,7 +189,28 @@ export async function startWorkloadApi(options: WorkloadApiOptions): Promise<Wor
   const h2 = createH2Server({ settings: { maxConcurrentStreams: maxStreams }, maxSessionMemory: 16 })
   h2.on('session', (session) => {
     sessions.add(session)
-    session.once('close', () => sessions.delete(session))
+    // a connection with no open call (from its start, or since its last call ended) is closed
+    // after idleTimeoutMs: idle connections must not hold the connection slots
+    let open = 0
+    let idle: NodeJS.Timeout | undefined
+    const arm = () => {
+      idle = setTimeout(() => {
+        logger?.log('info', 'workload api: idle connection closed', { idleTimeoutMs })
+        session.destroy()
+      }, idleTimeoutMs)
+    }
+    arm()
+    session.on('stream', (stream: ServerHttp2Stream) => {
+      open++
+      clearTimeout(idle)
+      stream.once('close', () => {
+        if (--open === 0 && !session.destroyed) arm()
+      })
+    })
+    session.once('close', () => {
+      clearTimeout(idle)
+      sessions.delete(session)
+    })
     session.on('error', () => {})
   })
   h2.on('stream', (stream: ServerHttp2Stream, headers) => {
@@ -220,7 +285,6 @@ export async function startWorkloadApi(options: WorkloadApiOptions): Promise<Wor
   })
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS
 
-  await makeSocketDirectory(dirname(socketPath))
   await clearSocketPath(socketPath)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

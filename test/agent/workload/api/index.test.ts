@@ -3,12 +3,23 @@
 // processes running as this uid or as nobody (65534).
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto'
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { connect } from 'node:net'
 import { join, resolve } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type WorkloadApi, startWorkloadApi } from '../../../../agent/workload/api/index.ts'
+import { type WorkloadApi, checkSocketDirectory, startWorkloadApi } from '../../../../agent/workload/api/index.ts'
 import { parseJwtBundle } from '../../../../core/svid/jwt-bundle.ts'
 import { verifyJwtSvid } from '../../../../core/svid/jwt-svid.ts'
 import {
@@ -492,6 +503,113 @@ describe('bounds and shutdown', () => {
       expect(own.listenerCount()).toBe(1)
     } finally {
       await extra.close()
+    }
+  })
+})
+
+// Security review (2026-12-06): a local user could hold every connection slot with connections that
+// never call, or calls that never send their request.
+describe('time bounds', () => {
+  it('a connection with no open call is closed after idleTimeoutMs; one with an open call is kept', async () => {
+    const own = await startWorkloadApi({ socketPath: join(dir, 'idle.sock'), source, idleTimeoutMs: 150 })
+    try {
+      const idle = await GrpcTestClient.connect(own.socketPath)
+      const busy = await GrpcTestClient.connect(own.socketPath)
+      clients.push(idle, busy)
+      const idleClosed = new Promise<void>((r) => idle.session.once('close', () => r()))
+      const watch = busy.open(WorkloadApiMethod.fetchX509Bundles, new Uint8Array())
+      await watch.next()
+      await idleClosed // never answered without the idle timeout (the test would time out)
+      expect(own.connections()).toBe(1)
+      expect(busy.session.closed || busy.session.destroyed).toBe(false)
+      // once its last call ends, the busy connection is idle too and closed in turn
+      const busyClosed = new Promise<void>((r) => busy.session.once('close', () => r()))
+      watch.cancel()
+      await busyClosed
+      for (let i = 0; i < 50 && own.connections() > 0; i++) await new Promise((r) => setTimeout(r, 10))
+      expect(own.connections()).toBe(0)
+    } finally {
+      await own.close()
+    }
+  })
+
+  it('a call that does not send its request within requestTimeoutMs ends with ResourceExhausted', async () => {
+    const own = await startWorkloadApi({ socketPath: join(dir, 'request.sock'), source, requestTimeoutMs: 100 })
+    try {
+      const c = await client(own.socketPath)
+      const silent = c.open(WorkloadApiMethod.fetchX509Svid, undefined, { keepOpen: true })
+      expect(await silent.done).toMatchObject({
+        status: GrpcStatus.RESOURCE_EXHAUSTED,
+        message: 'ERR_WORKLOAD_API_LIMIT: no request message within 100 ms',
+      })
+      // a call that sends its request in time is served and may stay open past the deadline
+      const ok = c.open(WorkloadApiMethod.fetchX509Bundles, new Uint8Array(), { keepOpen: true })
+      expect(decodeX509BundlesResponse((await ok.next())!).bundles.size).toBe(2)
+      await new Promise((r) => setTimeout(r, 200))
+      expect(ok.stream.closed).toBe(false)
+      ok.cancel()
+    } finally {
+      await own.close()
+    }
+  })
+})
+
+// Security review (2026-12-06): in a directory others may write, another user could take the socket path.
+describe('the socket directory', () => {
+  it('is refused when group or others may write it (even sticky, as /tmp), naming the directory', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'vouch-sockdir-'))
+    try {
+      const open = join(base, 'open')
+      mkdirSync(open)
+      chmodSync(open, 0o777)
+      await expect(startWorkloadApi({ socketPath: join(open, 'agent.sock'), source })).rejects.toThrow(
+        new RegExp(`the socket directory ${open} \\(mode 0777\\) is writable by other users`),
+      )
+      expect(() => statSync(join(open, 'agent.sock'))).toThrow(/ENOENT/)
+      chmodSync(open, 0o1777)
+      await expect(checkSocketDirectory(open)).rejects.toThrow(/mode 1777\) is writable by other users/)
+      chmodSync(open, 0o775)
+      await expect(checkSocketDirectory(open)).rejects.toThrow(/mode 0775\) is writable by other users/)
+      // a directory of its own below a sticky world-writable one (as /tmp/x) is fine; below a
+      // non-sticky one it is not (its directory could be renamed away and replaced)
+      const mine = join(open, 'mine')
+      mkdirSync(mine)
+      chmodSync(mine, 0o755)
+      chmodSync(open, 0o1777)
+      await checkSocketDirectory(mine)
+      chmodSync(open, 0o777)
+      await expect(checkSocketDirectory(mine)).rejects.toThrow(new RegExp(`a directory above the socket ${open} \\(mode 0777\\)`))
+    } finally {
+      rmSync(base, { recursive: true, force: true })
+    }
+  })
+
+  it("is accepted when it is the agent's own 0755 directory, and the server serves there", async () => {
+    const base = mkdtempSync(join(tmpdir(), 'vouch-sockdir-'))
+    try {
+      chmodSync(base, 0o755)
+      const own = await startWorkloadApi({ socketPath: join(base, 'agent.sock'), source })
+      try {
+        const c = await client(own.socketPath)
+        expect(decodeX509SvidResponse((await c.open(WorkloadApiMethod.fetchX509Svid, new Uint8Array()).next())!).svids).toHaveLength(2)
+      } finally {
+        await own.close()
+      }
+    } finally {
+      rmSync(base, { recursive: true, force: true })
+    }
+  })
+
+  ROOT_ONLY('is refused when another user owns it', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'vouch-sockdir-'))
+    try {
+      chmodSync(base, 0o755)
+      chownSync(base, NOBODY, NOBODY)
+      await expect(checkSocketDirectory(base)).rejects.toThrow(
+        new RegExp(`${base} is owned by uid ${NOBODY}, not the agent \\(uid 0\\) or root`),
+      )
+    } finally {
+      rmSync(base, { recursive: true, force: true })
     }
   })
 })
