@@ -48,6 +48,11 @@ export class JwtSvidCache {
     this.tokens.set(key, t)
   }
 
+  /** forget every token of one entry (it changed: its tokens name what it was) */
+  forget(entryId: string): void {
+    for (const [k, v] of this.tokens) if (v.entryId === entryId) this.tokens.delete(k)
+  }
+
   /** forget every token of entries not in `keep` */
   retain(keep: ReadonlySet<string>): void {
     for (const [k, v] of this.tokens) if (!keep.has(v.entryId)) this.tokens.delete(k)

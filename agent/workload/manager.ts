@@ -5,9 +5,10 @@
  * for each entry a fresh P-256 key made here with a PKCS#10 request (proof of possession) for its
  * X.509-SVID. Keys stay in memory. Each SVID is checked against the bundle before it is served and
  * renewed at half its lifetime; entries are refreshed periodically and after every re-attestation;
- * the SVIDs of deleted entries are dropped. When the server is unreachable, whatever is still
- * valid is served and the sync is retried with exponential backoff. Logs name entries and SPIFFE
- * IDs, never keys or tokens.
+ * the SVIDs of deleted entries are dropped, those of changed entries at once (before the new one is
+ * issued) and expired ones even while the server is down, each announced to open streams. When
+ * the server is unreachable, whatever is still valid is served and the sync is retried with
+ * exponential backoff. Logs name entries and SPIFFE IDs, never keys or tokens.
  */
 import { bytesEqual } from '../../core/bytes/equal.ts'
 import { toBase64 } from '../../core/bytes/encoding.ts'
@@ -22,7 +23,7 @@ import { verifyX509Svid } from '../../core/svid/x509-svid.ts'
 import { makeCertificationRequest } from '../../core/x509/make-csr.ts'
 import { encodeSubjectPublicKeyInfo } from '../../core/x509/spki.ts'
 import type { Logger } from '../log.ts'
-import { parseEntries, sameEntry, x509Shape } from './entries.ts'
+import { parseEntries, sameEntry } from './entries.ts'
 import { JwtSvidCache, jwtCacheKey } from './jwt-cache.ts'
 import { type NodeCredentials, WorkloadServerClient } from './server-client.ts'
 import type { WorkloadBundle, WorkloadChange, WorkloadEntry, WorkloadIdentitySource, WorkloadX509Svid } from './source.ts'
@@ -246,6 +247,8 @@ export class WorkloadManager implements WorkloadIdentitySource {
     } catch (e) {
       this.failures++
       wait = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(this.failures - 1, 20))
+      // wake when a held SVID expires, even amid backoff: the next round drops it and tells the streams
+      wait = Math.min(wait, this.untilExpiry())
       this.o.log.log('warn', 'Workload sync failed', { error: errorMessage(e), retryInMs: wait })
       throw e
     } finally {
@@ -264,6 +267,26 @@ export class WorkloadManager implements WorkloadIdentitySource {
     return Math.max(100, at - this.now())
   }
 
+  /** ms until the earliest held SVID expires (Infinity with none) */
+  private untilExpiry(): number {
+    let at = Number.POSITIVE_INFINITY
+    for (const s of this.svids.values()) at = Math.min(at, s.notAfter.getTime())
+    return Math.max(100, at - this.now())
+  }
+
+  /** drop the SVIDs past their notAfter, and announce it */
+  private dropExpired(): void {
+    const now = this.now()
+    const expired: string[] = []
+    for (const [id, s] of this.svids) if (s.notAfter.getTime() <= now) expired.push(id)
+    if (expired.length === 0) return
+    for (const id of expired) {
+      this.svids.delete(id)
+      this.o.log.log('warn', 'Workload SVID dropped (expired)', { entryId: id })
+    }
+    this.emit('svids')
+  }
+
   private emit(change: WorkloadChange): void {
     for (const l of [...this.listeners]) {
       try {
@@ -277,6 +300,8 @@ export class WorkloadManager implements WorkloadIdentitySource {
   private async syncOnce(): Promise<SyncReport> {
     const node = this.node
     if (!node) throw new Error('no node SVID yet: the agent has not attested')
+    // before any call: an expired SVID goes (and open streams hear of it) even while the server is down
+    this.dropExpired()
     await this.refreshBundle(node)
     const parsed = parseEntries(await this.client.call(node, 'GET', '/v1/entries'), this.trustDomain, this.maxEntries)
     for (const s of parsed.skipped) this.o.log.log('warn', 'Registration entry skipped', { reason: s })
@@ -293,22 +318,31 @@ export class WorkloadManager implements WorkloadIdentitySource {
         changed = true
       }
     this.jwts.retain(keep)
-    // selector or JWT TTL changes need no new certificate: the held SVID takes the new entry
+    // a changed entry (SPIFFE ID, selectors, TTLs or DNS names): what was issued for the old one is
+    // dropped at once, not when the new one is issued (which may fail for as long as the server is down)
+    const changedIds: string[] = []
     for (const e of parsed.entries) {
       const s = this.svids.get(e.id)
-      if (s && !sameEntry(s.entry, e) && x509Shape(s.entry) === x509Shape(e)) {
-        this.svids.set(e.id, { ...s, entry: e })
-        changed = true
+      if (s && !sameEntry(s.entry, e)) {
+        this.svids.delete(e.id)
+        this.jwts.forget(e.id)
+        changedIds.push(e.id)
       }
     }
-    if (this.entries.length !== parsed.entries.length || this.entries.some((e, i) => e.id !== parsed.entries[i]!.id)) changed = true
+    if (this.entries.length !== parsed.entries.length || this.entries.some((e, i) => !sameEntry(e, parsed.entries[i]!))) changed = true
     this.entries = parsed.entries
     for (const id of dropped) this.o.log.log('info', 'Workload SVID dropped (entry deleted)', { entryId: id })
+    for (const id of changedIds) this.o.log.log('info', 'Workload SVID dropped (entry changed)', { entryId: id })
+    if (dropped.length > 0 || changedIds.length > 0) {
+      // announced before the new ones are asked for: open streams stop serving them now
+      this.emit('svids')
+      changed = false
+    }
 
     const now = this.now()
     const due = parsed.entries.filter((e) => {
       const s = this.svids.get(e.id)
-      return !s || now >= s.rotateAt || x509Shape(s.entry) !== x509Shape(e)
+      return !s || now >= s.rotateAt
     })
     const issued: string[] = []
     const failed: string[] = []
@@ -320,7 +354,7 @@ export class WorkloadManager implements WorkloadIdentitySource {
         try {
           const svid = await this.issueX509(node, e)
           // the entry may have been deleted by a concurrent refresh: only keep what is still listed
-          if (!this.entries.some((x) => x.id === e!.id)) continue
+          if (!this.entries.some((x) => x.id === e!.id && sameEntry(x, e!))) continue
           this.svids.set(e.id, svid)
           issued.push(e.id)
           changed = true
@@ -409,6 +443,9 @@ export class WorkloadManager implements WorkloadIdentitySource {
     if (svid.id.toString() !== entry.spiffeId) throw new Error(`POST /v1/svid/jwt: the token names ${svid.id}, the entry ${entry.spiffeId}`)
     const iat = typeof svid.claims.iat === 'number' ? svid.claims.iat * 1000 : this.now()
     const now = this.now()
+    // the entry changed or went while the token was asked for: do not cache what it no longer is
+    const current = this.entries.find((x) => x.id === entry.id)
+    if (!current || !sameEntry(current, entry)) return { spiffeId: entry.spiffeId, token }
     this.jwts.set(
       key,
       { entryId: entry.id, spiffeId: entry.spiffeId, token, issuedAt: Math.min(iat, now), expiresAt: svid.expiry * 1000 },

@@ -97,10 +97,16 @@ export const serverCommand: Command = {
       if (cluster.isWorker) {
         // one of the primary's workers: serve, tell the primary, stop on its SIGTERM
         const { startNodeServer } = await import('../../server/entry/node.ts')
-        const { WORKER_ID_ENV } = await import('../../server/entry/cluster.ts')
+        const { WORKER_ID_ENV, receiveSessionKeys } = await import('../../server/entry/cluster.ts')
+        // a keyring the primary generated comes over the IPC channel, not the environment
+        const sessionKeys = await receiveSessionKeys().catch((e: unknown) => {
+          setImmediate(() => process.exit(process.exitCode ?? 1))
+          throw e
+        })
         const s = await startNodeServer(config, {
           write: (line) => io.out(line),
           role: 'worker',
+          ...(sessionKeys !== undefined ? { env: { ...process.env, VOUCH_SESSION_KEYS: sessionKeys } } : {}),
           logFields: { worker: Number(process.env[WORKER_ID_ENV]), pid: process.pid },
         }).catch((e: unknown) => {
           // the error is printed as usual; then leave, as the channel to the primary keeps this process alive

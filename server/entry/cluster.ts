@@ -5,8 +5,8 @@
  * The primary prepares, before it forks, everything the workers must share and must not race on
  * creating: the data dir, the server CA and the JWT-SVID key (created on first start), the schema
  * migrations, the bundle sequence, and the sealed-session keyring (from `sessionKeys` or
- * VOUCH_SESSION_KEYS; with neither, one random keyring for this service, given to every worker in
- * its environment). It loads the policy too, so a bad document stops the start before any fork.
+ * VOUCH_SESSION_KEYS; with neither, one random keyring for this service, given to every worker over
+ * the cluster IPC channel, never in its environment). It loads the policy too, so a bad document stops the start before any fork.
  * Then it serves nothing itself.
  *
  * - A worker that dies is restarted after 250 ms, doubling per quick failure to at most 10 s; a
@@ -39,6 +39,53 @@ export const STABLE_MS = 30_000
 /** how long a stopping worker may take before it is killed */
 export const STOP_GRACE_MS = 10_000
 const CA_CHECK_MS = 60_000
+
+/**
+ * Set (to "1") in a worker's environment when the primary generated the session keyring: the
+ * worker asks for it over the cluster IPC channel ({@link receiveSessionKeys}) before it listens.
+ * The keys themselves never go through the environment, which /proc/<pid>/environ shows to any
+ * process of the same user and every child inherits.
+ */
+export const SESSION_KEYS_IPC_ENV = 'VOUCH_SESSION_KEYS_IPC'
+/** how long a worker waits for the primary's keyring */
+export const SESSION_KEYS_WAIT_MS = 10_000
+
+/** A worker asks the primary for the generated keyring; the primary answers with {@link SessionKeysMessage}. */
+export interface SessionKeysRequest {
+  readonly vouch: 'session-keys?'
+}
+
+export interface SessionKeysMessage {
+  readonly vouch: 'session-keys'
+  readonly keys: string
+}
+
+/**
+ * In a worker: the keyring the primary generated, asked for over the IPC channel (undefined when
+ * the primary generated none: configured keys are read as usual).
+ */
+export function receiveSessionKeys(env: NodeJS.ProcessEnv = process.env, waitMs = SESSION_KEYS_WAIT_MS): Promise<string | undefined> {
+  if (env[SESSION_KEYS_IPC_ENV] !== '1') return Promise.resolve(undefined)
+  const send = process.send?.bind(process)
+  if (!send) return Promise.reject(new Error(`${SESSION_KEYS_IPC_ENV} is set but there is no IPC channel to the primary`))
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: Partial<SessionKeysMessage> | undefined) => {
+      if (m?.vouch !== 'session-keys' || typeof m.keys !== 'string') return
+      done()
+      resolve(m.keys)
+    }
+    const timer = setTimeout(() => {
+      done()
+      reject(new Error(`no session keys from the primary in ${waitMs} ms`))
+    }, waitMs)
+    const done = () => {
+      clearTimeout(timer)
+      process.off('message', onMessage)
+    }
+    process.on('message', onMessage)
+    send({ vouch: 'session-keys?' } satisfies SessionKeysRequest)
+  })
+}
 
 /** The message a worker sends the primary once it listens. */
 export interface ListeningMessage {
@@ -148,11 +195,16 @@ export async function startClusterPrimary(config: ServerConfig, o: ClusterOption
 
   const fork = (slot: Slot): Promise<string> =>
     new Promise((resolve, reject) => {
-      const w = cluster.fork({ [WORKER_ID_ENV]: String(slot.id), ...(generatedKeys ? { VOUCH_SESSION_KEYS: generatedKeys } : {}) })
+      // generated keys go over the IPC channel on the worker's request, never through its environment
+      const w = cluster.fork({ [WORKER_ID_ENV]: String(slot.id), ...(generatedKeys ? { [SESSION_KEYS_IPC_ENV]: '1' } : {}) })
       slot.worker = w
       slot.startedAt = Date.now()
       let listened = false
-      w.on('message', (m: Partial<ListeningMessage> | undefined) => {
+      w.on('message', (m: Partial<ListeningMessage | SessionKeysRequest> | undefined) => {
+        if (m?.vouch === 'session-keys?') {
+          if (generatedKeys) w.send({ vouch: 'session-keys', keys: generatedKeys } satisfies SessionKeysMessage)
+          return
+        }
         if (m?.vouch !== 'listening' || typeof m.url !== 'string') return
         listened = true
         ready.add(w)

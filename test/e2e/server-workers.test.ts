@@ -99,6 +99,18 @@ describe.skipIf(missing)('e2e (Node): vouch server with workers: 2 on PostgreSQL
     expect(new Set([...starts, ...answers].map((l) => l.pid))).toEqual(new Set(listening.map((l) => l.pid)))
   }, 30_000)
 
+  it('the generated keyring reaches the workers over IPC, never through their environment (/proc/<pid>/environ)', () => {
+    const pids = linesOf('Worker listening').map((l) => l.pid as number)
+    expect(pids).toHaveLength(2)
+    for (const pid of [...pids, server!.proc.pid!]) {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')
+      expect(environ.filter((v) => v.startsWith('VOUCH_SESSION_KEYS='))).toEqual([])
+      expect(environ.some((v) => /seal: true|key: [A-Za-z0-9+/]{43}=/.test(v))).toBe(false)
+    }
+    // the workers were told to ask for it (the sessions crossing workers above show they share it)
+    for (const pid of pids) expect(readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')).toContain('VOUCH_SESSION_KEYS_IPC=1')
+  })
+
   it('SIGHUP to the primary reaches every worker (each rereads the policy)', async () => {
     const doc = policyDocument()
     ;(doc.spec.policies[0] as { name: string }).name = 'tpm_devid_policy_v2'

@@ -6,6 +6,7 @@
  * recovering by itself with backoff.
  */
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -297,3 +298,93 @@ async function waitFor(check: () => boolean, ms: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50))
   }
 }
+
+/**
+ * A TCP relay in front of the server (TLS passes through untouched): it lets the next `allow`
+ * connections through and resets the others, so the manager's entry listing succeeds and the
+ * issuance after it fails, as when the server goes down in the middle of a sync.
+ */
+async function relay(port: number) {
+  const state = { allow: Number.POSITIVE_INFINITY }
+  const sockets = new Set<Socket>()
+  const r = createServer((c) => {
+    sockets.add(c)
+    c.on('close', () => sockets.delete(c))
+    if (state.allow <= 0) return c.resetAndDestroy()
+    state.allow--
+    const up = connect(port, '127.0.0.1')
+    sockets.add(up)
+    up.on('close', () => sockets.delete(up))
+    c.pipe(up).pipe(c)
+    c.on('error', () => up.destroy())
+    up.on('error', () => c.destroy())
+  })
+  await new Promise<void>((ok) => r.listen(0, '127.0.0.1', ok))
+  return {
+    state,
+    url: `https://127.0.0.1:${(r.address() as AddressInfo).port}`,
+    close: () => {
+      for (const s of sockets) s.destroy()
+      return new Promise<void>((ok) => r.close(() => ok()))
+    },
+  }
+}
+
+describe('WorkloadManager when an entry changes or an SVID expires and issuance fails', () => {
+  it('drops the SVID and JWT-SVIDs of a changed entry at once and announces it; an expired SVID is dropped and announced while the server is unreachable', async () => {
+    const front = await relay(Number(new URL(server.url).port))
+    const id = addEntry('spiffe://example.org/moving', ['unix:uid:4000'], { jwtSvidTtlSeconds: 600 })
+    try {
+      const { m, clock, changes, logs } = manager({ server: front.url })
+      await m.setNodeCredentials(node)
+      const held = m.x509Svids().find((s) => s.entry.id === id)!
+      expect(held.entry).toMatchObject({ spiffeId: 'spiffe://example.org/moving', selectors: ['unix:uid:4000'] })
+      const token = await m.fetchJwtSvid(id, ['aud'])
+      expect(token.spiffeId).toBe('spiffe://example.org/moving')
+
+      // the operator edits the entry in the registry (the store has no update call: its own SQL table)
+      ;(server.server.entries as unknown as { db: { run(sql: string, args: unknown[]): void } }).db.run(
+        'UPDATE entries SET spiffe_id = ?, selectors = ? WHERE id = ?',
+        ['spiffe://example.org/moved', JSON.stringify(['unix:uid:4001']), id],
+      )
+      changes.length = 0
+      // the bundle and the entry list get through; the issuance does not
+      front.state.allow = 2
+      await expect(m.sync()).rejects.toThrow(/not issued/)
+      expect(changes).toEqual(['svids'])
+      // nothing issued for the old entry (old SPIFFE ID, old selectors) is served any longer
+      expect(m.x509Svids().some((s) => s.entry.id === id)).toBe(false)
+      expect(m.x509Svids().some((s) => s.entry.spiffeId === 'spiffe://example.org/moving')).toBe(false)
+      // nor the cached JWT-SVID naming the old SPIFFE ID: a new one is asked for (and the server is unreachable)
+      front.state.allow = 0
+      await expect(m.fetchJwtSvid(id, ['aud'])).rejects.toThrow()
+      expect(logs.some((l) => l.includes('Workload SVID dropped (entry changed)') && l.includes(id))).toBe(true)
+
+      // back: the new entry's SVID is issued and announced
+      front.state.allow = Number.POSITIVE_INFINITY
+      changes.length = 0
+      expect((await m.sync()).issued).toEqual([id])
+      expect(changes).toEqual(['svids'])
+      const fresh = m.x509Svids().find((s) => s.entry.id === id)!
+      expect(fresh.entry).toMatchObject({ spiffeId: 'spiffe://example.org/moved', selectors: ['unix:uid:4001'] })
+      expect((await verifyX509Svid(fresh.chain, await serverBundle(), { platform })).id.toString()).toBe('spiffe://example.org/moved')
+      expect((await m.fetchJwtSvid(id, ['aud'])).spiffeId).toBe('spiffe://example.org/moved')
+
+      // the server unreachable: an SVID past its notAfter is dropped and announced, so open streams stop serving it
+      front.state.allow = 0
+      const web = m.x509Svids().find((s) => s.entry.id === ids.web)!
+      clock.now = web.notAfter.getTime()
+      changes.length = 0
+      await expect(m.sync()).rejects.toThrow()
+      expect(changes).toEqual(['svids'])
+      expect(m.x509Svids().some((s) => s.entry.id === ids.web)).toBe(false)
+      expect(logs.some((l) => l.includes('Workload SVID dropped (expired)') && l.includes(ids.web))).toBe(true)
+      // nothing more to drop: no further announcement
+      await expect(m.sync()).rejects.toThrow()
+      expect(changes).toEqual(['svids'])
+    } finally {
+      server.server.entries.delete(id)
+      await front.close()
+    }
+  })
+})
