@@ -11,6 +11,7 @@ import { MIGRATION_LOCK_ID, MIGRATIONS_TABLE, pendingMigrations } from './migrat
 import { type AgentRecord, type AttestationRecord, toRecord } from './registry.ts'
 import type { AsyncSqlDatabase, AsyncSqlQueries } from './sql.ts'
 import type { AgentStore } from './store.ts'
+import { defer } from './write-batch.ts'
 
 const PING_INTERVAL_MS = 5_000
 
@@ -121,7 +122,8 @@ export class PgAgentRegistry implements AgentStore {
   commitAttestation(a: AttestationRecord): Promise<'recorded' | 'banned'> {
     return new Promise((resolve, reject) => {
       this.queue.push({ record: a, resolve, reject })
-      if (this.queue.length === 1) setTimeout(() => void this.flush(), 0)
+      // PostgreSQL commits in its own process: send at the end of this turn (write-batch.ts `defer`)
+      if (this.queue.length === 1) defer(() => void this.flush())
     })
   }
 

@@ -12,7 +12,7 @@
  */
 import type { UseOnceStore } from '../../core/session/use-once.ts'
 import type { AsyncSqlQueries, SqlDatabase, SqlStatement } from './sql.ts'
-import { writeBatchFor } from './write-batch.ts'
+import { defer, writeBatchFor } from './write-batch.ts'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS used_sessions (
@@ -122,7 +122,8 @@ export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseO
     claim(id, expiresAt) {
       return new Promise((resolve, reject) => {
         queue.push({ id, expiresAt, resolve, reject })
-        if (queue.length === 1) setTimeout(() => void flush(), 0)
+        // the database commits elsewhere: send at the end of this turn (write-batch.ts `defer`)
+        if (queue.length === 1) defer(() => void flush())
       })
     },
     async size() {

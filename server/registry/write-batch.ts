@@ -27,7 +27,8 @@ import type { SqlDatabase, SqlStatement, SqlValue } from './sql.ts'
  * anyway. A batch committed on this thread keeps the timer: it blocks the thread, so it waits for
  * what the next timer turn brings.
  */
-const defer: (f: () => void) => void = typeof setImmediate === 'function' ? (f) => void setImmediate(f) : (f) => void setTimeout(f, 0)
+export const defer: (f: () => void) => void =
+  typeof setImmediate === 'function' ? (f) => void setImmediate(f) : (f) => void setTimeout(f, 0)
 
 export interface WriteOp<T> {
   /** the write on this thread's connection, inside the batch's transaction */
