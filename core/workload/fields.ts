@@ -15,7 +15,7 @@ export function readBytesMapEntry(r: ProtoReader, field: string, into: Map<strin
   for (const k of entry.fields()) {
     if (k.field === 1 && k.wireType === WireType.lengthDelimited) key = entry.string('key')
     else if (k.field === 2 && k.wireType === WireType.lengthDelimited) value = entry.bytesField('value')
-    else entry.skip(k)
+    else entry.skipField(k)
   }
   into.set(key, value)
 }
@@ -31,6 +31,6 @@ export function writeBytesMap(w: ProtoWriter, field: number, map: ReadonlyMap<st
 /** Decodes a message with no fields (its unknown fields are skipped, the wire is still checked). */
 export function decodeEmpty(bytes: Uint8Array, what: string): Record<string, never> {
   const r = new ProtoReader(bytes, what)
-  for (const k of r.fields()) r.skip(k)
+  for (const k of r.fields()) r.skipField(k)
   return {}
 }

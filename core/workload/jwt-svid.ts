@@ -58,10 +58,10 @@ export function decodeJwtSvidRequest(bytes: Uint8Array): JwtSvidRequest {
   const audience: string[] = []
   let spiffeId = ''
   for (const k of r.fields()) {
-    if (k.wireType !== WireType.lengthDelimited) r.skip(k)
+    if (k.wireType !== WireType.lengthDelimited) r.skipField(k)
     else if (k.field === 1) audience.push(r.string('audience'))
     else if (k.field === 2) spiffeId = r.string('spiffe_id')
-    else r.skip(k)
+    else r.skipField(k)
   }
   return { audience, spiffeId }
 }
@@ -78,11 +78,11 @@ export function decodeJwtSvid(bytes: Uint8Array, what = 'JWTSVID'): JwtSvidMessa
   let svid = ''
   let hint = ''
   for (const k of r.fields()) {
-    if (k.wireType !== WireType.lengthDelimited) r.skip(k)
+    if (k.wireType !== WireType.lengthDelimited) r.skipField(k)
     else if (k.field === 1) spiffeId = r.string('spiffe_id')
     else if (k.field === 2) svid = r.string('svid')
     else if (k.field === 3) hint = r.string('hint')
-    else r.skip(k)
+    else r.skipField(k)
   }
   return { spiffeId, svid, hint }
 }
@@ -97,7 +97,7 @@ export function decodeJwtSvidResponse(bytes: Uint8Array): JwtSvidResponse {
   for (const k of r.fields()) {
     if (k.field === 1 && k.wireType === WireType.lengthDelimited) {
       svids.push(decodeJwtSvid(r.lengthDelimited('svids'), `JWTSVIDResponse.svids[${svids.length}]`))
-    } else r.skip(k)
+    } else r.skipField(k)
   }
   return { svids }
 }
@@ -121,7 +121,7 @@ export function decodeJwtBundlesResponse(bytes: Uint8Array): JwtBundlesResponse 
   const bundles = new Map<string, Uint8Array>()
   for (const k of r.fields()) {
     if (k.field === 1 && k.wireType === WireType.lengthDelimited) readBytesMapEntry(r, 'bundles', bundles)
-    else r.skip(k)
+    else r.skipField(k)
   }
   return { bundles }
 }
@@ -137,10 +137,10 @@ export function decodeValidateJwtSvidRequest(bytes: Uint8Array): ValidateJwtSvid
   let audience = ''
   let svid = ''
   for (const k of r.fields()) {
-    if (k.wireType !== WireType.lengthDelimited) r.skip(k)
+    if (k.wireType !== WireType.lengthDelimited) r.skipField(k)
     else if (k.field === 1) audience = r.string('audience')
     else if (k.field === 2) svid = r.string('svid')
-    else r.skip(k)
+    else r.skipField(k)
   }
   return { audience, svid }
 }
@@ -155,10 +155,10 @@ export function decodeValidateJwtSvidResponse(bytes: Uint8Array): ValidateJwtSvi
   // an embedded message field seen twice is merged: its payloads are decoded as one
   const claimParts: Uint8Array[] = []
   for (const k of r.fields()) {
-    if (k.wireType !== WireType.lengthDelimited) r.skip(k)
+    if (k.wireType !== WireType.lengthDelimited) r.skipField(k)
     else if (k.field === 1) spiffeId = r.string('spiffe_id')
     else if (k.field === 2) claimParts.push(r.lengthDelimited('claims'))
-    else r.skip(k)
+    else r.skipField(k)
   }
   let claims: JsonObject | undefined
   if (claimParts.length > 0) claims = decodeStruct(concatBytes(claimParts), 'ValidateJWTSVIDResponse.claims')

@@ -42,11 +42,11 @@ export function decodeStruct(bytes: Uint8Array, what = 'google.protobuf.Struct',
       for (const e of entry.fields()) {
         if (e.field === 1 && e.wireType === WireType.lengthDelimited) key = entry.string('key')
         else if (e.field === 2 && e.wireType === WireType.lengthDelimited) valueParts.push(entry.lengthDelimited('value'))
-        else entry.skip(e)
+        else entry.skipField(e)
       }
       // a map entry without a value holds the default Value, which has no kind: malformed
       setOwn(out, key, decodeValue(concatBytes(valueParts), `${what} field ${JSON.stringify(key.slice(0, 64))}`, depth + 1))
-    } else r.skip(k)
+    } else r.skipField(k)
   }
   return out
 }
@@ -82,7 +82,7 @@ export function decodeValue(bytes: Uint8Array, what = 'google.protobuf.Value', d
       value = undefined
       continue
     } else {
-      r.skip(k)
+      r.skipField(k)
       continue
     }
     structParts = undefined
@@ -102,7 +102,7 @@ export function decodeListValue(bytes: Uint8Array, what = 'google.protobuf.ListV
   for (const k of r.fields()) {
     if (k.field === 1 && k.wireType === WireType.lengthDelimited) {
       out.push(decodeValue(r.lengthDelimited('values'), `${what}[${out.length}]`, depth + 1))
-    } else r.skip(k)
+    } else r.skipField(k)
   }
   return out
 }

@@ -184,7 +184,7 @@ export class ProtoReader {
   }
 
   /** Skips the value of an unknown field (groups included, nested at most {@link MAX_NESTING_DEPTH}). */
-  skip(key: FieldKey, depth = 0): void {
+  skipField(key: FieldKey, depth = 0): void {
     switch (key.wireType) {
       case WireType.varint:
         this.varint64(`field ${key.field}`)
@@ -208,7 +208,7 @@ export class ProtoReader {
             if (inner.field !== key.field) this.fail(`group ${key.field} closed as ${inner.field} at offset ${at}`, at)
             return
           }
-          this.skip(inner, depth + 1)
+          this.skipField(inner, depth + 1)
         }
       }
       case WireType.endGroup:

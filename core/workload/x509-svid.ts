@@ -69,13 +69,13 @@ export function decodeX509Svid(bytes: Uint8Array, what = 'X509SVID'): X509SvidMe
   let bundle: Uint8Array = new Uint8Array(0)
   let hint = ''
   for (const k of r.fields()) {
-    if (k.wireType !== WireType.lengthDelimited) r.skip(k)
+    if (k.wireType !== WireType.lengthDelimited) r.skipField(k)
     else if (k.field === 1) spiffeId = r.string('spiffe_id')
     else if (k.field === 2) x509Svid = r.bytesField('x509_svid')
     else if (k.field === 3) x509SvidKey = r.bytesField('x509_svid_key')
     else if (k.field === 4) bundle = r.bytesField('bundle')
     else if (k.field === 5) hint = r.string('hint')
-    else r.skip(k)
+    else r.skipField(k)
   }
   return { spiffeId, x509Svid, x509SvidKey, bundle, hint }
 }
@@ -96,11 +96,11 @@ export function decodeX509SvidResponse(bytes: Uint8Array): X509SvidResponse {
   const crl: Uint8Array[] = []
   const federatedBundles = new Map<string, Uint8Array>()
   for (const k of r.fields()) {
-    if (k.wireType !== WireType.lengthDelimited) r.skip(k)
+    if (k.wireType !== WireType.lengthDelimited) r.skipField(k)
     else if (k.field === 1) svids.push(decodeX509Svid(r.lengthDelimited('svids'), `X509SVIDResponse.svids[${svids.length}]`))
     else if (k.field === 2) crl.push(r.bytesField('crl'))
     else if (k.field === 3) readBytesMapEntry(r, 'federated_bundles', federatedBundles)
-    else r.skip(k)
+    else r.skipField(k)
   }
   return { svids, crl, federatedBundles }
 }
@@ -118,10 +118,10 @@ export function decodeX509BundlesResponse(bytes: Uint8Array): X509BundlesRespons
   const crl: Uint8Array[] = []
   const bundles = new Map<string, Uint8Array>()
   for (const k of r.fields()) {
-    if (k.wireType !== WireType.lengthDelimited) r.skip(k)
+    if (k.wireType !== WireType.lengthDelimited) r.skipField(k)
     else if (k.field === 1) crl.push(r.bytesField('crl'))
     else if (k.field === 2) readBytesMapEntry(r, 'bundles', bundles)
-    else r.skip(k)
+    else r.skipField(k)
   }
   return { crl, bundles }
 }

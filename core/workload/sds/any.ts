@@ -19,7 +19,7 @@ export function decodeAny(bytes: Uint8Array, what = 'google.protobuf.Any'): AnyM
   for (const k of r.fields()) {
     if (k.field === 1 && k.wireType === WireType.lengthDelimited) typeUrl = r.string('type_url')
     else if (k.field === 2 && k.wireType === WireType.lengthDelimited) value = r.bytesField('value')
-    else r.skip(k)
+    else r.skipField(k)
   }
   return { typeUrl, value }
 }

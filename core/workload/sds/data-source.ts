@@ -17,7 +17,7 @@ export function decodeDataSource(bytes: Uint8Array, what = 'DataSource'): DataSo
   let out: DataSource = {}
   for (const k of r.fields()) {
     if (k.wireType !== WireType.lengthDelimited) {
-      r.skip(k)
+      r.skipField(k)
       continue
     }
     switch (k.field) {
@@ -31,7 +31,7 @@ export function decodeDataSource(bytes: Uint8Array, what = 'DataSource'): DataSo
         out = { inlineString: r.string('inline_string') }
         break
       default:
-        r.skip(k)
+        r.skipField(k)
     }
   }
   return out

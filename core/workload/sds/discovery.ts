@@ -64,11 +64,11 @@ function decodeSemanticVersion(bytes: Uint8Array, what: string): SemanticVersion
   let minor = 0
   let patch = 0
   for (const k of r.fields()) {
-    if (k.wireType !== WireType.varint) r.skip(k)
+    if (k.wireType !== WireType.varint) r.skipField(k)
     else if (k.field === 1) major = uint32Field(r, 'major_number')
     else if (k.field === 2) minor = uint32Field(r, 'minor_number')
     else if (k.field === 3) patch = uint32Field(r, 'patch')
-    else r.skip(k)
+    else r.skipField(k)
   }
   return { major, minor, patch }
 }
@@ -79,7 +79,7 @@ function decodeBuildVersion(bytes: Uint8Array, what: string): SemanticVersion {
   for (const k of r.fields()) {
     if (k.field === 1 && k.wireType === WireType.lengthDelimited)
       version = decodeSemanticVersion(r.lengthDelimited('version'), `${what}.version`)
-    else r.skip(k)
+    else r.skipField(k)
   }
   return version
 }
@@ -91,7 +91,7 @@ export function decodeEnvoyNode(bytes: Uint8Array, what = 'Node'): EnvoyNode {
   let userAgentName = ''
   let version: Pick<EnvoyNode, 'userAgentVersion' | 'userAgentBuildVersion'> = {}
   for (const k of r.fields()) {
-    if (k.wireType !== WireType.lengthDelimited) r.skip(k)
+    if (k.wireType !== WireType.lengthDelimited) r.skipField(k)
     else if (k.field === 1) id = r.string('id')
     else if (k.field === 2) cluster = r.string('cluster')
     else if (k.field === 6) userAgentName = r.string('user_agent_name')
@@ -100,7 +100,7 @@ export function decodeEnvoyNode(bytes: Uint8Array, what = 'Node'): EnvoyNode {
       version = {
         userAgentBuildVersion: decodeBuildVersion(r.lengthDelimited('user_agent_build_version'), `${what}.user_agent_build_version`),
       }
-    } else r.skip(k)
+    } else r.skipField(k)
   }
   return { id, cluster, userAgentName, ...version }
 }
@@ -123,7 +123,7 @@ export function decodeRpcStatus(bytes: Uint8Array, what = 'google.rpc.Status'): 
   for (const k of r.fields()) {
     if (k.field === 1 && k.wireType === WireType.varint) code = r.int32('code')
     else if (k.field === 2 && k.wireType === WireType.lengthDelimited) message = r.string('message')
-    else r.skip(k)
+    else r.skipField(k)
   }
   return { code, message }
 }
@@ -142,14 +142,14 @@ export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
   let responseNonce = ''
   let errorDetail: RpcStatus | undefined
   for (const k of r.fields()) {
-    if (k.wireType !== WireType.lengthDelimited) r.skip(k)
+    if (k.wireType !== WireType.lengthDelimited) r.skipField(k)
     else if (k.field === 1) versionInfo = r.string('version_info')
     else if (k.field === 2) node = decodeEnvoyNode(r.lengthDelimited('node'), `${what}.node`)
     else if (k.field === 3) resourceNames.push(r.string('resource_names'))
     else if (k.field === 4) typeUrl = r.string('type_url')
     else if (k.field === 5) responseNonce = r.string('response_nonce')
     else if (k.field === 6) errorDetail = decodeRpcStatus(r.lengthDelimited('error_detail'), `${what}.error_detail`)
-    else r.skip(k)
+    else r.skipField(k)
   }
   return { versionInfo, ...(node ? { node } : {}), resourceNames, typeUrl, responseNonce, ...(errorDetail ? { errorDetail } : {}) }
 }
@@ -173,12 +173,12 @@ export function decodeDiscoveryResponse(bytes: Uint8Array): DiscoveryResponse {
   let nonce = ''
   for (const k of r.fields()) {
     if (k.field === 3 && k.wireType === WireType.varint) canary = r.bool('canary')
-    else if (k.wireType !== WireType.lengthDelimited) r.skip(k)
+    else if (k.wireType !== WireType.lengthDelimited) r.skipField(k)
     else if (k.field === 1) versionInfo = r.string('version_info')
     else if (k.field === 2) resources.push(decodeAny(r.lengthDelimited('resources'), `${what}.resources`))
     else if (k.field === 4) typeUrl = r.string('type_url')
     else if (k.field === 5) nonce = r.string('nonce')
-    else r.skip(k)
+    else r.skipField(k)
   }
   return { versionInfo, resources, canary, typeUrl, nonce }
 }

@@ -53,7 +53,7 @@ export function decodeTlsCertificate(bytes: Uint8Array, what = 'TlsCertificate')
       certificateChain = decodeDataSource(r.lengthDelimited('certificate_chain'), `${what}.certificate_chain`)
     } else if (k.field === 2 && k.wireType === WireType.lengthDelimited) {
       privateKey = decodeDataSource(r.lengthDelimited('private_key'), `${what}.private_key`)
-    } else r.skip(k)
+    } else r.skipField(k)
   }
   return { ...(certificateChain ? { certificateChain } : {}), ...(privateKey ? { privateKey } : {}) }
 }
@@ -74,7 +74,7 @@ export function decodeCertificateValidationContext(bytes: Uint8Array, what = 'Ce
       trustedCa = decodeDataSource(r.lengthDelimited('trusted_ca'), `${what}.trusted_ca`)
     } else if (k.field === 12 && k.wireType === WireType.lengthDelimited) {
       customValidatorConfig = decodeTypedExtensionConfig(r.lengthDelimited('custom_validator_config'), `${what}.custom_validator_config`)
-    } else r.skip(k)
+    } else r.skipField(k)
   }
   return { ...(trustedCa ? { trustedCa } : {}), ...(customValidatorConfig ? { customValidatorConfig } : {}) }
 }
@@ -92,7 +92,7 @@ export function decodeSecret(bytes: Uint8Array, what = 'Secret'): Secret {
   let type: Pick<Secret, 'tlsCertificate' | 'validationContext' | 'otherType'> = {}
   for (const k of r.fields()) {
     if (k.wireType !== WireType.lengthDelimited) {
-      r.skip(k)
+      r.skipField(k)
       continue
     }
     switch (k.field) {
@@ -103,7 +103,7 @@ export function decodeSecret(bytes: Uint8Array, what = 'Secret'): Secret {
         type = { tlsCertificate: decodeTlsCertificate(r.lengthDelimited('tls_certificate'), `${what}.tls_certificate`) }
         break
       case 3:
-        r.skip(k)
+        r.skipField(k)
         type = { otherType: 'session_ticket_keys' }
         break
       case 4:
@@ -112,11 +112,11 @@ export function decodeSecret(bytes: Uint8Array, what = 'Secret'): Secret {
         }
         break
       case 5:
-        r.skip(k)
+        r.skipField(k)
         type = { otherType: 'generic_secret' }
         break
       default:
-        r.skip(k)
+        r.skipField(k)
     }
   }
   return { name, ...type }

@@ -41,7 +41,7 @@ export function decodeTypedExtensionConfig(bytes: Uint8Array, what = 'TypedExten
     if (k.field === 1 && k.wireType === WireType.lengthDelimited) name = r.string('name')
     else if (k.field === 2 && k.wireType === WireType.lengthDelimited)
       typedConfig = decodeAny(r.lengthDelimited('typed_config'), `${what}.typed_config`)
-    else r.skip(k)
+    else r.skipField(k)
   }
   return typedConfig ? { name, typedConfig } : { name }
 }
@@ -60,7 +60,7 @@ function decodeTrustDomain(bytes: Uint8Array, what: string): SpiffeTrustDomain {
     if (k.field === 1 && k.wireType === WireType.lengthDelimited) name = r.string('name')
     else if (k.field === 2 && k.wireType === WireType.lengthDelimited)
       trustBundle = decodeDataSource(r.lengthDelimited('trust_bundle'), `${what}.trust_bundle`)
-    else r.skip(k)
+    else r.skipField(k)
   }
   return trustBundle ? { name, trustBundle } : { name }
 }
@@ -72,7 +72,7 @@ export function decodeSpiffeCertValidatorConfig(bytes: Uint8Array): SpiffeCertVa
   for (const k of r.fields()) {
     if (k.field === 1 && k.wireType === WireType.lengthDelimited) {
       trustDomains.push(decodeTrustDomain(r.lengthDelimited('trust_domains'), `${what}.trust_domains[${trustDomains.length}]`))
-    } else r.skip(k)
+    } else r.skipField(k)
   }
   return { trustDomains }
 }

@@ -19,7 +19,7 @@ function skipAll(bytes: Uint8Array): number {
   const r = new ProtoReader(bytes, 'Test')
   let n = 0
   for (const k of r.fields()) {
-    r.skip(k)
+    r.skipField(k)
     n++
   }
   return n
@@ -160,5 +160,5 @@ describe('protobuf fields', () => {
 })
 
 function skipAllWith(r: ProtoReader): void {
-  for (const k of r.fields()) r.skip(k)
+  for (const k of r.fields()) r.skipField(k)
 }
