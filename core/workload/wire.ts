@@ -8,7 +8,7 @@
  *   field, a varint longer than 10 bytes or above 2^64, a length past the end, wire type 6/7, a field
  *   number 0, invalid UTF-8 in a string); nothing else escapes it.
  * - {@link ProtoReader.fields} walks a message: it yields `(field number, wire type)` and the caller
- *   reads the value it knows or calls {@link ProtoReader.skip}. A known field that arrives with
+ *   reads the value it knows or calls {@link ProtoReader.skipField}. A known field that arrives with
  *   another wire type is skipped as unknown, as the proto3 parsers do.
  * - {@link ProtoWriter} builds messages; it writes nothing for a proto3 default (empty string or
  *   bytes, zero) of a singular field, like protoc-generated encoders.
