@@ -5,12 +5,11 @@
 // same way in this process, driven through app.request(). Latency percentiles are per attestation
 // (both round trips), at 1 and at 16 in flight. Every response is checked: a refused attestation
 // stops the benchmark, so only correct work is timed.
-import { spawn } from 'node:child_process'
 import { Agent as HttpAgent, request as httpRequest } from 'node:http'
 import { createHash, generateKeyPairSync, sign } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { Hono } from 'hono'
 import { makeSvidKeyProofMessage } from '../core/attestation/svid-key.ts'
 import { loadServerPlatform } from '../runtimes/node/index.ts'
@@ -20,9 +19,9 @@ import { openSqliteWasm } from '../server/entry/sqlite-wasm.ts'
 import { LiveAgent, evidenceSet } from '../test/core/attestation/live-agent.ts'
 import { policyDocument } from '../test/e2e/setup.ts'
 import { measureInterleaved, pairedRatio, type Measurement } from './harness.ts'
+import { spawnBenchServer } from './spawn-server.ts'
 import { fixedRandom } from './workloads.ts'
 
-const ROOT = resolve(import.meta.dirname, '..')
 
 export interface Percentiles {
   readonly concurrency: number
@@ -119,34 +118,6 @@ function writeConfig(dir: string): string {
   return config
 }
 
-function spawnServer(configPath: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/http-server.ts'), configPath], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  })
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()))
-  let out = ''
-  return new Promise((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`http bench: the server did not start: ${out}`)), 60_000)
-    proc.stderr.on('data', (d: Buffer) => (out += d.toString()))
-    proc.once('exit', (code) => reject(new Error(`http bench: the server exited (${code}): ${out}`)))
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /^\{"url":"([^"]+)"\}$/m.exec(out)
-      if (!m) return
-      clearTimeout(timer)
-      resolveUrl({
-        url: m[1]!,
-        stop: async () => {
-          if (proc.exitCode === null) proc.kill('SIGTERM')
-          await exited
-        },
-      })
-    })
-  })
-}
-
 /**
  * The agent side: node:http POSTs over a keep-alive pool of `sockets` connections. It shares the
  * machine's cores with the server, so it is kept lean (fetch builds Request, Headers and Response
@@ -199,7 +170,7 @@ export async function measureHttp(options: HttpBenchOptions = {}): Promise<HttpB
   let client: { close(): void } | undefined
   try {
     const configPath = writeConfig(dir)
-    server = await spawnServer(configPath)
+    server = await spawnBenchServer('http-server.ts', configPath)
     const base = server.url
     const overHttp = httpClient(base, concurrency)
     client = overHttp

@@ -33,7 +33,7 @@ import { policyDocument } from '../test/e2e/setup.ts'
 import { postgresMissing, startPostgres, type TestPostgres } from '../test/support/postgres.ts'
 import { type Contender, type Measurement, measureInterleaved, pairedRatio } from './harness.ts'
 import { attestation, httpClient, type Send } from './http-bench.ts'
-import { spawnBenchServer } from './server-path-http.ts'
+import { spawnBenchServer } from './spawn-server.ts'
 import { fixedRandom } from './workloads.ts'
 
 export const SERVER_PATH_ROW = 'server path (verifier, in-process app, PostgreSQL, HTTP)'
@@ -245,7 +245,7 @@ export async function measureServerPath(options: ServerPathOptions = {}): Promis
     else {
       const configPath = join(dir, 'http.yaml')
       writeFileSync(configPath, serverConfigText(join(dir, 'http'), policyPath))
-      server = await spawnBenchServer(configPath)
+      server = await spawnBenchServer('http-server.ts', configPath)
       const overHttp = httpClient(server.url, concurrency)
       client = overHttp
       await appAttestation(overHttp)()

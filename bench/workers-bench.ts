@@ -5,19 +5,18 @@
 // The load generator is this process (node:http keep-alive, 16 in flight, 16 sockets, which the
 // primary spreads over its workers); every attestation is a whole one (start, then the answer with
 // a key proof for that session) and a refused one stops the benchmark.
-import { spawn } from 'node:child_process'
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { makeSvidKeyProofMessage } from '../core/attestation/svid-key.ts'
 import { evidenceSet, LiveAgent } from '../test/core/attestation/live-agent.ts'
 import { policyDocument } from '../test/e2e/setup.ts'
 import { postgresMissing, startPostgres } from '../test/support/postgres.ts'
 import { measureInterleaved, pairedRatio, type Measurement } from './harness.ts'
+import { spawnBenchServer } from './spawn-server.ts'
 import { attestation, httpClient, type Send } from './http-bench.ts'
 
-const ROOT = resolve(import.meta.dirname, '..')
 
 export interface WorkersBenchResult {
   readonly one: Measurement
@@ -58,35 +57,6 @@ export interface WorkersBenchOptions {
   readonly warmupMs?: number
 }
 
-function spawnBenchServer(configPath: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/workers-server.ts'), configPath], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  })
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()))
-  let out = ''
-  return new Promise((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`workers bench: the server did not start: ${out}`)), 60_000)
-    proc.stderr.on('data', (d: Buffer) => (out += d.toString()))
-    proc.once('exit', (code) => reject(new Error(`workers bench: the server exited (${code}): ${out}`)))
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /^\{"url":"([^"]+)"\}$/m.exec(out)
-      if (!m) return
-      clearTimeout(timer)
-      resolveUrl({
-        url: m[1]!,
-        pid: proc.pid!,
-        stop: async () => {
-          if (proc.exitCode === null) proc.kill('SIGTERM')
-          await exited
-        },
-      })
-    })
-  })
-}
-
 /** Why the row cannot run here (no PostgreSQL), or undefined. */
 export function workersBenchMissing(): string | undefined {
   return postgresMissing()
@@ -115,7 +85,7 @@ export async function measureWorkers(options: WorkersBenchOptions = {}): Promise
       )
       return path
     }
-    for (const workers of [1, 2]) servers.push(await spawnBenchServer(await config(workers)))
+    for (const workers of [1, 2]) servers.push(await spawnBenchServer('workers-server.ts', await config(workers)))
     const client = (url: string): Send => {
       const c = httpClient(url, concurrency)
       clients.push(c)

@@ -1,13 +1,19 @@
-// The server process of the server-path bench's HTTP group: bench/http-server.ts (`vouch server` on
-// Node with the bench's repeating challenge randomness) started on a config file; resolves once it
-// prints its URL. SIGTERM stops it.
+// A bench's server process: a script under bench/ (http-server.ts: `vouch server` on Node with the
+// bench's repeating challenge randomness; workers-server.ts: the same with `workers: N`) started on a
+// config file; resolves once it prints its URL. SIGTERM stops it.
 import { spawn } from 'node:child_process'
 import { join, resolve } from 'node:path'
 
 const ROOT = resolve(import.meta.dirname, '..')
 
-export function spawnBenchServer(configPath: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/http-server.ts'), configPath], {
+export interface BenchServer {
+  readonly url: string
+  readonly pid: number
+  stop(): Promise<void>
+}
+
+export function spawnBenchServer(script: 'http-server.ts' | 'workers-server.ts', configPath: string): Promise<BenchServer> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', script), configPath], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },
@@ -17,12 +23,12 @@ export function spawnBenchServer(configPath: string): Promise<{ url: string; sto
   return new Promise((resolveUrl, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL')
-      reject(new Error(`server path bench: the server did not start: ${out}`))
+      reject(new Error(`bench: ${script} did not start: ${out}`))
     }, 60_000)
     proc.stderr.on('data', (d: Buffer) => (out += d.toString()))
     proc.once('exit', (code) => {
       clearTimeout(timer)
-      reject(new Error(`server path bench: the server exited (${code}): ${out}`))
+      reject(new Error(`bench: ${script} exited (${code}): ${out}`))
     })
     proc.stdout.on('data', (d: Buffer) => {
       out += d.toString()
@@ -31,6 +37,7 @@ export function spawnBenchServer(configPath: string): Promise<{ url: string; sto
       clearTimeout(timer)
       resolveUrl({
         url: m[1]!,
+        pid: proc.pid!,
         stop: async () => {
           if (proc.exitCode === null) proc.kill('SIGTERM')
           await exited
