@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { main } from '../../cli/main.ts'
 import { toPem } from '../../core/bytes/pem.ts'
-import { makeCertificate } from '../../core/x509/make-certificate.ts'
 import type { RunningServer } from '../../server/entry/node.ts'
 import { startSwtpm, type Swtpm } from '../support/swtpm.ts'
-import { capture, startPolicyServer } from './harness.ts'
+import { capture, makeDevIdCa, provisionDevId, startPolicyServer } from './harness.ts'
 
 let tpm: Swtpm
 let dir: string
@@ -21,21 +20,7 @@ let server: RunningServer
 beforeAll(async () => {
   tpm = await startSwtpm({ name: 'agent-two' })
   dir = await mkdtemp(join(tmpdir(), 'vouch-agent-two-'))
-  const kp = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
-  const now = Date.now()
-  const caDer = await makeCertificate(
-    {
-      subject: [{ type: 'CN', value: 'two-attestor DevID CA' }],
-      notBefore: now - 60_000,
-      notAfter: now + 86_400_000,
-      publicKey: new Uint8Array(await crypto.subtle.exportKey('spki', kp.publicKey)),
-      basicConstraints: { cA: true },
-      keyUsage: ['keyCertSign', 'cRLSign'],
-    },
-    kp.privateKey,
-  )
-  await writeFile(join(dir, 'ca.pem'), toPem('CERTIFICATE', caDer))
-  await writeFile(join(dir, 'ca.key'), toPem('PRIVATE KEY', new Uint8Array(await crypto.subtle.exportKey('pkcs8', kp.privateKey))))
+  const caDer = await makeDevIdCa(dir, 'two-attestor DevID CA')
   const ekCas = tpm.ekCa.rootPem + tpm.ekCa.intermediatePem
   server = await startPolicyServer(dir, [
     {
@@ -47,29 +32,7 @@ beforeAll(async () => {
       ],
     },
   ])
-  const io = capture()
-  const code = await main(
-    [
-      'devid',
-      'provision',
-      '--tpm',
-      tpm.tcti,
-      '--tpm-bridge',
-      'pure',
-      '--key-type',
-      'rsa',
-      '--out-dir',
-      join(dir, 'devid'),
-      '--ca-cert',
-      join(dir, 'ca.pem'),
-      '--ca-key',
-      join(dir, 'ca.key'),
-      '--subject-cn',
-      'node-two',
-    ],
-    io,
-  )
-  if (code !== 0) throw new Error(`devid provision: ${io.errs.join('\n')}`)
+  await provisionDevId(tpm.tcti, dir, { keyType: 'rsa', subjectCn: 'node-two' })
 }, 90_000)
 
 afterAll(async () => {

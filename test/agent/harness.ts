@@ -1,9 +1,13 @@
-// What the agent suites share: an Io that records what a CLI command prints, and a vouch server on
-// 127.0.0.1 (TLS from its own CA, trust domain example.org) under one AgentAttestation policy.
+// What the agent suites share: an Io that records what a CLI command prints, a vouch server on
+// 127.0.0.1 (TLS from its own CA, trust domain example.org) under one AgentAttestation policy, and a
+// DevID CA with a DevID provisioned under it.
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import type { Io } from '../../cli/command.ts'
+import { main } from '../../cli/main.ts'
+import { toPem } from '../../core/bytes/pem.ts'
+import { makeCertificate } from '../../core/x509/make-certificate.ts'
 import { parseServerConfig } from '../../server/config.ts'
 import { type RunningServer, startNodeServer } from '../../server/entry/node.ts'
 
@@ -27,4 +31,56 @@ export async function startPolicyServer(
   await writeFile(policy, stringify({ section: 'AgentAttestation', schema: 'v1', spec: { policies } }))
   const config = { trustDomain: 'example.org', listen: '127.0.0.1:0', dataDir: join(dir, 'server'), policy, tls: true, ...extra }
   return startNodeServer(parseServerConfig(stringify(config)), { write: () => {} })
+}
+
+/** A self-signed P-256 DevID CA, written as `dir/<name>.pem` and `dir/<name>.key` (PKCS#8); its certificate's DER. */
+export async function makeDevIdCa(dir: string, commonName: string, name = 'ca'): Promise<Uint8Array> {
+  const kp = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
+  const now = Date.now()
+  const der = await makeCertificate(
+    {
+      subject: [{ type: 'CN', value: commonName }],
+      notBefore: now - 60_000,
+      notAfter: now + 86_400_000,
+      publicKey: new Uint8Array(await crypto.subtle.exportKey('spki', kp.publicKey)),
+      basicConstraints: { cA: true },
+      keyUsage: ['keyCertSign', 'cRLSign'],
+    },
+    kp.privateKey,
+  )
+  await writeFile(join(dir, `${name}.pem`), toPem('CERTIFICATE', der))
+  await writeFile(join(dir, `${name}.key`), toPem('PRIVATE KEY', new Uint8Array(await crypto.subtle.exportKey('pkcs8', kp.privateKey))))
+  return der
+}
+
+/** `vouch devid provision`: a DevID key in the TPM, certified by `dir/<ca>.pem`, written to `dir/devid`. */
+export async function provisionDevId(
+  tcti: string,
+  dir: string,
+  o: { readonly keyType: 'rsa' | 'ecc'; readonly subjectCn: string; readonly ca?: string },
+): Promise<void> {
+  const ca = o.ca ?? 'ca'
+  const io = capture()
+  const code = await main(
+    [
+      'devid',
+      'provision',
+      '--tpm',
+      tcti,
+      '--tpm-bridge',
+      'pure',
+      '--key-type',
+      o.keyType,
+      '--out-dir',
+      join(dir, 'devid'),
+      '--ca-cert',
+      join(dir, `${ca}.pem`),
+      '--ca-key',
+      join(dir, `${ca}.key`),
+      '--subject-cn',
+      o.subjectCn,
+    ],
+    io,
+  )
+  if (code !== 0) throw new Error(`devid provision: ${io.errs.join('\n')}`)
 }

@@ -21,7 +21,7 @@ import { events, expectedPcrs, sha256, writeEventLog, type LogEvent } from '../s
 import { freePort } from '../support/free-port.ts'
 import { startSwtpm, type Swtpm } from '../support/swtpm.ts'
 import { Tpm2Tools } from '../support/tpm2-tools.ts'
-import { capture } from './harness.ts'
+import { capture, provisionDevId } from './harness.ts'
 
 let tpm: Swtpm
 let dir: string
@@ -217,29 +217,7 @@ beforeAll(async () => {
   pkCert = (await selfSigned('Test Platform Key')).der
   await writeFile(join(dir, 'ca.pem'), devIdCaPem)
   await writeFile(join(dir, 'ca.key'), toPem('PRIVATE KEY', new Uint8Array(await crypto.subtle.exportKey('pkcs8', ca.key))))
-  const io = capture()
-  const code = await main(
-    [
-      'devid',
-      'provision',
-      '--tpm',
-      tpm.tcti,
-      '--tpm-bridge',
-      'pure',
-      '--key-type',
-      'rsa',
-      '--out-dir',
-      join(dir, 'devid'),
-      '--ca-cert',
-      join(dir, 'ca.pem'),
-      '--ca-key',
-      join(dir, 'ca.key'),
-      '--subject-cn',
-      'node-boot',
-    ],
-    io,
-  )
-  if (code !== 0) throw new Error(`devid provision: ${io.errs.join('\n')}`)
+  await provisionDevId(tpm.tcti, dir, { keyType: 'rsa', subjectCn: 'node-boot' })
   good = await installLog(firmwareLog(), 'good.bin')
   fullPolicy = {
     secureBoot: 'required',

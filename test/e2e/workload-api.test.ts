@@ -23,10 +23,9 @@ import { JwtBundle } from '../../core/svid/jwt-bundle.ts'
 import { verifyJwtSvid } from '../../core/svid/jwt-svid.ts'
 import { parseSpiffeBundle } from '../../core/svid/spiffe-bundle.ts'
 import { verifyX509Svid } from '../../core/svid/x509-svid.ts'
-import { makeCertificate } from '../../core/x509/make-certificate.ts'
 import { parseServerConfig } from '../../server/config.ts'
 import { type RunningServer, startNodeServer } from '../../server/entry/node.ts'
-import { capture } from '../agent/harness.ts'
+import { capture, makeDevIdCa, provisionDevId } from '../agent/harness.ts'
 import { startSwtpm, type Swtpm } from '../support/swtpm.ts'
 import { caFetch } from './spawn-server.ts'
 
@@ -154,44 +153,8 @@ beforeAll(async () => {
   // the workloads, other users, reach the socket below it
   await chmod(dir, 0o755)
   // a DevID CA and a DevID in the TPM
-  const kp = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
-  const now = Date.now()
-  const caDer = await makeCertificate(
-    {
-      subject: [{ type: 'CN', value: 'vouch workload test DevID CA' }],
-      notBefore: now - 60_000,
-      notAfter: now + 86_400_000,
-      publicKey: new Uint8Array(await crypto.subtle.exportKey('spki', kp.publicKey)),
-      basicConstraints: { cA: true },
-      keyUsage: ['keyCertSign', 'cRLSign'],
-    },
-    kp.privateKey,
-  )
-  await writeFile(join(dir, 'devid-ca.pem'), toPem('CERTIFICATE', caDer))
-  await writeFile(join(dir, 'devid-ca.key'), toPem('PRIVATE KEY', new Uint8Array(await crypto.subtle.exportKey('pkcs8', kp.privateKey))))
-  const io = capture()
-  const provisioned = await main(
-    [
-      'devid',
-      'provision',
-      '--tpm',
-      tpm.tcti,
-      '--tpm-bridge',
-      'pure',
-      '--key-type',
-      'ecc',
-      '--out-dir',
-      join(dir, 'devid'),
-      '--ca-cert',
-      join(dir, 'devid-ca.pem'),
-      '--ca-key',
-      join(dir, 'devid-ca.key'),
-      '--subject-cn',
-      'workload-node',
-    ],
-    io,
-  )
-  expect(provisioned, io.errs.join('\n')).toBe(0)
+  const caDer = await makeDevIdCa(dir, 'vouch workload test DevID CA', 'devid-ca')
+  await provisionDevId(tpm.tcti, dir, { keyType: 'ecc', subjectCn: 'workload-node', ca: 'devid-ca' })
 
   // the server: TLS, a tpm_devid policy trusting that CA and swtpm's EK CA
   await writeFile(
