@@ -22,7 +22,6 @@ import { measureInterleaved, pairedRatio, type Measurement } from './harness.ts'
 import { spawnBenchServer } from './spawn-server.ts'
 import { fixedRandom } from './workloads.ts'
 
-
 export interface Percentiles {
   readonly concurrency: number
   readonly attestations: number

@@ -17,7 +17,6 @@ import { measureInterleaved, pairedRatio, type Measurement } from './harness.ts'
 import { spawnBenchServer } from './spawn-server.ts'
 import { attestation, httpClient, type Send } from './http-bench.ts'
 
-
 export interface WorkersBenchResult {
   readonly one: Measurement
   readonly two: Measurement
