@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, wri
 import { hostname, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { openSqliteWasm, processStart, type StaleLockEvent } from '../../../server/entry/sqlite-wasm.ts'
+import { MAX_PREPARED_STATEMENTS, openSqliteWasm, processStart, type StaleLockEvent } from '../../../server/entry/sqlite-wasm.ts'
 import { AgentRegistry } from '../../../server/registry/registry.ts'
 
 const children: ChildProcess[] = []
@@ -129,5 +129,55 @@ describe('node-sqlite3-wasm: a writer killed inside a transaction (why workers >
       db.close()
       rmSync(dirname(path), { recursive: true, force: true })
     }
+  })
+})
+
+describe('node-sqlite3-wasm: prepared statements kept per connection', () => {
+  const open = () => openSqliteWasm(join(mkdtempSync(join(tmpdir(), 'vouch-prepared-')), 'agents.db'))
+
+  it('a get over several rows, or a run of a statement with RETURNING, leaves nothing in progress: COMMIT succeeds', () => {
+    const db = open()
+    db.exec('CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT)')
+    db.exec('BEGIN IMMEDIATE')
+    for (let i = 0; i < 5; i++) db.run('INSERT INTO t (a, b) VALUES (?, ?)', [i, `v${i}`])
+    expect(db.get('SELECT a FROM t ORDER BY a')).toEqual({ a: 0 })
+    db.run("UPDATE t SET b = 'w' WHERE a >= ? RETURNING a", [2])
+    db.exec('COMMIT')
+    expect(db.all("SELECT a FROM t WHERE b = 'w' ORDER BY a")).toEqual([{ a: 2 }, { a: 3 }, { a: 4 }])
+    db.close()
+  })
+
+  it('a statement that fails is prepared again: the same SQL then runs with other values', () => {
+    const db = open()
+    db.exec('CREATE TABLE t (a INTEGER PRIMARY KEY)')
+    const insert = 'INSERT INTO t (a) VALUES (?)'
+    db.run(insert, [1])
+    expect(() => db.run(insert, [1])).toThrow(/UNIQUE/)
+    db.run(insert, [2])
+    expect(db.all('SELECT a FROM t ORDER BY a')).toEqual([{ a: 1 }, { a: 2 }])
+    db.close()
+  })
+
+  it('a schema change (a column added): SELECT * sees the new column, a kept statement naming its columns still runs', () => {
+    const db = open()
+    db.exec('CREATE TABLE t (a INTEGER)')
+    db.run('INSERT INTO t (a) VALUES (?)', [1])
+    expect(db.get('SELECT * FROM t')).toEqual({ a: 1 })
+    expect(db.get('SELECT a FROM t WHERE a = ?', [1])).toEqual({ a: 1 })
+    db.exec('ALTER TABLE t ADD COLUMN b TEXT')
+    expect(db.get('SELECT * FROM t')).toEqual({ a: 1, b: null })
+    expect(db.get('SELECT a FROM t WHERE a = ?', [1])).toEqual({ a: 1 })
+    db.run("UPDATE t SET b = 'x' WHERE a = ?", [1])
+    expect(db.get('SELECT a, b FROM t WHERE a = ?', [1])).toEqual({ a: 1, b: 'x' })
+    db.close()
+  })
+
+  it(`more distinct statements than MAX_PREPARED_STATEMENTS (${MAX_PREPARED_STATEMENTS}): the oldest are finalized, every one still runs, close succeeds`, () => {
+    const db = open()
+    db.exec('CREATE TABLE t (a INTEGER)')
+    const n = MAX_PREPARED_STATEMENTS * 2 + 5
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < n; i++) expect(db.get(`SELECT ${i} AS v, COUNT(*) AS c FROM t`)).toEqual({ v: i, c: 0 })
+    expect(() => db.close()).not.toThrow()
   })
 })
