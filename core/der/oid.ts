@@ -86,8 +86,24 @@ function base128(v: bigint, out: number[]): void {
   for (let i = tmp.length - 1; i >= 0; i--) out.push(tmp[i]!)
 }
 
-/** Contents octets of the dotted OID (no tag or length). Throws TypeError on malformed text. */
+/** most encodings kept by encodeOid (certificates and CSRs name a few dozen OIDs) */
+const MAX_ENCODED_OIDS = 256
+const encodedOids = new Map<string, Uint8Array<ArrayBuffer>>()
+
+/**
+ * Contents octets of the dotted OID (no tag or length). Throws TypeError on malformed text. The
+ * encodings of the OIDs met are kept (256 at most, each returned as a fresh copy): every issued
+ * certificate names the same algorithm, extension and attribute OIDs.
+ */
 export function encodeOid(dotted: string): Uint8Array<ArrayBuffer> {
+  const kept = encodedOids.get(dotted)
+  if (kept) return kept.slice()
+  const encoded = encodeOidArcs(dotted)
+  if (encodedOids.size < MAX_ENCODED_OIDS) encodedOids.set(dotted, encoded.slice())
+  return encoded
+}
+
+function encodeOidArcs(dotted: string): Uint8Array<ArrayBuffer> {
   if (!/^[0-2](\.(0|[1-9][0-9]*))+$/.test(dotted)) throw new TypeError(`not a dotted oid: ${dotted}`)
   const arcs = dotted.split('.').map((a) => BigInt(a))
   const first = arcs[0]!

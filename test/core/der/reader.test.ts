@@ -91,6 +91,16 @@ describe('DER values', () => {
     expect(() => encodeOid('1.40')).toThrow(TypeError)
   })
 
+  it('encodeOid keeps what it encoded, but a caller that changes the bytes it got changes no later encoding; past 256 OIDs it still encodes', () => {
+    const first = encodeOid(OID.ecdsaWithSHA256)
+    first.fill(0)
+    expect(encodeOid(OID.ecdsaWithSHA256)).toEqual(bytes('2a8648ce3d040302'))
+    encodeOid(OID.ecdsaWithSHA256)[0] = 0xff
+    expect(encodeOid(OID.ecdsaWithSHA256)).toEqual(bytes('2a8648ce3d040302'))
+    for (let i = 0; i < 600; i++) expect(decodeOid(encodeOid(`1.3.6.1.4.1.${i}.${i * 7}`))).toBe(`1.3.6.1.4.1.${i}.${i * 7}`)
+    expect(() => encodeOid('1.40')).toThrow(TypeError)
+  })
+
   it('oidOf reads an element in place and agrees with decodeOid on random octets, faults and offsets included', () => {
     const outcome = (f: () => string) => {
       try {
