@@ -270,7 +270,7 @@ if (runtimeName().startsWith('node') && wanted(SERVER_PATH_ROW)) {
   })
   const sp = serverPath
   log(
-    `    in-process app ${pct(sp.appOfVerifier)} of the verifier alone (${Math.round(sp.app.opsPerSec)}/s against ${Math.round(sp.verifier.opsPerSec)}/s), ${pct(sp.app4xOfVerifier)} with ${sp.app4x.concurrency} in flight; sealed sessions alone ${pct(sp.sealedOfVerifier)}, + key proof and SVID ${pct(sp.svidOfVerifier)}` +
+    `    in-process app ${pct(sp.appOfVerifier)} of the verifier alone (${Math.round(sp.app.opsPerSec)}/s against ${Math.round(sp.verifier.opsPerSec)}/s), ${pct(sp.app4xOfVerifier)} with ${sp.app4x.concurrency} in flight, ${pct(sp.appOfServerVerifier)} of the verifier as the server runs it; sealed sessions alone ${pct(sp.sealedOfVerifier)}, + key proof ${pct(sp.keyProofOfVerifier)}, + SVID ${pct(sp.svidOfVerifier)}` +
       (sp.postgres ? `; PostgreSQL ${pct(sp.postgres.pgOfSqlite)} of SQLite` : `; PostgreSQL skipped (${sp.postgresSkipped})`) +
       (sp.http ? `; HTTP ${pct(sp.http.httpOfApp)} of the in-process app (${Math.round(sp.http.http.opsPerSec)}/s)` : '') +
       `; load average ${sp.loadBefore.join(' ')} -> ${sp.loadAfter.join(' ')}`,
@@ -376,8 +376,9 @@ if (serverPath) {
     '|---|---|---|---|',
     `| verifier alone (in-memory sessions) | ${rate(sp.verifier)} | 100% | ${cpu(sp.verifier)} |`,
     `| verifier, sealed sessions | ${rate(sp.verifierSealed)} | ${pct(sp.sealedOfVerifier)} of the verifier | ${cpu(sp.verifierSealed)} |`,
+    `| verifier as the server runs it: sealed, + key proof check | ${rate(sp.verifierKeyProof)} | ${pct(sp.keyProofOfVerifier)} of the verifier | ${cpu(sp.verifierKeyProof)} |`,
     `| verifier, sealed, + key proof check and SVID issuance (no framework, no database) | ${rate(sp.verifierSvid)} | ${pct(sp.svidOfVerifier)} of the verifier | ${cpu(sp.verifierSvid)} |`,
-    `| in-process app (sealed, SQLite) | ${rate(sp.app)} | ${pct(sp.appOfVerifier)} of the verifier | ${cpu(sp.app)} |`,
+    `| in-process app (sealed, SQLite) | ${rate(sp.app)} | ${pct(sp.appOfVerifier)} of the verifier; ${pct(sp.appOfServerVerifier)} of the verifier as the server runs it | ${cpu(sp.app)} |`,
     `| the same app, ${sp.app4x.concurrency} in flight | ${rate(sp.app4x)} | ${pct(sp.app4xOfVerifier)} of the verifier | ${cpu(sp.app4x)} |`,
     sp.postgres
       ? `| in-process app, PostgreSQL (its SQLite twin: ${rate(sp.postgres.sqlite)}) | ${rate(sp.postgres.pg)} | ${pct(sp.postgres.pgOfSqlite)} of SQLite | ${cpu(sp.postgres.pg)} |`

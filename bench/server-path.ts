@@ -3,6 +3,8 @@
 // flight, on the cached server platform, as
 //   - the verifier alone (in-memory session store): the reference;
 //   - the verifier with sealed sessions (use-once records in memory): what sealing costs;
+//   - the verifier as the server runs it: sealed sessions and the agent's key proof checked in the
+//     answer; the app against it is what the server path beyond the verifier costs;
 //   - the Hono app in process (app.request), bootstrapped as `vouch server` boots: sealed sessions,
 //     the SQLite registry (agents.db, synchronous=FULL), SVID issuance, logging to a discarded sink;
 //   - the same app on PostgreSQL (registry and use-once records), against the SQLite app;
@@ -49,6 +51,14 @@ export interface ServerPathResult {
   readonly app4xOfVerifier: number
   /** verifier with sealed sessions / verifier alone */
   readonly sealedOfVerifier: number
+  /**
+   * the verifier as the server runs it: sealed sessions and the agent's key proof checked inside
+   * the answer (its `svid_key.possession` check); no SVID, framework or database
+   */
+  readonly verifierKeyProof: Measurement
+  readonly keyProofOfVerifier: number
+  /** app (sealed, SQLite) / the verifier as the server runs it: what the server path beyond the verifier costs */
+  readonly appOfServerVerifier: number
   /** the sealed verifier plus the key proof check and SVID issuance (no framework, no database) */
   readonly verifierSvid: Measurement
   readonly svidOfVerifier: number
@@ -175,7 +185,7 @@ export async function measureServerPath(options: ServerPathOptions = {}): Promis
     // the sealed verifier plus what the answer route adds in crypto: the agent's key proof (signed
     // here, verified by the server) and the X.509-SVID issued by the server CA; no framework, no database
     const svidKey = parseSubjectPublicKeyInfo(new Uint8Array(spki))
-    const withSvid = async () => {
+    const withKeyProof = async () => {
       const s = await sealed.start(request)
       const proof = sign('sha256', makeSvidKeyProofMessage(s.sessionId, binding), { key: privateKey, dsaEncoding: 'ieee-p1363' })
       const verdict = await sealed.answer(s.sessionId, answers, {
@@ -186,15 +196,20 @@ export async function measureServerPath(options: ServerPathOptions = {}): Promis
         },
       })
       if (!verdict.ok) throw new Error('server path bench: the verifier refused the answer')
+      return verdict
+    }
+    const withSvid = async () => {
+      const verdict = await withKeyProof()
       await sqliteApp.ca.issueSvid(new Uint8Array(spki), verdict.spiffeId!, 3_600_000)
     }
     const c = (name: string, fn: () => unknown, inFlight = concurrency): Contender => ({ name, fn, concurrency: inFlight })
 
-    log('    verifier alone, sealed, + key proof and SVID; in-process app (sealed, SQLite; 16 and 64 in flight) ...')
-    const [verifier, verifierSealed, verifierSvid, app, app64] = await measureInterleaved(
+    log('    verifier alone, sealed, + key proof, + SVID; in-process app (sealed, SQLite; 16 and 64 in flight) ...')
+    const [verifier, verifierSealed, verifierKeyProof, verifierSvid, app, app64] = await measureInterleaved(
       [
         c('verifier alone (in-memory sessions)', verifierWith(memory)),
         c('verifier, sealed sessions (use-once in memory)', verifierWith(sealed)),
+        c('verifier as the server runs it: sealed, + key proof check', withKeyProof),
         c('verifier, sealed, + key proof and SVID issuance', withSvid),
         c('in-process app (app.request; sealed, SQLite)', appAttestation(viaSqlite)),
         // two durable commits per attestation (the use-once claim, the record): at 16 in flight their
@@ -213,6 +228,9 @@ export async function measureServerPath(options: ServerPathOptions = {}): Promis
       app4x: app64!,
       app4xOfVerifier: pairedRatio(app64!, verifier!),
       sealedOfVerifier: pairedRatio(verifierSealed!, verifier!),
+      verifierKeyProof: verifierKeyProof!,
+      keyProofOfVerifier: pairedRatio(verifierKeyProof!, verifier!),
+      appOfServerVerifier: pairedRatio(app!, verifierKeyProof!),
       verifierSvid: verifierSvid!,
       svidOfVerifier: pairedRatio(verifierSvid!, verifier!),
       loadBefore,
