@@ -23,6 +23,7 @@ import { Metrics } from '../metrics.ts'
 import { AgentRegistry } from '../registry/registry.ts'
 import type { AgentStore } from '../registry/store.ts'
 import { openAgentStore } from './registry-open.ts'
+import { moveLocalEntries } from './entries-move.ts'
 import type { AsyncSqlDatabase, SqlDatabase } from '../registry/sql.ts'
 import { createMemorySessionStore, type SessionValue } from '../../core/session/store.ts'
 import { makeRandomSessionKeyring, type SessionKeyring } from '../../core/session/sealed.ts'
@@ -245,7 +246,13 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   let entries: EntryStore
   if (shared) {
     const { PgEntryStore } = await import('../registry/entries-pg.ts')
-    entries = new PgEntryStore(shared)
+    const pgEntries = new PgEntryStore(shared)
+    // entries this replica kept in its own agents.db before they were shared move there once
+    if (role !== 'worker')
+      await moveLocalEntries(config.dataDir, (path) => deps.openDatabase(path), pgEntries, logger).catch((e: unknown) =>
+        logger.error('Registration entries not moved to the shared database', { error: (e as Error).message }),
+      )
+    entries = pgEntries
     usedSessions = createAsyncSqlUseOnceStore(shared, { now: () => platform.now() })
   } else {
     entries = new SqliteEntryStore(db!)

@@ -23,7 +23,8 @@ import {
   totalLimit,
 } from './entry-store.ts'
 import { migratePostgres } from './registry-pg.ts'
-import type { AsyncSqlDatabase } from './sql.ts'
+import type { AsyncSqlDatabase, AsyncSqlQueries } from './sql.ts'
+import { EntryError } from '../entries/errors.ts'
 
 /** The key of the advisory lock every entry creation holds ("entry" in ASCII). */
 export const ENTRIES_LOCK_ID = 0x656e747279
@@ -52,25 +53,51 @@ export class PgEntryStore implements EntryStore {
 
   async create(spec: EntrySpec, now: number): Promise<RegistrationEntry> {
     const entry: RegistrationEntry = { ...spec, id: newEntryId(), createdAt: now }
-    const key = parentKey(spec)
-    const selectors = JSON.stringify(spec.selectors)
     await this.db.transaction(async (tx) => {
       await tx.get('SELECT pg_advisory_xact_lock(?) AS locked', [ENTRIES_LOCK_ID])
-      const total = Number((await tx.get('SELECT COUNT(*) AS n FROM entries'))?.n ?? 0)
-      if (total >= this.maxEntries) throw totalLimit(total, this.maxEntries)
-      const perParent = Number(
-        (await tx.get('SELECT COUNT(*) AS n FROM entries WHERE md5(parent_key) = md5(?) AND parent_key = ?', [key, key]))?.n ?? 0,
-      )
-      if (perParent >= this.maxPerParent) throw parentLimit(perParent, this.maxPerParent)
-      const dup = await tx.get(
-        `SELECT id FROM entries WHERE spiffe_id = ? AND md5(parent_key) = md5(?) AND md5(selectors) = md5(?)
-           AND parent_key = ? AND selectors = ?`,
-        [spec.spiffeId, key, selectors, key, selectors],
-      )
-      if (dup) throw entryExists(String(dup.id))
-      await tx.run(INSERT_ENTRY, entryParams(entry))
+      await this.checkAndInsert(tx, entry)
     })
     return entry
+  }
+
+  /**
+   * Stores an entry made elsewhere with its own ID and creation time (a replica's SQLite entries
+   * moving here, entries-import.ts), under the same lock, bounds and uniqueness as `create`:
+   * 'present' when an entry of that ID is here already, 'exists' for another with the same SPIFFE
+   * ID, parent and selectors, 'limit' past a bound.
+   */
+  async adopt(entry: RegistrationEntry): Promise<'added' | 'present' | 'exists' | 'limit'> {
+    return this.db.transaction(async (tx) => {
+      await tx.get('SELECT pg_advisory_xact_lock(?) AS locked', [ENTRIES_LOCK_ID])
+      if (await tx.get('SELECT id FROM entries WHERE id = ?', [entry.id])) return 'present'
+      try {
+        await this.checkAndInsert(tx, entry)
+        return 'added'
+      } catch (e) {
+        if (e instanceof EntryError && e.code === 'ERR_ENTRY_EXISTS') return 'exists'
+        if (e instanceof EntryError && e.code === 'ERR_ENTRY_LIMIT') return 'limit'
+        throw e
+      }
+    })
+  }
+
+  /** The bounds, the duplicate check and the insert, on a transaction holding ENTRIES_LOCK_ID. */
+  private async checkAndInsert(tx: AsyncSqlQueries, entry: RegistrationEntry): Promise<void> {
+    const key = parentKey(entry)
+    const selectors = JSON.stringify(entry.selectors)
+    const total = Number((await tx.get('SELECT COUNT(*) AS n FROM entries'))?.n ?? 0)
+    if (total >= this.maxEntries) throw totalLimit(total, this.maxEntries)
+    const perParent = Number(
+      (await tx.get('SELECT COUNT(*) AS n FROM entries WHERE md5(parent_key) = md5(?) AND parent_key = ?', [key, key]))?.n ?? 0,
+    )
+    if (perParent >= this.maxPerParent) throw parentLimit(perParent, this.maxPerParent)
+    const dup = await tx.get(
+      `SELECT id FROM entries WHERE spiffe_id = ? AND md5(parent_key) = md5(?) AND md5(selectors) = md5(?)
+         AND parent_key = ? AND selectors = ?`,
+      [entry.spiffeId, key, selectors, key, selectors],
+    )
+    if (dup) throw entryExists(String(dup.id))
+    await tx.run(INSERT_ENTRY, entryParams(entry))
   }
 
   async get(id: string): Promise<RegistrationEntry | undefined> {

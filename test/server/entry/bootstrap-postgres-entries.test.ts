@@ -5,10 +5,11 @@
  * clientCertificates hook, as in test/server/routes/workload.test.ts (the Node listener's own hook
  * is covered in test/e2e/workload-svid.test.ts). An entry made through A (`vouch entry create`
  * with A's config, or A's store) is listed and issued for by B's agent-facing routes; a deletion
- * through B is seen by A; creations of one entry through A and B at once give one entry.
+ * through B is seen by A; creations of one entry through A and B at once give one entry. An entry
+ * A kept in its own agents.db from before entries were shared is moved to the database at its start.
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -18,7 +19,8 @@ import { parseSpiffeBundle } from '../../../core/svid/spiffe-bundle.ts'
 import { verifyX509Svid } from '../../../core/svid/x509-svid.ts'
 import { createNodePlatform } from '../../../runtimes/node/index.ts'
 import { ServerCa } from '../../../server/ca/authority.ts'
-import { checkEntryInput } from '../../../server/entries/validate.ts'
+import { checkEntryInput, type RegistrationEntry } from '../../../server/entries/validate.ts'
+import { SqliteEntryStore } from '../../../server/registry/entries.ts'
 import { type Bootstrapped, bootstrap, loadConfigFile } from '../../../server/entry/bootstrap.ts'
 import { openSqliteWasm } from '../../../server/entry/sqlite-wasm.ts'
 import { opensslCsr } from '../../e2e/http-agent.ts'
@@ -34,6 +36,7 @@ let a: Bootstrapped | undefined
 let b: Bootstrapped | undefined
 let files: { a: ReturnType<typeof writeServerFiles>; b: ReturnType<typeof writeServerFiles> }
 let agentCert = ''
+let legacy: RegistrationEntry
 
 const cli = async (argv: string[]) => {
   const out: string[] = []
@@ -80,6 +83,14 @@ describe.skipIf(missing)('registration entries on one PostgreSQL, through two bo
       `database: ${url}\nsessionKeys: ${join(shared, 'keys.yaml')}\n` +
       `ca:\n  certFile: ${join(shared, 'ca.pem')}\n  keyFile: ${join(shared, 'ca.key')}\n`
     files = { a: writeServerFiles({ extra }), b: writeServerFiles({ extra }) }
+    // A ran before entries were shared: one entry in its own agents.db, moved at its start
+    mkdirSync(files.a.dataDir, { recursive: true })
+    const old = openSqliteWasm(join(files.a.dataDir, 'agents.db'))
+    legacy = new SqliteEntryStore(old).create(
+      checkEntryInput({ spiffeId: 'spiffe://example.org/legacy', parentId: AGENT, selectors: ['unix:uid:9'] }, TRUST_DOMAIN),
+      1234,
+    )
+    old.close()
     // A and B start together: the migrations (entries included) run once, under the advisory lock
     ;[a, b] = await Promise.all([start(files.a.configPath), start(files.b.configPath)])
     // an attested agent, as the answer route records it (in the shared registry), with its SVID
@@ -103,9 +114,17 @@ describe.skipIf(missing)('registration entries on one PostgreSQL, through two bo
     pg?.stop()
   })
 
-  it('no replica keeps entries of its own: neither opened a SQLite agents.db', () => {
-    expect(existsSync(join(files.a.dataDir, 'agents.db'))).toBe(false)
+  it("no replica keeps entries of its own: B opened no agents.db; the entry in A's was moved to the database and B serves it", async () => {
     expect(existsSync(join(files.b.dataDir, 'agents.db'))).toBe(false)
+    expect(await call(b!, 'GET', '/v1/entries')).toMatchObject({
+      status: 200,
+      body: { entries: [{ id: legacy.id, spiffeId: legacy.spiffeId }] },
+    })
+    expect(await b!.entries.get(legacy.id)).toEqual(legacy)
+    const old = openSqliteWasm(join(files.a.dataDir, 'agents.db'))
+    expect(old.all('SELECT id FROM entries')).toEqual([])
+    old.close()
+    expect(await b!.entries.delete(legacy.id)).toBe(true)
   })
 
   it("an entry created with A's config is listed by B and B issues its X.509-SVID and JWT-SVID; deleted with B's config, A no longer serves it", async () => {
