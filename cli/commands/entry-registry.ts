@@ -1,18 +1,18 @@
 /**
  * `vouch entry create|list|show|delete`: registration entries (docs/entries.md), read and changed
- * directly in the data dir's registry database (agents.db) named by the server config, whose
- * trust domain every SPIFFE ID must belong to. Works with the server stopped or running (the
- * server reads entries from the database on every request).
+ * directly in the server's database named by the server config (its `database:` PostgreSQL URL or
+ * VOUCH_DATABASE_URL, shared by every replica; else the data dir's agents.db), whose trust domain
+ * every SPIFFE ID must belong to. Works with the server stopped or running (every replica reads
+ * entries from the database on every request).
  */
 import { mkdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { parseArgs, option, UsageError, jsonOutput, requireOption } from '../args.ts'
 import { EXIT_OK, type Command } from '../command.ts'
 import { EntryError } from '../../server/entries/errors.ts'
 import { parseServerConfig } from '../../server/config.ts'
 import { checkEntryInput, type RegistrationEntry } from '../../server/entries/validate.ts'
-import { EntryStore, entryJson } from '../../server/registry/entries.ts'
-import type { SqlDatabase } from '../../server/registry/sql.ts'
+import { type EntryStore, entryJson } from '../../server/registry/entry-store.ts'
+import { openEntryStore, type OpenSqlite } from '../../server/entry/registry-open.ts'
 
 const COMMON = '--server-config FILE [--output json]'
 const REPEATED = ['parent-selector', 'selector', 'dns']
@@ -43,24 +43,25 @@ function takeRepeated(argv: string[]): { rest: string[]; lists: Map<string, stri
 
 interface Opened {
   readonly store: EntryStore
-  readonly db: SqlDatabase
+  readonly db: { close(): Promise<void> }
   readonly trustDomain: string
 }
 
 async function openEntries(configPath: string): Promise<Opened> {
   const config = parseServerConfig(readFileSync(configPath, 'utf8'), process.env)
-  // entries may be made before the server's first start
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
-  const path = join(config.dataDir, 'agents.db')
-  let db: SqlDatabase
-  if (process.versions.bun) {
-    const { openSqliteBun } = await import('../../server/entry/sqlite-bun.ts')
-    db = openSqliteBun(path)
-  } else {
-    const { openSqliteWasm } = await import('../../server/entry/sqlite-wasm.ts')
-    db = openSqliteWasm(path)
+  let openSqlite: OpenSqlite
+  if (config.database !== undefined)
+    openSqlite = () => {
+      throw new Error('unreachable: PostgreSQL configured')
+    }
+  else {
+    // entries may be made before the server's first start
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+    if (process.versions.bun) openSqlite = (await import('../../server/entry/sqlite-bun.ts')).openSqliteBun
+    else openSqlite = (await import('../../server/entry/sqlite-wasm.ts')).openSqliteWasm
   }
-  return { store: new EntryStore(db), db, trustDomain: config.trustDomain }
+  const { entries, close } = await openEntryStore(config, openSqlite)
+  return { store: entries, db: { close }, trustDomain: config.trustDomain }
 }
 
 export function entryView(e: RegistrationEntry) {
@@ -110,11 +111,11 @@ export const entryCreate: Command = {
         },
         trustDomain,
       )
-      const entry = store.create(spec, Date.now())
+      const entry = await store.create(spec, Date.now())
       io.out(json ? JSON.stringify(entryView(entry)) : `created entry ${entry.id}\n${text(entry)}`)
       return EXIT_OK
     } finally {
-      db.close()
+      await db.close()
     }
   },
 }
@@ -127,12 +128,12 @@ export const entryList: Command = {
     if (args.positionals.length > 0) throw new UsageError('unexpected arguments')
     const { store, db } = await openEntries(requireOption(args, 'server-config'))
     try {
-      const entries = store.list()
+      const entries = await store.list()
       if (json) io.out(JSON.stringify(entries.map(entryView)))
       else for (const e of entries) io.out(`${e.id}\t${e.spiffeId}\t${e.parentId ?? e.parentSelectors.join(',')}\t${e.selectors.join(',')}`)
       return EXIT_OK
     } finally {
-      db.close()
+      await db.close()
     }
   },
 }
@@ -150,12 +151,12 @@ export const entryShow: Command = {
     const { json, id, configPath } = oneId(argv, 'show')
     const { store, db } = await openEntries(configPath)
     try {
-      const e = store.get(id)
+      const e = await store.get(id)
       if (!e) throw new EntryError('ERR_ENTRY_NOT_FOUND', `no entry ${JSON.stringify(id.slice(0, 64))}`)
       io.out(json ? JSON.stringify(entryView(e)) : text(e))
       return EXIT_OK
     } finally {
-      db.close()
+      await db.close()
     }
   },
 }
@@ -166,11 +167,11 @@ export const entryDelete: Command = {
     const { json, id, configPath } = oneId(argv, 'delete')
     const { store, db } = await openEntries(configPath)
     try {
-      if (!store.delete(id)) throw new EntryError('ERR_ENTRY_NOT_FOUND', `no entry ${JSON.stringify(id.slice(0, 64))}`)
+      if (!(await store.delete(id))) throw new EntryError('ERR_ENTRY_NOT_FOUND', `no entry ${JSON.stringify(id.slice(0, 64))}`)
       io.out(json ? JSON.stringify({ id, deleted: true }) : `deleted entry ${id}`)
       return EXIT_OK
     } finally {
-      db.close()
+      await db.close()
     }
   },
 }

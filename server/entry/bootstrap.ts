@@ -15,7 +15,7 @@ import type { Platform } from '../../core/platform.ts'
 import { createApp } from '../app.ts'
 import { ServerCa, type ServerCaFiles } from '../ca/authority.ts'
 import { JwtAuthority } from '../ca/jwt-authority.ts'
-import { EntryStore } from '../registry/entries.ts'
+import { type EntryStore, SqliteEntryStore } from '../registry/entries.ts'
 import type { ClientCertificates } from '../routes/workload.ts'
 import { parseServerConfig, type ServerConfig } from '../config.ts'
 import { createJsonLogger, type LogFields, type Logger } from '../logging.ts'
@@ -23,7 +23,8 @@ import { Metrics } from '../metrics.ts'
 import { AgentRegistry } from '../registry/registry.ts'
 import type { AgentStore } from '../registry/store.ts'
 import { openAgentStore } from './registry-open.ts'
-import type { AsyncSqlQueries, SqlDatabase } from '../registry/sql.ts'
+import { moveLocalEntries } from './entries-move.ts'
+import type { AsyncSqlDatabase, SqlDatabase } from '../registry/sql.ts'
 import { createMemorySessionStore, type SessionValue } from '../../core/session/store.ts'
 import { makeRandomSessionKeyring, type SessionKeyring } from '../../core/session/sealed.ts'
 import type { UseOnceStore } from '../../core/session/use-once.ts'
@@ -226,24 +227,37 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   metrics.policy = () => ({ generation: policy.state.generation, sha256: policy.state.sha256, failures: policy.failures })
   const ca = await loadOrCreateCa(config, platform, subtle, logger)
   const jwtAuthority = await loadOrCreateJwtAuthority(config, subtle, logger)
-  // the agent registry: PostgreSQL when config.database names one (shared by replicas), else the
-  // SQLite file; registration entries stay in the SQLite file either way (not shared yet)
-  const db = deps.openDatabase(join(config.dataDir, 'agents.db'), {
-    onStaleLock: (event) => logger.warn('Stale database lock cleared', { ...event }),
-  })
+  // the agent registry, the registration entries and the use-once records: in PostgreSQL when
+  // config.database names one (shared by replicas and workers), else in the SQLite file
+  const db =
+    config.database === undefined
+      ? deps.openDatabase(join(config.dataDir, 'agents.db'), {
+          onStaleLock: (event) => logger.warn('Stale database lock cleared', { ...event }),
+        })
+      : undefined
   let registry: AgentStore
   try {
-    registry = config.database === undefined ? new AgentRegistry(db) : await openAgentStore(config, deps.openDatabase)
+    registry = db ? new AgentRegistry(db) : await openAgentStore(config, deps.openDatabase)
   } catch (e) {
-    db.close()
+    db?.close()
     throw e
   }
-  const entries = new EntryStore(db)
-  // the use-once records live where replicas share them: the PostgreSQL registry when there is one
-  const shared = (registry as { readonly queries?: AsyncSqlQueries }).queries
-  usedSessions = shared
-    ? createAsyncSqlUseOnceStore(shared, { now: () => platform.now() })
-    : createSqlUseOnceStore(db, { now: () => platform.now() })
+  const shared = (registry as { readonly queries?: AsyncSqlDatabase }).queries
+  let entries: EntryStore
+  if (shared) {
+    const { PgEntryStore } = await import('../registry/entries-pg.ts')
+    const pgEntries = new PgEntryStore(shared)
+    // entries this replica kept in its own agents.db before they were shared move there once
+    if (role !== 'worker')
+      await moveLocalEntries(config.dataDir, (path) => deps.openDatabase(path), pgEntries, logger).catch((e: unknown) =>
+        logger.error('Registration entries not moved to the shared database', { error: (e as Error).message }),
+      )
+    entries = pgEntries
+    usedSessions = createAsyncSqlUseOnceStore(shared, { now: () => platform.now() })
+  } else {
+    entries = new SqliteEntryStore(db!)
+    usedSessions = createSqlUseOnceStore(db!, { now: () => platform.now() })
+  }
   if ((await registry.sequence(BUNDLE_SEQUENCE)) === 0) await registry.nextSequence(BUNDLE_SEQUENCE)
   ca.sequence = BigInt(await registry.sequence(BUNDLE_SEQUENCE))
   let listenUrl: string | undefined
@@ -357,8 +371,8 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     close: () => {
       clearInterval(timer)
       policy.close()
-      db.close() // the SQLite registry's own database, or the entries' beside PostgreSQL
-      if (config.database !== undefined) void Promise.resolve(registry.close()).catch(() => undefined)
+      if (db) db.close()
+      else void Promise.resolve(registry.close()).catch(() => undefined)
     },
   }
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { AgentRegistry } from '../registry/registry.ts'
 import type { SqlDatabase } from '../registry/sql.ts'
 import type { AgentStore } from '../registry/store.ts'
+import { type EntryStore, SqliteEntryStore } from '../registry/entries.ts'
 
 export type OpenSqlite = (path: string, options?: { onStaleLock?: (event: object) => void }) => SqlDatabase
 
@@ -28,4 +29,33 @@ export async function openAgentStore(
     }
   }
   return new AgentRegistry(openSqlite(join(config.dataDir, 'agents.db'), options))
+}
+
+/**
+ * Opens the registration entries the config names, for `vouch entry` (the server builds its own
+ * over the registry's database, bootstrap.ts): PostgreSQL when `database` is a postgres:// URL,
+ * else dataDir/agents.db. Migrated before it returns; `close()` releases the database.
+ */
+export async function openEntryStore(
+  config: { readonly dataDir: string; readonly database?: string },
+  openSqlite: OpenSqlite,
+): Promise<{ readonly entries: EntryStore; close(): Promise<void> }> {
+  if (config.database !== undefined) {
+    const { openPostgres } = await import('./postgres.ts')
+    const { PgEntryStore } = await import('../registry/entries-pg.ts')
+    const db = await openPostgres(config.database, { max: 2 })
+    try {
+      return { entries: await PgEntryStore.open(db), close: () => db.close() }
+    } catch (e) {
+      await db.close().catch(() => undefined)
+      throw e
+    }
+  }
+  const db = openSqlite(join(config.dataDir, 'agents.db'))
+  try {
+    return { entries: new SqliteEntryStore(db), close: async () => db.close() }
+  } catch (e) {
+    db.close()
+    throw e
+  }
 }

@@ -16,7 +16,23 @@ export interface Migration {
    * it (the selectors column): the migration is then recorded without running its SQL.
    */
   readonly addsColumn?: { readonly table: string; readonly column: string }
+  /** the SQL on PostgreSQL when it differs from `sql` (which SQLite runs) */
+  readonly postgres?: string
 }
+
+/** The entries table of migration 5 (registration entries, entry-store.ts); its indexes differ by backend. */
+const ENTRIES_TABLE = `CREATE TABLE IF NOT EXISTS entries (
+  id TEXT PRIMARY KEY,
+  spiffe_id TEXT NOT NULL,
+  parent_id TEXT,
+  parent_selectors TEXT NOT NULL,
+  parent_key TEXT NOT NULL,
+  selectors TEXT NOT NULL,
+  x509_svid_ttl INTEGER,
+  jwt_svid_ttl INTEGER,
+  dns_names TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);`
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -51,6 +67,20 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
     description: 'use-once records of answered sealed sessions (server/registry/use-once.ts)',
     sql: `CREATE TABLE IF NOT EXISTS used_sessions (id TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS used_sessions_expires_at ON used_sessions (expires_at);`,
+  },
+  {
+    version: 5,
+    description: 'registration entries (server/registry/entry-store.ts)',
+    // SQLite: the table as the entry store created it before it was a migration, adopted in place
+    sql: `${ENTRIES_TABLE}
+CREATE INDEX IF NOT EXISTS entries_parent_key ON entries (parent_key);
+CREATE UNIQUE INDEX IF NOT EXISTS entries_identity ON entries (spiffe_id, parent_key, selectors);`,
+    // PostgreSQL: a B-tree row holds at most 2704 bytes, and parent_key and selectors reach about
+    // 8 KiB (32 selectors of 256 characters), so those two are indexed by their MD5 (a SPIFFE ID is
+    // ASCII, at most 2048 characters)
+    postgres: `${ENTRIES_TABLE}
+CREATE INDEX IF NOT EXISTS entries_parent_key ON entries (md5(parent_key));
+CREATE UNIQUE INDEX IF NOT EXISTS entries_identity ON entries (spiffe_id, md5(parent_key), md5(selectors));`,
   },
 ]
 

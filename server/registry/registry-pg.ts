@@ -30,7 +30,7 @@ export async function migratePostgres(db: AsyncSqlDatabase, now: number = Date.n
             'SELECT 1 AS ok FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?',
             [m.addsColumn.table, m.addsColumn.column],
           )) !== undefined
-        if (!present) await conn.exec(m.sql)
+        if (!present) await conn.exec(m.postgres ?? m.sql)
         await conn.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [m.version, now])
         await conn.exec('COMMIT')
       } catch (e) {
@@ -73,8 +73,8 @@ export class PgAgentRegistry implements AgentStore {
   private readonly timer: ReturnType<typeof setInterval>
   private queue: { record: AttestationRecord; resolve: (outcome: 'recorded' | 'banned') => void; reject: (error: unknown) => void }[] = []
 
-  /** the database's queries, for the other tables replicas share (the use-once records) */
-  get queries(): AsyncSqlQueries {
+  /** the database, for the other tables replicas share (the use-once records, the registration entries) */
+  get queries(): AsyncSqlDatabase {
     return this.db
   }
 

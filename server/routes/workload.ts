@@ -25,7 +25,7 @@ import type { JwtAuthority } from '../ca/jwt-authority.ts'
 import { EntryError } from '../entries/errors.ts'
 import { isParentedTo, type RegistrationEntry } from '../entries/validate.ts'
 import type { Logger } from '../logging.ts'
-import { type EntryStore, entryJson } from '../registry/entries.ts'
+import { type EntryStore, entryJson } from '../registry/entry-store.ts'
 import type { AgentRecord } from '../registry/registry.ts'
 import type { AgentStore } from '../registry/store.ts'
 
@@ -92,9 +92,9 @@ export function workloadRoutes(o: WorkloadRouteOptions): Hono {
     return agent
   }
 
-  function entryFor(agent: AgentRecord, body: Record<string, unknown>): RegistrationEntry {
+  async function entryFor(agent: AgentRecord, body: Record<string, unknown>): Promise<RegistrationEntry> {
     if (typeof body.entryId !== 'string') throw new EntryError('ERR_ENTRY_INVALID', 'entryId: expected a registration entry ID')
-    const entry = o.entries.get(body.entryId)
+    const entry = await o.entries.get(body.entryId)
     if (!entry) throw new EntryError('ERR_ENTRY_NOT_FOUND', `entryId: no entry ${JSON.stringify(body.entryId.slice(0, 64))}`)
     if (!isParentedTo(entry, agent.spiffeId, new Set(agent.selectors)))
       throw new EntryError('ERR_ENTRY_NOT_AUTHORIZED', `entry ${entry.id} is not parented to agent ${agent.spiffeId}`, {
@@ -105,13 +105,13 @@ export function workloadRoutes(o: WorkloadRouteOptions): Hono {
 
   app.get('/v1/entries', async (c) => {
     const agent = await authenticate(c)
-    return c.json({ entries: o.entries.listForAgent(agent.spiffeId, agent.selectors).map(entryJson) })
+    return c.json({ entries: (await o.entries.listForAgent(agent.spiffeId, agent.selectors)).map(entryJson) })
   })
 
   app.post('/v1/svid/x509', async (c) => {
     const agent = await authenticate(c)
     const body = await jsonObject(c.req.raw)
-    const entry = entryFor(agent, body)
+    const entry = await entryFor(agent, body)
     if (typeof body.csr !== 'string') throw new EntryError('ERR_ENTRY_CSR_INVALID', CSR_NOT_BASE64_DER)
     let spki: Uint8Array
     try {
@@ -142,7 +142,7 @@ export function workloadRoutes(o: WorkloadRouteOptions): Hono {
   app.post('/v1/svid/jwt', async (c) => {
     const agent = await authenticate(c)
     const body = await jsonObject(c.req.raw)
-    const entry = entryFor(agent, body)
+    const entry = await entryFor(agent, body)
     if (!o.jwtAuthority) throw new EntryError('ERR_NOT_SUPPORTED', 'this server has no JWT-SVID authority')
     const aud = typeof body.audience === 'string' ? [body.audience] : body.audience
     if (

@@ -112,19 +112,28 @@ beforeAll(async () => {
   expect(code, out.join('\n')).toBe(0)
   ids.own = (JSON.parse(out[0]!) as { id: string }).id
   const issuerSelector = (await server.server.registry.get(agent.id))!.selectors.find((s) => s.startsWith('tpm_devid:issuer:cn:'))!
-  ids.fleet = server.server.entries.create(
-    checkEntryInput(
-      { spiffeId: 'spiffe://example.org/fleet/db', parentSelectors: [issuerSelector], selectors: ['unix:gid:70'], jwtSvidTtlSeconds: 120 },
-      TRUST_DOMAIN,
-    ),
-    Date.now(),
+  ids.fleet = (
+    await server.server.entries.create(
+      checkEntryInput(
+        {
+          spiffeId: 'spiffe://example.org/fleet/db',
+          parentSelectors: [issuerSelector],
+          selectors: ['unix:gid:70'],
+          jwtSvidTtlSeconds: 120,
+        },
+        TRUST_DOMAIN,
+      ),
+      Date.now(),
+    )
   ).id
-  ids.other = server.server.entries.create(
-    checkEntryInput(
-      { spiffeId: 'spiffe://example.org/elsewhere', parentId: 'spiffe://example.org/agent/other', selectors: ['unix:uid:1'] },
-      TRUST_DOMAIN,
-    ),
-    Date.now(),
+  ids.other = (
+    await server.server.entries.create(
+      checkEntryInput(
+        { spiffeId: 'spiffe://example.org/elsewhere', parentId: 'spiffe://example.org/agent/other', selectors: ['unix:uid:1'] },
+        TRUST_DOMAIN,
+      ),
+      Date.now(),
+    )
   ).id
 }, 60_000)
 

@@ -1,7 +1,8 @@
 /**
  * The agent registry's two backends for suites that run against both (describe.each): SQLite in a
  * temp file through node-sqlite3-wasm, and PostgreSQL in a real server (test/support/postgres.ts)
- * with a database per `fresh()`. `open(location)` reopens the same database.
+ * with a database per `fresh()`. `open(location)` reopens the same database; `openEntries(location)`
+ * opens its registration entries on a connection of their own (another process, as it were).
  */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +12,9 @@ import { openSqliteWasm } from '../../server/entry/sqlite-wasm.ts'
 import { AgentRegistry } from '../../server/registry/registry.ts'
 import { PgAgentRegistry } from '../../server/registry/registry-pg.ts'
 import type { AgentStore } from '../../server/registry/store.ts'
+import { SqliteEntryStore } from '../../server/registry/entries.ts'
+import { PgEntryStore } from '../../server/registry/entries-pg.ts'
+import type { EntryStore, EntryStoreOptions } from '../../server/registry/entry-store.ts'
 import { postgresMissing, startPostgres, type TestPostgres } from './postgres.ts'
 
 export interface Backend {
@@ -22,6 +26,8 @@ export interface Backend {
   /** a new empty database's location: a file path (SQLite) or a URL (PostgreSQL) */
   fresh(): Promise<string>
   open(location: string): Promise<AgentStore>
+  /** the entry store of the database at `location` (migrated), and how to close it */
+  openEntries(location: string, options?: EntryStoreOptions): Promise<{ entries: EntryStore; close(): Promise<void> }>
 }
 
 let counter = 0
@@ -33,6 +39,10 @@ export const sqliteBackend: Backend = {
   teardown: () => undefined,
   fresh: async () => join(mkdtempSync(join(tmpdir(), 'vouch-reg-')), 'agents.db'),
   open: async (path) => new AgentRegistry(openSqliteWasm(path)),
+  openEntries: async (path, options) => {
+    const db = openSqliteWasm(path)
+    return { entries: new SqliteEntryStore(db, options), close: async () => db.close() }
+  },
 }
 
 export function postgresBackend(): Backend {
@@ -49,6 +59,10 @@ export function postgresBackend(): Backend {
     },
     fresh: () => server!.createDatabase(`vouch_${process.pid}_${++counter}`),
     open: async (url) => PgAgentRegistry.open(await openPostgres(url)),
+    openEntries: async (url, options) => {
+      const db = await openPostgres(url, { max: 2 })
+      return { entries: await PgEntryStore.open(db, options), close: () => db.close() }
+    },
   }
 }
 

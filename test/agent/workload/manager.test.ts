@@ -56,9 +56,9 @@ async function attest(): Promise<NodeCredentials> {
   }
 }
 
-function addEntry(spiffeId: string, selectors: string[], extra: Record<string, unknown> = {}): string {
-  return server.server.entries.create(checkEntryInput({ spiffeId, parentId: node.spiffeId, selectors, ...extra }, TRUST_DOMAIN), Date.now())
-    .id
+async function addEntry(spiffeId: string, selectors: string[], extra: Record<string, unknown> = {}): Promise<string> {
+  const spec = checkEntryInput({ spiffeId, parentId: node.spiffeId, selectors, ...extra }, TRUST_DOMAIN)
+  return (await server.server.entries.create(spec, Date.now())).id
 }
 
 /** a manager with a clock the test moves, and its logs */
@@ -77,7 +77,7 @@ function manager(extra: Partial<ConstructorParameters<typeof WorkloadManager>[0]
 }
 
 /** the entry IDs the server lists for the agent, in its order */
-const listed = () => server.server.entries.listForAgent(node.spiffeId, []).map((e) => e.id)
+const listed = async () => (await server.server.entries.listForAgent(node.spiffeId, [])).map((e) => e.id)
 
 const serverBundle = async () => parseSpiffeBundle(TRUST_DOMAIN, await (await caFetch(caPem)(`${server.url}/v1/bundle`)).text())
 
@@ -90,8 +90,8 @@ beforeAll(async () => {
   configText = configText.replace('127.0.0.1:0', `127.0.0.1:${new URL(server.url).port}`)
   caPem = readFileSync(join(files.dataDir, 'ca', 'ca.pem'), 'utf8')
   node = await attest()
-  ids.web = addEntry('spiffe://example.org/web', ['unix:uid:1000'], { x509SvidTtlSeconds: 600, dnsNames: ['web.example.org'] })
-  ids.db = addEntry('spiffe://example.org/db', ['unix:gid:70'], { jwtSvidTtlSeconds: 120 })
+  ids.web = await addEntry('spiffe://example.org/web', ['unix:uid:1000'], { x509SvidTtlSeconds: 600, dnsNames: ['web.example.org'] })
+  ids.db = await addEntry('spiffe://example.org/db', ['unix:gid:70'], { jwtSvidTtlSeconds: 120 })
 }, 60_000)
 
 afterAll(async () => {
@@ -109,8 +109,8 @@ describe('WorkloadManager against the vouch server over mTLS', () => {
 
     const svids = m.x509Svids()
     // in the server's order
-    expect(svids.map((s) => s.entry.id)).toEqual(listed())
-    expect([...listed()].sort()).toEqual([ids.web, ids.db].sort())
+    expect(svids.map((s) => s.entry.id)).toEqual(await listed())
+    expect([...(await listed())].sort()).toEqual([ids.web, ids.db].sort())
     const bundle = await serverBundle()
     for (const s of svids) {
       const v = await verifyX509Svid(s.chain, bundle, { platform })
@@ -172,20 +172,20 @@ describe('WorkloadManager against the vouch server over mTLS', () => {
   it('drops the SVID (and JWT-SVIDs) of a deleted entry, issues for a new one, and keeps at most maxEntries', async () => {
     const { m, changes } = manager()
     await m.setNodeCredentials(node)
-    const extra = addEntry('spiffe://example.org/batch', ['unix:uid:2000'])
+    const extra = await addEntry('spiffe://example.org/batch', ['unix:uid:2000'])
     expect((await m.sync()).issued).toEqual([extra])
     await m.fetchJwtSvid(extra, ['aud'])
     changes.length = 0
-    expect(server.server.entries.delete(extra)).toBe(true)
+    expect(await server.server.entries.delete(extra)).toBe(true)
     expect(await m.sync()).toMatchObject({ dropped: [extra], issued: [] })
     expect(changes).toEqual(['svids'])
-    expect(m.x509Svids().map((s) => s.entry.id)).toEqual(listed())
-    expect(listed()).not.toContain(extra)
+    expect(m.x509Svids().map((s) => s.entry.id)).toEqual(await listed())
+    expect(await listed()).not.toContain(extra)
     await expect(m.fetchJwtSvid(extra, ['aud'])).rejects.toMatchObject({ code: 'ERR_ENTRY_NOT_FOUND' })
 
     const bounded = manager({ maxEntries: 1 })
     expect((await bounded.m.setNodeCredentials(node)).entries).toBe(1)
-    expect(bounded.m.x509Svids().map((s) => s.entry.id)).toEqual(listed().slice(0, 1))
+    expect(bounded.m.x509Svids().map((s) => s.entry.id)).toEqual((await listed()).slice(0, 1))
     expect(bounded.logs.some((l) => l.includes('Registration entries over the agent bound dropped') && l.includes('"dropped":1'))).toBe(
       true,
     )
@@ -252,12 +252,12 @@ describe('WorkloadManager against the vouch server over mTLS', () => {
       expect(delays.slice(0, 4)).toEqual([100, 200, 400, 400])
 
       server = await startServer()
-      const added = addEntry('spiffe://example.org/late', ['unix:uid:3000'])
+      const added = await addEntry('spiffe://example.org/late', ['unix:uid:3000'])
       changes.length = 0
       await waitFor(() => m.x509Svids().some((s) => s.entry.id === added), 5_000)
       expect(changes).toContain('svids')
-      expect(m.x509Svids().map((s) => s.entry.id)).toEqual(listed())
-      expect(listed()).toHaveLength(3)
+      expect(m.x509Svids().map((s) => s.entry.id)).toEqual(await listed())
+      expect(await listed()).toHaveLength(3)
     } finally {
       m.stop()
     }
@@ -280,7 +280,7 @@ describe('WorkloadManager across a server CA rotation', () => {
     const fresh = manager()
     expect((await fresh.m.setNodeCredentials(node)).failed).toEqual([])
     const bundle = await serverBundle()
-    expect(fresh.m.x509Svids()).toHaveLength(listed().length)
+    expect(fresh.m.x509Svids()).toHaveLength((await listed()).length)
     for (const s of fresh.m.x509Svids()) {
       expect(s.chain.length).toBe(2)
       const v = await verifyX509Svid(s.chain, bundle, { platform })
@@ -333,7 +333,7 @@ async function relay(port: number) {
 describe('WorkloadManager when an entry changes or an SVID expires and issuance fails', () => {
   it('drops the SVID and JWT-SVIDs of a changed entry at once and announces it; an expired SVID is dropped and announced while the server is unreachable', async () => {
     const front = await relay(Number(new URL(server.url).port))
-    const id = addEntry('spiffe://example.org/moving', ['unix:uid:4000'], { jwtSvidTtlSeconds: 600 })
+    const id = await addEntry('spiffe://example.org/moving', ['unix:uid:4000'], { jwtSvidTtlSeconds: 600 })
     try {
       const { m, clock, changes, logs } = manager({ server: front.url })
       await m.setNodeCredentials(node)
@@ -383,7 +383,7 @@ describe('WorkloadManager when an entry changes or an SVID expires and issuance 
       await expect(m.sync()).rejects.toThrow()
       expect(changes).toEqual(['svids'])
     } finally {
-      server.server.entries.delete(id)
+      await server.server.entries.delete(id)
       await front.close()
     }
   })

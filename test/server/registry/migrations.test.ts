@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openPostgres } from '../../../server/entry/postgres.ts'
 import { openSqliteWasm } from '../../../server/entry/sqlite-wasm.ts'
-import { MIGRATIONS, pendingMigrations, SCHEMA_VERSION } from '../../../server/registry/migrations.ts'
+import { MIGRATIONS, MIGRATIONS_TABLE, pendingMigrations, SCHEMA_VERSION } from '../../../server/registry/migrations.ts'
+import { checkEntryInput } from '../../../server/entries/validate.ts'
 import { migratePostgres, PgAgentRegistry } from '../../../server/registry/registry-pg.ts'
 import { AgentRegistry } from '../../../server/registry/registry.ts'
 import { backends } from '../../support/registry-backends.ts'
@@ -118,6 +119,50 @@ describe.each(backends())('registry migrations on $name', (backend) => {
     await r.close()
   })
 
+  it.skipIf(backend.missing)(
+    'a database of schema version 4 (before registration entries) gains the entries table, keeping its rows',
+    async () => {
+      const where = await backend.fresh()
+      const v4 = MIGRATIONS.filter((m) => m.version <= 4)
+      await rawExec(backend.name, where, `${MIGRATIONS_TABLE};\n${v4.map((m) => m.sql).join('\n')}`)
+      await rawExec(backend.name, where, `INSERT INTO schema_migrations VALUES ${v4.map((m) => `(${m.version}, 0)`).join(', ')}`)
+      await rawExec(
+        backend.name,
+        where,
+        `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at)
+          VALUES ('spiffe://td/old', 'tpm_ek', '{"k":"v"}', 1000, 2000, 3, 1, '0a', 9000);
+        INSERT INTO meta VALUES ('spiffe_sequence', '7');`,
+      )
+      expect(await rawExec(backend.name, where, 'SELECT version FROM schema_migrations WHERE version = 5')).toEqual([])
+      // the registry opens it (the server's start): version 5 applied, the agent and sequence kept
+      const r = await backend.open(where)
+      expect(await versions(where)).toEqual(MIGRATIONS.map((m) => m.version))
+      expect((await r.get('spiffe://td/old'))?.banned).toBe(true)
+      expect(await r.nextSequence('spiffe_sequence')).toBe(8)
+      await r.close()
+      const { entries, close } = await backend.openEntries(where)
+      const made = await entries.create(
+        checkEntryInput({ spiffeId: 'spiffe://td/w', parentId: 'spiffe://td/old', selectors: ['unix:uid:1'] }, 'td'),
+        5,
+      )
+      expect(await entries.listForAgent('spiffe://td/old', [])).toEqual([made])
+      await close()
+      const indexes =
+        backend.name === 'sqlite'
+          ? await rawExec(
+              backend.name,
+              where,
+              "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'entries_%' ORDER BY name",
+            )
+          : await rawExec(
+              backend.name,
+              where,
+              "SELECT indexname AS name FROM pg_indexes WHERE indexname LIKE 'entries_%' AND indexname <> 'entries_pkey' ORDER BY indexname",
+            )
+      expect(indexes.map((i) => i.name)).toEqual(['entries_identity', 'entries_parent_key'])
+    },
+  )
+
   it.skipIf(backend.missing)('a database from a newer build is refused at open and left untouched', async () => {
     const where = await backend.fresh()
     await rawExec(backend.name, where, 'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)')
@@ -144,6 +189,46 @@ describe('PostgreSQL migrations under pg_advisory_lock', () => {
     const r = await PgAgentRegistry.open(await openPostgres(url))
     expect(await r.list()).toEqual([])
     await r.close()
+  })
+})
+
+describe('SQLite entries made before they were a migration', () => {
+  it('an agents.db of schema version 4 with the entries table the entry store created is adopted with its entries', async () => {
+    const where = await backends()[0]!.fresh()
+    const db = openSqliteWasm(where)
+    new AgentRegistry(db)
+    // back to the previous build: version 4, and the table as its entry store created it
+    db.exec('DELETE FROM schema_migrations WHERE version = 5; DROP TABLE entries')
+    db.exec(`CREATE TABLE entries (id TEXT PRIMARY KEY, spiffe_id TEXT NOT NULL, parent_id TEXT, parent_selectors TEXT NOT NULL,
+      parent_key TEXT NOT NULL, selectors TEXT NOT NULL, x509_svid_ttl INTEGER, jwt_svid_ttl INTEGER, dns_names TEXT NOT NULL,
+      created_at INTEGER NOT NULL);
+      CREATE INDEX entries_parent_key ON entries (parent_key);
+      CREATE UNIQUE INDEX entries_identity ON entries (spiffe_id, parent_key, selectors);`)
+    db.run(
+      `INSERT INTO entries VALUES ('${'ab'.repeat(16)}', 'spiffe://td/w', 'spiffe://td/a', '[]', 'spiffe://td/a', '["unix:uid:1"]', 600, NULL, '[]', 7)`,
+    )
+    db.close()
+    const { entries, close } = await backends()[0]!.openEntries(where)
+    expect(await entries.list()).toEqual([
+      {
+        id: 'ab'.repeat(16),
+        spiffeId: 'spiffe://td/w',
+        parentId: 'spiffe://td/a',
+        parentSelectors: [],
+        selectors: ['unix:uid:1'],
+        x509SvidTtlSeconds: 600,
+        jwtSvidTtlSeconds: null,
+        dnsNames: [],
+        createdAt: 7,
+      },
+    ])
+    const spec = checkEntryInput({ spiffeId: 'spiffe://td/w', parentId: 'spiffe://td/a', selectors: ['unix:uid:1'] }, 'td')
+    await expect(async () => entries.create(spec, 8)).rejects.toThrow(
+      `entry ${'ab'.repeat(16)} has the same spiffeId, parent and selectors`,
+    )
+    await close()
+    const versions = await rawExec('sqlite', where, 'SELECT version FROM schema_migrations ORDER BY version')
+    expect(versions.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version))
   })
 })
 

@@ -16,7 +16,7 @@ import { JwtAuthority } from '../../../server/ca/jwt-authority.ts'
 import { checkEntryInput } from '../../../server/entries/validate.ts'
 import { openSqliteWasm } from '../../../server/entry/sqlite-wasm.ts'
 import { createJsonLogger } from '../../../server/logging.ts'
-import { EntryStore } from '../../../server/registry/entries.ts'
+import { SqliteEntryStore } from '../../../server/registry/entries.ts'
 import { AgentRegistry } from '../../../server/registry/registry.ts'
 import { opensslCsr } from '../../e2e/http-agent.ts'
 import { fixturePolicies } from '../harness.ts'
@@ -28,7 +28,7 @@ async function setup(withJwt = true) {
   const platform = withPlatform({})
   const db = openSqliteWasm(join(mkdtempSync(join(tmpdir(), 'vouch-workload-')), 'agents.db'))
   const registry = new AgentRegistry(db)
-  const entries = new EntryStore(db)
+  const entries = new SqliteEntryStore(db)
   const { ca } = await ServerCa.create(TD, platform, crypto.subtle)
   const sessions = createMemorySessionStore<SessionValue>({ now: () => platform.now() })
   const { authority } = await JwtAuthority.create(crypto.subtle)

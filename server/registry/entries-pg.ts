@@ -1,0 +1,126 @@
+/**
+ * Registration entries on PostgreSQL, shared by every replica and worker (and `vouch entry` run
+ * against the same `database:`): the EntryStore (entry-store.ts) of a server with `database:
+ * postgres://...`, in the table of migration 5 (migrations.ts). Creation runs in one transaction
+ * that first takes the transaction-level advisory lock ENTRIES_LOCK_ID, so creations from any
+ * number of processes are serialized: each counts and looks for a duplicate after the previous one
+ * committed (READ COMMITTED takes a new snapshot per statement), and two replicas creating at once
+ * can neither pass a bound nor store the same entry twice. The unique index entries_identity
+ * backs the duplicate check in the database itself. Reads and deletes take no lock.
+ */
+import { MAX_ENTRIES, MAX_ENTRIES_PER_PARENT, isParentedTo, type EntrySpec, type RegistrationEntry } from '../entries/validate.ts'
+import {
+  ENTRY_ID,
+  type EntryStore,
+  type EntryStoreOptions,
+  entryExists,
+  entryParams,
+  INSERT_ENTRY,
+  newEntryId,
+  parentKey,
+  parentLimit,
+  toEntry,
+  totalLimit,
+} from './entry-store.ts'
+import { migratePostgres } from './registry-pg.ts'
+import type { AsyncSqlDatabase, AsyncSqlQueries } from './sql.ts'
+import { EntryError } from '../entries/errors.ts'
+
+/** The key of the advisory lock every entry creation holds ("entry" in ASCII). */
+export const ENTRIES_LOCK_ID = 0x656e747279
+
+// byte order, as SQLite sorts (the database's collation may be a locale's)
+const ORDER = 'ORDER BY spiffe_id COLLATE "C", id COLLATE "C"'
+
+export class PgEntryStore implements EntryStore {
+  private readonly maxPerParent: number
+  private readonly maxEntries: number
+
+  /** Over a migrated database (the PostgreSQL agent registry's, PgAgentRegistry.queries); it does not close it. */
+  constructor(
+    private readonly db: AsyncSqlDatabase,
+    options: EntryStoreOptions = {},
+  ) {
+    this.maxPerParent = options.maxEntriesPerParent ?? MAX_ENTRIES_PER_PARENT
+    this.maxEntries = options.maxEntries ?? MAX_ENTRIES
+  }
+
+  /** Migrates the database (under the migration lock) and returns the store over it. */
+  static async open(db: AsyncSqlDatabase, options: EntryStoreOptions = {}): Promise<PgEntryStore> {
+    await migratePostgres(db)
+    return new PgEntryStore(db, options)
+  }
+
+  async create(spec: EntrySpec, now: number): Promise<RegistrationEntry> {
+    const entry: RegistrationEntry = { ...spec, id: newEntryId(), createdAt: now }
+    await this.db.transaction(async (tx) => {
+      await tx.get('SELECT pg_advisory_xact_lock(?) AS locked', [ENTRIES_LOCK_ID])
+      await this.checkAndInsert(tx, entry)
+    })
+    return entry
+  }
+
+  /**
+   * Stores an entry made elsewhere with its own ID and creation time (a replica's SQLite entries
+   * moving here, entries-import.ts), under the same lock, bounds and uniqueness as `create`:
+   * 'present' when an entry of that ID is here already, 'exists' for another with the same SPIFFE
+   * ID, parent and selectors, 'limit' past a bound.
+   */
+  async adopt(entry: RegistrationEntry): Promise<'added' | 'present' | 'exists' | 'limit'> {
+    return this.db.transaction(async (tx) => {
+      await tx.get('SELECT pg_advisory_xact_lock(?) AS locked', [ENTRIES_LOCK_ID])
+      if (await tx.get('SELECT id FROM entries WHERE id = ?', [entry.id])) return 'present'
+      try {
+        await this.checkAndInsert(tx, entry)
+        return 'added'
+      } catch (e) {
+        if (e instanceof EntryError && e.code === 'ERR_ENTRY_EXISTS') return 'exists'
+        if (e instanceof EntryError && e.code === 'ERR_ENTRY_LIMIT') return 'limit'
+        throw e
+      }
+    })
+  }
+
+  /** The bounds, the duplicate check and the insert, on a transaction holding ENTRIES_LOCK_ID. */
+  private async checkAndInsert(tx: AsyncSqlQueries, entry: RegistrationEntry): Promise<void> {
+    const key = parentKey(entry)
+    const selectors = JSON.stringify(entry.selectors)
+    const total = Number((await tx.get('SELECT COUNT(*) AS n FROM entries'))?.n ?? 0)
+    if (total >= this.maxEntries) throw totalLimit(total, this.maxEntries)
+    const perParent = Number(
+      (await tx.get('SELECT COUNT(*) AS n FROM entries WHERE md5(parent_key) = md5(?) AND parent_key = ?', [key, key]))?.n ?? 0,
+    )
+    if (perParent >= this.maxPerParent) throw parentLimit(perParent, this.maxPerParent)
+    const dup = await tx.get(
+      `SELECT id FROM entries WHERE spiffe_id = ? AND md5(parent_key) = md5(?) AND md5(selectors) = md5(?)
+         AND parent_key = ? AND selectors = ?`,
+      [entry.spiffeId, key, selectors, key, selectors],
+    )
+    if (dup) throw entryExists(String(dup.id))
+    await tx.run(INSERT_ENTRY, entryParams(entry))
+  }
+
+  async get(id: string): Promise<RegistrationEntry | undefined> {
+    if (!ENTRY_ID.test(id)) return undefined
+    const row = await this.db.get('SELECT * FROM entries WHERE id = ?', [id])
+    return row ? toEntry(row) : undefined
+  }
+
+  async list(): Promise<RegistrationEntry[]> {
+    return (await this.db.all(`SELECT * FROM entries ${ORDER}`)).map(toEntry)
+  }
+
+  async delete(id: string): Promise<boolean> {
+    if (!ENTRY_ID.test(id)) return false
+    return (await this.db.run('DELETE FROM entries WHERE id = ?', [id])) > 0
+  }
+
+  async listForAgent(agentId: string, agentSelectors: readonly string[]): Promise<RegistrationEntry[]> {
+    const set = new Set(agentSelectors)
+    const [byId, bySelectors] = await Promise.all([
+      this.db.all(`SELECT * FROM entries WHERE md5(parent_key) = md5(?) AND parent_id = ? ${ORDER}`, [agentId, agentId]),
+      this.db.all(`SELECT * FROM entries WHERE parent_id IS NULL ${ORDER}`),
+    ])
+    return [...byId.map(toEntry), ...bySelectors.map(toEntry).filter((e) => isParentedTo(e, agentId, set))]
+  }
+}
