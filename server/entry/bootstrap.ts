@@ -270,7 +270,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   const renewBefore = config.tlsRenewBeforeMs ?? Math.floor(tlsTtl / 3)
   const rotateBefore = config.caRotateBeforeMs ?? CA_ROTATE_BEFORE_MS
   const listens = role !== 'primary'
-  let tls: TlsMaterial | undefined = config.tls && listens ? await ca.issueTls(config.host, tlsTtl) : undefined
+  let tls: TlsMaterial | undefined = config.tls && listens ? await ca.issueTls(config.host, tlsTtl, config.serverNames) : undefined
   const listeners: ((t: TlsMaterial) => void)[] = []
   metrics.certificates = () => ({
     caNotAfter: ca.certificate.notAfter,
@@ -279,7 +279,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   })
   const renewTls = async (reason: string) => {
     if (!config.tls || !listens) return
-    tls = await ca.issueTls(config.host, tlsTtl)
+    tls = await ca.issueTls(config.host, tlsTtl, config.serverNames)
     logger.info('Listener certificate renewed', { reason, notAfter: new Date(tls.notAfter).toISOString() })
     for (const l of listeners) l(tls)
   }
