@@ -15,6 +15,7 @@ import type { Platform } from '../../core/platform.ts'
 import { createApp } from '../app.ts'
 import { ServerCa, type ServerCaFiles } from '../ca/authority.ts'
 import { JwtAuthority } from '../ca/jwt-authority.ts'
+import { SharedJwtAuthorities } from '../registry/jwt-authorities.ts'
 import { EntryStore } from '../registry/entries.ts'
 import type { ClientCertificates } from '../routes/workload.ts'
 import { parseServerConfig, type ServerConfig } from '../config.ts'
@@ -244,6 +245,15 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   usedSessions = shared
     ? createAsyncSqlUseOnceStore(shared, { now: () => platform.now() })
     : createSqlUseOnceStore(db, { now: () => platform.now() })
+  // with PostgreSQL every replica publishes its JWT-SVID public key there and serves all of them
+  const jwtAuthorities = shared ? new SharedJwtAuthorities(shared, jwtAuthority, { now: () => platform.now(), logger }) : undefined
+  try {
+    await jwtAuthorities?.publish()
+  } catch (e) {
+    db.close()
+    await Promise.resolve(registry.close()).catch(() => undefined)
+    throw e
+  }
   if ((await registry.sequence(BUNDLE_SEQUENCE)) === 0) await registry.nextSequence(BUNDLE_SEQUENCE)
   ca.sequence = BigInt(await registry.sequence(BUNDLE_SEQUENCE))
   let listenUrl: string | undefined
@@ -262,6 +272,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     rateLimit: config.rateLimit,
     entries,
     jwtAuthority,
+    ...(jwtAuthorities ? { jwtAuthorities } : {}),
     ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}),
     jwtIssuer: () => config.jwtIssuer ?? listenUrl,
   })
@@ -326,6 +337,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
       })
     }
     if (tls && now >= tls.notAfter - renewBefore) await renewTls('expires soon')
+    await jwtAuthorities?.maintain()
   }
   await maintain()
   const interval = Math.max(1000, Math.min(MAINTENANCE_INTERVAL_MS, Math.floor(renewBefore / 4)))
@@ -358,7 +370,9 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
       clearInterval(timer)
       policy.close()
       db.close() // the SQLite registry's own database, or the entries' beside PostgreSQL
-      if (config.database !== undefined) void Promise.resolve(registry.close()).catch(() => undefined)
+      // a stopping service retires its JWT key (a worker leaves that to its primary), then lets go of PostgreSQL
+      const retired = jwtAuthorities && role !== 'worker' ? jwtAuthorities.retire().catch(() => undefined) : Promise.resolve()
+      if (config.database !== undefined) void retired.then(() => registry.close()).catch(() => undefined)
     },
   }
 }

@@ -52,6 +52,12 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
     sql: `CREATE TABLE IF NOT EXISTS used_sessions (id TEXT PRIMARY KEY, expires_at BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS used_sessions_expires_at ON used_sessions (expires_at);`,
   },
+  {
+    version: 5,
+    description: "replicas' published JWT-SVID public keys (server/registry/jwt-authorities.ts)",
+    sql: `CREATE TABLE IF NOT EXISTS jwt_authorities (kid TEXT PRIMARY KEY, jwk TEXT NOT NULL, published_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS jwt_authorities_expires_at ON jwt_authorities (expires_at);`,
+  },
 ]
 
 /** The schema version this build expects (the highest migration). */
