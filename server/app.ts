@@ -3,7 +3,7 @@
  * Node and Bun). Everything stateful is injected: the verifier and its session store, the CA, the
  * registry, the clock (platform), the logger.
  */
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
 import type { AttestationVerifier } from '../core/attestation/verifier.ts'
 import type { Platform } from '../core/platform.ts'
 import type { ServerCa } from './ca/authority.ts'
@@ -15,9 +15,10 @@ import type { AgentStore } from './registry/store.ts'
 import { attestRoutes } from './routes/attest.ts'
 import { bundleRoutes } from './routes/bundle.ts'
 import { observabilityRoutes } from './routes/observability.ts'
-import { oidcRoutes } from './routes/oidc.ts'
+import { JWKS_PATH, oidcRoutes } from './routes/oidc.ts'
 import { workloadRoutes, type ClientCertificates } from './routes/workload.ts'
 import type { JwtAuthority } from './ca/jwt-authority.ts'
+import { type JwtAuthoritySource, ownJwtAuthority } from './registry/jwt-authorities.ts'
 import type { EntryStore } from './registry/entries.ts'
 import type { MemorySessionStore, SessionValue } from '../core/session/store.ts'
 import { type ClientAddressOf, defaultClientAddress, rememberClientAddress } from './client-address.ts'
@@ -56,6 +57,11 @@ export interface AppOptions {
   readonly clientCertificates?: ClientCertificates
   /** the JWT-SVID signing key: in the bundle (`jwt-svid`), and OIDC discovery */
   readonly jwtAuthority?: JwtAuthority
+  /**
+   * the JWT authorities the bundle and the OIDC JWKS serve (default: `jwtAuthority` alone); with
+   * PostgreSQL, every replica's published key (registry/jwt-authorities.ts)
+   */
+  readonly jwtAuthorities?: JwtAuthoritySource
   /**
    * JWT-SVID `iss` and OIDC issuer: the configured one, or the server's own listening URL (a function,
    * read per request, set once the listener is up). Only an app with neither (in-process use) falls
@@ -114,9 +120,18 @@ export function createApp(o: AppOptions): Hono {
     }),
   )
   const refreshHint = Math.max(1, Math.floor(o.svidTtlMs / 2000))
-  const jwtAuthorities = o.jwtAuthority ? ([[o.jwtAuthority.kid, o.jwtAuthority.publicJwk]] as const) : []
-  // read per request: the CA rotates (bundleRoutes remakes its texts once per sequence number)
-  const bundle = () => o.ca.bundle(o.trustDomain, o.bundleSequence ?? o.ca.sequence, refreshHint, jwtAuthorities)
+  const jwt = o.jwtAuthorities ?? (o.jwtAuthority ? ownJwtAuthority(o.jwtAuthority) : undefined)
+  // read per request: the CA rotates and replicas publish JWT keys (bundleRoutes remakes its texts when they change)
+  const bundle = () => o.ca.bundle(o.trustDomain, o.bundleSequence ?? o.ca.sequence, refreshHint, jwt?.current() ?? [])
+  if (jwt) {
+    // the bundle and the JWKS list the JWT authorities as read at most JWT_AUTHORITIES_MAX_AGE_MS ago
+    const fresh: MiddlewareHandler = async (_c, next) => {
+      await jwt.refresh()
+      await next()
+    }
+    app.use('/v1/bundle', fresh)
+    app.use(JWKS_PATH, fresh)
+  }
   app.route('/', bundleRoutes(bundle))
   if (o.entries)
     app.route(
@@ -134,7 +149,7 @@ export function createApp(o: AppOptions): Hono {
         jwtIssuer: issuer,
       }),
     )
-  if (o.jwtAuthority) app.route('/', oidcRoutes({ jwtAuthority: o.jwtAuthority, issuer }))
+  if (o.jwtAuthority && jwt) app.route('/', oidcRoutes({ authorities: () => jwt.current(), issuer }))
   app.get('/v1/openapi.json', (c) => c.json(OPENAPI))
   app.route(
     '/',

@@ -3,6 +3,8 @@
  *
  *   trustDomain: example.org        # required
  *   listen: 127.0.0.1:8081          # host:port, default 127.0.0.1:8081
+ *   serverNames: [vouch.example.net, 10.0.0.5]  # optional: more names for the listener certificate
+ *                                   # (a load balancer's DNS name, a virtual IP), next to the listen host
  *   dataDir: /var/lib/vouch         # required: CA files and the agent registry (agents.db)
  *   policy: /etc/vouch/policy.yaml  # required: the AgentAttestation policy document
  *   svidTtl: 1h                     # default 1h; ms/s/m/h suffixes or plain seconds
@@ -26,11 +28,13 @@
  * Environment variables override keys: VOUCH_TRUST_DOMAIN, VOUCH_LISTEN, VOUCH_DATA_DIR,
  * VOUCH_POLICY, VOUCH_SVID_TTL, VOUCH_SESSION_TTL, VOUCH_TLS, VOUCH_CA_CERT_FILE, VOUCH_CA_KEY_FILE,
  * VOUCH_TLS_CERT_TTL, VOUCH_TLS_RENEW_BEFORE, VOUCH_CA_ROTATE_BEFORE, VOUCH_POLICY_WATCH,
- * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT, VOUCH_JWT_ISSUER, VOUCH_DATABASE_URL, VOUCH_WORKERS.
+ * VOUCH_MAX_CONNECTIONS, VOUCH_RATE_LIMIT, VOUCH_JWT_ISSUER, VOUCH_DATABASE_URL, VOUCH_WORKERS,
+ * VOUCH_SERVER_NAMES (comma-separated).
  * Every validation error names its key.
  */
 import { parse as parseYaml } from 'yaml'
 import { CA_VALIDITY_MS } from './ca/authority.ts'
+import { MAX_SERVER_NAMES, serverNameProblem } from './ca/listener-names.ts'
 import { parseLimits, parseRateLimit, type RateLimitConfig, type ServerLimits } from './limits-config.ts'
 
 export interface ServerConfig {
@@ -65,6 +69,8 @@ export interface ServerConfig {
   readonly database?: string
   /** processes serving the listening socket on this machine (node:cluster); default 1 */
   readonly workers: number
+  /** names the listener certificate carries next to the listen host (DNS names, IP addresses) */
+  readonly serverNames?: readonly string[]
 }
 
 /** The most `workers` a config may ask for. */
@@ -101,6 +107,7 @@ const ENV: Record<string, string> = {
   VOUCH_SESSION_KEYS_FILE: 'sessionKeys',
   VOUCH_DATABASE_URL: 'database',
   VOUCH_WORKERS: 'workers',
+  VOUCH_SERVER_NAMES: 'serverNames',
 }
 
 const KNOWN = new Set([
@@ -123,6 +130,7 @@ const KNOWN = new Set([
   'sessionKeys',
   'database',
   'workers',
+  'serverNames',
 ])
 
 /** The URL with its password replaced, for error messages. */
@@ -210,6 +218,26 @@ function workerCount(v: unknown): number {
 }
 
 /**
+ * `serverNames`: a YAML list, or a comma-separated string (VOUCH_SERVER_NAMES); each a DNS name or
+ * an IP address, at most MAX_SERVER_NAMES.
+ */
+function serverNames(v: unknown): readonly string[] {
+  const list = typeof v === 'string' ? v.split(',').map((n) => n.trim()) : v
+  if (!Array.isArray(list) || list.length > MAX_SERVER_NAMES)
+    throw new ConfigError(
+      'serverNames',
+      `expected a list of up to ${MAX_SERVER_NAMES} DNS names or IP addresses, found ${JSON.stringify(v)}`,
+    )
+  return list.map((n, i) => {
+    if (typeof n !== 'string' || n === '')
+      throw new ConfigError('serverNames', `[${i}]: expected a DNS name or an IP address, found ${JSON.stringify(n)}`)
+    const problem = serverNameProblem(n)
+    if (problem) throw new ConfigError('serverNames', `[${i}]: ${problem}`)
+    return n
+  })
+}
+
+/**
  * What more than one worker needs: every worker must answer a session another one started
  * (sealed sessions, the use-once records in a store they all share), and the agent registry must
  * be safe when a worker dies inside a write. node-sqlite3-wasm (the Node SQLite driver) locks with
@@ -286,6 +314,7 @@ export function parseServerConfig(yamlText: string, env: Readonly<Record<string,
     ...(raw.sessionKeys === undefined ? {} : { sessionKeys: str('sessionKeys', raw.sessionKeys) }),
     ...(raw.database === undefined || raw.database === '' ? {} : { database: parseDatabaseUrl('database', raw.database) }),
     workers: workerCount(raw.workers),
+    ...(raw.serverNames === undefined || raw.serverNames === '' ? {} : { serverNames: serverNames(raw.serverNames) }),
   }
   checkWorkers(config)
   const tlsTtl = config.tlsCertTtlMs ?? TLS_CERT_TTL_MS

@@ -19,6 +19,8 @@ const USAGE =
 const KEY_DOCS: Record<string, string> = {
   trustDomain: 'trust domain of the SVIDs it issues (required)',
   listen: 'host:port to listen on (default 127.0.0.1:8081)',
+  serverNames:
+    'more names for the listener certificate next to the listen host: DNS names and IP addresses (a load balancer, a virtual IP); env comma-separated',
   dataDir: 'CA files and the agent registry, agents.db (required)',
   policy: 'the AgentAttestation policy document (required)',
   svidTtl: 'X.509-SVID lifetime: 1h, 30m, 45s, 500ms or seconds (default 1h)',

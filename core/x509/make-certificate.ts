@@ -31,6 +31,7 @@ import {
   type NameInput,
 } from './der-encode.ts'
 import { KEY_USAGE } from './extensions.ts'
+import { parseIpAddress } from './ip-address.ts'
 import { encodeSubjectPublicKeyInfo } from './spki.ts'
 
 export type { NameInput, NameAttributeInput } from './der-encode.ts'
@@ -41,7 +42,7 @@ export interface SubjectAltNameInput {
   readonly uris?: readonly string[]
   readonly dnsNames?: readonly string[]
   readonly directoryNames?: readonly NameInput[]
-  /** IPv4 dotted quads (4 octets) */
+  /** IPv4 dotted quads (4 octets) or IPv6 addresses (16 octets; ip-address.ts) */
   readonly ipAddresses?: readonly string[]
 }
 
@@ -180,16 +181,15 @@ function encodeGeneralNames(san: SubjectAltNameInput): Uint8Array<ArrayBuffer> {
   for (const d of san.dnsNames ?? []) names.push(encodeImplicitPrimitive(2, utf8(d)))
   for (const n of san.directoryNames ?? []) names.push(encodeExplicit(4, encodeName(n)))
   for (const u of san.uris ?? []) names.push(encodeImplicitPrimitive(6, utf8(u)))
-  for (const ip of san.ipAddresses ?? []) names.push(encodeImplicitPrimitive(7, ipv4(ip)))
+  for (const ip of san.ipAddresses ?? []) names.push(encodeImplicitPrimitive(7, ipAddress(ip)))
   if (names.length === 0) throw new RangeError('subjectAltName needs at least one name')
   return encodeSequence(...names)
 }
 
-function ipv4(text: string): Uint8Array {
-  const parts = text.split('.')
-  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) < 256))
-    throw new RangeError(`not an IPv4 address: ${text}`)
-  return Uint8Array.from(parts.map(Number))
+function ipAddress(text: string): Uint8Array {
+  const bytes = parseIpAddress(text)
+  if (!bytes) throw new RangeError(`not an IPv4 or IPv6 address: ${text}`)
+  return bytes
 }
 
 /** The subjectPublicKey bit string contents of an SPKI. */

@@ -23,6 +23,7 @@ import { SpiffeBundle } from '../../core/svid/spiffe-bundle.ts'
 import { parseCertificate, type Certificate } from '../../core/x509/certificate.ts'
 import { commonName } from '../../core/x509/name.ts'
 import { type CertificateSigner, keyIdentifier, makeCertificate } from '../../core/x509/make-certificate.ts'
+import { listenerNames } from './listener-names.ts'
 import { providerSigner } from './signer.ts'
 
 export const CLOCK_SKEW_MS = 10_000
@@ -263,17 +264,18 @@ export class ServerCa {
   }
 
   /**
-   * The server's TLS certificate and key for `host` (a DNS name or IPv4 address); the chain is
-   * the leaf, the cross certificate after a rotation, and the issuing root.
+   * The server's TLS certificate and key for `host` (a DNS name or IP address) and the
+   * `serverNames` (listenerNames); the chain is the leaf, the cross certificate after a rotation,
+   * and the issuing root.
    */
-  async issueTls(host: string, ttlMs: number): Promise<{ certificatePem: string; privateKeyPem: string; notAfter: number }> {
+  async issueTls(
+    host: string,
+    ttlMs: number,
+    serverNames: readonly string[] = [],
+  ): Promise<{ certificatePem: string; privateKeyPem: string; notAfter: number }> {
     const pair = (await this.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
     const spki = new Uint8Array(await this.subtle.exportKey('spki', pair.publicKey))
-    const isIp = /^\d+\.\d+\.\d+\.\d+$/.test(host)
-    const hosts = isIp ? { ipAddresses: [host], dnsNames: ['localhost'] } : { dnsNames: [host === '0.0.0.0' ? 'localhost' : host] }
-    const cert = await this.issue(spki, ttlMs, host === '0.0.0.0' ? { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] } : hosts, [
-      'serverAuth',
-    ])
+    const cert = await this.issue(spki, ttlMs, listenerNames(host, serverNames), ['serverAuth'])
     const pkcs8 = new Uint8Array(await this.subtle.exportKey('pkcs8', pair.privateKey))
     return {
       certificatePem:

@@ -15,6 +15,7 @@ import type { Platform } from '../../core/platform.ts'
 import { createApp } from '../app.ts'
 import { ServerCa, type ServerCaFiles } from '../ca/authority.ts'
 import { JwtAuthority } from '../ca/jwt-authority.ts'
+import { SharedJwtAuthorities } from '../registry/jwt-authorities.ts'
 import { type EntryStore, SqliteEntryStore } from '../registry/entries.ts'
 import type { ClientCertificates } from '../routes/workload.ts'
 import { parseServerConfig, type ServerConfig } from '../config.ts'
@@ -258,6 +259,15 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     entries = new SqliteEntryStore(db!)
     usedSessions = createSqlUseOnceStore(db!, { now: () => platform.now() })
   }
+  // with PostgreSQL every replica publishes its JWT-SVID public key there and serves all of them
+  const jwtAuthorities = shared ? new SharedJwtAuthorities(shared, jwtAuthority, { now: () => platform.now(), logger }) : undefined
+  try {
+    await jwtAuthorities?.publish()
+  } catch (e) {
+    db?.close()
+    await Promise.resolve(registry.close()).catch(() => undefined)
+    throw e
+  }
   if ((await registry.sequence(BUNDLE_SEQUENCE)) === 0) await registry.nextSequence(BUNDLE_SEQUENCE)
   ca.sequence = BigInt(await registry.sequence(BUNDLE_SEQUENCE))
   let listenUrl: string | undefined
@@ -276,6 +286,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     rateLimit: config.rateLimit,
     entries,
     jwtAuthority,
+    ...(jwtAuthorities ? { jwtAuthorities } : {}),
     ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}),
     jwtIssuer: () => config.jwtIssuer ?? listenUrl,
   })
@@ -284,7 +295,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   const renewBefore = config.tlsRenewBeforeMs ?? Math.floor(tlsTtl / 3)
   const rotateBefore = config.caRotateBeforeMs ?? CA_ROTATE_BEFORE_MS
   const listens = role !== 'primary'
-  let tls: TlsMaterial | undefined = config.tls && listens ? await ca.issueTls(config.host, tlsTtl) : undefined
+  let tls: TlsMaterial | undefined = config.tls && listens ? await ca.issueTls(config.host, tlsTtl, config.serverNames) : undefined
   const listeners: ((t: TlsMaterial) => void)[] = []
   metrics.certificates = () => ({
     caNotAfter: ca.certificate.notAfter,
@@ -293,7 +304,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   })
   const renewTls = async (reason: string) => {
     if (!config.tls || !listens) return
-    tls = await ca.issueTls(config.host, tlsTtl)
+    tls = await ca.issueTls(config.host, tlsTtl, config.serverNames)
     logger.info('Listener certificate renewed', { reason, notAfter: new Date(tls.notAfter).toISOString() })
     for (const l of listeners) l(tls)
   }
@@ -340,6 +351,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
       })
     }
     if (tls && now >= tls.notAfter - renewBefore) await renewTls('expires soon')
+    await jwtAuthorities?.maintain()
   }
   await maintain()
   const interval = Math.max(1000, Math.min(MAINTENANCE_INTERVAL_MS, Math.floor(renewBefore / 4)))
@@ -372,7 +384,11 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
       clearInterval(timer)
       policy.close()
       if (db) db.close()
-      else void Promise.resolve(registry.close()).catch(() => undefined)
+      else {
+        // a stopping service retires its JWT key (a worker leaves that to its primary), then lets go of PostgreSQL
+        const retired = jwtAuthorities && role !== 'worker' ? jwtAuthorities.retire().catch(() => undefined) : Promise.resolve()
+        void retired.then(() => registry.close()).catch(() => undefined)
+      }
     },
   }
 }

@@ -4,9 +4,11 @@
  *
  * The primary prepares, before it forks, everything the workers must share and must not race on
  * creating: the data dir, the server CA and the JWT-SVID key (created on first start), the schema
- * migrations, the bundle sequence, and the sealed-session keyring (from `sessionKeys` or
- * VOUCH_SESSION_KEYS; with neither, one random keyring for this service, given to every worker over
- * the cluster IPC channel, never in its environment). It loads the policy too, so a bad document stops the start before any fork.
+ * migrations, the bundle sequence, and the sealed-session keyring (from `sessionKeys`, or the
+ * operator's VOUCH_SESSION_KEYS, or with neither one random keyring for this service). A keyring
+ * from VOUCH_SESSION_KEYS or generated here reaches every worker over the cluster IPC channel; the
+ * workers start with VOUCH_SESSION_KEYS removed from their environment. It loads the policy too,
+ * so a bad document stops the start before any fork.
  * Then it serves nothing itself.
  *
  * - A worker that dies is restarted after 250 ms, doubling per quick failure to at most 10 s; a
@@ -41,10 +43,11 @@ export const STOP_GRACE_MS = 10_000
 const CA_CHECK_MS = 60_000
 
 /**
- * Set (to "1") in a worker's environment when the primary generated the session keyring: the
- * worker asks for it over the cluster IPC channel ({@link receiveSessionKeys}) before it listens.
- * The keys themselves never go through the environment, which /proc/<pid>/environ shows to any
- * process of the same user and every child inherits.
+ * Set (to "1") in a worker's environment when the primary holds the session keyring in memory
+ * (generated, or read from the operator's VOUCH_SESSION_KEYS): the worker asks for it over the
+ * cluster IPC channel ({@link receiveSessionKeys}) before it listens. The keys themselves never go
+ * through a worker's environment, which /proc/<pid>/environ shows to any process of the same user
+ * and every child inherits.
  */
 export const SESSION_KEYS_IPC_ENV = 'VOUCH_SESSION_KEYS_IPC'
 /** how long a worker waits for the primary's keyring */
@@ -164,11 +167,18 @@ export async function startClusterPrimary(config: ServerConfig, o: ClusterOption
   const policy: RestartPolicy = { ...RESTART_POLICY, ...o.restart }
   if (o.exec) cluster.setupPrimary({ exec: o.exec, args: [] })
   const env: Record<string, string | undefined> = { ...process.env }
-  // one keyring for every worker: a session sealed by one is opened by another
+  // one keyring for every worker: a session sealed by one is opened by another. Without a
+  // `sessionKeys` file it goes to the workers over IPC: the operator's VOUCH_SESSION_KEYS, else one
+  // generated here
   let generatedKeys: string | undefined
-  if (config.sessionKeys === undefined && (env.VOUCH_SESSION_KEYS ?? '').trim() === '') {
-    generatedKeys = `- { id: w${randomBytes(4).toString('hex')}, key: ${randomBytes(32).toString('base64')}, seal: true }\n`
-    env.VOUCH_SESSION_KEYS = generatedKeys
+  let ipcKeys: string | undefined
+  if (config.sessionKeys === undefined) {
+    if ((env.VOUCH_SESSION_KEYS ?? '').trim() !== '') ipcKeys = env.VOUCH_SESSION_KEYS
+    else {
+      generatedKeys = `- { id: w${randomBytes(4).toString('hex')}, key: ${randomBytes(32).toString('base64')}, seal: true }\n`
+      env.VOUCH_SESSION_KEYS = generatedKeys
+      ipcKeys = generatedKeys
+    }
   }
   const prepared = await bootstrap(config, {
     platform: await loadServerPlatform(),
@@ -195,14 +205,19 @@ export async function startClusterPrimary(config: ServerConfig, o: ClusterOption
 
   const fork = (slot: Slot): Promise<string> =>
     new Promise((resolve, reject) => {
-      // generated keys go over the IPC channel on the worker's request, never through its environment
-      const w = cluster.fork({ [WORKER_ID_ENV]: String(slot.id), ...(generatedKeys ? { [SESSION_KEYS_IPC_ENV]: '1' } : {}) })
+      // the keys go over the IPC channel on the worker's request, never through its environment:
+      // an undefined value leaves the operator's VOUCH_SESSION_KEYS out of the worker's
+      const w = cluster.fork({
+        [WORKER_ID_ENV]: String(slot.id),
+        VOUCH_SESSION_KEYS: undefined,
+        ...(ipcKeys ? { [SESSION_KEYS_IPC_ENV]: '1' } : {}),
+      })
       slot.worker = w
       slot.startedAt = Date.now()
       let listened = false
       w.on('message', (m: Partial<ListeningMessage | SessionKeysRequest> | undefined) => {
         if (m?.vouch === 'session-keys?') {
-          if (generatedKeys) w.send({ vouch: 'session-keys', keys: generatedKeys } satisfies SessionKeysMessage)
+          if (ipcKeys) w.send({ vouch: 'session-keys', keys: ipcKeys } satisfies SessionKeysMessage)
           return
         }
         if (m?.vouch !== 'listening' || typeof m.url !== 'string') return

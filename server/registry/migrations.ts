@@ -82,6 +82,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS entries_identity ON entries (spiffe_id, parent
 CREATE INDEX IF NOT EXISTS entries_parent_key ON entries (md5(parent_key));
 CREATE UNIQUE INDEX IF NOT EXISTS entries_identity ON entries (spiffe_id, md5(parent_key), md5(selectors));`,
   },
+  {
+    version: 6,
+    description: "replicas' published JWT-SVID public keys (server/registry/jwt-authorities.ts)",
+    sql: `CREATE TABLE IF NOT EXISTS jwt_authorities (kid TEXT PRIMARY KEY, jwk TEXT NOT NULL, published_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS jwt_authorities_expires_at ON jwt_authorities (expires_at);`,
+  },
 ]
 
 /** The schema version this build expects (the highest migration). */

@@ -8,14 +8,17 @@ import { makeSpiffeBundleJson } from '../../core/svid/spiffe-bundle.ts'
 import { makeX509BundlePem } from '../../core/svid/x509-bundle.ts'
 import type { SpiffeBundle } from '../../core/svid/spiffe-bundle.ts'
 
-/** `bundle` is a value, or a function read per request (the CA rotates); its texts are made once per sequence number. */
+/**
+ * `bundle` is a value, or a function read per request (the CA rotates, replicas publish JWT keys);
+ * its texts are made again when the sequence number, the root count or the JWT key IDs change.
+ */
 export function bundleRoutes(bundle: SpiffeBundle | (() => SpiffeBundle)): Hono {
   const app = new Hono()
   const current = typeof bundle === 'function' ? bundle : () => bundle
   let made: { key: string; json: string; pem: string } | undefined
   const texts = () => {
     const b = current()
-    const key = `${b.sequenceNumber}:${b.x509.authorities.length}`
+    const key = `${b.sequenceNumber}:${b.x509.authorities.length}:${[...b.jwtAuthorities.keys()].join(',')}`
     if (made?.key !== key) made = { key, json: makeSpiffeBundleJson(b), pem: makeX509BundlePem(b.x509) }
     return made
   }

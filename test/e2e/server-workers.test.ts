@@ -6,8 +6,11 @@
  * answered by the other, which the log lines show (each worker's lines carry its id and pid).
  * SIGHUP reaches both workers; a worker killed with SIGKILL is restarted and the service keeps
  * attesting; new CA files plus SIGHUP restart the workers onto the new CA; SIGTERM stops all.
+ * A second service started with the operator's VOUCH_SESSION_KEYS hands that keyring to its
+ * workers over IPC as well, and starts them without the variable.
  */
 import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -40,8 +43,8 @@ const freshFetch = ((url: string, init: RequestInit = {}) =>
   })) as typeof fetch
 
 type Line = Record<string, unknown> & { msg: string }
-const lines = (): Line[] =>
-  server!
+const lines = (child: Child = server!): Line[] =>
+  child
     .output()
     .split('\n')
     .filter((l) => l.startsWith('{'))
@@ -52,7 +55,7 @@ const lines = (): Line[] =>
         return []
       }
     })
-const linesOf = (msg: string) => lines().filter((l) => l.msg === msg)
+const linesOf = (msg: string, child: Child = server!) => lines(child).filter((l) => l.msg === msg)
 
 async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms
@@ -110,6 +113,44 @@ describe.skipIf(missing)('e2e (Node): vouch server with workers: 2 on PostgreSQL
     // the workers were told to ask for it (the sessions crossing workers above show they share it)
     for (const pid of pids) expect(readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')).toContain('VOUCH_SESSION_KEYS_IPC=1')
   })
+
+  it("an operator's VOUCH_SESSION_KEYS reaches the workers over IPC too; they start without it; sessions still cross workers", async () => {
+    const other = writeServerFiles({ extra: `database: ${pg!.url('vouch_workers')}\nworkers: 2\npolicyWatch: false\n` })
+    const key = randomBytes(32).toString('base64')
+    const keys = `- { id: operator1, key: ${key}, seal: true }\n`
+    const op = await spawnServer('node', other.configPath, { VOUCH_SESSION_KEYS: keys })
+    try {
+      const listening = linesOf('Worker listening', op)
+      expect(listening.map((l) => l.worker).sort()).toEqual([1, 2])
+      // each worker loaded the operator's keyring (its seal key id), and none was generated
+      const loaded = linesOf('Session keys loaded', op).filter((l) => l.worker !== undefined)
+      expect(loaded.map((l) => [l.worker, l.sealKeyId]).sort()).toEqual([
+        [1, 'operator1'],
+        [2, 'operator1'],
+      ])
+      expect(linesOf('Session keys: a random key for these workers', op)).toEqual([])
+      const pids = listening.map((l) => l.pid as number)
+      for (const pid of pids) {
+        const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')
+        expect(environ.filter((v) => v.startsWith('VOUCH_SESSION_KEYS='))).toEqual([])
+        expect(environ.some((v) => v.includes(key))).toBe(false)
+        expect(environ).toContain('VOUCH_SESSION_KEYS_IPC=1')
+      }
+      // the primary was started with it (the operator's own environment); only the workers are spared
+      expect(readFileSync(`/proc/${op.proc.pid}/environ`, 'latin1')).toContain(key)
+      for (let i = 0; i < 3; i++) {
+        const r = await attestOverHttp(op.url, agent!, evidence(), { fetch: freshFetch })
+        expect(r.answer?.status, JSON.stringify(r.answer?.body ?? r.start.body)).toBe(200)
+      }
+      const starts = linesOf('Login started with multi-attestation support', op)
+      const answers = linesOf('Authorization received and verified', op)
+      expect(answers).toHaveLength(3)
+      expect(starts.filter((s, i) => s.worker !== answers[i]!.worker).length).toBeGreaterThan(0)
+    } finally {
+      await op.kill('SIGTERM')
+      rmSync(other.dir, { recursive: true, force: true })
+    }
+  }, 40_000)
 
   it('SIGHUP to the primary reaches every worker (each rereads the policy)', async () => {
     const doc = policyDocument()

@@ -30,12 +30,13 @@ function listeningUrl(out: string): string | undefined {
   return undefined
 }
 
-export function spawnServer(runtime: 'node' | 'bun', configPath: string): Promise<Child> {
+/** `env`: added to this process's environment for the server */
+export function spawnServer(runtime: 'node' | 'bun', configPath: string, env: Record<string, string> = {}): Promise<Child> {
   const [cmd, args] =
     runtime === 'node'
       ? [process.execPath, [join(ROOT, 'bin/vouch.mjs'), 'server', '--config', configPath]]
       : [join(ROOT, 'node_modules/.bin/bun'), [join(ROOT, 'server/entry/bun.ts'), '--config', configPath]]
-  const proc = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } })
+  const proc = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...env } })
   let out = ''
   const exited = new Promise<void>((r) => proc.once('exit', () => r()))
   return new Promise((resolvePromise, reject) => {

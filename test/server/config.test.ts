@@ -110,4 +110,38 @@ describe('server config', () => {
       expect(() => parseServerConfig(BASE + yaml), yaml).toThrow(`config ${key}: `)
     }
   })
+  it('serverNames: DNS names and IP addresses for the listener certificate; VOUCH_SERVER_NAMES comma-separated; bounded', () => {
+    expect(parseServerConfig(BASE).serverNames).toBeUndefined()
+    expect(parseServerConfig(BASE + 'serverNames: [vouch.example.net, 10.0.0.5, "2001:db8::5"]\n').serverNames).toEqual([
+      'vouch.example.net',
+      '10.0.0.5',
+      '2001:db8::5',
+    ])
+    expect(parseServerConfig(BASE + 'serverNames: [a.test]\n', { VOUCH_SERVER_NAMES: 'lb.example.net, 10.0.0.9' }).serverNames).toEqual([
+      'lb.example.net',
+      '10.0.0.9',
+    ])
+    const error = (yaml: string, env: Record<string, string> = {}) => {
+      try {
+        parseServerConfig(BASE + yaml, env)
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError)
+        return (e as Error).message
+      }
+      throw new Error('no error')
+    }
+    // one name as a string is a list of one
+    expect(parseServerConfig(BASE + 'serverNames: vouch.example.net\n').serverNames).toEqual(['vouch.example.net'])
+    expect(error('serverNames: [vouch.example.net, "*.example.net"]\n')).toMatch(
+      /^config serverNames: \[1\]: expected a DNS name \(labels of letters, digits and inner '-', dot-separated\) or an IP address, found "\*\.example\.net"$/,
+    )
+    expect(error('serverNames: [a.test, 7]\n')).toBe('config serverNames: [1]: expected a DNS name or an IP address, found 7')
+    expect(error('', { VOUCH_SERVER_NAMES: 'a.test,,b.test' })).toBe(
+      'config serverNames: [1]: expected a DNS name or an IP address, found ""',
+    )
+    expect(error('serverNames: { a: 1 }\n')).toMatch(/^config serverNames: expected a list of up to 32 DNS names or IP addresses, found/)
+    const many = Array.from({ length: 33 }, (_, i) => `n${i}.test`).join(', ')
+    expect(error(`serverNames: [${many}]\n`)).toMatch(/^config serverNames: expected a list of up to 32 /)
+    expect(parseServerConfig(BASE + `serverNames: [${many.split(', ').slice(0, 32).join(', ')}]\n`).serverNames).toHaveLength(32)
+  })
 })

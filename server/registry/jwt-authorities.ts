@@ -1,0 +1,194 @@
+/**
+ * JWT-SVID authorities shared by replicas, as SPIRE shares its JWT keys: each replica's private key
+ * stays with it (dataDir/ca/jwt.key), and its public key is published in the shared database,
+ * `jwt_authorities(kid PRIMARY KEY, jwk, published_at, expires_at)` (migration 5). Every replica
+ * serves every published, unexpired key in its bundle (`/v1/bundle`, `use: jwt-svid`) and its
+ * OIDC JWKS, so a JWT-SVID signed by one replica verifies against the bundle of any other.
+ *
+ * A publication is a lease: a running replica renews its own row every JWT_AUTHORITY_RENEW_MS
+ * (from `maintain()`) to expire JWT_AUTHORITY_LEASE_MS later, twice the longest JWT-SVID lifetime,
+ * so a token it signed stays verifiable through missed renewals. A replica that stops cleanly
+ * retires its key: the row then expires once the last token it could have signed has (now + the
+ * longest JWT-SVID lifetime); a restart with the same key publishes it again. A replica that
+ * vanishes leaves its row to the lease. Expired rows are purged at each publication.
+ *
+ * Bounds: one row per key (the kid is the key's RFC 7638 thumbprint), so a replica adds a row
+ * only when its key changes; rows leave at most a lease after their last renewal; and at most
+ * MAX_JWT_AUTHORITIES are served (the replica's own key, then the newest).
+ *
+ * Reads are cached: `current()` answers from memory; `refresh()` (awaited by the bundle and JWKS
+ * routes) reloads when the list is older than JWT_AUTHORITIES_MAX_AGE_MS. A database that does not
+ * answer leaves the last list in place (always holding the replica's own key).
+ */
+import type { PublicJwk } from '../../core/svid/jwk.ts'
+import { parsePublicJwk } from '../../core/svid/jwk.ts'
+import type { JwtAuthority } from '../ca/jwt-authority.ts'
+import { MAX_JWT_TTL_SECONDS } from '../entries/validate.ts'
+import type { Logger } from '../logging.ts'
+import type { AsyncSqlQueries } from './sql.ts'
+
+/** The longest a JWT-SVID may live (an entry's jwtSvidTtl), ms. */
+export const MAX_JWT_SVID_TTL_MS = MAX_JWT_TTL_SECONDS * 1000
+/** How long a publication lasts without renewal: twice the longest JWT-SVID lifetime (48 h). */
+export const JWT_AUTHORITY_LEASE_MS = 2 * MAX_JWT_SVID_TTL_MS
+/** How often a running replica renews its publication. */
+export const JWT_AUTHORITY_RENEW_MS = 3_600_000
+/** How old the served list may be before a bundle or JWKS request reloads it. */
+export const JWT_AUTHORITIES_MAX_AGE_MS = 5_000
+/** The most JWT authorities served (and read per reload). */
+export const MAX_JWT_AUTHORITIES = 32
+const MAX_KID_LENGTH = 128
+const MAX_JWK_LENGTH = 1024
+
+export type JwtAuthorityEntry = readonly [kid: string, jwk: PublicJwk]
+
+/** The JWT authorities an app serves: its own key alone, or every replica's (SharedJwtAuthorities). */
+export interface JwtAuthoritySource {
+  /** the authorities to serve now, the replica's own first */
+  current(): readonly JwtAuthorityEntry[]
+  /** brings current() up to date when it is stale; never rejects */
+  refresh(): Promise<void>
+}
+
+export interface SharedJwtAuthoritiesOptions {
+  /** clock, ms since the epoch */
+  readonly now: () => number
+  readonly logger?: Logger
+  readonly leaseMs?: number
+  readonly renewMs?: number
+  readonly maxAgeMs?: number
+}
+
+/** A published row: what the bundle serves, and when it stops. */
+export interface PublishedJwtAuthority {
+  readonly kid: string
+  readonly jwk: PublicJwk
+  readonly publishedAt: number
+  readonly expiresAt: number
+}
+
+const PUBLISH = `INSERT INTO jwt_authorities (kid, jwk, published_at, expires_at) VALUES (?, ?, ?, ?)
+  ON CONFLICT (kid) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > jwt_authorities.expires_at
+    THEN excluded.expires_at ELSE jwt_authorities.expires_at END`
+
+/** A row as published, or undefined when it is not a P-256 public JWK with a sane kid (it is then not served). */
+function toPublished(row: Record<string, unknown>): PublishedJwtAuthority | undefined {
+  const kid = row.kid
+  const text = row.jwk
+  if (typeof kid !== 'string' || kid === '' || kid.length > MAX_KID_LENGTH) return undefined
+  if (typeof text !== 'string' || text.length > MAX_JWK_LENGTH) return undefined
+  try {
+    const value: unknown = JSON.parse(text)
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+    const jwk = parsePublicJwk(value as Record<string, unknown>, `jwt authority ${kid}`)
+    // every vouch JWT authority signs ES256 (the OIDC JWKS names that algorithm)
+    if (jwk?.kty !== 'EC' || jwk.crv !== 'P-256') return undefined
+    return { kid, jwk, publishedAt: Number(row.published_at), expiresAt: Number(row.expires_at) }
+  } catch {
+    return undefined
+  }
+}
+
+export class SharedJwtAuthorities implements JwtAuthoritySource {
+  private list: readonly JwtAuthorityEntry[]
+  private loadedAt = Number.NEGATIVE_INFINITY
+  private renewedAt = Number.NEGATIVE_INFINITY
+  private loading: Promise<void> | undefined
+  private failing = false
+  private readonly leaseMs: number
+  private readonly renewMs: number
+  private readonly maxAgeMs: number
+
+  constructor(
+    private readonly db: AsyncSqlQueries,
+    private readonly own: JwtAuthority,
+    private readonly o: SharedJwtAuthoritiesOptions,
+  ) {
+    this.leaseMs = o.leaseMs ?? JWT_AUTHORITY_LEASE_MS
+    this.renewMs = o.renewMs ?? JWT_AUTHORITY_RENEW_MS
+    this.maxAgeMs = o.maxAgeMs ?? JWT_AUTHORITIES_MAX_AGE_MS
+    this.list = [[own.kid, own.publicJwk]]
+  }
+
+  /** Publishes (or renews) the replica's own key, purges expired rows, and reloads the list. Rejects when the database does. */
+  async publish(): Promise<void> {
+    const now = this.o.now()
+    await this.db.run(PUBLISH, [this.own.kid, JSON.stringify(this.own.publicJwk), now, now + this.leaseMs])
+    this.renewedAt = now
+    await this.db.run('DELETE FROM jwt_authorities WHERE expires_at <= ?', [now])
+    await this.load()
+  }
+
+  /** The periodic step: renews the publication when due (a failure is logged; the next pass tries again). */
+  async maintain(): Promise<void> {
+    if (this.o.now() - this.renewedAt < this.renewMs) return
+    await this.publish().catch((e: unknown) =>
+      this.o.logger?.warn('JWT authority publication failed', { kid: this.own.kid, error: (e as Error).message }),
+    )
+  }
+
+  /**
+   * At a clean stop: the own key's row expires once every token it could have signed has (now +
+   * the longest JWT-SVID lifetime), unless it already expires sooner.
+   */
+  async retire(): Promise<void> {
+    const now = this.o.now()
+    await this.db.run('UPDATE jwt_authorities SET expires_at = ? WHERE kid = ? AND expires_at > ?', [
+      now + MAX_JWT_SVID_TTL_MS,
+      this.own.kid,
+      now + MAX_JWT_SVID_TTL_MS,
+    ])
+  }
+
+  current(): readonly JwtAuthorityEntry[] {
+    return this.list
+  }
+
+  refresh(): Promise<void> {
+    if (this.o.now() - this.loadedAt < this.maxAgeMs) return Promise.resolve()
+    this.loading ??= this.load()
+      .then(
+        () => {
+          if (this.failing) this.o.logger?.info('JWT authorities read again', { authorities: this.list.length })
+          this.failing = false
+        },
+        (e: unknown) => {
+          // keep serving the last list; say so once per outage, and try again after maxAgeMs
+          this.loadedAt = this.o.now()
+          if (!this.failing) this.o.logger?.warn('JWT authorities not read: serving the last list', { error: (e as Error).message })
+          this.failing = true
+        },
+      )
+      .finally(() => {
+        this.loading = undefined
+      })
+    return this.loading
+  }
+
+  /** The unexpired published keys, newest first (at most MAX_JWT_AUTHORITIES), as the database holds them. */
+  async published(): Promise<PublishedJwtAuthority[]> {
+    const rows = await this.db.all(
+      'SELECT kid, jwk, published_at, expires_at FROM jwt_authorities WHERE expires_at > ? ORDER BY published_at DESC, kid LIMIT ?',
+      [this.o.now(), MAX_JWT_AUTHORITIES],
+    )
+    return rows.flatMap((r) => {
+      const p = toPublished(r)
+      if (!p) this.o.logger?.warn('JWT authority row ignored: not a P-256 public JWK', { kid: String(r.kid).slice(0, MAX_KID_LENGTH) })
+      return p ? [p] : []
+    })
+  }
+
+  private async load(): Promise<void> {
+    const rows = await this.published()
+    const others = rows.filter((p) => p.kid !== this.own.kid).map((p): JwtAuthorityEntry => [p.kid, p.jwk])
+    const own: JwtAuthorityEntry = [this.own.kid, this.own.publicJwk]
+    this.list = [own, ...others].slice(0, MAX_JWT_AUTHORITIES)
+    this.loadedAt = this.o.now()
+  }
+}
+
+/** The app's source when nothing is shared (SQLite, or no database): the replica's own key. */
+export function ownJwtAuthority(own: JwtAuthority): JwtAuthoritySource {
+  const list: readonly JwtAuthorityEntry[] = [[own.kid, own.publicJwk]]
+  return { current: () => list, refresh: () => Promise.resolve() }
+}
