@@ -11,6 +11,7 @@ import type { Logger } from './logging.ts'
 import { Metrics } from './metrics.ts'
 import { errorResponse, handleError } from './middleware/errors.ts'
 import { OPENAPI } from './openapi.ts'
+import type { AnswerLedger } from './registry/answer-ledger.ts'
 import type { AgentStore } from './registry/store.ts'
 import { attestRoutes } from './routes/attest.ts'
 import { bundleRoutes } from './routes/bundle.ts'
@@ -37,6 +38,12 @@ export interface AppOptions {
   readonly sessions: Pick<MemorySessionStore<SessionValue>, 'active'>
   readonly ca: ServerCa
   readonly registry: AgentStore
+  /**
+   * sealed sessions: each answer's use-once claim and agent record written in one step after the
+   * checks (registry/answer-ledger.ts); without it the verifier claims before its checks and the
+   * record is a second commit
+   */
+  readonly answers?: AnswerLedger
   readonly platform: Platform
   readonly logger: Logger
   readonly metrics?: Metrics
@@ -113,6 +120,7 @@ export function createApp(o: AppOptions): Hono {
       verifier: o.verifier,
       ca: o.ca,
       registry: o.registry,
+      ...(o.answers ? { answers: o.answers } : {}),
       platform: o.platform,
       logger: o.logger,
       metrics,

@@ -21,7 +21,7 @@ import type { AttestationPolicy, PolicySet } from '../policy/types.ts'
 import { createMemorySessionStore, type SessionStore, type SessionValue } from '../session/store.ts'
 import { isWellFormedSessionId, newSessionId } from '../session/id.ts'
 import { openSession, sealSession, type SessionKeyring } from '../session/sealed.ts'
-import type { UseOnceStore } from '../session/use-once.ts'
+import type { UseOnceClaim, UseOnceStore } from '../session/use-once.ts'
 import type { CheckedEvidence } from '../attestor/attestor.ts'
 import type { Selector } from '../attestor/attributes.ts'
 import type { BootPolicy } from '../attestor/boot-policy.ts'
@@ -94,6 +94,19 @@ export interface AnswerOptions {
    * VerifyError fails the answer with its code (check `svid_key.possession`).
    */
   readonly proveKey?: () => Promise<string>
+  /**
+   * Sealed sessions only (ignored with a session store): how the answer's use-once record is made.
+   * Without it, the verifier claims the record (useOnce.claim) before any check. With it, a session
+   * the use-once store already knows as used (UseOnceStore.seen) is refused before any check; the
+   * checks then run, and `settle` is called once with the claim and the verdict (undefined when a
+   * check failed). It must make the claim durable, atomically with whatever it records for the
+   * verdict, and resolve true when this answer used the session, false when it had been used
+   * already: the answer then fails as "unknown session ID" (ERR_SESSION_UNKNOWN), whatever the
+   * checks found. The verdict, or the check's failure, is released only once settle has resolved;
+   * a settle that throws fails the answer with its error. A server uses it to commit the claim and
+   * the agent's record in one transaction (one durable commit per answer, not two).
+   */
+  readonly settle?: (claim: UseOnceClaim, verdict: Verdict | undefined) => Promise<boolean>
 }
 
 export interface Verdict {
@@ -164,20 +177,24 @@ function providedTypes(request: StartRequest, attestors: AttestorRegistry): stri
   return [...new Set(pm.filter((m) => attestors.has(m)))]
 }
 
+const unknownSession = () => new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
+
 async function takeStored(sessionId: string, sessions: SessionStore) {
-  if (!isWellFormedSessionId(sessionId)) throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
+  if (!isWellFormedSessionId(sessionId)) throw unknownSession()
   // taken (removed) first: whatever happens next, this session can never be answered again
   const stored = await sessions.take(sessionId)
-  if (stored === undefined) throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
+  if (stored === undefined) throw unknownSession()
   return stored
 }
 
 /**
- * Opens a sealed session and claims its use-once record (before the expiry check, so an expired
- * token is burned too): bad token, unknown key or already used -> UNKNOWN_SESSION; a retired
- * key -> ERR_SESSION_KEY_RETIRED. Expiry is left to the caller (its failure carries the trail).
+ * Opens a sealed session: bad token or unknown key -> UNKNOWN_SESSION; a retired key ->
+ * ERR_SESSION_KEY_RETIRED. Then its use-once record: claimed here (before the expiry check, so an
+ * expired token is burned too; already used -> UNKNOWN_SESSION), or, when the caller settles the
+ * answer itself, only looked up in the store's local hint. Expiry is left to the caller (its
+ * failure carries the trail).
  */
-async function openSealed(sessionId: string, sealed: SealedSessionsOptions, platform: Platform) {
+async function openSealed(sessionId: string, sealed: SealedSessionsOptions, platform: Platform, claimNow: boolean) {
   let opened: Awaited<ReturnType<typeof openSession<SessionRecord>>>
   try {
     opened = await openSession<SessionRecord>(sessionId, sealed.keyring, platform)
@@ -185,8 +202,8 @@ async function openSealed(sessionId: string, sealed: SealedSessionsOptions, plat
     if (e instanceof VerifyError) throw new AttestationFailure(e.code, e.message, [], { detail: { ...e.detail } })
     throw e
   }
-  if (!(await sealed.useOnce.claim(opened.useOnceId, opened.expiresAt)))
-    throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
+  if (claimNow ? !(await sealed.useOnce.claim(opened.useOnceId, opened.expiresAt)) : sealed.useOnce.seen?.(opened.useOnceId) === true)
+    throw unknownSession()
   return opened
 }
 
@@ -250,6 +267,67 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       selectors.push(...facts.selectors)
     }
     return { attributes, selectors, template: record.template }
+  }
+
+  /** An answer's checks against its session (taken, or opened), in order; the verdict, or the first failure. */
+  async function checkAnswers(
+    stored: { readonly value: unknown; readonly expiresAt: number },
+    answers: Readonly<Record<string, unknown>>,
+    answerOptions: AnswerOptions,
+  ): Promise<Verdict> {
+    const binding = answerOptions.binding
+    const record = stored.value as SessionRecord
+    // a session started under another registry (a store or keyring shared with a verifier that
+    // has other attestors) is unknown here: an attestor's answer is never skipped for want of it
+    if (
+      record.v !== 2 ||
+      typeof record.attestors !== 'object' ||
+      record.attestors === null ||
+      !record.attestorTypes.every((t) => attestors.has(t)) ||
+      !Object.keys(record.attestors).every((t) => attestors.has(t))
+    ) {
+      throw unknownSession()
+    }
+    const log = new CheckLog()
+    log.checks.push(...record.checks)
+    if (record.agent) log.identify(record.agent)
+    if (platform.now() > stored.expiresAt) {
+      throw log.fail('session', 'ERR_SESSION_EXPIRED', SESSION_EXPIRED, `expired at ${new Date(stored.expiresAt).toISOString()}`)
+    }
+    log.pass('session', 'live, answered once')
+    if (answerOptions.proveKey) await log.run('svid_key.possession', answerOptions.proveKey, undefined, (detail) => detail)
+    if (typeof answers !== 'object' || answers === null || Array.isArray(answers)) {
+      throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', ANSWERS_NOT_OBJECT)
+    }
+    // in registry order, whatever the order of the policy's attestors
+    for (const attestor of attestors.attestors) {
+      const session = record.attestors[attestor.type]
+      if (session) await attestor.checkAnswer(log, session, answers[attestor.type], binding, platform)
+    }
+    let { attributes, selectors, spiffeIdPath } = record
+    if (record.boot) {
+      const checked = await checkBootAnswers(log, record, answers)
+      attributes = { ...attributes, ...checked.attributes }
+      selectors = [...selectors, ...checked.selectors]
+      spiffeIdPath = log.runSync(
+        'spiffe_id',
+        () => renderSpiffeIdTemplate(checked.template, attributes),
+        undefined,
+        (p) => p,
+      )
+    }
+    return {
+      ok: true,
+      attestorTypes: record.attestorTypes,
+      policy: record.policy,
+      attributes,
+      selectors,
+      spiffeIdPath,
+      ...(options.trustDomain !== undefined ? { spiffeId: `spiffe://${options.trustDomain}${spiffeIdPath}` } : {}),
+      ...(record.certifyExtraData !== null ? { certifyExtraData: record.certifyExtraData } : {}),
+      tolerancesUsed: record.tolerancesUsed,
+      checks: log.checks,
+    }
   }
 
   return {
@@ -329,59 +407,21 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       const binding = answerOptions.binding
       if (binding !== undefined && binding.length !== 32)
         throw new RangeError('answer: binding must be the 32-byte SHA-256 of the SPKI DER')
-      const stored = sealed ? await openSealed(sessionId, sealed, platform) : await takeStored(sessionId, sessions!)
-      const record = stored.value as SessionRecord
-      // a session started under another registry (a store or keyring shared with a verifier that
-      // has other attestors) is unknown here: an attestor's answer is never skipped for want of it
-      if (
-        record.v !== 2 ||
-        typeof record.attestors !== 'object' ||
-        record.attestors === null ||
-        !record.attestorTypes.every((t) => attestors.has(t)) ||
-        !Object.keys(record.attestors).every((t) => attestors.has(t))
-      ) {
-        throw new AttestationFailure('ERR_SESSION_UNKNOWN', UNKNOWN_SESSION, [])
+      if (!sealed) return checkAnswers(await takeStored(sessionId, sessions!), answers, answerOptions)
+      const settle = answerOptions.settle
+      const opened = await openSealed(sessionId, sealed, platform, settle === undefined)
+      if (!settle) return checkAnswers(opened, answers, answerOptions)
+      // claimed after the checks, with what the caller records: the outcome waits for the claim
+      const claim = { id: opened.useOnceId, expiresAt: opened.expiresAt }
+      let verdict: Verdict
+      try {
+        verdict = await checkAnswers(opened, answers, answerOptions)
+      } catch (e) {
+        if (!(await settle(claim, undefined))) throw unknownSession()
+        throw e
       }
-      const log = new CheckLog()
-      log.checks.push(...record.checks)
-      if (record.agent) log.identify(record.agent)
-      if (platform.now() > stored.expiresAt) {
-        throw log.fail('session', 'ERR_SESSION_EXPIRED', SESSION_EXPIRED, `expired at ${new Date(stored.expiresAt).toISOString()}`)
-      }
-      log.pass('session', 'live, answered once')
-      if (answerOptions.proveKey) await log.run('svid_key.possession', answerOptions.proveKey, undefined, (detail) => detail)
-      if (typeof answers !== 'object' || answers === null || Array.isArray(answers)) {
-        throw log.fail('answers', 'ERR_EVIDENCE_MALFORMED', ANSWERS_NOT_OBJECT)
-      }
-      // in registry order, whatever the order of the policy's attestors
-      for (const attestor of attestors.attestors) {
-        const session = record.attestors[attestor.type]
-        if (session) await attestor.checkAnswer(log, session, answers[attestor.type], binding, platform)
-      }
-      let { attributes, selectors, spiffeIdPath } = record
-      if (record.boot) {
-        const checked = await checkBootAnswers(log, record, answers)
-        attributes = { ...attributes, ...checked.attributes }
-        selectors = [...selectors, ...checked.selectors]
-        spiffeIdPath = log.runSync(
-          'spiffe_id',
-          () => renderSpiffeIdTemplate(checked.template, attributes),
-          undefined,
-          (p) => p,
-        )
-      }
-      return {
-        ok: true,
-        attestorTypes: record.attestorTypes,
-        policy: record.policy,
-        attributes,
-        selectors,
-        spiffeIdPath,
-        ...(options.trustDomain !== undefined ? { spiffeId: `spiffe://${options.trustDomain}${spiffeIdPath}` } : {}),
-        ...(record.certifyExtraData !== null ? { certifyExtraData: record.certifyExtraData } : {}),
-        tolerancesUsed: record.tolerancesUsed,
-        checks: log.checks,
-      }
+      if (!(await settle(claim, verdict))) throw unknownSession()
+      return verdict
     },
   }
 }

@@ -17,6 +17,18 @@ export interface UseOnceStore {
   claim(id: string, expiresAt: number): Promise<boolean>
   /** records held now (a gauge) */
   size(): Promise<number>
+  /**
+   * A quick local answer, for a verifier that claims after its checks (AnswerOptions.settle): true
+   * when `id` is known here to be used already, so its answer is refused before any check. A hint
+   * only: false means "not known here", never "unused" (the claim decides).
+   */
+  seen?(id: string): boolean
+}
+
+/** A sealed session's use-once record to claim: its id and the session's expiry (ms since the epoch). */
+export interface UseOnceClaim {
+  readonly id: string
+  readonly expiresAt: number
 }
 
 export interface MemoryUseOnceStoreOptions {
@@ -60,6 +72,9 @@ export function createMemoryUseOnceStore(options: MemoryUseOnceStoreOptions = {}
     async size() {
       purge(false)
       return used.size
+    },
+    seen(id) {
+      return used.has(id)
     },
   }
 }

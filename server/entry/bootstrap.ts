@@ -15,6 +15,7 @@ import type { Platform } from '../../core/platform.ts'
 import { createApp } from '../app.ts'
 import { ServerCa, type ServerCaFiles } from '../ca/authority.ts'
 import { JwtAuthority } from '../ca/jwt-authority.ts'
+import { type AnswerLedger, sqliteAnswerLedger, twoStepAnswerLedger } from '../registry/answer-ledger.ts'
 import { SharedJwtAuthorities } from '../registry/jwt-authorities.ts'
 import { type EntryStore, SqliteEntryStore } from '../registry/entries.ts'
 import type { ClientCertificates } from '../routes/workload.ts'
@@ -208,6 +209,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   const useOnce: UseOnceStore = {
     claim: (id, expiresAt) => usedSessions!.claim(id, expiresAt),
     size: () => usedSessions!.size(),
+    seen: (id) => usedSessions?.seen?.(id) ?? false,
   }
   const keyring = memory ? undefined : loadSessionKeyring(config, deps.env ?? process.env, platform, logger)
   const sessionsOption = keyring ? { sealedSessions: { keyring, useOnce } } : { sessions: memory! }
@@ -245,6 +247,8 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   }
   const shared = (registry as { readonly queries?: AsyncSqlDatabase }).queries
   let entries: EntryStore
+  // sealed sessions: how an answer's claim and record are written (AnswerOptions.settle)
+  let answers: AnswerLedger
   if (shared) {
     const { PgEntryStore } = await import('../registry/entries-pg.ts')
     const pgEntries = new PgEntryStore(shared)
@@ -255,9 +259,13 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
       )
     entries = pgEntries
     usedSessions = createAsyncSqlUseOnceStore(shared, { now: () => platform.now() })
+    answers = twoStepAnswerLedger(usedSessions, registry)
   } else {
     entries = new SqliteEntryStore(db!)
-    usedSessions = createSqlUseOnceStore(db!, { now: () => platform.now() })
+    const sqliteUsed = createSqlUseOnceStore(db!, { now: () => platform.now() })
+    usedSessions = sqliteUsed
+    // an answer's use-once claim and its agent record: one transaction, one durable commit
+    answers = sqliteAnswerLedger(sqliteUsed, registry as AgentRegistry)
   }
   // with PostgreSQL every replica publishes its JWT-SVID public key there and serves all of them
   const jwtAuthorities = shared ? new SharedJwtAuthorities(shared, jwtAuthority, { now: () => platform.now(), logger }) : undefined
@@ -285,6 +293,7 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     policyState: () => ({ generation: policy.state.generation, sha256: policy.state.sha256 }),
     rateLimit: config.rateLimit,
     entries,
+    ...(memory ? {} : { answers }),
     jwtAuthority,
     ...(jwtAuthorities ? { jwtAuthorities } : {}),
     ...(deps.clientCertificates ? { clientCertificates: deps.clientCertificates } : {}),

@@ -6,6 +6,7 @@
  * or the new one. The server commits attestation records in batches (commitAttestation).
  */
 import { MIGRATIONS_TABLE, pendingMigrations } from './migrations.ts'
+import type { ClaimedWrite } from './use-once.ts'
 import type { SqlDatabase, SqlValue } from './sql.ts'
 import { type SqlWriteBatch, writeBatchFor } from './write-batch.ts'
 
@@ -79,6 +80,17 @@ const UPSERT = `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_
          last_attested_at = excluded.last_attested_at, attestations = agents.attestations + 1,
          svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors`
 
+/**
+ * UPSERT as the write after a use-once claim in one transaction (use-once.ts claimAnd): its row
+ * only when the statement just before it, the claim, inserted one (`changes() = 1`).
+ */
+const UPSERT_AFTER_CLAIM = `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
+       SELECT ?, ?, ?, ?, ?, 1, 0, ?, ?, ? WHERE changes() = 1
+       ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
+         last_attested_at = excluded.last_attested_at, attestations = agents.attestations + 1,
+         svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors
+       WHERE agents.banned = 0 RETURNING spiffe_id`
+
 function upsertParams(a: AttestationRecord): SqlValue[] {
   return [
     a.spiffeId,
@@ -133,9 +145,25 @@ export class AgentRegistry {
       },
       // the same as one statement (for the driver's writer connection): the upsert skips a banned
       // row, and RETURNING yields a row only when something was written
-      statement: { sql: `${UPSERT} WHERE agents.banned = 0 RETURNING spiffe_id`, params: upsertParams(a) },
-      fromRow: (row) => (row === undefined ? 'banned' : 'recorded'),
+      statements: [{ sql: `${UPSERT} WHERE agents.banned = 0 RETURNING spiffe_id`, params: upsertParams(a) }],
+      fromRows: ([row]) => (row === undefined ? 'banned' : 'recorded'),
     })
+  }
+
+  /**
+   * commitAttestation as the write that follows a won use-once claim in the same transaction
+   * (SqlUseOnceStore.claimAnd): recorded unless the agent is banned.
+   */
+  attestationAfterClaim(a: AttestationRecord): ClaimedWrite<'recorded' | 'banned'> {
+    return {
+      run: () => {
+        if (this.isBanned(a.spiffeId)) return 'banned'
+        this.recordAttestation(a)
+        return 'recorded'
+      },
+      statement: { sql: UPSERT_AFTER_CLAIM, params: upsertParams(a) },
+      fromRow: (row) => (row === undefined ? 'banned' : 'recorded'),
+    }
   }
 
   /** Records a successful attestation (insert, or update keeping first time and banned flag). */

@@ -11,7 +11,7 @@
  * fsyncs; each claim resolves once that transaction is committed.
  */
 import type { UseOnceStore } from '../../core/session/use-once.ts'
-import type { AsyncSqlQueries, SqlDatabase, SqlStatement } from './sql.ts'
+import type { AsyncSqlQueries, SqlDatabase, SqlStatement, SqlValue } from './sql.ts'
 import { defer, writeBatchFor } from './write-batch.ts'
 
 const SCHEMA = `
@@ -31,7 +31,57 @@ export interface SqlUseOnceStoreOptions {
   readonly purgeEveryMs?: number
 }
 
-export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreOptions = {}): UseOnceStore {
+/** most ids a store remembers as used (RecentClaims) */
+export const MAX_RECENT_CLAIMS = 100_000
+
+/**
+ * The ids this process has seen claimed (its own claims, won or lost), until their session's
+ * expiry: UseOnceStore.seen, so a replay reaching the replica that took the answer is refused
+ * before any check. Bounded: past MAX_RECENT_CLAIMS the oldest are forgotten (a forgotten id is
+ * still refused by the database, only later). Insertion order is expiry order under a constant TTL.
+ */
+export class RecentClaims {
+  private readonly ids = new Map<string, number>()
+
+  constructor(
+    private readonly now: () => number,
+    private readonly capacity = MAX_RECENT_CLAIMS,
+  ) {}
+
+  add(id: string, expiresAt: number): void {
+    this.ids.delete(id)
+    this.ids.set(id, expiresAt)
+    const t = this.now()
+    for (const [old, until] of this.ids) {
+      if (this.ids.size <= this.capacity && until >= t) break
+      this.ids.delete(old)
+    }
+  }
+
+  has(id: string): boolean {
+    const until = this.ids.get(id)
+    return until !== undefined && until >= this.now()
+  }
+}
+
+/**
+ * A write that joins a use-once claim's transaction and happens only when the claim wins: `run`
+ * on this thread's connection, or `statement` on the writer connection, where it runs right after
+ * the claim and must itself be guarded by `changes() = 1` (the claim's row count).
+ */
+export interface ClaimedWrite<T> {
+  readonly run: (db: SqlDatabase) => T
+  readonly statement: SqlStatement
+  readonly fromRow: (row: Record<string, SqlValue> | undefined) => T
+}
+
+/** The SQLite use-once store, which can also claim together with another write (AnswerLedger). */
+export interface SqlUseOnceStore extends UseOnceStore {
+  /** Claims `id` and, only when the claim wins, makes `then` in the same transaction: one commit for both. */
+  claimAnd<T>(id: string, expiresAt: number, then: ClaimedWrite<T>): Promise<{ readonly claimed: boolean; readonly result?: T }>
+}
+
+export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreOptions = {}): SqlUseOnceStore {
   const now = options.now ?? (() => Date.now())
   const graceMs = options.graceMs ?? 60_000
   const purgeEveryMs = options.purgeEveryMs ?? 10_000
@@ -47,17 +97,47 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
   }
   const CLAIM = 'INSERT INTO used_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id'
 
+  const recent = new RecentClaims(now)
+  const purgeIfDue = () => {
+    const purge = purgeStatement()
+    if (purge)
+      void writes.run({ run: () => db.run(purge.sql, purge.params), statements: [purge], fromRows: () => undefined }).catch(() => undefined)
+  }
+  const claimed =
+    (id: string, expiresAt: number) =>
+    <T>(r: { claimed: boolean; result?: T }) => {
+      recent.add(id, expiresAt)
+      return r
+    }
+
   return {
-    claim(id, expiresAt) {
-      const purge = purgeStatement()
-      if (purge)
-        void writes.run({ run: () => db.run(purge.sql, purge.params), statement: purge, fromRow: () => undefined }).catch(() => undefined)
+    async claim(id, expiresAt) {
+      purgeIfDue()
       const statement = { sql: CLAIM, params: [id, expiresAt] }
-      return writes.run({
+      const won = await writes.run({
         run: () => db.get(statement.sql, statement.params) !== undefined,
-        statement,
-        fromRow: (row) => row !== undefined,
+        statements: [statement],
+        fromRows: ([row]) => row !== undefined,
       })
+      recent.add(id, expiresAt)
+      return won
+    },
+    claimAnd(id, expiresAt, then) {
+      purgeIfDue()
+      const statement = { sql: CLAIM, params: [id, expiresAt] }
+      return writes
+        .run({
+          run: (d) => {
+            if (d.get(statement.sql, statement.params) === undefined) return { claimed: false }
+            return { claimed: true, result: then.run(d) }
+          },
+          statements: [statement, then.statement],
+          fromRows: ([claim, row]) => (claim === undefined ? { claimed: false } : { claimed: true, result: then.fromRow(row) }),
+        })
+        .then(claimed(id, expiresAt))
+    },
+    seen(id) {
+      return recent.has(id)
     },
     async size() {
       const purge = purgeStatement()
@@ -118,13 +198,19 @@ export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseO
     }
   }
 
+  const recent = new RecentClaims(now)
   return {
-    claim(id, expiresAt) {
-      return new Promise((resolve, reject) => {
+    async claim(id, expiresAt) {
+      const won = await new Promise<boolean>((resolve, reject) => {
         queue.push({ id, expiresAt, resolve, reject })
         // the database commits elsewhere: send at the end of this turn (write-batch.ts `defer`)
         if (queue.length === 1) defer(() => void flush())
       })
+      recent.add(id, expiresAt)
+      return won
+    },
+    seen(id) {
+      return recent.has(id)
     },
     async size() {
       await purge()

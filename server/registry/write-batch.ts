@@ -33,10 +33,10 @@ export const defer: (f: () => void) => void =
 export interface WriteOp<T> {
   /** the write on this thread's connection, inside the batch's transaction */
   readonly run: (db: SqlDatabase) => T
-  /** the same write as one statement, for a writer connection elsewhere */
-  readonly statement: SqlStatement
-  /** the result from the statement's first row */
-  readonly fromRow: (row: Record<string, SqlValue> | undefined) => T
+  /** the same write as statements run in order, for a writer connection elsewhere */
+  readonly statements: readonly SqlStatement[]
+  /** the result from each statement's first row (undefined when it gave none) */
+  readonly fromRows: (rows: readonly (Record<string, SqlValue> | undefined)[]) => T
 }
 
 interface Pending {
@@ -72,16 +72,19 @@ export class SqlWriteBatch {
 
   private commitElsewhere(batch: Pending[], writeTransaction: NonNullable<SqlDatabase['writeTransaction']>): void {
     this.committing = true
-    writeTransaction(batch.map((p) => p.op.statement))
+    writeTransaction(batch.flatMap((p) => p.op.statements))
       .then(
         (rows) => {
-          batch.forEach((p, i) => {
+          let at = 0
+          for (const p of batch) {
+            const n = p.op.statements.length
             try {
-              p.resolve(p.op.fromRow(rows[i]))
+              p.resolve(p.op.fromRows(rows.slice(at, at + n)))
             } catch (e) {
               p.reject(e)
             }
-          })
+            at += n
+          }
         },
         (e: unknown) => {
           for (const p of batch) p.reject(e)

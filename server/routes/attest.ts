@@ -31,20 +31,29 @@ import type { Platform } from '../../core/platform.ts'
 import type { PublicKey } from '../../core/crypto/provider.ts'
 import { checkSvidKey, verifySvidKeyProof } from '../../core/attestation/svid-key.ts'
 import type { Verdict } from '../../core/attestation/verifier.ts'
+import type { UseOnceClaim } from '../../core/session/use-once.ts'
 import { parseSubjectPublicKeyInfo } from '../../core/x509/spki.ts'
-import type { ServerCa } from '../ca/authority.ts'
+import type { IssuedSvid, ServerCa } from '../ca/authority.ts'
 import { parseCertificationRequest, verifyCertificationRequestSignature } from '../ca/csr.ts'
 import { type ClientAddressOf, clientAddress } from '../client-address.ts'
 import { RateLimitError, type TokenBucketLimiter } from '../rate-limit.ts'
 import { failureFields, LOG_MESSAGES, type Logger } from '../logging.ts'
 import type { Metrics } from '../metrics.ts'
 import { RequestError } from '../middleware/errors.ts'
+import type { AnswerLedger } from '../registry/answer-ledger.ts'
+import type { AttestationRecord } from '../registry/registry.ts'
 import type { AgentStore } from '../registry/store.ts'
 
 export interface AttestRouteOptions {
   readonly verifier: AttestationVerifier
   readonly ca: ServerCa
   readonly registry: AgentStore
+  /**
+   * sealed sessions: the answer is settled in one step after its checks (AnswerOptions.settle), the
+   * use-once claim and the agent's record together; without it the verifier claims first and the
+   * record is committed after the verdict
+   */
+  readonly answers?: AnswerLedger
   readonly platform: Platform
   readonly logger: Logger
   readonly metrics: Metrics
@@ -252,33 +261,65 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     const types = p?.types ?? ['unknown']
     try {
       const binding = spki ? await o.platform.crypto.digest('SHA-256', spki) : undefined
-      const verdict = await o.verifier.answer(
-        sessionId,
-        body.answers as Record<string, unknown>,
-        binding && svidKey ? { binding, proveKey: () => svidKey.prove(binding) } : {},
-      )
-      const spiffeId = verdict.spiffeId!
-      if (o.perIdentity) {
+      /** the rate limit per attested identity: refused before any SVID is made */
+      const overLimit = (verdict: Verdict): RateLimitError | undefined => {
+        if (!o.perIdentity) return undefined
         const r = o.perIdentity.take(attestedIdentity(verdict))
-        if (!r.ok) {
-          o.metrics.countRateLimited('identity')
-          if (r.first)
-            o.logger.warn(LOG_MESSAGES.rateLimited, { client, scope: 'identity', spiffeId, retryAfterSeconds: r.retryAfterSeconds })
-          throw new RateLimitError('attested identity', r.retryAfterSeconds)
-        }
+        if (r.ok) return undefined
+        o.metrics.countRateLimited('identity')
+        if (r.first)
+          o.logger.warn(LOG_MESSAGES.rateLimited, {
+            client,
+            scope: 'identity',
+            spiffeId: verdict.spiffeId!,
+            retryAfterSeconds: r.retryAfterSeconds,
+          })
+        return new RateLimitError('attested identity', r.retryAfterSeconds)
       }
-      const now = o.platform.now()
-      // the SVID is made first and released only if the commit below finds the agent not banned
-      // (the ban check and the record share the registry's batched transaction)
-      const svid = spki ? await o.ca.issueSvid(spki, spiffeId, o.svidTtlMs) : undefined
-      const recorded = await o.registry.commitAttestation({
-        spiffeId,
+      const recordOf = (verdict: Verdict, at: number, svid: IssuedSvid | undefined): AttestationRecord => ({
+        spiffeId: verdict.spiffeId!,
         attestorType: verdict.attestorTypes.join('+'),
         attributes: verdict.attributes,
         selectors: verdict.selectors.map((s) => `${s.type}:${s.value}`),
-        at: now,
+        at,
         ...(svid ? { svidSerial: svid.serialHex, svidExpiresAt: svid.notAfter } : {}),
       })
+      // the SVID is made first and released only if the commit finds the agent not banned (the
+      // ban check and the record share one transaction)
+      let svid: IssuedSvid | undefined
+      let recorded: 'recorded' | 'banned' | undefined
+      let now = 0
+      const ledger = o.answers
+      // sealed sessions with a ledger: the checks first, then the use-once claim and the record in
+      // one commit; a refused identity still burns the session
+      const settle = ledger
+        ? async (claim: UseOnceClaim, verdict: Verdict | undefined): Promise<boolean> => {
+            const limited = verdict && overLimit(verdict)
+            if (!verdict || limited) {
+              if (!(await ledger.settle({ claim })).claimed) return false
+              if (limited) throw limited
+              return true
+            }
+            now = o.platform.now()
+            svid = spki ? await o.ca.issueSvid(spki, verdict.spiffeId!, o.svidTtlMs) : undefined
+            const settled = await ledger.settle({ claim, record: recordOf(verdict, now, svid) })
+            recorded = settled.recorded
+            return settled.claimed
+          }
+        : undefined
+      const verdict = await o.verifier.answer(sessionId, body.answers as Record<string, unknown>, {
+        ...(binding && svidKey ? { binding, proveKey: () => svidKey.prove(binding) } : {}),
+        ...(settle ? { settle } : {}),
+      })
+      const spiffeId = verdict.spiffeId!
+      if (recorded === undefined) {
+        // claimed before the checks (no ledger), or a session store: the record is a commit of its own
+        const limited = overLimit(verdict)
+        if (limited) throw limited
+        now = o.platform.now()
+        svid = spki ? await o.ca.issueSvid(spki, spiffeId, o.svidTtlMs) : undefined
+        recorded = await o.registry.commitAttestation(recordOf(verdict, now, svid))
+      }
       if (recorded === 'banned') throw new AttestationError('ERR_AGENT_BANNED', AGENT_BANNED, { detail: { spiffeId } })
       o.metrics.countProofs(verdict.attestorTypes, 'success')
       if (p) o.metrics.observeDuration((o.platform.now() - p.startedAt) / 1000)

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openSqliteWasm } from '../../server/entry/sqlite-wasm.ts'
 import { openPostgres } from '../../server/entry/postgres.ts'
 import { PgAgentRegistry } from '../../server/registry/registry-pg.ts'
-import { createAsyncSqlUseOnceStore, createSqlUseOnceStore } from '../../server/registry/use-once.ts'
+import { createAsyncSqlUseOnceStore, createSqlUseOnceStore, RecentClaims } from '../../server/registry/use-once.ts'
 import { postgresMissing, startPostgres, type TestPostgres } from '../support/postgres.ts'
 
 const dbPath = () => join(mkdtempSync(join(tmpdir(), 'vouch-use-once-')), 'agents.db')
@@ -73,6 +73,8 @@ describe.skipIf(postgresMissing() !== undefined)('SQL use-once store on PostgreS
     const raced = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).claim('x', 1000)))
     expect(raced.filter(Boolean)).toHaveLength(1)
     expect(await a.size()).toBe(4)
+    // both stores know x now, the one that lost the race too (UseOnceStore.seen); neither knows y
+    expect([a.seen?.('x'), b.seen?.('x'), a.seen?.('y')]).toEqual([true, true, false])
     await registry.close()
   })
 
@@ -85,5 +87,35 @@ describe.skipIf(postgresMissing() !== undefined)('SQL use-once store on PostgreS
     expect(results.slice(1100).every((r) => r === false)).toBe(true)
     expect(await s.size()).toBe(1100)
     await registry.close()
+  })
+})
+
+describe('RecentClaims: the ids a store has seen claimed (UseOnceStore.seen)', () => {
+  it('knows an id until its session expires, forgets the oldest past its capacity, and never grows past it', () => {
+    let t = 0
+    const recent = new RecentClaims(() => t, 3)
+    recent.add('a', 100)
+    recent.add('b', 200)
+    expect([recent.has('a'), recent.has('b'), recent.has('c')]).toEqual([true, true, false])
+    t = 150
+    expect([recent.has('a'), recent.has('b')]).toEqual([false, true])
+    for (const id of ['c', 'd', 'e', 'f']) recent.add(id, 1000)
+    // capacity 3: a (expired) and b, c are out; d, e, f are known
+    expect(['b', 'c', 'd', 'e', 'f'].map((id) => recent.has(id))).toEqual([false, false, true, true, true])
+    for (let i = 0; i < 1000; i++) recent.add(`x${i}`, 1000)
+    expect(['x997', 'x998', 'x999'].every((id) => recent.has(id))).toBe(true)
+    expect(recent.has('x996')).toBe(false)
+  })
+
+  it('the SQLite store feeds it from its claims, won or lost (the PostgreSQL store: above)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'vouch-seen-')), 'agents.db')
+    const used = createSqlUseOnceStore(openSqliteWasm(path), { now: () => 0 })
+    expect(used.seen?.('s')).toBe(false)
+    expect(await used.claim('s', 1000)).toBe(true)
+    expect(used.seen?.('s')).toBe(true)
+    // another store on the same file (a restart) lost the claim: it knows the id too
+    const other = createSqlUseOnceStore(openSqliteWasm(path), { now: () => 0 })
+    expect(await other.claim('s', 1000)).toBe(false)
+    expect(other.seen?.('s')).toBe(true)
   })
 })

@@ -6,12 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AttestationFailure } from '../../../core/attestor/checks.ts'
-import { createAttestationVerifier } from '../../../core/attestation/verifier.ts'
+import { createAttestationVerifier, type Verdict } from '../../../core/attestation/verifier.ts'
 import { fromBase64Url, toBase64Url } from '../../../core/bytes/encoding.ts'
 import { SESSION_KEY_RETIRED, UNKNOWN_SESSION } from '../../../core/messages.ts'
 import { isWellFormedSealedToken, makeSessionKeyring } from '../../../core/session/sealed.ts'
 import { createMemorySessionStore } from '../../../core/session/store.ts'
-import { createMemoryUseOnceStore } from '../../../core/session/use-once.ts'
+import { createMemoryUseOnceStore, type UseOnceClaim } from '../../../core/session/use-once.ts'
 import { DEVID_ROOT, devidPolicy, ekHashOfPem, policies } from './fixtures.ts'
 import { evidenceSet, LiveAgent } from './live-agent.ts'
 
@@ -106,5 +106,92 @@ describe('sealed sessions in the verifier', () => {
         sealedSessions: { keyring: ringK1, useOnce: createMemoryUseOnceStore() },
       }),
     ).toThrow(TypeError)
+  })
+})
+
+describe('sealed sessions settled by the caller (AnswerOptions.settle): one claim, after the checks, with the verdict', () => {
+  /** a settle over a use-once store, as a server's one-transaction commit does it; logs each call */
+  function settler(useOnce = createMemoryUseOnceStore()) {
+    const calls: { id: string; verdict: boolean }[] = []
+    const settle = async (claim: UseOnceClaim, verdict: Verdict | undefined) => {
+      calls.push({ id: claim.id, verdict: verdict !== undefined })
+      return useOnce.claim(claim.id, claim.expiresAt)
+    }
+    return { useOnce, calls, settle }
+  }
+
+  it('a passing answer: settle is called once with the verdict, and the claim it made refuses a replay before any check', async () => {
+    const { useOnce, calls, settle } = settler()
+    const v = sealedVerifier(ringK1, useOnce)
+    const s = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    const honest = await a.answer(s.challenges.tpm_devid as Record<string, unknown>, spec)
+    let proofs = 0
+    const proveKey = async () => {
+      proofs++
+      return 'proven'
+    }
+    const verdict = await v.answer(s.sessionId, { tpm_devid: honest }, { settle, proveKey })
+    expect(verdict.ok).toBe(true)
+    expect(calls).toEqual([{ id: expect.any(String), verdict: true }])
+    expect(await useOnce.size()).toBe(1)
+    // replayed: the store knows the id (UseOnceStore.seen), so no check runs and settle is not called
+    const e = await failure(v.answer(s.sessionId, { tpm_devid: honest }, { settle, proveKey }))
+    expect([e.code, e.message]).toEqual(['ERR_SESSION_UNKNOWN', UNKNOWN_SESSION])
+    expect(proofs).toBe(1)
+    expect(calls).toHaveLength(1)
+  })
+
+  it('a failing answer burns the session: settle gets no verdict, the failure keeps its code, and the session is then unknown', async () => {
+    const { useOnce, calls, settle } = settler()
+    const v = sealedVerifier(ringK1, useOnce)
+    const s = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    const honest = (await a.answer(s.challenges.tpm_devid as Record<string, unknown>, spec)) as Record<string, string>
+    const wrong = { ...honest, CredActivation: Buffer.alloc(32, 7).toString('base64') }
+    const e = await failure(v.answer(s.sessionId, { tpm_devid: wrong }, { settle }))
+    expect(e.code).not.toBe('ERR_SESSION_UNKNOWN')
+    expect(calls).toEqual([{ id: expect.any(String), verdict: false }])
+    const again = await failure(v.answer(s.sessionId, { tpm_devid: honest }, { settle }))
+    expect(again.code).toBe('ERR_SESSION_UNKNOWN')
+  })
+
+  it('a session used elsewhere (a replica whose use-once hint this one lacks): the checks run, settle says false, the answer is unknown', async () => {
+    const shared = createMemoryUseOnceStore()
+    const v = sealedVerifier(ringK1, createMemoryUseOnceStore())
+    const s = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    const honest = await a.answer(s.challenges.tpm_devid as Record<string, unknown>, spec)
+    // the shared store has the claim already (the other replica answered); this verifier's local store has no hint
+    const settleShared = async (claim: UseOnceClaim) => shared.claim(claim.id, claim.expiresAt)
+    await v.answer(s.sessionId, { tpm_devid: honest }, { settle: settleShared })
+    const e = await failure(v.answer(s.sessionId, { tpm_devid: honest }, { settle: settleShared }))
+    expect([e.code, e.message]).toEqual(['ERR_SESSION_UNKNOWN', UNKNOWN_SESSION])
+  })
+
+  it('two answers racing through settle: exactly one verdict is released', async () => {
+    const { settle } = settler()
+    const v = sealedVerifier(ringK1, createMemoryUseOnceStore())
+    const s = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    const honest = await a.answer(s.challenges.tpm_devid as Record<string, unknown>, spec)
+    const results = await Promise.allSettled([
+      v.answer(s.sessionId, { tpm_devid: honest }, { settle }),
+      v.answer(s.sessionId, { tpm_devid: honest }, { settle }),
+    ])
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+    expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.code).toBe('ERR_SESSION_UNKNOWN')
+  })
+
+  it('a settle that throws fails the answer with its error; with a session store settle is not called', async () => {
+    const v = sealedVerifier()
+    const s = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    const honest = await a.answer(s.challenges.tpm_devid as Record<string, unknown>, spec)
+    const down = async () => {
+      throw new Error('database unreachable')
+    }
+    await expect(v.answer(s.sessionId, { tpm_devid: honest }, { settle: down })).rejects.toThrow('database unreachable')
+    const memory = createAttestationVerifier({ policies: POLICIES, sessions: createMemorySessionStore() })
+    const m = await memory.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    const answer = await a.answer(m.challenges.tpm_devid as Record<string, unknown>, spec)
+    let called = false
+    const verdict = await memory.answer(m.sessionId, { tpm_devid: answer }, { settle: async () => (called = true) })
+    expect([verdict.ok, called]).toEqual([true, false])
   })
 })

@@ -62,8 +62,8 @@ describe('SQLite write batch', () => {
         run: () => {
           throw new Error('disk full')
         },
-        statement: { sql: 'SELECT 1', params: [] },
-        fromRow: () => undefined,
+        statements: [{ sql: 'SELECT 1', params: [] }],
+        fromRows: () => undefined,
       }),
     ])
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
@@ -111,7 +111,11 @@ describe('SQLite write batch on the writer thread (openSqliteWasm writerThread)'
     const batch = writeBatchFor(db)
     const results = await Promise.allSettled([
       used.claim('y', 1000),
-      batch.run({ run: () => undefined, statement: { sql: 'INSERT INTO no_such_table VALUES (1)', params: [] }, fromRow: () => undefined }),
+      batch.run({
+        run: () => undefined,
+        statements: [{ sql: 'INSERT INTO no_such_table VALUES (1)', params: [] }],
+        fromRows: () => undefined,
+      }),
     ])
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
     expect((results[1] as PromiseRejectedResult).reason.message).toMatch(/no such table/)
