@@ -58,7 +58,7 @@ export {
   type SessionKey,
   type SessionKeyring,
 } from '../session/sealed.ts'
-export { createMemoryUseOnceStore, type UseOnceStore, type MemoryUseOnceStoreOptions } from '../session/use-once.ts'
+export { createMemoryUseOnceStore, type UseOnceStore, type UseOnceClaim, type MemoryUseOnceStoreOptions } from '../session/use-once.ts'
 // the key an agent asks to have certified: which keys qualify, and its proof of possession
 export { checkSvidKey, verifySvidKeyProof, makeSvidKeyProofMessage } from '../attestation/svid-key.ts'
 export {
