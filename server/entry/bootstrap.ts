@@ -15,7 +15,8 @@ import type { Platform } from '../../core/platform.ts'
 import { createApp } from '../app.ts'
 import { ServerCa, type ServerCaFiles } from '../ca/authority.ts'
 import { JwtAuthority } from '../ca/jwt-authority.ts'
-import { type AnswerLedger, sqliteAnswerLedger, twoStepAnswerLedger } from '../registry/answer-ledger.ts'
+import { type AnswerLedger, sqliteAnswerLedger } from '../registry/answer-ledger.ts'
+import { pgAnswerLedger } from '../registry/answer-ledger-pg.ts'
 import { SharedJwtAuthorities } from '../registry/jwt-authorities.ts'
 import { type EntryStore, SqliteEntryStore } from '../registry/entries.ts'
 import type { ClientCertificates } from '../routes/workload.ts'
@@ -258,8 +259,10 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
         logger.error('Registration entries not moved to the shared database', { error: (e as Error).message }),
       )
     entries = pgEntries
-    usedSessions = createAsyncSqlUseOnceStore(shared, { now: () => platform.now() })
-    answers = twoStepAnswerLedger(usedSessions, registry)
+    const pgUsed = createAsyncSqlUseOnceStore(shared, { now: () => platform.now() })
+    usedSessions = pgUsed
+    // an answer's use-once claim and its agent record: one statement, one commit
+    answers = pgAnswerLedger(shared, pgUsed)
   } else {
     entries = new SqliteEntryStore(db!)
     const sqliteUsed = createSqlUseOnceStore(db!, { now: () => platform.now() })

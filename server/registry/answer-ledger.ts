@@ -6,12 +6,10 @@
  * - SQLite (`sqliteAnswerLedger`): the claim and the record are one transaction of the connection's
  *   write batch (use-once.ts claimAnd), so an answer costs one durable commit, shared with the
  *   answers arriving with it, where claiming before the checks cost two.
- * - Elsewhere (`twoStepAnswerLedger`, PostgreSQL): the claim, then the record, each in its own
- *   batched statement, as before; the record is written only after the claim was won.
+ * - PostgreSQL (answer-ledger-pg.ts): the settlements of one turn are one statement.
  */
-import type { UseOnceClaim, UseOnceStore } from '../../core/session/use-once.ts'
+import type { UseOnceClaim } from '../../core/session/use-once.ts'
 import type { AgentRegistry, AttestationRecord } from './registry.ts'
-import type { AgentStore } from './store.ts'
 import type { SqlUseOnceStore } from './use-once.ts'
 
 export interface AnswerSettlement {
@@ -37,15 +35,6 @@ export function sqliteAnswerLedger(useOnce: SqlUseOnceStore, registry: AgentRegi
       if (!record) return { claimed: await useOnce.claim(claim.id, claim.expiresAt) }
       const r = await useOnce.claimAnd(claim.id, claim.expiresAt, registry.attestationAfterClaim(record))
       return r.claimed ? { claimed: true, recorded: r.result! } : { claimed: false }
-    },
-  }
-}
-
-export function twoStepAnswerLedger(useOnce: UseOnceStore, registry: AgentStore): AnswerLedger {
-  return {
-    async settle({ claim, record }) {
-      if (!(await useOnce.claim(claim.id, claim.expiresAt))) return { claimed: false }
-      return record ? { claimed: true, recorded: await registry.commitAttestation(record) } : { claimed: true }
     },
   }
 }

@@ -158,7 +158,15 @@ const MAX_CLAIMS_PER_STATEMENT = 500
  * claim is true only when its id comes back. The same id twice in one batch: the first claim wins,
  * the later ones are false without being sent.
  */
-export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseOnceStoreOptions = {}): UseOnceStore {
+/** The PostgreSQL use-once store, with the hooks of a writer that claims in its own statements (answer-ledger-pg.ts). */
+export interface AsyncSqlUseOnceStore extends UseOnceStore {
+  /** tells the store's `seen` hint of a claim made elsewhere, won or lost */
+  noteClaimed(id: string, expiresAt: number): void
+  /** deletes the records past expiry + grace, when a purge is due (at most once per purgeEveryMs) */
+  purgeIfDue(): Promise<void>
+}
+
+export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseOnceStoreOptions = {}): AsyncSqlUseOnceStore {
   const now = options.now ?? (() => Date.now())
   const graceMs = options.graceMs ?? 60_000
   const purgeEveryMs = options.purgeEveryMs ?? 10_000
@@ -212,6 +220,10 @@ export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseO
     seen(id) {
       return recent.has(id)
     },
+    noteClaimed(id, expiresAt) {
+      recent.add(id, expiresAt)
+    },
+    purgeIfDue: purge,
     async size() {
       await purge()
       return Number((await db.get('SELECT COUNT(*) AS n FROM used_sessions'))?.n ?? 0)

@@ -1,0 +1,133 @@
+/**
+ * The answer ledger on PostgreSQL (answer-ledger.ts): the settlements arriving in one turn of the
+ * event loop are one statement, so one round trip and one commit hold their use-once claims and the
+ * records of the answers that passed, as SQLite's one transaction does:
+ *
+ *   WITH claimed AS (INSERT INTO used_sessions ... ON CONFLICT (id) DO NOTHING RETURNING id),
+ *        rec AS (VALUES (claim id, order, the record's columns), ...),
+ *        folded AS (the records whose claim came back, one row per agent: the last record's
+ *                   columns, the first time, the count),
+ *        up AS (INSERT INTO agents ... SELECT FROM folded ON CONFLICT (spiffe_id) DO UPDATE ...
+ *               WHERE agents.banned = 0 RETURNING spiffe_id)
+ *   SELECT the claims won and the agents recorded
+ *
+ * A record is written only when its claim came back from this statement, so of two replicas
+ * settling one session at once exactly one records (the other's claim waits for the first
+ * transaction, then does nothing). A banned agent's row is left as it is; its answer is 'banned'.
+ * Claims go in id order and agents in spiffe_id order, so two batches touching the same rows take
+ * their locks in one order. The same session twice in one batch: the first settlement is sent, the
+ * later ones are not claimed. Records past expiry + grace are purged through the use-once store.
+ */
+import type { AttestationRecord } from './registry.ts'
+import type { AnswerLedger, AnswerSettled, AnswerSettlement } from './answer-ledger.ts'
+import type { AsyncSqlQueries, SqlValue } from './sql.ts'
+import type { AsyncSqlUseOnceStore } from './use-once.ts'
+import { defer } from './write-batch.ts'
+
+/** most settlements in one statement (2 + 9 parameters each) */
+const MAX_SETTLEMENTS_PER_STATEMENT = 500
+
+interface Pending {
+  readonly settlement: AnswerSettlement
+  readonly resolve: (s: AnswerSettled) => void
+  readonly reject: (e: unknown) => void
+}
+
+const CLAIMS = (n: number) =>
+  `INSERT INTO used_sessions (id, expires_at) VALUES ${Array.from({ length: n }, () => '(?, ?)').join(', ')} ON CONFLICT (id) DO NOTHING RETURNING id`
+
+const REC_ROW =
+  '(CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT))'
+
+const SETTLE = (claims: number, records: number) => `WITH claimed AS (${CLAIMS(claims)}),
+rec (claim_id, seq, spiffe_id, attestor_type, attributes, at, svid_serial, svid_expires_at, selectors) AS (
+  VALUES ${Array.from({ length: records }, () => REC_ROW).join(', ')}
+),
+folded AS (
+  SELECT DISTINCT ON (r.spiffe_id) r.spiffe_id, r.attestor_type, r.attributes, min(r.at) OVER w AS first_at, r.at AS last_at,
+    count(*) OVER w AS n, r.svid_serial, r.svid_expires_at, r.selectors
+  FROM rec r JOIN claimed c ON c.id = r.claim_id
+  WINDOW w AS (PARTITION BY r.spiffe_id)
+  ORDER BY r.spiffe_id, r.seq DESC
+),
+up AS (
+  INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
+  SELECT spiffe_id, attestor_type, attributes, first_at, last_at, n, 0, svid_serial, svid_expires_at, selectors FROM folded ORDER BY spiffe_id
+  ON CONFLICT (spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
+    last_attested_at = excluded.last_attested_at, attestations = agents.attestations + excluded.attestations,
+    svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors
+  WHERE agents.banned = 0
+  RETURNING spiffe_id
+)
+SELECT 'claim' AS kind, id AS value FROM claimed UNION ALL SELECT 'agent' AS kind, spiffe_id AS value FROM up`
+
+function recordParams(claimId: string, seq: number, a: AttestationRecord): SqlValue[] {
+  return [
+    claimId,
+    seq,
+    a.spiffeId,
+    a.attestorType,
+    JSON.stringify(a.attributes),
+    a.at,
+    a.svidSerial ?? null,
+    a.svidExpiresAt ?? null,
+    JSON.stringify(a.selectors ?? []),
+  ]
+}
+
+export function pgAnswerLedger(db: AsyncSqlQueries, useOnce: AsyncSqlUseOnceStore): AnswerLedger {
+  let queue: Pending[] = []
+
+  async function send(part: Pending[]): Promise<void> {
+    const records = part.filter((p) => p.settlement.record !== undefined)
+    const claimParams = part.flatMap((p) => [p.settlement.claim.id, p.settlement.claim.expiresAt])
+    const won = new Set<string>()
+    const recorded = new Set<string>()
+    if (records.length === 0) {
+      for (const r of await db.all(CLAIMS(part.length), claimParams)) won.add(String(r.id))
+    } else {
+      const rows = await db.all(SETTLE(part.length, records.length), [
+        ...claimParams,
+        ...records.flatMap((p, seq) => recordParams(p.settlement.claim.id, seq, p.settlement.record!)),
+      ])
+      for (const r of rows) (r.kind === 'claim' ? won : recorded).add(String(r.value))
+    }
+    for (const p of part) {
+      const { claim, record } = p.settlement
+      useOnce.noteClaimed(claim.id, claim.expiresAt)
+      if (!won.has(claim.id)) p.resolve({ claimed: false })
+      else if (record) p.resolve({ claimed: true, recorded: recorded.has(record.spiffeId) ? 'recorded' : 'banned' })
+      else p.resolve({ claimed: true })
+    }
+  }
+
+  async function flush(): Promise<void> {
+    const batch = queue
+    queue = []
+    const first = new Map<string, Pending>()
+    for (const p of batch) {
+      if (first.has(p.settlement.claim.id)) p.resolve({ claimed: false })
+      else first.set(p.settlement.claim.id, p)
+    }
+    const unique = [...first.values()].sort((x, y) => (x.settlement.claim.id < y.settlement.claim.id ? -1 : 1))
+    await useOnce.purgeIfDue().catch(() => undefined)
+    for (let i = 0; i < unique.length; i += MAX_SETTLEMENTS_PER_STATEMENT) {
+      const part = unique.slice(i, i + MAX_SETTLEMENTS_PER_STATEMENT)
+      try {
+        await send(part)
+      } catch (e) {
+        for (const p of part) p.reject(e)
+      }
+    }
+  }
+
+  return {
+    settle(settlement) {
+      return new Promise((resolve, reject) => {
+        queue.push({ settlement, resolve, reject })
+        // the database commits elsewhere: send at the end of this turn (write-batch.ts `defer`)
+        if (queue.length === 1) defer(() => void flush())
+      })
+    },
+  }
+}
