@@ -24,6 +24,7 @@
  * at all is waited for at most JWT_AUTHORITIES_REFRESH_WAIT_MS per request, then the last list is
  * served while the read goes on.
  */
+import { toBase64Url, utf8 } from '../../core/bytes/encoding.ts'
 import type { PublicJwk } from '../../core/svid/jwk.ts'
 import { parsePublicJwk } from '../../core/svid/jwk.ts'
 import type { JwtAuthority } from '../ca/jwt-authority.ts'
@@ -75,12 +76,23 @@ export interface PublishedJwtAuthority {
   readonly expiresAt: number
 }
 
+// the kid is the key's thumbprint: a row of this kid holding another key is not this key's, and
+// is replaced
 const PUBLISH = `INSERT INTO jwt_authorities (kid, jwk, published_at, expires_at) VALUES (?, ?, ?, ?)
-  ON CONFLICT (kid) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > jwt_authorities.expires_at
+  ON CONFLICT (kid) DO UPDATE SET jwk = excluded.jwk, expires_at = CASE WHEN excluded.expires_at > jwt_authorities.expires_at
     THEN excluded.expires_at ELSE jwt_authorities.expires_at END`
 
-/** A row as published, or undefined when it is not a P-256 public JWK with a sane kid (it is then not served). */
-function toPublished(row: Record<string, unknown>): PublishedJwtAuthority | undefined {
+/** RFC 7638 §3.2 thumbprint of a P-256 public JWK (base64url SHA-256), the kid of a vouch JWT authority. */
+async function p256Thumbprint(x: string, y: string): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', utf8(`{"crv":"P-256","kty":"EC","x":"${x}","y":"${y}"}`))
+  return toBase64Url(new Uint8Array(digest))
+}
+
+/**
+ * A row as published, or undefined when it is not a P-256 public JWK under its own thumbprint as
+ * kid (it is then not served): a row cannot put a key under another key's kid.
+ */
+async function toPublished(row: Record<string, unknown>): Promise<PublishedJwtAuthority | undefined> {
   const kid = row.kid
   const text = row.jwk
   if (typeof kid !== 'string' || kid === '' || kid.length > MAX_KID_LENGTH) return undefined
@@ -91,7 +103,13 @@ function toPublished(row: Record<string, unknown>): PublishedJwtAuthority | unde
     const jwk = parsePublicJwk(value as Record<string, unknown>, `jwt authority ${kid}`)
     // every vouch JWT authority signs ES256 (the OIDC JWKS names that algorithm)
     if (jwk?.kty !== 'EC' || jwk.crv !== 'P-256') return undefined
-    return { kid, jwk, publishedAt: Number(row.published_at), expiresAt: Number(row.expires_at) }
+    if ((await p256Thumbprint(jwk.x, jwk.y)) !== kid) return undefined
+    return {
+      kid,
+      jwk: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y },
+      publishedAt: Number(row.published_at),
+      expiresAt: Number(row.expires_at),
+    }
   } catch {
     return undefined
   }
@@ -187,9 +205,12 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
       'SELECT kid, jwk, published_at, expires_at FROM jwt_authorities WHERE expires_at > ? ORDER BY expires_at DESC, kid LIMIT ?',
       [this.o.now(), MAX_JWT_AUTHORITIES],
     )
-    return rows.flatMap((r) => {
-      const p = toPublished(r)
-      if (!p) this.o.logger?.warn('JWT authority row ignored: not a P-256 public JWK', { kid: String(r.kid).slice(0, MAX_KID_LENGTH) })
+    const published = await Promise.all(rows.map(toPublished))
+    return published.flatMap((p, i) => {
+      if (!p)
+        this.o.logger?.warn('JWT authority row ignored: not a P-256 public JWK', {
+          kid: String(rows[i]!.kid).slice(0, MAX_KID_LENGTH),
+        })
       return p ? [p] : []
     })
   }

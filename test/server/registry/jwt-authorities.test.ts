@@ -225,12 +225,45 @@ describe.skipIf(missing)('JWT-SVID authorities shared on PostgreSQL', () => {
       ['rsa', JSON.stringify({ kty: 'RSA', n: 'AQAB', e: 'AQAB' })],
       ['short', JSON.stringify({ ...p256.publicJwk, x: 'AAAA' })],
       ['k'.repeat(129), JSON.stringify(p256.publicJwk)],
+      // a key under a kid that is not its thumbprint
+      ['good', JSON.stringify(p256.publicJwk)],
     ]
     for (const [kid, jwk] of bad) await db.run('INSERT INTO jwt_authorities VALUES (?, ?, ?, ?)', [kid, jwk, T0, exp])
-    await db.run('INSERT INTO jwt_authorities VALUES (?, ?, ?, ?)', ['good', JSON.stringify(p256.publicJwk), T0, exp])
+    await db.run('INSERT INTO jwt_authorities VALUES (?, ?, ?, ?)', [
+      p256.kid,
+      JSON.stringify({ ...p256.publicJwk, alg: 'ES384' }),
+      T0,
+      exp,
+    ])
     await a.set.publish()
-    expect(kids(a.set)).toEqual([a.authority.kid, 'good'])
+    expect(kids(a.set)).toEqual([a.authority.kid, p256.kid])
+    // served as the bare public key (no member of the row's beyond kty, crv, x and y)
+    expect(a.set.current()[1]![1]).toEqual(p256.publicJwk)
     expect(logs.filter((l) => l.msg === 'JWT authority row ignored: not a P-256 public JWK').map((l) => l.kid)).toHaveLength(bad.length)
+  })
+
+  it("a row holding another key under a replica's kid is not served, and the replica's next publication replaces it", async () => {
+    const db = await freshDb()
+    const clock = { t: T0 }
+    const a = await replica(db, clock)
+    const b = await replica(db, clock)
+    const { authority: intruder } = await JwtAuthority.create(crypto.subtle)
+    // written before b's first publication: b's kid, the intruder's key, a long expiry
+    await db.run('INSERT INTO jwt_authorities VALUES (?, ?, ?, ?)', [
+      b.authority.kid,
+      JSON.stringify(intruder.publicJwk),
+      T0,
+      T0 + 10 * JWT_AUTHORITY_LEASE_MS,
+    ])
+    await a.set.publish()
+    expect(kids(a.set)).toEqual([a.authority.kid])
+    await b.set.publish()
+    clock.t += JWT_AUTHORITIES_MAX_AGE_MS
+    await a.set.refresh()
+    expect(a.set.current()).toEqual([
+      [a.authority.kid, a.authority.publicJwk],
+      [b.authority.kid, b.authority.publicJwk],
+    ])
   })
 
   it('a database that accepts connections but never answers: refresh() still settles with the last list', async () => {
