@@ -41,7 +41,7 @@ export const JWT_AUTHORITY_RENEW_MS = 3_600_000
 /** How old the served list may be before a bundle or JWKS request reloads it. */
 export const JWT_AUTHORITIES_MAX_AGE_MS = 5_000
 /** How long a bundle or JWKS request waits for a reload before it is answered with the last list. */
-export const JWT_AUTHORITIES_REFRESH_WAIT_MS = 1_000
+export const JWT_AUTHORITIES_REFRESH_WAIT_MS = 2_000
 /** The most JWT authorities served (and read per reload). */
 export const MAX_JWT_AUTHORITIES = 32
 const MAX_KID_LENGTH = 128
