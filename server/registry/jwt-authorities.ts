@@ -1,7 +1,7 @@
 /**
  * JWT-SVID authorities shared by replicas, as SPIRE shares its JWT keys: each replica's private key
  * stays with it (dataDir/ca/jwt.key), and its public key is published in the shared database,
- * `jwt_authorities(kid PRIMARY KEY, jwk, published_at, expires_at)` (migration 5). Every replica
+ * `jwt_authorities(kid PRIMARY KEY, jwk, published_at, expires_at)` (migration 6). Every replica
  * serves every published, unexpired key in its bundle (`/v1/bundle`, `use: jwt-svid`) and its
  * OIDC JWKS, so a JWT-SVID signed by one replica verifies against the bundle of any other.
  *
@@ -14,12 +14,17 @@
  *
  * Bounds: one row per key (the kid is the key's RFC 7638 thumbprint), so a replica adds a row
  * only when its key changes; rows leave at most a lease after their last renewal; and at most
- * MAX_JWT_AUTHORITIES are served (the replica's own key, then the newest).
+ * MAX_JWT_AUTHORITIES are served (the replica's own key, then those that expire last: a running
+ * replica renews its lease every hour, so keys of replicas that stopped or restarted with a new
+ * key, however many and however recent, never push a running replica's key out).
  *
  * Reads are cached: `current()` answers from memory; `refresh()` (awaited by the bundle and JWKS
- * routes) reloads when the list is older than JWT_AUTHORITIES_MAX_AGE_MS. A database that does not
- * answer leaves the last list in place (always holding the replica's own key).
+ * routes) reloads when the list is older than JWT_AUTHORITIES_MAX_AGE_MS. A database that fails
+ * leaves the last list in place (always holding the replica's own key); one that does not answer
+ * at all is waited for at most JWT_AUTHORITIES_REFRESH_WAIT_MS per request, then the last list is
+ * served while the read goes on.
  */
+import { toBase64Url, utf8 } from '../../core/bytes/encoding.ts'
 import type { PublicJwk } from '../../core/svid/jwk.ts'
 import { parsePublicJwk } from '../../core/svid/jwk.ts'
 import type { JwtAuthority } from '../ca/jwt-authority.ts'
@@ -35,6 +40,8 @@ export const JWT_AUTHORITY_LEASE_MS = 2 * MAX_JWT_SVID_TTL_MS
 export const JWT_AUTHORITY_RENEW_MS = 3_600_000
 /** How old the served list may be before a bundle or JWKS request reloads it. */
 export const JWT_AUTHORITIES_MAX_AGE_MS = 5_000
+/** How long a bundle or JWKS request waits for a reload before it is answered with the last list. */
+export const JWT_AUTHORITIES_REFRESH_WAIT_MS = 2_000
 /** The most JWT authorities served (and read per reload). */
 export const MAX_JWT_AUTHORITIES = 32
 const MAX_KID_LENGTH = 128
@@ -57,6 +64,8 @@ export interface SharedJwtAuthoritiesOptions {
   readonly leaseMs?: number
   readonly renewMs?: number
   readonly maxAgeMs?: number
+  /** default JWT_AUTHORITIES_REFRESH_WAIT_MS */
+  readonly refreshWaitMs?: number
 }
 
 /** A published row: what the bundle serves, and when it stops. */
@@ -67,12 +76,23 @@ export interface PublishedJwtAuthority {
   readonly expiresAt: number
 }
 
+// the kid is the key's thumbprint: a row of this kid holding another key is not this key's, and
+// is replaced
 const PUBLISH = `INSERT INTO jwt_authorities (kid, jwk, published_at, expires_at) VALUES (?, ?, ?, ?)
-  ON CONFLICT (kid) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > jwt_authorities.expires_at
+  ON CONFLICT (kid) DO UPDATE SET jwk = excluded.jwk, expires_at = CASE WHEN excluded.expires_at > jwt_authorities.expires_at
     THEN excluded.expires_at ELSE jwt_authorities.expires_at END`
 
-/** A row as published, or undefined when it is not a P-256 public JWK with a sane kid (it is then not served). */
-function toPublished(row: Record<string, unknown>): PublishedJwtAuthority | undefined {
+/** RFC 7638 §3.2 thumbprint of a P-256 public JWK (base64url SHA-256), the kid of a vouch JWT authority. */
+async function p256Thumbprint(x: string, y: string): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', utf8(`{"crv":"P-256","kty":"EC","x":"${x}","y":"${y}"}`))
+  return toBase64Url(new Uint8Array(digest))
+}
+
+/**
+ * A row as published, or undefined when it is not a P-256 public JWK under its own thumbprint as
+ * kid (it is then not served): a row cannot put a key under another key's kid.
+ */
+async function toPublished(row: Record<string, unknown>): Promise<PublishedJwtAuthority | undefined> {
   const kid = row.kid
   const text = row.jwk
   if (typeof kid !== 'string' || kid === '' || kid.length > MAX_KID_LENGTH) return undefined
@@ -83,7 +103,13 @@ function toPublished(row: Record<string, unknown>): PublishedJwtAuthority | unde
     const jwk = parsePublicJwk(value as Record<string, unknown>, `jwt authority ${kid}`)
     // every vouch JWT authority signs ES256 (the OIDC JWKS names that algorithm)
     if (jwk?.kty !== 'EC' || jwk.crv !== 'P-256') return undefined
-    return { kid, jwk, publishedAt: Number(row.published_at), expiresAt: Number(row.expires_at) }
+    if ((await p256Thumbprint(jwk.x, jwk.y)) !== kid) return undefined
+    return {
+      kid,
+      jwk: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y },
+      publishedAt: Number(row.published_at),
+      expiresAt: Number(row.expires_at),
+    }
   } catch {
     return undefined
   }
@@ -98,6 +124,7 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
   private readonly leaseMs: number
   private readonly renewMs: number
   private readonly maxAgeMs: number
+  private readonly refreshWaitMs: number
 
   constructor(
     private readonly db: AsyncSqlQueries,
@@ -107,6 +134,7 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
     this.leaseMs = o.leaseMs ?? JWT_AUTHORITY_LEASE_MS
     this.renewMs = o.renewMs ?? JWT_AUTHORITY_RENEW_MS
     this.maxAgeMs = o.maxAgeMs ?? JWT_AUTHORITIES_MAX_AGE_MS
+    this.refreshWaitMs = o.refreshWaitMs ?? JWT_AUTHORITIES_REFRESH_WAIT_MS
     this.list = [[own.kid, own.publicJwk]]
   }
 
@@ -146,7 +174,7 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
 
   refresh(): Promise<void> {
     if (this.o.now() - this.loadedAt < this.maxAgeMs) return Promise.resolve()
-    this.loading ??= this.load()
+    const loading = (this.loading ??= this.load()
       .then(
         () => {
           if (this.failing) this.o.logger?.info('JWT authorities read again', { authorities: this.list.length })
@@ -161,19 +189,28 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
       )
       .finally(() => {
         this.loading = undefined
-      })
-    return this.loading
+      }))
+    // a database that does not answer (a partition: no error, no reply) must not hold the bundle and
+    // JWKS requests: past the wait they get the last list, and the read goes on
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.refreshWaitMs)
+    })
+    return Promise.race([loading, waited]).finally(() => clearTimeout(timer))
   }
 
-  /** The unexpired published keys, newest first (at most MAX_JWT_AUTHORITIES), as the database holds them. */
+  /** The unexpired published keys, those expiring last first (at most MAX_JWT_AUTHORITIES), as the database holds them. */
   async published(): Promise<PublishedJwtAuthority[]> {
     const rows = await this.db.all(
-      'SELECT kid, jwk, published_at, expires_at FROM jwt_authorities WHERE expires_at > ? ORDER BY published_at DESC, kid LIMIT ?',
+      'SELECT kid, jwk, published_at, expires_at FROM jwt_authorities WHERE expires_at > ? ORDER BY expires_at DESC, kid LIMIT ?',
       [this.o.now(), MAX_JWT_AUTHORITIES],
     )
-    return rows.flatMap((r) => {
-      const p = toPublished(r)
-      if (!p) this.o.logger?.warn('JWT authority row ignored: not a P-256 public JWK', { kid: String(r.kid).slice(0, MAX_KID_LENGTH) })
+    const published = await Promise.all(rows.map(toPublished))
+    return published.flatMap((p, i) => {
+      if (!p)
+        this.o.logger?.warn('JWT authority row ignored: not a P-256 public JWK', {
+          kid: String(rows[i]!.kid).slice(0, MAX_KID_LENGTH),
+        })
       return p ? [p] : []
     })
   }

@@ -3,6 +3,7 @@
  * run): publication, the lease, retirement, the purge, the bounds, rows that are not served, the
  * read cache, and a database that stops answering. The clock is each instance's own `now`.
  */
+import { createServer, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { JwtAuthority } from '../../../server/ca/jwt-authority.ts'
 import { openPostgres } from '../../../server/entry/postgres.ts'
@@ -155,7 +156,7 @@ describe.skipIf(missing)('JWT-SVID authorities shared on PostgreSQL', () => {
     expect(kids(b.set)).toEqual([b.authority.kid, a.authority.kid])
   })
 
-  it(`bounds: at most ${MAX_JWT_AUTHORITIES} served, the own key always, the newest first; expired rows purged`, async () => {
+  it(`bounds: at most ${MAX_JWT_AUTHORITIES} served, the own key always, then those expiring last; expired rows purged`, async () => {
     const db = await freshDb()
     const clock = { t: T0 }
     const many = []
@@ -171,7 +172,7 @@ describe.skipIf(missing)('JWT-SVID authorities shared on PostgreSQL', () => {
     const served = kids(first.set)
     expect(served).toHaveLength(MAX_JWT_AUTHORITIES)
     expect(served[0]).toBe(first.authority.kid)
-    // then the newest others, down to the cap
+    // then the others expiring last (here the newest), down to the cap
     expect(served.slice(1)).toEqual(
       many
         .slice(-(MAX_JWT_AUTHORITIES - 1))
@@ -183,6 +184,30 @@ describe.skipIf(missing)('JWT-SVID authorities shared on PostgreSQL', () => {
     clock.t += JWT_AUTHORITY_LEASE_MS
     await first.set.publish()
     expect((await rows(db)).map((r) => r.kid)).toEqual([first.authority.kid])
+  })
+
+  it('the cap keeps the live replicas: keys of restarted replicas (each with a new key) do not push out one that renews', async () => {
+    // a fleet whose pods get a new dataDir, so a new JWT key, at each start: 40 starts in a day
+    // while replica `live` runs since T0 and renews every hour
+    const db = await freshDb()
+    const clock = { t: T0 }
+    const live = await replica(db, clock)
+    const other = await replica(db, clock)
+    await live.set.publish()
+    await other.set.publish()
+    for (let i = 0; i < MAX_JWT_AUTHORITIES + 8; i++) {
+      clock.t += 1_800_000
+      await live.set.maintain()
+      await other.set.maintain()
+      const churned = await replica(db, clock)
+      await churned.set.publish()
+      await churned.set.retire() // stopped cleanly: its key stays 24 h for the tokens it signed
+    }
+    clock.t += JWT_AUTHORITIES_MAX_AGE_MS
+    await other.set.refresh()
+    // a JWT-SVID `live` signs now must verify against `other`'s bundle and JWKS
+    expect(kids(other.set)).toHaveLength(MAX_JWT_AUTHORITIES)
+    expect(kids(other.set)).toContain(live.authority.kid)
   })
 
   it('rows that are not a P-256 public JWK are not served, and are logged', async () => {
@@ -200,13 +225,70 @@ describe.skipIf(missing)('JWT-SVID authorities shared on PostgreSQL', () => {
       ['rsa', JSON.stringify({ kty: 'RSA', n: 'AQAB', e: 'AQAB' })],
       ['short', JSON.stringify({ ...p256.publicJwk, x: 'AAAA' })],
       ['k'.repeat(129), JSON.stringify(p256.publicJwk)],
+      // a key under a kid that is not its thumbprint
+      ['good', JSON.stringify(p256.publicJwk)],
     ]
     for (const [kid, jwk] of bad) await db.run('INSERT INTO jwt_authorities VALUES (?, ?, ?, ?)', [kid, jwk, T0, exp])
-    await db.run('INSERT INTO jwt_authorities VALUES (?, ?, ?, ?)', ['good', JSON.stringify(p256.publicJwk), T0, exp])
+    await db.run('INSERT INTO jwt_authorities VALUES (?, ?, ?, ?)', [
+      p256.kid,
+      JSON.stringify({ ...p256.publicJwk, alg: 'ES384' }),
+      T0,
+      exp,
+    ])
     await a.set.publish()
-    expect(kids(a.set)).toEqual([a.authority.kid, 'good'])
+    expect(kids(a.set)).toEqual([a.authority.kid, p256.kid])
+    // served as the bare public key (no member of the row's beyond kty, crv, x and y)
+    expect(a.set.current()[1]![1]).toEqual(p256.publicJwk)
     expect(logs.filter((l) => l.msg === 'JWT authority row ignored: not a P-256 public JWK').map((l) => l.kid)).toHaveLength(bad.length)
   })
+
+  it("a row holding another key under a replica's kid is not served, and the replica's next publication replaces it", async () => {
+    const db = await freshDb()
+    const clock = { t: T0 }
+    const a = await replica(db, clock)
+    const b = await replica(db, clock)
+    const { authority: intruder } = await JwtAuthority.create(crypto.subtle)
+    // written before b's first publication: b's kid, the intruder's key, a long expiry
+    await db.run('INSERT INTO jwt_authorities VALUES (?, ?, ?, ?)', [
+      b.authority.kid,
+      JSON.stringify(intruder.publicJwk),
+      T0,
+      T0 + 10 * JWT_AUTHORITY_LEASE_MS,
+    ])
+    await a.set.publish()
+    expect(kids(a.set)).toEqual([a.authority.kid])
+    await b.set.publish()
+    clock.t += JWT_AUTHORITIES_MAX_AGE_MS
+    await a.set.refresh()
+    expect(a.set.current()).toEqual([
+      [a.authority.kid, a.authority.publicJwk],
+      [b.authority.kid, b.authority.publicJwk],
+    ])
+  })
+
+  it('a database that accepts connections but never answers: refresh() still settles with the last list', async () => {
+    // a network partition to the PostgreSQL primary: the TCP connection opens, nothing comes back
+    const held: Socket[] = []
+    const blackHole = createServer((s) => void held.push(s))
+    await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r))
+    const port = (blackHole.address() as { port: number }).port
+    const db = await openPostgres(`postgres://vouch@127.0.0.1:${port}/vouch`, { max: 1 })
+    const clock = { t: T0 }
+    const { authority } = await JwtAuthority.create(crypto.subtle)
+    const set = new SharedJwtAuthorities(db, authority, { now: () => clock.t, refreshWaitMs: 50 })
+    try {
+      // the bundle and JWKS routes await this before answering (server/app.ts)
+      await set.refresh()
+      expect(kids(set)).toEqual([authority.kid])
+      clock.t += JWT_AUTHORITIES_MAX_AGE_MS
+      await set.refresh()
+      expect(kids(set)).toEqual([authority.kid])
+    } finally {
+      for (const s of held) s.destroy()
+      await db.close().catch(() => undefined)
+      blackHole.close()
+    }
+  }, 10_000)
 
   it('a database that stops answering: the last list is served, the failures logged once, not thrown; a new connection reads again', async () => {
     const url = await pg!.createDatabase(`vouch_jwt_${process.pid}_${++counter}`)
