@@ -348,6 +348,9 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
   // workers leave the rotation to the primary, which restarts them onto the new CA
   const rotates = !config.ca && role !== 'worker'
   const maintain = async () => {
+    // first: it never throws, and a CA rotation or a renewal that keeps failing below must not stop
+    // this replica's JWT key from being renewed in the shared database (other replicas would drop it)
+    await jwtAuthorities?.maintain()
     const now = platform.now()
     const caLeft = ca.certificate.notAfter - now
     if (caLeft < rotateBefore && rotates) await rotateCa()
@@ -363,7 +366,6 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
       })
     }
     if (tls && now >= tls.notAfter - renewBefore) await renewTls('expires soon')
-    await jwtAuthorities?.maintain()
   }
   await maintain()
   const interval = Math.max(1000, Math.min(MAINTENANCE_INTERVAL_MS, Math.floor(renewBefore / 4)))

@@ -29,7 +29,17 @@ function queries(q: Queryable): AsyncSqlQueries {
 export interface PostgresOptions {
   /** pool size (default 10) */
   readonly max?: number
+  /** how long a new connection may take, the startup handshake included (default 10 s) */
+  readonly connectTimeoutMs?: number
+  /**
+   * how long one statement may run: the server cancels it (statement_timeout), and the client gives
+   * up 5 s later if no answer comes at all (a partitioned network); lock waits count (default 30 s)
+   */
+  readonly statementTimeoutMs?: number
 }
+
+/** a transaction left open by a client that went away is ended by the server after this long */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
 
 export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<AsyncSqlDatabase> {
   // pg is an optional peer dependency: only a server configured with `database: postgres://` needs it
@@ -40,7 +50,18 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e
     throw new Error('database: postgres:// needs the pg package: run `npm install pg` beside vouch')
   }
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 })
+  const statementTimeout = options.statementTimeoutMs ?? 30_000
+  // bounded waits: a database that accepts connections but never answers (a partition, a hung
+  // server) fails each query in bounded time instead of holding requests and locks forever
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    keepAlive: true,
+    statement_timeout: statementTimeout,
+    query_timeout: statementTimeout + 5_000,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  })
   // an idle client losing its connection must not crash the process; the next query reports it
   pool.on('error', () => undefined)
   const withClient = async <T>(fn: (c: import('pg').PoolClient) => Promise<T>): Promise<T> => {
