@@ -271,7 +271,20 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     answers = sqliteAnswerLedger(sqliteUsed, registry as AgentRegistry)
   }
   // with PostgreSQL every replica publishes its JWT-SVID public key there and serves all of them
-  const jwtAuthorities = shared ? new SharedJwtAuthorities(shared, jwtAuthority, { now: () => platform.now(), logger }) : undefined
+  const jwtAuthorities = shared
+    ? new SharedJwtAuthorities(shared, jwtAuthority, {
+        now: () => platform.now(),
+        logger,
+        // the bundle's spiffe_sequence changes with the list of keys too, the same on every replica
+        sequence: {
+          next: async () => registry.nextSequence(BUNDLE_SEQUENCE),
+          read: async () => Number(await registry.sequence(BUNDLE_SEQUENCE)),
+          seen: (value) => {
+            if (BigInt(value) > ca.sequence) ca.sequence = BigInt(value)
+          },
+        },
+      })
+    : undefined
   try {
     await jwtAuthorities?.publish()
   } catch (e) {

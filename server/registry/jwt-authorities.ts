@@ -18,6 +18,11 @@
  * replica renews its lease every hour, so keys of replicas that stopped or restarted with a new
  * key, however many and however recent, never push a running replica's key out).
  *
+ * The bundle's sequence (`spiffe_sequence`) is the shared counter the CA rotation increments: a
+ * replica also increments it when it adds or replaces its key or purges expired ones, and every
+ * reload reads it, so replicas serving one list serve one sequence (a key that merely expires is
+ * counted at the next purge, within a renewal interval).
+ *
  * Reads are cached: `current()` answers from memory; `refresh()` (awaited by the bundle and JWKS
  * routes) reloads when the list is older than JWT_AUTHORITIES_MAX_AGE_MS. A database that fails
  * leaves the last list in place (always holding the replica's own key); one that does not answer
@@ -66,6 +71,21 @@ export interface SharedJwtAuthoritiesOptions {
   readonly maxAgeMs?: number
   /** default JWT_AUTHORITIES_REFRESH_WAIT_MS */
   readonly refreshWaitMs?: number
+  /**
+   * The shared bundle sequence (SPIFFE `spiffe_sequence`, changed on every content change): bumped
+   * when this replica adds, replaces or purges a key; read with every reload and told to the
+   * server, so replicas serve one sequence for one list
+   */
+  readonly sequence?: BundleSequence
+}
+
+export interface BundleSequence {
+  /** increments the shared sequence */
+  next(): Promise<unknown>
+  /** reads the shared sequence */
+  read(): Promise<number>
+  /** the value read (the server keeps the highest it has seen) */
+  seen(value: number): void
 }
 
 /** A published row: what the bundle serves, and when it stops. */
@@ -78,9 +98,12 @@ export interface PublishedJwtAuthority {
 
 // the kid is the key's thumbprint: a row of this kid holding another key is not this key's, and
 // is replaced
-const PUBLISH = `INSERT INTO jwt_authorities (kid, jwk, published_at, expires_at) VALUES (?, ?, ?, ?)
+// is replaced; the row's key before the statement comes back (null: a new row)
+const PUBLISH = `WITH before AS (SELECT jwk FROM jwt_authorities WHERE kid = ?)
+  INSERT INTO jwt_authorities (kid, jwk, published_at, expires_at) VALUES (?, ?, ?, ?)
   ON CONFLICT (kid) DO UPDATE SET jwk = excluded.jwk, expires_at = CASE WHEN excluded.expires_at > jwt_authorities.expires_at
-    THEN excluded.expires_at ELSE jwt_authorities.expires_at END`
+    THEN excluded.expires_at ELSE jwt_authorities.expires_at END
+  RETURNING (SELECT jwk FROM before) AS previous`
 
 /** RFC 7638 §3.2 thumbprint of a P-256 public JWK (base64url SHA-256), the kid of a vouch JWT authority. */
 async function p256Thumbprint(x: string, y: string): Promise<string> {
@@ -141,9 +164,12 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
   /** Publishes (or renews) the replica's own key, purges expired rows, and reloads the list. Rejects when the database does. */
   async publish(): Promise<void> {
     const now = this.o.now()
-    await this.db.run(PUBLISH, [this.own.kid, JSON.stringify(this.own.publicJwk), now, now + this.leaseMs])
+    const jwk = JSON.stringify(this.own.publicJwk)
+    const published = await this.db.get(PUBLISH, [this.own.kid, this.own.kid, jwk, now, now + this.leaseMs])
     this.renewedAt = now
-    await this.db.run('DELETE FROM jwt_authorities WHERE expires_at <= ?', [now])
+    const purged = await this.db.run('DELETE FROM jwt_authorities WHERE expires_at <= ?', [now])
+    // a renewal changes no bundle; a new or replaced key, or a purge, does
+    if (published?.previous !== jwk || purged > 0) await this.o.sequence?.next()
     await this.load()
   }
 
@@ -217,6 +243,7 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
 
   private async load(): Promise<void> {
     const rows = await this.published()
+    if (this.o.sequence) this.o.sequence.seen(await this.o.sequence.read())
     const others = rows.filter((p) => p.kid !== this.own.kid).map((p): JwtAuthorityEntry => [p.kid, p.jwk])
     const own: JwtAuthorityEntry = [this.own.kid, this.own.publicJwk]
     this.list = [own, ...others].slice(0, MAX_JWT_AUTHORITIES)

@@ -15,7 +15,7 @@ import {
   MAX_JWT_SVID_TTL_MS,
   SharedJwtAuthorities,
 } from '../../../server/registry/jwt-authorities.ts'
-import { migratePostgres } from '../../../server/registry/registry-pg.ts'
+import { migratePostgres, PgAgentRegistry } from '../../../server/registry/registry-pg.ts'
 import type { AsyncSqlDatabase } from '../../../server/registry/sql.ts'
 import { postgresMissing, startPostgres, type TestPostgres } from '../../support/postgres.ts'
 
@@ -83,6 +83,42 @@ describe.skipIf(missing)('JWT-SVID authorities shared on PostgreSQL', () => {
         { kid: b.authority.kid, publishedAt: T0, expiresAt: T0 + JWT_AUTHORITY_LEASE_MS },
       ].sort(byKid),
     )
+  })
+
+  it('the bundle sequence: a new key or a purge increments the shared counter, a renewal does not; every replica reads it', async () => {
+    const db = await freshDb()
+    const clock = { t: T0 }
+    const registry = await PgAgentRegistry.open(db)
+    const views: number[][] = [[], []]
+    const withSequence = async (i: number) => {
+      const { authority } = await JwtAuthority.create(crypto.subtle)
+      const sequence = {
+        next: async () => registry.nextSequence('bundle_sequence'),
+        read: async () => registry.sequence('bundle_sequence'),
+        seen: (n: number) => void views[i]!.push(n),
+      }
+      return new SharedJwtAuthorities(db, authority, { now: () => clock.t, sequence, renewMs: 1000, leaseMs: 10_000 })
+    }
+    const a = await withSequence(0)
+    const b = await withSequence(1)
+    await a.publish()
+    expect(await registry.sequence('bundle_sequence')).toBe(1)
+    await b.publish()
+    expect(await registry.sequence('bundle_sequence')).toBe(2)
+    // renewals: the same keys, no change
+    clock.t += 2000
+    await a.publish()
+    await b.publish()
+    expect(await registry.sequence('bundle_sequence')).toBe(2)
+    // b stops renewing; once its lease is over, a's next publication purges it: one more
+    clock.t += 11_000
+    await a.publish()
+    expect(await registry.sequence('bundle_sequence')).toBe(3)
+    // b reads what a wrote when it reloads
+    clock.t += JWT_AUTHORITIES_MAX_AGE_MS + 1
+    await b.refresh()
+    expect(views[0]!.at(-1)).toBe(3)
+    expect(views[1]!.at(-1)).toBe(3)
   })
 
   it('renewal keeps one row per key and moves its expiry; the maintain step renews only when due', async () => {
