@@ -100,7 +100,9 @@ export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseO
       if (first.has(c.id)) c.resolve(false)
       else first.set(c.id, c)
     }
-    const claims = [...first.values()]
+    // sorted, so two batches holding the same ids (a replay sent to two replicas) insert them in
+    // one order: one waits for the other instead of both failing on a deadlock
+    const claims = [...first.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
     try {
       await purge()
       const won = new Set<string>()
