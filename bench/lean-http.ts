@@ -13,8 +13,11 @@ export interface LeanResponse {
 }
 
 export interface LeanHttpClient {
-  /** POST `body` (a JSON text) to `path`; resolves with the whole response */
-  post(path: string, body: string): Promise<LeanResponse>
+  /**
+   * POST `body` (a JSON text, in parts: a Buffer is sent as it is, so a part that never changes is
+   * encoded once by the caller) to `path` (ASCII); resolves with the whole response
+   */
+  post(path: string, ...body: (string | Buffer)[]): Promise<LeanResponse>
   close(): void
 }
 
@@ -46,9 +49,13 @@ class Connection {
     this.socket.on('close', () => fail(new Error('lean-http: connection closed')))
   }
 
-  send(head: string, body: string, pending: Pending): void {
+  send(head: string, body: readonly (string | Buffer)[], pending: Pending): void {
     this.pending = pending
-    this.socket.write(head + body)
+    // one writev for the head and every part
+    this.socket.cork()
+    this.socket.write(head, 'latin1')
+    for (const part of body) this.socket.write(part)
+    this.socket.uncork()
   }
 
   destroy(): void {
@@ -165,9 +172,11 @@ export function leanHttpClient(base: string, sockets: number): LeanHttpClient {
     else idle.push(c)
   }
   return {
-    async post(path, body) {
+    async post(path, ...body) {
       const c = await acquire()
-      const head = `POST ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`
+      let length = 0
+      for (const part of body) length += typeof part === 'string' ? Buffer.byteLength(part) : part.length
+      const head = `POST ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`
       try {
         return await new Promise<LeanResponse>((resolve, reject) => c.send(head, body, { resolve, reject }))
       } finally {

@@ -317,6 +317,12 @@ if (runtimeName().startsWith('node') && !process.argv.includes('--no-http') && w
     log(
       `    PostgreSQL transactions per attestation: ${workers.transactionsPerAttestation.one.toFixed(2)} (1 worker), ${workers.transactionsPerAttestation.two.toFixed(2)} (2 workers)`,
     )
+    const cap = workers.capacity
+    if (cap)
+      log(
+        `    from the CPU per attestation: the server processes alone on the cores ${Math.round(cap.serverOnly.one)}/s and ${Math.round(cap.serverOnly.two)}/s (${cap.serverOnly.ratio.toFixed(2)}x); ` +
+          `with PostgreSQL and the load generator on the same cores and nothing else running ${Math.round(cap.here.one)}/s and ${Math.round(cap.here.two)}/s (${cap.here.ratio.toFixed(2)}x)`,
+      )
     const acc = workers.accounting
     if (acc)
       for (const [name, a] of [
@@ -379,6 +385,16 @@ if (workers) {
     `| vouch server, 1 worker | ${Math.round(workers.one.opsPerSec).toLocaleString('en-US')}/s | - | ${workers.cpuMsPerAttestation ? `${workers.cpuMsPerAttestation.one.toFixed(2)} ms` : '-'} | ${(workers.one.cpuUsPerOp / 1000).toFixed(2)} ms |`,
     `| vouch server, 2 workers | ${Math.round(workers.two.opsPerSec).toLocaleString('en-US')}/s | ${workers.ratio.toFixed(2)}x | ${workers.cpuMsPerAttestation ? `${workers.cpuMsPerAttestation.two.toFixed(2)} ms` : '-'} | ${(workers.two.cpuUsPerOp / 1000).toFixed(2)} ms |`,
   )
+  const cap = workers.capacity
+  const acc = workers.accounting
+  if (cap && acc) {
+    const other = (a: typeof acc.one) => `${a.others.toFixed(2)} ms`
+    lines.push(
+      `| from the CPU per attestation: the server processes alone on the cores | ${Math.round(cap.serverOnly.one)}/s, ${Math.round(cap.serverOnly.two)}/s | ${cap.serverOnly.ratio.toFixed(2)}x | - | - |`,
+      `| the same, with PostgreSQL (${(acc.one.postgresBackends + acc.one.postgresOther).toFixed(2)} ms, ${(acc.two.postgresBackends + acc.two.postgresOther).toFixed(2)} ms) and the load generator on the same cores, nothing else | ${Math.round(cap.here.one)}/s, ${Math.round(cap.here.two)}/s | ${cap.here.ratio.toFixed(2)}x | - | - |`,
+      `| other programs' CPU per attestation during the windows | ${other(acc.one)}, ${other(acc.two)} | - | - | - |`,
+    )
+  }
 }
 if (serverPath) {
   const sp = serverPath

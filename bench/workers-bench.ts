@@ -34,8 +34,32 @@ export interface WorkersBenchResult {
   readonly cpuMsPerAttestation?: { readonly one: number; readonly two: number }
   /** where the machine's CPU went during each contender's windows, ms per attestation (Linux) */
   readonly accounting?: { readonly one: CpuAccount; readonly two: CpuAccount }
+  /** what the accounting says the rates could be (see {@link capacityOf}) */
+  readonly capacity?: Capacity
   /** PostgreSQL transactions (commits and rollbacks) of each server's database per attestation */
   readonly transactionsPerAttestation: { readonly one: number; readonly two: number }
+}
+
+/**
+ * Attestations/s from CPU per attestation, where the other programs on a shared machine make the
+ * measured rates swing: `serverOnly`, a server whose processes had the cores to themselves (one
+ * worker: one core, a Node process's main thread; two workers: two cores); `here`, the bench's own
+ * processes (server, PostgreSQL, load generator) sharing this machine's cores with nothing else.
+ */
+export interface Capacity {
+  readonly serverOnly: { readonly one: number; readonly two: number; readonly ratio: number }
+  readonly here: { readonly one: number; readonly two: number; readonly ratio: number }
+}
+
+export function capacityOf(one: CpuAccount, two: CpuAccount, cores: number): Capacity {
+  const server = (a: CpuAccount) => a.primary + a.workers
+  const all = (a: CpuAccount) => server(a) + a.postgresBackends + a.postgresOther + a.loadGenerator
+  const serverOnly = { one: 1000 / server(one), two: (Math.min(2, cores) * 1000) / server(two) }
+  const here = { one: Math.min(1000 / server(one), (cores * 1000) / all(one)), two: (cores * 1000) / all(two) }
+  return {
+    serverOnly: { ...serverOnly, ratio: serverOnly.two / serverOnly.one },
+    here: { ...here, ratio: here.two / here.one },
+  }
 }
 
 /** xact_commit + xact_rollback of each database, from pg_stat_database. */
@@ -150,16 +174,13 @@ export async function measureWorkers(options: WorkersBenchOptions = {}): Promise
       const c = leanHttpClient(url, concurrency)
       clients.push(c)
       // the same bytes JSON.stringify makes of the same objects, the unchanging parts serialized once
-      const startJson = JSON.stringify(startBody)
-      const answersJson = JSON.stringify(answers)
+      const startJson = Buffer.from(JSON.stringify(startBody))
+      const answersHead = Buffer.from(`{"answers":${JSON.stringify(answers)},"publicKey":"${publicKeyBase64}","keyProof":"`)
       return async () => {
         const started = await c.post('/v1/attest', startJson)
         if (started.status !== 200) throw new Error(`workers bench: start answered ${started.status} ${started.body}`)
         const sessionId = (JSON.parse(started.body) as { sessionId: string }).sessionId
-        const answered = await c.post(
-          `/v1/attest/${sessionId}/answer`,
-          `{"answers":${answersJson},"publicKey":"${publicKeyBase64}","keyProof":"${keyProof(sessionId)}"}`,
-        )
+        const answered = await c.post(`/v1/attest/${sessionId}/answer`, answersHead, `${keyProof(sessionId)}"}`)
         if (answered.status !== 200 || (JSON.parse(answered.body) as { verdict?: unknown }).verdict !== 'ok')
           throw new Error(`workers bench: answer ${answered.status} ${answered.body}`)
       }
@@ -229,7 +250,12 @@ export async function measureWorkers(options: WorkersBenchOptions = {}): Promise
       cores: cpus().length,
       concurrency,
       ...(Number.isNaN(cpuMs.one) || Number.isNaN(cpuMs.two) ? {} : { cpuMsPerAttestation: cpuMs }),
-      ...(account ? { accounting: { one: account.result(0), two: account.result(1) } } : {}),
+      ...(account
+        ? {
+            accounting: { one: account.result(0), two: account.result(1) },
+            capacity: capacityOf(account.result(0), account.result(1), cpus().length),
+          }
+        : {}),
       transactionsPerAttestation: { one: perAttestation(0, viaOne.n), two: perAttestation(1, viaTwo.n) },
     }
   } finally {
