@@ -130,8 +130,11 @@ export function parseResponse(b: Buffer): { status: number; body: string; consum
   return { status: Number(status[1]), body: b.toString('utf8', bodyStart, bodyStart + length), consumed: bodyStart + length, close }
 }
 
-/** A client of `sockets` keep-alive connections to `base` (http://host:port), opened as needed. */
-export function leanHttpClient(base: string, sockets: number): LeanHttpClient {
+/** A client of at most `sockets` connections to `base` (http://host:port), opened as needed, kept alive unless told. */
+export function leanHttpClient(base: string, sockets: number, options: { keepAlive?: boolean } = {}): LeanHttpClient {
+  // without keep-alive every request asks the server to close its connection after the answer,
+  // and the next one opens a new connection (as agents that attest once in a while do)
+  const connectionHeader = options.keepAlive === false ? 'Connection: close\r\n' : ''
   const url = new URL(base)
   const host = url.hostname
   const port = Number(url.port)
@@ -176,7 +179,7 @@ export function leanHttpClient(base: string, sockets: number): LeanHttpClient {
       const c = await acquire()
       let length = 0
       for (const part of body) length += typeof part === 'string' ? Buffer.byteLength(part) : part.length
-      const head = `POST ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`
+      const head = `POST ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nContent-Type: application/json\r\n${connectionHeader}Content-Length: ${length}\r\n\r\n`
       try {
         return await new Promise<LeanResponse>((resolve, reject) => c.send(head, body, { resolve, reject }))
       } finally {

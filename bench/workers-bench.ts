@@ -111,6 +111,11 @@ export interface WorkersBenchOptions {
    * keep-alive Agent (WORKERS_CLIENT=node:http), for comparing what the client costs
    */
   readonly client?: 'lean' | 'node:http'
+  /**
+   * keep-alive connections (default); false (WORKERS_KEEPALIVE=0): a new connection per request,
+   * which the cluster's primary accepts and hands to a worker (lean client only)
+   */
+  readonly keepAlive?: boolean
 }
 
 /** Why the row cannot run here (no PostgreSQL), or undefined. */
@@ -171,7 +176,7 @@ export async function measureWorkers(options: WorkersBenchOptions = {}): Promise
         clients.push(c)
         return attestation(c, evidence, answerBody)
       }
-      const c = leanHttpClient(url, concurrency)
+      const c = leanHttpClient(url, concurrency, { keepAlive: options.keepAlive ?? process.env.WORKERS_KEEPALIVE !== '0' })
       clients.push(c)
       // the same bytes JSON.stringify makes of the same objects, the unchanging parts serialized once
       const startJson = Buffer.from(JSON.stringify(startBody))

@@ -45,6 +45,15 @@ describe('bench load generator client (lean-http)', () => {
     c.close()
   })
 
+  it('without keep-alive: a new connection per request', async () => {
+    const before = connections.size
+    const c = leanHttpClient(base, 2, { keepAlive: false })
+    const got = await Promise.all(Array.from({ length: 6 }, (_, i) => c.post(`/plain/${i}`, Buffer.from('{"a":'), `${i}}`)))
+    expect(got.map((r) => (JSON.parse(r.body) as { body: string }).body)).toEqual(Array.from({ length: 6 }, (_, i) => `{"a":${i}}`))
+    expect(connections.size - before).toBe(6)
+    c.close()
+  })
+
   it('parseResponse: undefined until the response is whole, then its status, body and length', () => {
     const whole = Buffer.from('HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhelloHTTP/1.1')
     for (let cut = 0; cut < 69; cut++) expect(parseResponse(whole.subarray(0, cut))).toBeUndefined()
