@@ -126,7 +126,8 @@ export function workersBenchMissing(): string | undefined {
 export async function measureWorkers(options: WorkersBenchOptions = {}): Promise<WorkersBenchResult> {
   const concurrency = options.concurrency ?? Number(process.env.WORKERS_CONCURRENCY ?? 16)
   const dir = mkdtempSync(join(tmpdir(), 'vouch-workers-bench-'))
-  const pg = await startPostgres()
+  // durable commits, as a production server has them (the tests run PostgreSQL with fsync off)
+  const pg = await startPostgres({ fsync: true })
   const agent = await LiveAgent.start('tpm-a')
   const servers: { url: string; pid: number; stop(): Promise<void> }[] = []
   const clients: { close(): void }[] = []
