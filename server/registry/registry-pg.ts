@@ -11,6 +11,7 @@
 import { MIGRATION_LOCK_ID, MIGRATIONS_TABLE, pendingMigrations } from './migrations.ts'
 import { type AgentRecord, type AttestationRecord, toRecord } from './registry.ts'
 import type { AsyncSqlDatabase, AsyncSqlQueries } from './sql.ts'
+import { PREPARED_BATCH_ROWS } from './use-once.ts'
 import type { AgentStore } from './store.ts'
 import { defer } from './write-batch.ts'
 
@@ -181,6 +182,7 @@ export class PgAgentRegistry implements AgentStore {
               last.svidExpiresAt ?? null,
               JSON.stringify(last.selectors ?? []),
             ]),
+            { prepare: part.length <= PREPARED_BATCH_ROWS },
           ),
         )
         for (const r of returned) recorded.add(String(r.spiffe_id))

@@ -71,6 +71,14 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
 const MAX_CLAIMS_PER_STATEMENT = 500
 
 /**
+ * Batches of up to this many rows are sent as prepared statements (one text per row count, so at
+ * most this many texts per statement kind; server/entry/postgres.ts bounds them anyway): the
+ * batches of answers arriving together, 1-16 at 16 in flight. Measured on PostgreSQL 15: a claim
+ * and a registry upsert prepared cost its backend ~30% and the pg client 20-30% less than unnamed.
+ */
+export const PREPARED_BATCH_ROWS = 24
+
+/**
  * The same store on a client/server database (PostgreSQL, the AgentStore of several replicas): the
  * table comes from migration 4 (server/registry/migrations.ts). Claims that arrive together go in
  * one statement, `INSERT ... VALUES (...), (...) ON CONFLICT (id) DO NOTHING RETURNING id` (one round
@@ -111,6 +119,8 @@ export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseO
         const rows = await db.all(
           `INSERT INTO used_sessions (id, expires_at) VALUES ${part.map(() => '(?, ?)').join(', ')} ON CONFLICT (id) DO NOTHING RETURNING id`,
           part.flatMap((c) => [c.id, c.expiresAt]),
+          // the usual batch sizes, parsed and planned once per connection
+          { prepare: part.length <= PREPARED_BATCH_ROWS },
         )
         for (const r of rows) won.add(String(r.id))
       }
