@@ -2,7 +2,8 @@
  * AsyncSqlDatabase on PostgreSQL through the `pg` client (a connection pool). `pg` is imported
  * here, lazily (openPostgres is itself imported only when `database:` is a postgres:// URL), so the
  * SQLite default and `import 'vouch'` load nothing of it. `?` parameters become `$1, $2, ...`; the
- * registry's SQL has no `?` inside literals. BIGINT columns come back as strings and the registry
+ * registry's SQL has no `?` inside literals. A statement run with `{ prepare: true }` (the batch
+ * statements) is named, so each connection parses and plans it once. BIGINT columns come back as strings and the registry
  * converts them with Number (ms timestamps and counts stay below 2^53).
  */
 import type { AsyncSqlDatabase, AsyncSqlQueries, SqlValue } from '../registry/sql.ts'
