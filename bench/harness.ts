@@ -118,7 +118,12 @@ export interface Contender {
  */
 export async function measureInterleaved(
   contenders: readonly Contender[],
-  options: { rounds?: number; sampleMs?: number } & WarmupOptions = {},
+  options: {
+    rounds?: number
+    sampleMs?: number
+    /** called just before and just after each measured window (for per-window accounting: /proc CPU of other processes) */
+    onWindow?: (contender: number, edge: 'start' | 'end') => void
+  } & WarmupOptions = {},
 ): Promise<Measurement[]> {
   const { rounds = Number(process.env.ROUNDS ?? 7), sampleMs = Number(process.env.SAMPLE_MS ?? 250) } = options
   for (const c of contenders) await warmUp(c.fn, c.concurrency ?? 1, options)
@@ -126,7 +131,9 @@ export async function measureInterleaved(
   const cpus = contenders.map(() => [] as number[])
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < contenders.length; i++) {
+      options.onWindow?.(i, 'start')
       const w = await window(contenders[i]!.fn, contenders[i]!.concurrency ?? 1, sampleMs)
+      options.onWindow?.(i, 'end')
       rates[i]!.push((w.ops / w.wallMs) * 1000)
       cpus[i]!.push(w.cpuUs / Math.max(1, w.ops))
     }

@@ -13,7 +13,9 @@ export interface BenchServer {
 }
 
 export function spawnBenchServer(script: 'http-server.ts' | 'workers-server.ts', configPath: string): Promise<BenchServer> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', script), configPath], {
+  // BENCH_SERVER_NODE_ARGS: extra node flags for the server (and its cluster workers), e.g. --cpu-prof
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const proc = spawn(process.execPath, [...extra, '--import', 'tsx', join(ROOT, 'bench', script), configPath], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },

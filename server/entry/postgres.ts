@@ -2,14 +2,29 @@
  * AsyncSqlDatabase on PostgreSQL through the `pg` client (a connection pool). `pg` is imported
  * here, lazily (openPostgres is itself imported only when `database:` is a postgres:// URL), so the
  * SQLite default and `import 'vouch'` load nothing of it. `?` parameters become `$1, $2, ...`; the
- * registry's SQL has no `?` inside literals. BIGINT columns come back as strings and the registry
+ * registry's SQL has no `?` inside literals. A statement run with `{ prepare: true }` (the batch
+ * statements) is named, so each connection parses and plans it once. BIGINT columns come back as strings and the registry
  * converts them with Number (ms timestamps and counts stay below 2^53).
  */
 import type { AsyncSqlDatabase, AsyncSqlQueries, SqlValue } from '../registry/sql.ts'
 
 interface Queryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, SqlValue>[]; rowCount: number | null }>
+  query(
+    text: string | { name: string; text: string; values: unknown[] },
+    values?: unknown[],
+  ): Promise<{ rows: Record<string, SqlValue>[]; rowCount: number | null }>
 }
+
+/**
+ * Most statement texts kept prepared (by name, on each connection that runs them) per pool; beyond
+ * that they run unnamed. The batch statements' texts differ only by their row count, and callers
+ * ask for it only for small batches, so this is never reached in practice; it bounds what a
+ * backend holds whatever comes.
+ */
+export const MAX_PREPARED_STATEMENTS = 64
+
+/** Names of the prepared statement texts of one pool. */
+type PreparedNames = Map<string, { readonly name: string; readonly text: string }>
 
 /** `?` placeholders as PostgreSQL's `$n`. */
 export function toPgPlaceholders(sql: string): string {
@@ -17,12 +32,23 @@ export function toPgPlaceholders(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`)
 }
 
-function queries(q: Queryable): AsyncSqlQueries {
+function queries(q: Queryable, names: PreparedNames): AsyncSqlQueries {
+  const named = (sql: string) => {
+    let n = names.get(sql)
+    if (n === undefined && names.size < MAX_PREPARED_STATEMENTS) {
+      n = { name: `vouch_${names.size + 1}`, text: toPgPlaceholders(sql) }
+      names.set(sql, n)
+    }
+    return n
+  }
   return {
     exec: async (sql) => void (await q.query(sql)),
     run: async (sql, params = []) => (await q.query(toPgPlaceholders(sql), [...params])).rowCount ?? 0,
     get: async (sql, params = []) => (await q.query(toPgPlaceholders(sql), [...params])).rows[0],
-    all: async (sql, params = []) => (await q.query(toPgPlaceholders(sql), [...params])).rows,
+    all: async (sql, params = [], options) => {
+      const n = options?.prepare ? named(sql) : undefined
+      return (await (n ? q.query({ name: n.name, text: n.text, values: [...params] }) : q.query(toPgPlaceholders(sql), [...params]))).rows
+    },
   }
 }
 
@@ -64,6 +90,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   })
   // an idle client losing its connection must not crash the process; the next query reports it
   pool.on('error', () => undefined)
+  const names: PreparedNames = new Map()
   const withClient = async <T>(fn: (c: import('pg').PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect()
     try {
@@ -73,12 +100,12 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     }
   }
   return {
-    ...queries(pool as unknown as Queryable),
+    ...queries(pool as unknown as Queryable, names),
     transaction: (fn) =>
       withClient(async (c) => {
         await c.query('BEGIN')
         try {
-          const v = await fn(queries(c as unknown as Queryable))
+          const v = await fn(queries(c as unknown as Queryable, names))
           await c.query('COMMIT')
           return v
         } catch (e) {
@@ -90,7 +117,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
       withClient(async (c) => {
         await c.query('SELECT pg_advisory_lock($1)', [lockId])
         try {
-          return await fn(queries(c as unknown as Queryable))
+          return await fn(queries(c as unknown as Queryable, names))
         } finally {
           await c.query('SELECT pg_advisory_unlock($1)', [lockId]).catch(() => undefined)
         }

@@ -21,7 +21,7 @@
 import type { AttestationRecord } from './registry.ts'
 import type { AnswerLedger, AnswerSettled, AnswerSettlement } from './answer-ledger.ts'
 import type { AsyncSqlQueries, SqlValue } from './sql.ts'
-import type { AsyncSqlUseOnceStore } from './use-once.ts'
+import { type AsyncSqlUseOnceStore, PREPARED_BATCH_ROWS } from './use-once.ts'
 import { defer } from './write-batch.ts'
 
 /** most settlements in one statement (2 + 9 parameters each) */
@@ -84,12 +84,14 @@ export function pgAnswerLedger(db: AsyncSqlQueries, useOnce: AsyncSqlUseOnceStor
     const won = new Set<string>()
     const recorded = new Set<string>()
     if (records.length === 0) {
-      for (const r of await db.all(CLAIMS(part.length), claimParams)) won.add(String(r.id))
+      for (const r of await db.all(CLAIMS(part.length), claimParams, { prepare: part.length <= PREPARED_BATCH_ROWS })) won.add(String(r.id))
     } else {
-      const rows = await db.all(SETTLE(part.length, records.length), [
-        ...claimParams,
-        ...records.flatMap((p, seq) => recordParams(p.settlement.claim.id, seq, p.settlement.record!)),
-      ])
+      const rows = await db.all(
+        SETTLE(part.length, records.length),
+        [...claimParams, ...records.flatMap((p, seq) => recordParams(p.settlement.claim.id, seq, p.settlement.record!))],
+        // small batches, the common ones, as prepared statements (one text per batch shape)
+        { prepare: part.length <= PREPARED_BATCH_ROWS && records.length <= PREPARED_BATCH_ROWS },
+      )
       for (const r of rows) (r.kind === 'claim' ? won : recorded).add(String(r.value))
     }
     for (const p of part) {

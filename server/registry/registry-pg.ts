@@ -1,8 +1,9 @@
 /**
  * The agent registry on PostgreSQL, shared by several server replicas: the same tables and
  * migrations as the SQLite registry (migrations.ts), applied at start under pg_advisory_lock.
- * Every attestation batch is one transaction on one connection; a ban written by any replica (or
- * `vouch agent ban`) is read by the next attestation's ban check on every replica. The bundle
+ * The attestation records that arrive together are one statement (one round trip, one commit),
+ * whose upsert skips a banned agent's row; a ban written by any replica (or `vouch agent ban`)
+ * holds at the next attestation on every replica. The bundle
  * sequence is incremented by one atomic upsert, so two replicas never hand out the same value.
  * `ping()` answers synchronously from the last background check (every PING_INTERVAL_MS) and
  * from the outcome of the last query.
@@ -10,6 +11,7 @@
 import { MIGRATION_LOCK_ID, MIGRATIONS_TABLE, pendingMigrations } from './migrations.ts'
 import { type AgentRecord, type AttestationRecord, toRecord } from './registry.ts'
 import type { AsyncSqlDatabase, AsyncSqlQueries } from './sql.ts'
+import { PREPARED_BATCH_ROWS } from './use-once.ts'
 import type { AgentStore } from './store.ts'
 import { defer } from './write-batch.ts'
 
@@ -61,6 +63,24 @@ function upsert(q: AsyncSqlQueries, a: AttestationRecord): Promise<number> {
     JSON.stringify(a.selectors ?? []),
   ])
 }
+
+/** most agents in one batch statement (9 parameters each) */
+const MAX_AGENTS_PER_STATEMENT = 500
+
+/**
+ * A batch of attestation records as one statement: the ban check and the write are one atomic
+ * step (`DO UPDATE ... WHERE agents.banned = 0`), and an agent is recorded only when its row comes
+ * back; a banned one is left as it is. One round trip and one commit per batch.
+ */
+const COMMIT_BATCH_HEAD = `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
+  VALUES `
+const COMMIT_BATCH_ROW = '(?, ?, ?, ?, ?, ?, 0, ?, ?, ?)'
+const COMMIT_BATCH_TAIL = `
+  ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
+    last_attested_at = excluded.last_attested_at, attestations = agents.attestations + excluded.attestations,
+    svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors
+  WHERE agents.banned = 0
+  RETURNING spiffe_id`
 
 async function banned(q: AsyncSqlQueries, spiffeId: string): Promise<boolean> {
   const row = await q.get('SELECT banned FROM agents WHERE spiffe_id = ?', [spiffeId])
@@ -118,7 +138,7 @@ export class PgAgentRegistry implements AgentStore {
     return this.track(banned(this.db, spiffeId))
   }
 
-  /** As AgentRegistry.commitAttestation: records arriving while a commit is pending share its transaction. */
+  /** As AgentRegistry.commitAttestation: records arriving in one turn of the event loop share one statement. */
   commitAttestation(a: AttestationRecord): Promise<'recorded' | 'banned'> {
     return new Promise((resolve, reject) => {
       this.queue.push({ record: a, resolve, reject })
@@ -130,28 +150,51 @@ export class PgAgentRegistry implements AgentStore {
   private async flush(): Promise<void> {
     const batch = this.queue
     this.queue = []
-    let outcomes: ('recorded' | 'banned')[]
-    try {
-      outcomes = await this.track(
-        this.db.transaction(async (tx) => {
-          const out: ('recorded' | 'banned')[] = []
-          for (const b of batch) {
-            if (await banned(tx, b.record.spiffeId)) out.push('banned')
-            else {
-              await upsert(tx, b.record)
-              out.push('recorded')
-            }
-          }
-          return out
-        }),
-      )
-    } catch (e) {
-      for (const b of batch) b.reject(e)
-      return
+    // one row per agent: the records of one agent in a batch fold into one, as if applied in turn
+    const agents = new Map<string, { first: AttestationRecord; last: AttestationRecord; count: number }>()
+    for (const { record } of batch) {
+      const a = agents.get(record.spiffeId)
+      if (a) {
+        a.last = record
+        a.count++
+      } else agents.set(record.spiffeId, { first: record, last: record, count: 1 })
     }
-    batch.forEach((b, i) => {
-      b.resolve(outcomes[i]!)
-    })
+    // sorted, so two batches touching the same agents lock their rows in one order (no deadlock)
+    const rows = [...agents.values()].sort((x, y) =>
+      x.first.spiffeId < y.first.spiffeId ? -1 : x.first.spiffeId > y.first.spiffeId ? 1 : 0,
+    )
+    const recorded = new Set<string>()
+    const failed = new Map<string, unknown>()
+    for (let i = 0; i < rows.length; i += MAX_AGENTS_PER_STATEMENT) {
+      const part = rows.slice(i, i + MAX_AGENTS_PER_STATEMENT)
+      try {
+        const returned = await this.track(
+          this.db.all(
+            COMMIT_BATCH_HEAD + part.map(() => COMMIT_BATCH_ROW).join(', ') + COMMIT_BATCH_TAIL,
+            part.flatMap(({ first, last, count }) => [
+              last.spiffeId,
+              last.attestorType,
+              JSON.stringify(last.attributes),
+              first.at,
+              last.at,
+              count,
+              last.svidSerial ?? null,
+              last.svidExpiresAt ?? null,
+              JSON.stringify(last.selectors ?? []),
+            ]),
+            { prepare: part.length <= PREPARED_BATCH_ROWS },
+          ),
+        )
+        for (const r of returned) recorded.add(String(r.spiffe_id))
+      } catch (e) {
+        for (const r of part) failed.set(r.first.spiffeId, e)
+      }
+    }
+    for (const b of batch) {
+      const id = b.record.spiffeId
+      if (failed.has(id)) b.reject(failed.get(id))
+      else b.resolve(recorded.has(id) ? 'recorded' : 'banned')
+    }
   }
 
   async recordAttestation(a: AttestationRecord): Promise<void> {

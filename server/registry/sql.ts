@@ -36,7 +36,11 @@ export interface AsyncSqlQueries {
   /** the number of rows changed */
   run(sql: string, params?: readonly SqlValue[]): Promise<number>
   get(sql: string, params?: readonly SqlValue[]): Promise<Record<string, SqlValue> | undefined>
-  all(sql: string, params?: readonly SqlValue[]): Promise<Record<string, SqlValue>[]>
+  /**
+   * `prepare`: a statement run again and again with the same text (the batch statements); the
+   * driver may keep it prepared per connection, by name (PostgreSQL: parsed and planned once)
+   */
+  all(sql: string, params?: readonly SqlValue[], options?: { readonly prepare?: boolean }): Promise<Record<string, SqlValue>[]>
 }
 
 export interface AsyncSqlDatabase extends AsyncSqlQueries {

@@ -79,6 +79,43 @@ describe.each(backends())('agent registry on $name', (backend) => {
     },
   )
 
+  it.skipIf(backend.missing)(
+    'two handles commit batches of the same agents in opposite orders at once: no deadlock, every record counted once',
+    async () => {
+      const where = await backend.fresh()
+      const a = await backend.open(where)
+      const b = await backend.open(where)
+      const ids = Array.from({ length: 60 }, (_, i) => `spiffe://td/agent-${String(i).padStart(2, '0')}`)
+      const outcomes = await Promise.all([
+        ...ids.map((id) => a.commitAttestation(rec(id, 10))),
+        ...[...ids].reverse().map((id) => b.commitAttestation(rec(id, 20))),
+        // one agent three times in a batch: three attestations, the last record's time
+        ...[30, 31, 32].map((at) => a.commitAttestation(rec('spiffe://td/thrice', at))),
+      ])
+      expect(outcomes.every((o) => o === 'recorded')).toBe(true)
+      for (const id of [ids[0]!, ids[59]!]) expect(await a.get(id)).toMatchObject({ attestations: 2 })
+      expect((await a.list()).reduce((n, r) => n + r.attestations, 0)).toBe(123)
+      expect(await b.get('spiffe://td/thrice')).toMatchObject({ attestations: 3, firstAttestedAt: 30, lastAttestedAt: 32 })
+      await a.close()
+      await b.close()
+    },
+  )
+
+  it.skipIf(backend.missing)('a batch of more agents than one statement holds: each recorded, the banned one refused', async () => {
+    const where = await backend.fresh()
+    const r = await backend.open(where)
+    await r.commitAttestation(rec('spiffe://td/agent-0777', 1))
+    expect(await r.setBanned('spiffe://td/agent-0777', true)).toBe(true)
+    const ids = Array.from({ length: 1100 }, (_, i) => `spiffe://td/agent-${String(i).padStart(4, '0')}`)
+    const outcomes = await Promise.all(ids.map((id) => r.commitAttestation(rec(id, 5))))
+    expect(outcomes.filter((o) => o === 'banned')).toHaveLength(1)
+    expect(outcomes[777]).toBe('banned')
+    expect(await r.get('spiffe://td/agent-0777')).toMatchObject({ attestations: 1, lastAttestedAt: 1, banned: true })
+    expect(await r.get('spiffe://td/agent-1099')).toMatchObject({ attestations: 1, firstAttestedAt: 5 })
+    expect((await r.list()).length).toBe(1100)
+    await r.close()
+  })
+
   it.skipIf(backend.missing)('persistent sequences count from 1 and never repeat across handles', async () => {
     const where = await backend.fresh()
     const a = await backend.open(where)

@@ -78,6 +78,21 @@ describe.skipIf(postgresMissing() !== undefined)('SQL use-once store on PostgreS
     await registry.close()
   })
 
+  it('two stores claim the same 500 ids in opposite orders at once (a replay on two replicas): one true per id', async () => {
+    const { registry } = await open()
+    const a = createAsyncSqlUseOnceStore(registry.queries, { now: () => 0 })
+    const b = createAsyncSqlUseOnceStore(registry.queries, { now: () => 0 })
+    const ids = Array.from({ length: 500 }, (_, i) => `replayed-${i}`)
+    const [fromA, fromB] = await Promise.all([
+      Promise.all(ids.map((id) => a.claim(id, 1000))),
+      Promise.all([...ids].reverse().map((id) => b.claim(id, 1000))),
+    ])
+    const wonB = [...fromB].reverse()
+    expect(ids.every((_, i) => fromA[i] !== wonB[i])).toBe(true)
+    expect(await a.size()).toBe(500)
+    await registry.close()
+  })
+
   it('more claims than one statement holds: every distinct id is claimed once', async () => {
     const { registry } = await open()
     const s = createAsyncSqlUseOnceStore(registry.queries, { now: () => 0 })
