@@ -57,7 +57,7 @@ async function openRegistry(
     }
   else if (process.versions.bun) openSqlite = (await import('../../server/entry/sqlite-bun.ts')).openSqliteBun
   else openSqlite = (await import('../../server/entry/sqlite-wasm.ts')).openSqliteWasm
-  return { registry: await openAgentStore(where, openSqlite), ids: args.positionals, json: output === 'json' }
+  return { registry: await openAgentStore(where, openSqlite, { migrate: false }), ids: args.positionals, json: output === 'json' }
 }
 
 function view(a: AgentRecord) {

@@ -60,7 +60,7 @@ async function openEntries(configPath: string): Promise<Opened> {
     if (process.versions.bun) openSqlite = (await import('../../server/entry/sqlite-bun.ts')).openSqliteBun
     else openSqlite = (await import('../../server/entry/sqlite-wasm.ts')).openSqliteWasm
   }
-  const { entries, close } = await openEntryStore(config, openSqlite)
+  const { entries, close } = await openEntryStore(config, openSqlite, { migrate: false })
   return { store: entries, db: { close }, trustDomain: config.trustDomain }
 }
 

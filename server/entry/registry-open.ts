@@ -2,7 +2,9 @@
  * Opens the agent registry the config names: PostgreSQL when `database` is a postgres:// URL
  * (the `pg` client and the PostgreSQL registry are imported only then), else the embedded SQLite
  * file dataDir/agents.db through the runtime's SQLite driver. Either way the schema migrations
- * are applied before it returns.
+ * are applied before it returns, except with `migrate: false` (the CLI) on PostgreSQL: a shared
+ * database is then only checked to hold this build's schema (registry-pg.ts checkPostgresSchema),
+ * so an operator's newer CLI never moves it past what running replicas accept.
  */
 import { join } from 'node:path'
 import { AgentRegistry } from '../registry/registry.ts'
@@ -15,20 +17,20 @@ export type OpenSqlite = (path: string, options?: { onStaleLock?: (event: object
 export async function openAgentStore(
   config: { readonly dataDir: string; readonly database?: string },
   openSqlite: OpenSqlite,
-  options?: { onStaleLock?: (event: object) => void },
+  options?: { onStaleLock?: (event: object) => void; readonly migrate?: boolean },
 ): Promise<AgentStore> {
   if (config.database !== undefined) {
     const { openPostgres } = await import('./postgres.ts')
     const { PgAgentRegistry } = await import('../registry/registry-pg.ts')
     const db = await openPostgres(config.database)
     try {
-      return await PgAgentRegistry.open(db)
+      return await PgAgentRegistry.open(db, { migrate: options?.migrate ?? true })
     } catch (e) {
       await db.close().catch(() => undefined)
       throw e
     }
   }
-  return new AgentRegistry(openSqlite(join(config.dataDir, 'agents.db'), options))
+  return new AgentRegistry(openSqlite(join(config.dataDir, 'agents.db'), options?.onStaleLock ? { onStaleLock: options.onStaleLock } : {}))
 }
 
 /**
@@ -39,13 +41,14 @@ export async function openAgentStore(
 export async function openEntryStore(
   config: { readonly dataDir: string; readonly database?: string },
   openSqlite: OpenSqlite,
+  options: { readonly migrate?: boolean } = {},
 ): Promise<{ readonly entries: EntryStore; close(): Promise<void> }> {
   if (config.database !== undefined) {
     const { openPostgres } = await import('./postgres.ts')
     const { PgEntryStore } = await import('../registry/entries-pg.ts')
     const db = await openPostgres(config.database, { max: 2 })
     try {
-      return { entries: await PgEntryStore.open(db), close: () => db.close() }
+      return { entries: await PgEntryStore.open(db, { migrate: options.migrate ?? true }), close: () => db.close() }
     } catch (e) {
       await db.close().catch(() => undefined)
       throw e

@@ -22,7 +22,7 @@ import {
   toEntry,
   totalLimit,
 } from './entry-store.ts'
-import { migratePostgres } from './registry-pg.ts'
+import { checkPostgresSchema, migratePostgres } from './registry-pg.ts'
 import type { AsyncSqlDatabase, AsyncSqlQueries } from './sql.ts'
 import { EntryError } from '../entries/errors.ts'
 
@@ -46,8 +46,10 @@ export class PgEntryStore implements EntryStore {
   }
 
   /** Migrates the database (under the migration lock) and returns the store over it. */
-  static async open(db: AsyncSqlDatabase, options: EntryStoreOptions = {}): Promise<PgEntryStore> {
-    await migratePostgres(db)
+  /** Migrates the schema first, or, with `migrate: false` (the CLI), only checks it is this build's (registry-pg.ts checkPostgresSchema). */
+  static async open(db: AsyncSqlDatabase, options: EntryStoreOptions & { readonly migrate?: boolean } = {}): Promise<PgEntryStore> {
+    if (options.migrate === false) await checkPostgresSchema(db)
+    else await migratePostgres(db)
     return new PgEntryStore(db, options)
   }
 

@@ -8,7 +8,7 @@
  * `ping()` answers synchronously from the last background check (every PING_INTERVAL_MS) and
  * from the outcome of the last query.
  */
-import { MIGRATION_LOCK_ID, MIGRATIONS_TABLE, pendingMigrations } from './migrations.ts'
+import { MIGRATION_LOCK_ID, MIGRATIONS_TABLE, pendingMigrations, SCHEMA_VERSION } from './migrations.ts'
 import { type AgentRecord, type AttestationRecord, toRecord } from './registry.ts'
 import type { AsyncSqlDatabase, AsyncSqlQueries } from './sql.ts'
 import { PREPARED_BATCH_ROWS } from './use-once.ts'
@@ -18,6 +18,22 @@ import { defer } from './write-batch.ts'
 const PING_INTERVAL_MS = 5_000
 
 /** Applies the pending migrations under the advisory lock, each in its own transaction. */
+/**
+ * Checks, without changing anything, that the database holds this build's schema: the CLI (`vouch
+ * agent`, `vouch entry`) never migrates a shared database, so an operator's newer CLI cannot move
+ * the schema past what running replicas accept. Older: start a server of this build first; newer:
+ * upgrade vouch (the migrations' own message).
+ */
+export async function checkPostgresSchema(db: AsyncSqlQueries): Promise<void> {
+  const table = await db.get("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")
+  const applied = table?.present ? (await db.all('SELECT version FROM schema_migrations')).map((r) => Number(r.version)) : []
+  const pending = pendingMigrations(applied)
+  if (pending.length > 0)
+    throw new Error(
+      `the registry database has schema version ${Math.max(0, ...applied)}, older than this build's ${SCHEMA_VERSION}: start a vouch server of this build to migrate it (the CLI does not migrate a shared database)`,
+    )
+}
+
 export async function migratePostgres(db: AsyncSqlDatabase, now: number = Date.now()): Promise<number[]> {
   return db.withLock(MIGRATION_LOCK_ID, async (conn) => {
     await conn.exec(MIGRATIONS_TABLE)
@@ -104,8 +120,10 @@ export class PgAgentRegistry implements AgentStore {
   }
 
   /** Migrates the database (under the advisory lock) and returns the registry over it. */
-  static async open(db: AsyncSqlDatabase): Promise<PgAgentRegistry> {
-    await migratePostgres(db)
+  /** Migrates the schema first (a server), or, with `migrate: false` (the CLI), only checks it is this build's. */
+  static async open(db: AsyncSqlDatabase, options: { readonly migrate?: boolean } = {}): Promise<PgAgentRegistry> {
+    if (options.migrate === false) await checkPostgresSchema(db)
+    else await migratePostgres(db)
     return new PgAgentRegistry(db)
   }
 

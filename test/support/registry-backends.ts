@@ -25,6 +25,8 @@ export interface Backend {
   teardown(): void
   /** a new empty database's location: a file path (SQLite) or a URL (PostgreSQL) */
   fresh(): Promise<string>
+  /** a new database as a server of this build leaves it: migrated (the CLI does not migrate PostgreSQL) */
+  migrated(): Promise<string>
   open(location: string): Promise<AgentStore>
   /** the entry store of the database at `location` (migrated), and how to close it */
   openEntries(location: string, options?: EntryStoreOptions): Promise<{ entries: EntryStore; close(): Promise<void> }>
@@ -38,6 +40,7 @@ export const sqliteBackend: Backend = {
   setup: async () => undefined,
   teardown: () => undefined,
   fresh: async () => join(mkdtempSync(join(tmpdir(), 'vouch-reg-')), 'agents.db'),
+  migrated: async () => join(mkdtempSync(join(tmpdir(), 'vouch-reg-')), 'agents.db'),
   open: async (path) => new AgentRegistry(openSqliteWasm(path)),
   openEntries: async (path, options) => {
     const db = openSqliteWasm(path)
@@ -58,6 +61,11 @@ export function postgresBackend(): Backend {
       server = undefined
     },
     fresh: () => server!.createDatabase(`vouch_${process.pid}_${++counter}`),
+    async migrated() {
+      const url = await server!.createDatabase(`vouch_${process.pid}_${++counter}`)
+      await (await PgAgentRegistry.open(await openPostgres(url))).close()
+      return url
+    },
     open: async (url) => PgAgentRegistry.open(await openPostgres(url)),
     openEntries: async (url, options) => {
       const db = await openPostgres(url, { max: 2 })

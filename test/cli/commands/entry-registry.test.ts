@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openPostgres } from '../../../server/entry/postgres.ts'
 import { main } from '../../../cli/main.ts'
 import { postgresBackend, sqliteBackend } from '../../support/registry-backends.ts'
 
@@ -47,7 +48,7 @@ describe.each([sqliteBackend, pg])('vouch entry create|list|show|delete on $name
   it.skipIf(backend.missing)(
     'creates (parent ID and parent selectors), lists, shows and deletes in the database of --server-config',
     async () => {
-      const cfg = serverConfig(backend.name === 'postgres' ? await backend.fresh() : undefined)
+      const cfg = serverConfig(backend.name === 'postgres' ? await backend.migrated() : undefined)
       const created = await run([
         'entry',
         'create',
@@ -128,7 +129,7 @@ describe.each([sqliteBackend, pg])('vouch entry create|list|show|delete on $name
 
 describe('vouch entry against PostgreSQL', () => {
   it.skipIf(pg.missing)("VOUCH_DATABASE_URL names the database for a config without one; the server's store sees the entry", async () => {
-    const url = await pg.fresh()
+    const url = await pg.migrated()
     const cfg = serverConfig()
     const made = await run(
       [
@@ -155,6 +156,24 @@ describe('vouch entry against PostgreSQL', () => {
     }
     // without the override the same config means the (empty) data dir
     expect((await run(['entry', 'list', '--server-config', cfg])).out).toEqual([])
+  })
+
+  it.skipIf(pg.missing)('the CLI does not migrate a shared database: an unmigrated one is refused and left as it was', async () => {
+    const url = await pg.fresh()
+    for (const argv of [
+      ['entry', 'list', '--server-config', serverConfig(url)],
+      ['agent', 'list', '--server-config', serverConfig(url)],
+    ]) {
+      const r = await run(argv)
+      expect(r.code).not.toBe(0)
+      expect(r.err.join('\n')).toMatch(/schema version 0, older than this build's \d+: start a vouch server of this build/)
+    }
+    const db = await openPostgres(url)
+    try {
+      expect(await db.get("SELECT to_regclass('schema_migrations') IS NOT NULL AS present")).toEqual({ present: false })
+    } finally {
+      await db.close()
+    }
   })
 
   it.skipIf(pg.missing)('an unreachable database is one clear error, not a hang', async () => {
