@@ -3,8 +3,9 @@
  * shared PostgreSQL database (migration 5), are moved there once, at start (not by workers: their
  * primary did it). Each keeps its ID and creation time; one already there under the same ID (a
  * move cut short and run again) or the same SPIFFE ID, parent and selectors (the same entry made on
- * another replica, which moved first) is not added twice, and the bounds hold as for `vouch entry
- * create`. Then, in one SQLite transaction, the rows read are copied to the table `entries_moved`
+ * another replica, which moved first) is not added twice, one deleted from the shared database since
+ * (moved by another replica first, then deleted by an operator) does not come back, and the bounds
+ * hold as for `vouch entry create`. Then, in one SQLite transaction, the rows read are copied to the table `entries_moved`
  * and deleted from `entries`: a later start finds nothing to move, and an operator can still read
  * what was there (an entry refused by a bound is only there).
  */
@@ -15,7 +16,7 @@ import type { Logger } from '../logging.ts'
 import { toEntry } from '../registry/entry-store.ts'
 import type { SqlDatabase } from '../registry/sql.ts'
 
-export type AdoptOutcome = 'added' | 'present' | 'exists' | 'limit'
+export type AdoptOutcome = 'added' | 'present' | 'exists' | 'limit' | 'deleted'
 
 export interface MovedEntries extends Record<AdoptOutcome, number> {
   /** rows that are not an entry (a JSON column that does not parse); left in place */
@@ -30,7 +31,7 @@ export async function moveSqliteEntries(
   if (!db.get("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'entries'")) return undefined
   const rows = db.all('SELECT * FROM entries ORDER BY created_at, id')
   if (rows.length === 0) return undefined
-  const counts = { added: 0, present: 0, exists: 0, limit: 0, unreadable: 0 }
+  const counts = { added: 0, present: 0, exists: 0, limit: 0, deleted: 0, unreadable: 0 }
   const moved: string[] = []
   for (const row of rows) {
     let entry: RegistrationEntry

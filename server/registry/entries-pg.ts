@@ -32,6 +32,11 @@ export const ENTRIES_LOCK_ID = 0x656e747279
 // byte order, as SQLite sorts (the database's collation may be a locale's)
 const ORDER = 'ORDER BY spiffe_id COLLATE "C", id COLLATE "C"'
 
+/** An entry's identity as entries_deleted keeps it: the MD5 of its SPIFFE ID, parent key and selectors. */
+const IDENTITY = (spiffeId: string, parentKey: string, selectors: string) =>
+  `md5(${spiffeId} || chr(10) || ${parentKey} || chr(10) || ${selectors})`
+const identityParams = (e: RegistrationEntry) => [e.spiffeId, parentKey(e), JSON.stringify(e.selectors)]
+
 export class PgEntryStore implements EntryStore {
   private readonly maxPerParent: number
   private readonly maxEntries: number
@@ -68,10 +73,13 @@ export class PgEntryStore implements EntryStore {
    * 'present' when an entry of that ID is here already, 'exists' for another with the same SPIFFE
    * ID, parent and selectors, 'limit' past a bound.
    */
-  async adopt(entry: RegistrationEntry): Promise<'added' | 'present' | 'exists' | 'limit'> {
+  async adopt(entry: RegistrationEntry): Promise<'added' | 'present' | 'exists' | 'limit' | 'deleted'> {
     return this.db.transaction(async (tx) => {
       await tx.get('SELECT pg_advisory_xact_lock(?) AS locked', [ENTRIES_LOCK_ID])
       if (await tx.get('SELECT id FROM entries WHERE id = ?', [entry.id])) return 'present'
+      // deleted here since (another replica moved its copy first, then an operator deleted it)
+      if (await tx.get(`SELECT 1 AS gone FROM entries_deleted WHERE identity = ${IDENTITY('?', '?', '?')}`, identityParams(entry)))
+        return 'deleted'
       try {
         await this.checkAndInsert(tx, entry)
         return 'added'
@@ -112,9 +120,18 @@ export class PgEntryStore implements EntryStore {
     return (await this.db.all(`SELECT * FROM entries ${ORDER}`)).map(toEntry)
   }
 
+  /** Deletes the entry and remembers its identity (entries_deleted), so no older copy of it is adopted later. */
   async delete(id: string): Promise<boolean> {
     if (!ENTRY_ID.test(id)) return false
-    return (await this.db.run('DELETE FROM entries WHERE id = ?', [id])) > 0
+    const rows = await this.db.all(
+      `WITH gone AS (DELETE FROM entries WHERE id = ? RETURNING spiffe_id, parent_key, selectors)
+       INSERT INTO entries_deleted (identity, deleted_at)
+         SELECT ${IDENTITY('spiffe_id', 'parent_key', 'selectors')}, CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT) FROM gone
+       ON CONFLICT (identity) DO UPDATE SET deleted_at = excluded.deleted_at
+       RETURNING identity`,
+      [id],
+    )
+    return rows.length > 0
   }
 
   async listForAgent(agentId: string, agentSelectors: readonly string[]): Promise<RegistrationEntry[]> {

@@ -88,6 +88,11 @@ CREATE UNIQUE INDEX IF NOT EXISTS entries_identity ON entries (spiffe_id, md5(pa
     sql: `CREATE TABLE IF NOT EXISTS jwt_authorities (kid TEXT PRIMARY KEY, jwk TEXT NOT NULL, published_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS jwt_authorities_expires_at ON jwt_authorities (expires_at);`,
   },
+  {
+    version: 7,
+    description: 'deleted registration entries, so a replica moving an older copy does not bring one back (server/registry/entries-pg.ts)',
+    sql: 'CREATE TABLE IF NOT EXISTS entries_deleted (identity TEXT PRIMARY KEY, deleted_at BIGINT NOT NULL);',
+  },
 ]
 
 /** The schema version this build expects (the highest migration). */

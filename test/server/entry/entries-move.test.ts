@@ -56,16 +56,37 @@ describe.skipIf(missing)('moving SQLite entries into PostgreSQL', () => {
     const webOnB = sb.create(spec('spiffe://example.org/web'), 1500)
     const own = sb.create(spec('spiffe://example.org/b-only'), 3000)
 
-    expect(await moveSqliteEntries(a, into)).toEqual({ added: 2, present: 0, exists: 0, limit: 0, unreadable: 0 })
+    expect(await moveSqliteEntries(a, into)).toEqual({ added: 2, present: 0, exists: 0, limit: 0, deleted: 0, unreadable: 0 })
     expect(await into.list()).toEqual([db, web])
     expect(sa.list()).toEqual([])
     expect(a.all('SELECT id FROM entries_moved ORDER BY id').map((r) => r.id)).toEqual([web.id, db.id].sort())
     expect(await moveSqliteEntries(a, into)).toBeUndefined()
 
-    expect(await moveSqliteEntries(b, into)).toEqual({ added: 1, present: 0, exists: 1, limit: 0, unreadable: 0 })
+    expect(await moveSqliteEntries(b, into)).toEqual({ added: 1, present: 0, exists: 1, limit: 0, deleted: 0, unreadable: 0 })
     // A's copy of the shared entry (moved first) is the one kept
     expect((await into.list()).map((e) => e.id)).toEqual([own.id, db.id, web.id])
     expect(await into.get(webOnB.id)).toBeUndefined()
+    a.close()
+    b.close()
+  })
+
+  it('an entry moved by one replica and then deleted in the shared database is not brought back by another replica moving its copy', async () => {
+    const into = await pgStore()
+    const a = openSqliteWasm(join(replicaDir(), 'agents.db'))
+    const b = openSqliteWasm(join(replicaDir(), 'agents.db'))
+    const revoked = new SqliteEntryStore(a).create(spec('spiffe://example.org/revoked'), 1000)
+    const copy = new SqliteEntryStore(b).create(spec('spiffe://example.org/revoked'), 1100)
+    const kept = new SqliteEntryStore(b).create(spec('spiffe://example.org/kept'), 1200)
+    await moveSqliteEntries(a, into)
+    // the operator revokes it (vouch entry delete, through any replica's config)
+    expect(await into.delete(revoked.id)).toBe(true)
+    expect(await into.delete(revoked.id)).toBe(false)
+    expect(await moveSqliteEntries(b, into)).toEqual({ added: 1, present: 0, exists: 0, limit: 0, deleted: 1, unreadable: 0 })
+    expect((await into.list()).map((e) => e.id)).toEqual([kept.id])
+    expect(await into.get(copy.id)).toBeUndefined()
+    // an operator may still make the entry again on purpose
+    const again = await into.create(spec('spiffe://example.org/revoked'), 5000)
+    expect(await into.get(again.id)).toEqual(again)
     a.close()
     b.close()
   })
@@ -83,7 +104,7 @@ describe.skipIf(missing)('moving SQLite entries into PostgreSQL', () => {
         'ef'.repeat(16) +
         "', 'spiffe://example.org/bad', 'spiffe://example.org/agent/1', 'not json', 'x', '[]', NULL, NULL, '[]', 4)",
     )
-    expect(await moveSqliteEntries(sqlite, into)).toEqual({ added: 1, present: 1, exists: 0, limit: 1, unreadable: 1 })
+    expect(await moveSqliteEntries(sqlite, into)).toEqual({ added: 1, present: 1, exists: 0, limit: 1, deleted: 0, unreadable: 1 })
     expect((await into.list()).map((e) => e.spiffeId)).toEqual(['spiffe://example.org/1', 'spiffe://example.org/2'])
     // the entry over the bound is kept in entries_moved; the unreadable row stays where it was
     expect(sqlite.all('SELECT spiffe_id FROM entries_moved ORDER BY spiffe_id').map((r) => r.spiffe_id)).toEqual([

@@ -152,12 +152,12 @@ describe.each(backends())('registry migrations on $name', (backend) => {
           ? await rawExec(
               backend.name,
               where,
-              "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'entries_%' ORDER BY name",
+              "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'entries_%' AND tbl_name = 'entries' ORDER BY name",
             )
           : await rawExec(
               backend.name,
               where,
-              "SELECT indexname AS name FROM pg_indexes WHERE indexname LIKE 'entries_%' AND indexname <> 'entries_pkey' ORDER BY indexname",
+              "SELECT indexname AS name FROM pg_indexes WHERE indexname LIKE 'entries_%' AND tablename = 'entries' AND indexname <> 'entries_pkey' ORDER BY indexname",
             )
       expect(indexes.map((i) => i.name)).toEqual(['entries_identity', 'entries_parent_key'])
     },
