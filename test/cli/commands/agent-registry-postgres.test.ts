@@ -2,21 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { main } from '../../../cli/main.ts'
 import { postgresBackend } from '../../support/registry-backends.ts'
+import { runMain } from '../run-main.ts'
 
-async function run(argv: string[], env: Record<string, string> = {}) {
-  const out: string[] = []
-  const err: string[] = []
-  const saved = { ...process.env }
-  Object.assign(process.env, env)
-  try {
-    const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) })
-    return { code, out, err }
-  } finally {
-    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k]
-  }
-}
+const run = runMain
 
 const backend = postgresBackend()
 
