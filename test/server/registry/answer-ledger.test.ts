@@ -53,7 +53,17 @@ function open(writerThread: boolean) {
 interface Backend {
   readonly ledger: AnswerLedger
   seen(id: string): boolean | undefined
-  agent(): Promise<{ attestations: number; lastAttestedAt: number; banned: boolean; selectors: readonly string[] } | undefined>
+  agent(): Promise<
+    | {
+        attestations: number
+        firstAttestedAt: number
+        lastAttestedAt: number
+        banned: boolean
+        svidSerial: string | null
+        selectors: readonly string[]
+      }
+    | undefined
+  >
   ban(): Promise<unknown>
   close(): Promise<unknown>
 }
@@ -124,6 +134,21 @@ for (const [name, make, skip] of backends) {
       expect(await b.ledger.settle({ claim: claim('s4'), record: record(5) })).toEqual({ claimed: true, recorded: 'banned' })
       expect(await b.ledger.settle({ claim: claim('s4') })).toEqual({ claimed: false })
       expect(await b.agent()).toMatchObject({ attestations: 1, lastAttestedAt: 1, banned: true })
+      await b.close()
+    })
+
+    it("one agent's answers settled together: the last to arrive is its latest record, whatever the order of their session ids", async () => {
+      const b = await make()
+      const at = (t: number, serial: string) => ({ ...record(t), svidSerial: serial, svidExpiresAt: t + 1000 })
+      const [late, later] = await Promise.all([
+        b.ledger.settle({ claim: claim('zz-first'), record: at(100, '0a') }),
+        b.ledger.settle({ claim: claim('aa-second'), record: at(200, '0b') }),
+      ])
+      expect([late, later]).toEqual([
+        { claimed: true, recorded: 'recorded' },
+        { claimed: true, recorded: 'recorded' },
+      ])
+      expect(await b.agent()).toMatchObject({ attestations: 2, firstAttestedAt: 100, lastAttestedAt: 200, svidSerial: '0b' })
       await b.close()
     })
 
