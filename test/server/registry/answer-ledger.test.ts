@@ -53,7 +53,7 @@ function open(writerThread: boolean) {
 interface Backend {
   readonly ledger: AnswerLedger
   seen(id: string): boolean | undefined
-  agent(): Promise<
+  agent(spiffeId?: string): Promise<
     | {
         attestations: number
         firstAttestedAt: number
@@ -73,7 +73,7 @@ function sqlite(writerThread: boolean): Backend {
   return {
     ledger: sqliteAnswerLedger(o.used, o.registry),
     seen: (id) => o.used.seen?.(id),
-    agent: async () => o.registry.get(AGENT),
+    agent: async (id = AGENT) => o.registry.get(id),
     ban: async () => o.registry.setBanned(AGENT, true),
     close: async () => o.db.close(),
   }
@@ -95,7 +95,7 @@ async function postgres(): Promise<Backend & { replica(): AnswerLedger }> {
     // another replica on the same database: its own store and ledger
     replica: () => pgAnswerLedger(registry.queries, createAsyncSqlUseOnceStore(registry.queries, { now: () => 0 })),
     seen: (id) => used.seen?.(id),
-    agent: async () => registry.get(AGENT),
+    agent: async (id = AGENT) => registry.get(id),
     ban: () => registry.setBanned(AGENT, true),
     close: () => registry.close(),
   }
@@ -149,6 +149,31 @@ for (const [name, make, skip] of backends) {
         { claimed: true, recorded: 'recorded' },
       ])
       expect(await b.agent()).toMatchObject({ attestations: 2, firstAttestedAt: 100, lastAttestedAt: 200, svidSerial: '0b' })
+      await b.close()
+    })
+
+    it('a banned agent among others settled together: its sessions burned and nothing recorded, the others recorded, a lost claim not', async () => {
+      const b = await make()
+      const OTHER = 'spiffe://example.org/agent/tpm_devid/2'
+      await b.ledger.settle({ claim: claim('x0'), record: record(1) })
+      await b.ban()
+      const results = await Promise.all([
+        b.ledger.settle({ claim: claim('x1'), record: record(10) }),
+        b.ledger.settle({ claim: claim('y1'), record: { ...record(11), spiffeId: OTHER } }),
+        b.ledger.settle({ claim: claim('x2'), record: record(12) }),
+        b.ledger.settle({ claim: claim('x0'), record: { ...record(13), spiffeId: OTHER } }),
+        b.ledger.settle({ claim: claim('y2'), record: { ...record(14), spiffeId: OTHER } }),
+      ])
+      expect(results).toEqual([
+        { claimed: true, recorded: 'banned' },
+        { claimed: true, recorded: 'recorded' },
+        { claimed: true, recorded: 'banned' },
+        { claimed: false },
+        { claimed: true, recorded: 'recorded' },
+      ])
+      expect(await b.agent()).toMatchObject({ attestations: 1, lastAttestedAt: 1, banned: true })
+      expect(await b.agent(OTHER)).toMatchObject({ attestations: 2, firstAttestedAt: 11, lastAttestedAt: 14, banned: false })
+      for (const id of ['x1', 'x2']) expect(await b.ledger.settle({ claim: claim(id) })).toEqual({ claimed: false })
       await b.close()
     })
 
