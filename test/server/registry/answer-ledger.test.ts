@@ -17,7 +17,7 @@ import { type AnswerLedger, sqliteAnswerLedger } from '../../../server/registry/
 import { pgAnswerLedger } from '../../../server/registry/answer-ledger-pg.ts'
 import { PgAgentRegistry } from '../../../server/registry/registry-pg.ts'
 import { AgentRegistry } from '../../../server/registry/registry.ts'
-import type { SqlDatabase } from '../../../server/registry/sql.ts'
+import type { AsyncSqlDatabase, SqlDatabase } from '../../../server/registry/sql.ts'
 import { createAsyncSqlUseOnceStore, createSqlUseOnceStore } from '../../../server/registry/use-once.ts'
 import { postgresMissing, startPostgres, type TestPostgres } from '../../support/postgres.ts'
 
@@ -86,11 +86,12 @@ beforeAll(async () => {
 }, 120_000)
 afterAll(() => pg?.stop())
 
-async function postgres(): Promise<Backend & { replica(): AnswerLedger }> {
+async function postgres(): Promise<Backend & { replica(): AnswerLedger; readonly db: AsyncSqlDatabase }> {
   const db = await openPostgres(await pg!.createDatabase(`vouch_ledger_${process.pid}_${Math.random().toString(36).slice(2, 8)}`))
   const registry = await PgAgentRegistry.open(db)
   const used = createAsyncSqlUseOnceStore(registry.queries, { now: () => 0 })
   return {
+    db,
     ledger: pgAnswerLedger(registry.queries, used),
     // another replica on the same database: its own store and ledger
     replica: () => pgAnswerLedger(registry.queries, createAsyncSqlUseOnceStore(registry.queries, { now: () => 0 })),
@@ -203,6 +204,50 @@ describe.skipIf(missing !== undefined)('answer ledger on PostgreSQL: two replica
     )
     expect(results.filter((r) => r.claimed)).toHaveLength(30)
     expect((await b.agent())?.attestations).toBe(30)
+    await b.close()
+  })
+
+  it('a claim in flight on another connection: the statement waits for it; committed, it writes nothing; rolled back, it claims and records', async () => {
+    const b = await postgres()
+    /** a transaction holding `id`'s use-once row uncommitted until `end` is called; then commits, or rolls back */
+    const holding = async (id: string, commit: boolean) => {
+      let end!: () => void
+      const ended = new Promise<void>((r) => (end = r))
+      let inserted!: () => void
+      const held = new Promise<void>((r) => (inserted = r))
+      const done = b.db
+        .transaction(async (tx) => {
+          await tx.run('INSERT INTO used_sessions (id, expires_at) VALUES (?, ?)', [id, 10_000])
+          inserted()
+          await ended
+          if (!commit) throw new Error('rolled back')
+        })
+        .catch(() => undefined)
+      await held
+      return { end, done }
+    }
+    /** until a backend waits on a lock (the settle statement meeting the uncommitted row) */
+    const blocked = async () => {
+      for (;;) {
+        const row = await b.db.get(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+        )
+        if (Number(row?.n) > 0) return
+        await new Promise((r) => setImmediate(r))
+      }
+    }
+    for (const [id, commit, expected, attestations] of [
+      ['held-commit', true, { claimed: false }, undefined],
+      ['held-rollback', false, { claimed: true, recorded: 'recorded' }, 1],
+    ] as const) {
+      const other = await holding(id, commit)
+      const settled = b.ledger.settle({ claim: claim(id), record: record(5) })
+      await blocked()
+      other.end()
+      await other.done
+      expect(await settled).toEqual(expected)
+      expect((await b.agent())?.attestations).toBe(attestations)
+    }
     await b.close()
   })
 
