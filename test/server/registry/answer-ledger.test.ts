@@ -251,6 +251,28 @@ describe.skipIf(missing !== undefined)('answer ledger on PostgreSQL: two replica
     await b.close()
   })
 
+  it('two replicas settling the same sessions of several agents, arriving in opposite orders: each session claimed once, each agent counted once per session', async () => {
+    const b = await postgres()
+    const other = b.replica()
+    const agents = Array.from({ length: 5 }, (_, i) => `spiffe://example.org/agent/tpm_devid/d${i}`)
+    for (let round = 0; round < 5; round++) {
+      const ids = Array.from({ length: 40 }, (_, i) => `d${round}-${i}`)
+      const settle = (l: AnswerLedger, id: string, i: number) =>
+        l.settle({ claim: claim(id), record: { ...record(i), spiffeId: agents[i % agents.length]! } })
+      const results = await Promise.all([
+        ...ids.map((id, i) => settle(b.ledger, id, i)),
+        ...ids
+          .map((id, i) => [id, i] as const)
+          .reverse()
+          .map(([id, i]) => settle(other, id, i)),
+      ])
+      expect(results.filter((r) => r.claimed)).toHaveLength(40)
+      expect(results.every((r) => !r.claimed || r.recorded === 'recorded')).toBe(true)
+    }
+    for (const a of agents) expect((await b.agent(a))?.attestations).toBe(40)
+    await b.close()
+  })
+
   it('600 settlements in one turn (two statements): every one claimed once, the agent counted 600 times', async () => {
     const b = await postgres()
     const results = await Promise.all(Array.from({ length: 600 }, (_, i) => b.ledger.settle({ claim: claim(`n${i}`), record: record(i) })))
