@@ -98,13 +98,14 @@ export interface AnswerOptions {
    * Sealed sessions only (ignored with a session store): how the answer's use-once record is made.
    * Without it, the verifier claims the record (useOnce.claim) before any check. With it, a session
    * the use-once store already knows as used (UseOnceStore.seen), or whose answer this verifier
-   * is checking already, is refused before any check; the checks then run, and `settle` is called once with the claim and the verdict (undefined when a
-   * check failed). It must make the claim durable, atomically with whatever it records for the
-   * verdict, and resolve true when this answer used the session, false when it had been used
-   * already: the answer then fails as an unknown session (ERR_SESSION_UNKNOWN), whatever the
-   * checks found. The verdict, or the check's failure, is released only once settle has resolved;
-   * a settle that throws fails the answer with its error. A server uses it to commit the claim and
-   * the agent's record in one transaction (one durable commit per answer, not two).
+   * is checking already, is refused before any check; the checks then run, and `settle` is called
+   * once with the claim and the verdict (undefined when a check failed). It must make the claim
+   * durable, atomically with whatever it records for the verdict, and resolve true when this answer
+   * used the session, false when it had been used already: the answer then fails as an unknown
+   * session (ERR_SESSION_UNKNOWN), whatever the checks found. The verdict, or the check's failure,
+   * is released only once settle has resolved; a settle that throws fails the answer with its
+   * error. A server uses it to commit the claim and the agent's record in one transaction (one
+   * durable commit per answer, not two).
    */
   readonly settle?: (claim: UseOnceClaim, verdict: Verdict | undefined) => Promise<boolean>
 }
