@@ -97,14 +97,15 @@ export interface AnswerOptions {
   /**
    * Sealed sessions only (ignored with a session store): how the answer's use-once record is made.
    * Without it, the verifier claims the record (useOnce.claim) before any check. With it, a session
-   * the use-once store already knows as used (UseOnceStore.seen) is refused before any check; the
-   * checks then run, and `settle` is called once with the claim and the verdict (undefined when a
-   * check failed). It must make the claim durable, atomically with whatever it records for the
-   * verdict, and resolve true when this answer used the session, false when it had been used
-   * already: the answer then fails as an unknown session (ERR_SESSION_UNKNOWN), whatever the
-   * checks found. The verdict, or the check's failure, is released only once settle has resolved;
-   * a settle that throws fails the answer with its error. A server uses it to commit the claim and
-   * the agent's record in one transaction (one durable commit per answer, not two).
+   * the use-once store already knows as used (UseOnceStore.seen), or whose answer this verifier
+   * is checking already, is refused before any check; the checks then run, and `settle` is called
+   * once with the claim and the verdict (undefined when a check failed). It must make the claim
+   * durable, atomically with whatever it records for the verdict, and resolve true when this answer
+   * used the session, false when it had been used already: the answer then fails as an unknown
+   * session (ERR_SESSION_UNKNOWN), whatever the checks found. The verdict, or the check's failure,
+   * is released only once settle has resolved; a settle that throws fails the answer with its
+   * error. A server uses it to commit the claim and the agent's record in one transaction (one
+   * durable commit per answer, not two).
    */
   readonly settle?: (claim: UseOnceClaim, verdict: Verdict | undefined) => Promise<boolean>
 }
@@ -330,6 +331,13 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
     }
   }
 
+  /**
+   * Sealed sessions settled by the caller: the use-once ids whose answer is being checked now (one
+   * entry per answer in progress, removed when it ends), the hint UseOnceStore.seen lacks until a
+   * claim has resolved.
+   */
+  const answering = new Set<string>()
+
   return {
     async start(request, startOptions = {}) {
       const provided = providedTypes(request, attestors)
@@ -411,17 +419,26 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       const settle = answerOptions.settle
       const opened = await openSealed(sessionId, sealed, platform, settle === undefined)
       if (!settle) return checkAnswers(opened, answers, answerOptions)
-      // claimed after the checks, with what the caller records: the outcome waits for the claim
-      const claim = { id: opened.useOnceId, expiresAt: opened.expiresAt }
-      let verdict: Verdict
+      // of the answers of one session checked here at once at most one can be settled: the others
+      // are refused before their checks (a replayed answer sent in a burst costs one check run)
+      if (answering.has(opened.useOnceId)) throw unknownSession()
+      answering.add(opened.useOnceId)
       try {
-        verdict = await checkAnswers(opened, answers, answerOptions)
-      } catch (e) {
-        if (!(await settle(claim, undefined))) throw unknownSession()
-        throw e
+        // claimed after the checks, with what the caller records: the outcome waits for the claim
+        const claim = { id: opened.useOnceId, expiresAt: opened.expiresAt }
+        let verdict: Verdict
+        try {
+          verdict = await checkAnswers(opened, answers, answerOptions)
+        } catch (e) {
+          if (!(await settle(claim, undefined))) throw unknownSession()
+          throw e
+        }
+        if (!(await settle(claim, verdict))) throw unknownSession()
+        return verdict
+      } finally {
+        // settled (the use-once store now knows the id), or settle threw (the session may be unused)
+        answering.delete(opened.useOnceId)
       }
-      if (!(await settle(claim, verdict))) throw unknownSession()
-      return verdict
     },
   }
 }

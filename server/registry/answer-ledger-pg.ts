@@ -5,7 +5,7 @@
  *
  *   WITH claimed AS (INSERT INTO used_sessions ... ON CONFLICT (id) DO NOTHING RETURNING id),
  *        rec AS (VALUES (claim id, order, the record's columns), ...),
- *        folded AS (the records whose claim came back, one row per agent: the last record's
+ *        folded AS (the records whose claim came back, one row per agent: the last to arrive's
  *                   columns, the first time, the count),
  *        up AS (INSERT INTO agents ... SELECT FROM folded ON CONFLICT (spiffe_id) DO UPDATE ...
  *               WHERE agents.banned = 0 RETURNING spiffe_id)
@@ -29,6 +29,8 @@ const MAX_SETTLEMENTS_PER_STATEMENT = 500
 
 interface Pending {
   readonly settlement: AnswerSettlement
+  /** its place in the batch: of one agent's records in a statement the last to arrive makes its row (as registry-pg.ts folds) */
+  readonly seq: number
   readonly resolve: (s: AnswerSettled) => void
   readonly reject: (e: unknown) => void
 }
@@ -88,7 +90,7 @@ export function pgAnswerLedger(db: AsyncSqlQueries, useOnce: AsyncSqlUseOnceStor
     } else {
       const rows = await db.all(
         SETTLE(part.length, records.length),
-        [...claimParams, ...records.flatMap((p, seq) => recordParams(p.settlement.claim.id, seq, p.settlement.record!))],
+        [...claimParams, ...records.flatMap((p) => recordParams(p.settlement.claim.id, p.seq, p.settlement.record!))],
         // small batches, the common ones, as prepared statements (one text per batch shape)
         { prepare: part.length <= PREPARED_BATCH_ROWS && records.length <= PREPARED_BATCH_ROWS },
       )
@@ -126,7 +128,7 @@ export function pgAnswerLedger(db: AsyncSqlQueries, useOnce: AsyncSqlUseOnceStor
   return {
     settle(settlement) {
       return new Promise((resolve, reject) => {
-        queue.push({ settlement, resolve, reject })
+        queue.push({ settlement, seq: queue.length, resolve, reject })
         // the database commits elsewhere: send at the end of this turn (write-batch.ts `defer`)
         if (queue.length === 1) defer(() => void flush())
       })

@@ -179,6 +179,39 @@ describe('sealed sessions settled by the caller (AnswerOptions.settle): one clai
     expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.code).toBe('ERR_SESSION_UNKNOWN')
   })
 
+  it('answers of one session arriving together on one verifier: the checks run once, the others are unknown before any check', async () => {
+    const { settle, calls } = settler()
+    const v = sealedVerifier(ringK1, createMemoryUseOnceStore())
+    const s = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    const honest = await a.answer(s.challenges.tpm_devid as Record<string, unknown>, spec)
+    let proofs = 0
+    const proveKey = async () => {
+      proofs++
+      return 'proven'
+    }
+    // a captured answer replayed in a burst: none is known as used yet (no claim has resolved)
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, () => v.answer(s.sessionId, { tpm_devid: honest }, { settle, proveKey })),
+    )
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+    for (const r of results.filter((r) => r.status === 'rejected'))
+      expect([r.reason.code, r.reason.message]).toEqual(['ERR_SESSION_UNKNOWN', UNKNOWN_SESSION])
+    expect(proofs).toBe(1)
+    expect(calls).toHaveLength(1)
+  })
+
+  it('an answer whose settle threw leaves its session to a later answer (the in-flight mark is cleared)', async () => {
+    const { settle } = settler()
+    const v = sealedVerifier(ringK1, createMemoryUseOnceStore())
+    const s = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    const honest = await a.answer(s.challenges.tpm_devid as Record<string, unknown>, spec)
+    const down = async () => {
+      throw new Error('database unreachable')
+    }
+    await expect(v.answer(s.sessionId, { tpm_devid: honest }, { settle: down })).rejects.toThrow('database unreachable')
+    expect((await v.answer(s.sessionId, { tpm_devid: honest }, { settle })).ok).toBe(true)
+  })
+
   it('a settle that throws fails the answer with its error; with a session store settle is not called', async () => {
     const v = sealedVerifier()
     const s = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })

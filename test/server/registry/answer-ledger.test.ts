@@ -17,7 +17,7 @@ import { type AnswerLedger, sqliteAnswerLedger } from '../../../server/registry/
 import { pgAnswerLedger } from '../../../server/registry/answer-ledger-pg.ts'
 import { PgAgentRegistry } from '../../../server/registry/registry-pg.ts'
 import { AgentRegistry } from '../../../server/registry/registry.ts'
-import type { SqlDatabase } from '../../../server/registry/sql.ts'
+import type { AsyncSqlDatabase, SqlDatabase } from '../../../server/registry/sql.ts'
 import { createAsyncSqlUseOnceStore, createSqlUseOnceStore } from '../../../server/registry/use-once.ts'
 import { postgresMissing, startPostgres, type TestPostgres } from '../../support/postgres.ts'
 
@@ -53,7 +53,17 @@ function open(writerThread: boolean) {
 interface Backend {
   readonly ledger: AnswerLedger
   seen(id: string): boolean | undefined
-  agent(): Promise<{ attestations: number; lastAttestedAt: number; banned: boolean; selectors: readonly string[] } | undefined>
+  agent(spiffeId?: string): Promise<
+    | {
+        attestations: number
+        firstAttestedAt: number
+        lastAttestedAt: number
+        banned: boolean
+        svidSerial: string | null
+        selectors: readonly string[]
+      }
+    | undefined
+  >
   ban(): Promise<unknown>
   close(): Promise<unknown>
 }
@@ -63,7 +73,7 @@ function sqlite(writerThread: boolean): Backend {
   return {
     ledger: sqliteAnswerLedger(o.used, o.registry),
     seen: (id) => o.used.seen?.(id),
-    agent: async () => o.registry.get(AGENT),
+    agent: async (id = AGENT) => o.registry.get(id),
     ban: async () => o.registry.setBanned(AGENT, true),
     close: async () => o.db.close(),
   }
@@ -76,16 +86,17 @@ beforeAll(async () => {
 }, 120_000)
 afterAll(() => pg?.stop())
 
-async function postgres(): Promise<Backend & { replica(): AnswerLedger }> {
+async function postgres(): Promise<Backend & { replica(): AnswerLedger; readonly db: AsyncSqlDatabase }> {
   const db = await openPostgres(await pg!.createDatabase(`vouch_ledger_${process.pid}_${Math.random().toString(36).slice(2, 8)}`))
   const registry = await PgAgentRegistry.open(db)
   const used = createAsyncSqlUseOnceStore(registry.queries, { now: () => 0 })
   return {
+    db,
     ledger: pgAnswerLedger(registry.queries, used),
     // another replica on the same database: its own store and ledger
     replica: () => pgAnswerLedger(registry.queries, createAsyncSqlUseOnceStore(registry.queries, { now: () => 0 })),
     seen: (id) => used.seen?.(id),
-    agent: async () => registry.get(AGENT),
+    agent: async (id = AGENT) => registry.get(id),
     ban: () => registry.setBanned(AGENT, true),
     close: () => registry.close(),
   }
@@ -127,6 +138,46 @@ for (const [name, make, skip] of backends) {
       await b.close()
     })
 
+    it("one agent's answers settled together: the last to arrive is its latest record, whatever the order of their session ids", async () => {
+      const b = await make()
+      const at = (t: number, serial: string) => ({ ...record(t), svidSerial: serial, svidExpiresAt: t + 1000 })
+      const [late, later] = await Promise.all([
+        b.ledger.settle({ claim: claim('zz-first'), record: at(100, '0a') }),
+        b.ledger.settle({ claim: claim('aa-second'), record: at(200, '0b') }),
+      ])
+      expect([late, later]).toEqual([
+        { claimed: true, recorded: 'recorded' },
+        { claimed: true, recorded: 'recorded' },
+      ])
+      expect(await b.agent()).toMatchObject({ attestations: 2, firstAttestedAt: 100, lastAttestedAt: 200, svidSerial: '0b' })
+      await b.close()
+    })
+
+    it('a banned agent among others settled together: its sessions burned and nothing recorded, the others recorded, a lost claim not', async () => {
+      const b = await make()
+      const OTHER = 'spiffe://example.org/agent/tpm_devid/2'
+      await b.ledger.settle({ claim: claim('x0'), record: record(1) })
+      await b.ban()
+      const results = await Promise.all([
+        b.ledger.settle({ claim: claim('x1'), record: record(10) }),
+        b.ledger.settle({ claim: claim('y1'), record: { ...record(11), spiffeId: OTHER } }),
+        b.ledger.settle({ claim: claim('x2'), record: record(12) }),
+        b.ledger.settle({ claim: claim('x0'), record: { ...record(13), spiffeId: OTHER } }),
+        b.ledger.settle({ claim: claim('y2'), record: { ...record(14), spiffeId: OTHER } }),
+      ])
+      expect(results).toEqual([
+        { claimed: true, recorded: 'banned' },
+        { claimed: true, recorded: 'recorded' },
+        { claimed: true, recorded: 'banned' },
+        { claimed: false },
+        { claimed: true, recorded: 'recorded' },
+      ])
+      expect(await b.agent()).toMatchObject({ attestations: 1, lastAttestedAt: 1, banned: true })
+      expect(await b.agent(OTHER)).toMatchObject({ attestations: 2, firstAttestedAt: 11, lastAttestedAt: 14, banned: false })
+      for (const id of ['x1', 'x2']) expect(await b.ledger.settle({ claim: claim(id) })).toEqual({ claimed: false })
+      await b.close()
+    })
+
     it('20 settles of one session at once: exactly one is claimed and recorded; other sessions of the agent in the same batch all count', async () => {
       const b = await make()
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => b.ledger.settle({ claim: claim('race'), record: record(i) })))
@@ -153,6 +204,72 @@ describe.skipIf(missing !== undefined)('answer ledger on PostgreSQL: two replica
     )
     expect(results.filter((r) => r.claimed)).toHaveLength(30)
     expect((await b.agent())?.attestations).toBe(30)
+    await b.close()
+  })
+
+  it('a claim in flight on another connection: the statement waits for it; committed, it writes nothing; rolled back, it claims and records', async () => {
+    const b = await postgres()
+    /** a transaction holding `id`'s use-once row uncommitted until `end` is called; then commits, or rolls back */
+    const holding = async (id: string, commit: boolean) => {
+      let end!: () => void
+      const ended = new Promise<void>((r) => (end = r))
+      let inserted!: () => void
+      const held = new Promise<void>((r) => (inserted = r))
+      const done = b.db
+        .transaction(async (tx) => {
+          await tx.run('INSERT INTO used_sessions (id, expires_at) VALUES (?, ?)', [id, 10_000])
+          inserted()
+          await ended
+          if (!commit) throw new Error('rolled back')
+        })
+        .catch(() => undefined)
+      await held
+      return { end, done }
+    }
+    /** until a backend waits on a lock (the settle statement meeting the uncommitted row) */
+    const blocked = async () => {
+      for (;;) {
+        const row = await b.db.get(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+        )
+        if (Number(row?.n) > 0) return
+        await new Promise((r) => setImmediate(r))
+      }
+    }
+    for (const [id, commit, expected, attestations] of [
+      ['held-commit', true, { claimed: false }, undefined],
+      ['held-rollback', false, { claimed: true, recorded: 'recorded' }, 1],
+    ] as const) {
+      const other = await holding(id, commit)
+      const settled = b.ledger.settle({ claim: claim(id), record: record(5) })
+      await blocked()
+      other.end()
+      await other.done
+      expect(await settled).toEqual(expected)
+      expect((await b.agent())?.attestations).toBe(attestations)
+    }
+    await b.close()
+  })
+
+  it('two replicas settling the same sessions of several agents, arriving in opposite orders: each session claimed once, each agent counted once per session', async () => {
+    const b = await postgres()
+    const other = b.replica()
+    const agents = Array.from({ length: 5 }, (_, i) => `spiffe://example.org/agent/tpm_devid/d${i}`)
+    for (let round = 0; round < 5; round++) {
+      const ids = Array.from({ length: 40 }, (_, i) => `d${round}-${i}`)
+      const settle = (l: AnswerLedger, id: string, i: number) =>
+        l.settle({ claim: claim(id), record: { ...record(i), spiffeId: agents[i % agents.length]! } })
+      const results = await Promise.all([
+        ...ids.map((id, i) => settle(b.ledger, id, i)),
+        ...ids
+          .map((id, i) => [id, i] as const)
+          .reverse()
+          .map(([id, i]) => settle(other, id, i)),
+      ])
+      expect(results.filter((r) => r.claimed)).toHaveLength(40)
+      expect(results.every((r) => !r.claimed || r.recorded === 'recorded')).toBe(true)
+    }
+    for (const a of agents) expect((await b.agent(a))?.attestations).toBe(40)
     await b.close()
   })
 
