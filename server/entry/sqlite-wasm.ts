@@ -172,11 +172,16 @@ export function openSqliteWasm(path: string, options: SqliteWasmOptions = {}): S
   if (options.registerOwner !== false) self = registerOwner(path)
   const db = new sqlite.Database(path)
   db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 2000))}`)
+  // a statement met by a crashed holder's lock runs again once the lock is cleared, but never one
+  // inside a transaction: the transaction's earlier statements may have been rolled back with the
+  // failure, and a statement that depends on them (the upsert guarded by its claim's changes())
+  // would run alone
   const retry = <T>(op: () => T): T => {
+    const inTransaction = db.inTransaction
     try {
       return op()
     } catch (e) {
-      if (!(e instanceof sqlite.SQLite3Error) || !clearIfStale('statement')) throw e
+      if (inTransaction || !(e instanceof sqlite.SQLite3Error) || !clearIfStale('statement')) throw e
       return op()
     }
   }

@@ -288,6 +288,8 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
       // ban check and the record share one transaction)
       let svid: IssuedSvid | undefined
       let recorded: 'recorded' | 'banned' | undefined
+      // true once the ledger has settled a passing answer: its record is written, never again below
+      let settledVerdict = false
       let now = 0
       const ledger = o.answers
       // sealed sessions with a ledger: the checks first, then the use-once claim and the record in
@@ -303,6 +305,9 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
             now = o.platform.now()
             svid = spki ? await o.ca.issueSvid(spki, verdict.spiffeId!, o.svidTtlMs) : undefined
             const settled = await ledger.settle({ claim, record: recordOf(verdict, now, svid) })
+            if (settled.claimed && settled.recorded === undefined)
+              throw new Error('answer ledger: a won claim with a record must say whether it was recorded') // fails closed: no SVID
+            settledVerdict = settled.claimed
             recorded = settled.recorded
             return settled.claimed
           }
@@ -312,7 +317,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         ...(settle ? { settle } : {}),
       })
       const spiffeId = verdict.spiffeId!
-      if (recorded === undefined) {
+      if (!settledVerdict) {
         // claimed before the checks (no ledger), or a session store: the record is a commit of its own
         const limited = overLimit(verdict)
         if (limited) throw limited
