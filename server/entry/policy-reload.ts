@@ -80,7 +80,7 @@ export class PolicyReloader {
 
   /** A verifier that always delegates to the latest applied policy. */
   readonly verifier: AttestationVerifier = {
-    start: (request) => this.current.start(request),
+    start: (request, options) => this.current.start(request, options),
     answer: (sessionId, answers, options) => this.current.answer(sessionId, answers, options),
   }
 
