@@ -56,6 +56,14 @@ export interface AppOptions {
   readonly policyState?: () => { readonly generation: number; readonly sha256: string }
   /** rate limits per client address and attested identity (default DEFAULT_RATE_LIMIT: on) */
   readonly rateLimit?: RateLimitConfig
+  /**
+   * Whether a start keeps server state (default true: an in-memory session store). Then starts are
+   * also limited per attested identity, across addresses, so one captured evidence document cannot
+   * fill the store. With sealed sessions (false) a start keeps nothing: the per-address limit bounds
+   * starts, and a flood of a device's captured evidence cannot refuse the device's own starts; the
+   * identity's limit is charged once its proofs pass (docs/protocol.md).
+   */
+  readonly startsKeepState?: boolean
   /** the client address of a request (default: from the Node or Bun adapter, client-address.ts) */
   readonly clientAddress?: ClientAddressOf
   /** registration entries: with them, the workload SVID routes (routes/workload.ts) */
@@ -116,7 +124,7 @@ export function createApp(o: AppOptions): Hono {
     '/',
     attestRoutes({
       clientAddress,
-      ...(perIdentity ? { perIdentity } : {}),
+      ...(perIdentity ? { perIdentity, identityLimitAtStart: o.startsKeepState ?? true } : {}),
       verifier: o.verifier,
       ca: o.ca,
       registry: o.registry,

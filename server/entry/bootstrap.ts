@@ -308,6 +308,8 @@ export async function bootstrap(config: ServerConfig, deps: BootstrapDeps): Prom
     svidTtlMs: config.svidTtlMs,
     policyState: () => ({ generation: policy.state.generation, sha256: policy.state.sha256 }),
     rateLimit: config.rateLimit,
+    // sealed sessions: a start keeps nothing (no identity limit at start; docs/protocol.md)
+    startsKeepState: memory !== undefined,
     entries,
     ...(memory ? {} : { answers }),
     jwtAuthority,

@@ -62,6 +62,11 @@ export interface AttestRouteOptions {
   readonly clientAddress?: ClientAddressOf
   /** rate limit per attested identity (EK hash, DevID fingerprint), checked before an SVID is issued */
   readonly perIdentity?: TokenBucketLimiter
+  /**
+   * also limit starts per identity, before MakeCredential (default true): for a verifier whose
+   * starts keep state (the in-memory session store); see AppOptions.startsKeepState
+   */
+  readonly identityLimitAtStart?: boolean
 }
 
 /**
@@ -209,7 +214,8 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
     purge()
     try {
       // replayed evidence is refused per identity before MakeCredential and before any session is kept
-      const perIdentity = o.perIdentity
+      // (only where a start keeps a session: with sealed sessions the per-address limit bounds starts)
+      const perIdentity = o.identityLimitAtStart === false ? undefined : o.perIdentity
       const admit = perIdentity
         ? (agent: { readonly devIdFingerprint?: string; readonly ekHash?: string }) => {
             const identity = agent.devIdFingerprint ?? agent.ekHash

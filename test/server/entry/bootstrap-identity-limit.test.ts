@@ -1,56 +1,71 @@
 /**
- * The per-identity rate limit at start, in a server bootstrapped as `vouch server` boots (its
- * verifier behind the policy reloader): replayed evidence of one identity is refused with 429 past
- * its burst, before MakeCredential, while another identity still starts. The reloader once passed
- * `start` its request without the route's options, which turned this limit off in every server.
+ * The per-identity rate limit at start in `vouch server` on Node (startNodeServer: the verifier
+ * behind the policy reloader, real client addresses), with the identity's burst at 2:
+ * - `sessions: memory` (a start keeps a session): one identity's evidence, replayed from any
+ *   addresses, gets 429 past the burst before MakeCredential, so it cannot fill the session store;
+ *   another identity still starts. The reloader once passed `start` its request without the route's
+ *   options, which turned this limit off in every server.
+ * - sealed sessions (the default, a start keeps nothing): starts are bounded by the per-address
+ *   limit only, so a flood of a device's captured evidence cannot refuse the device's own starts.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createNodePlatform } from '../../../runtimes/node/index.ts'
-import { parseServerConfig } from '../../../server/config.ts'
-import { type Bootstrapped, bootstrap } from '../../../server/entry/bootstrap.ts'
-import { openSqliteWasm } from '../../../server/entry/sqlite-wasm.ts'
+import { request } from 'node:http'
+import { afterAll, describe, expect, it } from 'vitest'
+import { loadConfigFile } from '../../../server/entry/bootstrap.ts'
+import { type RunningServer, startNodeServer } from '../../../server/entry/node.ts'
 import { evidenceSet } from '../../core/attestation/live-agent.ts'
-import { policyDocument } from '../../e2e/setup.ts'
+import { writeServerFiles } from '../../e2e/setup.ts'
 
-let server: Bootstrapped
-
-beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vouch-identity-limit-'))
-  writeFileSync(join(dir, 'policy.json'), JSON.stringify(policyDocument()))
-  const config = parseServerConfig(
-    `trustDomain: example.org\nlisten: "127.0.0.1:0"\ndataDir: ${join(dir, 'data')}\npolicy: ${join(dir, 'policy.json')}\ntls: false\n` +
-      'rateLimit: { perIdentity: { burst: 2, rate: 0.01 }, perAddress: { burst: 1000, rate: 100 } }\n',
-    {},
-  )
-  server = await bootstrap(config, {
-    platform: createNodePlatform(),
-    openDatabase: (p, o) => openSqliteWasm(p, o),
-    write: () => {},
-    env: {},
-  })
+const servers: RunningServer[] = []
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()))
 })
-afterAll(() => server?.close())
 
-const start = async (evidence: Record<string, string>) => {
-  const res = await server.app.request('/v1/attest', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } }),
+async function serve(sessions: 'memory' | 'sealed'): Promise<RunningServer> {
+  const files = writeServerFiles({
+    extra: `sessions: ${sessions}\nrateLimit: { perIdentity: { burst: 2, rate: 0.01 }, perAddress: { burst: 1000, rate: 100 } }\n`,
   })
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+  const server = await startNodeServer(loadConfigFile(files.configPath, {}), { write: () => {} })
+  servers.push(server)
+  return server
+}
+
+/** a start over node:http from `localAddress` (127.0.0.0/8 is all local on Linux): another client address */
+function start(server: RunningServer, set: string, localAddress: string): Promise<{ status: number; code?: string }> {
+  const body = JSON.stringify({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidenceSet(set) } })
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${server.url}/v1/attest`,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, localAddress },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const parsed = JSON.parse(Buffer.concat(chunks).toString()) as { code?: string }
+          resolve({ status: res.statusCode ?? 0, ...(parsed.code ? { code: parsed.code } : {}) })
+        })
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
 }
 
 describe('vouch server: the per-identity limit at start', () => {
-  it('one identity past its burst gets 429 ERR_RATE_LIMITED; another identity still starts', async () => {
-    const one = evidenceSet('tpm-a-devid-rsa') as Record<string, string>
+  it('sessions: memory: one identity replayed from several addresses gets 429 past its burst; another identity still starts', async () => {
+    const server = await serve('memory')
     const statuses: number[] = []
-    for (let i = 0; i < 4; i++) statuses.push((await start(one)).status)
+    for (const address of ['127.0.0.9', '127.0.0.10', '127.0.0.11', '127.0.0.12'])
+      statuses.push((await start(server, 'tpm-a-devid-rsa', address)).status)
     expect(statuses).toEqual([200, 200, 429, 429])
-    const refused = await start(one)
-    expect([refused.status, refused.body.code]).toEqual([429, 'ERR_RATE_LIMITED'])
-    expect((await start(evidenceSet('tpm-a-devid-p256') as Record<string, string>)).status).toBe(200)
+    expect(await start(server, 'tpm-a-devid-rsa', '127.0.0.2')).toEqual({ status: 429, code: 'ERR_RATE_LIMITED' })
+    expect((await start(server, 'tpm-a-devid-p256', '127.0.0.9')).status).toBe(200)
+  })
+
+  it('sealed sessions: a flood of one identity from one address leaves the identity able to start (per-address limit only)', async () => {
+    const server = await serve('sealed')
+    const statuses: number[] = []
+    for (let i = 0; i < 6; i++) statuses.push((await start(server, 'tpm-a-devid-rsa', '127.0.0.9')).status)
+    expect(statuses).toEqual(Array(6).fill(200))
+    expect((await start(server, 'tpm-a-devid-rsa', '127.0.0.2')).status).toBe(200)
   })
 })
