@@ -1,16 +1,7 @@
-/**
- * One durable commit per answer (registry/answer-ledger.ts): a server bootstrapped as `vouch server`
- * boots (sealed sessions, SQLite with its writer thread), driven in process by a live swtpm agent.
- * A start writes nothing; an answer is one write transaction holding the use-once claim and the
- * agent's record; a replay of the answer is refused as an unknown session without a transaction
- * (the replica knows the id) and without recording the agent again.
- */
-import { createHash, generateKeyPairSync, sign } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeSvidKeyProofMessage } from '../../../core/attestation/svid-key.ts'
 import { UNKNOWN_SESSION } from '../../../core/messages.ts'
 import { createNodePlatform } from '../../../runtimes/node/index.ts'
 import { parseServerConfig } from '../../../server/config.ts'
@@ -19,6 +10,7 @@ import { openSqliteWasm } from '../../../server/entry/sqlite-wasm.ts'
 import type { SqlDatabase } from '../../../server/registry/sql.ts'
 import { evidenceSet, LiveAgent } from '../../core/attestation/live-agent.ts'
 import { policyDocument } from '../../e2e/setup.ts'
+import { startAndAnswer } from '../answer-session.ts'
 
 let agent: LiveAgent
 let server: Bootstrapped
@@ -68,24 +60,8 @@ async function post(path: string, body: unknown) {
 describe('an answer is one write transaction (sealed sessions, SQLite)', () => {
   it('start: none; answer: one, with the claim and the record; a replay: none, and unknown', async () => {
     const before = transactions
-    const start = await post('/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
-    expect(start.status).toBe(200)
+    const { sessionId, body } = await startAndAnswer(post, agent, evidence)
     expect(transactions).toBe(before)
-    const sessionId = start.body.sessionId as string
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    const spki = publicKey.export({ format: 'der', type: 'spki' })
-    const binding = new Uint8Array(createHash('sha256').update(spki).digest())
-    const challenge = (start.body.challenges as Record<string, Record<string, unknown>>).tpm_devid!
-    const answers = {
-      tpm_devid: await agent.answer(challenge, { devIdPub: evidence.DevIDPub!, akPub: evidence.AKPub!, ekPub: evidence.EKPub!, binding }),
-    }
-    const body = {
-      answers,
-      publicKey: spki.toString('base64'),
-      keyProof: sign('sha256', makeSvidKeyProofMessage(sessionId, binding), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString(
-        'base64',
-      ),
-    }
     const answer = await post(`/v1/attest/${sessionId}/answer`, body)
     expect(answer.status, JSON.stringify(answer.body)).toBe(200)
     expect(transactions).toBe(before + 1)

@@ -1,16 +1,7 @@
-/**
- * The answer route settling a sealed session with the answer ledger (AnswerOptions.settle, one
- * commit per answer), through a server bootstrapped as `vouch server` (SQLite, writer thread) and a
- * live swtpm agent: the codes clients see are those of the claim-first path (banned 403, expired
- * 410, a replay 404), each such answer burns its session, and a burst of copies of one answer
- * costs the attested identity one token of its rate limit, not one per copy.
- */
-import { createHash, generateKeyPairSync, sign } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeSvidKeyProofMessage } from '../../../core/attestation/svid-key.ts'
 import { UNKNOWN_SESSION } from '../../../core/messages.ts'
 import { createNodePlatform } from '../../../runtimes/node/index.ts'
 import { parseServerConfig } from '../../../server/config.ts'
@@ -18,6 +9,7 @@ import { type Bootstrapped, bootstrap } from '../../../server/entry/bootstrap.ts
 import { openSqliteWasm } from '../../../server/entry/sqlite-wasm.ts'
 import { evidenceSet, LiveAgent } from '../../core/attestation/live-agent.ts'
 import { policyDocument } from '../../e2e/setup.ts'
+import { startAndAnswer } from '../answer-session.ts'
 
 let agent: LiveAgent
 const servers: Bootstrapped[] = []
@@ -60,25 +52,7 @@ async function post(server: Bootstrapped, path: string, body: unknown) {
 }
 
 /** a session started on `server` and the agent's answer to it (with an SVID key and its proof) */
-async function session(server: Bootstrapped) {
-  const start = await post(server, '/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
-  expect(start.status, JSON.stringify(start.body)).toBe(200)
-  const sessionId = start.body.sessionId as string
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  const spki = publicKey.export({ format: 'der', type: 'spki' })
-  const binding = new Uint8Array(createHash('sha256').update(spki).digest())
-  const challenge = (start.body.challenges as Record<string, Record<string, unknown>>).tpm_devid!
-  const body = {
-    answers: {
-      tpm_devid: await agent.answer(challenge, { devIdPub: evidence.DevIDPub!, akPub: evidence.AKPub!, ekPub: evidence.EKPub!, binding }),
-    },
-    publicKey: spki.toString('base64'),
-    keyProof: sign('sha256', makeSvidKeyProofMessage(sessionId, binding), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString(
-      'base64',
-    ),
-  }
-  return { path: `/v1/attest/${sessionId}/answer`, body }
-}
+const session = (server: Bootstrapped) => startAndAnswer((path, body) => post(server, path, body), agent, evidence)
 
 const unknown = [404, 'ERR_SESSION_UNKNOWN', UNKNOWN_SESSION]
 const outcome = (r: { status: number; body: Record<string, unknown> }) => [r.status, r.body.code, r.body.message]
