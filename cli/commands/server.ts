@@ -36,7 +36,8 @@ const KEY_DOCS: Record<string, string> = {
   sessions: 'sealed (default: session state sealed to the agent, no server state per start) or memory',
   sessionKeys: 'sealed-session keyring file, a list of {id, key (base64, 32 bytes), seal}; env VOUCH_SESSION_KEYS holds the list itself',
   policyWatch: 'watch the policy file and apply a valid new document with no restart (default true; SIGHUP rereads it)',
-  database: 'the agent registry, use-once records, registration entries and published JWT keys on PostgreSQL (postgres://...), shared by replicas; default SQLite in dataDir',
+  database:
+    'the agent registry, use-once records, registration entries and published JWT keys on PostgreSQL (postgres://...), shared by replicas; default SQLite in dataDir',
   workers:
     'processes sharing the listening socket (Node; default 1); more than 1 needs sessions: sealed and database. Rate limits and the connection cap are per worker',
 }
