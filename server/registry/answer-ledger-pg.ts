@@ -18,7 +18,7 @@
  * their locks in one order. The same session twice in one batch: the first settlement is sent, the
  * later ones are not claimed. Records past expiry + grace are purged through the use-once store.
  */
-import type { AttestationRecord } from './registry.ts'
+import { type AttestationRecord, INSERT_AGENT, ON_AGENT_CONFLICT } from './registry.ts'
 import type { AnswerLedger, AnswerSettled, AnswerSettlement } from './answer-ledger.ts'
 import type { AsyncSqlQueries, SqlValue } from './sql.ts'
 import { type AsyncSqlUseOnceStore, PREPARED_BATCH_ROWS } from './use-once.ts'
@@ -53,11 +53,9 @@ folded AS (
   ORDER BY r.spiffe_id, r.seq DESC
 ),
 up AS (
-  INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
+  ${INSERT_AGENT}
   SELECT spiffe_id, attestor_type, attributes, first_at, last_at, n, 0, svid_serial, svid_expires_at, selectors FROM folded ORDER BY spiffe_id
-  ON CONFLICT (spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
-    last_attested_at = excluded.last_attested_at, attestations = agents.attestations + excluded.attestations,
-    svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors
+  ${ON_AGENT_CONFLICT}
   WHERE agents.banned = 0
   RETURNING spiffe_id
 )

@@ -9,7 +9,15 @@
  * from the outcome of the last query.
  */
 import { MIGRATION_LOCK_ID, MIGRATIONS_TABLE, pendingMigrations, SCHEMA_VERSION } from './migrations.ts'
-import { type AgentRecord, type AttestationRecord, toRecord } from './registry.ts'
+import {
+  type AgentRecord,
+  type AttestationRecord,
+  INSERT_AGENT,
+  ON_AGENT_CONFLICT,
+  toRecord,
+  UPSERT_AGENT,
+  upsertParams,
+} from './registry.ts'
 import type { AsyncSqlDatabase, AsyncSqlQueries } from './sql.ts'
 import { PREPARED_BATCH_ROWS } from './use-once.ts'
 import type { AgentStore } from './store.ts'
@@ -61,25 +69,6 @@ export async function migratePostgres(db: AsyncSqlDatabase, now: number = Date.n
   })
 }
 
-const UPSERT = `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
-  VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?)
-  ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
-    last_attested_at = excluded.last_attested_at, attestations = agents.attestations + 1,
-    svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors`
-
-function upsert(q: AsyncSqlQueries, a: AttestationRecord): Promise<number> {
-  return q.run(UPSERT, [
-    a.spiffeId,
-    a.attestorType,
-    JSON.stringify(a.attributes),
-    a.at,
-    a.at,
-    a.svidSerial ?? null,
-    a.svidExpiresAt ?? null,
-    JSON.stringify(a.selectors ?? []),
-  ])
-}
-
 /** most agents in one batch statement (9 parameters each) */
 const MAX_AGENTS_PER_STATEMENT = 500
 
@@ -88,15 +77,9 @@ const MAX_AGENTS_PER_STATEMENT = 500
  * step (`DO UPDATE ... WHERE agents.banned = 0`), and an agent is recorded only when its row comes
  * back; a banned one is left as it is. One round trip and one commit per batch.
  */
-const COMMIT_BATCH_HEAD = `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
-  VALUES `
+const COMMIT_BATCH_HEAD = `${INSERT_AGENT} VALUES `
 const COMMIT_BATCH_ROW = '(?, ?, ?, ?, ?, ?, 0, ?, ?, ?)'
-const COMMIT_BATCH_TAIL = `
-  ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
-    last_attested_at = excluded.last_attested_at, attestations = agents.attestations + excluded.attestations,
-    svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors
-  WHERE agents.banned = 0
-  RETURNING spiffe_id`
+const COMMIT_BATCH_TAIL = ` ${ON_AGENT_CONFLICT} WHERE agents.banned = 0 RETURNING spiffe_id`
 
 async function banned(q: AsyncSqlQueries, spiffeId: string): Promise<boolean> {
   const row = await q.get('SELECT banned FROM agents WHERE spiffe_id = ?', [spiffeId])
@@ -216,7 +199,7 @@ export class PgAgentRegistry implements AgentStore {
   }
 
   async recordAttestation(a: AttestationRecord): Promise<void> {
-    await this.track(upsert(this.db, a))
+    await this.track(this.db.run(UPSERT_AGENT, upsertParams(a)))
   }
 
   async setBanned(spiffeId: string, isBanned: boolean): Promise<boolean> {

@@ -74,24 +74,30 @@ export function migrateSqlite(db: SqlDatabase, now: number = Date.now()): void {
   }
 }
 
-const UPSERT = `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
-       VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?)
-       ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
-         last_attested_at = excluded.last_attested_at, attestations = agents.attestations + 1,
-         svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors`
+/** The agents row's columns, for an INSERT of attestation records (SQLite and PostgreSQL). */
+export const INSERT_AGENT =
+  'INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)'
 
 /**
- * UPSERT as the write after a use-once claim in one transaction (use-once.ts claimAnd): its row
- * only when the statement just before it, the claim, inserted one (`changes() = 1`).
+ * An agent's row meeting new attestations: the latest's columns, the count grown by theirs, the
+ * first time and the banned flag kept. Followed by `WHERE agents.banned = 0`, a banned row is left.
  */
-const UPSERT_AFTER_CLAIM = `INSERT INTO agents (spiffe_id, attestor_type, attributes, first_attested_at, last_attested_at, attestations, banned, svid_serial, svid_expires_at, selectors)
-       SELECT ?, ?, ?, ?, ?, 1, 0, ?, ?, ? WHERE changes() = 1
-       ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
-         last_attested_at = excluded.last_attested_at, attestations = agents.attestations + 1,
-         svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors
-       WHERE agents.banned = 0 RETURNING spiffe_id`
+export const ON_AGENT_CONFLICT = `ON CONFLICT(spiffe_id) DO UPDATE SET attestor_type = excluded.attestor_type, attributes = excluded.attributes,
+  last_attested_at = excluded.last_attested_at, attestations = agents.attestations + excluded.attestations,
+  svid_serial = excluded.svid_serial, svid_expires_at = excluded.svid_expires_at, selectors = excluded.selectors`
 
-function upsertParams(a: AttestationRecord): SqlValue[] {
+/** One attestation record as its agent's row (upsertParams). */
+export const UPSERT_AGENT = `${INSERT_AGENT} VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?) ${ON_AGENT_CONFLICT}`
+
+/**
+ * UPSERT_AGENT as the write after a use-once claim in one transaction (use-once.ts claimAnd): its
+ * row only when the statement just before it, the claim, inserted one (`changes() = 1`).
+ */
+const UPSERT_AFTER_CLAIM = `${INSERT_AGENT} SELECT ?, ?, ?, ?, ?, 1, 0, ?, ?, ? WHERE changes() = 1 ${ON_AGENT_CONFLICT}
+  WHERE agents.banned = 0 RETURNING spiffe_id`
+
+/** UPSERT_AGENT's parameters for a record. */
+export function upsertParams(a: AttestationRecord): SqlValue[] {
   return [
     a.spiffeId,
     a.attestorType,
@@ -145,7 +151,7 @@ export class AgentRegistry {
       },
       // the same as one statement (for the driver's writer connection): the upsert skips a banned
       // row, and RETURNING yields a row only when something was written
-      statements: [{ sql: `${UPSERT} WHERE agents.banned = 0 RETURNING spiffe_id`, params: upsertParams(a) }],
+      statements: [{ sql: `${UPSERT_AGENT} WHERE agents.banned = 0 RETURNING spiffe_id`, params: upsertParams(a) }],
       fromRows: ([row]) => (row === undefined ? 'banned' : 'recorded'),
     })
   }
@@ -168,7 +174,7 @@ export class AgentRegistry {
 
   /** Records a successful attestation (insert, or update keeping first time and banned flag). */
   recordAttestation(a: AttestationRecord): void {
-    this.db.run(UPSERT, upsertParams(a))
+    this.db.run(UPSERT_AGENT, upsertParams(a))
   }
 
   /** Sets the banned flag; false when there is no such agent. */
