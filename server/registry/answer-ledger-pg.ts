@@ -112,7 +112,8 @@ export function pgAnswerLedger(db: AsyncSqlQueries, useOnce: AsyncSqlUseOnceStor
       else first.set(p.settlement.claim.id, p)
     }
     const unique = [...first.values()].sort((x, y) => (x.settlement.claim.id < y.settlement.claim.id ? -1 : 1))
-    await useOnce.purgeIfDue().catch(() => undefined)
+    // the purge rides beside the batch, not in front of it
+    void useOnce.purgeIfDue().catch(() => undefined)
     for (let i = 0; i < unique.length; i += MAX_SETTLEMENTS_PER_STATEMENT) {
       const part = unique.slice(i, i + MAX_SETTLEMENTS_PER_STATEMENT)
       try {

@@ -103,12 +103,6 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
     if (purge)
       void writes.run({ run: () => db.run(purge.sql, purge.params), statements: [purge], fromRows: () => undefined }).catch(() => undefined)
   }
-  const claimed =
-    (id: string, expiresAt: number) =>
-    <T>(r: { claimed: boolean; result?: T }) => {
-      recent.add(id, expiresAt)
-      return r
-    }
 
   return {
     async claim(id, expiresAt) {
@@ -122,19 +116,16 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
       recent.add(id, expiresAt)
       return won
     },
-    claimAnd(id, expiresAt, then) {
+    async claimAnd<T>(id: string, expiresAt: number, then: ClaimedWrite<T>) {
       purgeIfDue()
       const statement = { sql: CLAIM, params: [id, expiresAt] }
-      return writes
-        .run({
-          run: (d) => {
-            if (d.get(statement.sql, statement.params) === undefined) return { claimed: false }
-            return { claimed: true, result: then.run(d) }
-          },
-          statements: [statement, then.statement],
-          fromRows: ([claim, row]) => (claim === undefined ? { claimed: false } : { claimed: true, result: then.fromRow(row) }),
-        })
-        .then(claimed(id, expiresAt))
+      const outcome = await writes.run<{ readonly claimed: boolean; readonly result?: T }>({
+        run: (d) => (d.get(statement.sql, statement.params) === undefined ? { claimed: false } : { claimed: true, result: then.run(d) }),
+        statements: [statement, then.statement],
+        fromRows: ([claim, row]) => (claim === undefined ? { claimed: false } : { claimed: true, result: then.fromRow(row) }),
+      })
+      recent.add(id, expiresAt)
+      return outcome
     },
     seen(id) {
       return recent.has(id)
@@ -158,14 +149,6 @@ const MAX_CLAIMS_PER_STATEMENT = 500
  */
 export const PREPARED_BATCH_ROWS = 24
 
-/**
- * The same store on a client/server database (PostgreSQL, the AgentStore of several replicas): the
- * table comes from migration 4 (server/registry/migrations.ts). Claims that arrive together go in
- * one statement, `INSERT ... VALUES (...), (...) ON CONFLICT (id) DO NOTHING RETURNING id` (one round
- * trip and one commit per batch, not per answer), still atomic across connections and replicas: a
- * claim is true only when its id comes back. The same id twice in one batch: the first claim wins,
- * the later ones are false without being sent.
- */
 /** The PostgreSQL use-once store, with the hooks of a writer that claims in its own statements (answer-ledger-pg.ts). */
 export interface AsyncSqlUseOnceStore extends UseOnceStore {
   /** tells the store's `seen` hint of a claim made elsewhere, won or lost */
@@ -174,6 +157,14 @@ export interface AsyncSqlUseOnceStore extends UseOnceStore {
   purgeIfDue(): Promise<void>
 }
 
+/**
+ * The same store on a client/server database (PostgreSQL, the AgentStore of several replicas): the
+ * table comes from migration 4 (server/registry/migrations.ts). Claims that arrive together go in
+ * one statement, `INSERT ... VALUES (...), (...) ON CONFLICT (id) DO NOTHING RETURNING id` (one round
+ * trip and one commit per batch, not per answer), still atomic across connections and replicas: a
+ * claim is true only when its id comes back. The same id twice in one batch: the first claim wins,
+ * the later ones are false without being sent.
+ */
 export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseOnceStoreOptions = {}): AsyncSqlUseOnceStore {
   const now = options.now ?? (() => Date.now())
   const graceMs = options.graceMs ?? 60_000

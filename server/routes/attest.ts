@@ -282,14 +282,6 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
           })
         return new RateLimitError('attested identity', r.retryAfterSeconds)
       }
-      const recordOf = (verdict: Verdict, at: number, svid: IssuedSvid | undefined): AttestationRecord => ({
-        spiffeId: verdict.spiffeId!,
-        attestorType: verdict.attestorTypes.join('+'),
-        attributes: verdict.attributes,
-        selectors: verdict.selectors.map((s) => `${s.type}:${s.value}`),
-        at,
-        ...(svid ? { svidSerial: svid.serialHex, svidExpiresAt: svid.notAfter } : {}),
-      })
       // the SVID is made first and released only if the commit finds the agent not banned (the
       // ban check and the record share one transaction)
       let svid: IssuedSvid | undefined
@@ -297,6 +289,19 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
       // true once the ledger has settled a passing answer: its record is written, never again below
       let settledVerdict = false
       let now = 0
+      /** makes the SVID and the agent's record to commit with it */
+      const issue = async (verdict: Verdict): Promise<AttestationRecord> => {
+        now = o.platform.now()
+        svid = spki ? await o.ca.issueSvid(spki, verdict.spiffeId!, o.svidTtlMs) : undefined
+        return {
+          spiffeId: verdict.spiffeId!,
+          attestorType: verdict.attestorTypes.join('+'),
+          attributes: verdict.attributes,
+          selectors: verdict.selectors.map((s) => `${s.type}:${s.value}`),
+          at: now,
+          ...(svid ? { svidSerial: svid.serialHex, svidExpiresAt: svid.notAfter } : {}),
+        }
+      }
       const ledger = o.answers
       // sealed sessions with a ledger: the checks first, then the use-once claim and the record in
       // one commit; a refused identity still burns the session
@@ -308,9 +313,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
               if (limited) throw limited
               return true
             }
-            now = o.platform.now()
-            svid = spki ? await o.ca.issueSvid(spki, verdict.spiffeId!, o.svidTtlMs) : undefined
-            const settled = await ledger.settle({ claim, record: recordOf(verdict, now, svid) })
+            const settled = await ledger.settle({ claim, record: await issue(verdict) })
             if (settled.claimed && settled.recorded === undefined)
               throw new Error('answer ledger: a won claim with a record must say whether it was recorded') // fails closed: no SVID
             settledVerdict = settled.claimed
@@ -327,9 +330,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
         // claimed before the checks (no ledger), or a session store: the record is a commit of its own
         const limited = overLimit(verdict)
         if (limited) throw limited
-        now = o.platform.now()
-        svid = spki ? await o.ca.issueSvid(spki, spiffeId, o.svidTtlMs) : undefined
-        recorded = await o.registry.commitAttestation(recordOf(verdict, now, svid))
+        recorded = await o.registry.commitAttestation(await issue(verdict))
       }
       if (recorded === 'banned') throw new AttestationError('ERR_AGENT_BANNED', AGENT_BANNED, { detail: { spiffeId } })
       o.metrics.countProofs(verdict.attestorTypes, 'success')
