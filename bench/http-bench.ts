@@ -78,6 +78,38 @@ export function attestation(send: Send, evidence: unknown, answerBody: unknown |
   }
 }
 
+/**
+ * The bench agent, answered once: a start through `send` with the fixture's `evidence`, and the
+ * fixture TPM's answer to it with a new P-256 SVID key. The bench servers' challenge randomness
+ * repeats (fixedRandom), so these answers hold for every later session; the key proof names the
+ * session, so `body(sessionId)` signs one per session, as a real agent does.
+ */
+export async function benchAgentAnswer(send: Send, agent: LiveAgent, evidence: Record<string, string>, bench: string) {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const spki = publicKey.export({ format: 'der', type: 'spki' })
+  const binding = new Uint8Array(createHash('sha256').update(spki).digest())
+  const start = await send('/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
+  if (start.status !== 200) throw new Error(`${bench}: start answered ${start.status} ${JSON.stringify(start.body)}`)
+  const challenge = (start.body.challenges as Record<string, Record<string, unknown>>).tpm_devid!
+  const answers = {
+    tpm_devid: await agent.answer(challenge, { devIdPub: evidence.DevIDPub!, akPub: evidence.AKPub!, ekPub: evidence.EKPub!, binding }),
+  }
+  const publicKeyBase64 = spki.toString('base64')
+  const keyProof = (sessionId: string) =>
+    sign('sha256', makeSvidKeyProofMessage(sessionId, binding), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64')
+  return {
+    /** the start this answer was made for */
+    sessionId: start.body.sessionId as string,
+    answers,
+    spki,
+    binding,
+    privateKey,
+    publicKeyBase64,
+    keyProof,
+    body: (sessionId: string) => ({ answers, publicKey: publicKeyBase64, keyProof: keyProof(sessionId) }),
+  }
+}
+
 async function latencies(fn: () => Promise<void>, concurrency: number, ms: number): Promise<Percentiles> {
   const times: number[] = []
   const deadline = performance.now() + ms
@@ -191,24 +223,9 @@ export async function measureHttp(options: HttpBenchOptions = {}): Promise<HttpB
     // one real attestation answered by the fixture TPM; both servers' randomness repeats, so its
     // answer is valid for every later session of either
     const evidence = evidenceSet('tpm-a-devid-rsa') as Record<string, string>
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    const spki = publicKey.export({ format: 'der', type: 'spki' })
-    const binding = new Uint8Array(createHash('sha256').update(spki).digest())
-    const start = await overHttp('/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
-    if (start.status !== 200) throw new Error(`http bench: start answered ${start.status} ${JSON.stringify(start.body)}`)
-    const challenge = (start.body.challenges as Record<string, Record<string, unknown>>).tpm_devid!
-    const answers = {
-      tpm_devid: await agent.answer(challenge, { devIdPub: evidence.DevIDPub!, akPub: evidence.AKPub!, ekPub: evidence.EKPub!, binding }),
-    }
-    // the key proof names the session, so the agent signs one per session (as a real agent does)
-    const answerBody = (sessionId: string) => ({
-      answers,
-      publicKey: spki.toString('base64'),
-      keyProof: sign('sha256', makeSvidKeyProofMessage(sessionId, binding), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString(
-        'base64',
-      ),
-    })
-    const first = await overHttp(`/v1/attest/${start.body.sessionId as string}/answer`, answerBody(start.body.sessionId as string))
+    const live = await benchAgentAnswer(overHttp, agent, evidence, 'http bench')
+    const answerBody = live.body
+    const first = await overHttp(`/v1/attest/${live.sessionId}/answer`, answerBody(live.sessionId))
     if (first.status !== 200) throw new Error(`http bench: the live answer was refused: ${first.status} ${JSON.stringify(first.body)}`)
 
     const viaHttp = attestation(overHttp, evidence, answerBody)

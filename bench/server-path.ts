@@ -13,7 +13,7 @@
 // randomness repeats (fixedRandom: nonces, secret and seed), so one TPM answer, made once by the
 // fixture swtpm, stays valid; session IDs, use-once IDs, IVs and SVID serials stay random. The agent
 // signs a fresh key proof for each session (it names the session), as a real agent does.
-import { createHash, generateKeyPairSync, sign } from 'node:crypto'
+import { sign } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -34,7 +34,7 @@ import { evidenceSet, LiveAgent } from '../test/core/attestation/live-agent.ts'
 import { policyDocument } from '../test/e2e/setup.ts'
 import { postgresMissing, startPostgres, type TestPostgres } from '../test/support/postgres.ts'
 import { type Contender, type Measurement, measureInterleaved, pairedRatio } from './harness.ts'
-import { attestation, httpClient, type Send } from './http-bench.ts'
+import { attestation, benchAgentAnswer, httpClient, type Send } from './http-bench.ts'
 import { spawnBenchServer } from './spawn-server.ts'
 import { fixedRandom } from './workloads.ts'
 
@@ -143,22 +143,7 @@ export async function measureServerPath(options: ServerPathOptions = {}): Promis
 
     // one real answer from the fixture TPM, valid for every later session of any contender
     const evidence = evidenceSet('tpm-a-devid-rsa') as Record<string, string>
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    const spki = publicKey.export({ format: 'der', type: 'spki' })
-    const binding = new Uint8Array(createHash('sha256').update(spki).digest())
-    const first = await viaSqlite('/v1/attest', { providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } })
-    if (first.status !== 200) throw new Error(`server path bench: start answered ${first.status} ${JSON.stringify(first.body)}`)
-    const challenge = (first.body.challenges as Record<string, Record<string, unknown>>).tpm_devid!
-    const answers = {
-      tpm_devid: await agent.answer(challenge, { devIdPub: evidence.DevIDPub!, akPub: evidence.AKPub!, ekPub: evidence.EKPub!, binding }),
-    }
-    const answerBody = (sessionId: string) => ({
-      answers,
-      publicKey: spki.toString('base64'),
-      keyProof: sign('sha256', makeSvidKeyProofMessage(sessionId, binding), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString(
-        'base64',
-      ),
-    })
+    const { answers, spki, binding, privateKey, body: answerBody } = await benchAgentAnswer(viaSqlite, agent, evidence, 'server path bench')
     const appAttestation = (send: Send) => attestation(send, evidence, answerBody)
     await appAttestation(viaSqlite)()
 

@@ -5,18 +5,17 @@
 // The load generator is this process (node:http keep-alive, 16 in flight, 16 sockets, which the
 // primary spreads over its workers); every attestation is a whole one (start, then the answer with
 // a key proof for that session) and a refused one stops the benchmark.
-import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { makeSvidKeyProofMessage } from '../core/attestation/svid-key.ts'
 import { evidenceSet, LiveAgent } from '../test/core/attestation/live-agent.ts'
 import { policyDocument } from '../test/e2e/setup.ts'
 import { postgresMissing, startPostgres } from '../test/support/postgres.ts'
 import { measureInterleaved, pairedRatio, type Measurement } from './harness.ts'
 import { childPids, machineCpuMs, parentPid, processCpuMs, processSystemCpuMs, processTreeCpuMs } from './proc-cpu.ts'
 import { spawnBenchServer } from './spawn-server.ts'
-import { attestation, httpClient } from './http-bench.ts'
+import { attestation, benchAgentAnswer, httpClient } from './http-bench.ts'
 import { leanHttpClient } from './lean-http.ts'
 
 export interface WorkersBenchResult {
@@ -156,21 +155,8 @@ export async function measureWorkers(options: WorkersBenchOptions = {}): Promise
     // one real attestation answered by the fixture TPM; the challenge material repeats on every
     // worker of both servers, so its answers hold for every later session
     const evidence = evidenceSet('tpm-a-devid-rsa') as Record<string, string>
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    const spki = publicKey.export({ format: 'der', type: 'spki' })
-    const binding = new Uint8Array(createHash('sha256').update(spki).digest())
     const startBody = { providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidence } }
-    const start = await setup('/v1/attest', startBody)
-    if (start.status !== 200) throw new Error(`workers bench: start answered ${start.status} ${JSON.stringify(start.body)}`)
-    const challenge = (start.body.challenges as Record<string, Record<string, unknown>>).tpm_devid!
-    const answers = {
-      tpm_devid: await agent.answer(challenge, { devIdPub: evidence.DevIDPub!, akPub: evidence.AKPub!, ekPub: evidence.EKPub!, binding }),
-    }
-    // the key proof names the session: one signature per session, as an agent makes it
-    const keyProof = (sessionId: string) =>
-      sign('sha256', makeSvidKeyProofMessage(sessionId, binding), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64')
-    const publicKeyBase64 = spki.toString('base64')
-    const answerBody = (sessionId: string) => ({ answers, publicKey: publicKeyBase64, keyProof: keyProof(sessionId) })
+    const { answers, publicKeyBase64, keyProof, body: answerBody } = await benchAgentAnswer(setup, agent, evidence, 'workers bench')
     const attest = (url: string): (() => Promise<void>) => {
       if (clientKind === 'node:http') {
         const c = httpClient(url, concurrency)
