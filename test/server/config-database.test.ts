@@ -1,27 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, parseServerConfig, serverConfigKeys } from '../../server/config.ts'
-
-const BASE = 'trustDomain: example.org\ndataDir: /var/lib/vouch\npolicy: /etc/vouch/policy.yaml\n'
-
-function errorOf(yaml: string, env: Record<string, string> = {}): ConfigError {
-  try {
-    parseServerConfig(yaml, env)
-  } catch (e) {
-    if (e instanceof ConfigError) return e
-    throw e
-  }
-  throw new Error('no error')
-}
+import { parseServerConfig, serverConfigKeys } from '../../server/config.ts'
+import { BASE_CONFIG, configErrorOf } from './config-error.ts'
 
 describe('server config database', () => {
   it('is absent by default (SQLite in dataDir), a postgres:// URL from the file, and VOUCH_DATABASE_URL wins', () => {
-    expect(parseServerConfig(BASE).database).toBeUndefined()
-    expect(parseServerConfig(`${BASE}database: postgres://vouch@db:5432/vouch\n`).database).toBe('postgres://vouch@db:5432/vouch')
+    expect(parseServerConfig(BASE_CONFIG).database).toBeUndefined()
+    expect(parseServerConfig(`${BASE_CONFIG}database: postgres://vouch@db:5432/vouch\n`).database).toBe('postgres://vouch@db:5432/vouch')
     expect(
-      parseServerConfig(`${BASE}database: postgres://vouch@db:5432/vouch\n`, { VOUCH_DATABASE_URL: 'postgresql://u:pw@other/reg' })
+      parseServerConfig(`${BASE_CONFIG}database: postgres://vouch@db:5432/vouch\n`, { VOUCH_DATABASE_URL: 'postgresql://u:pw@other/reg' })
         .database,
     ).toBe('postgresql://u:pw@other/reg')
-    expect(parseServerConfig(BASE, { VOUCH_DATABASE_URL: 'postgres:///reg?host=/run/postgresql' }).database).toBe(
+    expect(parseServerConfig(BASE_CONFIG, { VOUCH_DATABASE_URL: 'postgres:///reg?host=/run/postgresql' }).database).toBe(
       'postgres:///reg?host=/run/postgresql',
     )
     expect(serverConfigKeys()).toContainEqual({ key: 'database', env: 'VOUCH_DATABASE_URL' })
@@ -36,11 +25,11 @@ describe('server config database', () => {
       ['42', /expected a postgres/],
     ]
     for (const [url, message] of cases) {
-      const e = errorOf(BASE, { VOUCH_DATABASE_URL: url })
+      const e = configErrorOf(BASE_CONFIG, { VOUCH_DATABASE_URL: url })
       expect(e.key, url).toBe('database')
       expect(e.message, url).toMatch(message)
       expect(e.message).not.toContain('secret')
     }
-    expect(errorOf(`${BASE}database: [1]\n`).message).toMatch(/^config database: expected a non-empty string/)
+    expect(configErrorOf(`${BASE_CONFIG}database: [1]\n`).message).toMatch(/^config database: expected a non-empty string/)
   })
 })
