@@ -7,12 +7,11 @@
  *
  * VOUCH_FLOOD_STARTS sets the burst (default 5,000; scripts measure the full 50,000 once).
  */
-import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfigFile } from '../../server/entry/bootstrap.ts'
 import { startNodeServer, type RunningServer } from '../../server/entry/node.ts'
 import { evidenceSet, LiveAgent } from '../core/attestation/live-agent.ts'
-import { attestOverHttp } from './http-agent.ts'
+import { attestOverHttp, nodeHttpFetch } from './http-agent.ts'
 import { writeServerFiles } from './setup.ts'
 
 const STARTS = Number(process.env.VOUCH_FLOOD_STARTS ?? 5_000)
@@ -39,20 +38,8 @@ afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop(), a2?.stop(), b2?.stop()])
 })
 
-/** fetch over node:http from a chosen loopback address (127.0.0.0/8 is all local on Linux): another client address */
-function fetchFrom(localAddress: string): typeof fetch {
-  return ((url: string, init: RequestInit = {}) =>
-    new Promise<Response>((resolve, reject) => {
-      const req = request(url, { method: init.method ?? 'GET', headers: init.headers as Record<string, string>, localAddress }, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0 })))
-      })
-      req.on('error', reject)
-      if (init.body !== undefined) req.write(init.body as string)
-      req.end()
-    })) as typeof fetch
-}
+/** fetch over node:http from a chosen loopback address: another client address */
+const fetchFrom = (localAddress: string) => nodeHttpFetch({ localAddress })
 
 async function metric(name: string): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text()

@@ -7,10 +7,30 @@
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync } from 'node:fs'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeSvidKeyProofMessage } from '../../core/attestation/svid-key.ts'
 import type { LiveAgent } from '../core/attestation/live-agent.ts'
+
+/**
+ * A fetch over node:http with request options global fetch lacks: `localAddress` (127.0.0.0/8 is
+ * all local on Linux, so each address is another client) and `agent: false` (a new connection per
+ * request, spread over node:cluster workers).
+ */
+export function nodeHttpFetch(options: { readonly localAddress?: string; readonly agent?: false }): typeof fetch {
+  return ((url: string, init: RequestInit = {}) =>
+    new Promise<Response>((resolve, reject) => {
+      const req = request(url, { method: init.method ?? 'GET', headers: init.headers as Record<string, string>, ...options }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0 })))
+      })
+      req.on('error', reject)
+      if (init.body !== undefined) req.write(init.body as string)
+      req.end()
+    })) as typeof fetch
+}
 
 export interface HttpResult {
   readonly status: number

@@ -11,7 +11,6 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { request } from 'node:http'
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -19,7 +18,7 @@ import { createNodePlatform } from '../../runtimes/node/index.ts'
 import { ServerCa } from '../../server/ca/authority.ts'
 import { evidenceSet, LiveAgent } from '../core/attestation/live-agent.ts'
 import { postgresMissing, startPostgres, type TestPostgres } from '../support/postgres.ts'
-import { attestOverHttp } from './http-agent.ts'
+import { attestOverHttp, nodeHttpFetch } from './http-agent.ts'
 import { policyDocument, writeServerFiles } from './setup.ts'
 import { spawnServer, type Child } from './spawn-server.ts'
 
@@ -30,17 +29,7 @@ let server: Child | undefined
 let files: ReturnType<typeof writeServerFiles>
 
 /** fetch over node:http on a new connection each time (agent: false), so requests spread over the workers */
-const freshFetch = ((url: string, init: RequestInit = {}) =>
-  new Promise<Response>((resolve, reject) => {
-    const req = request(url, { method: init.method ?? 'GET', headers: init.headers as Record<string, string>, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0 })))
-    })
-    req.on('error', reject)
-    if (init.body !== undefined) req.write(init.body as string)
-    req.end()
-  })) as typeof fetch
+const freshFetch = nodeHttpFetch({ agent: false })
 
 type Line = Record<string, unknown> & { msg: string }
 const lines = (child: Child = server!): Line[] =>

@@ -8,11 +8,11 @@
  * - sealed sessions (the default, a start keeps nothing): starts are bounded by the per-address
  *   limit only, so a flood of a device's captured evidence cannot refuse the device's own starts.
  */
-import { request } from 'node:http'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadConfigFile } from '../../../server/entry/bootstrap.ts'
 import { type RunningServer, startNodeServer } from '../../../server/entry/node.ts'
 import { evidenceSet } from '../../core/attestation/live-agent.ts'
+import { nodeHttpFetch } from '../../e2e/http-agent.ts'
 import { writeServerFiles } from '../../e2e/setup.ts'
 
 const servers: RunningServer[] = []
@@ -29,25 +29,15 @@ async function serve(sessions: 'memory' | 'sealed'): Promise<RunningServer> {
   return server
 }
 
-/** a start over node:http from `localAddress` (127.0.0.0/8 is all local on Linux): another client address */
-function start(server: RunningServer, set: string, localAddress: string): Promise<{ status: number; code?: string }> {
-  const body = JSON.stringify({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidenceSet(set) } })
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${server.url}/v1/attest`,
-      { method: 'POST', headers: { 'content-type': 'application/json' }, localAddress },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => {
-          const parsed = JSON.parse(Buffer.concat(chunks).toString()) as { code?: string }
-          resolve({ status: res.statusCode ?? 0, ...(parsed.code ? { code: parsed.code } : {}) })
-        })
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
+/** a start over node:http from `localAddress` (another client address) */
+async function start(server: RunningServer, set: string, localAddress: string): Promise<{ status: number; code?: string }> {
+  const res = await nodeHttpFetch({ localAddress })(`${server.url}/v1/attest`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: evidenceSet(set) } }),
   })
+  const { code } = (await res.json()) as { code?: string }
+  return { status: res.status, ...(code ? { code } : {}) }
 }
 
 describe('vouch server: the per-identity limit at start', () => {
