@@ -14,7 +14,7 @@ import { parseCertificate } from '../../core/x509/certificate.ts'
 import { parseServerConfig } from '../../server/config.ts'
 import { startNodeServer, type RunningServer } from '../../server/entry/node.ts'
 import { startSwtpm, type Swtpm } from '../support/swtpm.ts'
-import { capture } from './harness.ts'
+import { capture, devidPolicy } from './harness.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 let tpm: Swtpm
@@ -54,16 +54,7 @@ beforeAll(async () => {
       schema: 'v1',
       spec: {
         policies: [
-          {
-            name: 'devid',
-            spiffeIDTemplate: '/agent/tpm_devid/{{tpm_devid.certificate.serial_number}}',
-            requiredAttestors: [
-              {
-                type: 'tpm_devid',
-                config: { devIDCACerts: toPem('CERTIFICATE', caDer), endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem },
-              },
-            ],
-          },
+          devidPolicy(caDer, tpm.ekCa),
           {
             name: 'ek',
             requiredAttestors: [{ type: 'tpm_ek', config: { endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem } }],

@@ -33,6 +33,23 @@ export async function startPolicyServer(
   return startNodeServer(parseServerConfig(stringify(config)), { write: () => {} })
 }
 
+/**
+ * The tpm_devid policy the agent suites attest under: DevIDs under `caDer`, EKs under the swtpm's
+ * EK CA, the SPIFFE ID from the DevID serial number.
+ */
+export function devidPolicy(
+  caDer: Uint8Array,
+  ekCa: { readonly rootPem: string; readonly intermediatePem: string },
+): Record<string, unknown> {
+  return {
+    name: 'devid',
+    spiffeIDTemplate: '/agent/tpm_devid/{{tpm_devid.certificate.serial_number}}',
+    requiredAttestors: [
+      { type: 'tpm_devid', config: { devIDCACerts: toPem('CERTIFICATE', caDer), endorsementCACerts: ekCa.rootPem + ekCa.intermediatePem } },
+    ],
+  }
+}
+
 /** A self-signed P-256 DevID CA, written as `dir/<name>.pem` and `dir/<name>.key` (PKCS#8); its certificate's DER. */
 export async function makeDevIdCa(dir: string, commonName: string, name = 'ca'): Promise<Uint8Array> {
   const kp = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair

@@ -1,6 +1,6 @@
 // Transports: SPIRE's device auto-detection on fake /dev folders, TCTI parsing, and the native
 // libtss2-tctildr bridge against the pure raw-TCP transport on one live swtpm.
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

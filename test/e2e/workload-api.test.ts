@@ -17,7 +17,6 @@ import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { main } from '../../cli/main.ts'
-import { toPem } from '../../core/bytes/pem.ts'
 import { parsePublicJwk } from '../../core/svid/jwk.ts'
 import { JwtBundle } from '../../core/svid/jwt-bundle.ts'
 import { verifyJwtSvid } from '../../core/svid/jwt-svid.ts'
@@ -25,7 +24,7 @@ import { parseSpiffeBundle } from '../../core/svid/spiffe-bundle.ts'
 import { verifyX509Svid } from '../../core/svid/x509-svid.ts'
 import { parseServerConfig } from '../../server/config.ts'
 import { type RunningServer, startNodeServer } from '../../server/entry/node.ts'
-import { capture, makeDevIdCa, provisionDevId } from '../agent/harness.ts'
+import { capture, devidPolicy, makeDevIdCa, provisionDevId } from '../agent/harness.ts'
 import { startSwtpm, type Swtpm } from '../support/swtpm.ts'
 import { caFetch } from './spawn-server.ts'
 
@@ -163,18 +162,7 @@ beforeAll(async () => {
       section: 'AgentAttestation',
       schema: 'v1',
       spec: {
-        policies: [
-          {
-            name: 'devid',
-            spiffeIDTemplate: '/agent/tpm_devid/{{tpm_devid.certificate.serial_number}}',
-            requiredAttestors: [
-              {
-                type: 'tpm_devid',
-                config: { devIDCACerts: toPem('CERTIFICATE', caDer), endorsementCACerts: tpm.ekCa.rootPem + tpm.ekCa.intermediatePem },
-              },
-            ],
-          },
-        ],
+        policies: [devidPolicy(caDer, tpm.ekCa)],
       },
     }),
   )
