@@ -82,9 +82,21 @@ export const serverCommand: Command = {
     jsonOutput(args)
     if (args.positionals.length > 0) throw new UsageError('unexpected arguments')
     const path = requireOption(args, 'config')
+    // a worker of the primary's gets the secrets of the environment (the keyring, the database URL)
+    // over the IPC channel before it reads the config, never through its own environment
+    let env: NodeJS.ProcessEnv = process.env
+    if (cluster.isWorker) {
+      const { receiveWorkerSecrets } = await import('../../server/entry/cluster.ts')
+      const secrets = await receiveWorkerSecrets().catch((e: unknown) => {
+        // the error is printed as usual; then leave, as the channel to the primary keeps this process alive
+        setImmediate(() => process.exit(process.exitCode ?? 1))
+        throw e
+      })
+      env = { ...process.env, ...secrets }
+    }
     let config
     try {
-      config = parseServerConfig(readText(path, 'server config'), process.env)
+      config = parseServerConfig(readText(path, 'server config'), env)
     } catch (e) {
       if (e instanceof ConfigError) throw new UsageError(e.message, 'ERR_CONFIG')
       throw e
@@ -100,16 +112,11 @@ export const serverCommand: Command = {
       if (cluster.isWorker) {
         // one of the primary's workers: serve, tell the primary, stop on its SIGTERM
         const { startNodeServer } = await import('../../server/entry/node.ts')
-        const { WORKER_ID_ENV, receiveSessionKeys } = await import('../../server/entry/cluster.ts')
-        // a keyring the primary generated comes over the IPC channel, not the environment
-        const sessionKeys = await receiveSessionKeys().catch((e: unknown) => {
-          setImmediate(() => process.exit(process.exitCode ?? 1))
-          throw e
-        })
+        const { WORKER_ID_ENV } = await import('../../server/entry/cluster.ts')
         const s = await startNodeServer(config, {
           write: (line) => io.out(line),
           role: 'worker',
-          ...(sessionKeys !== undefined ? { env: { ...process.env, VOUCH_SESSION_KEYS: sessionKeys } } : {}),
+          env,
           logFields: { worker: Number(process.env[WORKER_ID_ENV]), pid: process.pid },
         }).catch((e: unknown) => {
           // the error is printed as usual; then leave, as the channel to the primary keeps this process alive

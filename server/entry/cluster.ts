@@ -5,9 +5,10 @@
  * The primary prepares, before it forks, everything the workers must share and must not race on
  * creating: the data dir, the server CA and the JWT-SVID key (created on first start), the schema
  * migrations, the bundle sequence, and the sealed-session keyring (from `sessionKeys`, or the
- * operator's VOUCH_SESSION_KEYS, or with neither one random keyring for this service). A keyring
- * from VOUCH_SESSION_KEYS or generated here reaches every worker over the cluster IPC channel; the
- * workers start with VOUCH_SESSION_KEYS removed from their environment. It loads the policy too,
+ * operator's VOUCH_SESSION_KEYS, or with neither one random keyring for this service). Secrets from
+ * the environment reach every worker over the cluster IPC channel (a keyring from
+ * VOUCH_SESSION_KEYS or generated here, and VOUCH_DATABASE_URL); the workers start with those
+ * variables removed from their environment (WORKER_SECRET_ENV). It loads the policy too,
  * so a bad document stops the start before any fork.
  * Then it serves nothing itself.
  *
@@ -43,50 +44,68 @@ export const STOP_GRACE_MS = 10_000
 const CA_CHECK_MS = 60_000
 
 /**
- * Set (to "1") in a worker's environment when the primary holds the session keyring in memory
- * (generated, or read from the operator's VOUCH_SESSION_KEYS): the worker asks for it over the
- * cluster IPC channel ({@link receiveSessionKeys}) before it listens. The keys themselves never go
- * through a worker's environment, which /proc/<pid>/environ shows to any process of the same user
- * and every child inherits.
+ * The environment variables that carry secrets: a worker gets them from the primary over the
+ * cluster IPC channel ({@link receiveWorkerSecrets}) and starts with them removed from its
+ * environment, which /proc/<pid>/environ shows to any process of the same user and every child
+ * inherits. VOUCH_SESSION_KEYS: the operator's keyring, or the one the primary generated;
+ * VOUCH_DATABASE_URL: a PostgreSQL URL, password included.
  */
-export const SESSION_KEYS_IPC_ENV = 'VOUCH_SESSION_KEYS_IPC'
-/** how long a worker waits for the primary's keyring */
-export const SESSION_KEYS_WAIT_MS = 10_000
+export const WORKER_SECRET_ENV = ['VOUCH_SESSION_KEYS', 'VOUCH_DATABASE_URL'] as const
+export type WorkerSecretName = (typeof WORKER_SECRET_ENV)[number]
+export type WorkerSecrets = Partial<Record<WorkerSecretName, string>>
 
-/** A worker asks the primary for the generated keyring; the primary answers with {@link SessionKeysMessage}. */
-export interface SessionKeysRequest {
-  readonly vouch: 'session-keys?'
+/**
+ * Set (to "1") in a worker's environment when the primary holds secrets for it
+ * ({@link WORKER_SECRET_ENV}): the worker asks for them over the IPC channel before it reads its
+ * config.
+ */
+export const WORKER_SECRETS_IPC_ENV = 'VOUCH_WORKER_SECRETS_IPC'
+/** how long a worker waits for the primary's secrets */
+export const WORKER_SECRETS_WAIT_MS = 10_000
+
+/** A worker asks the primary for its secrets; the primary answers with {@link WorkerSecretsMessage}. */
+export interface WorkerSecretsRequest {
+  readonly vouch: 'secrets?'
 }
 
-export interface SessionKeysMessage {
-  readonly vouch: 'session-keys'
-  readonly keys: string
+export interface WorkerSecretsMessage {
+  readonly vouch: 'secrets'
+  readonly env: WorkerSecrets
+}
+
+/** The secrets in `env` (non-empty values of {@link WORKER_SECRET_ENV}). */
+export function workerSecretsOf(env: NodeJS.ProcessEnv): WorkerSecrets {
+  const out: WorkerSecrets = {}
+  for (const name of WORKER_SECRET_ENV) if ((env[name] ?? '').trim() !== '') out[name] = env[name]
+  return out
 }
 
 /**
- * In a worker: the keyring the primary generated, asked for over the IPC channel (undefined when
- * the primary generated none: configured keys are read as usual).
+ * In a worker: the secrets the primary holds, asked for over the IPC channel, as environment
+ * variables to read the config with (empty when the primary sent the worker none).
  */
-export function receiveSessionKeys(env: NodeJS.ProcessEnv = process.env, waitMs = SESSION_KEYS_WAIT_MS): Promise<string | undefined> {
-  if (env[SESSION_KEYS_IPC_ENV] !== '1') return Promise.resolve(undefined)
+export function receiveWorkerSecrets(env: NodeJS.ProcessEnv = process.env, waitMs = WORKER_SECRETS_WAIT_MS): Promise<WorkerSecrets> {
+  if (env[WORKER_SECRETS_IPC_ENV] !== '1') return Promise.resolve({})
   const send = process.send?.bind(process)
-  if (!send) return Promise.reject(new Error(`${SESSION_KEYS_IPC_ENV} is set but there is no IPC channel to the primary`))
+  if (!send) return Promise.reject(new Error(`${WORKER_SECRETS_IPC_ENV} is set but there is no IPC channel to the primary`))
   return new Promise((resolve, reject) => {
-    const onMessage = (m: Partial<SessionKeysMessage> | undefined) => {
-      if (m?.vouch !== 'session-keys' || typeof m.keys !== 'string') return
+    const onMessage = (m: Partial<WorkerSecretsMessage> | undefined) => {
+      if (m?.vouch !== 'secrets' || typeof m.env !== 'object' || m.env === null) return
       done()
-      resolve(m.keys)
+      const secrets: WorkerSecrets = {}
+      for (const name of WORKER_SECRET_ENV) if (typeof m.env[name] === 'string') secrets[name] = m.env[name]
+      resolve(secrets)
     }
     const timer = setTimeout(() => {
       done()
-      reject(new Error(`no session keys from the primary in ${waitMs} ms`))
+      reject(new Error(`no secrets from the primary in ${waitMs} ms`))
     }, waitMs)
     const done = () => {
       clearTimeout(timer)
       process.off('message', onMessage)
     }
     process.on('message', onMessage)
-    send({ vouch: 'session-keys?' } satisfies SessionKeysRequest)
+    send({ vouch: 'secrets?' } satisfies WorkerSecretsRequest)
   })
 }
 
@@ -171,15 +190,15 @@ export async function startClusterPrimary(config: ServerConfig, o: ClusterOption
   // `sessionKeys` file it goes to the workers over IPC: the operator's VOUCH_SESSION_KEYS, else one
   // generated here
   let generatedKeys: string | undefined
-  let ipcKeys: string | undefined
-  if (config.sessionKeys === undefined) {
-    if ((env.VOUCH_SESSION_KEYS ?? '').trim() !== '') ipcKeys = env.VOUCH_SESSION_KEYS
-    else {
-      generatedKeys = `- { id: w${randomBytes(4).toString('hex')}, key: ${randomBytes(32).toString('base64')}, seal: true }\n`
-      env.VOUCH_SESSION_KEYS = generatedKeys
-      ipcKeys = generatedKeys
-    }
+  if (config.sessionKeys === undefined && (env.VOUCH_SESSION_KEYS ?? '').trim() === '') {
+    generatedKeys = `- { id: w${randomBytes(4).toString('hex')}, key: ${randomBytes(32).toString('base64')}, seal: true }\n`
+    env.VOUCH_SESSION_KEYS = generatedKeys
   }
+  // what the workers get over IPC: the keyring (unless a `sessionKeys` file holds it, which the
+  // workers read themselves) and the database URL from the environment
+  const secrets = workerSecretsOf(env)
+  if (config.sessionKeys !== undefined) delete secrets.VOUCH_SESSION_KEYS
+  const hasSecrets = Object.keys(secrets).length > 0
   const prepared = await bootstrap(config, {
     platform: await loadServerPlatform(),
     openDatabase: openSqliteWasm,
@@ -205,19 +224,19 @@ export async function startClusterPrimary(config: ServerConfig, o: ClusterOption
 
   const fork = (slot: Slot): Promise<string> =>
     new Promise((resolve, reject) => {
-      // the keys go over the IPC channel on the worker's request, never through its environment:
-      // an undefined value leaves the operator's VOUCH_SESSION_KEYS out of the worker's
+      // secrets go over the IPC channel on the worker's request, never through its environment:
+      // an undefined value leaves the operator's variable out of the worker's
       const w = cluster.fork({
         [WORKER_ID_ENV]: String(slot.id),
-        VOUCH_SESSION_KEYS: undefined,
-        ...(ipcKeys ? { [SESSION_KEYS_IPC_ENV]: '1' } : {}),
+        ...Object.fromEntries(WORKER_SECRET_ENV.map((name) => [name, undefined])),
+        ...(hasSecrets ? { [WORKER_SECRETS_IPC_ENV]: '1' } : {}),
       })
       slot.worker = w
       slot.startedAt = Date.now()
       let listened = false
-      w.on('message', (m: Partial<ListeningMessage | SessionKeysRequest> | undefined) => {
-        if (m?.vouch === 'session-keys?') {
-          if (ipcKeys) w.send({ vouch: 'session-keys', keys: ipcKeys } satisfies SessionKeysMessage)
+      w.on('message', (m: Partial<ListeningMessage | WorkerSecretsRequest> | undefined) => {
+        if (m?.vouch === 'secrets?') {
+          if (hasSecrets) w.send({ vouch: 'secrets', env: secrets } satisfies WorkerSecretsMessage)
           return
         }
         if (m?.vouch !== 'listening' || typeof m.url !== 'string') return

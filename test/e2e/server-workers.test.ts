@@ -112,14 +112,20 @@ describe.skipIf(missing)('e2e (Node): vouch server with workers: 2 on PostgreSQL
       expect(environ.some((v) => /seal: true|key: [A-Za-z0-9+/]{43}=/.test(v))).toBe(false)
     }
     // the workers were told to ask for it (the sessions crossing workers above show they share it)
-    for (const pid of pids) expect(readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')).toContain('VOUCH_SESSION_KEYS_IPC=1')
+    for (const pid of pids) expect(readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')).toContain('VOUCH_WORKER_SECRETS_IPC=1')
   })
 
-  it("an operator's VOUCH_SESSION_KEYS reaches the workers over IPC too; they start without it; sessions still cross workers", async () => {
-    const other = writeServerFiles({ extra: `database: ${pg!.url('vouch_workers')}\nworkers: 2\npolicyWatch: false\n` })
+  it("an operator's VOUCH_SESSION_KEYS and VOUCH_DATABASE_URL reach the workers over IPC too; they start without them; sessions still cross workers", async () => {
+    // the database only in the environment, with a password (trust authentication ignores it)
+    const password = `pw${randomBytes(12).toString('hex')}`
+    const withPassword = new URL(await pg!.createDatabase('vouch_workers_env'))
+    withPassword.password = password
+    const databaseUrl = withPassword.toString()
+    expect(databaseUrl).toContain(`:${password}@127.0.0.1`)
+    const other = writeServerFiles({ extra: 'workers: 2\npolicyWatch: false\n' })
     const key = randomBytes(32).toString('base64')
     const keys = `- { id: operator1, key: ${key}, seal: true }\n`
-    const op = await spawnServer('node', other.configPath, { VOUCH_SESSION_KEYS: keys })
+    const op = await spawnServer('node', other.configPath, { VOUCH_SESSION_KEYS: keys, VOUCH_DATABASE_URL: databaseUrl })
     try {
       const listening = linesOf('Worker listening', op)
       expect(listening.map((l) => l.worker).sort()).toEqual([1, 2])
@@ -135,10 +141,13 @@ describe.skipIf(missing)('e2e (Node): vouch server with workers: 2 on PostgreSQL
         const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')
         expect(environ.filter((v) => v.startsWith('VOUCH_SESSION_KEYS='))).toEqual([])
         expect(environ.some((v) => v.includes(key))).toBe(false)
-        expect(environ).toContain('VOUCH_SESSION_KEYS_IPC=1')
+        expect(environ.filter((v) => v.startsWith('VOUCH_DATABASE_URL='))).toEqual([])
+        expect(environ.some((v) => v.includes(password))).toBe(false)
+        expect(environ).toContain('VOUCH_WORKER_SECRETS_IPC=1')
       }
-      // the primary was started with it (the operator's own environment); only the workers are spared
+      // the primary was started with them (the operator's own environment); only the workers are spared
       expect(readFileSync(`/proc/${op.proc.pid}/environ`, 'latin1')).toContain(key)
+      expect(readFileSync(`/proc/${op.proc.pid}/environ`, 'latin1')).toContain(password)
       for (let i = 0; i < 3; i++) {
         const r = await attestOverHttp(op.url, agent!, evidence(), { fetch: freshFetch })
         expect(r.answer?.status, JSON.stringify(r.answer?.body ?? r.start.body)).toBe(200)
@@ -147,6 +156,16 @@ describe.skipIf(missing)('e2e (Node): vouch server with workers: 2 on PostgreSQL
       const answers = linesOf('Authorization received and verified', op)
       expect(answers).toHaveLength(3)
       expect(starts.filter((s, i) => s.worker !== answers[i]!.worker).length).toBeGreaterThan(0)
+      // the workers wrote to the database the URL named: they got it over IPC
+      const { default: pgClient } = await import('pg')
+      const client = new pgClient.Client({ connectionString: pg!.url('vouch_workers_env') })
+      await client.connect()
+      try {
+        const { rows } = await client.query('SELECT attestations FROM agents')
+        expect(rows.map((r) => Number(r.attestations))).toEqual([3])
+      } finally {
+        await client.end()
+      }
     } finally {
       await op.kill('SIGTERM')
       rmSync(other.dir, { recursive: true, force: true })
