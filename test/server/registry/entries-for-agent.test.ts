@@ -240,7 +240,7 @@ describe.each(backends())('listForAgent on $name', (backend) => {
     },
   )
   it.skipIf(backend.missing)(
-    'bounded: among 5000 entries the lookup reads only the rows of the agent, through indexes, never a scan',
+    'bounded: among 4046 entries the lookup reads only the rows of the agent, through indexes, never a scan',
     async () => {
       const { where } = await fresh()
       const r = await raw(where)
