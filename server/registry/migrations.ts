@@ -132,7 +132,9 @@ CREATE INDEX IF NOT EXISTS jwt_authorities_expires_at ON jwt_authorities (expire
   {
     version: 8,
     description: 'the parent selectors of selector-parented entries, indexed, for the entries of one agent (server/registry/entries.ts)',
-    // the table, the triggers that keep it, then the links of the entries already there
+    // the table, the triggers that keep it, then the links of the entries already there. On
+    // PostgreSQL, CREATE TRIGGER waits for inserts in flight and holds off new ones until the
+    // migration commits, so the backfill sees every row the trigger does not.
     sql: `${PARENT_SELECTORS_TABLE}
 CREATE TRIGGER IF NOT EXISTS entries_link_insert AFTER INSERT ON entries
 BEGIN

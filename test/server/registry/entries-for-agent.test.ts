@@ -172,7 +172,7 @@ describe.each(backends())('listForAgent on $name', (backend) => {
           // deletion takes the links with it
           expect(await links(r)).toEqual([])
         }),
-        { numRuns: 150 },
+        { numRuns: 200 },
       )
       // the runs did list entries (not only empty answers)
       expect(listed).toBeGreaterThan(100)
