@@ -6,7 +6,9 @@
  * number of processes are serialized: each counts and looks for a duplicate after the previous one
  * committed (READ COMMITTED takes a new snapshot per statement), and two replicas creating at once
  * can neither pass a bound nor store the same entry twice. The unique index entries_identity
- * backs the duplicate check in the database itself. Reads and deletes take no lock.
+ * backs the duplicate check in the database itself. Reads and deletes take no lock. The links of
+ * migration 8 (entry_parent_selectors), which listForAgent reads, are kept by a trigger in the
+ * transaction of each insert and delete, adoptions included.
  */
 import { MAX_ENTRIES, MAX_ENTRIES_PER_PARENT, isParentedTo, type EntrySpec, type RegistrationEntry } from '../entries/validate.ts'
 import {
@@ -134,12 +136,27 @@ export class PgEntryStore implements EntryStore {
     return rows.length > 0
   }
 
+  /** As the SQLite store's (entries.ts): the parent key's index, then the links of migration 8, in one snapshot each. */
   async listForAgent(agentId: string, agentSelectors: readonly string[]): Promise<RegistrationEntry[]> {
     const set = new Set(agentSelectors)
     const [byId, bySelectors] = await Promise.all([
-      this.db.all(`SELECT * FROM entries WHERE md5(parent_key) = md5(?) AND parent_id = ? ${ORDER}`, [agentId, agentId]),
-      this.db.all(`SELECT * FROM entries WHERE parent_id IS NULL ${ORDER}`),
+      this.db.all(PG_AGENT_ENTRIES_BY_ID, [agentId, agentId]),
+      set.size === 0 ? [] : this.db.all(PG_AGENT_ENTRIES_BY_SELECTORS, [JSON.stringify([...set])]),
     ])
-    return [...byId.map(toEntry), ...bySelectors.map(toEntry).filter((e) => isParentedTo(e, agentId, set))]
+    return [...byId, ...bySelectors].map(toEntry).filter((e) => isParentedTo(e, agentId, set))
   }
 }
+
+/** The entries parented by an agent's SPIFFE ID, through the MD5 index of the parent key. */
+export const PG_AGENT_ENTRIES_BY_ID = `SELECT * FROM entries WHERE md5(parent_key) = md5(?) AND parent_id = ? ${ORDER}`
+
+/**
+ * The selector-parented entries whose parent selectors are all among an agent's (the parameter: a
+ * JSON array of them), as on SQLite: the selectors as one array, so the links' primary key is
+ * searched for each (`= ANY`), grouped by entry, then those entries by primary key.
+ */
+export const PG_AGENT_ENTRIES_BY_SELECTORS = `SELECT * FROM entries WHERE id IN (
+  SELECT entry_id FROM entry_parent_selectors
+  WHERE selector = ANY (ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))
+  GROUP BY entry_id HAVING count(*) = max(selector_count)
+) ${ORDER}`

@@ -3,7 +3,9 @@
  * table): the EntryStore (entry-store.ts) of a server without `database:`. The table is migration
  * 5 (migrations.ts), applied on open, so `vouch entry create` may run before the server's first
  * start. Creation checks both bounds and the uniqueness and inserts in one IMMEDIATE transaction:
- * SQLite's write lock serializes it against every other connection to the file.
+ * SQLite's write lock serializes it against every other connection to the file. The links of
+ * migration 8 (entry_parent_selectors) are kept by triggers in the same transaction as each write,
+ * and serve listForAgent.
  */
 import { MAX_ENTRIES, MAX_ENTRIES_PER_PARENT, isParentedTo, type EntrySpec, type RegistrationEntry } from '../entries/validate.ts'
 import {
@@ -78,13 +80,29 @@ export class SqliteEntryStore implements EntryStore {
     return true
   }
 
+  /**
+   * Two lookups through indexes, never a scan of the entries: those parented by the agent's ID
+   * (entries_parent_key), then those whose parent selectors are all among the agent's, found in the
+   * links of migration 8 (AGENT_ENTRIES_BY_SELECTORS). isParentedTo stays the last word on each.
+   */
   listForAgent(agentId: string, agentSelectors: readonly string[]): RegistrationEntry[] {
     const set = new Set(agentSelectors)
-    const byId = this.db.all('SELECT * FROM entries WHERE parent_id = ? ORDER BY spiffe_id, id', [agentId]).map(toEntry)
-    const bySelectors = this.db
-      .all('SELECT * FROM entries WHERE parent_id IS NULL ORDER BY spiffe_id, id')
-      .map(toEntry)
-      .filter((e) => isParentedTo(e, agentId, set))
-    return [...byId, ...bySelectors]
+    const byId = this.db.all(AGENT_ENTRIES_BY_ID, [agentId, agentId]).map(toEntry)
+    const bySelectors = set.size === 0 ? [] : this.db.all(AGENT_ENTRIES_BY_SELECTORS, [JSON.stringify([...set])]).map(toEntry)
+    return [...byId, ...bySelectors].filter((e) => isParentedTo(e, agentId, set))
   }
 }
+
+/** The entries parented by an agent's SPIFFE ID (its parent key), by SPIFFE ID then ID. */
+export const AGENT_ENTRIES_BY_ID = 'SELECT * FROM entries WHERE parent_key = ? AND parent_id = ? ORDER BY spiffe_id, id'
+
+/**
+ * The selector-parented entries whose parent selectors are all among an agent's (the parameter: a
+ * JSON array of them): the links of those selectors (the primary key's prefix), grouped by entry,
+ * kept where every parent selector of the entry is there; then those entries by primary key, by
+ * SPIFFE ID then ID.
+ */
+export const AGENT_ENTRIES_BY_SELECTORS = `SELECT * FROM entries WHERE id IN (
+  SELECT entry_id FROM entry_parent_selectors WHERE selector IN (SELECT value FROM json_each(?))
+  GROUP BY entry_id HAVING count(*) = max(selector_count)
+) ORDER BY spiffe_id, id`

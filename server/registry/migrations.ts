@@ -34,6 +34,42 @@ const ENTRIES_TABLE = `CREATE TABLE IF NOT EXISTS entries (
   created_at BIGINT NOT NULL
 );`
 
+/**
+ * Migration 8: the parent selectors of each selector-parented entry, one row each, so the entries
+ * parented to an agent are found through an index (entries.ts, entries-pg.ts listForAgent): the
+ * rows of the agent's selectors, grouped by entry, where the count reaches the entry's number of
+ * distinct parent selectors. Triggers on `entries` keep the table exact whatever writes the entry
+ * (creation, adoption of moved entries, deletion, the move out of a replica's SQLite file, an older
+ * build's CLI), in the writer's own transaction. A parent selector is at most MAX_SELECTOR_LENGTH
+ * (256) UTF-16 code units, at most 768 bytes of UTF-8: the key (selector, entry_id) stays far
+ * below PostgreSQL's 2704-byte B-tree row limit, so the selector is indexed as it is.
+ */
+const PARENT_SELECTORS_TABLE = `CREATE TABLE IF NOT EXISTS entry_parent_selectors (
+  selector TEXT NOT NULL,
+  entry_id TEXT NOT NULL,
+  selector_count INTEGER NOT NULL,
+  PRIMARY KEY (selector, entry_id)
+);
+CREATE INDEX IF NOT EXISTS entry_parent_selectors_entry_id ON entry_parent_selectors (entry_id);`
+
+/** SQLite: a row's parent_selectors as a JSON array, `[]` when it is not one (never an error in a trigger). */
+const sqliteArray = (x: string) => `CASE WHEN json_valid(${x}) THEN CASE json_type(${x}) WHEN 'array' THEN ${x} ELSE '[]' END ELSE '[]' END`
+
+/**
+ * The links of the rows of entries named `e` (NEW in a trigger; `from` adds the table for the
+ * backfill): one per distinct parent selector of an entry without a parent ID, with their number.
+ */
+const sqliteLinks = (e: string, from = '') => `INSERT OR IGNORE INTO entry_parent_selectors (selector, entry_id, selector_count)
+  SELECT j.value, ${e}.id, (SELECT count(DISTINCT value) FROM json_each(${sqliteArray(`${e}.parent_selectors`)}))
+  FROM ${from}json_each(${sqliteArray(`${e}.parent_selectors`)}) j WHERE ${e}.parent_id IS NULL`
+
+/** PostgreSQL: the same (rows are written by this code only, so parent_selectors is always JSON). */
+const pgArray = (x: string) => `CASE WHEN jsonb_typeof(CAST(${x} AS jsonb)) = 'array' THEN CAST(${x} AS jsonb) ELSE CAST('[]' AS jsonb) END`
+const pgLinks = (e: string, from = '') => `INSERT INTO entry_parent_selectors (selector, entry_id, selector_count)
+  SELECT DISTINCT j.s, ${e}.id, (SELECT count(DISTINCT t.v) FROM jsonb_array_elements_text(${pgArray(`${e}.parent_selectors`)}) AS t(v))
+  FROM ${from}jsonb_array_elements_text(${pgArray(`${e}.parent_selectors`)}) AS j(s) WHERE ${e}.parent_id IS NULL
+  ON CONFLICT DO NOTHING`
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -92,6 +128,44 @@ CREATE INDEX IF NOT EXISTS jwt_authorities_expires_at ON jwt_authorities (expire
     version: 7,
     description: 'deleted registration entries, so a replica moving an older copy does not bring one back (server/registry/entries-pg.ts)',
     sql: 'CREATE TABLE IF NOT EXISTS entries_deleted (identity TEXT PRIMARY KEY, deleted_at BIGINT NOT NULL);',
+  },
+  {
+    version: 8,
+    description: 'the parent selectors of selector-parented entries, indexed, for the entries of one agent (server/registry/entries.ts)',
+    // the table, the triggers that keep it, then the links of the entries already there. On
+    // PostgreSQL, CREATE TRIGGER waits for inserts in flight and holds off new ones until the
+    // migration commits, so the backfill sees every row the trigger does not.
+    sql: `${PARENT_SELECTORS_TABLE}
+CREATE TRIGGER IF NOT EXISTS entries_link_insert AFTER INSERT ON entries
+BEGIN
+  ${sqliteLinks('NEW')};
+END;
+CREATE TRIGGER IF NOT EXISTS entries_link_delete AFTER DELETE ON entries
+BEGIN
+  DELETE FROM entry_parent_selectors WHERE entry_id = OLD.id;
+END;
+CREATE TRIGGER IF NOT EXISTS entries_link_update AFTER UPDATE OF id, parent_id, parent_selectors ON entries
+BEGIN
+  DELETE FROM entry_parent_selectors WHERE entry_id = OLD.id;
+  ${sqliteLinks('NEW')};
+END;
+${sqliteLinks('e', 'entries e, ')};`,
+    postgres: `${PARENT_SELECTORS_TABLE}
+CREATE OR REPLACE FUNCTION entries_link() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN
+    DELETE FROM entry_parent_selectors WHERE entry_id = OLD.id;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    ${pgLinks('NEW')};
+  END IF;
+  RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS entries_link ON entries;
+CREATE TRIGGER entries_link AFTER INSERT OR DELETE OR UPDATE OF id, parent_id, parent_selectors ON entries
+  FOR EACH ROW EXECUTE FUNCTION entries_link();
+${pgLinks('e', 'entries e, ')};`,
   },
 ]
 

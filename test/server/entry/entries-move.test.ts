@@ -70,6 +70,30 @@ describe.skipIf(missing)('moving SQLite entries into PostgreSQL', () => {
     b.close()
   })
 
+  it('selector-parented entries moved are found for their agents in PostgreSQL; their links leave the SQLite file with them', async () => {
+    const into = await pgStore()
+    const sqlite = openSqliteWasm(join(replicaDir(), 'agents.db'))
+    const store = new SqliteEntryStore(sqlite)
+    const fleet = ['tpm_devid:issuer:cn:Fleet CA', 'tpm_devid:subject:cn:h1']
+    const both = store.create(
+      checkEntryInput({ spiffeId: 'spiffe://example.org/both', parentSelectors: fleet, selectors: ['unix:uid:1'] }, TD),
+      1,
+    )
+    const one = store.create(
+      checkEntryInput({ spiffeId: 'spiffe://example.org/one', parentSelectors: [fleet[0]!], selectors: ['unix:uid:1'] }, TD),
+      2,
+    )
+    expect(store.listForAgent('spiffe://example.org/agent/9', fleet)).toEqual([both, one])
+    expect(sqlite.all('SELECT count(*) AS n FROM entry_parent_selectors')).toEqual([{ n: 3 }])
+    expect(await moveSqliteEntries(sqlite, into)).toEqual({ added: 2, present: 0, exists: 0, limit: 0, deleted: 0, unreadable: 0 })
+    expect(await into.listForAgent('spiffe://example.org/agent/9', fleet)).toEqual([both, one])
+    expect(await into.listForAgent('spiffe://example.org/agent/9', [fleet[0]!])).toEqual([one])
+    expect(await into.listForAgent('spiffe://example.org/agent/9', [fleet[1]!])).toEqual([])
+    expect(store.listForAgent('spiffe://example.org/agent/9', fleet)).toEqual([])
+    expect(sqlite.all('SELECT count(*) AS n FROM entry_parent_selectors')).toEqual([{ n: 0 }])
+    sqlite.close()
+  })
+
   it('an entry moved by one replica and then deleted in the shared database is not brought back by another replica moving its copy', async () => {
     const into = await pgStore()
     const a = openSqliteWasm(join(replicaDir(), 'agents.db'))

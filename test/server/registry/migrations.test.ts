@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openPostgres } from '../../../server/entry/postgres.ts'
 import { openSqliteWasm } from '../../../server/entry/sqlite-wasm.ts'
-import { MIGRATIONS, MIGRATIONS_TABLE, pendingMigrations, SCHEMA_VERSION } from '../../../server/registry/migrations.ts'
-import { checkEntryInput } from '../../../server/entries/validate.ts'
+import { type Migration, MIGRATIONS, MIGRATIONS_TABLE, pendingMigrations, SCHEMA_VERSION } from '../../../server/registry/migrations.ts'
+import { entryParams, INSERT_ENTRY } from '../../../server/registry/entry-store.ts'
+import type { SqlValue } from '../../../server/registry/sql.ts'
+import { checkEntryInput, type RegistrationEntry } from '../../../server/entries/validate.ts'
 import { migratePostgres, PgAgentRegistry } from '../../../server/registry/registry-pg.ts'
 import { AgentRegistry } from '../../../server/registry/registry.ts'
 import { backends } from '../../support/registry-backends.ts'
@@ -160,6 +162,62 @@ describe.each(backends())('registry migrations on $name', (backend) => {
               "SELECT indexname AS name FROM pg_indexes WHERE indexname LIKE 'entries_%' AND tablename = 'entries' AND indexname <> 'entries_pkey' ORDER BY indexname",
             )
       expect(indexes.map((i) => i.name)).toEqual(['entries_identity', 'entries_parent_key'])
+    },
+  )
+
+  it.skipIf(backend.missing)(
+    'a database of schema version 7 with selector-parented entries gains their links: the agent finds them after the upgrade',
+    async () => {
+      const where = await backend.fresh()
+      const v7 = MIGRATIONS.filter((m) => m.version <= 7)
+      const sqlOf = (m: Migration) => (backend.name === 'postgres' ? (m.postgres ?? m.sql) : m.sql)
+      await rawExec(backend.name, where, `${MIGRATIONS_TABLE};\n${v7.map(sqlOf).join('\n')}`)
+      await rawExec(backend.name, where, `INSERT INTO schema_migrations VALUES ${v7.map((m) => `(${m.version}, 0)`).join(', ')}`)
+      const S = (n: number) => `tpm_devid:subject:cn:h${n}`
+      const made = [
+        { parentSelectors: [S(1)] },
+        { parentSelectors: [S(1), S(2)] },
+        { parentSelectors: [S(2), S(3)] },
+        { parentId: 'spiffe://td/agent/1' },
+      ].map(
+        (parent, i): RegistrationEntry => ({
+          ...checkEntryInput({ spiffeId: `spiffe://td/w/${i}`, ...parent, selectors: ['unix:uid:1'] }, 'td'),
+          id: String(i).repeat(32),
+          createdAt: i,
+        }),
+      )
+      const literal = (v: SqlValue) => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${v}'`)
+      const rows = made.map((e) => `(${entryParams(e).map(literal).join(', ')})`)
+      // a row no entry can be read from (SQLite only: PostgreSQL holds what this code wrote): not linked, no failure
+      if (backend.name === 'sqlite') rows.push(`('${'e'.repeat(32)}', 'spiffe://td/bad', NULL, 'not json', 'x', '[]', NULL, NULL, '[]', 9)`)
+      await rawExec(backend.name, where, `${INSERT_ENTRY.slice(0, INSERT_ENTRY.indexOf('VALUES'))} VALUES ${rows.join(', ')}`)
+      expect(await rawExec(backend.name, where, 'SELECT 1 AS t FROM schema_migrations WHERE version = 8')).toEqual([])
+      // the server's start migrates
+      await (await backend.open(where)).close()
+      expect(await versions(where)).toEqual(MIGRATIONS.map((m) => m.version))
+      const links = await rawExec(
+        backend.name,
+        where,
+        'SELECT entry_id, selector, selector_count FROM entry_parent_selectors ORDER BY entry_id, selector',
+      )
+      expect(links.map((l) => [l.entry_id, l.selector, Number(l.selector_count)])).toEqual([
+        ['0'.repeat(32), S(1), 1],
+        ['1'.repeat(32), S(1), 2],
+        ['1'.repeat(32), S(2), 2],
+        ['2'.repeat(32), S(2), 2],
+        ['2'.repeat(32), S(3), 2],
+      ])
+      const { entries, close } = await backend.openEntries(where)
+      expect(await entries.listForAgent('spiffe://td/agent/1', [S(1), S(2)])).toEqual([made[3], made[0], made[1]])
+      expect(await entries.listForAgent('spiffe://td/agent/2', [S(3), S(2)])).toEqual([made[2]])
+      expect(await entries.listForAgent('spiffe://td/agent/2', [S(3)])).toEqual([])
+      // and an entry made after the upgrade is linked by the trigger
+      const later = await entries.create(
+        checkEntryInput({ spiffeId: 'spiffe://td/w/later', parentSelectors: [S(3)], selectors: ['unix:uid:1'] }, 'td'),
+        10,
+      )
+      expect(await entries.listForAgent('spiffe://td/agent/2', [S(3)])).toEqual([later])
+      await close()
     },
   )
 
