@@ -234,6 +234,9 @@ export interface AsyncSqlUseOnceStore extends UseOnceStore {
  * not per answer), still atomic across connections and replicas: a claim is true only when its id
  * comes back. The cutoff (claimCutoff) is read when the statement is sent, after any purge this
  * store runs first; a claim of a session expiring before it rejects with ERR_SESSION_EXPIRED.
+ * What is left: the statement's own wait once sent (bounded by the connection's statement_timeout,
+ * server/entry/postgres.ts), and replicas' clocks, which the purge of one and the claim of another
+ * each read: the rule holds across replicas as far as their clocks agree.
  * The same id twice in one batch: the first claim wins, the later ones are false without being sent.
  */
 export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseOnceStoreOptions = {}): AsyncSqlUseOnceStore {
