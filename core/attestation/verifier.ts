@@ -104,7 +104,8 @@ export interface AnswerOptions {
    * used the session, false when it had been used already: the answer then fails as an unknown
    * session (ERR_SESSION_UNKNOWN), whatever the checks found. The verdict, or the check's failure,
    * is released only once settle has resolved; a settle that throws fails the answer with its
-   * error. A server uses it to commit the claim and the agent's record in one transaction (one
+   * error (ERR_SESSION_EXPIRED when the claim was committed past the session's expiry plus the
+   * use-once grace, UseOnceStore.claim: a slow settle never records a session twice). A server uses it to commit the claim and the agent's record in one transaction (one
    * durable commit per answer, not two).
    */
   readonly settle?: (claim: UseOnceClaim, verdict: Verdict | undefined) => Promise<boolean>
@@ -191,7 +192,8 @@ async function takeStored(sessionId: string, sessions: SessionStore) {
 /**
  * Opens a sealed session: bad token or unknown key -> UNKNOWN_SESSION; a retired key ->
  * ERR_SESSION_KEY_RETIRED. Then its use-once record: claimed here (before the expiry check, so an
- * expired token is burned too; already used -> UNKNOWN_SESSION), or, when the caller settles the
+ * expired token is burned too; already used -> UNKNOWN_SESSION; past expiry + the store's grace ->
+ * ERR_SESSION_EXPIRED from the store, which records nothing), or, when the caller settles the
  * answer itself, only looked up in the store's local hint. Expiry is left to the caller (its
  * failure carries the trail).
  */

@@ -3,7 +3,8 @@
  * event loop are one statement, so one round trip and one commit hold their use-once claims and the
  * records of the answers that passed, as SQLite's one transaction does:
  *
- *   WITH claimed AS (INSERT INTO used_sessions ... ON CONFLICT (id) DO NOTHING RETURNING id),
+ *   WITH claimed AS (INSERT INTO used_sessions ... WHERE expires_at >= cutoff
+ *                    ON CONFLICT (id) DO NOTHING RETURNING id),
  *        rec AS (VALUES (claim id, order, the record's columns), ...),
  *        folded AS (the records whose claim came back, one row per agent: the last to arrive's
  *                   columns, the first time, the count),
@@ -17,14 +18,19 @@
  * Claims go in id order and agents in spiffe_id order, so two batches touching the same rows take
  * their locks in one order. The same session twice in one batch: the first settlement is sent, the
  * later ones are not claimed. Records past expiry + grace are purged through the use-once store.
+ * The cutoff is the use-once store's clock minus the grace, read when the statement is sent (so a
+ * batch held up is judged when it goes): a session expiring before it is not claimed, and its
+ * settlement rejects with ERR_SESSION_EXPIRED, since the purge may have deleted its first record
+ * (use-once.ts).
  */
 import { type AttestationRecord, INSERT_AGENT, ON_AGENT_CONFLICT } from './registry.ts'
 import type { AnswerLedger, AnswerSettled, AnswerSettlement } from './answer-ledger.ts'
 import type { AsyncSqlQueries, SqlValue } from './sql.ts'
-import { type AsyncSqlUseOnceStore, PREPARED_BATCH_ROWS } from './use-once.ts'
+import { useOnceClaimTooLate } from '../../core/session/use-once.ts'
+import { type AsyncSqlUseOnceStore, claimsStatement, PREPARED_BATCH_ROWS } from './use-once.ts'
 import { defer } from './write-batch.ts'
 
-/** most settlements in one statement (2 + 9 parameters each) */
+/** most settlements in one statement (2 + 9 parameters each, and the cutoff) */
 const MAX_SETTLEMENTS_PER_STATEMENT = 500
 
 interface Pending {
@@ -35,13 +41,10 @@ interface Pending {
   readonly reject: (e: unknown) => void
 }
 
-const CLAIMS = (n: number) =>
-  `INSERT INTO used_sessions (id, expires_at) VALUES ${Array.from({ length: n }, () => '(?, ?)').join(', ')} ON CONFLICT (id) DO NOTHING RETURNING id`
-
 const REC_ROW =
   '(CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT))'
 
-const SETTLE = (claims: number, records: number) => `WITH claimed AS (${CLAIMS(claims)}),
+const SETTLE = (claims: number, records: number) => `WITH claimed AS (${claimsStatement(claims)}),
 rec (claim_id, seq, spiffe_id, attestor_type, attributes, at, svid_serial, svid_expires_at, selectors) AS (
   VALUES ${Array.from({ length: records }, () => REC_ROW).join(', ')}
 ),
@@ -83,12 +86,15 @@ export function pgAnswerLedger(db: AsyncSqlQueries, useOnce: AsyncSqlUseOnceStor
     const claimParams = part.flatMap((p) => [p.settlement.claim.id, p.settlement.claim.expiresAt])
     const won = new Set<string>()
     const recorded = new Set<string>()
+    // judged now, as the statement goes
+    const cutoff = useOnce.claimCutoff()
     if (records.length === 0) {
-      for (const r of await db.all(CLAIMS(part.length), claimParams, { prepare: part.length <= PREPARED_BATCH_ROWS })) won.add(String(r.id))
+      for (const r of await db.all(claimsStatement(part.length), [...claimParams, cutoff], { prepare: part.length <= PREPARED_BATCH_ROWS }))
+        won.add(String(r.id))
     } else {
       const rows = await db.all(
         SETTLE(part.length, records.length),
-        [...claimParams, ...records.flatMap((p) => recordParams(p.settlement.claim.id, p.seq, p.settlement.record!))],
+        [...claimParams, cutoff, ...records.flatMap((p) => recordParams(p.settlement.claim.id, p.seq, p.settlement.record!))],
         // small batches, the common ones, as prepared statements (one text per batch shape)
         { prepare: part.length <= PREPARED_BATCH_ROWS && records.length <= PREPARED_BATCH_ROWS },
       )
@@ -96,6 +102,10 @@ export function pgAnswerLedger(db: AsyncSqlQueries, useOnce: AsyncSqlUseOnceStor
     }
     for (const p of part) {
       const { claim, record } = p.settlement
+      if (claim.expiresAt < cutoff) {
+        p.reject(useOnceClaimTooLate(claim.expiresAt))
+        continue
+      }
       useOnce.noteClaimed(claim.id, claim.expiresAt)
       if (!won.has(claim.id)) p.resolve({ claimed: false })
       else if (record) p.resolve({ claimed: true, recorded: recorded.has(record.spiffeId) ? 'recorded' : 'banned' })

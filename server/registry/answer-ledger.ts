@@ -26,6 +26,11 @@ export interface AnswerSettled {
 }
 
 export interface AnswerLedger {
+  /**
+   * Claims and records in one commit. Rejects with ERR_SESSION_EXPIRED, writing nothing, when the
+   * claim is committed once the session's expiry plus the use-once grace is past: its first record
+   * may have been purged, so a claim won then could be the session's second (use-once.ts).
+   */
   settle(s: AnswerSettlement): Promise<AnswerSettled>
 }
 

@@ -10,7 +10,8 @@
  * so a token it signed stays verifiable through missed renewals. A replica that stops cleanly
  * retires its key: the row then expires once the last token it could have signed has (now + the
  * longest JWT-SVID lifetime); a restart with the same key publishes it again. A replica that
- * vanishes leaves its row to the lease. Expired rows are purged at each publication.
+ * vanishes leaves its row to the lease. Expired rows are purged at each read of the list
+ * (publications included).
  *
  * Bounds: one row per key (the kid is the key's RFC 7638 thumbprint), so a replica adds a row
  * only when its key changes; rows leave at most a lease after their last renewal; and at most
@@ -19,9 +20,20 @@
  * key, however many and however recent, never push a running replica's key out).
  *
  * The bundle's sequence (`spiffe_sequence`) is the shared counter the CA rotation increments: a
- * replica also increments it when it adds or replaces its key or purges expired ones, and every
- * reload reads it, so replicas serving one list serve one sequence (a key that merely expires is
- * counted at the next purge, within a renewal interval).
+ * replica also increments it when it adds or replaces its key, and when it finds keys expired.
+ * Every read of the list (`load`: at most every JWT_AUTHORITIES_MAX_AGE_MS when the bundle or JWKS
+ * is asked for, at once when a listed key's expiry is reached, and at each publication) first looks
+ * for rows whose expiry is reached at its clock; finding some, it increments the counter and only
+ * then deletes them (`purgeExpired`). It then reads the unexpired rows and, after them, the counter.
+ * So a list from which a key has dropped because it expired is served with a sequence above every
+ * sequence served with that key: the reader deleted the row itself after incrementing, or another
+ * replica did, which incremented before its delete committed, and the counter is read after the
+ * rows. Replicas reading the same rows read the same counter (two that find the same rows expired
+ * at once both increment: each serves what it read until its next read, within the max age).
+ * Between reads, `current()` leaves out a key once its expiry is reached and `refresh()` reads
+ * again before the bundle is served; only while the database cannot be read (failing, or slower
+ * than JWT_AUTHORITIES_REFRESH_WAIT_MS) is a key left out under the last sequence read. The
+ * replica's own key is always served.
  *
  * Reads are cached: `current()` answers from memory; `refresh()` (awaited by the bundle and JWKS
  * routes) reloads when the list is older than JWT_AUTHORITIES_MAX_AGE_MS. A database that fails
@@ -140,7 +152,12 @@ async function toPublished(row: Record<string, unknown>): Promise<PublishedJwtAu
 
 export class SharedJwtAuthorities implements JwtAuthoritySource {
   private list: readonly JwtAuthorityEntry[]
-  private loadedAt = Number.NEGATIVE_INFINITY
+  /** when each listed key of another replica expires (the own key is always served) */
+  private expiries = new Map<string, number>()
+  /** the earliest of `expiries`: from then current() leaves keys out and refresh() reads again */
+  private nextExpiry = Number.POSITIVE_INFINITY
+  /** when refresh() reads again: the max age after a read (or a failed one), or a listed key's expiry if sooner */
+  private readAgainAt = Number.NEGATIVE_INFINITY
   private renewedAt = Number.NEGATIVE_INFINITY
   private loading: Promise<void> | undefined
   private failing = false
@@ -167,10 +184,20 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
     const jwk = JSON.stringify(this.own.publicJwk)
     const published = await this.db.get(PUBLISH, [this.own.kid, this.own.kid, jwk, now, now + this.leaseMs])
     this.renewedAt = now
-    const purged = await this.db.run('DELETE FROM jwt_authorities WHERE expires_at <= ?', [now])
-    // a renewal changes no bundle; a new or replaced key, or a purge, does
-    if (published?.previous !== jwk || purged > 0) await this.o.sequence?.next()
+    // a renewal changes no bundle; a new or replaced key does (and expired keys, purged by the read)
+    if (published?.previous !== jwk) await this.o.sequence?.next()
     await this.load()
+  }
+
+  /**
+   * Deletes the rows whose expiry is reached at `now`, incrementing the shared sequence first when
+   * there are some (so no replica can read the shorter list under the old sequence); the rows deleted.
+   */
+  async purgeExpired(now: number): Promise<number> {
+    const due = await this.db.get('SELECT count(*) AS n FROM jwt_authorities WHERE expires_at <= ?', [now])
+    if (Number(due?.n ?? 0) === 0) return 0
+    await this.o.sequence?.next()
+    return this.db.run('DELETE FROM jwt_authorities WHERE expires_at <= ?', [now])
   }
 
   /** The periodic step: renews the publication when due (a failure is logged; the next pass tries again). */
@@ -195,11 +222,14 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
   }
 
   current(): readonly JwtAuthorityEntry[] {
-    return this.list
+    const now = this.o.now()
+    if (now < this.nextExpiry) return this.list
+    // a key expired since the list was read: never served past its expiry (refresh() reads again)
+    return this.list.filter(([kid]) => (this.expiries.get(kid) ?? Number.POSITIVE_INFINITY) > now)
   }
 
   refresh(): Promise<void> {
-    if (this.o.now() - this.loadedAt < this.maxAgeMs) return Promise.resolve()
+    if (this.o.now() < this.readAgainAt) return Promise.resolve()
     const loading = (this.loading ??= this.load()
       .then(
         () => {
@@ -208,7 +238,7 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
         },
         (e: unknown) => {
           // keep serving the last list; say so once per outage, and try again after maxAgeMs
-          this.loadedAt = this.o.now()
+          this.readAgainAt = this.o.now() + this.maxAgeMs
           if (!this.failing) this.o.logger?.warn('JWT authorities not read: serving the last list', { error: (e as Error).message })
           this.failing = true
         },
@@ -225,11 +255,11 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
     return Promise.race([loading, waited]).finally(() => clearTimeout(timer))
   }
 
-  /** The unexpired published keys, those expiring last first (at most MAX_JWT_AUTHORITIES), as the database holds them. */
-  async published(): Promise<PublishedJwtAuthority[]> {
+  /** The unexpired published keys (at `now`), those expiring last first (at most MAX_JWT_AUTHORITIES), as the database holds them. */
+  async published(now = this.o.now()): Promise<PublishedJwtAuthority[]> {
     const rows = await this.db.all(
       'SELECT kid, jwk, published_at, expires_at FROM jwt_authorities WHERE expires_at > ? ORDER BY expires_at DESC, kid LIMIT ?',
-      [this.o.now(), MAX_JWT_AUTHORITIES],
+      [now, MAX_JWT_AUTHORITIES],
     )
     const published = await Promise.all(rows.map(toPublished))
     return published.flatMap((p, i) => {
@@ -241,13 +271,18 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
     })
   }
 
+  /** Purges the expired rows (incrementing the sequence), then reads the rows, then the sequence: in that order (see the top of this file). */
   private async load(): Promise<void> {
-    const rows = await this.published()
+    const now = this.o.now()
+    await this.purgeExpired(now)
+    const rows = await this.published(now)
     if (this.o.sequence) this.o.sequence.seen(await this.o.sequence.read())
-    const others = rows.filter((p) => p.kid !== this.own.kid).map((p): JwtAuthorityEntry => [p.kid, p.jwk])
+    const others = rows.filter((p) => p.kid !== this.own.kid).slice(0, MAX_JWT_AUTHORITIES - 1)
     const own: JwtAuthorityEntry = [this.own.kid, this.own.publicJwk]
-    this.list = [own, ...others].slice(0, MAX_JWT_AUTHORITIES)
-    this.loadedAt = this.o.now()
+    this.list = [own, ...others.map((p): JwtAuthorityEntry => [p.kid, p.jwk])]
+    this.expiries = new Map(others.map((p) => [p.kid, p.expiresAt]))
+    this.nextExpiry = Math.min(Number.POSITIVE_INFINITY, ...others.map((p) => p.expiresAt))
+    this.readAgainAt = Math.min(this.o.now() + this.maxAgeMs, this.nextExpiry)
   }
 }
 

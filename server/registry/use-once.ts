@@ -1,16 +1,24 @@
 /**
  * The shared use-once store for sealed sessions: one row per answered session in
  * `used_sessions(id PRIMARY KEY, expires_at)`. A claim is one statement,
- * `INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id`: the primary key makes it atomic in the
- * database, so of two concurrent claims (two replicas, two connections) exactly one returns a row.
- * Portable SQL (SQLite >= 3.35 and PostgreSQL), through the SqlDatabase port only.
- * Rows past expiry + grace are purged lazily, at most once per `purgeEveryMs`.
+ * `INSERT ... SELECT ... WHERE expires_at >= ? ON CONFLICT (id) DO NOTHING RETURNING id`: the primary
+ * key makes it atomic in the database, so of two concurrent claims (two replicas, two connections)
+ * exactly one returns a row. Portable SQL (SQLite >= 3.35 and PostgreSQL), through the SqlDatabase
+ * port only. Rows past expiry + grace are purged lazily, at most once per `purgeEveryMs`.
+ *
+ * A claim that comes too late is refused in the same statement: the `?` is the cutoff, the store's
+ * clock minus the grace, taken when the claim goes to the database (below), and a session that
+ * expired before it is not inserted; the claim then rejects with ERR_SESSION_EXPIRED (core
+ * useOnceClaimTooLate). The purge deletes exactly those rows (`expires_at < now - grace`) with the
+ * same clock: a claim inserts only a row the purge would keep at that moment. So a claim reaching the database after its
+ * session's first record could have been purged never records the session a second time, however
+ * long its settle or its batch was held up.
  *
  * On SQLite a claim joins the connection's write batch (write-batch.ts): the claims of answers
  * arriving together, and the attestation records being committed, share one transaction and its
  * fsyncs; each claim resolves once that transaction is committed.
  */
-import type { UseOnceStore } from '../../core/session/use-once.ts'
+import { DEFAULT_USE_ONCE_GRACE_MS, type UseOnceStore, useOnceClaimTooLate } from '../../core/session/use-once.ts'
 import type { AsyncSqlQueries, SqlDatabase, SqlStatement, SqlValue } from './sql.ts'
 import { defer, writeBatchFor } from './write-batch.ts'
 
@@ -25,11 +33,29 @@ CREATE INDEX IF NOT EXISTS used_sessions_expires_at ON used_sessions (expires_at
 export interface SqlUseOnceStoreOptions {
   /** clock (ms since the epoch); default Date.now */
   readonly now?: () => number
-  /** how long a record is kept after its session's expiry; default 60 s */
+  /** how long a record is kept after its session's expiry, and until when a claim is accepted; default 60 s */
   readonly graceMs?: number
   /** least time between two purges; default 10 s */
   readonly purgeEveryMs?: number
 }
+
+/**
+ * A use-once claim in the SQL stores, judged at `cutoff` (the clock minus the grace when the claim
+ * goes to the database): inserted only for a session expiring at or after the cutoff, a row the
+ * purge (`expires_at < now - grace`) would keep.
+ */
+const CLAIM =
+  'INSERT INTO used_sessions (id, expires_at) SELECT id, expires_at FROM (SELECT ? AS id, ? AS expires_at) WHERE expires_at >= ? ON CONFLICT (id) DO NOTHING RETURNING id'
+
+/**
+ * The same for `n` claims in one statement (PostgreSQL, typed for the VALUES list); the cutoff is the
+ * last parameter: `[id1, expiresAt1, ..., idn, expiresAtn, cutoff]`.
+ */
+export const claimsStatement = (n: number): string =>
+  `INSERT INTO used_sessions (id, expires_at) SELECT c.id, c.expires_at FROM (VALUES ${Array.from({ length: n }, () => '(CAST(? AS TEXT), CAST(? AS BIGINT))').join(', ')}) AS c (id, expires_at) WHERE c.expires_at >= CAST(? AS BIGINT) ON CONFLICT (id) DO NOTHING RETURNING id`
+
+/** How a claim went: recorded now, recorded already (used), or refused as too late (its record may have been purged). */
+type ClaimOutcome = 'won' | 'used' | 'late'
 
 /** most ids a store remembers as used (RecentClaims) */
 export const MAX_RECENT_CLAIMS = 100_000
@@ -83,7 +109,7 @@ export interface SqlUseOnceStore extends UseOnceStore {
 
 export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreOptions = {}): SqlUseOnceStore {
   const now = options.now ?? (() => Date.now())
-  const graceMs = options.graceMs ?? 60_000
+  const graceMs = options.graceMs ?? DEFAULT_USE_ONCE_GRACE_MS
   const purgeEveryMs = options.purgeEveryMs ?? 10_000
   db.exec(SCHEMA)
   const writes = writeBatchFor(db)
@@ -95,7 +121,28 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
     lastPurge = t
     return { sql: 'DELETE FROM used_sessions WHERE expires_at < ?', params: [t - graceMs] }
   }
-  const CLAIM = 'INSERT INTO used_sessions (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id'
+
+  /**
+   * A claim judged when it goes to the database: its statement is made then, with the time read
+   * then (on this thread inside the batch's transaction, under the write lock; for the writer
+   * thread when the batch is handed over), not when the claim was queued, so a claim held behind a
+   * slow commit is judged at its own commit. A purge that ran before it in this connection's
+   * batches was queued before it, so its time is no later than the claim's. What is left on the
+   * writer-thread path is the wait between the handover and the writer's BEGIN IMMEDIATE, bounded by
+   * its lock wait (busy_timeout, 2 s by default): only there could another process's purge on the
+   * same file commit after the claim was judged.
+   */
+  const judged = (id: string, expiresAt: number) => {
+    let late = false
+    return {
+      statement: (): SqlStatement => {
+        const t = now()
+        late = expiresAt < t - graceMs
+        return { sql: CLAIM, params: [id, expiresAt, t - graceMs] }
+      },
+      outcome: (row: Record<string, SqlValue> | undefined): ClaimOutcome => (row !== undefined ? 'won' : late ? 'late' : 'used'),
+    }
+  }
 
   const recent = new RecentClaims(now)
   const purgeIfDue = () => {
@@ -107,25 +154,41 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
   return {
     async claim(id, expiresAt) {
       purgeIfDue()
-      const statement = { sql: CLAIM, params: [id, expiresAt] }
-      const won = await writes.run({
-        run: () => db.get(statement.sql, statement.params) !== undefined,
-        statements: [statement],
-        fromRows: ([row]) => row !== undefined,
+      const claim = judged(id, expiresAt)
+      const outcome = await writes.run({
+        run: (d) => {
+          const s = claim.statement()
+          return claim.outcome(d.get(s.sql, s.params))
+        },
+        get statements() {
+          return [claim.statement()]
+        },
+        fromRows: ([row]) => claim.outcome(row),
       })
+      if (outcome === 'late') throw useOnceClaimTooLate(expiresAt)
       recent.add(id, expiresAt)
-      return won
+      return outcome === 'won'
     },
     async claimAnd<T>(id: string, expiresAt: number, then: ClaimedWrite<T>) {
       purgeIfDue()
-      const statement = { sql: CLAIM, params: [id, expiresAt] }
-      const outcome = await writes.run<{ readonly claimed: boolean; readonly result?: T }>({
-        run: (d) => (d.get(statement.sql, statement.params) === undefined ? { claimed: false } : { claimed: true, result: then.run(d) }),
-        statements: [statement, then.statement],
-        fromRows: ([claim, row]) => (claim === undefined ? { claimed: false } : { claimed: true, result: then.fromRow(row) }),
+      const claim = judged(id, expiresAt)
+      const outcome = await writes.run<{ readonly outcome: ClaimOutcome; readonly result?: T }>({
+        run: (d) => {
+          const s = claim.statement()
+          const outcome = claim.outcome(d.get(s.sql, s.params))
+          return outcome === 'won' ? { outcome, result: then.run(d) } : { outcome }
+        },
+        get statements() {
+          return [claim.statement(), then.statement]
+        },
+        fromRows: ([row, thenRow]) => {
+          const outcome = claim.outcome(row)
+          return outcome === 'won' ? { outcome, result: then.fromRow(thenRow) } : { outcome }
+        },
       })
+      if (outcome.outcome === 'late') throw useOnceClaimTooLate(expiresAt)
       recent.add(id, expiresAt)
-      return outcome
+      return outcome.outcome === 'won' ? { claimed: true, result: outcome.result as T } : { claimed: false }
     },
     seen(id) {
       return recent.has(id)
@@ -155,21 +218,33 @@ export interface AsyncSqlUseOnceStore extends UseOnceStore {
   noteClaimed(id: string, expiresAt: number): void
   /** deletes the records past expiry + grace, when a purge is due (at most once per purgeEveryMs) */
   purgeIfDue(): Promise<void>
+  /**
+   * The cutoff of a claim sent now: the store's clock minus the grace (the bound its purge deletes
+   * below). A claim statement inserts only sessions expiring at or after it (claimsStatement); a
+   * session expiring before it is too late (useOnceClaimTooLate). Read right before the statement is sent.
+   */
+  claimCutoff(): number
 }
 
 /**
  * The same store on a client/server database (PostgreSQL, the AgentStore of several replicas): the
  * table comes from migration 4 (server/registry/migrations.ts). Claims that arrive together go in
- * one statement, `INSERT ... VALUES (...), (...) ON CONFLICT (id) DO NOTHING RETURNING id` (one round
- * trip and one commit per batch, not per answer), still atomic across connections and replicas: a
- * claim is true only when its id comes back. The same id twice in one batch: the first claim wins,
- * the later ones are false without being sent.
+ * one statement, `INSERT ... SELECT ... FROM (VALUES (...), (...)) WHERE expires_at >= cutoff ON
+ * CONFLICT (id) DO NOTHING RETURNING id` (claimsStatement: one round trip and one commit per batch,
+ * not per answer), still atomic across connections and replicas: a claim is true only when its id
+ * comes back. The cutoff (claimCutoff) is read when the statement is sent, after any purge this
+ * store runs first; a claim of a session expiring before it rejects with ERR_SESSION_EXPIRED.
+ * What is left: the statement's own wait once sent (bounded by the connection's statement_timeout,
+ * server/entry/postgres.ts), and replicas' clocks, which the purge of one and the claim of another
+ * each read: the rule holds across replicas as far as their clocks agree.
+ * The same id twice in one batch: the first claim wins, the later ones are false without being sent.
  */
 export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseOnceStoreOptions = {}): AsyncSqlUseOnceStore {
   const now = options.now ?? (() => Date.now())
-  const graceMs = options.graceMs ?? 60_000
+  const graceMs = options.graceMs ?? DEFAULT_USE_ONCE_GRACE_MS
   const purgeEveryMs = options.purgeEveryMs ?? 10_000
   let lastPurge = Number.NEGATIVE_INFINITY
+  const claimCutoff = () => now() - graceMs
   let queue: { id: string; expiresAt: number; resolve: (claimed: boolean) => void; reject: (e: unknown) => void }[] = []
 
   async function purge(): Promise<void> {
@@ -193,17 +268,23 @@ export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseO
     try {
       await purge()
       const won = new Set<string>()
+      const late = new Set<string>()
       for (let i = 0; i < claims.length; i += MAX_CLAIMS_PER_STATEMENT) {
         const part = claims.slice(i, i + MAX_CLAIMS_PER_STATEMENT)
+        const cutoff = claimCutoff()
+        for (const c of part) if (c.expiresAt < cutoff) late.add(c.id)
         const rows = await db.all(
-          `INSERT INTO used_sessions (id, expires_at) VALUES ${part.map(() => '(?, ?)').join(', ')} ON CONFLICT (id) DO NOTHING RETURNING id`,
-          part.flatMap((c) => [c.id, c.expiresAt]),
+          claimsStatement(part.length),
+          [...part.flatMap((c) => [c.id, c.expiresAt]), cutoff],
           // the usual batch sizes, parsed and planned once per connection
           { prepare: part.length <= PREPARED_BATCH_ROWS },
         )
         for (const r of rows) won.add(String(r.id))
       }
-      for (const c of claims) c.resolve(won.has(c.id))
+      for (const c of claims) {
+        if (late.has(c.id)) c.reject(useOnceClaimTooLate(c.expiresAt))
+        else c.resolve(won.has(c.id))
+      }
     } catch (e) {
       for (const c of claims) c.reject(e)
     }
@@ -227,6 +308,7 @@ export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseO
       recent.add(id, expiresAt)
     },
     purgeIfDue: purge,
+    claimCutoff,
     async size() {
       await purge()
       return Number((await db.get('SELECT COUNT(*) AS n FROM used_sessions'))?.n ?? 0)

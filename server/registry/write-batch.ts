@@ -33,7 +33,11 @@ export const defer: (f: () => void) => void =
 export interface WriteOp<T> {
   /** the write on this thread's connection, inside the batch's transaction */
   readonly run: (db: SqlDatabase) => T
-  /** the same write as statements run in order, for a writer connection elsewhere */
+  /**
+   * the same write as statements run in order, for a writer connection elsewhere; read once, when
+   * the batch is handed to that writer (a getter can take values at that moment: a use-once claim
+   * reads its clock then)
+   */
   readonly statements: readonly SqlStatement[]
   /** the result from each statement's first row (undefined when it gave none) */
   readonly fromRows: (rows: readonly (Record<string, SqlValue> | undefined)[]) => T
@@ -71,13 +75,20 @@ export class SqlWriteBatch {
   }
 
   private commitElsewhere(batch: Pending[], writeTransaction: NonNullable<SqlDatabase['writeTransaction']>): void {
+    let statements: (readonly SqlStatement[])[]
+    try {
+      statements = batch.map((p) => p.op.statements)
+    } catch (e) {
+      for (const p of batch) p.reject(e)
+      return
+    }
     this.committing = true
-    writeTransaction(batch.flatMap((p) => p.op.statements))
+    writeTransaction(statements.flat())
       .then(
         (rows) => {
           let at = 0
-          for (const p of batch) {
-            const n = p.op.statements.length
+          for (const [i, p] of batch.entries()) {
+            const n = statements[i]!.length
             try {
               p.resolve(p.op.fromRows(rows.slice(at, at + n)))
             } catch (e) {

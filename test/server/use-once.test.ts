@@ -2,6 +2,9 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AttestationError } from '../../core/errors.ts'
+import { SESSION_EXPIRED } from '../../core/messages.ts'
+import type { UseOnceStore } from '../../core/session/use-once.ts'
 import { openSqliteWasm } from '../../server/entry/sqlite-wasm.ts'
 import { openPostgres } from '../../server/entry/postgres.ts'
 import { PgAgentRegistry } from '../../server/registry/registry-pg.ts'
@@ -9,6 +12,7 @@ import { createAsyncSqlUseOnceStore, createSqlUseOnceStore, RecentClaims } from 
 import { postgresMissing, startPostgres, type TestPostgres } from '../support/postgres.ts'
 
 const dbPath = () => join(mkdtempSync(join(tmpdir(), 'vouch-use-once-')), 'agents.db')
+const tooLate = (e: unknown) => e instanceof AttestationError && e.code === 'ERR_SESSION_EXPIRED' && e.message === SESSION_EXPIRED
 
 describe('SQL use-once store on node-sqlite3-wasm', () => {
   it('claim is true only the first time, and the record survives reopening the file', async () => {
@@ -134,3 +138,78 @@ describe('RecentClaims: the ids a store has seen claimed (UseOnceStore.seen)', (
     expect(other.seen?.('s')).toBe(true)
   })
 })
+
+const pgMissing = postgresMissing()
+let sharedPg: TestPostgres | undefined
+/** a use-once store over a fresh database, with the clock `now` and a grace of 50 ms, and how to close it */
+type StoreMaker = (now: () => number) => Promise<{ store: UseOnceStore; close(): Promise<unknown> }>
+const makers: [string, StoreMaker, string | undefined][] = [
+  [
+    'SQLite, on this thread',
+    async (now) => {
+      const db = openSqliteWasm(dbPath())
+      return { store: createSqlUseOnceStore(db, { now, graceMs: 50, purgeEveryMs: 0 }), close: async () => db.close() }
+    },
+    undefined,
+  ],
+  [
+    'SQLite, writer thread',
+    async (now) => {
+      const db = openSqliteWasm(dbPath(), { writerThread: true })
+      return { store: createSqlUseOnceStore(db, { now, graceMs: 50, purgeEveryMs: 0 }), close: async () => db.close() }
+    },
+    undefined,
+  ],
+  [
+    'PostgreSQL',
+    async (now) => {
+      sharedPg ??= await startPostgres()
+      const registry = await PgAgentRegistry.open(
+        await openPostgres(await sharedPg.createDatabase(`vouch_use_once_late_${process.pid}_${Math.random().toString(36).slice(2, 8)}`)),
+      )
+      return { store: createAsyncSqlUseOnceStore(registry.queries, { now, graceMs: 50, purgeEveryMs: 0 }), close: () => registry.close() }
+    },
+    pgMissing,
+  ],
+]
+afterAll(() => sharedPg?.stop())
+
+for (const [name, make, skip] of makers) {
+  describe.skipIf(skip !== undefined)(`use-once claims past expiry + grace (${name})`, () => {
+    it('a claim committed once expiry + grace is past is refused as expired and inserts nothing, though no record exists', async () => {
+      let t = 0
+      const { store, close } = await make(() => t)
+      t = 150 // session expiry 100 + grace 50: still kept by a purge now, so still claimable
+      expect(await store.claim('in-time', 100)).toBe(true)
+      t = 151
+      await expect(store.claim('late', 100)).rejects.toSatisfy(tooLate)
+      await expect(store.claim('in-time', 100)).rejects.toSatisfy(tooLate)
+      expect(await store.size()).toBe(0) // 'in-time' purged now, 'late' never inserted
+      await close()
+    }, 120_000)
+
+    it('purged, then claimed again: refused, never a second use', async () => {
+      let t = 0
+      const { store, close } = await make(() => t)
+      expect(await store.claim('a', 100)).toBe(true)
+      expect(await store.claim('a', 100)).toBe(false)
+      t = 200
+      expect(await store.size()).toBe(0) // the record is purged
+      await expect(store.claim('a', 100)).rejects.toSatisfy(tooLate)
+      expect(await store.size()).toBe(0)
+      await close()
+    }, 120_000)
+
+    it('a claim made in time but committed late (its batch sent after the clock passed expiry + grace) is refused', async () => {
+      let t = 0
+      const { store, close } = await make(() => t)
+      const claimed = store.claim('held', 100)
+      const claimedToo = store.claim('held-too', 100_000)
+      t = 151 // before the batch goes to the database
+      await expect(claimed).rejects.toSatisfy(tooLate)
+      expect(await claimedToo).toBe(true)
+      expect(await store.size()).toBe(1)
+      await close()
+    }, 120_000)
+  })
+}

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AttestationFailure } from '../../../core/attestor/checks.ts'
 import { createAttestationVerifier, type Verdict } from '../../../core/attestation/verifier.ts'
 import { fromBase64Url, toBase64Url } from '../../../core/bytes/encoding.ts'
-import { SESSION_KEY_RETIRED, UNKNOWN_SESSION } from '../../../core/messages.ts'
+import { SESSION_EXPIRED, SESSION_KEY_RETIRED, UNKNOWN_SESSION } from '../../../core/messages.ts'
 import { isWellFormedSealedToken, makeSessionKeyring } from '../../../core/session/sealed.ts'
 import { createMemorySessionStore } from '../../../core/session/store.ts'
 import { createMemoryUseOnceStore, type UseOnceClaim } from '../../../core/session/use-once.ts'
@@ -164,6 +164,30 @@ describe('sealed sessions settled by the caller (AnswerOptions.settle): one clai
     await v.answer(s.sessionId, { tpm_devid: honest }, { settle: settleShared })
     const e = await failure(v.answer(s.sessionId, { tpm_devid: honest }, { settle: settleShared }))
     expect([e.code, e.message]).toEqual(['ERR_SESSION_UNKNOWN', UNKNOWN_SESSION])
+  })
+
+  it('a replay checked in time on a replica whose settle commits past expiry + grace, the first record purged meanwhile: expired, no second verdict', async () => {
+    let t = Date.now() // the shared store's clock: when each claim is committed
+    const shared = createMemoryUseOnceStore({ now: () => t })
+    const settleShared = async (claim: UseOnceClaim) => shared.claim(claim.id, claim.expiresAt)
+    const v = sealedVerifier(ringK1, createMemoryUseOnceStore())
+    const s = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
+    const honest = await a.answer(s.challenges.tpm_devid as Record<string, unknown>, spec)
+    expect((await v.answer(s.sessionId, { tpm_devid: honest }, { settle: settleShared })).ok).toBe(true)
+    // another replica (no hint of the id) checks the captured answer before the expiry; its commit is
+    // held up past expiry + grace, and the first record is purged in the meantime
+    const replica = sealedVerifier(ringK1, createMemoryUseOnceStore())
+    const settleLate = async (claim: UseOnceClaim) => {
+      t = claim.expiresAt + 60_000
+      expect(await shared.size()).toBe(0)
+      return shared.claim(claim.id, claim.expiresAt)
+    }
+    const e = await replica.answer(s.sessionId, { tpm_devid: honest }, { settle: settleLate }).then(
+      () => undefined,
+      (x: { code?: string; message?: string }) => x,
+    )
+    expect([e?.code, e?.message]).toEqual(['ERR_SESSION_EXPIRED', SESSION_EXPIRED])
+    expect(await shared.size()).toBe(0)
   })
 
   it('two answers racing through settle: exactly one verdict is released', async () => {

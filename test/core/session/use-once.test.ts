@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { AttestationError } from '../../../core/errors.ts'
+import { SESSION_EXPIRED } from '../../../core/messages.ts'
 import { createMemoryUseOnceStore } from '../../../core/session/use-once.ts'
+
+const tooLate = (e: unknown) => e instanceof AttestationError && e.code === 'ERR_SESSION_EXPIRED' && e.message === SESSION_EXPIRED
 
 describe('in-memory use-once store', () => {
   it('claim is true only the first time', async () => {
@@ -36,5 +39,26 @@ describe('in-memory use-once store', () => {
     t = 111
     expect(await s.claim('d', 200)).toBe(true)
     expect(await s.size()).toBe(1)
+  })
+
+  it('a claim made once expiry + grace is reached is refused as expired and records nothing, though no record is held', async () => {
+    let t = 0
+    const s = createMemoryUseOnceStore({ now: () => t, graceMs: 50 })
+    t = 149
+    expect(await s.claim('in-time', 100)).toBe(true)
+    t = 150
+    await expect(s.claim('late', 100)).rejects.toSatisfy(tooLate)
+    expect(await s.size()).toBe(0)
+    expect(s.seen?.('late')).toBe(false)
+  })
+
+  it('purged, then claimed again: refused, never a second use', async () => {
+    let t = 0
+    const s = createMemoryUseOnceStore({ now: () => t, graceMs: 50 })
+    expect(await s.claim('a', 100)).toBe(true)
+    t = 150
+    expect(await s.size()).toBe(0) // the record is purged
+    await expect(s.claim('a', 100)).rejects.toSatisfy(tooLate)
+    expect(await s.size()).toBe(0)
   })
 })

@@ -11,6 +11,8 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AttestationError } from '../../../core/errors.ts'
+import { SESSION_EXPIRED } from '../../../core/messages.ts'
 import { openSqliteWasm } from '../../../server/entry/sqlite-wasm.ts'
 import { openPostgres } from '../../../server/entry/postgres.ts'
 import { type AnswerLedger, sqliteAnswerLedger } from '../../../server/registry/answer-ledger.ts'
@@ -24,6 +26,11 @@ import { postgresMissing, startPostgres, type TestPostgres } from '../../support
 const AGENT = 'spiffe://example.org/agent/tpm_devid/1'
 const record = (at: number) => ({ spiffeId: AGENT, attestorType: 'tpm_devid', attributes: { k: 'v' }, at, selectors: ['tpm_devid:x'] })
 const claim = (id: string) => ({ id, expiresAt: 10_000 })
+/** the use-once stores' clock (ms); each backend starts it at 0 */
+let clock = 0
+/** past the claims' session expiry (10 s) plus the default grace (60 s) */
+const PAST_GRACE = 10_000 + 60_000 + 1
+const tooLate = (e: unknown) => e instanceof AttestationError && e.code === 'ERR_SESSION_EXPIRED' && e.message === SESSION_EXPIRED
 
 /** a SQLite connection (with or without its writer thread) whose transactions are counted */
 function open(writerThread: boolean) {
@@ -45,7 +52,8 @@ function open(writerThread: boolean) {
       : {}),
   }
   const registry = new AgentRegistry(counted)
-  const used = createSqlUseOnceStore(counted, { now: () => 0 })
+  clock = 0
+  const used = createSqlUseOnceStore(counted, { now: () => clock })
   return { db: counted, registry, used, transactions: () => transactions }
 }
 
@@ -65,6 +73,8 @@ interface Backend {
     | undefined
   >
   ban(): Promise<unknown>
+  /** the use-once records held, after a purge */
+  purge(): Promise<number>
   close(): Promise<unknown>
 }
 
@@ -75,6 +85,7 @@ function sqlite(writerThread: boolean): Backend {
     seen: (id) => o.used.seen?.(id),
     agent: async (id = AGENT) => o.registry.get(id),
     ban: async () => o.registry.setBanned(AGENT, true),
+    purge: () => o.used.size(),
     close: async () => o.db.close(),
   }
 }
@@ -89,15 +100,17 @@ afterAll(() => pg?.stop())
 async function postgres(): Promise<Backend & { replica(): AnswerLedger; readonly db: AsyncSqlDatabase }> {
   const db = await openPostgres(await pg!.createDatabase(`vouch_ledger_${process.pid}_${Math.random().toString(36).slice(2, 8)}`))
   const registry = await PgAgentRegistry.open(db)
-  const used = createAsyncSqlUseOnceStore(registry.queries, { now: () => 0 })
+  clock = 0
+  const used = createAsyncSqlUseOnceStore(registry.queries, { now: () => clock })
   return {
     db,
     ledger: pgAnswerLedger(registry.queries, used),
     // another replica on the same database: its own store and ledger
-    replica: () => pgAnswerLedger(registry.queries, createAsyncSqlUseOnceStore(registry.queries, { now: () => 0 })),
+    replica: () => pgAnswerLedger(registry.queries, createAsyncSqlUseOnceStore(registry.queries, { now: () => clock })),
     seen: (id) => used.seen?.(id),
     agent: async (id = AGENT) => registry.get(id),
     ban: () => registry.setBanned(AGENT, true),
+    purge: () => used.size(),
     close: () => registry.close(),
   }
 }
@@ -186,6 +199,38 @@ for (const [name, make, skip] of backends) {
       const more = await Promise.all([100, 101, 102].map((at) => b.ledger.settle({ claim: claim(`m${at}`), record: record(at) })))
       expect(more.every((r) => r.claimed && r.recorded === 'recorded')).toBe(true)
       expect(await b.agent()).toMatchObject({ attestations: 4, lastAttestedAt: 102 })
+      await b.close()
+    })
+
+    it("a settlement committed past its session's expiry + grace: refused as expired, nothing written, though no record exists", async () => {
+      const b = await make()
+      clock = PAST_GRACE
+      await expect(b.ledger.settle({ claim: claim('late'), record: record(1) })).rejects.toSatisfy(tooLate)
+      await expect(b.ledger.settle({ claim: claim('late-failed') })).rejects.toSatisfy(tooLate)
+      expect(await b.agent()).toBeUndefined()
+      expect(await b.purge()).toBe(0)
+      await b.close()
+    })
+
+    it('purged, then the same session settled again (a replay checked in time, settled late): refused, the agent recorded once', async () => {
+      const b = await make()
+      expect(await b.ledger.settle({ claim: claim('once'), record: record(1) })).toEqual({ claimed: true, recorded: 'recorded' })
+      clock = PAST_GRACE
+      expect(await b.purge()).toBe(0) // the first record is gone
+      await expect(b.ledger.settle({ claim: claim('once'), record: record(2) })).rejects.toSatisfy(tooLate)
+      expect(await b.agent()).toMatchObject({ attestations: 1, lastAttestedAt: 1 })
+      expect(await b.purge()).toBe(0)
+      await b.close()
+    })
+
+    it('settlements made in time whose commit comes past the grace (the clock moves before their batch goes): refused; a live one in the batch is recorded', async () => {
+      const b = await make()
+      const late = b.ledger.settle({ claim: claim('held'), record: record(1) })
+      const live = b.ledger.settle({ claim: { id: 'live', expiresAt: 100_000 }, record: record(2) })
+      clock = PAST_GRACE
+      await expect(late).rejects.toSatisfy(tooLate)
+      expect(await live).toEqual({ claimed: true, recorded: 'recorded' })
+      expect(await b.agent()).toMatchObject({ attestations: 1, lastAttestedAt: 2 })
       await b.close()
     })
   })

@@ -121,6 +121,76 @@ describe.skipIf(missing)('JWT-SVID authorities shared on PostgreSQL', () => {
     expect(views[1]!.at(-1)).toBe(3)
   })
 
+  /** replicas whose bundle sequence is the shared counter; `views[i]` the values replica i read (the last: what it serves) */
+  async function sequenced(db: AsyncSqlDatabase, clock: { t: number }, n: number, options: { leaseMs: number; maxAgeMs?: number }) {
+    const registry = await PgAgentRegistry.open(db)
+    const views: number[][] = Array.from({ length: n }, () => [])
+    const sets = await Promise.all(
+      views.map(async (view) => {
+        const { authority } = await JwtAuthority.create(crypto.subtle)
+        const sequence = {
+          next: async () => registry.nextSequence('bundle_sequence'),
+          read: async () => registry.sequence('bundle_sequence'),
+          seen: (v: number) => void view.push(v),
+        }
+        return { authority, set: new SharedJwtAuthorities(db, authority, { now: () => clock.t, sequence, renewMs: 1000, ...options }) }
+      }),
+    )
+    return { registry, views, sets }
+  }
+
+  it('a key that expires between publications: left out from its expiry, read again at once, and served with a higher sequence', async () => {
+    const db = await freshDb()
+    const clock = { t: T0 }
+    // a max age far longer than the lease: only the expiry can make the list be read again here
+    const { registry, views, sets } = await sequenced(db, clock, 2, { leaseMs: 10_000, maxAgeMs: 3_600_000 })
+    const [a, b] = sets as [(typeof sets)[0], (typeof sets)[0]]
+    await a.set.publish()
+    await b.set.publish()
+    clock.t += 1
+    await a.set.publish() // a renewal: a reads b's key, no new sequence
+    expect(kids(a.set)).toEqual([a.authority.kid, b.authority.kid])
+    const before = views[0]!.at(-1)!
+    expect(before).toBe(await registry.sequence('bundle_sequence'))
+    // b stops renewing; its lease ends at T0 + 10 s, long before a's list is due for a read
+    clock.t = T0 + 10_000 - 1
+    await a.set.refresh()
+    expect(kids(a.set)).toEqual([a.authority.kid, b.authority.kid])
+    expect(views[0]!.at(-1)).toBe(before)
+    clock.t = T0 + 10_000
+    expect(kids(a.set)).toEqual([a.authority.kid]) // never served past its expiry, even before the read
+    await a.set.refresh()
+    expect(kids(a.set)).toEqual([a.authority.kid])
+    expect(views[0]!.at(-1)).toBeGreaterThan(before)
+    expect(await registry.sequence('bundle_sequence')).toBe(views[0]!.at(-1))
+    expect((await rows(db)).map((r) => r.kid)).toEqual([a.authority.kid]) // purged by the read
+  })
+
+  it("two replicas, after a third one's key expires: both leave it out and serve one sequence, higher than before", async () => {
+    const db = await freshDb()
+    const clock = { t: T0 }
+    const { views, sets } = await sequenced(db, clock, 3, { leaseMs: 10_000 })
+    const [a, b, c] = sets as [(typeof sets)[0], (typeof sets)[0], (typeof sets)[0]]
+    for (const r of [a, b, c]) await r.set.publish()
+    clock.t += 8_000
+    for (const r of [a, b]) await r.set.publish() // renewals (to T0 + 18 s); c has stopped
+    expect(new Set(kids(a.set))).toEqual(new Set([a.authority.kid, b.authority.kid, c.authority.kid]))
+    expect(new Set(kids(b.set))).toEqual(new Set(kids(a.set)))
+    expect(views[0]!.at(-1)).toBe(views[1]!.at(-1))
+    const before = views[0]!.at(-1)!
+    clock.t = T0 + 10_000 // c's lease is over
+    await Promise.all([a.set.refresh(), b.set.refresh()])
+    // read again once the other's read is done (a read racing another's purge may serve its own
+    // increment until its next read)
+    clock.t += JWT_AUTHORITIES_MAX_AGE_MS
+    await a.set.refresh()
+    await b.set.refresh()
+    expect(new Set(kids(a.set))).toEqual(new Set([a.authority.kid, b.authority.kid]))
+    expect(new Set(kids(b.set))).toEqual(new Set(kids(a.set)))
+    expect(views[0]!.at(-1)).toBeGreaterThan(before)
+    expect(views[1]!.at(-1)).toBe(views[0]!.at(-1))
+  })
+
   it('renewal keeps one row per key and moves its expiry; the maintain step renews only when due', async () => {
     const db = await freshDb()
     const clock = { t: T0 }
