@@ -224,6 +224,30 @@ describe.each(backends())('listForAgent on $name', (backend) => {
   )
 
   it.skipIf(backend.missing)(
+    'agent selectors no entry can hold (a NUL, a lone surrogate: a certificate name may carry them) are no error; the others still match',
+    async () => {
+      const { store } = await fresh()
+      const astral = 'tpm_devid:subject:cn:h\u{1f600}'
+      const one = await store.create(
+        checkEntryInput({ spiffeId: 'spiffe://example.org/w', parentSelectors: [S(1)], selectors: ['unix:uid:1'] }, TD),
+        0,
+      )
+      const wide = await store.create(
+        checkEntryInput({ spiffeId: 'spiffe://example.org/x', parentSelectors: [astral], selectors: ['unix:uid:1'] }, TD),
+        0,
+      )
+      const odd = ['tpm_devid:subject:cn:a\u0000b', 'tpm_devid:issuer:cn:\ud800x', 'tpm_devid:subject:cn:\udc00']
+      expect(await store.listForAgent(agentId(1), [...odd, S(1)])).toEqual([one])
+      expect(await store.listForAgent(agentId(1), odd)).toEqual([])
+      // a surrogate pair is a character like any other
+      expect(await store.listForAgent(agentId(1), [astral, ...odd])).toEqual([wide])
+      const all = await store.list()
+      for (const selectors of [[...odd, S(1)], odd, [astral, ...odd]])
+        expect(await store.listForAgent(agentId(1), selectors)).toEqual(reference(all, agentId(1), selectors))
+    },
+  )
+
+  it.skipIf(backend.missing)(
     'parent selectors at the size bound in 3-byte characters, and an agent with 2000 selectors (one parameter, no chunks)',
     async () => {
       const { store } = await fresh()
