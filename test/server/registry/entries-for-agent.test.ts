@@ -224,6 +224,41 @@ describe.each(backends())('listForAgent on $name', (backend) => {
   )
 
   it.skipIf(backend.missing)(
+    'rows no store writes (an older build, a move): a parent selector twice, a parent ID with parent selectors, no parent at all',
+    async () => {
+      const { where, store } = await fresh()
+      const r = await raw(where)
+      const spec = checkEntryInput({ spiffeId: 'spiffe://example.org/w', parentSelectors: [S(1)], selectors: ['unix:uid:1'] }, TD)
+      const rows: RegistrationEntry[] = [
+        { ...spec, spiffeId: 'spiffe://example.org/twice', parentSelectors: [S(1), S(1)] },
+        { ...spec, spiffeId: 'spiffe://example.org/twice-of-two', parentSelectors: [S(2), S(1), S(2)] },
+        { ...spec, spiffeId: 'spiffe://example.org/id-and-selectors', parentId: agentId(1), parentSelectors: [S(1)] },
+        { ...spec, spiffeId: 'spiffe://example.org/no-parent', parentSelectors: [] },
+      ].map((e, i) => ({ ...e, id: newEntryId(), createdAt: i }))
+      for (const e of rows) await r.all(`${INSERT_ENTRY} RETURNING id`, entryParams(e))
+      // one link per distinct selector, counting distinct ones; none for the ID-parented or parentless rows
+      expect((await links(r)).map((l) => [l.selector, l.count]).sort()).toEqual([
+        [S(1), 1],
+        [S(1), 2],
+        [S(2), 2],
+      ])
+      const all = await store.list()
+      for (const [agent, selectors] of [
+        [agentId(1), [S(1)]],
+        [agentId(2), [S(1)]],
+        [agentId(2), [S(2), S(1)]],
+        [agentId(1), []],
+      ] as const)
+        expect(await store.listForAgent(agent, selectors)).toEqual(reference(all, agent, selectors))
+      expect(ids(await store.listForAgent(agentId(2), [S(1), S(2)]))).toEqual([
+        'spiffe://example.org/twice',
+        'spiffe://example.org/twice-of-two',
+      ])
+      expect(ids(await store.listForAgent(agentId(1), []))).toEqual(['spiffe://example.org/id-and-selectors'])
+    },
+  )
+
+  it.skipIf(backend.missing)(
     'agent selectors no entry can hold (a NUL, a lone surrogate: a certificate name may carry them) are no error; the others still match',
     async () => {
       const { store } = await fresh()
