@@ -56,6 +56,15 @@ function configKeysHelp(): string {
   ].join('\n')
 }
 
+/**
+ * In a worker, a failure before it listens: the error is printed as usual; then the process
+ * leaves, as the channel to the primary keeps it alive (the primary counts the exit and restarts it).
+ */
+function leaveWorker(e: unknown): never {
+  setImmediate(() => process.exit(process.exitCode ?? 1))
+  throw e
+}
+
 /** Resolves on SIGINT or SIGTERM; `cancel` removes the handlers (a start that failed). */
 function waitForSignal(): { stopped: Promise<void>; cancel(): void } {
   let onSignal = () => {}
@@ -87,19 +96,17 @@ export const serverCommand: Command = {
     let env: NodeJS.ProcessEnv = process.env
     if (cluster.isWorker) {
       const { receiveWorkerSecrets } = await import('../../server/entry/cluster.ts')
-      const secrets = await receiveWorkerSecrets().catch((e: unknown) => {
-        // the error is printed as usual; then leave, as the channel to the primary keeps this process alive
-        setImmediate(() => process.exit(process.exitCode ?? 1))
-        throw e
-      })
+      const secrets = await receiveWorkerSecrets().catch(leaveWorker)
       env = { ...process.env, ...secrets }
     }
     let config
     try {
       config = parseServerConfig(readText(path, 'server config'), env)
     } catch (e) {
-      if (e instanceof ConfigError) throw new UsageError(e.message, 'ERR_CONFIG')
-      throw e
+      const error = e instanceof ConfigError ? new UsageError(e.message, 'ERR_CONFIG') : e
+      // a worker restarted after the file changed: it must exit, or the primary waits for it forever
+      if (cluster.isWorker) leaveWorker(error)
+      throw error
     }
     if (config.workers > 1 && process.versions.bun)
       throw new UsageError(
@@ -118,11 +125,7 @@ export const serverCommand: Command = {
           role: 'worker',
           env,
           logFields: { worker: Number(process.env[WORKER_ID_ENV]), pid: process.pid },
-        }).catch((e: unknown) => {
-          // the error is printed as usual; then leave, as the channel to the primary keeps this process alive
-          setImmediate(() => process.exit(process.exitCode ?? 1))
-          throw e
-        })
+        }).catch(leaveWorker)
         process.send?.({ vouch: 'listening', url: s.url })
         await stopped
         // the primary sends no more connections once this listener closes; open requests finish

@@ -66,9 +66,11 @@ function badSelector(field: string, message: string): EntryError {
 const UINT32 = /^(0|[1-9]\d{0,9})$/
 const HEX64 = /^[0-9a-f]{64}$/
 
-/** printable, no whitespace at either end, no control characters */
+/** printable, no whitespace at either end, no control characters, well-formed Unicode */
 function checkText(field: string, v: string): void {
   if (/[\u0000-\u001f\u007f]/.test(v)) throw badSelector(field, 'contains a control character')
+  // PostgreSQL's text and JSON cannot hold one (the links of migration 8 read the selectors as JSON)
+  if (/\p{Cs}/u.test(v)) throw badSelector(field, 'contains a lone surrogate (not well-formed Unicode)')
 }
 
 /** `unix:uid:N`, `unix:gid:N` (0..2^32-1), `unix:path:/abs`, `unix:sha256:<64 lowercase hex>` */

@@ -139,9 +139,12 @@ export class PgEntryStore implements EntryStore {
   /** As the SQLite store's (entries.ts): the parent key's index, then the links of migration 8, in one snapshot each. */
   async listForAgent(agentId: string, agentSelectors: readonly string[]): Promise<RegistrationEntry[]> {
     const set = new Set(agentSelectors)
+    // a selector PostgreSQL's JSON cannot read (a NUL, a lone surrogate: a certificate's name may
+    // carry them) is no entry's parent selector (validate.ts refuses both): it is left out of the query
+    const linkable = [...set].filter((s) => !s.includes('\u0000') && !/\p{Cs}/u.test(s))
     const [byId, bySelectors] = await Promise.all([
       this.db.all(PG_AGENT_ENTRIES_BY_ID, [agentId, agentId]),
-      set.size === 0 ? [] : this.db.all(PG_AGENT_ENTRIES_BY_SELECTORS, [JSON.stringify([...set])]),
+      linkable.length === 0 ? [] : this.db.all(PG_AGENT_ENTRIES_BY_SELECTORS, [JSON.stringify(linkable)]),
     ])
     return [...byId, ...bySelectors].map(toEntry).filter((e) => isParentedTo(e, agentId, set))
   }

@@ -7,7 +7,9 @@
  * SIGHUP reaches both workers; a worker killed with SIGKILL is restarted and the service keeps
  * attesting; new CA files plus SIGHUP restart the workers onto the new CA; SIGTERM stops all.
  * A second service started with the operator's VOUCH_SESSION_KEYS hands that keyring to its
- * workers over IPC as well, and starts them without the variable.
+ * workers over IPC as well, and starts them without the variable. A third, with a sessionKeys file
+ * and VOUCH_DATABASE_URL, gives its workers the URL alone; a worker restarted after its config
+ * became unreadable exits (and is restarted again) rather than hang, so SIGTERM still stops all.
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -234,6 +236,50 @@ describe.skipIf(missing)('e2e (Node): vouch server with workers: 2 on PostgreSQL
     expect(pids.length).toBeGreaterThan(0)
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(/ESRCH/)
     expect(processesWith(other.configPath)).toEqual([])
+  }, 40_000)
+
+  it('a sessionKeys file with VOUCH_DATABASE_URL: the URL alone goes over IPC; a restarted worker that cannot read its config exits, and SIGTERM still stops all', async () => {
+    const password = `pw${randomBytes(12).toString('hex')}`
+    const withPassword = new URL(await pg!.createDatabase('vouch_workers_file'))
+    withPassword.password = password
+    const other = writeServerFiles({ extra: 'workers: 2\npolicyWatch: false\n' })
+    const keysPath = join(other.dir, 'session-keys.yaml')
+    writeFileSync(keysPath, `- { id: file1, key: ${randomBytes(32).toString('base64')}, seal: true }\n`, { mode: 0o600 })
+    writeFileSync(other.configPath, `${readFileSync(other.configPath, 'utf8')}sessionKeys: ${keysPath}\n`)
+    const op = await spawnServer('node', other.configPath, { VOUCH_DATABASE_URL: withPassword.toString() })
+    const opLines = (msg: string) => lines(op).filter((l) => l.msg === msg)
+    try {
+      const listening = opLines('Worker listening')
+      expect(listening.map((l) => l.worker).sort()).toEqual([1, 2])
+      // each worker read the keyring file itself and got the database URL over IPC
+      expect(opLines('Session keys loaded').filter((l) => l.worker !== undefined)).toMatchObject([{ source: 'file' }, { source: 'file' }])
+      for (const l of listening) {
+        const environ = readFileSync(`/proc/${l.pid as number}/environ`, 'latin1').split('\0')
+        expect(environ.filter((v) => v.startsWith('VOUCH_DATABASE_URL='))).toEqual([])
+        expect(environ).toContain('VOUCH_WORKER_SECRETS_IPC=1')
+      }
+      expect(op.output()).not.toContain(password)
+      // the config file becomes unreadable as YAML; a worker dies: its replacement fails to read
+      // the config and must exit (a failure the primary counts), not stay alive with no listener
+      writeFileSync(other.configPath, 'trustDomain: [\n')
+      const victim = listening.find((l) => l.worker === 1)!.pid as number
+      process.kill(victim, 'SIGKILL')
+      const end = Date.now() + 10_000
+      while (opLines('Worker exited').length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 25))
+      expect(opLines('Worker exited')).toMatchObject([
+        { worker: 1, pid: victim, signal: 'SIGKILL' },
+        { worker: 1, restartInMs: 500 },
+      ])
+      expect(op.output()).toContain('config (file): not valid YAML')
+      const exited = new Promise<number | null>((r) => op.proc.once('exit', (code) => r(code)))
+      op.proc.kill('SIGTERM')
+      expect(await exited).toBe(0)
+      expect(processesWith(other.configPath)).toEqual([])
+    } finally {
+      await op.kill('SIGKILL')
+      for (const pid of processesWith(other.configPath)) process.kill(pid, 'SIGKILL')
+      rmSync(other.dir, { recursive: true, force: true })
+    }
   }, 40_000)
 
   it('SIGTERM stops every worker, then the primary (exit 0)', async () => {

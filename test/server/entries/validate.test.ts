@@ -110,6 +110,15 @@ describe('checkEntryInput', () => {
       /^dnsNames\[0\]: "bad_name.example" is not a DNS name/,
     )
     expect(codeOf(() => checkEntryInput({ ...base, selectors: ['unix:path:/a\nb'] }, TD))[1]).toMatch(/control character/)
+    // a lone surrogate is no Unicode text: PostgreSQL cannot hold it (the links of migration 8 read the selectors as JSON)
+    for (const cn of ['\ud800', 'a\udfffb', '\udc00\ud800'])
+      expect(codeOf(() => checkEntryInput({ ...noParent, parentSelectors: [`tpm_devid:subject:cn:${cn}`] }, TD))).toEqual([
+        'ERR_ENTRY_SELECTOR_INVALID',
+        'parentSelectors[0]: contains a lone surrogate (not well-formed Unicode)',
+      ])
+    expect(checkEntryInput({ ...noParent, parentSelectors: ['tpm_devid:subject:cn:\u{1f600}'] }, TD).parentSelectors).toEqual([
+      'tpm_devid:subject:cn:\u{1f600}',
+    ])
   })
 
   it('isParentedTo: exact agent ID, or every parent selector among the agent selectors', () => {

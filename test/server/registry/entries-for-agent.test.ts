@@ -224,6 +224,65 @@ describe.each(backends())('listForAgent on $name', (backend) => {
   )
 
   it.skipIf(backend.missing)(
+    'rows no store writes (an older build, a move): a parent selector twice, a parent ID with parent selectors, no parent at all',
+    async () => {
+      const { where, store } = await fresh()
+      const r = await raw(where)
+      const spec = checkEntryInput({ spiffeId: 'spiffe://example.org/w', parentSelectors: [S(1)], selectors: ['unix:uid:1'] }, TD)
+      const rows: RegistrationEntry[] = [
+        { ...spec, spiffeId: 'spiffe://example.org/twice', parentSelectors: [S(1), S(1)] },
+        { ...spec, spiffeId: 'spiffe://example.org/twice-of-two', parentSelectors: [S(2), S(1), S(2)] },
+        { ...spec, spiffeId: 'spiffe://example.org/id-and-selectors', parentId: agentId(1), parentSelectors: [S(1)] },
+        { ...spec, spiffeId: 'spiffe://example.org/no-parent', parentSelectors: [] },
+      ].map((e, i) => ({ ...e, id: newEntryId(), createdAt: i }))
+      for (const e of rows) await r.all(`${INSERT_ENTRY} RETURNING id`, entryParams(e))
+      // one link per distinct selector, counting distinct ones; none for the ID-parented or parentless rows
+      expect((await links(r)).map((l) => [l.selector, l.count]).sort()).toEqual([
+        [S(1), 1],
+        [S(1), 2],
+        [S(2), 2],
+      ])
+      const all = await store.list()
+      for (const [agent, selectors] of [
+        [agentId(1), [S(1)]],
+        [agentId(2), [S(1)]],
+        [agentId(2), [S(2), S(1)]],
+        [agentId(1), []],
+      ] as const)
+        expect(await store.listForAgent(agent, selectors)).toEqual(reference(all, agent, selectors))
+      expect(ids(await store.listForAgent(agentId(2), [S(1), S(2)]))).toEqual([
+        'spiffe://example.org/twice',
+        'spiffe://example.org/twice-of-two',
+      ])
+      expect(ids(await store.listForAgent(agentId(1), []))).toEqual(['spiffe://example.org/id-and-selectors'])
+    },
+  )
+
+  it.skipIf(backend.missing)(
+    'agent selectors no entry can hold (a NUL, a lone surrogate: a certificate name may carry them) are no error; the others still match',
+    async () => {
+      const { store } = await fresh()
+      const astral = 'tpm_devid:subject:cn:h\u{1f600}'
+      const one = await store.create(
+        checkEntryInput({ spiffeId: 'spiffe://example.org/w', parentSelectors: [S(1)], selectors: ['unix:uid:1'] }, TD),
+        0,
+      )
+      const wide = await store.create(
+        checkEntryInput({ spiffeId: 'spiffe://example.org/x', parentSelectors: [astral], selectors: ['unix:uid:1'] }, TD),
+        0,
+      )
+      const odd = ['tpm_devid:subject:cn:a\u0000b', 'tpm_devid:issuer:cn:\ud800x', 'tpm_devid:subject:cn:\udc00']
+      expect(await store.listForAgent(agentId(1), [...odd, S(1)])).toEqual([one])
+      expect(await store.listForAgent(agentId(1), odd)).toEqual([])
+      // a surrogate pair is a character like any other
+      expect(await store.listForAgent(agentId(1), [astral, ...odd])).toEqual([wide])
+      const all = await store.list()
+      for (const selectors of [[...odd, S(1)], odd, [astral, ...odd]])
+        expect(await store.listForAgent(agentId(1), selectors)).toEqual(reference(all, agentId(1), selectors))
+    },
+  )
+
+  it.skipIf(backend.missing)(
     'parent selectors at the size bound in 3-byte characters, and an agent with 2000 selectors (one parameter, no chunks)',
     async () => {
       const { store } = await fresh()
