@@ -63,8 +63,25 @@ const sqliteLinks = (e: string, from = '') => `INSERT OR IGNORE INTO entry_paren
   SELECT j.value, ${e}.id, (SELECT count(DISTINCT value) FROM json_each(${sqliteArray(`${e}.parent_selectors`)}))
   FROM ${from}json_each(${sqliteArray(`${e}.parent_selectors`)}) j WHERE ${e}.parent_id IS NULL`
 
-/** PostgreSQL: the same (rows are written by this code only, so parent_selectors is always JSON). */
-const pgArray = (x: string) => `CASE WHEN jsonb_typeof(CAST(${x} AS jsonb)) = 'array' THEN CAST(${x} AS jsonb) ELSE CAST('[]' AS jsonb) END`
+/**
+ * PostgreSQL: the same, through entries_parent_selectors(): `[]` for text jsonb cannot take (an
+ * older build's JSON.stringify wrote a lone surrogate as `\ud800`, which jsonb refuses), so no row
+ * an older build wrote can fail the upgrade or a later write; such an entry is not linked.
+ */
+const PG_PARENT_SELECTORS = `CREATE OR REPLACE FUNCTION entries_parent_selectors(t text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  j jsonb;
+BEGIN
+  j := CAST(t AS jsonb);
+  IF jsonb_typeof(j) = 'array' THEN
+    RETURN j;
+  END IF;
+  RETURN CAST('[]' AS jsonb);
+EXCEPTION WHEN others THEN
+  RETURN CAST('[]' AS jsonb);
+END
+$$;`
+const pgArray = (x: string) => `entries_parent_selectors(${x})`
 const pgLinks = (e: string, from = '') => `INSERT INTO entry_parent_selectors (selector, entry_id, selector_count)
   SELECT DISTINCT j.s, ${e}.id, (SELECT count(DISTINCT t.v) FROM jsonb_array_elements_text(${pgArray(`${e}.parent_selectors`)}) AS t(v))
   FROM ${from}jsonb_array_elements_text(${pgArray(`${e}.parent_selectors`)}) AS j(s) WHERE ${e}.parent_id IS NULL
@@ -151,6 +168,7 @@ BEGIN
 END;
 ${sqliteLinks('e', 'entries e, ')};`,
     postgres: `${PARENT_SELECTORS_TABLE}
+${PG_PARENT_SELECTORS}
 CREATE OR REPLACE FUNCTION entries_link() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP <> 'INSERT' THEN

@@ -188,8 +188,10 @@ describe.each(backends())('registry migrations on $name', (backend) => {
       )
       const literal = (v: SqlValue) => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${v}'`)
       const rows = made.map((e) => `(${entryParams(e).map(literal).join(', ')})`)
-      // a row no entry can be read from (SQLite only: PostgreSQL holds what this code wrote): not linked, no failure
+      // rows no entry can be read from: not linked, no failure. SQLite: not JSON; PostgreSQL: a lone
+      // surrogate as an older build's JSON.stringify wrote it, which jsonb refuses
       if (backend.name === 'sqlite') rows.push(`('${'e'.repeat(32)}', 'spiffe://td/bad', NULL, 'not json', 'x', '[]', NULL, NULL, '[]', 9)`)
+      else rows.push(`('${'f'.repeat(32)}', 'spiffe://td/lone', NULL, '${JSON.stringify(['x:\ud800'])}', 'y', '[]', NULL, NULL, '[]', 9)`)
       await rawExec(backend.name, where, `${INSERT_ENTRY.slice(0, INSERT_ENTRY.indexOf('VALUES'))} VALUES ${rows.join(', ')}`)
       expect(await rawExec(backend.name, where, 'SELECT 1 AS t FROM schema_migrations WHERE version = 8')).toEqual([])
       // the server's start migrates
