@@ -230,7 +230,7 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
 
   refresh(): Promise<void> {
     if (this.o.now() < this.readAgainAt) return Promise.resolve()
-    const loading = (this.loading ??= this.load()
+    const loading = (this.loading ??= this.loadCurrent()
       .then(
         () => {
           if (this.failing) this.o.logger?.info('JWT authorities read again', { authorities: this.list.length })
@@ -269,6 +269,16 @@ export class SharedJwtAuthorities implements JwtAuthoritySource {
         })
       return p ? [p] : []
     })
+  }
+
+  /**
+   * Reads the list until no listed key has expired by the end of the read: a request at a key's
+   * expiry can join a read begun just before it, which still holds the key, and current() would
+   * then leave it out under the sequence read with it; the next read purges it under a new one.
+   */
+  private async loadCurrent(): Promise<void> {
+    do await this.load()
+    while (this.o.now() >= this.nextExpiry)
   }
 
   /** Purges the expired rows (incrementing the sequence), then reads the rows, then the sequence: in that order (see the top of this file). */

@@ -194,8 +194,10 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
       return recent.has(id)
     },
     async size() {
+      // the purge joins the write batch like the claims' (never on this connection beside a batch
+      // handed to the writer thread, where it could delete a record a claim judged before it then inserts again)
       const purge = purgeStatement()
-      if (purge) db.run(purge.sql, purge.params)
+      if (purge) await writes.run({ run: () => db.run(purge.sql, purge.params), statements: [purge], fromRows: () => undefined })
       return Number(db.get('SELECT COUNT(*) AS n FROM used_sessions')?.n ?? 0)
     },
   }

@@ -50,6 +50,27 @@ describe('SQL use-once store on node-sqlite3-wasm', () => {
     expect(await s.size()).toBe(0)
     db.close()
   })
+
+  it("size()'s purge joins the write batch: it cannot delete a record between a claim's judgement and its commit on the writer thread", async () => {
+    const path = dbPath()
+    let t = 0
+    // the session's first answer, taken by another connection to the file (another worker process)
+    const first = openSqliteWasm(path)
+    expect(await createSqlUseOnceStore(first, { now: () => t, graceMs: 50, purgeEveryMs: 0 }).claim('a', 100)).toBe(true)
+    const db = openSqliteWasm(path, { writerThread: true })
+    const s = createSqlUseOnceStore(db, { now: () => t, graceMs: 50, purgeEveryMs: 0 })
+    // a replay of it, judged in time (expiry 100 + grace 50) when its batch is handed to the writer
+    t = 150
+    const replay = s.claim('a', 100)
+    await new Promise((resolve) => setImmediate(resolve))
+    // then the gauge is read, past the grace, before the writer has run the batch
+    t = 151
+    const size = s.size()
+    expect(await replay).toBe(false)
+    expect(await size).toBe(0)
+    db.close()
+    first.close()
+  })
 })
 
 describe.skipIf(postgresMissing() !== undefined)('SQL use-once store on PostgreSQL (claims batched into one statement)', () => {

@@ -166,6 +166,28 @@ describe.skipIf(missing)('JWT-SVID authorities shared on PostgreSQL', () => {
     expect((await rows(db)).map((r) => r.kid)).toEqual([a.authority.kid]) // purged by the read
   })
 
+  it('a request at the expiry that joins a read begun just before it: the list is read again, never the shorter list under the old sequence', async () => {
+    const db = await freshDb()
+    const clock = { t: T0 }
+    const { registry, views, sets } = await sequenced(db, clock, 2, { leaseMs: 10_000, maxAgeMs: JWT_AUTHORITIES_MAX_AGE_MS })
+    const [a, b] = sets as [(typeof sets)[0], (typeof sets)[0]]
+    await b.set.publish()
+    clock.t += 1
+    await a.set.publish() // a reads b's key, expiring at T0 + 10 s (a's own 1 ms later)
+    const before = views[0]!.at(-1)!
+    // a's list is due for a read (max age) 1 ms before b's lease ends: a read begins then ...
+    clock.t = T0 + 10_000 - 1
+    const begun = a.set.refresh()
+    // ... and a bundle request at the expiry finds that read under way
+    clock.t = T0 + 10_000
+    await Promise.all([begun, a.set.refresh()])
+    // what the bundle then serves: the list without b's key, under a sequence above the one served with it
+    expect(kids(a.set)).toEqual([a.authority.kid])
+    expect(views[0]!.at(-1)).toBeGreaterThan(before)
+    expect(await registry.sequence('bundle_sequence')).toBe(views[0]!.at(-1))
+    expect((await rows(db)).map((r) => r.kid)).toEqual([a.authority.kid])
+  })
+
   it("two replicas, after a third one's key expires: both leave it out and serve one sequence, higher than before", async () => {
     const db = await freshDb()
     const clock = { t: T0 }
