@@ -9,10 +9,13 @@
  * A claim that comes too late is refused in the same statement: the `?` is the cutoff, the store's
  * clock minus the grace, taken when the claim goes to the database (below), and a session that
  * expired before it is not inserted; the claim then rejects with ERR_SESSION_EXPIRED (core
- * useOnceClaimTooLate). The purge deletes exactly those rows (`expires_at < now - grace`) with the
- * same clock: a claim inserts only a row the purge would keep at that moment. So a claim reaching the database after its
- * session's first record could have been purged never records the session a second time, however
- * long its settle or its batch was held up.
+ * useOnceClaimTooLate). The purge keeps every row a margin longer (`expires_at < now - grace -
+ * margin`, USE_ONCE_PURGE_MARGIN_MS): a claim inserts only a row that no purge in the next two
+ * minutes deletes. So a claim reaching the database after its session's first record could have
+ * been purged never records the session a second time, however long its settle or its batch was
+ * held up; and a claim judged on time and still in flight (a PostgreSQL statement within its
+ * bounded waits, a SQLite writer waiting for another process's lock) commits long before that
+ * record could be purged, as long as the replicas' clocks agree within the margin less that wait.
  *
  * On SQLite a claim joins the connection's write batch (write-batch.ts): the claims of answers
  * arriving together, and the attestation records being committed, share one transaction and its
@@ -33,11 +36,19 @@ CREATE INDEX IF NOT EXISTS used_sessions_expires_at ON used_sessions (expires_at
 export interface SqlUseOnceStoreOptions {
   /** clock (ms since the epoch); default Date.now */
   readonly now?: () => number
-  /** how long a record is kept after its session's expiry, and until when a claim is accepted; default 60 s */
+  /** until when after its session's expiry a claim is accepted; default 60 s (the record is kept USE_ONCE_PURGE_MARGIN_MS longer) */
   readonly graceMs?: number
   /** least time between two purges; default 10 s */
   readonly purgeEveryMs?: number
 }
+
+/**
+ * How much longer than the last moment a claim is accepted (expiry + grace) a record is kept: more
+ * than any claim can be in flight once judged (the PostgreSQL client's connect wait, 10 s, plus its
+ * statement timeout, 30 s, and query margin, 5 s: server/entry/postgres.ts; the SQLite lock wait,
+ * 2 s), with room for replicas' clocks that disagree.
+ */
+export const USE_ONCE_PURGE_MARGIN_MS = 120_000
 
 /**
  * A use-once claim in the SQL stores, judged at `cutoff` (the clock minus the grace when the claim
@@ -119,7 +130,7 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
     const t = now()
     if (t - lastPurge < purgeEveryMs) return undefined
     lastPurge = t
-    return { sql: 'DELETE FROM used_sessions WHERE expires_at < ?', params: [t - graceMs] }
+    return { sql: 'DELETE FROM used_sessions WHERE expires_at < ?', params: [t - graceMs - USE_ONCE_PURGE_MARGIN_MS] }
   }
 
   /**
@@ -218,11 +229,11 @@ export const PREPARED_BATCH_ROWS = 24
 export interface AsyncSqlUseOnceStore extends UseOnceStore {
   /** tells the store's `seen` hint of a claim made elsewhere, won or lost */
   noteClaimed(id: string, expiresAt: number): void
-  /** deletes the records past expiry + grace, when a purge is due (at most once per purgeEveryMs) */
+  /** deletes the records past expiry + grace + USE_ONCE_PURGE_MARGIN_MS, when a purge is due (at most once per purgeEveryMs) */
   purgeIfDue(): Promise<void>
   /**
-   * The cutoff of a claim sent now: the store's clock minus the grace (the bound its purge deletes
-   * below). A claim statement inserts only sessions expiring at or after it (claimsStatement); a
+   * The cutoff of a claim sent now: the store's clock minus the grace (its purge deletes only
+   * records a margin older). A claim statement inserts only sessions expiring at or after it (claimsStatement); a
    * session expiring before it is too late (useOnceClaimTooLate). Read right before the statement is sent.
    */
   claimCutoff(): number
@@ -236,9 +247,10 @@ export interface AsyncSqlUseOnceStore extends UseOnceStore {
  * not per answer), still atomic across connections and replicas: a claim is true only when its id
  * comes back. The cutoff (claimCutoff) is read when the statement is sent, after any purge this
  * store runs first; a claim of a session expiring before it rejects with ERR_SESSION_EXPIRED.
- * What is left: the statement's own wait once sent (bounded by the connection's statement_timeout,
- * server/entry/postgres.ts), and replicas' clocks, which the purge of one and the claim of another
- * each read: the rule holds across replicas as far as their clocks agree.
+ * The statement's own wait once sent (bounded by the client's waits, server/entry/postgres.ts) is
+ * covered by the purge margin (USE_ONCE_PURGE_MARGIN_MS), and so are replicas' clocks, which the
+ * purge of one and the claim of another each read, as far as they agree within that margin less
+ * the wait.
  * The same id twice in one batch: the first claim wins, the later ones are false without being sent.
  */
 export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseOnceStoreOptions = {}): AsyncSqlUseOnceStore {
@@ -253,7 +265,7 @@ export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseO
     const t = now()
     if (t - lastPurge < purgeEveryMs) return
     lastPurge = t
-    await db.run('DELETE FROM used_sessions WHERE expires_at < ?', [t - graceMs])
+    await db.run('DELETE FROM used_sessions WHERE expires_at < ?', [t - graceMs - USE_ONCE_PURGE_MARGIN_MS])
   }
 
   async function flush(): Promise<void> {

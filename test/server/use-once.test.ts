@@ -8,7 +8,12 @@ import type { UseOnceStore } from '../../core/session/use-once.ts'
 import { openSqliteWasm } from '../../server/entry/sqlite-wasm.ts'
 import { openPostgres } from '../../server/entry/postgres.ts'
 import { PgAgentRegistry } from '../../server/registry/registry-pg.ts'
-import { createAsyncSqlUseOnceStore, createSqlUseOnceStore, RecentClaims } from '../../server/registry/use-once.ts'
+import {
+  createAsyncSqlUseOnceStore,
+  createSqlUseOnceStore,
+  USE_ONCE_PURGE_MARGIN_MS,
+  RecentClaims,
+} from '../../server/registry/use-once.ts'
 import { postgresMissing, startPostgres, type TestPostgres } from '../support/postgres.ts'
 
 const dbPath = () => join(mkdtempSync(join(tmpdir(), 'vouch-use-once-')), 'agents.db')
@@ -39,7 +44,7 @@ describe('SQL use-once store on node-sqlite3-wasm', () => {
     db.close()
   })
 
-  it('records are kept until expiry + grace, then purged lazily', async () => {
+  it('records are kept until expiry + grace + the purge margin, then purged lazily; claims are taken until expiry + grace only', async () => {
     const db = openSqliteWasm(dbPath())
     let t = 0
     const s = createSqlUseOnceStore(db, { now: () => t, graceMs: 50, purgeEveryMs: 0 })
@@ -47,6 +52,13 @@ describe('SQL use-once store on node-sqlite3-wasm', () => {
     t = 150
     expect(await s.claim('a', 100)).toBe(false)
     t = 151
+    await expect(s.claim('b', 100)).rejects.toSatisfy(tooLate)
+    // past the last moment a claim is taken, the record stays for the margin (a claim judged in
+    // time may still be in flight)
+    expect(await s.size()).toBe(1)
+    t = 150 + USE_ONCE_PURGE_MARGIN_MS
+    expect(await s.size()).toBe(1)
+    t = 151 + USE_ONCE_PURGE_MARGIN_MS
     expect(await s.size()).toBe(0)
     db.close()
   })
@@ -63,8 +75,8 @@ describe('SQL use-once store on node-sqlite3-wasm', () => {
     t = 150
     const replay = s.claim('a', 100)
     await new Promise((resolve) => setImmediate(resolve))
-    // then the gauge is read, past the grace, before the writer has run the batch
-    t = 151
+    // then the gauge is read, past the grace and the purge margin, before the writer has run the batch
+    t = 151 + USE_ONCE_PURGE_MARGIN_MS
     const size = s.size()
     expect(await replay).toBe(false)
     expect(await size).toBe(0)
@@ -205,7 +217,9 @@ for (const [name, make, skip] of makers) {
       t = 151
       await expect(store.claim('late', 100)).rejects.toSatisfy(tooLate)
       await expect(store.claim('in-time', 100)).rejects.toSatisfy(tooLate)
-      expect(await store.size()).toBe(0) // 'in-time' purged now, 'late' never inserted
+      expect(await store.size()).toBe(1) // 'in-time' kept for the purge margin, 'late' never inserted
+      t = 151 + USE_ONCE_PURGE_MARGIN_MS
+      expect(await store.size()).toBe(0)
       await close()
     }, 120_000)
 
@@ -214,7 +228,7 @@ for (const [name, make, skip] of makers) {
       const { store, close } = await make(() => t)
       expect(await store.claim('a', 100)).toBe(true)
       expect(await store.claim('a', 100)).toBe(false)
-      t = 200
+      t = 200 + USE_ONCE_PURGE_MARGIN_MS
       expect(await store.size()).toBe(0) // the record is purged
       await expect(store.claim('a', 100)).rejects.toSatisfy(tooLate)
       expect(await store.size()).toBe(0)

@@ -20,7 +20,7 @@ import { pgAnswerLedger } from '../../../server/registry/answer-ledger-pg.ts'
 import { PgAgentRegistry } from '../../../server/registry/registry-pg.ts'
 import { AgentRegistry } from '../../../server/registry/registry.ts'
 import type { AsyncSqlDatabase, SqlDatabase } from '../../../server/registry/sql.ts'
-import { createAsyncSqlUseOnceStore, createSqlUseOnceStore } from '../../../server/registry/use-once.ts'
+import { createAsyncSqlUseOnceStore, createSqlUseOnceStore, USE_ONCE_PURGE_MARGIN_MS } from '../../../server/registry/use-once.ts'
 import { postgresMissing, startPostgres, type TestPostgres } from '../../support/postgres.ts'
 
 const AGENT = 'spiffe://example.org/agent/tpm_devid/1'
@@ -215,7 +215,7 @@ for (const [name, make, skip] of backends) {
     it('purged, then the same session settled again (a replay checked in time, settled late): refused, the agent recorded once', async () => {
       const b = await make()
       expect(await b.ledger.settle({ claim: claim('once'), record: record(1) })).toEqual({ claimed: true, recorded: 'recorded' })
-      clock = PAST_GRACE
+      clock = PAST_GRACE + USE_ONCE_PURGE_MARGIN_MS
       expect(await b.purge()).toBe(0) // the first record is gone
       await expect(b.ledger.settle({ claim: claim('once'), record: record(2) })).rejects.toSatisfy(tooLate)
       expect(await b.agent()).toMatchObject({ attestations: 1, lastAttestedAt: 1 })
