@@ -17,6 +17,9 @@ import { type SvidSpec, TestCa, testKey, toPemChain } from '../../support/spiffe
 import { TestWorkloadApiServer } from '../../support/workload-api-server.ts'
 import { type SvidMessageOptions, svidMessage, x509Response } from '../../support/workload-svids.ts'
 
+/** how long an event the test waits for may take on a loaded machine (vi.waitFor's default is 1 s) */
+const SETTLE = { timeout: 10_000, interval: 20 }
+
 const TD = 'example.org'
 const A = `spiffe://${TD}/frontend`
 const B = `spiffe://${TD}/backend`
@@ -38,7 +41,7 @@ async function workload(id: string, options: SvidMessageOptions = {}) {
   cleanup.push(() => api.close())
   const source = new X509Source({ address: api.address, backoff: { initialMs: 5, maxMs: 20 } })
   cleanup.push(() => source.close())
-  await vi.waitFor(() => expect(api.openCalls(WorkloadApiMethod.fetchX509Svid)).toHaveLength(1))
+  await vi.waitFor(() => expect(api.openCalls(WorkloadApiMethod.fetchX509Svid)).toHaveLength(1), SETTLE)
   api.push(WorkloadApiMethod.fetchX509Svid, x509Response([svidMessage(ca, id, options)]))
   await source.ready
   return { api, source }
@@ -152,7 +155,7 @@ describe('mTLS between two workloads with SVIDs from the Workload API', () => {
     const srv = await serve(a.source, matchId(C))
     const conn = await connectTls(b.source, matchMemberOf(TD), { host: '127.0.0.1', port: srv.port })
     expect(await readAll(conn.socket)).toBe('')
-    await vi.waitFor(() => expect(srv.refused).toHaveLength(1))
+    await vi.waitFor(() => expect(srv.refused).toHaveLength(1), SETTLE)
     expect(srv.refused[0]).toMatchObject({ code: 'ERR_SVID_ID_NOT_ALLOWED' })
     expect(srv.accepted).toEqual([])
   })
@@ -184,7 +187,7 @@ describe('withdrawal (catalogue WA-4)', () => {
     const srv = await serve(a.source, matchMemberOf(TD))
     ;(await connectTls(b.source, matchId(A), { host: '127.0.0.1', port: srv.port })).socket.destroy()
     // the server verifies its side after the client's handshake is done: wait for it to accept
-    await vi.waitFor(() => expect(srv.accepted).toHaveLength(1))
+    await vi.waitFor(() => expect(srv.accepted).toHaveLength(1), SETTLE)
     const withdrawn = new Promise<void>((resolve) => a.source.onUpdate(resolve))
     a.api.endAll(WorkloadApiMethod.fetchX509Svid, GrpcStatus.PERMISSION_DENIED, 'entry deleted')
     await withdrawn
@@ -193,7 +196,7 @@ describe('withdrawal (catalogue WA-4)', () => {
       Error,
     )
     expect(srv.accepted).toHaveLength(1)
-    await vi.waitFor(() => expect(a.api.openCalls(WorkloadApiMethod.fetchX509Svid)).toHaveLength(1))
+    await vi.waitFor(() => expect(a.api.openCalls(WorkloadApiMethod.fetchX509Svid)).toHaveLength(1), SETTLE)
     const back = new Promise<void>((resolve) => a.source.onUpdate(resolve))
     a.api.push(WorkloadApiMethod.fetchX509Svid, x509Response([svidMessage(ca, A)]))
     await back
@@ -251,10 +254,10 @@ describe('peer validation by the server (catalogue XV, role server)', () => {
       expect(result.text).toBe('')
       expect(srv.accepted).toEqual([])
       if (where === 'handshake') {
-        await vi.waitFor(() => expect(srv.handshakeErrors).toHaveLength(1))
+        await vi.waitFor(() => expect(srv.handshakeErrors).toHaveLength(1), SETTLE)
         expect(srv.refused).toEqual([])
       } else {
-        await vi.waitFor(() => expect(srv.refused).toHaveLength(1))
+        await vi.waitFor(() => expect(srv.refused).toHaveLength(1), SETTLE)
         expect(srv.refused[0]).toMatchObject({ code: where })
       }
     })
