@@ -27,6 +27,7 @@ import { DEFAULT_RATE_LIMIT, type RateLimitConfig } from './limits-config.ts'
 import { addressRateKey, RateLimitError, TokenBucketLimiter } from './rate-limit.ts'
 import { LOG_MESSAGES } from './logging.ts'
 import { requestPath } from './request-path.ts'
+import { AnswerPathRouter } from './answer-router.ts'
 import { bodyLimit } from './body-limit.ts'
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024
@@ -88,8 +89,9 @@ export interface AppOptions {
 export function createApp(o: AppOptions): Hono {
   const issuer = (): string | undefined => (typeof o.jwtIssuer === 'function' ? o.jwtIssuer() : o.jwtIssuer)
   const metrics = o.metrics ?? new Metrics()
-  // the path found by native string searches (request-path.ts): an answer's path holds its sealed session ID
-  const app = new Hono({ getPath: requestPath })
+  // the path found by native string searches (request-path.ts) and matched without walking an
+  // answer's sealed session ID (answer-router.ts)
+  const app = new Hono({ getPath: requestPath, router: new AnswerPathRouter() })
   const client = rememberClientAddress(o.clientAddress ?? defaultClientAddress)
   const clientAddress = client.of
   app.use('*', client.middleware)

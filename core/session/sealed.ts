@@ -21,11 +21,15 @@ export const SEALED_VERSION = 1
 export const SESSION_KEY_BYTES = 32
 /** longest token accepted (characters); a start's sealed state is a few KiB */
 export const MAX_SEALED_TOKEN_CHARS = 12_288
+const MIN_SEALED_TOKEN_CHARS = 64
 const USE_ONCE_ID_BYTES = 16
 const IV_BYTES = 12
 const TAG_BYTES = 16
 const KEY_ID = /^[A-Za-z0-9._-]{1,32}$/
 const TOKEN = /^[A-Za-z0-9_-]+$/
+// one of each for every token: stateless between calls (no streaming)
+const utf8Encoder = new TextEncoder()
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
 
 export interface SessionKey {
   readonly id: string
@@ -73,7 +77,7 @@ export interface OpenedSession<T> {
 
 /** Shape check before any decoding (a hostile id never costs more than a regex). */
 export function isWellFormedSealedToken(token: unknown): token is string {
-  return typeof token === 'string' && token.length >= 64 && token.length <= MAX_SEALED_TOKEN_CHARS && TOKEN.test(token)
+  return typeof token === 'string' && token.length >= MIN_SEALED_TOKEN_CHARS && token.length <= MAX_SEALED_TOKEN_CHARS && TOKEN.test(token)
 }
 
 function header(keyId: string, expiresAt: number, useOnceId: Uint8Array): Uint8Array {
@@ -94,7 +98,7 @@ export async function sealSession(value: unknown, expiresAt: number, keyring: Se
   const { id, key } = keyring.sealKey
   const h = header(id, expiresAt, platform.crypto.randomBytes(USE_ONCE_ID_BYTES))
   const iv = platform.crypto.randomBytes(IV_BYTES)
-  const ct = await platform.crypto.aesGcmEncrypt(key, iv, h, new TextEncoder().encode(JSON.stringify(value)))
+  const ct = await platform.crypto.aesGcmEncrypt(key, iv, h, utf8Encoder.encode(JSON.stringify(value)))
   const out = new Uint8Array(h.length + IV_BYTES + ct.length)
   out.set(h)
   out.set(iv, h.length)
@@ -112,15 +116,19 @@ const unknown = () => new AttestationError('ERR_SESSION_UNKNOWN', UNKNOWN_SESSIO
  * expiry (at `now`, when given) is ERR_SESSION_EXPIRED. Never anything else for any input string.
  */
 export async function openSession<T>(token: string, keyring: SessionKeyring, platform: Platform, now?: number): Promise<OpenedSession<T>> {
-  if (!isWellFormedSealedToken(token)) throw unknown()
-  // the platform's native decoder when it has one (canonical encodings only), else core's
+  if (typeof token !== 'string' || token.length < MIN_SEALED_TOKEN_CHARS || token.length > MAX_SEALED_TOKEN_CHARS) throw unknown()
+  // the platform's native decoder when it has one: it gives bytes for a canonical base64url
+  // encoding only, which has the shape isWellFormedSealedToken checks, so the shape's regular
+  // expression (~5 µs on a sealed token) runs only for what it refuses, before core's decoder
   let bytes = platform.decodeBase64Url?.(token)
-  if (bytes === undefined)
+  if (bytes === undefined) {
+    if (!TOKEN.test(token)) throw unknown()
     try {
       bytes = fromBase64Url(token)
     } catch {
       throw unknown()
     }
+  }
   if (bytes.length < 2 || bytes[0] !== SEALED_VERSION) throw unknown()
   const idLength = bytes[1]!
   const headerLength = 2 + idLength + 8 + USE_ONCE_ID_BYTES
@@ -139,7 +147,7 @@ export async function openSession<T>(token: string, keyring: SessionKeyring, pla
     throw new AttestationError('ERR_SESSION_EXPIRED', SESSION_EXPIRED, { detail: { expiredAt: new Date(expiresAt).toISOString() } })
   let value: T
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain)) as T
+    value = JSON.parse(utf8Decoder.decode(plain)) as T
   } catch {
     throw unknown() // authenticated yet undecodable: only a server bug could seal this
   }

@@ -187,6 +187,23 @@ export const MAX_PENDING = 10_000
  */
 const pendingKey = (sessionId: string) => sessionId.slice(-32)
 
+/** how long after its session's expiry a start's metrics entry is kept */
+const PENDING_GRACE_MS = 60_000
+
+/**
+ * Removes the metrics entries of sessions that expired more than PENDING_GRACE_MS ago. Entries
+ * are added as starts finish, so in about the order their sessions expire: the walk stops at the
+ * first entry still kept, and a start costs the entries it removes rather than a walk of the whole
+ * map (a flood of starts that are never answered fills it to MAX_PENDING). An entry that finished
+ * a few milliseconds out of order goes at a later start.
+ */
+export function purgePending(pending: Map<string, { readonly expiresAt: number }>, now: number): void {
+  for (const [id, p] of pending) {
+    if (p.expiresAt + PENDING_GRACE_MS > now) return
+    pending.delete(id)
+  }
+}
+
 export function attestRoutes(o: AttestRouteOptions): Hono {
   const app = new Hono()
   const clientOf: ClientAddressOf = o.clientAddress ?? ((c) => clientAddress(c) ?? 'unknown')
@@ -194,10 +211,7 @@ export function attestRoutes(o: AttestRouteOptions): Hono {
   // (a flood of starts that are never answered must not grow it: past the cap a start is not
   // tracked and its answer is counted under attestor type "unknown")
   const pending = new Map<string, Pending>()
-  const purge = (): void => {
-    const t = o.platform.now()
-    for (const [id, p] of pending) if (p.expiresAt + 60_000 <= t) pending.delete(id)
-  }
+  const purge = (): void => purgePending(pending, o.platform.now())
 
   app.post('/v1/attest', async (c) => {
     const client = clientOf(c)

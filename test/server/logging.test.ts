@@ -44,6 +44,26 @@ describe('JSON-lines logger', () => {
     expect(Object.keys(o).sort()).toEqual(['level', 'msg', 'spiffeId', 'time'])
   })
 
+  it('keeps the key order time, level, msg, base, fields, a later key replacing an earlier one; secret names dropped on every line', () => {
+    const lines: string[] = []
+    const log = createJsonLogger(
+      (l) => lines.push(l),
+      () => 0,
+      { worker: 2, pid: 7, level: 'base' },
+    )
+    for (let i = 0; i < 3; i++) log.info('m', { pid: 8, token: 'T', msg: 'field', extra: i })
+    for (const [i, l] of lines.entries()) {
+      expect(Object.entries(JSON.parse(l) as object)).toEqual([
+        ['time', '1970-01-01T00:00:00.000Z'],
+        ['level', 'base'],
+        ['msg', 'field'],
+        ['worker', 2],
+        ['pid', 8],
+        ['extra', i],
+      ])
+    }
+  })
+
   it('bounds every field: long strings cut with their length, long arrays and objects cut with a count, deep nesting stopped', () => {
     const lines: string[] = []
     const log = createJsonLogger((l) => lines.push(l))

@@ -170,6 +170,24 @@ describe('sealed sessions', () => {
     }
   })
 
+  it('property: a genuine token with one character changed to any other (outside the alphabet too) -> unknown session on both decoders (10,000 runs)', async () => {
+    const node = createNodePlatform()
+    const token = await sealSession(value, 2_000_000_000_000, ringA, platform)
+    const other = fc.oneof(
+      fc.constantFrom(' ', '+', '/', '=', '.', '\0', '\n', 'é', '\u0100', '\u{1F600}', 'A', '_', '-'),
+      fc.string({ minLength: 1, maxLength: 2 }),
+    )
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: token.length - 1 }), other, async (at, ch) => {
+        const bent = token.slice(0, at) + ch + token.slice(at + 1)
+        fc.pre(bent !== token)
+        for (const p of [node, platform])
+          expect(await refusedWith(openSession(bent, ringA, p, 0))).toEqual({ code: 'ERR_SESSION_UNKNOWN', message: UNKNOWN_SESSION })
+      }),
+      { numRuns: 10_000 },
+    )
+  })
+
   it('property on the Node platform: any string or any bytes -> unknown session (10,000 runs)', async () => {
     const node = createNodePlatform()
     await fc.assert(
