@@ -188,6 +188,21 @@ describe('sealed sessions', () => {
     )
   })
 
+  it("a character beyond ASCII whose low byte is an alphabet character (Buffer's decoder reads only that byte) -> unknown session on both decoders", async () => {
+    const node = createNodePlatform()
+    const token = await sealSession(value, 2_000_000_000_000, ringA, platform)
+    // U+0100 + c, U+FF00 + c: Node 20's Buffer decodes them as c; a surrogate pair around c too
+    for (const at of [0, 1, 100, token.length - 2])
+      for (const ch of [String.fromCharCode(0x100 + token.charCodeAt(at)), String.fromCharCode(0xff00 + token.charCodeAt(at))]) {
+        const bent = token.slice(0, at) + ch + token.slice(at + 1)
+        for (const p of [node, platform])
+          expect(await refusedWith(openSession(bent, ringA, p, 0)), `${at} U+${ch.charCodeAt(0).toString(16)}`).toEqual({
+            code: 'ERR_SESSION_UNKNOWN',
+            message: UNKNOWN_SESSION,
+          })
+      }
+  })
+
   it('property on the Node platform: any string or any bytes -> unknown session (10,000 runs)', async () => {
     const node = createNodePlatform()
     await fc.assert(
