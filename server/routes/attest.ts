@@ -195,11 +195,13 @@ const PENDING_GRACE_MS = 60_000
  * are added as starts finish, so in about the order their sessions expire: the walk stops at the
  * first entry still kept, and a start costs the entries it removes rather than a walk of the whole
  * map (a flood of starts that are never answered fills it to MAX_PENDING). An entry that finished
- * a few milliseconds out of order goes at a later start.
+ * a few milliseconds out of order goes at a later start. An entry started more than
+ * PENDING_GRACE_MS after `now` goes too: the wall clock has stepped back since, and it would hold
+ * up the walk for as long as the step (the entries behind it filling the map to MAX_PENDING).
  */
-export function purgePending(pending: Map<string, { readonly expiresAt: number }>, now: number): void {
+export function purgePending(pending: Map<string, { readonly startedAt: number; readonly expiresAt: number }>, now: number): void {
   for (const [id, p] of pending) {
-    if (p.expiresAt + PENDING_GRACE_MS > now) return
+    if (p.expiresAt + PENDING_GRACE_MS > now && p.startedAt - PENDING_GRACE_MS <= now) return
     pending.delete(id)
   }
 }
