@@ -11,17 +11,16 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openSqliteWasm } from '../../../server/entry/sqlite-wasm.ts'
-import { checkEntryInput, isParentedTo, type RegistrationEntry } from '../../../server/entries/validate.ts'
+import { isParentedTo } from '../../../server/entries/validate.ts'
 import { SqliteEntryStore } from '../../../server/registry/entries.ts'
 import { entryParams, INSERT_ENTRY } from '../../../server/registry/entry-store.ts'
 import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION } from '../../../server/registry/migrations.ts'
+import { S, v7Entries } from '../registry/v7-entries.ts'
 
 const ROOT = resolve(import.meta.dirname, '../../..')
 const BUN = join(ROOT, 'node_modules/.bin/bun')
 const dir = mkdtempSync(join(tmpdir(), 'vouch-bun-sqlite-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-const S = (n: number) => `tpm_devid:subject:cn:h${n}`
 
 describe.skipIf(!existsSync(BUN))('registry entries on bun:sqlite', () => {
   it('Bun migrates a version-7 file (links backfilled), its triggers follow its writes, Node reads the same entries', () => {
@@ -32,18 +31,7 @@ describe.skipIf(!existsSync(BUN))('registry entries on bun:sqlite', () => {
       node.exec(m.sql)
       node.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)', [m.version])
     }
-    const old = [
-      { parentSelectors: [S(1)] },
-      { parentSelectors: [S(1), S(2)] },
-      { parentSelectors: [S(2), S(3)] },
-      { parentId: 'spiffe://td/agent/1' },
-    ].map(
-      (parent, i): RegistrationEntry => ({
-        ...checkEntryInput({ spiffeId: `spiffe://td/w/${i}`, ...parent, selectors: ['unix:uid:1'] }, 'td'),
-        id: String(i).repeat(32),
-        createdAt: i,
-      }),
-    )
+    const old = v7Entries()
     // a parent selector twice, as a row no store writes
     old.push({ ...old[0]!, spiffeId: 'spiffe://td/w/twice', parentSelectors: [S(2), S(2)], id: '5'.repeat(32), createdAt: 5 })
     for (const e of old) node.run(INSERT_ENTRY, entryParams(e))

@@ -4,10 +4,11 @@ import { openSqliteWasm } from '../../../server/entry/sqlite-wasm.ts'
 import { type Migration, MIGRATIONS, MIGRATIONS_TABLE, pendingMigrations, SCHEMA_VERSION } from '../../../server/registry/migrations.ts'
 import { entryParams, INSERT_ENTRY } from '../../../server/registry/entry-store.ts'
 import type { SqlValue } from '../../../server/registry/sql.ts'
-import { checkEntryInput, type RegistrationEntry } from '../../../server/entries/validate.ts'
+import { checkEntryInput } from '../../../server/entries/validate.ts'
 import { migratePostgres, PgAgentRegistry } from '../../../server/registry/registry-pg.ts'
 import { AgentRegistry } from '../../../server/registry/registry.ts'
 import { backends } from '../../support/registry-backends.ts'
+import { S, v7Entries } from './v7-entries.ts'
 
 /** The schema the registry created before versioned migrations (no schema_migrations table). */
 const PREVIOUS_SCHEMA = `
@@ -173,19 +174,7 @@ describe.each(backends())('registry migrations on $name', (backend) => {
       const sqlOf = (m: Migration) => (backend.name === 'postgres' ? (m.postgres ?? m.sql) : m.sql)
       await rawExec(backend.name, where, `${MIGRATIONS_TABLE};\n${v7.map(sqlOf).join('\n')}`)
       await rawExec(backend.name, where, `INSERT INTO schema_migrations VALUES ${v7.map((m) => `(${m.version}, 0)`).join(', ')}`)
-      const S = (n: number) => `tpm_devid:subject:cn:h${n}`
-      const made = [
-        { parentSelectors: [S(1)] },
-        { parentSelectors: [S(1), S(2)] },
-        { parentSelectors: [S(2), S(3)] },
-        { parentId: 'spiffe://td/agent/1' },
-      ].map(
-        (parent, i): RegistrationEntry => ({
-          ...checkEntryInput({ spiffeId: `spiffe://td/w/${i}`, ...parent, selectors: ['unix:uid:1'] }, 'td'),
-          id: String(i).repeat(32),
-          createdAt: i,
-        }),
-      )
+      const made = v7Entries()
       const literal = (v: SqlValue) => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${v}'`)
       const rows = made.map((e) => `(${entryParams(e).map(literal).join(', ')})`)
       // rows no entry can be read from: not linked, no failure. SQLite: not JSON; PostgreSQL: a lone
