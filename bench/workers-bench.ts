@@ -2,8 +2,8 @@
 // CLI's single process, and the node:cluster primary with two workers), both on sealed sessions
 // and PostgreSQL (what workers > 1 needs; each server its own database), both running for the
 // whole measurement and measured in interleaved rounds, so the ratio holds on a shared machine.
-// The load generator is this process (node:http keep-alive, 16 in flight, 16 sockets, which the
-// primary spreads over its workers); every attestation is a whole one (start, then the answer with
+// The load generator is this process (node:http keep-alive, `concurrency` in flight on as many
+// sockets, which the primary spreads over its workers; bench/run.ts measures 16 and 64); every attestation is a whole one (start, then the answer with
 // a key proof for that session) and a refused one stops the benchmark.
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
