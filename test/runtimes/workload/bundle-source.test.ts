@@ -8,6 +8,7 @@ import { BundleSource, createBundleSource } from '../../../runtimes/workload/sou
 import { TestCa, bundleJson, makeJwtAuthority, mintJwtSvid } from '../../support/spiffe-ca.ts'
 import { TestWorkloadApiServer } from '../../support/workload-api-server.ts'
 import { jwtBundlesResponse, x509BundlesResponse } from '../../support/workload-svids.ts'
+import { SETTLE } from '../../support/settle.ts'
 
 const cleanup: (() => unknown)[] = []
 afterEach(async () => {
@@ -29,7 +30,7 @@ describe('BundleSource', () => {
     let ready = false
     void src.ready.then(() => (ready = true))
     // barrier: the X.509 stream delivered (its call is recorded) but JWT bundles are not sent yet
-    await vi.waitFor(() => expect(server.openCalls(WorkloadApiMethod.fetchJwtBundles)).toHaveLength(1))
+    await vi.waitFor(() => expect(server.openCalls(WorkloadApiMethod.fetchJwtBundles)).toHaveLength(1), SETTLE)
     expect(ready).toBe(false)
     server.push(WorkloadApiMethod.fetchJwtBundles, jwtBundlesResponse({ 'spiffe://example.org': bundleJson([key]) }))
     await src.ready

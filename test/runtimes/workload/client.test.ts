@@ -16,6 +16,7 @@ import { X509Source } from '../../../runtimes/workload/sources.ts'
 import { TestCa } from '../../support/spiffe-ca.ts'
 import { TestWorkloadApiServer } from '../../support/workload-api-server.ts'
 import { svidMessage, x509Response } from '../../support/workload-svids.ts'
+import { SETTLE } from '../../support/settle.ts'
 
 const cleanup: (() => unknown)[] = []
 afterEach(async () => {
@@ -77,7 +78,7 @@ describe('WorkloadApiClient', () => {
     const ca = TestCa.root('example.org')
     const src = new X509Source({ address: server.address, backoff: { initialMs: 5, maxMs: 20 } })
     cleanup.push(() => src.close())
-    await vi.waitFor(() => expect(server.openCalls(WorkloadApiMethod.fetchX509Svid)).toHaveLength(1))
+    await vi.waitFor(() => expect(server.openCalls(WorkloadApiMethod.fetchX509Svid)).toHaveLength(1), SETTLE)
     server.push(WorkloadApiMethod.fetchX509Svid, x509Response([svidMessage(ca, 'spiffe://example.org/w')]))
     await src.ready
     expect(src.getX509Svid().id.toString()).toBe('spiffe://example.org/w')
@@ -158,7 +159,7 @@ describe('WorkloadApiClient', () => {
     server.handle(WorkloadApiMethod.fetchJwtSvid, () => {})
     const ac = new AbortController()
     const pending = client.fetchJwtSvid({ audience: ['a'], spiffeId: '' }, ac.signal)
-    await vi.waitFor(() => expect(server.callsOf(WorkloadApiMethod.fetchJwtSvid)).toHaveLength(1))
+    await vi.waitFor(() => expect(server.callsOf(WorkloadApiMethod.fetchJwtSvid)).toHaveLength(1), SETTLE)
     ac.abort()
     await expect(pending).rejects.toMatchObject({ detail: { grpcStatusName: 'CANCELLED' } })
     client.close()

@@ -18,6 +18,7 @@ import { WorkloadApiMethod } from '../../../core/workload/service.ts'
 import { JwtSource, X509Source } from '../../../runtimes/workload/sources.ts'
 import { TestCa, bundleJson, makeJwtAuthority, mintJwtSvid } from '../../support/spiffe-ca.ts'
 import { jwtBundlesResponse, svidMessage, x509Response } from '../../support/workload-svids.ts'
+import { SETTLE } from '../../support/settle.ts'
 
 const SUB = 'spiffe://example.org/py-workload'
 let dir: string
@@ -79,7 +80,7 @@ describe('vouch/workload against python3-grpcio', () => {
       await src.ready
       const fetched = await src.fetchJwtSvid({ audience: ['py-aud', 'second'], spiffeId: SUB })
       expect(fetched.hint).toBe('py')
-      await vi.waitFor(() => expect(lines).toContain(`FetchJWTSVID py-aud,second ${SUB}`))
+      await vi.waitFor(() => expect(lines).toContain(`FetchJWTSVID py-aud,second ${SUB}`), SETTLE)
       expect((await src.validateJwtSvid(fetched.token, 'py-aud')).id.toString()).toBe(SUB)
       await expect(src.fetchJwtSvid({ audience: 'denied' })).rejects.toMatchObject({
         code: 'ERR_WORKLOAD_STATUS',

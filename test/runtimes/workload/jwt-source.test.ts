@@ -12,6 +12,7 @@ import { JwtSource, type SourceOptions, createJwtSource } from '../../../runtime
 import { type JwtAuthority, bundleJson, makeJwtAuthority, mintJwtSvid } from '../../support/spiffe-ca.ts'
 import { TestWorkloadApiServer } from '../../support/workload-api-server.ts'
 import { jwtBundlesResponse } from '../../support/workload-svids.ts'
+import { SETTLE } from '../../support/settle.ts'
 
 const TD = 'spiffe://example.org'
 const FED = 'spiffe://fed.example.org'
@@ -41,7 +42,7 @@ async function setup(options: SourceOptions = {}) {
   cleanup.push(() => server.close())
   const src = new JwtSource({ address: server.address, backoff: { initialMs: 5, maxMs: 40 }, ...options })
   cleanup.push(() => src.close())
-  await vi.waitFor(() => expect(server.openCalls(BUNDLES)).toHaveLength(1))
+  await vi.waitFor(() => expect(server.openCalls(BUNDLES)).toHaveLength(1), SETTLE)
   return { server, src }
 }
 
@@ -154,7 +155,7 @@ describe('JwtSource: bundles and validation', () => {
     server.endAll(BUNDLES, GrpcStatus.PERMISSION_DENIED)
     await u
     await expect(src.validateJwtSvid(await token(k1), 'conformance')).rejects.toMatchObject({ code: 'ERR_BUNDLE_NOT_FOUND' })
-    await vi.waitFor(() => expect(server.callsOf(BUNDLES)).toHaveLength(2))
+    await vi.waitFor(() => expect(server.callsOf(BUNDLES)).toHaveLength(2), SETTLE)
   })
 })
 

@@ -16,9 +16,7 @@ import { type VerifiedConnection, connectTls, createTlsServer, tlsClientOptions,
 import { type SvidSpec, TestCa, testKey, toPemChain } from '../../support/spiffe-ca.ts'
 import { TestWorkloadApiServer } from '../../support/workload-api-server.ts'
 import { type SvidMessageOptions, svidMessage, x509Response } from '../../support/workload-svids.ts'
-
-/** how long an event the test waits for may take on a loaded machine (vi.waitFor's default is 1 s) */
-const SETTLE = { timeout: 10_000, interval: 20 }
+import { SETTLE } from '../../support/settle.ts'
 
 const TD = 'example.org'
 const A = `spiffe://${TD}/frontend`
@@ -185,9 +183,11 @@ describe('withdrawal (catalogue WA-4)', () => {
     const a = await workload(A)
     const b = await workload(B, { keyIndex: 5 })
     const srv = await serve(a.source, matchMemberOf(TD))
-    ;(await connectTls(b.source, matchId(A), { host: '127.0.0.1', port: srv.port })).socket.destroy()
+    const first = await connectTls(b.source, matchId(A), { host: '127.0.0.1', port: srv.port })
     // the server verifies its side after the client's handshake is done: wait for it to accept
+    // before closing (a socket closed first could end before the server's side was verified)
     await vi.waitFor(() => expect(srv.accepted).toHaveLength(1), SETTLE)
+    first.socket.destroy()
     const withdrawn = new Promise<void>((resolve) => a.source.onUpdate(resolve))
     a.api.endAll(WorkloadApiMethod.fetchX509Svid, GrpcStatus.PERMISSION_DENIED, 'entry deleted')
     await withdrawn

@@ -16,6 +16,7 @@ import { X509Source, createX509Source, type SourceOptions } from '../../../runti
 import { TestCa } from '../../support/spiffe-ca.ts'
 import { TestWorkloadApiServer } from '../../support/workload-api-server.ts'
 import { concatDer, svidMessage, x509Response } from '../../support/workload-svids.ts'
+import { SETTLE } from '../../support/settle.ts'
 
 const TD = 'example.org'
 const A = `spiffe://${TD}/workload-a`
@@ -50,7 +51,7 @@ function source(s: TestWorkloadApiServer, options: SourceOptions = {}): X509Sour
 
 /** Pushes once the source's stream is open. */
 async function pushWhenOpen(s: TestWorkloadApiServer, message: Uint8Array, streams = 1): Promise<void> {
-  await vi.waitFor(() => expect(s.openCalls(FETCH).length).toBeGreaterThanOrEqual(streams))
+  await vi.waitFor(() => expect(s.openCalls(FETCH).length).toBeGreaterThanOrEqual(streams), SETTLE)
   s.push(FETCH, message)
 }
 
@@ -222,7 +223,7 @@ describe('X509Source: stream ends, retries and backoff', () => {
     await pushWhenOpen(s, x509Response([svidMessage(ca, A)]))
     await src.ready
     s.endAll(FETCH, GrpcStatus.UNAVAILABLE, 'agent restarting')
-    await vi.waitFor(() => expect(s.callsOf(FETCH)).toHaveLength(2))
+    await vi.waitFor(() => expect(s.callsOf(FETCH)).toHaveLength(2), SETTLE)
     // the old SVID is still served while reconnecting (Unavailable withdraws nothing)
     expect(src.getX509Svid().id.toString()).toBe(A)
     const updated = nextUpdate(src)
@@ -237,7 +238,7 @@ describe('X509Source: stream ends, retries and backoff', () => {
     await pushWhenOpen(s, x509Response([svidMessage(ca, A)]))
     await src.ready
     s.endAll(FETCH, GrpcStatus.OK)
-    await vi.waitFor(() => expect(s.callsOf(FETCH)).toHaveLength(2))
+    await vi.waitFor(() => expect(s.callsOf(FETCH)).toHaveLength(2), SETTLE)
   })
 
   it('EP-5: retries after Unavailable (3 times) and becomes ready', async () => {
@@ -271,7 +272,7 @@ describe('X509Source: stream ends, retries and backoff', () => {
     await withdrawn
     expect(() => src.getX509Svid()).toThrow(expect.objectContaining({ code: 'ERR_WORKLOAD_NO_IDENTITY' }))
     expect(src.getX509Svids()).toEqual([])
-    await vi.waitFor(() => expect(s.callsOf(FETCH)).toHaveLength(2))
+    await vi.waitFor(() => expect(s.callsOf(FETCH)).toHaveLength(2), SETTLE)
     const back = nextUpdate(src)
     await pushWhenOpen(s, x509Response([svidMessage(ca, A)]))
     await back
@@ -306,7 +307,7 @@ describe('X509Source: stream ends, retries and backoff', () => {
     const errors: unknown[] = []
     const src = new X509Source({ address: `unix://${path}`, backoff: { initialMs: 5, maxMs: 20 }, onError: (e) => errors.push(e) })
     cleanup.push(() => src.close())
-    await vi.waitFor(() => expect(errors.length).toBeGreaterThanOrEqual(2))
+    await vi.waitFor(() => expect(errors.length).toBeGreaterThanOrEqual(2), SETTLE)
     expect((errors[0] as WorkloadError).detail.grpcStatusName).toBe('UNAVAILABLE')
     await s.listen('unix', path)
     cleanup.push(() => s.close())
@@ -336,7 +337,7 @@ describe('X509Source: stream ends, retries and backoff', () => {
     await pushWhenOpen(s, x509Response([svidMessage(ca, A)]))
     await src.ready
     src.close()
-    await vi.waitFor(() => expect(s.openCalls(FETCH)).toHaveLength(0))
+    await vi.waitFor(() => expect(s.openCalls(FETCH)).toHaveLength(0), SETTLE)
     expect(() => src.getX509Svid()).toThrow(expect.objectContaining({ code: 'ERR_WORKLOAD_CLOSED' }))
     expect(src.getX509Bundle(parseTrustDomain(TD))).toBeUndefined()
   })
@@ -348,7 +349,7 @@ describe('X509Source: stream ends, retries and backoff', () => {
     await expect(src.ready).rejects.toMatchObject({ code: 'ERR_WORKLOAD_CLOSED' })
     const ac = new AbortController()
     const pending = createX509Source({ address: s.address, signal: ac.signal })
-    await vi.waitFor(() => expect(s.openCalls(FETCH).length).toBeGreaterThanOrEqual(1))
+    await vi.waitFor(() => expect(s.openCalls(FETCH).length).toBeGreaterThanOrEqual(1), SETTLE)
     ac.abort()
     await expect(pending).rejects.toMatchObject({ code: 'ERR_WORKLOAD_CLOSED' })
   })
