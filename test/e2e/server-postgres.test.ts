@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { main } from '../../cli/main.ts'
+import { runMain } from '../cli/run-main.ts'
 import { createNodePlatform } from '../../runtimes/node/index.ts'
 import { loadConfigFile } from '../../server/entry/bootstrap.ts'
 import { type RunningServer, startNodeServer } from '../../server/entry/node.ts'
@@ -27,12 +27,6 @@ let filesA: ReturnType<typeof writeServerFiles>
 let filesB: ReturnType<typeof writeServerFiles>
 const logs: Record<string, unknown>[] = []
 
-const cli = async (argv: string[]) => {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) })
-  return { code, out, err }
-}
 const start = (configPath: string) =>
   startNodeServer(loadConfigFile(configPath, {}), {
     platform: createNodePlatform(),
@@ -64,20 +58,20 @@ describe.skipIf(missing)('e2e (Node): two servers on one PostgreSQL', () => {
     const ok = await attestOverHttp(serverA!.url, agent!, evidence)
     expect(ok.answer?.status, JSON.stringify(ok.answer?.body ?? ok.start.body)).toBe(200)
     const id = ok.answer!.body.spiffeId as string
-    const listed = await cli(['agent', 'list', '--server-config', filesB.configPath])
+    const listed = await runMain(['agent', 'list', '--server-config', filesB.configPath])
     expect(listed.code).toBe(0)
     expect(listed.out).toHaveLength(1)
     expect(listed.out[0]).toMatch(new RegExp(`^${id.replace(/[.]/g, '\\.')}\\ttpm_devid\\t`))
     expect(listed.out[0]).not.toMatch(/BANNED/)
-    expect((await cli(['agent', 'ban', '--server-config', filesA.configPath, id])).out).toEqual([`banned ${id}`])
+    expect((await runMain(['agent', 'ban', '--server-config', filesA.configPath, id])).out).toEqual([`banned ${id}`])
     const refused = await attestOverHttp(serverB!.url, agent!, evidence)
     expect(refused.answer).toEqual({ status: 403, body: { code: 'ERR_AGENT_BANNED', message: 'agent is banned' } })
-    const shown = await cli(['agent', 'show', '--server-config', filesA.configPath, '--output', 'json', id])
+    const shown = await runMain(['agent', 'show', '--server-config', filesA.configPath, '--output', 'json', id])
     expect(JSON.parse(shown.out[0]!)).toMatchObject({ spiffeId: id, banned: true, attestations: 1 })
-    expect((await cli(['agent', 'unban', '--server-config', filesB.configPath, id])).code).toBe(0)
+    expect((await runMain(['agent', 'unban', '--server-config', filesB.configPath, id])).code).toBe(0)
     const again = await attestOverHttp(serverA!.url, agent!, evidence)
     expect(again.answer?.status).toBe(200)
-    const after = await cli(['agent', 'show', '--server-config', filesB.configPath, '--output', 'json', id])
+    const after = await runMain(['agent', 'show', '--server-config', filesB.configPath, '--output', 'json', id])
     expect(JSON.parse(after.out[0]!)).toMatchObject({ banned: false, attestations: 2 })
   })
 

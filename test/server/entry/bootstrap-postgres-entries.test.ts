@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { main } from '../../../cli/main.ts'
+import { runMain } from '../../cli/run-main.ts'
 import { isVerifyError } from '../../../core/errors.ts'
 import { parseSpiffeBundle } from '../../../core/svid/spiffe-bundle.ts'
 import { verifyX509Svid } from '../../../core/svid/x509-svid.ts'
@@ -37,13 +37,6 @@ let b: Bootstrapped | undefined
 let files: { a: ReturnType<typeof writeServerFiles>; b: ReturnType<typeof writeServerFiles> }
 let agentCert = ''
 let legacy: RegistrationEntry
-
-const cli = async (argv: string[]) => {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) })
-  return { code, out, err }
-}
 
 const start = (configPath: string) =>
   bootstrap(loadConfigFile(configPath, {}), {
@@ -128,7 +121,7 @@ describe.skipIf(missing)('registration entries on one PostgreSQL, through two bo
   })
 
   it("an entry created with A's config is listed by B and B issues its X.509-SVID and JWT-SVID; deleted with B's config, A no longer serves it", async () => {
-    const created = await cli([
+    const created = await runMain([
       'entry',
       'create',
       '--server-config',
@@ -184,11 +177,11 @@ describe.skipIf(missing)('registration entries on one PostgreSQL, through two bo
       ),
       Date.now(),
     )
-    const listed = await cli(['entry', 'list', '--server-config', files.a.configPath, '--output', 'json'])
+    const listed = await runMain(['entry', 'list', '--server-config', files.a.configPath, '--output', 'json'])
     expect((JSON.parse(listed.out[0]!) as { id: string }[]).map((e) => e.id).sort()).toEqual([id, fleet.id].sort())
     expect(await listedIds(a!)).toEqual([id, fleet.id].sort())
 
-    const deleted = await cli(['entry', 'delete', '--server-config', files.b.configPath, id])
+    const deleted = await runMain(['entry', 'delete', '--server-config', files.b.configPath, id])
     expect(deleted).toEqual({ code: 0, out: [`deleted entry ${id}`], err: [] })
     expect(await listedIds(a!)).toEqual([fleet.id])
     const gone = await call(a!, 'POST', '/v1/svid/x509', { entryId: id, csr: Buffer.from(csr).toString('base64') })
@@ -227,7 +220,7 @@ describe.skipIf(missing)('registration entries on one PostgreSQL, through two bo
       '--selector',
       'unix:uid:5',
     ]
-    const [viaA, viaB] = await Promise.all([cli(args(files.a.configPath)), cli(args(files.b.configPath))])
+    const [viaA, viaB] = await Promise.all([runMain(args(files.a.configPath)), runMain(args(files.b.configPath))])
     expect([viaA.code, viaB.code].sort()).toEqual([0, 1])
     expect([...viaA.err, ...viaB.err].join('\n')).toMatch(/ERR_ENTRY_EXISTS/)
     expect((await listedIds(b!)).length).toBe(5)
