@@ -120,16 +120,25 @@ describe('sealed sessions settled by the caller (AnswerOptions.settle): one clai
     return { useOnce, calls, settle }
   }
 
+  /** a key proof that always holds, and counts how often the verifier asked for it */
+  const countedKeyProof = () => {
+    const proof = {
+      calls: 0,
+      proveKey: async () => {
+        proof.calls++
+        return 'proven'
+      },
+    }
+    return proof
+  }
+
   it('a passing answer: settle is called once with the verdict, and the claim it made refuses a replay before any check', async () => {
     const { useOnce, calls, settle } = settler()
     const v = sealedVerifier(ringK1, useOnce)
     const s = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
     const honest = await a.answer(s.challenges.tpm_devid as Record<string, unknown>, spec)
-    let proofs = 0
-    const proveKey = async () => {
-      proofs++
-      return 'proven'
-    }
+    const proof = countedKeyProof()
+    const proveKey = proof.proveKey
     const verdict = await v.answer(s.sessionId, { tpm_devid: honest }, { settle, proveKey })
     expect(verdict.ok).toBe(true)
     expect(calls).toEqual([{ id: expect.any(String), verdict: true }])
@@ -137,7 +146,7 @@ describe('sealed sessions settled by the caller (AnswerOptions.settle): one clai
     // replayed: the store knows the id (UseOnceStore.seen), so no check runs and settle is not called
     const e = await failure(v.answer(s.sessionId, { tpm_devid: honest }, { settle, proveKey }))
     expect([e.code, e.message]).toEqual(['ERR_SESSION_UNKNOWN', UNKNOWN_SESSION])
-    expect(proofs).toBe(1)
+    expect(proof.calls).toBe(1)
     expect(calls).toHaveLength(1)
   })
 
@@ -208,11 +217,8 @@ describe('sealed sessions settled by the caller (AnswerOptions.settle): one clai
     const v = sealedVerifier(ringK1, createMemoryUseOnceStore())
     const s = await v.start({ providedMethods: ['tpm_devid'], evidence: { tpm_devid: ev } })
     const honest = await a.answer(s.challenges.tpm_devid as Record<string, unknown>, spec)
-    let proofs = 0
-    const proveKey = async () => {
-      proofs++
-      return 'proven'
-    }
+    const proof = countedKeyProof()
+    const proveKey = proof.proveKey
     // a captured answer replayed in a burst: none is known as used yet (no claim has resolved)
     const results = await Promise.allSettled(
       Array.from({ length: 8 }, () => v.answer(s.sessionId, { tpm_devid: honest }, { settle, proveKey })),
@@ -220,7 +226,7 @@ describe('sealed sessions settled by the caller (AnswerOptions.settle): one clai
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
     for (const r of results.filter((r) => r.status === 'rejected'))
       expect([r.reason.code, r.reason.message]).toEqual(['ERR_SESSION_UNKNOWN', UNKNOWN_SESSION])
-    expect(proofs).toBe(1)
+    expect(proof.calls).toBe(1)
     expect(calls).toHaveLength(1)
   })
 
