@@ -24,6 +24,7 @@ import { SqliteEntryStore } from '../../../server/registry/entries.ts'
 import { type Bootstrapped, bootstrap, loadConfigFile } from '../../../server/entry/bootstrap.ts'
 import { openSqliteWasm } from '../../../server/entry/sqlite-wasm.ts'
 import { opensslCsr } from '../../e2e/http-agent.ts'
+import { recordAttestedAgent } from '../attested-agent.ts'
 import { TRUST_DOMAIN, writeServerFiles } from '../../e2e/setup.ts'
 import { postgresMissing, startPostgres, type TestPostgres } from '../../support/postgres.ts'
 
@@ -87,17 +88,7 @@ describe.skipIf(missing)('registration entries on one PostgreSQL, through two bo
     // A and B start together: the migrations (entries included) run once, under the advisory lock
     ;[a, b] = await Promise.all([start(files.a.configPath), start(files.b.configPath)])
     // an attested agent, as the answer route records it (in the shared registry), with its SVID
-    const svid = await a.ca.issueSvid(opensslCsr().spki, AGENT, 3_600_000)
-    await a.registry.recordAttestation({
-      spiffeId: AGENT,
-      attestorType: 'tpm_devid',
-      attributes: {},
-      at: Date.now(),
-      svidSerial: svid.serialHex,
-      svidExpiresAt: svid.notAfter,
-      selectors: ['tpm_devid:subject:cn:replicated'],
-    })
-    agentCert = Buffer.from(svid.der).toString('base64')
+    agentCert = await recordAttestedAgent(a.ca, a.registry, AGENT, ['tpm_devid:subject:cn:replicated'])
   }, 120_000)
   afterAll(async () => {
     a?.close()

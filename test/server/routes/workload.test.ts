@@ -19,6 +19,7 @@ import { createJsonLogger } from '../../../server/logging.ts'
 import { SqliteEntryStore } from '../../../server/registry/entries.ts'
 import { AgentRegistry } from '../../../server/registry/registry.ts'
 import { opensslCsr } from '../../e2e/http-agent.ts'
+import { recordAttestedAgent } from '../attested-agent.ts'
 import { fixturePolicies } from '../harness.ts'
 
 const TD = 'example.org'
@@ -52,19 +53,8 @@ async function setup(withJwt = true) {
       return h ? [new Uint8Array(Buffer.from(h, 'base64'))] : undefined
     },
   })
-  const { spki } = opensslCsr()
-  const svid = await ca.issueSvid(spki, AGENT, 3_600_000)
-  registry.recordAttestation({
-    spiffeId: AGENT,
-    attestorType: 'tpm_devid',
-    attributes: {},
-    at: Date.now(),
-    svidSerial: svid.serialHex,
-    svidExpiresAt: svid.notAfter,
-    selectors: ['tpm_devid:subject:cn:a'],
-  })
+  const cert = await recordAttestedAgent(ca, registry, AGENT, ['tpm_devid:subject:cn:a'])
   const own = entries.create(checkEntryInput({ spiffeId: 'spiffe://example.org/w', parentId: AGENT, selectors: ['unix:uid:1'] }, TD), 0)
-  const cert = Buffer.from(svid.der).toString('base64')
   const post = (path: string, body: unknown, headers: Record<string, string> = { 'x-test-client-cert': cert }) =>
     app.request(path, {
       method: 'POST',
