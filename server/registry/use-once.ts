@@ -156,15 +156,19 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
   }
 
   const recent = new RecentClaims(now)
-  const purgeIfDue = () => {
+  /**
+   * The purge, when due, as a write of the batch like the claims' (never on this connection beside
+   * a batch handed to the writer thread, where it could delete a record a claim judged before it
+   * then inserts again).
+   */
+  const purgeIfDue = async (): Promise<void> => {
     const purge = purgeStatement()
-    if (purge)
-      void writes.run({ run: () => db.run(purge.sql, purge.params), statements: [purge], fromRows: () => undefined }).catch(() => undefined)
+    if (purge) await writes.run({ run: (d) => void d.run(purge.sql, purge.params), statements: [purge], fromRows: () => undefined })
   }
 
   return {
     async claim(id, expiresAt) {
-      purgeIfDue()
+      void purgeIfDue().catch(() => undefined)
       const claim = judged(id, expiresAt)
       const outcome = await writes.run({
         run: (d) => {
@@ -181,7 +185,7 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
       return outcome === 'won'
     },
     async claimAnd<T>(id: string, expiresAt: number, then: ClaimedWrite<T>) {
-      purgeIfDue()
+      void purgeIfDue().catch(() => undefined)
       const claim = judged(id, expiresAt)
       const outcome = await writes.run<{ readonly outcome: ClaimOutcome; readonly result?: T }>({
         run: (d) => {
@@ -205,10 +209,7 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
       return recent.has(id)
     },
     async size() {
-      // the purge joins the write batch like the claims' (never on this connection beside a batch
-      // handed to the writer thread, where it could delete a record a claim judged before it then inserts again)
-      const purge = purgeStatement()
-      if (purge) await writes.run({ run: () => db.run(purge.sql, purge.params), statements: [purge], fromRows: () => undefined })
+      await purgeIfDue()
       return Number(db.get('SELECT COUNT(*) AS n FROM used_sessions')?.n ?? 0)
     },
   }
