@@ -65,6 +65,21 @@ const CLAIM =
 export const claimsStatement = (n: number): string =>
   `INSERT INTO used_sessions (id, expires_at) SELECT c.id, c.expires_at FROM (VALUES ${Array.from({ length: n }, () => '(CAST(? AS TEXT), CAST(? AS BIGINT))').join(', ')}) AS c (id, expires_at) WHERE c.expires_at >= CAST(? AS BIGINT) ON CONFLICT (id) DO NOTHING RETURNING id`
 
+/**
+ * The purges of a store: each call gives the purge statement when one is due (at most one per
+ * `everyMs` of the clock), else undefined. It deletes the records past expiry + grace + the margin
+ * (USE_ONCE_PURGE_MARGIN_MS), which no claim can collide with any more.
+ */
+function duePurges(now: () => number, graceMs: number, everyMs: number): () => SqlStatement | undefined {
+  let last = Number.NEGATIVE_INFINITY
+  return () => {
+    const t = now()
+    if (t - last < everyMs) return undefined
+    last = t
+    return { sql: 'DELETE FROM used_sessions WHERE expires_at < ?', params: [t - graceMs - USE_ONCE_PURGE_MARGIN_MS] }
+  }
+}
+
 /** How a claim went: recorded now, recorded already (used), or refused as too late (its record may have been purged). */
 type ClaimOutcome = 'won' | 'used' | 'late'
 
@@ -124,14 +139,8 @@ export function createSqlUseOnceStore(db: SqlDatabase, options: SqlUseOnceStoreO
   const purgeEveryMs = options.purgeEveryMs ?? 10_000
   db.exec(SCHEMA)
   const writes = writeBatchFor(db)
-  let lastPurge = Number.NEGATIVE_INFINITY
 
-  const purgeStatement = (): SqlStatement | undefined => {
-    const t = now()
-    if (t - lastPurge < purgeEveryMs) return undefined
-    lastPurge = t
-    return { sql: 'DELETE FROM used_sessions WHERE expires_at < ?', params: [t - graceMs - USE_ONCE_PURGE_MARGIN_MS] }
-  }
+  const purgeStatement = duePurges(now, graceMs, purgeEveryMs)
 
   /**
    * A claim judged when it goes to the database: its statement is made then, with the time read
@@ -258,15 +267,13 @@ export function createAsyncSqlUseOnceStore(db: AsyncSqlQueries, options: SqlUseO
   const now = options.now ?? (() => Date.now())
   const graceMs = options.graceMs ?? DEFAULT_USE_ONCE_GRACE_MS
   const purgeEveryMs = options.purgeEveryMs ?? 10_000
-  let lastPurge = Number.NEGATIVE_INFINITY
+  const purgeStatement = duePurges(now, graceMs, purgeEveryMs)
   const claimCutoff = () => now() - graceMs
   let queue: { id: string; expiresAt: number; resolve: (claimed: boolean) => void; reject: (e: unknown) => void }[] = []
 
   async function purge(): Promise<void> {
-    const t = now()
-    if (t - lastPurge < purgeEveryMs) return
-    lastPurge = t
-    await db.run('DELETE FROM used_sessions WHERE expires_at < ?', [t - graceMs - USE_ONCE_PURGE_MARGIN_MS])
+    const p = purgeStatement()
+    if (p) await db.run(p.sql, p.params)
   }
 
   async function flush(): Promise<void> {
