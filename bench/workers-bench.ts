@@ -123,7 +123,7 @@ export function workersBenchMissing(): string | undefined {
 }
 
 export async function measureWorkers(options: WorkersBenchOptions = {}): Promise<WorkersBenchResult> {
-  const concurrency = options.concurrency ?? Number(process.env.WORKERS_CONCURRENCY ?? 16)
+  const concurrency = options.concurrency ?? 16
   const dir = mkdtempSync(join(tmpdir(), 'vouch-workers-bench-'))
   // durable commits, as a production server has them (the tests run PostgreSQL with fsync off)
   const pg = await startPostgres({ fsync: true })
